@@ -1,0 +1,58 @@
+//! Bodies of the HTTP API (`/api/...`, `/healthz`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ChatMessage, ErrorCode};
+
+/// Body of `POST /api/rooms/{room}/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostMessage {
+    pub user: String,
+    pub text: String,
+    /// Optional idempotency key, as in the WebSocket `send`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// Answer of `GET /api/rooms/{room}/messages?since=SEQ&limit=N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub room: String,
+    /// Messages after `since`, in `seq` order, at most `limit`.
+    pub messages: Vec<ChatMessage>,
+    /// `false` when history no longer holds every message after `since`.
+    pub complete: bool,
+}
+
+/// One room in `GET /api/rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    pub room: String,
+    /// The room's latest `seq` (0 before its first message).
+    pub head: u64,
+    /// How many users are present.
+    pub users: usize,
+}
+
+/// Answer of `GET /api/rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomList {
+    pub rooms: Vec<RoomSummary>,
+}
+
+/// Body of every HTTP error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Answer of `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `"ok"` while serving.
+    pub status: String,
+    pub version: String,
+    /// Open WebSocket connections.
+    pub connections: usize,
+}

@@ -1,0 +1,27 @@
+//! Banter's wire contract, v1, as Rust types.
+//!
+//! This crate is the single definition of what travels between Banter's server and its clients:
+//! the WebSocket messages ([`ClientMsg`], [`ServerMsg`]), the HTTP bodies ([`http`]), the classic
+//! `{user, message}` shape ([`ClassicMsg`]), error and close codes ([`ErrorCode`], [`close`]) and the
+//! validation rules with their configurable [`Limits`]. `docs/protocol.md` documents the same
+//! contract for people; the tests in this crate pin every example there byte for byte.
+//!
+//! Invariant: no I/O and no runtime. This crate knows nothing of tokio, axum or the browser, and
+//! builds for `wasm32-unknown-unknown` so the web client uses the very same types.
+
+mod codes;
+pub mod http;
+mod limits;
+mod msg;
+
+pub use codes::{ErrorCode, close};
+pub use limits::{Limits, ValidationError};
+pub use msg::{
+    ChatMessage, ClassicMsg, ClientMsg, DirectMessage, PresenceState, ServerInfo, ServerMsg,
+};
+
+/// The room a client lands in when it names none (and where classic clients chat).
+pub const DEFAULT_ROOM: &str = "lobby";
+
+/// The protocol version this crate speaks; sent in `welcome.server.protocol`.
+pub const PROTOCOL_VERSION: u32 = 1;
