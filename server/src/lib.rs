@@ -1,0 +1,3 @@
+//! Banter server library (being built).
+
+pub mod assets;
