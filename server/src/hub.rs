@@ -645,3 +645,162 @@ impl Dedupe {
         self.expire(now, cfg);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(tune: impl FnOnce(&mut HubConfig)) -> Hub {
+        let mut cfg = HubConfig::default();
+        tune(&mut cfg);
+        Hub::new(cfg)
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(o) = rx.try_recv() {
+            match o {
+                Outbound::Frame(f) => out.push(f.to_string()),
+                Outbound::Batch(fs) => out.extend(fs.iter().map(|f| f.to_string())),
+            }
+        }
+        out
+    }
+
+    fn seqs(frames: &[String]) -> Vec<u64> {
+        frames
+            .iter()
+            .filter_map(|f| match serde_json::from_str(f) {
+                Ok(ServerMsg::Message(m)) => Some(m.seq),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn seq_is_gap_free_per_room_and_history_is_bounded() {
+        let hub = hub(|c| c.history = 3);
+        for i in 1..=5 {
+            let p = hub.post("a", "ada", &format!("m{i}"), None).unwrap();
+            assert_eq!(p.stored.msg.seq, i);
+        }
+        assert_eq!(
+            hub.post("b", "ada", "other room", None)
+                .unwrap()
+                .stored
+                .msg
+                .seq,
+            1
+        );
+        let page = hub.history("a", 0, 100);
+        assert_eq!(
+            page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [3, 4, 5]
+        );
+        assert!(!page.complete);
+        assert!(hub.history("a", 2, 100).complete);
+        assert_eq!(hub.history("a", 3, 1).messages[0].seq, 4);
+    }
+
+    #[tokio::test]
+    async fn every_member_gets_the_same_shared_frame_in_order() {
+        let hub = hub(|_| {});
+        let (a, mut ra) = hub.new_peer();
+        let (b, mut rb) = hub.new_peer();
+        hub.join(&a, "lobby", &"ada".into(), None).unwrap();
+        hub.join(&b, "lobby", &"bob".into(), None).unwrap();
+        drain(&mut ra);
+        drain(&mut rb);
+        for i in 0..10 {
+            hub.post("lobby", "ada", &format!("m{i}"), None).unwrap();
+        }
+        let (fa, fb) = (drain(&mut ra), drain(&mut rb));
+        assert_eq!(seqs(&fa), (1..=10).collect::<Vec<_>>());
+        assert_eq!(fa, fb);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_kicks_only_that_member() {
+        let hub = hub(|c| c.client_queue = 4);
+        let (slow, _slow_rx) = hub.new_peer();
+        let (fast, mut fast_rx) = hub.new_peer();
+        hub.join(&slow, "lobby", &"slow".into(), None).unwrap();
+        hub.join(&fast, "lobby", &"fast".into(), None).unwrap();
+        let mut got = Vec::new();
+        for i in 0..20 {
+            hub.post("lobby", "x", &format!("m{i}"), None).unwrap();
+            got.extend(seqs(&drain(&mut fast_rx)));
+        }
+        assert!(slow.kicked().is_cancelled());
+        assert!(!fast.kicked().is_cancelled());
+        assert_eq!(got, (1..=20).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_repeated_client_id_is_stored_once_within_the_window() {
+        let hub = hub(|c| c.dedupe_window = Duration::from_secs(60));
+        let first = hub.post("lobby", "ada", "hi", Some("c1")).unwrap();
+        let again = hub.post("lobby", "ada", "hi", Some("c1")).unwrap();
+        assert!(!first.duplicate && again.duplicate);
+        assert_eq!(again.stored.msg.seq, first.stored.msg.seq);
+        // Another user may use the same client_id.
+        assert!(
+            !hub.post("lobby", "bob", "hi", Some("c1"))
+                .unwrap()
+                .duplicate
+        );
+        tokio::time::advance(Duration::from_secs(61)).await;
+        let later = hub.post("lobby", "ada", "hi", Some("c1")).unwrap();
+        assert!(!later.duplicate, "forgotten after the window");
+        assert_eq!(hub.history("lobby", 0, 10).messages.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn dedupe_capacity_bounds_memory() {
+        let hub = hub(|c| c.dedupe_capacity = 2);
+        for i in 0..3 {
+            hub.post("lobby", "ada", "x", Some(&format!("c{i}")))
+                .unwrap();
+        }
+        assert!(hub.post("lobby", "ada", "x", Some("c2")).unwrap().duplicate);
+        assert!(!hub.post("lobby", "ada", "x", Some("c0")).unwrap().duplicate);
+    }
+
+    #[tokio::test]
+    async fn presence_counts_a_name_once_across_connections() {
+        let hub = hub(|_| {});
+        let (watcher, mut rw) = hub.new_peer();
+        hub.join(&watcher, "lobby", &"w".into(), None).unwrap();
+        let (tab1, _r1) = hub.new_peer();
+        let (tab2, _r2) = hub.new_peer();
+        hub.join(&tab1, "lobby", &"ada".into(), None).unwrap();
+        hub.join(&tab2, "lobby", &"ada".into(), None).unwrap();
+        assert_eq!(hub.rooms().rooms[0].users, 2);
+        hub.leave(tab1.id(), "lobby");
+        hub.leave(tab2.id(), "lobby");
+        let frames = drain(&mut rw);
+        let states: Vec<String> = frames
+            .iter()
+            .filter(|f| f.contains("presence"))
+            .map(|f| f.split("\"state\":").nth(1).unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(states, ["\"joined\"}", "\"left\"}"]);
+    }
+
+    #[tokio::test]
+    async fn classic_members_get_the_classic_shape() {
+        let hub = hub(|_| {});
+        let (c, mut rc) = hub.new_peer();
+        hub.join_classic(&c, "lobby").unwrap();
+        hub.post("lobby", "ada", "hi", None).unwrap();
+        assert_eq!(drain(&mut rc), [r#"{"user":"ada","message":"hi"}"#]);
+    }
+
+    #[tokio::test]
+    async fn the_room_limit_is_enforced() {
+        let hub = hub(|c| c.max_rooms = 1);
+        hub.post("a", "ada", "x", None).unwrap();
+        let err = hub.post("b", "ada", "x", None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidRoom);
+    }
+}
