@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::client::{ConnSpec, Dialect};
+use crate::procstat::MachineMark;
 use crate::report::thousands;
 use crate::{Common, connect, fanout, idle, runtime};
 
@@ -79,6 +80,13 @@ pub struct BenchArgs {
     connect_secs: f64,
     #[arg(long, default_value_t = 50)]
     connect_concurrency: usize,
+    /// Before each run, wait up to this many seconds for the rest of the machine to go quiet
+    /// (other processes below --quiet-pct of one core, sampled over 1 s). 0 = don't wait.
+    #[arg(long, default_value_t = 60.0)]
+    wait_quiet: f64,
+    /// What counts as quiet, in percent of one core used by everything else.
+    #[arg(long, default_value_t = 30.0)]
+    quiet_pct: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -172,9 +180,38 @@ struct Run {
     round: usize,
     server: Kind,
     scenario: &'static str,
+    /// CPU the rest of the machine used just before the run, % of one core.
+    others_before_pct: Option<f64>,
     /// Target deliveries/s (fan-out only).
     target: Option<u64>,
     report: Value,
+}
+
+/// Waits (up to `max`) until everything else on the machine uses less than `pct` % of one core,
+/// over one-second samples. Returns the last sample.
+fn wait_quiet(max: f64, pct: f64) -> Option<f64> {
+    let deadline = Instant::now() + Duration::from_secs_f64(max);
+    let mut warned = false;
+    loop {
+        let a = MachineMark::now();
+        std::thread::sleep(Duration::from_millis(if max > 0.0 { 1000 } else { 300 }));
+        let busy = a.pct_until(&MachineMark::now());
+        if max <= 0.0 || busy.is_none_or(|b| b < pct) || Instant::now() >= deadline {
+            if warned {
+                eprintln!();
+            }
+            return busy;
+        }
+        if !warned {
+            eprint!(
+                "waiting for the machine to go quiet (others at {:.0} % of a core)",
+                busy.unwrap_or(0.0)
+            );
+            warned = true;
+        } else {
+            eprint!(".");
+        }
+    }
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -257,6 +294,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         a.idle_conns = a.idle_conns.min(200);
         a.connect_secs = a.connect_secs.min(1.0);
         a.connect_concurrency = a.connect_concurrency.min(8);
+        a.wait_quiet = 0.0;
     }
     let kinds: Vec<Kind> = [Kind::Banter, Kind::Node]
         .into_iter()
@@ -294,6 +332,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         if scen("connect") {
             for &k in &kinds {
                 port += 1;
+                let quiet = wait_quiet(a.wait_quiet, a.quiet_pct);
                 let srv = Server::start(k, &a, port)?;
                 let spec = spec(common, k, srv.addr, 1024);
                 let cfg = connect::ConnectCfg {
@@ -318,6 +357,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                 }
                 runs.push(Run {
                     round,
+                    others_before_pct: quiet,
                     server: k,
                     scenario: "connect",
                     target: None,
@@ -328,6 +368,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         if scen("idle") {
             for &k in &kinds {
                 port += 1;
+                let quiet = wait_quiet(a.wait_quiet, a.quiet_pct);
                 let srv = Server::start(k, &a, port)?;
                 let spec = spec(common, k, srv.addr, 1024);
                 let cfg = idle::IdleCfg {
@@ -360,6 +401,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                 }
                 runs.push(Run {
                     round,
+                    others_before_pct: quiet,
                     server: k,
                     scenario: "idle",
                     target: None,
@@ -375,6 +417,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                         continue;
                     }
                     port += 1;
+                    let quiet = wait_quiet(a.wait_quiet, a.quiet_pct);
                     let srv = Server::start(k, &a, port)?;
                     let spec = spec(common, k, srv.addr, 16 * 1024);
                     let cfg = fanout::FanoutCfg {
@@ -394,7 +437,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                     let ok = r.sustained();
                     fails[ki] = if ok { 0 } else { fails[ki] + 1 };
                     eprintln!(
-                        "[round {round}] fanout   {:<6} target {:>9}/s: {:>9}/s delivered {:.3} %  p50 {:.1} p99 {:.1} max {:.1} ms  cpu {}%  {}",
+                        "[round {round}] fanout   {:<6} target {:>9}/s: {:>9}/s delivered {:.3} %  p50 {:.1} p99 {:.1} max {:.1} ms  cpu {}% (loadgen {}%, others {}%)  {}",
                         k.name(),
                         thousands(target as f64),
                         thousands(r.deliveries_per_sec),
@@ -403,6 +446,8 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                         r.latency_ms.p99,
                         r.latency_ms.max,
                         crate::report::opt(r.server.and_then(|s| s.cpu_pct), 0),
+                        crate::report::opt(r.loadgen_cpu_pct, 0),
+                        crate::report::opt(r.others_cpu_pct, 0),
                         if ok { "ok" } else { "NOT sustained" }
                     );
                     if r.connected as usize != a.clients || r.delivered_pct < 99.0 {
@@ -417,6 +462,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                     }
                     runs.push(Run {
                         round,
+                        others_before_pct: quiet,
                         server: k,
                         scenario: "fanout",
                         target: Some(target),

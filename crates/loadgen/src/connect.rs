@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::client::{self, ConnSpec, Dialect, Shared, lock};
-use crate::procstat::{CpuMark, Proc};
+use crate::procstat::{self, CpuMark, MachineMark, Proc};
 use crate::report::{self, Progress};
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +35,8 @@ pub struct ConnectReport {
     pub setup_latency_ms: report::Latency,
     pub server: Option<report::ServerUse>,
     pub loadgen_cpu_pct: Option<f64>,
+    /// CPU other processes on the machine used during the run, % of one core (noise indicator).
+    pub others_cpu_pct: Option<f64>,
     pub errors: std::collections::BTreeMap<String, u64>,
 }
 
@@ -45,6 +47,7 @@ pub async fn run(spec: Arc<ConnSpec>, cfg: ConnectCfg, pid: Option<u32>) -> Conn
     let rss_start = server.and_then(Proc::rss_bytes);
     let cpu0 = server.map(CpuMark::now);
     let self0 = CpuMark::now(Proc::SelfProc);
+    let m0 = MachineMark::now();
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + cfg.duration;
     let workers = cfg.concurrency.max(1);
@@ -106,6 +109,7 @@ pub async fn run(spec: Arc<ConnSpec>, cfg: ConnectCfg, pid: Option<u32>) -> Conn
     let elapsed = started.elapsed().as_secs_f64();
     let cpu1 = server.map(CpuMark::now);
     let self1 = CpuMark::now(Proc::SelfProc);
+    let m1 = MachineMark::now();
     let done = completed.load(Relaxed);
     let server_use = server.map(|s| report::ServerUse {
         cpu_pct: cpu0.zip(cpu1).and_then(|(a, b)| a.pct_until(&b)),
@@ -121,6 +125,7 @@ pub async fn run(spec: Arc<ConnSpec>, cfg: ConnectCfg, pid: Option<u32>) -> Conn
         setup_latency_ms: report::Latency::from_us(&lock(&shared.hist)),
         server: server_use,
         loadgen_cpu_pct: self0.pct_until(&self1),
+        others_cpu_pct: procstat::others_pct((m0, m1), &[(cpu0, cpu1), (Some(self0), Some(self1))]),
         errors: lock(&shared.errors).clone(),
         config: cfg,
     }
@@ -156,6 +161,7 @@ impl ConnectReport {
             ),
             ("server CPU %", opt(self.server.and_then(|s| s.cpu_pct), 0)),
             ("loadgen CPU %", opt(self.loadgen_cpu_pct, 0)),
+            ("other processes CPU %", opt(self.others_cpu_pct, 0)),
         ];
         for (e, n) in &self.errors {
             rows.push(("error", format!("{n} × {e}")));

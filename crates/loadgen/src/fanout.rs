@@ -18,7 +18,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::client::{self, Batch, ConnSpec, Dialect, Shared, lock};
-use crate::procstat::{CpuMark, Proc};
+use crate::procstat::{self, CpuMark, MachineMark, Proc};
 use crate::report::{self, Progress};
 use crate::ws::{WsConn, op};
 
@@ -72,6 +72,8 @@ pub struct FanoutReport {
     pub errors: std::collections::BTreeMap<String, u64>,
     pub server: Option<report::ServerUse>,
     pub loadgen_cpu_pct: Option<f64>,
+    /// CPU other processes on the machine used during the run, % of one core (noise indicator).
+    pub others_cpu_pct: Option<f64>,
 }
 
 impl FanoutReport {
@@ -137,6 +139,7 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
     let other_before = shared.other_frames.load(Relaxed);
     let cpu0 = server.map(CpuMark::now);
     let self0 = CpuMark::now(Proc::SelfProc);
+    let m0 = MachineMark::now();
     let t0_us = shared.now_us() + 20_000;
     let end_us = t0_us + cfg.duration.as_micros() as u64;
     let _ = phase_tx.send(Phase::Run { t0_us, end_us });
@@ -146,6 +149,7 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
         .await;
     let cpu1 = server.map(CpuMark::now);
     let self1 = CpuMark::now(Proc::SelfProc);
+    let m1 = MachineMark::now();
     let rss_end = server.and_then(Proc::rss_bytes);
     let _ = phase_tx.send(Phase::Stop);
     let stop = tokio::time::timeout(Duration::from_secs(5), async {
@@ -190,6 +194,7 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
             rss_peak_mb: rss_peak.map(report::mb),
         }),
         loadgen_cpu_pct: self0.pct_until(&self1),
+        others_cpu_pct: procstat::others_pct((m0, m1), &[(cpu0, cpu1), (Some(self0), Some(self1))]),
         config: Arc::unwrap_or_clone(cfg),
     }
 }
@@ -402,6 +407,7 @@ impl FanoutReport {
             ));
         }
         rows.push(("loadgen CPU %", opt(self.loadgen_cpu_pct, 0)));
+        rows.push(("other processes CPU %", opt(self.others_cpu_pct, 0)));
         rows.push((
             "sustained?",
             if self.sustained() {

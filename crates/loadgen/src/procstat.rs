@@ -92,3 +92,60 @@ mod tests {
         assert!(Proc::Pid(std::process::id()).peak_rss_bytes().unwrap() > 0);
     }
 }
+
+/// Busy CPU time of the whole machine (all CPUs, from `/proc/stat`), to tell how much of it
+/// other processes took during a run: on a shared machine that is the first suspect for noise.
+#[derive(Debug, Clone, Copy)]
+pub struct MachineMark {
+    at: Instant,
+    busy_secs: Option<f64>,
+}
+
+impl MachineMark {
+    pub fn now() -> Self {
+        MachineMark {
+            at: Instant::now(),
+            busy_secs: machine_busy_secs(),
+        }
+    }
+
+    /// Whole-machine CPU use since `self`, in percent of one core (200 = two cores busy).
+    pub fn pct_until(&self, later: &MachineMark) -> Option<f64> {
+        let wall = later.at.duration_since(self.at).as_secs_f64();
+        match (self.busy_secs, later.busy_secs) {
+            (Some(a), Some(b)) if wall > 0.0 => Some((b - a) / wall * 100.0),
+            _ => None,
+        }
+    }
+}
+
+fn machine_busy_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let busy: f64 = v
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, x)| x)
+        .sum();
+    Some(busy / CLK_TCK)
+}
+
+/// CPU used by processes other than `ours` between two marks, in percent of one core.
+pub fn others_pct(
+    machine: (MachineMark, MachineMark),
+    ours: &[(Option<CpuMark>, Option<CpuMark>)],
+) -> Option<f64> {
+    let total = machine.0.pct_until(&machine.1)?;
+    let mine: f64 = ours
+        .iter()
+        .filter_map(|(a, b)| a.zip(*b).and_then(|(a, b)| a.pct_until(&b)))
+        .sum();
+    Some((total - mine).max(0.0))
+}
