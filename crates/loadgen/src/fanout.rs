@@ -248,88 +248,97 @@ async fn client_task(
 
     let mut phase = *phase_rx.borrow();
     let mut batch = Batch::default();
-    loop {
-        let due = match phase {
-            Phase::Run { t0_us, end_us } if sending => {
-                Some(sched(t0_us, next_k)).filter(|&s| s < end_us)
-            }
-            _ => None,
-        };
-        tokio::select! {
-            biased;
-            changed = phase_rx.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                phase = *phase_rx.borrow();
-                if phase == Phase::Stop {
-                    break;
-                }
-            }
-            r = conn.rx.fill(&conn.stream) => {
-                match r {
-                    Ok(0) => {
-                        shared.dropped.fetch_add(1, Relaxed);
-                        shared.error("receive", &"connection closed without close frame");
-                        return;
+    // The phase-change future lives across iterations (creating one per wake-up registers and
+    // unregisters a waiter each time, which showed in the profile).
+    'phases: loop {
+        {
+            let changed = phase_rx.changed();
+            tokio::pin!(changed);
+            loop {
+                let due = match phase {
+                    Phase::Run { t0_us, end_us } if sending => {
+                        Some(sched(t0_us, next_k)).filter(|&s| s < end_us)
                     }
-                    Err(e) => {
-                        shared.dropped.fetch_add(1, Relaxed);
-                        shared.error("receive", &e);
-                        return;
-                    }
-                    Ok(_) => {}
-                }
-                let now = shared.now_us();
-                if let Err(e) = batch.take(&mut conn, now) {
-                    shared.error("protocol", &e);
-                }
-                batch.commit(&shared, now);
-                if let Some(code) = batch.closed.take() {
-                    shared.close_code(code);
-                    shared.dropped.fetch_add(1, Relaxed);
-                    return;
-                }
-                if !conn.tx.is_empty() && conn.tx.flush(&conn.stream).await.is_err() {
-                    shared.dropped.fetch_add(1, Relaxed);
-                    return;
-                }
-            }
-            _ = tokio::time::sleep_until(shared.at_us(due.unwrap_or(0))), if due.is_some() => {
-                let Phase::Run { t0_us, end_us } = phase else { continue };
-                let now = shared.now_us();
-                let mut n = 0u64;
-                // At most 1,000 per burst, so a late sender still interleaves with receiving.
-                while n < 1000 {
-                    let s = sched(t0_us, next_k);
-                    if s > now || s >= end_us {
+                    _ => None,
+                };
+                tokio::select! {
+                    biased;
+                    res = &mut changed => {
+                        if res.is_err() {
+                            break 'phases;
+                        }
                         break;
                     }
-                    if n == 0 {
-                        shared.max_send_lag_us.fetch_max(now - s, Relaxed);
+                    r = conn.rx.fill(&conn.stream) => {
+                        match r {
+                            Ok(0) => {
+                                shared.dropped.fetch_add(1, Relaxed);
+                                shared.error("receive", &"connection closed without close frame");
+                                return;
+                            }
+                            Err(e) => {
+                                shared.dropped.fetch_add(1, Relaxed);
+                                shared.error("receive", &e);
+                                return;
+                            }
+                            Ok(_) => {}
+                        }
+                        let now = shared.now_us();
+                        if let Err(e) = batch.take(&mut conn, now) {
+                            shared.error("protocol", &e);
+                        }
+                        batch.commit(&shared, now);
+                        if let Some(code) = batch.closed.take() {
+                            shared.close_code(code);
+                            shared.dropped.fetch_add(1, Relaxed);
+                            return;
+                        }
+                        if !conn.tx.is_empty() && conn.tx.flush(&conn.stream).await.is_err() {
+                            shared.dropped.fetch_add(1, Relaxed);
+                            return;
+                        }
                     }
-                    let json = client::post_json(
-                        spec.dialect,
-                        &name,
-                        &room,
-                        client::timed_text(s, cfg.payload),
-                    );
-                    conn.tx.push(op::TEXT, json.as_bytes());
-                    next_k += 1;
-                    n += 1;
-                }
-                if n > 0 {
-                    // Every client of the room receives it, the sender included.
-                    let m = members[room_idx].load(Relaxed);
-                    shared.expected.fetch_add(n * m, Relaxed);
-                    shared.sent.fetch_add(n, Relaxed);
-                    if let Err(e) = conn.tx.flush(&conn.stream).await {
-                        shared.error("send", &e);
-                        shared.dropped.fetch_add(1, Relaxed);
-                        return;
+                    _ = tokio::time::sleep_until(shared.at_us(due.unwrap_or(0))), if due.is_some() => {
+                        let Phase::Run { t0_us, end_us } = phase else { continue };
+                        let now = shared.now_us();
+                        let mut n = 0u64;
+                        // At most 1,000 per burst, so a late sender still interleaves with receiving.
+                        while n < 1000 {
+                            let s = sched(t0_us, next_k);
+                            if s > now || s >= end_us {
+                                break;
+                            }
+                            if n == 0 {
+                                shared.max_send_lag_us.fetch_max(now - s, Relaxed);
+                            }
+                            let json = client::post_json(
+                                spec.dialect,
+                                &name,
+                                &room,
+                                client::timed_text(s, cfg.payload),
+                            );
+                            conn.tx.push(op::TEXT, json.as_bytes());
+                            next_k += 1;
+                            n += 1;
+                        }
+                        if n > 0 {
+                            // Every client of the room receives it, the sender included.
+                            let m = members[room_idx].load(Relaxed);
+                            shared.expected.fetch_add(n * m, Relaxed);
+                            shared.sent.fetch_add(n, Relaxed);
+                            if let Err(e) = conn.tx.flush(&conn.stream).await {
+                                shared.error("send", &e);
+                                shared.dropped.fetch_add(1, Relaxed);
+                                return;
+                            }
+                        }
                     }
                 }
             }
+        }
+        phase = *phase_rx.borrow();
+        if phase == Phase::Stop {
+            break;
         }
     }
     // Say goodbye without waiting for the answer.
