@@ -140,6 +140,8 @@ def start_server(banter_bin, tmp_path):
                 stdout=logf,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                # the server also reads BANTER_* variables: keep the run hermetic
+                env={k: v for k, v in os.environ.items() if not k.startswith("BANTER_")},
             )
             logf.close()
             srv = Server(proc, port, log_path)
@@ -267,4 +269,93 @@ class Client:
         try:
             self.ws.close()
         except Exception:
+            pass
+
+
+class RawWebSocket:
+    """A deliberately bad-mannered client on a bare TCP socket: it does the upgrade, sends
+    masked text frames, and otherwise never reads or answers pings unless told to.
+    Used for the 'silent peer' and 'stalled reader' guarantees."""
+
+    def __init__(self, host, port, path="/ws", rcvbuf=None):
+        import base64
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(RECV_TIMEOUT)
+        self.sock.connect((host, port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        )
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            assert chunk, "connection closed during upgrade"
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def send_text(self, text):
+        payload = text.encode()
+        mask = os.urandom(4)
+        n = len(payload)
+        if n < 126:
+            hdr = bytes([0x81, 0x80 | n])
+        elif n < 65536:
+            hdr = bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            hdr = bytes([0x81, 0x80 | 127]) + n.to_bytes(8, "big")
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(hdr + mask + masked)
+
+    def _read(self, n, deadline):
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_frame(self, timeout=RECV_TIMEOUT):
+        """Returns (opcode, payload_bytes)."""
+        deadline = time.monotonic() + timeout
+        b0, b1 = self._read(2, deadline)
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(self._read(2, deadline), "big")
+        elif n == 127:
+            n = int.from_bytes(self._read(8, deadline), "big")
+        if b1 & 0x80:
+            self._read(4, deadline)  # server frames are never masked, but be lenient
+        return b0 & 0x0F, self._read(n, deadline)
+
+    def read_until_close(self, timeout):
+        """Reads (and discards) frames until a close frame; returns (close_code, [text payloads])."""
+        deadline = time.monotonic() + timeout
+        texts = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no close frame in time")
+            try:
+                op, payload = self.read_frame(timeout=left)
+            except EOFError:
+                return None, texts
+            if op == 0x8:
+                return (int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None), texts
+            if op == 0x1:
+                texts.append(payload.decode())
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
             pass
