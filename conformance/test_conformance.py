@@ -380,6 +380,18 @@ def test_http_body_over_64k(server):
     assert status == 413, (status, raw[:200])
 
 
+def test_unknown_api_route_is_json_404(server):
+    """P: 'Errors come as JSON with a fitting status: ... `404` (`not_found`)'. Interpretation: an
+    unknown route under /api answers a JSON 404 `not_found` whatever the method (only `GET /` is
+    documented to serve the web app)."""
+    results = {}
+    for method in ("GET", "POST"):
+        status, js, raw, headers = server.http(method, "/api/no-such-route", body={} if method == "POST" else None)
+        results[method] = (status, (headers.get("content-type") or ""), raw[:60])
+    bad = {m: r for m, r in results.items() if r[0] != 404 or "json" not in r[1]}
+    assert not bad, f"unknown /api route answers: {bad}"
+
+
 # --------------------------------------------------------------------------- frame size
 
 
