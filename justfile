@@ -6,6 +6,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 tools := env_var_or_default("BANTER_TOOLS", env_var("HOME") / ".cache/banter-tools")
+target := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
 export PATH := tools / "npm/node_modules/.bin" + ":" + env_var("HOME") / ".cargo/bin:" + env_var("PATH")
 
 # List the recipes.
@@ -26,6 +27,12 @@ run *ARGS: setup
 test: setup lint
     cargo build -p banter-protocol --target wasm32-unknown-unknown
     cargo test -p banter-protocol -p banter-server
+    just test-conformance
+
+# The contract checked by a client we did not write (Python, from docs/protocol.md alone).
+test-conformance:
+    cargo build --release -p banter-server
+    BANTER_BIN="{{target}}/release/banter" bash conformance/run.sh
 
 # Formatting and clippy with warnings as errors.
 lint:

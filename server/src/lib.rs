@@ -79,9 +79,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A `GET` for anything else is the web app's business (its files, or its client-side routes);
-/// other methods get a JSON 404.
+/// other methods, and unknown `/api/` paths, get a JSON 404.
 async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
-    if method == Method::GET || method == Method::HEAD {
+    let api = uri.path().starts_with("/api/") || uri.path() == "/api";
+    if !api && (method == Method::GET || method == Method::HEAD) {
         assets::serve(uri).await
     } else {
         ApiError::NotFound.into_response()

@@ -182,7 +182,8 @@ pub async fn serve_socket<S>(
         settings.ping_interval,
     );
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // Grows on first use; an idle connection keeps only what it needed so far.
+    let mut batch = Vec::new();
 
     let end = loop {
         let idle_deadline = last_seen + settings.idle_timeout;

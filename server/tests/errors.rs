@@ -177,6 +177,8 @@ async fn http_errors_are_json_with_fitting_statuses() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+    let (status, body) = get_json(&server, "/api/nothing").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
     let (_, page) = get_json(&server, "/api/rooms/lobby/messages").await;
     assert_eq!(
         page["messages"],
