@@ -138,6 +138,7 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
     let rss_start = server.and_then(Proc::rss_bytes);
     let other_before = shared.other_frames.load(Relaxed);
     let cpu0 = server.map(CpuMark::now);
+    let io0 = server.and_then(Proc::writes);
     let self0 = CpuMark::now(Proc::SelfProc);
     let m0 = MachineMark::now();
     let t0_us = shared.now_us() + 20_000;
@@ -148,6 +149,8 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
         .run(&shared, server, t0_us, end_us, cfg.drain)
         .await;
     let cpu1 = server.map(CpuMark::now);
+    let io1 = server.and_then(Proc::writes);
+    let t1_us = shared.now_us();
     let self1 = CpuMark::now(Proc::SelfProc);
     let m1 = MachineMark::now();
     let rss_end = server.and_then(Proc::rss_bytes);
@@ -187,11 +190,15 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
         dropped: shared.dropped.load(Relaxed),
         close_codes: lock(&shared.close_codes).clone(),
         errors: lock(&shared.errors).clone(),
-        server: server.map(|_| report::ServerUse {
-            cpu_pct: cpu0.zip(cpu1).and_then(|(a, b)| a.pct_until(&b)),
-            rss_start_mb: rss_start.map(report::mb),
-            rss_end_mb: rss_end.map(report::mb),
-            rss_peak_mb: rss_peak.map(report::mb),
+        server: server.map(|_| {
+            report::ServerUse {
+                cpu_pct: cpu0.zip(cpu1).and_then(|(a, b)| a.pct_until(&b)),
+                rss_start_mb: rss_start.map(report::mb),
+                rss_end_mb: rss_end.map(report::mb),
+                rss_peak_mb: rss_peak.map(report::mb),
+                ..Default::default()
+            }
+            .with_writes(io0, io1, t1_us.saturating_sub(t0_us) as f64 / 1e6)
         }),
         loadgen_cpu_pct: self0.pct_until(&self1),
         others_cpu_pct: procstat::others_pct((m0, m1), &[(cpu0, cpu1), (Some(self0), Some(self1))]),
@@ -412,6 +419,14 @@ impl FanoutReport {
                     opt(s.rss_start_mb, 1),
                     opt(s.rss_end_mb, 1),
                     opt(s.rss_peak_mb, 1)
+                ),
+            ));
+            rows.push((
+                "server writes",
+                format!(
+                    "{}/s, {} B each",
+                    opt(s.writes_per_sec, 0),
+                    opt(s.bytes_per_write, 0)
                 ),
             ));
         }

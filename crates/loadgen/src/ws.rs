@@ -297,12 +297,9 @@ impl WsConn {
         self.tx.push(op::CLOSE, &code.to_be_bytes());
         self.tx.flush(&self.stream).await?;
         loop {
-            while let Some(f) = self.rx.next_frame()? {
-                if f.opcode == op::CLOSE {
-                    // The server closes TCP first, so TIME_WAIT lands on its side, not on our
-                    // ephemeral ports. Wait for EOF.
-                }
-            }
+            // Discard what arrives (the server's close frame included) until the server closes
+            // TCP: that way TIME_WAIT lands on its side, not on our ephemeral ports.
+            while self.rx.next_frame()?.is_some() {}
             if self.rx.fill(&self.stream).await? == 0 {
                 return Ok(());
             }
