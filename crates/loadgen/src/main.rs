@@ -83,7 +83,7 @@ enum Cmd {
     /// Connection setup rate.
     Connect(ConnectArgs),
     /// Run Banter and the Node reference through every scenario, alternating, and compare.
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -291,7 +291,7 @@ fn main() -> ExitCode {
         }
         Cmd::Bench(a) => {
             drop(rt);
-            match bench::run(&c, a) {
+            match bench::run(&c, *a) {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
                 Err(e) => {
