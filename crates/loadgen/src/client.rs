@@ -98,6 +98,8 @@ pub struct Shared {
     pub failed: AtomicU64,
     pub deliveries: AtomicU64,
     pub other_frames: AtomicU64,
+    /// Socket reads that brought at least one timed frame.
+    pub reads: AtomicU64,
     pub sent: AtomicU64,
     pub expected: AtomicU64,
     /// Connections lost while the run was still going (server close or EOF).
@@ -118,6 +120,7 @@ impl Shared {
             failed: AtomicU64::new(0),
             deliveries: AtomicU64::new(0),
             other_frames: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             expected: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -253,6 +256,7 @@ impl Batch {
     pub fn commit(&mut self, shared: &Shared, now_us: u64) {
         if self.deliveries > 0 {
             shared.deliveries.fetch_add(self.deliveries, Relaxed);
+            shared.reads.fetch_add(1, Relaxed);
             shared.last_delivery_us.fetch_max(now_us, Relaxed);
             let mut h = lock(&shared.hist);
             for &l in &self.latencies {

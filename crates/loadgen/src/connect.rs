@@ -116,7 +116,6 @@ pub async fn run(spec: Arc<ConnSpec>, cfg: ConnectCfg, pid: Option<u32>) -> Conn
         rss_start_mb: rss_start.map(report::mb),
         rss_end_mb: s.rss_bytes().map(report::mb),
         rss_peak_mb: s.peak_rss_bytes().map(report::mb),
-        ..Default::default()
     });
     ConnectReport {
         dialect: spec.dialect,

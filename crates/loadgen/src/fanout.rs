@@ -64,6 +64,9 @@ pub struct FanoutReport {
     pub latency_ms: report::Latency,
     /// How late the load generator sent its latest message against schedule.
     pub max_send_lag_ms: f64,
+    /// Timed frames per socket read on the load generator's side, averaged over the run: how many
+    /// frames the server packs into its writes (more = better batching, fewer syscalls).
+    pub frames_per_read: f64,
     /// Frames without a timestamp (presence, acks, …) received during the run.
     pub other_frames: u64,
     /// Connections the server closed (or lost) before the end.
@@ -137,8 +140,9 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
     let server = pid.map(Proc::Pid);
     let rss_start = server.and_then(Proc::rss_bytes);
     let other_before = shared.other_frames.load(Relaxed);
+    let reads_before = shared.reads.load(Relaxed);
+    let delivered_before = shared.deliveries.load(Relaxed);
     let cpu0 = server.map(CpuMark::now);
-    let io0 = server.and_then(Proc::writes);
     let self0 = CpuMark::now(Proc::SelfProc);
     let m0 = MachineMark::now();
     let t0_us = shared.now_us() + 20_000;
@@ -149,8 +153,6 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
         .run(&shared, server, t0_us, end_us, cfg.drain)
         .await;
     let cpu1 = server.map(CpuMark::now);
-    let io1 = server.and_then(Proc::writes);
-    let t1_us = shared.now_us();
     let self1 = CpuMark::now(Proc::SelfProc);
     let m1 = MachineMark::now();
     let rss_end = server.and_then(Proc::rss_bytes);
@@ -185,20 +187,18 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
         offered_deliveries_per_sec: cfg.rate * room_size,
         deliveries_per_sec: delivered as f64 / ((last - t0_us) as f64 / 1e6),
         latency_ms: report::Latency::from_us(&hist),
+        frames_per_read: (delivered - delivered_before) as f64
+            / (shared.reads.load(Relaxed) - reads_before).max(1) as f64,
         max_send_lag_ms: shared.max_send_lag_us.load(Relaxed) as f64 / 1000.0,
         other_frames: shared.other_frames.load(Relaxed) - other_before,
         dropped: shared.dropped.load(Relaxed),
         close_codes: lock(&shared.close_codes).clone(),
         errors: lock(&shared.errors).clone(),
-        server: server.map(|_| {
-            report::ServerUse {
-                cpu_pct: cpu0.zip(cpu1).and_then(|(a, b)| a.pct_until(&b)),
-                rss_start_mb: rss_start.map(report::mb),
-                rss_end_mb: rss_end.map(report::mb),
-                rss_peak_mb: rss_peak.map(report::mb),
-                ..Default::default()
-            }
-            .with_writes(io0, io1, t1_us.saturating_sub(t0_us) as f64 / 1e6)
+        server: server.map(|_| report::ServerUse {
+            cpu_pct: cpu0.zip(cpu1).and_then(|(a, b)| a.pct_until(&b)),
+            rss_start_mb: rss_start.map(report::mb),
+            rss_end_mb: rss_end.map(report::mb),
+            rss_peak_mb: rss_peak.map(report::mb),
         }),
         loadgen_cpu_pct: self0.pct_until(&self1),
         others_cpu_pct: procstat::others_pct((m0, m1), &[(cpu0, cpu1), (Some(self0), Some(self1))]),
@@ -404,6 +404,7 @@ impl FanoutReport {
                 ),
             ),
             ("max send lag ms", format!("{:.2}", self.max_send_lag_ms)),
+            ("frames per read", format!("{:.2}", self.frames_per_read)),
             ("other frames", thousands(self.other_frames as f64)),
             (
                 "dropped conns",
@@ -419,14 +420,6 @@ impl FanoutReport {
                     opt(s.rss_start_mb, 1),
                     opt(s.rss_end_mb, 1),
                     opt(s.rss_peak_mb, 1)
-                ),
-            ));
-            rows.push((
-                "server writes",
-                format!(
-                    "{}/s, {} B each",
-                    opt(s.writes_per_sec, 0),
-                    opt(s.bytes_per_write, 0)
                 ),
             ));
         }

@@ -39,17 +39,6 @@ impl Proc {
         self.status_kb("VmRSS:").map(|kb| kb * 1024)
     }
 
-    /// Write-side I/O counters from `/proc/PID/io`: (write syscalls, bytes written). Sockets count.
-    pub fn writes(self) -> Option<(u64, u64)> {
-        let io = std::fs::read_to_string(self.path("io")).ok()?;
-        let field = |k: &str| {
-            io.lines()
-                .find_map(|l| l.strip_prefix(k))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        Some((field("syscw:")?, field("wchar:")?))
-    }
-
     /// Peak resident set size in bytes (`VmHWM`).
     pub fn peak_rss_bytes(self) -> Option<u64> {
         self.status_kb("VmHWM:").map(|kb| kb * 1024)

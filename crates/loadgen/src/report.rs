@@ -45,26 +45,6 @@ pub struct ServerUse {
     pub rss_start_mb: Option<f64>,
     pub rss_end_mb: Option<f64>,
     pub rss_peak_mb: Option<f64>,
-    /// Write syscalls (`write`, `sendmsg`, … on any fd) per second over the run.
-    #[serde(default)]
-    pub writes_per_sec: Option<f64>,
-    /// Average bytes per write syscall: how well the server batches frames into one write.
-    #[serde(default)]
-    pub bytes_per_write: Option<f64>,
-}
-
-impl ServerUse {
-    /// Fills the write-batching figures from two `/proc/PID/io` samples `secs` apart.
-    pub fn with_writes(mut self, a: Option<(u64, u64)>, b: Option<(u64, u64)>, secs: f64) -> Self {
-        if let (Some((c0, b0)), Some((c1, b1))) = (a, b)
-            && c1 > c0
-            && secs > 0.0
-        {
-            self.writes_per_sec = Some((c1 - c0) as f64 / secs);
-            self.bytes_per_write = Some((b1 - b0) as f64 / (c1 - c0) as f64);
-        }
-        self
-    }
 }
 
 pub fn mb(bytes: u64) -> f64 {
