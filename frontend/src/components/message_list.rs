@@ -1,0 +1,155 @@
+//! The room's messages: a window of the newest ones in the DOM, autoscroll that respects a
+//! reader who scrolled up, and a "new messages" pill for them.
+
+use leptos::prelude::*;
+
+use super::{Bubble, PendingBubble};
+use crate::socket::use_chat;
+use crate::state::PendingSend;
+
+/// How many messages are in the DOM at first, and how many more each "Show earlier" adds. The
+/// store may hold thousands; the DOM stays small, so a busy room stays smooth.
+pub const WINDOW: usize = 200;
+
+/// How close to the bottom (in pixels) still counts as "at the bottom".
+const STICK_SLACK: i32 = 48;
+
+/// The scrolling list of the current room's messages, then the user's pending ones.
+#[component]
+pub fn MessageList() -> impl IntoView {
+    let chat = use_chat();
+    let shown = RwSignal::new(WINDOW);
+    let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
+    let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
+    let messages = Memo::new(move |_| {
+        let n = shown.get();
+        chat.session
+            .with(|s| s.current().map(|r| r.store.last(n)).unwrap_or_default())
+    });
+    let total = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.current().map_or(0, |r| r.store.len()))
+    });
+    let latest = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.current().map_or(0, |r| r.store.high_seq()))
+    });
+    let pending = Memo::new(move |_| {
+        chat.session.with(|s| {
+            s.pending
+                .in_room(&s.room)
+                .cloned()
+                .collect::<Vec<PendingSend>>()
+        })
+    });
+
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    // Follow new messages while the reader is at the bottom.
+    let stick = RwSignal::new(true);
+    // The newest seq the reader has had on screen.
+    let seen = RwSignal::new(0u64);
+
+    let to_bottom = move || {
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        stick.set(true);
+        seen.set(latest.get_untracked());
+    };
+
+    // A new room starts at the bottom with the default window.
+    Effect::new(move |prev: Option<String>| {
+        let r = room.get();
+        if prev.is_some_and(|p| p != r) {
+            shown.set(WINDOW);
+            stick.set(true);
+        }
+        r
+    });
+
+    // After the list changes (the DOM is updated by the next frame), keep to the bottom if the
+    // reader was there. Sending a message always brings the reader down to it.
+    Effect::new(move |prev_pending: Option<usize>| {
+        messages.track();
+        room.track();
+        let pending_now = pending.with(Vec::len);
+        if prev_pending.is_some_and(|p| pending_now > p) {
+            stick.set(true);
+        }
+        if stick.get_untracked() {
+            request_animation_frame(to_bottom);
+        }
+        pending_now
+    });
+
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
+            let at_bottom = gap <= STICK_SLACK;
+            if at_bottom != stick.get_untracked() {
+                stick.set(at_bottom);
+            }
+            if at_bottom {
+                seen.set(latest.get_untracked());
+            }
+        }
+    };
+
+    let show_earlier = move |_| {
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
+        // Keep the reader's place while older messages are added above.
+        let (old_height, old_top) = (el.scroll_height(), el.scroll_top());
+        shown.update(|n| *n += WINDOW);
+        request_animation_frame(move || {
+            el.set_scroll_top(old_top + el.scroll_height() - old_height);
+        });
+    };
+
+    let unseen = Memo::new(move |_| {
+        if stick.get() {
+            0
+        } else {
+            latest.get().saturating_sub(seen.get())
+        }
+    });
+
+    view! {
+        <div class="scroller" node_ref=scroller on:scroll=on_scroll tabindex="0" aria-label="Messages">
+            <Show when=move || { total.get() > messages.with(Vec::len) }>
+                <button type="button" class="secondary earlier" id="show-earlier" on:click=show_earlier>
+                    {move || {
+                        format!("Show earlier messages ({} more)", total.get() - messages.with(Vec::len))
+                    }}
+                </button>
+            </Show>
+            <Show when=move || total.get() == 0 && pending.with(Vec::is_empty)>
+                <p class="empty">"No messages yet. Say hello!"</p>
+            </Show>
+            <ol id="messages" class="messages" role="log" aria-live="polite">
+                <For
+                    each=move || messages.get()
+                    key=|m| m.id.clone()
+                    children=move |m| {
+                        let own = me.with_untracked(|me| me.as_deref() == Some(m.user.as_str()));
+                        view! { <Bubble msg=m own=own /> }
+                    }
+                />
+                <For
+                    each=move || pending.get()
+                    key=|p| format!("{}:{:?}", p.client_id, p.state)
+                    children=move |p| view! { <PendingBubble pending=p /> }
+                />
+            </ol>
+            <Show when=move || { unseen.get() > 0 }>
+                <button type="button" class="pill" id="new-messages" on:click=move |_| to_bottom()>
+                    {move || match unseen.get() {
+                        1 => "1 new message ↓".to_string(),
+                        n => format!("{n} new messages ↓"),
+                    }}
+                </button>
+            </Show>
+        </div>
+    }
+}
