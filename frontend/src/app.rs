@@ -27,7 +27,11 @@ pub fn App() -> impl IntoView {
         chat.session
             .with(|s| s.name.is_some() && s.name_refused.is_none())
     });
-    let online_after = move || chat.online_after_ms.get().map(|ms| format!("{ms:.0}"));
+    let online_after = move || {
+        chat.online_after_ms
+            .get()
+            .map(|ms| (ms.max(0.0) as u64).to_string())
+    };
 
     view! {
         <div class="app" id="app" data-online-ms=online_after>

@@ -13,7 +13,7 @@
 //! - a send keeps its `client_id` for life, so re-sending it after a reconnect can never store it
 //!   twice (the server acks a repeated `client_id` with the same `seq`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use banter_protocol::{
@@ -125,6 +125,16 @@ pub struct PendingSend {
 }
 
 impl PendingSend {
+    /// A key that changes when the send's state does (for keyed view lists).
+    pub fn view_key(&self) -> String {
+        let state = match self.state {
+            PendingState::Queued => "q",
+            PendingState::InFlight => "f",
+            PendingState::Failed(_) => "x",
+        };
+        format!("{}:{state}", self.client_id)
+    }
+
     fn frame(&self) -> ClientMsg {
         ClientMsg::Send {
             room: self.room.clone(),
@@ -264,7 +274,7 @@ pub struct Session {
     pub name: Option<String>,
     /// The room on screen.
     pub room: String,
-    rooms: HashMap<String, RoomState>,
+    rooms: BTreeMap<String, RoomState>,
     pub pending: PendingSends,
     /// The server's limits (defaults until `welcome`).
     pub limits: Limits,
@@ -286,7 +296,7 @@ impl Session {
         Session {
             name: None,
             room: DEFAULT_ROOM.to_string(),
-            rooms: HashMap::new(),
+            rooms: BTreeMap::new(),
             pending: PendingSends::default(),
             limits: Limits::default(),
             welcomed: false,
@@ -428,7 +438,11 @@ impl Session {
             ServerMsg::Joined { room, users, head } => {
                 let state = self.room_mut(&room);
                 state.joined = true;
-                state.users = users.into_iter().collect();
+                // Inserted one by one: collecting into a set would pull a sort into the WASM.
+                state.users.clear();
+                for user in users {
+                    state.users.insert(user);
+                }
                 if head < state.store.high_seq() {
                     // We have seen further than the server's latest: it lost its history and
                     // numbers from 1 again. What we hold would collide with the new seqs.

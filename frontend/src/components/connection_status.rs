@@ -25,55 +25,31 @@ pub fn ConnectionStatus() -> impl IntoView {
                 <span class="dot" aria-hidden="true"></span>
                 {move || state.get().label()}
             </span>
-            {move || match kind.get() {
-                "offline" => {
-                    view! {
-                        <button
-                            type="button"
-                            id="conn-toggle"
-                            class="secondary"
-                            on:click=move |_| chat.connect()
-                        >
-                            "Connect"
-                        </button>
+            // One toggle (Disconnect, or Connect when offline) and, during a backoff, a way to
+            // skip the wait. Plain attributes and text, so the DOM nodes (and focus) stay put.
+            <button
+                type="button"
+                id="conn-now"
+                class="secondary"
+                hidden=move || kind.get() != "reconnecting"
+                on:click=move |_| chat.connect()
+            >
+                "Connect now"
+            </button>
+            <button
+                type="button"
+                id="conn-toggle"
+                class="secondary"
+                on:click=move |_| {
+                    if kind.get_untracked() == "offline" {
+                        chat.connect();
+                    } else {
+                        chat.disconnect();
                     }
-                        .into_any()
                 }
-                "reconnecting" => {
-                    view! {
-                        <button
-                            type="button"
-                            id="conn-now"
-                            class="secondary"
-                            on:click=move |_| chat.connect()
-                        >
-                            "Connect now"
-                        </button>
-                        <button
-                            type="button"
-                            id="conn-toggle"
-                            class="secondary"
-                            on:click=move |_| chat.disconnect()
-                        >
-                            "Disconnect"
-                        </button>
-                    }
-                        .into_any()
-                }
-                _ => {
-                    view! {
-                        <button
-                            type="button"
-                            id="conn-toggle"
-                            class="secondary"
-                            on:click=move |_| chat.disconnect()
-                        >
-                            "Disconnect"
-                        </button>
-                    }
-                        .into_any()
-                }
-            }}
+            >
+                {move || if kind.get() == "offline" { "Connect" } else { "Disconnect" }}
+            </button>
         </div>
     }
 }

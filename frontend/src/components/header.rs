@@ -15,13 +15,6 @@ pub fn Header() -> impl IntoView {
             .with(|s| s.current().map_or(0, |r| r.users.len()))
     });
     let name = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
-    let user_list = move || {
-        chat.session.with(|s| {
-            s.current()
-                .map(|r| r.users.iter().cloned().collect::<Vec<_>>().join(", "))
-                .unwrap_or_default()
-        })
-    };
 
     view! {
         <header class="topbar">
@@ -31,7 +24,7 @@ pub fn Header() -> impl IntoView {
                     <span class="hash" aria-hidden="true">"#"</span>
                     {move || room.get()}
                 </h1>
-                <span class="users" id="user-count" title=user_list>
+                <span class="users" id="user-count">
                     {move || match users.get() {
                         0 => String::new(),
                         1 => "1 here".to_string(),
@@ -41,22 +34,18 @@ pub fn Header() -> impl IntoView {
             </div>
             <RoomSwitcher />
             <div class="me">
-                {move || {
-                    name.get()
-                        .map(|n| {
-                            view! {
-                                <span class="me-name" id="me-name" title="Your name">{n}</span>
-                                <button
-                                    type="button"
-                                    class="link"
-                                    id="change-name"
-                                    on:click=move |_| chat.forget_name()
-                                >
-                                    "Change name"
-                                </button>
-                            }
-                        })
-                }}
+                <span class="me-name" id="me-name" title="Your name">
+                    {move || name.get().unwrap_or_default()}
+                </span>
+                <button
+                    type="button"
+                    class="link"
+                    id="change-name"
+                    hidden=move || name.with(Option::is_none)
+                    on:click=move |_| chat.forget_name()
+                >
+                    "Change name"
+                </button>
             </div>
             <ConnectionStatus />
         </header>

@@ -107,6 +107,7 @@ pub fn MessageList() -> impl IntoView {
         });
     };
 
+    let hidden_older = Memo::new(move |_| total.get().saturating_sub(messages.with(Vec::len)));
     let unseen = Memo::new(move |_| {
         if stick.get() {
             0
@@ -117,16 +118,18 @@ pub fn MessageList() -> impl IntoView {
 
     view! {
         <div class="scroller" node_ref=scroller on:scroll=on_scroll tabindex="0" aria-label="Messages">
-            <Show when=move || { total.get() > messages.with(Vec::len) }>
-                <button type="button" class="secondary earlier" id="show-earlier" on:click=show_earlier>
-                    {move || {
-                        format!("Show earlier messages ({} more)", total.get() - messages.with(Vec::len))
-                    }}
-                </button>
-            </Show>
-            <Show when=move || total.get() == 0 && pending.with(Vec::is_empty)>
-                <p class="empty">"No messages yet. Say hello!"</p>
-            </Show>
+            <button
+                type="button"
+                class="secondary earlier"
+                id="show-earlier"
+                hidden=move || { hidden_older.get() == 0 }
+                on:click=show_earlier
+            >
+                {move || format!("Show earlier messages ({} more)", hidden_older.get())}
+            </button>
+            <p class="empty" hidden=move || { total.get() > 0 || pending.with(|p| !p.is_empty()) }>
+                "No messages yet. Say hello!"
+            </p>
             <ol id="messages" class="messages" role="log" aria-live="polite">
                 <For
                     each=move || messages.get()
@@ -138,18 +141,22 @@ pub fn MessageList() -> impl IntoView {
                 />
                 <For
                     each=move || pending.get()
-                    key=|p| format!("{}:{:?}", p.client_id, p.state)
+                    key=PendingSend::view_key
                     children=move |p| view! { <PendingBubble pending=p /> }
                 />
             </ol>
-            <Show when=move || { unseen.get() > 0 }>
-                <button type="button" class="pill" id="new-messages" on:click=move |_| to_bottom()>
-                    {move || match unseen.get() {
-                        1 => "1 new message ↓".to_string(),
-                        n => format!("{n} new messages ↓"),
-                    }}
-                </button>
-            </Show>
+            <button
+                type="button"
+                class="pill"
+                id="new-messages"
+                hidden=move || { unseen.get() == 0 }
+                on:click=move |_| to_bottom()
+            >
+                {move || match unseen.get() {
+                    1 => "1 new message ↓".to_string(),
+                    n => format!("{n} new messages ↓"),
+                }}
+            </button>
         </div>
     }
 }

@@ -16,45 +16,18 @@ pub fn Notices(
 
     view! {
         <div class="notices" aria-live="polite">
-            {move || {
-                gap.get()
-                    .map(|g| {
-                        view! {
-                            <p class="notice" id="history-notice">
-                                {g.describe()}
-                            </p>
-                        }
-                    })
-            }}
-            {move || {
-                route_error
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="notice warn" id="route-error">
-                                {e}
-                            </p>
-                        }
-                    })
-            }}
-            {move || {
-                notice
-                    .get()
-                    .map(|n| {
-                        view! {
-                            <p class="notice warn" id="server-notice">
-                                <span>{n}</span>
-                                <button
-                                    type="button"
-                                    class="link"
-                                    on:click=move |_| chat.dismiss_notice()
-                                >
-                                    "Dismiss"
-                                </button>
-                            </p>
-                        }
-                    })
-            }}
+            <p class="notice" id="history-notice" hidden=move || gap.get().is_none()>
+                {move || gap.get().map(|g| g.describe())}
+            </p>
+            <p class="notice warn" id="route-error" hidden=move || route_error.with(Option::is_none)>
+                {move || route_error.get()}
+            </p>
+            <p class="notice warn" id="server-notice" hidden=move || notice.with(Option::is_none)>
+                <span>{move || notice.get()}</span>
+                <button type="button" class="link" on:click=move |_| chat.dismiss_notice()>
+                    "Dismiss"
+                </button>
+            </p>
         </div>
     }
 }

@@ -1,0 +1,284 @@
+//! The web app in a real headless Chromium against the real release binary.
+//!
+//! Run with `just test-e2e` (it builds the release bundle first). See the crate docs for what
+//! the harness needs.
+
+use std::collections::HashSet;
+
+use anyhow::{Result, bail, ensure};
+use banter_e2e::{CutProxy, run, wait_for};
+
+/// Console errors a page may show while its network is cut on purpose: the browser itself logs
+/// each failed WebSocket attempt.
+const NETWORK_CUT_NOISE: &[&str] = &["WebSocket connection to", "net::ERR_"];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_pages_chat_both_ways() {
+    run("two_pages_chat_both_ways", |ctx| async move {
+        let url = format!("{}/", ctx.server.base);
+        let ada = ctx.chat_page("ada", &url).await?;
+        let bob = ctx.chat_page("bob", &url).await?;
+
+        ada.send("hello from ada").await?;
+        let (_, user) = bob.wait_message("hello from ada").await?;
+        ensure!(user == "ada", "bob sees the author: {user}");
+
+        // Shift+Enter makes a new line; Enter sends.
+        bob.send("hi ada\u{E008}\u{E007}\u{E008}second line")
+            .await?;
+        let (_, user) = ada.wait_message("hi ada\nsecond line").await?;
+        ensure!(user == "bob");
+
+        // Own messages are set apart, others' are not; each bubble has a local time.
+        let sides = ada
+            .js(
+                r#"return Array.from(document.querySelectorAll('#messages li.msg'))
+                .map(li => [li.querySelector('.msg-text').textContent, li.classList.contains('own'),
+                            /^\d\d:\d\d$/.test(li.querySelector('.msg-time').textContent)]);"#,
+            )
+            .await?;
+        let sides = sides.as_array().cloned().unwrap_or_default();
+        ensure!(sides.len() == 2, "two bubbles: {sides:?}");
+        ensure!(
+            sides[0][1] == true && sides[1][1] == false,
+            "own set apart: {sides:?}"
+        );
+        ensure!(sides.iter().all(|s| s[2] == true), "local times: {sides:?}");
+
+        // The pending marker goes away once acked.
+        wait_for("ada's send to be acked", || async {
+            Ok((ada.pending_count().await? == 0).then_some(()))
+        })
+        .await?;
+
+        for page in [&ada, &bob] {
+            if let Some(ms) = page.online_after_ms().await? {
+                eprintln!("{}: page load to online in {ms} ms", page.label);
+            }
+            page.assert_clean_console(&[]).await?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_post_appears_in_open_page() {
+    run("http_post_appears_in_open_page", |ctx| async move {
+        let page = ctx
+            .chat_page("ada", &format!("{}/", ctx.server.base))
+            .await?;
+        let stored = ctx
+            .server
+            .post("lobby", "deploy-bot", "v1.4.2 is live")
+            .await?;
+        let (seq, user) = page.wait_message("v1.4.2 is live").await?;
+        ensure!(user == "deploy-bot");
+        ensure!(Some(seq) == stored["seq"].as_u64(), "seq {seq} vs {stored}");
+        page.assert_clean_console(&[]).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn markup_is_shown_as_literal_text() {
+    run("markup_is_shown_as_literal_text", |ctx| async move {
+        let url = format!("{}/", ctx.server.base);
+        let ada = ctx.chat_page("ada", &url).await?;
+        let bob = ctx.chat_page("bob", &url).await?;
+        let evil = "<img src=x onerror=alert(1)>";
+        ada.send(evil).await?;
+        ctx.server
+            .post("lobby", "<b>mallory</b>", "<script>alert(2)</script>")
+            .await?;
+        for page in [&ada, &bob] {
+            page.wait_message(evil).await?;
+            let (_, user) = page.wait_message("<script>alert(2)</script>").await?;
+            ensure!(user == "<b>mallory</b>", "user name is text too: {user}");
+            let injected = page
+                .js("return document.querySelectorAll('#messages img, #messages script, #messages b').length;")
+                .await?;
+            ensure!(injected == 0, "no element was created from user text");
+            if page.client.get_alert_text().await.is_ok() {
+                bail!("an alert is open on {}", page.label);
+            }
+            page.assert_clean_console(&[]).await?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_input_is_refused_inline() {
+    run("empty_input_is_refused_inline", |ctx| async move {
+        let page = ctx.page("ada", &format!("{}/", ctx.server.base)).await?;
+        // An empty name is refused next to the field.
+        page.choose_name("   ").await?;
+        let error = page.wait_visible_text("#name-error").await?;
+        ensure!(error.contains("name"), "name error: {error}");
+        page.choose_name("ada").await?;
+        page.wait_state("online").await?;
+
+        // An empty or blank message is refused next to the composer, nothing is sent.
+        page.send("").await?;
+        let error = page.wait_visible_text("#composer-error").await?;
+        ensure!(!error.is_empty());
+        page.send("   ").await?;
+        ensure!(page.pending_count().await? == 0 && page.messages().await?.is_empty());
+
+        // Typing clears the error; a real message goes through.
+        page.send("now with words").await?;
+        page.wait_message("now with words").await?;
+        ensure!(page.visible_text("#composer-error").await?.is_none());
+
+        // Near the limit a counter appears; over it, the send is refused inline.
+        page.js(
+            "const t = document.getElementById('composer-input'); t.value = 'x'.repeat(4001);
+             t.dispatchEvent(new Event('input', { bubbles: true }));",
+        )
+        .await?;
+        let counter = page.wait_visible_text("#char-count").await?;
+        ensure!(counter.contains("4001"), "counter: {counter}");
+        page.send("").await?;
+        let error = page.wait_visible_text("#composer-error").await?;
+        ensure!(error.contains("4000"), "too long: {error}");
+        ensure!(page.messages().await?.len() == 1);
+        page.assert_clean_console(&[]).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cut_connection_reconnects_and_resumes_exactly_once() {
+    run("cut_connection_reconnects_and_resumes", |ctx| async move {
+        let proxy = CutProxy::start(ctx.server.addr).await?;
+        let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
+        page.send("before the cut").await?;
+        page.wait_message("before the cut").await?;
+
+        proxy.cut();
+        page.wait_state("reconnecting").await?;
+        let label = page.state_label().await?;
+        ensure!(label.starts_with("Reconnecting in"), "label: {label}");
+
+        // Meanwhile others talk, and the user writes too (it waits as pending).
+        for i in 1..=3 {
+            ctx.server
+                .post("lobby", "grace", &format!("while away {i}"))
+                .await?;
+        }
+        page.send("written offline").await?;
+        ensure!(page.pending_count().await? == 1, "offline send is pending");
+
+        proxy.restore();
+        page.wait_state("online").await?;
+        for text in [
+            "while away 1",
+            "while away 2",
+            "while away 3",
+            "written offline",
+        ] {
+            page.wait_message(text).await?;
+        }
+        wait_for("the offline send to be acked", || async {
+            Ok((page.pending_count().await? == 0).then_some(()))
+        })
+        .await?;
+
+        // Exactly once, in order, no gap.
+        let msgs = page.messages().await?;
+        let texts: Vec<&str> = msgs.iter().map(|(_, _, t)| t.as_str()).collect();
+        ensure!(msgs.len() == 5, "five messages: {texts:?}");
+        let seqs: Vec<u64> = msgs.iter().map(|(s, _, _)| *s).collect();
+        ensure!(seqs == (1..=5).collect::<Vec<_>>(), "seqs {seqs:?}");
+        let unique: HashSet<&str> = texts.iter().copied().collect();
+        ensure!(unique.len() == 5, "no duplicates: {texts:?}");
+
+        // The server stored the offline send once.
+        let page_json: serde_json::Value = reqwest::get(format!(
+            "{}/api/rooms/lobby/messages?since=0",
+            ctx.server.base
+        ))
+        .await?
+        .json()
+        .await?;
+        let stored = page_json["messages"].as_array().map_or(0, Vec::len);
+        ensure!(stored == 5, "server holds 5 messages, not {stored}");
+        page.assert_clean_console(NETWORK_CUT_NOISE).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disconnect_and_connect_buttons() {
+    run("disconnect_and_connect_buttons", |ctx| async move {
+        let page = ctx
+            .chat_page("ada", &format!("{}/", ctx.server.base))
+            .await?;
+        page.click("#conn-toggle").await?;
+        page.wait_state("offline").await?;
+        ctx.server.post("lobby", "grace", "missed it").await?;
+        page.click("#conn-toggle").await?;
+        page.wait_state("online").await?;
+        page.wait_message("missed it").await?;
+        ensure!(page.messages().await?.len() == 1);
+        page.assert_clean_console(&[]).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_page_does_not_see_the_lobby() {
+    run("a_room_page_does_not_see_the_lobby", |ctx| async move {
+        let base = &ctx.server.base;
+        let other = ctx.chat_page("ada", &format!("{base}/#/r/other")).await?;
+        let lobby = ctx.chat_page("bob", &format!("{base}/")).await?;
+        let title = other.wait_visible_text("#room-name").await?;
+        ensure!(title.contains("other"), "room title: {title}");
+
+        lobby.send("lobby only").await?;
+        lobby.wait_message("lobby only").await?;
+        ctx.server.post("lobby", "grace", "also lobby").await?;
+        lobby.wait_message("also lobby").await?;
+        // A message to `other` posted after the lobby ones: once it is on screen, anything
+        // from the lobby would have arrived too.
+        ctx.server.post("other", "grace", "in other").await?;
+        other.wait_message("in other").await?;
+        let texts: Vec<String> = other.messages().await?.into_iter().map(|m| m.2).collect();
+        ensure!(texts == ["in other"], "other sees only its room: {texts:?}");
+        ensure!(
+            !lobby.messages().await?.iter().any(|m| m.2 == "in other"),
+            "and the lobby does not see other"
+        );
+
+        // Following a room link switches rooms in place and resumes there.
+        lobby.js("location.hash = '#/r/other';").await?;
+        lobby.wait_message("in other").await?;
+        let texts: Vec<String> = lobby.messages().await?.into_iter().map(|m| m.2).collect();
+        ensure!(texts == ["in other"], "switched: {texts:?}");
+        for page in [&other, &lobby] {
+            page.assert_clean_console(&[]).await?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_name_is_asked_once() {
+    run("the_name_is_asked_once", |ctx| async move {
+        let url = format!("{}/", ctx.server.base);
+        let page = ctx.chat_page("ada", &url).await?;
+        page.client.refresh().await?;
+        page.wait_state("online").await?;
+        let me = page.wait_visible_text("#me-name").await?;
+        ensure!(me == "ada", "remembered name: {me}");
+        ensure!(page.visible_text("#name-input").await?.is_none());
+        page.send("still ada").await?;
+        let (_, user) = page.wait_message("still ada").await?;
+        ensure!(user == "ada");
+        page.assert_clean_console(&[]).await
+    })
+    .await;
+}
