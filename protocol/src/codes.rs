@@ -29,6 +29,8 @@ pub enum ErrorCode {
     InvalidText,
     /// HTTP only: no such route.
     NotFound,
+    /// Refused at the door: the `Origin` is not allowed.
+    Forbidden,
     /// The server is at its connection limit.
     Unavailable,
     /// Something went wrong on the server; details are in its logs, not here.
@@ -49,6 +51,7 @@ impl ErrorCode {
             ErrorCode::NameTaken => "name_taken",
             ErrorCode::InvalidText => "invalid_text",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }

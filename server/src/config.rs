@@ -1,0 +1,157 @@
+//! Command-line flags and environment variables: every setting and limit, with its default.
+//!
+//! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use banter_protocol::Limits;
+use clap::Parser;
+
+use crate::hub::HubConfig;
+
+/// Banter: a realtime chat server. WebSocket on /ws, HTTP API on /api, the web app on /.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "banter", version, about, long_about = None)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "BANTER_LISTEN", default_value = "0.0.0.0:3000")]
+    pub listen: SocketAddr,
+
+    /// Messages kept per room for replay (`join` with `since`) and `GET .../messages`.
+    #[arg(long, env = "BANTER_HISTORY", default_value_t = 1000)]
+    pub history: usize,
+
+    /// Longest message text, in characters (after trimming).
+    #[arg(long, env = "BANTER_MAX_TEXT_CHARS", default_value_t = 4000)]
+    pub max_text_chars: usize,
+
+    /// Largest WebSocket message, in bytes; a larger one closes the socket with 1009.
+    #[arg(long, env = "BANTER_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Longest user name, in characters (after trimming).
+    #[arg(long, env = "BANTER_MAX_NAME_CHARS", default_value_t = 32)]
+    pub max_name_chars: usize,
+
+    /// Longest room name, in characters.
+    #[arg(long, env = "BANTER_MAX_ROOM_CHARS", default_value_t = 64)]
+    pub max_room_chars: usize,
+
+    /// Longest `client_id`, in characters.
+    #[arg(long, env = "BANTER_MAX_CLIENT_ID_CHARS", default_value_t = 64)]
+    pub max_client_id_chars: usize,
+
+    /// Sustained messages per second one connection may send (0 = unlimited).
+    #[arg(long, env = "BANTER_RATE_PER_SEC", default_value_t = 20)]
+    pub rate_per_sec: u32,
+
+    /// Burst of messages one connection may send above the sustained rate.
+    #[arg(long, env = "BANTER_RATE_BURST", default_value_t = 40)]
+    pub rate_burst: u32,
+
+    /// Outbound queue per connection, in frames; a client that fills it is closed with 4000.
+    #[arg(long, env = "BANTER_CLIENT_QUEUE", default_value_t = 1024)]
+    pub client_queue: usize,
+
+    /// How often the server pings each WebSocket.
+    #[arg(long, env = "BANTER_PING_INTERVAL", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub ping_interval: Duration,
+
+    /// A peer silent (not even a pong) for this long is disconnected.
+    #[arg(long, env = "BANTER_IDLE_TIMEOUT", default_value = "45s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// How long a `client_id` is remembered, so a re-sent message is stored once.
+    #[arg(long, env = "BANTER_DEDUPE_WINDOW", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub dedupe_window: Duration,
+
+    /// How many `client_id`s each room remembers at most.
+    #[arg(long, env = "BANTER_DEDUPE_CAPACITY", default_value_t = 1000)]
+    pub dedupe_capacity: usize,
+
+    /// How many rooms may exist (rooms are created on first use).
+    #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
+    pub max_rooms: usize,
+
+    /// How many rooms one connection may be in at once.
+    #[arg(long, env = "BANTER_MAX_ROOMS_PER_CONNECTION", default_value_t = 100)]
+    pub max_rooms_per_connection: usize,
+
+    /// Open WebSocket connections allowed; more are refused at the door with 503.
+    #[arg(long, env = "BANTER_MAX_CONNECTIONS", default_value_t = 100_000)]
+    pub max_connections: usize,
+
+    /// Origins allowed to open a WebSocket (repeat the flag, or comma-separate in the variable).
+    /// Unset: any origin. Requests without an Origin header (non-browser clients) are allowed.
+    #[arg(
+        long = "allowed-origin",
+        env = "BANTER_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Largest HTTP request body, in bytes.
+    #[arg(long, env = "BANTER_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// On shutdown, how long to wait for connections to close after sending them 1001.
+    #[arg(long, env = "BANTER_SHUTDOWN_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// WebSocket read buffer per connection, in bytes.
+    #[arg(long, env = "BANTER_WS_READ_BUFFER", default_value_t = 4096)]
+    pub ws_read_buffer: usize,
+
+    /// WebSocket write buffer per connection, in bytes (frames are batched up to this size).
+    #[arg(long, env = "BANTER_WS_WRITE_BUFFER", default_value_t = 16 * 1024)]
+    pub ws_write_buffer: usize,
+}
+
+impl Config {
+    /// The configuration with every default, listening on `listen`. For tests and embedding.
+    pub fn with_listen(listen: SocketAddr) -> Self {
+        let mut cfg = Config::parse_from(["banter"]);
+        cfg.listen = listen;
+        cfg
+    }
+
+    /// The limits announced to clients in `welcome`.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_text_chars: self.max_text_chars,
+            max_frame_bytes: self.max_frame_bytes,
+            max_name_chars: self.max_name_chars,
+            max_room_chars: self.max_room_chars,
+            max_client_id_chars: self.max_client_id_chars,
+            rate_per_sec: self.rate_per_sec,
+            rate_burst: self.rate_burst,
+        }
+    }
+
+    pub fn hub(&self) -> HubConfig {
+        HubConfig {
+            limits: self.limits(),
+            history: self.history,
+            dedupe_window: self.dedupe_window,
+            dedupe_capacity: self.dedupe_capacity,
+            max_rooms: self.max_rooms,
+            client_queue: self.client_queue,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent_and_defaults_match_the_contract() {
+        Config::command().debug_assert();
+        let cfg = Config::parse_from(["banter"]);
+        assert_eq!(cfg.limits(), Limits::default());
+        assert_eq!(cfg.listen.port(), 3000);
+        assert!(cfg.ping_interval < cfg.idle_timeout);
+    }
+}

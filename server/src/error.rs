@@ -1,0 +1,100 @@
+//! The HTTP error type: one enum, answered as `{"code", "message"}` JSON with a fitting status.
+//!
+//! Internal failures are logged with their details; the client is told only `internal`.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use banter_protocol::http::ApiError as ApiErrorBody;
+use banter_protocol::{ErrorCode, ValidationError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A field broke the contract's rules.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// The request could not be understood (bad JSON, bad query).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is over `--max-body-bytes`.
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("this origin may not open a WebSocket here")]
+    Forbidden,
+    #[error("no such route")]
+    NotFound,
+    #[error("the server is at its connection limit, try again later")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Invalid(e) => e.code,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::TooLarge(_) => ErrorCode::TooLarge,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::Unavailable => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The HTTP status that goes with an error code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::BadRequest
+        | ErrorCode::InvalidName
+        | ErrorCode::InvalidRoom
+        | ErrorCode::InvalidText
+        | ErrorCode::NotJoined
+        | ErrorCode::UnknownUser
+        | ErrorCode::NameTaken => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = %e, "internal error");
+        }
+        let code = self.code();
+        let body = ApiErrorBody {
+            code,
+            message: self.to_string(),
+        };
+        (status_of(code), Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge("the request body is too large".into())
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::BadRequest(r.body_text())
+    }
+}
