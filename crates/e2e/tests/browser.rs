@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{bail, ensure};
 use banter_e2e::{CutProxy, run, wait_for};
 
 /// Console errors a page may show while its network is cut on purpose: the browser itself logs
@@ -279,6 +279,22 @@ async fn the_name_is_asked_once() {
         let (_, user) = page.wait_message("still ada").await?;
         ensure!(user == "ada");
         page.assert_clean_console(&[]).await
+    })
+    .await;
+}
+
+/// The console check above is not vacuous: an error logged by the page is caught.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_check_catches_errors() {
+    run("the_console_check_catches_errors", |ctx| async move {
+        let page = ctx
+            .chat_page("ada", &format!("{}/", ctx.server.base))
+            .await?;
+        page.assert_clean_console(&[]).await?;
+        page.js("console.error('deliberate test error');").await?;
+        let caught = page.assert_clean_console(&[]).await;
+        ensure!(caught.is_err(), "a console.error must fail the check");
+        Ok(())
     })
     .await;
 }
