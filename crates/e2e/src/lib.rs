@@ -100,6 +100,7 @@ where
 /// The release server on a free port. Killed on drop.
 pub struct Server {
     _child: Child,
+    http: reqwest::Client,
     /// `http://127.0.0.1:PORT`
     pub base: String,
     pub addr: SocketAddr,
@@ -109,6 +110,11 @@ pub struct Server {
 impl Server {
     /// Starts the binary and waits until `/healthz` answers.
     pub async fn start(test: &str) -> Result<Server> {
+        Server::start_with(test, &[]).await
+    }
+
+    /// Like [`Server::start`], with extra command-line flags.
+    pub async fn start_with(test: &str, args: &[&str]) -> Result<Server> {
         let bin = banter_bin();
         if !bin.exists() {
             bail!(
@@ -124,6 +130,7 @@ impl Server {
         let child = Command::new(&bin)
             .arg("--listen")
             .arg(addr.to_string())
+            .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log_file.try_clone()?))
             .stderr(Stdio::from(log_file))
@@ -146,10 +153,25 @@ impl Server {
         .await?;
         Ok(Server {
             _child: child,
+            http,
             base,
             addr,
             log,
         })
+    }
+
+    /// Posts `n` messages (`{prefix} 1` … `{prefix} n`) over HTTP, several at a time.
+    pub async fn post_many(&self, room: &str, user: &str, prefix: &str, n: usize) -> Result<()> {
+        use futures::StreamExt;
+        let results: Vec<Result<Value>> = futures::stream::iter(1..=n)
+            .map(|i| async move { self.post(room, user, &format!("{prefix} {i}")).await })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+        Ok(())
     }
 
     /// Posts a message over HTTP, as a bot would. Returns the stored message.
@@ -159,7 +181,8 @@ impl Server {
             text: text.into(),
             client_id: None,
         };
-        let resp = reqwest::Client::new()
+        let resp = self
+            .http
             .post(format!("{}/api/rooms/{room}/messages", self.base))
             .json(&body)
             .send()
@@ -335,9 +358,18 @@ where
     F: FnOnce(Arc<Ctx>) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
+    run_with(test, &[], body).await;
+}
+
+/// Like [`run`], with extra flags for the server.
+pub async fn run_with<F, Fut>(test: &str, server_args: &[&str], body: F)
+where
+    F: FnOnce(Arc<Ctx>) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
     let started = Instant::now();
     let setup = async {
-        let server = Server::start(test).await?;
+        let server = Server::start_with(test, server_args).await?;
         let driver = Driver::start().await?;
         anyhow::Ok(Arc::new(Ctx {
             server,

@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 
 use anyhow::{bail, ensure};
-use banter_e2e::{CutProxy, run, wait_for};
+use std::time::Instant;
+
+use banter_e2e::{CutProxy, run, run_with, wait_for};
 
 /// Console errors a page may show while its network is cut on purpose: the browser itself logs
 /// each failed WebSocket attempt.
@@ -296,5 +298,104 @@ async fn the_console_check_catches_errors() {
         ensure!(caught.is_err(), "a console.error must fail the check");
         Ok(())
     })
+    .await;
+}
+
+/// A room with 5,000 messages loads quickly, keeps a small DOM, autoscrolls only for a reader at
+/// the bottom (a reader who scrolled up gets a "new messages" pill) and keeps up with a burst.
+#[tokio::test(flavor = "multi_thread")]
+async fn five_thousand_messages_stay_smooth() {
+    let args = ["--history", "10000"];
+    run_with(
+        "five_thousand_messages_stay_smooth",
+        &args,
+        |ctx| async move {
+            ctx.server
+                .post_many("lobby", "grace", "backlog", 5_000)
+                .await?;
+
+            let page = ctx
+                .chat_page("ada", &format!("{}/", ctx.server.base))
+                .await?;
+            let started = Instant::now();
+            wait_for("seq 5000 on screen", || async {
+                Ok(page
+                    .messages()
+                    .await?
+                    .last()
+                    .filter(|m| m.0 == 5_000)
+                    .map(|_| ()))
+            })
+            .await?;
+            eprintln!(
+                "5,000 messages: online {:?} ms after load, all shown {:?} after online",
+                page.online_after_ms().await?,
+                started.elapsed()
+            );
+            let in_dom = page.messages().await?.len();
+            ensure!(
+                (100..=200).contains(&in_dom),
+                "a window of the newest, not {in_dom}"
+            );
+            let earlier = page.wait_visible_text("#show-earlier").await?;
+            ensure!(earlier.contains("4800"), "{earlier}");
+
+            // At the bottom: stays there as messages arrive.
+            let at_bottom = r#"const s = document.querySelector('.scroller');
+            return s.scrollHeight - s.scrollTop - s.clientHeight < 60;"#;
+            ensure!(page.js(at_bottom).await? == true, "starts at the bottom");
+
+            // A burst of 1,000 live messages is shown to the last one, DOM still capped.
+            let burst = Instant::now();
+            ctx.server
+                .post_many("lobby", "grace", "burst", 1_000)
+                .await?;
+            wait_for("seq 6000 on screen", || async {
+                Ok(page
+                    .messages()
+                    .await?
+                    .last()
+                    .filter(|m| m.0 == 6_000)
+                    .map(|_| ()))
+            })
+            .await?;
+            eprintln!("1,000 live messages: shown in {:?}", burst.elapsed());
+            ensure!(page.messages().await?.len() <= 200);
+            wait_for("still at the bottom", || async {
+                Ok((page.js(at_bottom).await? == true).then_some(()))
+            })
+            .await?;
+
+            // Scrolled up: no jump, a pill counts what arrived.
+            page.js("document.querySelector('.scroller').scrollTop = 0;")
+                .await?;
+            wait_for("the scroll to register", || async {
+                Ok((page.js(at_bottom).await? == false).then_some(()))
+            })
+            .await?;
+            ctx.server.post("lobby", "grace", "while reading").await?;
+            page.wait_message("while reading").await?;
+            let pill = page.wait_visible_text("#new-messages").await?;
+            ensure!(pill.contains("1 new message"), "pill: {pill}");
+            let top = page
+                .js("return document.querySelector('.scroller').scrollTop;")
+                .await?;
+            ensure!(top.as_f64().unwrap_or(1e9) < 50.0, "did not jump: {top}");
+            page.click("#new-messages").await?;
+            wait_for("back at the bottom, pill gone", || async {
+                let pill = page.visible_text("#new-messages").await?;
+                Ok((pill.is_none() && page.js(at_bottom).await? == true).then_some(()))
+            })
+            .await?;
+
+            // Older messages come on demand.
+            page.click("#show-earlier").await?;
+            wait_for("200 more in the DOM", || async {
+                Ok((page.messages().await?.len() > 200).then_some(()))
+            })
+            .await?;
+            page.assert_clean_console(&[]).await
+        },
+    )
     .await;
 }

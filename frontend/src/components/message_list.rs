@@ -117,7 +117,14 @@ pub fn MessageList() -> impl IntoView {
     });
 
     view! {
-        <div class="scroller" node_ref=scroller on:scroll=on_scroll tabindex="0" aria-label="Messages">
+        <div
+            class="scroller"
+            node_ref=scroller
+            on:scroll=on_scroll
+            tabindex="0"
+            aria-label="Messages"
+            data-follow=move || if stick.get() { "true" } else { "false" }
+        >
             <button
                 type="button"
                 class="secondary earlier"
