@@ -7,6 +7,7 @@
 
 use banter_protocol::{ClientMsg, ServerMsg, close};
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures::future::{Either, select};
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use leptos::prelude::*;
@@ -260,18 +261,17 @@ async fn run(chat: Chat, mut cmds: UnboundedReceiver<Cmd>) {
                 r if r < 1.0 => left.min(1000.0),
                 r => r,
             };
-            let tick = sleep(step).fuse();
-            futures::pin_mut!(tick);
+            let mut tick = Box::pin(sleep(step));
             loop {
-                futures::select! {
-                    () = tick => continue 'wait,
-                    cmd = cmds.next() => match cmd {
+                match select(tick, cmds.next()).await {
+                    Either::Left(((), _)) => continue 'wait,
+                    Either::Right((cmd, pending_tick)) => match cmd {
                         Some(Cmd::Connect | Cmd::Reconnect) => break 'wait,
                         Some(Cmd::Disconnect) => {
                             want_online = false;
                             break 'wait;
                         }
-                        Some(Cmd::Frames(_)) => {}
+                        Some(Cmd::Frames(_)) => tick = pending_tick,
                         None => return,
                     },
                 }
@@ -291,9 +291,10 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
     };
     let mut online = false;
     loop {
-        let step = futures::select! {
-            item = ws.next().fuse() => Step::Socket(item),
-            cmd = cmds.next() => Step::Cmd(cmd),
+        // Both futures are cancel-safe: dropping the loser loses nothing.
+        let step = match select(ws.next(), cmds.next()).await {
+            Either::Left((item, _)) => Step::Socket(item),
+            Either::Right((cmd, _)) => Step::Cmd(cmd),
         };
         let outgoing = match step {
             Step::Cmd(Some(Cmd::Frames(frames))) => frames,
@@ -346,7 +347,13 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                     Vec::new()
                 } else {
                     chat.session
-                        .try_update(|s| frames.into_iter().flat_map(|m| s.handle(m)).collect())
+                        .try_update(|s| {
+                            let mut out = Vec::new();
+                            for m in frames {
+                                out.extend(s.handle(m));
+                            }
+                            out
+                        })
                         .unwrap_or_default()
                 };
                 if welcomed && !online {

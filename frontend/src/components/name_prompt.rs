@@ -12,13 +12,6 @@ pub fn NamePrompt() -> impl IntoView {
     let value = RwSignal::new(prefs::load_name().unwrap_or_default());
     let error = RwSignal::new(chat.session.with_untracked(|s| s.name_refused.clone()));
     let max = move || chat.session.with(|s| s.limits.max_name_chars);
-    let input = NodeRef::<leptos::html::Input>::new();
-    // Focus the field as soon as it is on the page (keyboard users start typing at once).
-    Effect::new(move |_| {
-        if let Some(el) = input.get() {
-            let _ = el.focus();
-        }
-    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -40,8 +33,8 @@ pub fn NamePrompt() -> impl IntoView {
                 <label for="name-input">"Your name"</label>
                 <input
                     id="name-input"
-                    node_ref=input
                     type="text"
+                    autofocus
                     autocomplete="nickname"
                     maxlength=max
                     aria-describedby="name-error"
