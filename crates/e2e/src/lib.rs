@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 use serde_json::{Value, json};
@@ -581,6 +581,26 @@ impl Page {
         if !errors.is_empty() {
             bail!("console errors on {}: {errors:#?}", self.label);
         }
+        Ok(())
+    }
+
+    /// Emulates `prefers-color-scheme: dark` (Chrome DevTools protocol through chromedriver).
+    pub async fn emulate_dark(&self) -> Result<()> {
+        let id = self
+            .client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("no session id"))?;
+        let body = json!({
+            "cmd": "Emulation.setEmulatedMedia",
+            "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+        });
+        let resp = reqwest::Client::new()
+            .post(format!("{}/session/{id}/goog/cdp/execute", self.driver_url))
+            .json(&body)
+            .send()
+            .await?;
+        ensure!(resp.status().is_success(), "CDP: {}", resp.status());
         Ok(())
     }
 

@@ -399,3 +399,106 @@ async fn five_thousand_messages_stay_smooth() {
     )
     .await;
 }
+
+/// Everything works from the keyboard alone, and every control has a label.
+#[tokio::test(flavor = "multi_thread")]
+async fn usable_with_the_keyboard_alone() {
+    run("usable_with_the_keyboard_alone", |ctx| async move {
+        let page = ctx.page("ada", &format!("{}/", ctx.server.base)).await?;
+        let focused = || async {
+            let id = page
+                .js("return document.activeElement && document.activeElement.id;")
+                .await?;
+            anyhow::Ok(id.as_str().unwrap_or_default().to_string())
+        };
+        // The name field has focus at once; Enter submits it.
+        wait_for("the name field to have focus", || async {
+            Ok((focused().await? == "name-input").then_some(()))
+        })
+        .await?;
+        page.client
+            .active_element()
+            .await?
+            .send_keys("ada\u{E007}")
+            .await?;
+        page.wait_state("online").await?;
+
+        // Tab reaches the composer; Enter sends.
+        let mut path = Vec::new();
+        for _ in 0..12 {
+            let id = focused().await?;
+            if id == "composer-input" {
+                break;
+            }
+            path.push(id);
+            page.client
+                .active_element()
+                .await?
+                .send_keys("\u{E004}")
+                .await?;
+        }
+        ensure!(focused().await? == "composer-input", "tab order: {path:?}");
+        page.client
+            .active_element()
+            .await?
+            .send_keys("typed, not clicked\u{E007}")
+            .await?;
+        page.wait_message("typed, not clicked").await?;
+
+        // Every visible control has an accessible name.
+        let unlabelled = page
+            .js(
+                r#"return Array.from(document.querySelectorAll('input, textarea, button'))
+                .filter(e => e.offsetParent !== null)
+                .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                             && !e.textContent.trim())
+                .map(e => e.outerHTML);"#,
+            )
+            .await?;
+        ensure!(
+            unlabelled.as_array().is_some_and(Vec::is_empty),
+            "unlabelled controls: {unlabelled}"
+        );
+        page.assert_clean_console(&[]).await
+    })
+    .await;
+}
+
+/// At phone width nothing overflows sideways; the colours follow the system's dark setting.
+#[tokio::test(flavor = "multi_thread")]
+async fn fits_a_phone_and_follows_dark_mode() {
+    run("fits_a_phone_and_follows_dark_mode", |ctx| async move {
+        let page = ctx
+            .chat_page("ada", &format!("{}/", ctx.server.base))
+            .await?;
+        ctx.server
+            .post(
+                "lobby",
+                "grace",
+                &"a-very-long-word-without-spaces-".repeat(8),
+            )
+            .await?;
+        page.send("short").await?;
+        page.wait_message("short").await?;
+        page.client.set_window_size(390, 844).await?;
+        let fits = r#"const send = document.getElementById('send-button').getBoundingClientRect();
+            return document.documentElement.scrollWidth <= window.innerWidth
+                && send.right <= window.innerWidth && send.bottom <= window.innerHeight;"#;
+        wait_for("the layout to fit 390px", || async {
+            Ok((page.js(fits).await? == true).then_some(()))
+        })
+        .await?;
+
+        let background = "return getComputedStyle(document.querySelector('.app')).backgroundColor;";
+        let light = page.js(background).await?;
+        page.emulate_dark().await?;
+        let dark = wait_for("dark colours", || async {
+            let now = page.js(background).await?;
+            Ok((now != light).then_some(now))
+        })
+        .await?;
+        eprintln!("app background: light {light}, dark {dark}");
+        page.assert_clean_console(&[]).await
+    })
+    .await;
+}

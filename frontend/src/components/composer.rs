@@ -47,12 +47,15 @@ pub fn Composer() -> impl IntoView {
             <label for="composer-input" class="visually-hidden">
                 "Message"
             </label>
+            <span id="composer-hint" class="visually-hidden">
+                "Enter sends, Shift+Enter starts a new line."
+            </span>
             <textarea
                 id="composer-input"
                 node_ref=input
                 rows="1"
-                placeholder="Write a message… (Enter sends, Shift+Enter for a new line)"
-                aria-describedby="composer-error char-count"
+                placeholder="Write a message…"
+                aria-describedby="composer-hint composer-error char-count"
                 aria-invalid=move || error.with(Option::is_some).to_string()
                 prop:value=move || text.get()
                 on:input=move |ev| {
