@@ -502,3 +502,46 @@ async fn fits_a_phone_and_follows_dark_mode() {
     })
     .await;
 }
+
+/// When history cannot give back everything (`replay.complete == false`), the page says so:
+/// on a first visit to a long room, and after an absence longer than the history.
+#[tokio::test(flavor = "multi_thread")]
+async fn incomplete_history_is_reported() {
+    run_with(
+        "incomplete_history_is_reported",
+        &["--history", "10"],
+        |ctx| async move {
+            ctx.server.post_many("lobby", "grace", "old", 15).await?;
+            let proxy = CutProxy::start(ctx.server.addr).await?;
+            let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
+            let notice = page.wait_visible_text("#history-notice").await?;
+            ensure!(notice.contains("Older messages"), "first visit: {notice}");
+            wait_for("the last 10 messages", || async {
+                let seqs: Vec<u64> = page.messages().await?.iter().map(|m| m.0).collect();
+                Ok((seqs == (6..=15).collect::<Vec<_>>()).then_some(()))
+            })
+            .await?;
+
+            proxy.cut();
+            page.wait_state("reconnecting").await?;
+            ctx.server.post_many("lobby", "grace", "missed", 20).await?;
+            proxy.restore();
+            page.wait_state("online").await?;
+            wait_for("the away notice", || async {
+                Ok(page
+                    .visible_text("#history-notice")
+                    .await?
+                    .filter(|t| t.contains("while you were away")))
+            })
+            .await?;
+            wait_for("what history still holds", || async {
+                let seqs: Vec<u64> = page.messages().await?.iter().map(|m| m.0).collect();
+                let want: Vec<u64> = (6..=15).chain(26..=35).collect();
+                Ok((seqs == want).then_some(()))
+            })
+            .await?;
+            page.assert_clean_console(NETWORK_CUT_NOISE).await
+        },
+    )
+    .await;
+}
