@@ -280,6 +280,9 @@ async fn run(chat: Chat, mut cmds: UnboundedReceiver<Cmd>) {
     }
 }
 
+/// How long a new connection may take to say `welcome`.
+const WELCOME_TIMEOUT_MS: f64 = 10_000.0;
+
 /// One connection, from open to close.
 async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
     let Some(url) = socket_url() else {
@@ -290,11 +293,22 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
         Err(_) => return Ended::Lost { was_online: false },
     };
     let mut online = false;
+    // A connection that has not said `welcome` by then is given up (and retried): a half-open
+    // network can leave the browser waiting on a handshake for minutes.
+    let mut give_up = Box::pin(sleep(WELCOME_TIMEOUT_MS));
     loop {
-        // Both futures are cancel-safe: dropping the loser loses nothing.
-        let step = match select(ws.next(), cmds.next()).await {
-            Either::Left((item, _)) => Step::Socket(item),
-            Either::Right((cmd, _)) => Step::Cmd(cmd),
+        // These futures are cancel-safe: dropping the losers loses nothing.
+        let either = select(ws.next(), cmds.next());
+        let step = if online {
+            Step::from(either.await)
+        } else {
+            match select(either, give_up.as_mut()).await {
+                Either::Left((either, _)) => Step::from(either),
+                Either::Right(((), _)) => {
+                    let _ = ws.close(Some(close::NORMAL), Some("no welcome"));
+                    return Ended::Lost { was_online: false };
+                }
+            }
         };
         let outgoing = match step {
             Step::Cmd(Some(Cmd::Frames(frames))) => frames,
@@ -380,6 +394,15 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
 enum Step {
     Socket(Option<Result<Message, WebSocketError>>),
     Cmd(Option<Cmd>),
+}
+
+impl<A, B> From<Either<(Option<Result<Message, WebSocketError>>, A), (Option<Cmd>, B)>> for Step {
+    fn from(e: Either<(Option<Result<Message, WebSocketError>>, A), (Option<Cmd>, B)>) -> Step {
+        match e {
+            Either::Left((item, _)) => Step::Socket(item),
+            Either::Right((cmd, _)) => Step::Cmd(cmd),
+        }
+    }
 }
 
 /// `ws://` or `wss://` on the page's own host, path `/ws` (trunk serve proxies it in dev).
