@@ -13,7 +13,7 @@
 //! - a send keeps its `client_id` for life, so re-sending it after a reconnect can never store it
 //!   twice (the server acks a repeated `client_id` with the same `seq`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use banter_protocol::{
@@ -94,6 +94,37 @@ impl MessageStore {
     pub fn last(&self, n: usize) -> Vec<Arc<ChatMessage>> {
         let skip = self.messages.len().saturating_sub(n);
         self.messages.values().skip(skip).cloned().collect()
+    }
+
+    /// What the view shows, oldest first: the newest `newest` messages, or, when the reader
+    /// holds a place (scrolled up, or asked for earlier messages), up to `held_max` messages from
+    /// `first` on. Either way the DOM stays bounded.
+    pub fn window(
+        &self,
+        first: Option<u64>,
+        newest: usize,
+        held_max: usize,
+    ) -> Vec<Arc<ChatMessage>> {
+        match first {
+            Some(first) => self
+                .messages
+                .range(first..)
+                .take(held_max)
+                .map(|(_, m)| m.clone())
+                .collect(),
+            None => self.last(newest),
+        }
+    }
+
+    /// The `seq` `n` messages before `seq` (or the oldest held): where "show earlier" starts.
+    pub fn seq_before(&self, seq: u64, n: usize) -> Option<u64> {
+        self.messages
+            .range(..seq)
+            .rev()
+            .take(n)
+            .last()
+            .map(|(&s, _)| s)
+            .or_else(|| self.messages.first_key_value().map(|(&s, _)| s))
     }
 
     /// Forgets everything, resume point included (the server lost its history).
@@ -236,7 +267,8 @@ impl PendingSends {
 pub struct RoomState {
     pub store: MessageStore,
     /// Who is present (from `joined`, then `presence`).
-    pub users: BTreeSet<String>,
+    /// Each name once, in the order they arrived (a small list: a `Vec` keeps the WASM small).
+    pub users: Vec<String>,
     /// Joined on the current connection.
     pub joined: bool,
     /// History could not give back everything (`replay.complete == false`).
@@ -286,6 +318,8 @@ pub struct Session {
     pub notice: Option<String>,
     /// The server refused the name itself: ask for another one.
     pub name_refused: Option<String>,
+    /// The server refused this connection's `join`: the next name needs a fresh connection.
+    refused_on_this_connection: bool,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -303,6 +337,7 @@ impl Session {
             joined_as: None,
             notice: None,
             name_refused: None,
+            refused_on_this_connection: false,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -350,7 +385,8 @@ impl Session {
     /// Whether the user's name differs from the one the current connection chats under, so a
     /// reconnect is needed to take it (the server fixes a connection's name at its first join).
     pub fn needs_reconnect_for_name(&self) -> bool {
-        matches!((&self.joined_as, &self.name), (Some(a), Some(b)) if a != b)
+        self.refused_on_this_connection
+            || matches!((&self.joined_as, &self.name), (Some(a), Some(b)) if a != b)
     }
 
     /// Sets the user's name (trimmed) after checking it; returns the frames to write.
@@ -419,6 +455,7 @@ impl Session {
     /// The connection dropped: nothing is joined any more, in-flight sends go back in the queue.
     pub fn disconnected(&mut self) {
         self.welcomed = false;
+        self.refused_on_this_connection = false;
         self.joined_as = None;
         for room in self.rooms.values_mut() {
             room.joined = false;
@@ -438,10 +475,11 @@ impl Session {
             ServerMsg::Joined { room, users, head } => {
                 let state = self.room_mut(&room);
                 state.joined = true;
-                // Inserted one by one: collecting into a set would pull a sort into the WASM.
                 state.users.clear();
                 for user in users {
-                    state.users.insert(user);
+                    if !state.users.contains(&user) {
+                        state.users.push(user);
+                    }
                 }
                 if head < state.store.high_seq() {
                     // We have seen further than the server's latest: it lost its history and
@@ -480,10 +518,12 @@ impl Session {
                 let r = self.room_mut(&room);
                 match state {
                     PresenceState::Joined => {
-                        r.users.insert(user);
+                        if !r.users.contains(&user) {
+                            r.users.push(user);
+                        }
                     }
                     PresenceState::Left => {
-                        r.users.remove(&user);
+                        r.users.retain(|u| *u != user);
                     }
                     PresenceState::Typing => {}
                 }
@@ -502,6 +542,7 @@ impl Session {
                 match code {
                     ErrorCode::InvalidName | ErrorCode::NameTaken => {
                         self.name_refused = Some(message);
+                        self.refused_on_this_connection = true;
                     }
                     _ => self.notice = Some(message),
                 }

@@ -369,12 +369,23 @@ async fn five_thousand_messages_stay_smooth() {
             // Scrolled up: no jump, a pill counts what arrived.
             page.js("document.querySelector('.scroller').scrollTop = 0;")
                 .await?;
-            wait_for("the scroll to register", || async {
-                Ok((page.js(at_bottom).await? == false).then_some(()))
+            wait_for("the app to stop following", || async {
+                let follow = page
+                    .js("return document.querySelector('.scroller').dataset.follow;")
+                    .await?;
+                Ok((follow == "false").then_some(()))
             })
             .await?;
+            let first_before = page.messages().await?.first().map(|m| m.0);
             ctx.server.post("lobby", "grace", "while reading").await?;
             page.wait_message("while reading").await?;
+            let held = page.messages().await?;
+            ensure!(
+                held.first().map(|m| m.0) == first_before && held.len() == 201,
+                "the window grew instead of sliding: {} from {:?}",
+                held.len(),
+                held.first().map(|m| m.0)
+            );
             let pill = page.wait_visible_text("#new-messages").await?;
             ensure!(pill.contains("1 new message"), "pill: {pill}");
             let top = page
@@ -382,6 +393,10 @@ async fn five_thousand_messages_stay_smooth() {
                 .await?;
             ensure!(top.as_f64().unwrap_or(1e9) < 50.0, "did not jump: {top}");
             page.click("#new-messages").await?;
+            wait_for("the window back to 200", || async {
+                Ok((page.messages().await?.len() == 200).then_some(()))
+            })
+            .await?;
             wait_for("back at the bottom, pill gone", || async {
                 let pill = page.visible_text("#new-messages").await?;
                 Ok((pill.is_none() && page.js(at_bottom).await? == true).then_some(()))

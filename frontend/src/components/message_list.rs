@@ -7,9 +7,15 @@ use super::{Bubble, PendingBubble};
 use crate::socket::use_chat;
 use crate::state::PendingSend;
 
-/// How many messages are in the DOM at first, and how many more each "Show earlier" adds. The
-/// store may hold thousands; the DOM stays small, so a busy room stays smooth.
+/// How many of the newest messages are in the DOM while following, and how many more each "Show
+/// earlier" adds. The store may hold thousands; the DOM stays small, so a busy room stays smooth.
+/// A reader who scrolled up holds their place: the window then grows at the end instead of
+/// sliding, so nothing moves under their eyes, and shrinks back once they return to the bottom.
 pub const WINDOW: usize = 200;
+
+/// The most messages in the DOM while the reader holds a place. Past it, newer ones wait (the
+/// pill counts them) until the reader comes back down.
+pub const HELD_MAX: usize = 1_000;
 
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICK_SLACK: i32 = 48;
@@ -18,13 +24,17 @@ const STICK_SLACK: i32 = 48;
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
-    let shown = RwSignal::new(WINDOW);
+    // The first seq shown while the reader holds a place; `None` follows the newest.
+    let anchor = RwSignal::new(None::<u64>);
     let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
     let messages = Memo::new(move |_| {
-        let n = shown.get();
-        chat.session
-            .with(|s| s.current().map(|r| r.store.last(n)).unwrap_or_default())
+        let first = anchor.get();
+        chat.session.with(|s| {
+            s.current()
+                .map(|r| r.store.window(first, WINDOW, HELD_MAX))
+                .unwrap_or_default()
+        })
     });
     let total = Memo::new(move |_| {
         chat.session
@@ -50,6 +60,7 @@ pub fn MessageList() -> impl IntoView {
     let seen = RwSignal::new(0u64);
 
     let to_bottom = move || {
+        anchor.set(None);
         if let Some(el) = scroller.get_untracked() {
             el.set_scroll_top(el.scroll_height());
         }
@@ -61,7 +72,7 @@ pub fn MessageList() -> impl IntoView {
     Effect::new(move |prev: Option<String>| {
         let r = room.get();
         if prev.is_some_and(|p| p != r) {
-            shown.set(WINDOW);
+            anchor.set(None);
             stick.set(true);
         }
         r
@@ -91,6 +102,10 @@ pub fn MessageList() -> impl IntoView {
             }
             if at_bottom {
                 seen.set(latest.get_untracked());
+                anchor.set(None);
+            } else if anchor.get_untracked().is_none() {
+                // Hold the place: same list as now, so nothing re-renders.
+                anchor.set(messages.with_untracked(|m| m.first().map(|m| m.seq)));
             }
         }
     };
@@ -101,7 +116,14 @@ pub fn MessageList() -> impl IntoView {
         };
         // Keep the reader's place while older messages are added above.
         let (old_height, old_top) = (el.scroll_height(), el.scroll_top());
-        shown.update(|n| *n += WINDOW);
+        let first = messages.with_untracked(|m| m.first().map(|m| m.seq));
+        let earlier = chat.session.with_untracked(|s| {
+            s.current()
+                .zip(first)
+                .and_then(|(r, first)| r.store.seq_before(first, WINDOW))
+        });
+        stick.set(false);
+        anchor.set(earlier);
         request_animation_frame(move || {
             el.set_scroll_top(old_top + el.scroll_height() - old_height);
         });

@@ -95,6 +95,27 @@ fn store_window_and_cap_keep_the_newest_and_the_resume_point() {
 }
 
 #[test]
+fn a_held_window_grows_instead_of_sliding() {
+    let mut store = MessageStore::default();
+    for seq in 1..=500 {
+        store.insert(msg("lobby", seq, "a", "x"));
+    }
+    let newest = store.window(None, 200, 1_000);
+    assert_eq!(newest.first().map(|m| m.seq), Some(301));
+    // The reader holds their place at 301; new messages add to the end, nothing leaves the top.
+    store.insert(msg("lobby", 501, "a", "x"));
+    let held = store.window(Some(301), 200, 1_000);
+    assert_eq!(held.len(), 201);
+    assert_eq!(held.first().map(|m| m.seq), Some(301));
+    // Bounded even while held.
+    assert_eq!(store.window(Some(1), 200, 300).len(), 300);
+    // "Show earlier" starts 200 before the first shown, then at the oldest held.
+    assert_eq!(store.seq_before(301, 200), Some(101));
+    assert_eq!(store.seq_before(101, 200), Some(1));
+    assert_eq!(store.seq_before(1, 200), Some(1));
+}
+
+#[test]
 fn first_join_asks_for_everything_after_welcome() {
     let mut s = Session::new("t");
     assert!(
@@ -293,6 +314,15 @@ fn a_refused_name_asks_again_and_a_new_name_needs_a_reconnect() {
     assert!(s.set_name("grace").expect("valid").is_empty());
     assert!(s.needs_reconnect_for_name());
     assert!(s.set_name("").is_err());
+
+    // Even the same name again gets a fresh connection after a refusal; after it, a join.
+    let mut s = online_with(&[]);
+    s.handle(ServerMsg::error(ErrorCode::InvalidName, "bad", None));
+    s.set_name("ada").expect("valid locally");
+    assert!(s.needs_reconnect_for_name());
+    s.disconnected();
+    assert!(!s.needs_reconnect_for_name());
+    assert_eq!(s.handle(welcome()).len(), 1, "joins on the new connection");
 }
 
 #[test]
