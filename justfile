@@ -43,7 +43,8 @@ lint:
 #
 # Tools: trunk, wasm-bindgen pinned to Cargo.lock's version, binaryen's wasm-opt 132 from npm
 # (never Debian's 108: it builds an app that dies at startup), Chromium and chromedriver.
-# `just dev` builds into dist-dev/, so it never overwrites the release dist/.
+# `just dev` builds into dist-dev/, so it never overwrites the release dist/. trunk's --offline
+# (no tool downloads) also keeps cargo offline, hence the `cargo fetch` first.
 
 # Install the web app's tools (trunk, wasm-bindgen, wasm-opt, chromium) when missing.
 setup-frontend:
@@ -54,8 +55,9 @@ setup-frontend:
 
 # Build the one binary: the web app (trunk + wasm-opt) embedded in target/release/banter.
 release: setup-frontend
-    trunk build --release --offline
-    cargo build --release -p banter-server --features embed-frontend
+    cargo fetch --locked
+    trunk build --release --offline --locked
+    cargo build --release --locked -p banter-server --features embed-frontend
     @echo "{{target}}/release/banter serves the app, the API and the WebSocket"
 
 # Live-reload the web app on :8080 (proxies /ws and /api to a server on :3000).

@@ -37,9 +37,11 @@ pub fn App() -> impl IntoView {
         <div class="app" id="app" data-online-ms=online_after>
             <Header />
             <Show when=move || named.get() fallback=|| view! { <NamePrompt /> }>
-                <Notices route_error=route_error />
-                <MessageList />
-                <Composer />
+                <main class="chat">
+                    <Notices route_error=route_error />
+                    <MessageList />
+                    <Composer />
+                </main>
             </Show>
         </div>
     }
