@@ -618,6 +618,7 @@ impl Page {
 /// [`CutProxy::restore`].
 pub struct CutProxy {
     pub port: u16,
+    upstream: Arc<Mutex<SocketAddr>>,
     cut: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
@@ -630,14 +631,18 @@ impl CutProxy {
         let port = listener.local_addr()?.port();
         let cut = Arc::new(AtomicBool::new(false));
         let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let upstream = Arc::new(Mutex::new(upstream));
         let accept = {
-            let (cut, conns) = (cut.clone(), conns.clone());
+            let (cut, conns, target) = (cut.clone(), conns.clone(), upstream.clone());
             tokio::spawn(async move {
                 while let Ok((mut inbound, _)) = listener.accept().await {
-                    if cut.load(Ordering::SeqCst) {
-                        drop(inbound);
-                        continue;
-                    }
+                    let upstream = match target.lock() {
+                        Ok(addr) if !cut.load(Ordering::SeqCst) => *addr,
+                        _ => {
+                            drop(inbound);
+                            continue;
+                        }
+                    };
                     let task = tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(upstream).await {
                             let _ =
@@ -653,6 +658,7 @@ impl CutProxy {
         };
         Ok(CutProxy {
             port,
+            upstream,
             cut,
             conns,
             accept,
@@ -671,6 +677,13 @@ impl CutProxy {
             for task in c.drain(..) {
                 task.abort();
             }
+        }
+    }
+
+    /// Sends new connections to another server (as if the server had restarted elsewhere).
+    pub fn set_upstream(&self, addr: SocketAddr) {
+        if let Ok(mut a) = self.upstream.lock() {
+            *a = addr;
         }
     }
 

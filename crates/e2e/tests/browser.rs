@@ -560,3 +560,39 @@ async fn incomplete_history_is_reported() {
     )
     .await;
 }
+
+/// A server that restarted and lost its history: the page notices (its resume point is ahead
+/// of the room), drops what no longer matches, says so, and chats on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_restart_resets_the_room_and_says_so() {
+    run("a_server_restart_resets_the_room", |ctx| async move {
+        let proxy = CutProxy::start(ctx.server.addr).await?;
+        let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
+        ctx.server.post_many("lobby", "grace", "before", 3).await?;
+        page.wait_message("before 3").await?;
+
+        let restarted = banter_e2e::Server::start("a_server_restart_resets_the_room-2").await?;
+        proxy.cut();
+        page.wait_state("reconnecting").await?;
+        proxy.set_upstream(restarted.addr);
+        proxy.restore();
+        page.wait_state("online").await?;
+        let notice = page.wait_visible_text("#history-notice").await?;
+        ensure!(notice.contains("restarted"), "notice: {notice}");
+
+        restarted
+            .post("lobby", "grace", "after the restart")
+            .await?;
+        page.send("me too").await?;
+        page.wait_message("after the restart").await?;
+        page.wait_message("me too").await?;
+        let msgs = page.messages().await?;
+        let seqs: Vec<u64> = msgs.iter().map(|m| m.0).collect();
+        ensure!(
+            seqs == [1, 2],
+            "only the new server's messages, in its order: {msgs:?}"
+        );
+        page.assert_clean_console(NETWORK_CUT_NOISE).await
+    })
+    .await;
+}
