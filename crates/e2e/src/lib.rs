@@ -619,6 +619,7 @@ impl Page {
 pub struct CutProxy {
     pub port: u16,
     upstream: Arc<Mutex<SocketAddr>>,
+    muted: Arc<AtomicBool>,
     cut: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
@@ -632,8 +633,10 @@ impl CutProxy {
         let cut = Arc::new(AtomicBool::new(false));
         let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let upstream = Arc::new(Mutex::new(upstream));
+        let muted = Arc::new(AtomicBool::new(false));
         let accept = {
             let (cut, conns, target) = (cut.clone(), conns.clone(), upstream.clone());
+            let muted = muted.clone();
             tokio::spawn(async move {
                 while let Ok((mut inbound, _)) = listener.accept().await {
                     let upstream = match target.lock() {
@@ -643,10 +646,10 @@ impl CutProxy {
                             continue;
                         }
                     };
+                    let muted = muted.clone();
                     let task = tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(upstream).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        if let Ok(outbound) = TcpStream::connect(upstream).await {
+                            forward(inbound, outbound, muted).await;
                         }
                     });
                     if let Ok(mut c) = conns.lock() {
@@ -659,6 +662,7 @@ impl CutProxy {
         Ok(CutProxy {
             port,
             upstream,
+            muted,
             cut,
             conns,
             accept,
@@ -687,10 +691,46 @@ impl CutProxy {
         }
     }
 
-    /// Lets connections through again.
+    /// Lets connections through again (both ways).
     pub fn restore(&self) {
+        self.muted.store(false, Ordering::SeqCst);
         self.cut.store(false, Ordering::SeqCst);
     }
+
+    /// Keeps forwarding what the browser sends but drops what the server answers: the server
+    /// stores a message, the page never hears the `ack`. Only [`CutProxy::cut`] after this makes
+    /// sense (the dropped bytes leave the open streams corrupt).
+    pub fn mute_answers(&self) {
+        self.muted.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies both ways until either side closes; server-to-browser bytes are dropped while `muted`.
+async fn forward(inbound: TcpStream, outbound: TcpStream, muted: Arc<AtomicBool>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut in_read, mut in_write) = inbound.into_split();
+    let (mut out_read, mut out_write) = outbound.into_split();
+    let up = async {
+        let _ = tokio::io::copy(&mut in_read, &mut out_write).await;
+        let _ = out_write.shutdown().await;
+    };
+    let down = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match out_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if muted.load(Ordering::SeqCst) {
+                continue;
+            }
+            if in_write.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = in_write.shutdown().await;
+    };
+    tokio::join!(up, down);
 }
 
 impl Drop for CutProxy {

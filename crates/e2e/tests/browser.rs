@@ -596,3 +596,57 @@ async fn a_server_restart_resets_the_room_and_says_so() {
     })
     .await;
 }
+
+/// A send whose `ack` was lost with the connection is re-sent with the same `client_id` after
+/// the reconnect: the server stores it once and the page shows it once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_send_whose_ack_was_lost_is_stored_once() {
+    run(
+        "a_send_whose_ack_was_lost_is_stored_once",
+        |ctx| async move {
+            let proxy = CutProxy::start(ctx.server.addr).await?;
+            let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
+            let stored = || async {
+                let v: serde_json::Value = reqwest::get(format!(
+                    "{}/api/rooms/lobby/messages?since=0",
+                    ctx.server.base
+                ))
+                .await?
+                .json()
+                .await?;
+                anyhow::Ok(
+                    v["messages"]
+                        .as_array()
+                        .map(|m| m.iter().filter(|m| m["text"] == "sent blind").count())
+                        .unwrap_or(0),
+                )
+            };
+
+            proxy.mute_answers();
+            page.send("sent blind").await?;
+            wait_for("the server to store it", || async {
+                Ok((stored().await? == 1).then_some(()))
+            })
+            .await?;
+            ensure!(
+                page.pending_count().await? == 1,
+                "no ack reached the page: still pending"
+            );
+
+            proxy.cut();
+            page.wait_state("reconnecting").await?;
+            proxy.restore();
+            page.wait_state("online").await?;
+            page.wait_message("sent blind").await?;
+            wait_for("the re-send to be acked", || async {
+                Ok((page.pending_count().await? == 0).then_some(()))
+            })
+            .await?;
+            let shown = page.messages().await?;
+            ensure!(shown.len() == 1, "shown once: {shown:?}");
+            ensure!(stored().await? == 1, "stored once");
+            page.assert_clean_console(NETWORK_CUT_NOISE).await
+        },
+    )
+    .await;
+}
