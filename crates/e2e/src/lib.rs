@@ -638,7 +638,7 @@ impl CutProxy {
             let (cut, conns, target) = (cut.clone(), conns.clone(), upstream.clone());
             let muted = muted.clone();
             tokio::spawn(async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
+                while let Ok((inbound, _)) = listener.accept().await {
                     let upstream = match target.lock() {
                         Ok(addr) if !cut.load(Ordering::SeqCst) => *addr,
                         _ => {
