@@ -266,8 +266,8 @@ impl PendingSends {
 #[derive(Debug, Clone, Default)]
 pub struct RoomState {
     pub store: MessageStore,
-    /// Who is present (from `joined`, then `presence`).
-    /// Each name once, in the order they arrived (a small list: a `Vec` keeps the WASM small).
+    /// Who is present (from `joined`, then `presence`): each name once, in arrival order. A
+    /// `Vec`, not a set: the list is small and a set's sort would grow the WASM.
     pub users: Vec<String>,
     /// Joined on the current connection.
     pub joined: bool,
@@ -473,6 +473,10 @@ impl Session {
                 self.join_now()
             }
             ServerMsg::Joined { room, users, head } => {
+                if room != self.room {
+                    // A late answer for a room the user already left (our `leave` follows it).
+                    return Vec::new();
+                }
                 let state = self.room_mut(&room);
                 state.joined = true;
                 state.users.clear();
@@ -487,9 +491,7 @@ impl Session {
                     state.store.reset();
                     state.gap = Some(Gap::ServerReset);
                 }
-                if self.room == room {
-                    self.notice = None;
-                }
+                self.notice = None;
                 self.pending.flush(&room)
             }
             ServerMsg::Message(m) => {

@@ -282,6 +282,20 @@ fn switching_rooms_leaves_and_resumes() {
 }
 
 #[test]
+fn a_late_joined_for_a_room_already_left_is_ignored() {
+    let mut s = Session::new("t");
+    s.set_name("ada").expect("valid");
+    s.handle(welcome()); // join lobby
+    s.switch_room("other").expect("valid"); // before lobby's `joined` arrives
+    assert!(s.handle(joined("lobby", 0)).is_empty());
+    assert_eq!(s.room_state("lobby").map(|r| r.joined), None);
+    s.handle(joined("other", 0));
+    let back = s.switch_room("lobby").expect("valid");
+    assert_eq!(back.len(), 2, "leave other, join lobby: {back:?}");
+    assert!(matches!(&back[0], ClientMsg::Leave { room } if room == "other"));
+}
+
+#[test]
 fn messages_of_other_rooms_do_not_leak_into_the_current_one() {
     let mut s = online_with(&[1]);
     s.handle(ServerMsg::Message(msg("other", 1, "bob", "elsewhere")));
