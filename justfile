@@ -14,28 +14,30 @@ default:
     @just --list
 
 # Install what this machine lacks (idempotent, quick when nothing is missing).
-setup:
+setup: setup-frontend
     rustup component add rustfmt clippy 2>/dev/null || true
     rustup target add wasm32-unknown-unknown
     command -v just >/dev/null || cargo install --locked just
 
-# Run Banter on http://localhost:3000 (pass flags after: `just run --listen 127.0.0.1:4000`).
-run *ARGS: setup
-    cargo run --release -p banter-server -- {{ARGS}}
+# Build the one binary (app embedded), start it on :3000; flags pass through (`just run --history 5000`).
+run *ARGS: release
+    "{{target}}/release/banter" {{ARGS}}
 
-# Every check CI runs: formatting, lints, all tests.
-test: setup lint
+# Dependencies run once each, in order: the release build is shared by the last two.
+# Every check CI runs: fmt, clippy, unit + socket tests, wasm tests, browser tests, conformance.
+test: setup lint test-unit test-wasm test-e2e test-conformance
+
+# The protocol (also built for wasm32) and the server: unit tests and real-socket tests.
+test-unit:
     cargo build -p banter-protocol --target wasm32-unknown-unknown
     cargo test -p banter-protocol -p banter-server
-    just test-conformance
 
 # The contract checked by a client we did not write (Python, from docs/protocol.md alone).
-test-conformance:
-    cargo build --release -p banter-server
+test-conformance: release
     BANTER_BIN="{{target}}/release/banter" bash conformance/run.sh
 
-# Formatting and clippy with warnings as errors.
-lint:
+# Formatting and clippy with warnings as errors, for every crate.
+lint: lint-frontend
     cargo fmt --all -- --check
     cargo clippy -p banter-protocol -p banter-server --all-targets -- -D warnings
 
@@ -48,6 +50,7 @@ lint:
 
 # Install the web app's tools (trunk, wasm-bindgen, wasm-opt, chromium) when missing.
 setup-frontend:
+    rustup target add wasm32-unknown-unknown
     trunk --version 2>/dev/null | grep -q ' 0.21.14' || cargo install --locked trunk --version 0.21.14
     wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.130' || cargo install wasm-bindgen-cli --version 0.2.130
     test -x "{{tools}}/npm/node_modules/.bin/wasm-opt" || npm install --prefix "{{tools}}/npm" binaryen@132.0.0
