@@ -14,27 +14,72 @@ default:
     @just --list
 
 # Install what this machine lacks (idempotent, quick when nothing is missing).
-setup:
+setup: setup-frontend
     rustup component add rustfmt clippy 2>/dev/null || true
     rustup target add wasm32-unknown-unknown
     command -v just >/dev/null || cargo install --locked just
 
-# Run Banter on http://localhost:3000 (pass flags after: `just run --listen 127.0.0.1:4000`).
-run *ARGS: setup
-    cargo run --release -p banter-server -- {{ARGS}}
+# Build the one binary (app embedded), start it on :3000; flags pass through (`just run --history 5000`).
+run *ARGS: release
+    "{{target}}/release/banter" {{ARGS}}
 
-# Every check CI runs: formatting, lints, all tests.
-test: setup lint
+# Dependencies run once each, in order: the release build is shared by the last two.
+# Every check CI runs: fmt, clippy, unit + socket tests, wasm tests, browser tests, conformance.
+test: setup lint test-unit test-wasm test-e2e test-conformance
+
+# The protocol (also built for wasm32) and the server: unit tests and real-socket tests.
+test-unit:
     cargo build -p banter-protocol --target wasm32-unknown-unknown
     cargo test -p banter-protocol -p banter-server
-    just test-conformance
 
 # The contract checked by a client we did not write (Python, from docs/protocol.md alone).
-test-conformance:
-    cargo build --release -p banter-server
+test-conformance: release
     BANTER_BIN="{{target}}/release/banter" bash conformance/run.sh
 
-# Formatting and clippy with warnings as errors.
-lint:
+# Formatting and clippy with warnings as errors, for every crate.
+lint: lint-frontend
     cargo fmt --all -- --check
     cargo clippy -p banter-protocol -p banter-server --all-targets -- -D warnings
+
+# --- Web app (frontend/, Trunk.toml, crates/e2e) ---
+#
+# Tools: trunk, wasm-bindgen pinned to Cargo.lock's version, binaryen's wasm-opt 132 from npm
+# (never Debian's 108: it builds an app that dies at startup), Chromium and chromedriver.
+# `just dev` builds into dist-dev/, so it never overwrites the release dist/. trunk's --offline
+# (no tool downloads) also keeps cargo offline, hence the `cargo fetch` first.
+
+# Install the web app's tools (trunk, wasm-bindgen, wasm-opt, chromium) when missing.
+setup-frontend:
+    rustup target add wasm32-unknown-unknown
+    trunk --version 2>/dev/null | grep -q ' 0.21.14' || cargo install --locked trunk --version 0.21.14
+    wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.130' || cargo install wasm-bindgen-cli --version 0.2.130
+    test -x "{{tools}}/npm/node_modules/.bin/wasm-opt" || npm install --prefix "{{tools}}/npm" binaryen@132.0.0
+    command -v chromedriver >/dev/null || { apt-get update && apt-get install -y chromium chromium-driver; }
+
+# Build the one binary: the web app (trunk + wasm-opt) embedded in target/release/banter.
+release: setup-frontend
+    cargo fetch --locked
+    trunk build --release --offline --locked
+    cargo build --release --locked -p banter-server --features embed-frontend
+    @echo "{{target}}/release/banter serves the app, the API and the WebSocket"
+
+# Live-reload the web app on :8080 (proxies /ws and /api to a server on :3000).
+dev: setup-frontend
+    trunk serve --dist dist-dev
+
+# Browser tests: headless Chromium against the release binary (built first).
+test-e2e: release
+    CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" BANTER_BIN="{{target}}/release/banter" cargo test -p banter-e2e
+
+# The web client's logic (message store, resume, pending sends) in headless Chrome.
+test-wasm: setup-frontend
+    CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" cargo test -p banter-frontend --target wasm32-unknown-unknown
+
+# Clippy for the web app (wasm32) and its browser tests.
+lint-frontend:
+    cargo clippy -p banter-frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
+    cargo clippy -p banter-e2e --all-targets -- -D warnings
+
+# WASM size after wasm-opt, raw and gzip -9 (budget: 150 KiB gzipped).
+wasm-size:
+    @for f in dist/*_bg.wasm; do echo "$f: $(stat -c%s "$f") bytes raw, $(gzip -9c "$f" | wc -c) bytes gzip"; done

@@ -99,8 +99,9 @@ pub struct Config {
     #[arg(long, env = "BANTER_SHUTDOWN_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
-    /// WebSocket read buffer per connection, in bytes.
-    #[arg(long, env = "BANTER_WS_READ_BUFFER", default_value_t = 4096)]
+    /// WebSocket read buffer per connection, in bytes. Client frames are small; a larger one
+    /// just takes more reads. Most of an idle connection's memory is this buffer.
+    #[arg(long, env = "BANTER_WS_READ_BUFFER", default_value_t = 512)]
     pub ws_read_buffer: usize,
 
     /// WebSocket write buffer per connection, in bytes (frames are batched up to this size).

@@ -26,28 +26,19 @@ use banter_protocol::{
     ChatMessage, ClassicMsg, DirectMessage, ErrorCode, Limits, PresenceState, ServerMsg,
     ValidationError,
 };
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+
+pub use crate::outbox::Outbound;
+use crate::outbox::Outbox;
 
 /// One encoded WebSocket text frame. Cloning shares the bytes (a reference-count bump).
 pub type Frame = Utf8Bytes;
 
-/// What a connection's outbound queue carries. A replay travels as one `Batch` so that it takes
-/// one queue slot however long it is (it is bounded by the history size).
-#[derive(Debug)]
-pub enum Outbound {
-    Frame(Frame),
-    Batch(Vec<Frame>),
-}
-
-/// The hub's side of one connection: its outbound queue and its kick switch.
+/// The hub's side of one connection: its id and its bounded [`Outbox`].
 #[derive(Clone, Debug)]
 pub struct Peer {
     id: u64,
-    tx: mpsc::Sender<Outbound>,
-    kick: CancellationToken,
+    outbox: Arc<Outbox>,
 }
 
 impl Peer {
@@ -57,28 +48,24 @@ impl Peer {
     }
 
     /// Queues `out` without waiting. A full queue means the client cannot keep up: it is kicked
-    /// (see [`Peer::kicked`]) and the frame is dropped; the client resumes with `since`.
+    /// (its connection closes with 4000) and the frame is dropped; the client resumes with
+    /// `since`.
     pub fn deliver(&self, out: Outbound) -> bool {
-        match self.tx.try_send(out) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                if !self.kick.is_cancelled() {
-                    tracing::info!(conn = self.id, "outbound queue full: closing as too slow");
-                    self.kick.cancel();
-                }
-                false
-            }
-            Err(TrySendError::Closed(_)) => false,
+        let was_kicked = self.outbox.is_kicked();
+        let queued = self.outbox.push(out);
+        if !queued && !was_kicked {
+            tracing::info!(conn = self.id, "outbound queue full: closing as too slow");
         }
+        queued
     }
 
     fn send(&self, msg: &ServerMsg) -> bool {
         self.deliver(Outbound::Frame(msg.to_json().into()))
     }
 
-    /// Cancelled when the hub gave up on this client for being too slow.
-    pub fn kicked(&self) -> &CancellationToken {
-        &self.kick
+    /// The connection's queue, for its writer.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 }
 
@@ -202,16 +189,12 @@ impl Hub {
         &self.inner.cfg.limits
     }
 
-    /// A new peer and the receiving end of its outbound queue.
-    pub fn new_peer(&self) -> (Peer, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(self.inner.cfg.client_queue.max(1));
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let peer = Peer {
-            id,
-            tx,
-            kick: CancellationToken::new(),
-        };
-        (peer, rx)
+    /// A new connection's peer, with an empty queue of `--client-queue` entries.
+    pub fn new_peer(&self) -> Peer {
+        Peer {
+            id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+            outbox: Arc::new(Outbox::new(self.inner.cfg.client_queue)),
+        }
     }
 
     /// Counts an open connection if fewer than `max` are open; the guard uncounts it on drop.
@@ -656,9 +639,11 @@ mod tests {
         Hub::new(cfg)
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<String> {
+    fn drain(peer: &Peer) -> Vec<String> {
         let mut out = Vec::new();
-        while let Ok(o) = rx.try_recv() {
+        let mut taken = VecDeque::new();
+        peer.outbox().take(&mut taken);
+        for o in taken {
             match o {
                 Outbound::Frame(f) => out.push(f.to_string()),
                 Outbound::Batch(fs) => out.extend(fs.iter().map(|f| f.to_string())),
@@ -705,16 +690,16 @@ mod tests {
     #[tokio::test]
     async fn every_member_gets_the_same_shared_frame_in_order() {
         let hub = hub(|_| {});
-        let (a, mut ra) = hub.new_peer();
-        let (b, mut rb) = hub.new_peer();
+        let a = hub.new_peer();
+        let b = hub.new_peer();
         hub.join(&a, "lobby", &"ada".into(), None).unwrap();
         hub.join(&b, "lobby", &"bob".into(), None).unwrap();
-        drain(&mut ra);
-        drain(&mut rb);
+        drain(&a);
+        drain(&b);
         for i in 0..10 {
             hub.post("lobby", "ada", &format!("m{i}"), None).unwrap();
         }
-        let (fa, fb) = (drain(&mut ra), drain(&mut rb));
+        let (fa, fb) = (drain(&a), drain(&b));
         assert_eq!(seqs(&fa), (1..=10).collect::<Vec<_>>());
         assert_eq!(fa, fb);
     }
@@ -722,17 +707,17 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_kicks_only_that_member() {
         let hub = hub(|c| c.client_queue = 4);
-        let (slow, _slow_rx) = hub.new_peer();
-        let (fast, mut fast_rx) = hub.new_peer();
+        let slow = hub.new_peer();
+        let fast = hub.new_peer();
         hub.join(&slow, "lobby", &"slow".into(), None).unwrap();
         hub.join(&fast, "lobby", &"fast".into(), None).unwrap();
         let mut got = Vec::new();
         for i in 0..20 {
             hub.post("lobby", "x", &format!("m{i}"), None).unwrap();
-            got.extend(seqs(&drain(&mut fast_rx)));
+            got.extend(seqs(&drain(&fast)));
         }
-        assert!(slow.kicked().is_cancelled());
-        assert!(!fast.kicked().is_cancelled());
+        assert!(slow.outbox().is_kicked());
+        assert!(!fast.outbox().is_kicked());
         assert_eq!(got, (1..=20).collect::<Vec<_>>());
     }
 
@@ -769,16 +754,16 @@ mod tests {
     #[tokio::test]
     async fn presence_counts_a_name_once_across_connections() {
         let hub = hub(|_| {});
-        let (watcher, mut rw) = hub.new_peer();
+        let watcher = hub.new_peer();
         hub.join(&watcher, "lobby", &"w".into(), None).unwrap();
-        let (tab1, _r1) = hub.new_peer();
-        let (tab2, _r2) = hub.new_peer();
+        let tab1 = hub.new_peer();
+        let tab2 = hub.new_peer();
         hub.join(&tab1, "lobby", &"ada".into(), None).unwrap();
         hub.join(&tab2, "lobby", &"ada".into(), None).unwrap();
         assert_eq!(hub.rooms().rooms[0].users, 2);
         hub.leave(tab1.id(), "lobby");
         hub.leave(tab2.id(), "lobby");
-        let frames = drain(&mut rw);
+        let frames = drain(&watcher);
         let states: Vec<String> = frames
             .iter()
             .filter(|f| f.contains("presence"))
@@ -790,10 +775,10 @@ mod tests {
     #[tokio::test]
     async fn classic_members_get_the_classic_shape() {
         let hub = hub(|_| {});
-        let (c, mut rc) = hub.new_peer();
+        let c = hub.new_peer();
         hub.join_classic(&c, "lobby").unwrap();
         hub.post("lobby", "ada", "hi", None).unwrap();
-        assert_eq!(drain(&mut rc), [r#"{"user":"ada","message":"hi"}"#]);
+        assert_eq!(drain(&c), [r#"{"user":"ada","message":"hi"}"#]);
     }
 
     #[tokio::test]

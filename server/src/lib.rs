@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod outbox;
 pub mod ws;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
@@ -41,9 +43,12 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks WebSocket tasks, so shutdown can wait for them to close.
     pub tracker: TaskTracker,
+    /// Ticks every `--ping-interval`: each connection pings and checks its idle time on a tick.
+    pub heartbeat: watch::Receiver<()>,
 }
 
 impl AppState {
+    /// Builds the state and starts the heartbeat task. Call within a tokio runtime.
     pub fn new(config: Config) -> Self {
         let conn = ConnSettings {
             ping_interval: config.ping_interval,
@@ -53,14 +58,32 @@ impl AppState {
             close_grace: config.shutdown_grace,
             version: env!("CARGO_PKG_VERSION"),
         };
+        let shutdown = CancellationToken::new();
         AppState {
             hub: Hub::new(config.hub()),
+            heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             config: Arc::new(config),
             conn: Arc::new(conn),
-            shutdown: CancellationToken::new(),
+            shutdown,
             tracker: TaskTracker::new(),
         }
     }
+}
+
+/// One server-wide tick every `period`, until `stop` is cancelled.
+fn heartbeat(period: std::time::Duration, stop: CancellationToken) -> watch::Receiver<()> {
+    let (tx, rx) = watch::channel(());
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => tx.send_replace(()),
+            }
+        }
+    });
+    rx
 }
 
 /// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, and the web app.

@@ -10,6 +10,7 @@
 //! shutdown → 1001; outbound queue full or silent past the idle timeout → 4000; a message over
 //! `max_frame_bytes` → 1009; the client closed → its own code echoed.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,15 +25,16 @@ use banter_protocol::{
 };
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until, timeout};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::{ConnectionGuard, Hub, Outbound, Peer};
 
-/// Frames written per flush at most.
-const WRITE_BATCH: usize = 64;
+/// Batch buffers up to this many entries are freed after each write.
+const SMALL_BATCH: usize = 8;
 
 /// Which dialect a socket speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,7 @@ fn upgrade(app: AppState, headers: &HeaderMap, ws: WebSocketUpgrade, mode: Mode)
                 app.conn.clone(),
                 mode,
                 app.shutdown.clone(),
+                app.heartbeat.clone(),
                 guard,
             );
             app.tracker.track_future(task)
@@ -145,11 +148,13 @@ pub async fn serve_socket<S>(
     settings: Arc<ConnSettings>,
     mode: Mode,
     shutdown: CancellationToken,
+    mut heartbeat: watch::Receiver<()>,
     _guard: ConnectionGuard,
 ) where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
-    let (peer, mut rx) = hub.new_peer();
+    let peer = hub.new_peer();
+    let outbox = peer.outbox();
     let mut conn = Conn {
         limiter: settings.rate.map(RateLimiter::direct).map(Box::new),
         hub: hub.clone(),
@@ -177,45 +182,19 @@ pub async fn serve_socket<S>(
     tracing::debug!(conn = peer.id(), ?mode, "connected");
 
     let mut last_seen = Instant::now();
-    let mut ping = interval_at(
-        Instant::now() + settings.ping_interval,
-        settings.ping_interval,
-    );
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    // Grows on first use; an idle connection keeps only what it needed so far.
-    let mut batch = Vec::new();
+    // Swapped with the outbox's queue; see the end of a write for how it stays small when idle.
+    let mut batch = VecDeque::new();
 
+    // Order matters: shutdown and kicks first; then the client's frames before our writes, so
+    // heavy fan-out never starves reading (a flooding client starves only its own writes, and
+    // is then kicked); pings last. Pings follow one server-wide heartbeat rather than a timer
+    // per connection: idle connections then cost no timer at all.
     let end = loop {
         let idle_deadline = last_seen + settings.idle_timeout;
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break End::Shutdown,
-            _ = peer.kicked().cancelled() => break End::TooSlow,
-            n = rx.recv_many(&mut batch, WRITE_BATCH) => {
-                if n == 0 {
-                    break End::Broken;
-                }
-                let write = async {
-                    for out in batch.drain(..) {
-                        match out {
-                            Outbound::Frame(f) => socket.feed(Message::Text(f)).await?,
-                            Outbound::Batch(fs) => {
-                                for f in fs {
-                                    socket.feed(Message::Text(f)).await?;
-                                }
-                            }
-                        }
-                    }
-                    socket.flush().await
-                };
-                // A client that stops reading blocks this write; it must not block the end.
-                tokio::select! {
-                    res = write => if res.is_err() { break End::Broken },
-                    _ = shutdown.cancelled() => break End::Shutdown,
-                    _ = peer.kicked().cancelled() => break End::TooSlow,
-                    _ = sleep_until(idle_deadline) => break End::Idle,
-                }
-            }
+            _ = outbox.kicked() => break End::TooSlow,
             incoming = socket.next() => {
                 last_seen = Instant::now();
                 match incoming {
@@ -231,16 +210,53 @@ pub async fn serve_socket<S>(
                     Some(Ok(Message::Close(_))) => break End::ClientClosed,
                 }
             }
-            _ = ping.tick() => {
+            _ = outbox.ready() => {
+                if !outbox.take(&mut batch) {
+                    continue;
+                }
+                // Feed every frame, flush once: one write for the whole batch.
+                let write = async {
+                    for out in batch.drain(..) {
+                        match out {
+                            Outbound::Frame(f) => socket.feed(Message::Text(f)).await?,
+                            Outbound::Batch(fs) => {
+                                for f in fs {
+                                    socket.feed(Message::Text(f)).await?;
+                                }
+                            }
+                        }
+                    }
+                    socket.flush().await
+                };
+                // A client that stops reading blocks this write; it must not block the end.
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => break End::Shutdown,
+                    _ = outbox.kicked() => break End::TooSlow,
+                    _ = sleep_until(idle_deadline) => break End::Idle,
+                    res = write => if res.is_err() { break End::Broken },
+                }
+                // A connection that writes a little now and then (most of them) holds no batch
+                // buffer between writes; a busy one keeps its buffer.
+                if batch.capacity() <= SMALL_BATCH {
+                    batch = VecDeque::new();
+                }
+            }
+            beat = heartbeat.changed() => {
+                // The heartbeat ends only when the server shuts down.
+                if beat.is_err() {
+                    break End::Shutdown;
+                }
                 if Instant::now() >= idle_deadline {
                     break End::Idle;
                 }
                 let send = socket.send(Message::Ping(Default::default()));
                 tokio::select! {
-                    res = send => if res.is_err() { break End::Broken },
+                    biased;
                     _ = shutdown.cancelled() => break End::Shutdown,
-                    _ = peer.kicked().cancelled() => break End::TooSlow,
+                    _ = outbox.kicked() => break End::TooSlow,
                     _ = sleep_until(idle_deadline) => break End::Idle,
+                    res = send => if res.is_err() { break End::Broken },
                 }
             }
         }
@@ -249,7 +265,6 @@ pub async fn serve_socket<S>(
     tracing::debug!(conn = peer.id(), ?end, "disconnecting");
     // Leave rooms first, so the others see `left` even while the close is being written.
     conn.leave_all();
-    drop(rx);
     match end.close_frame() {
         Some(frame) => {
             let _ = timeout(

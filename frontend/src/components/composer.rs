@@ -1,0 +1,92 @@
+//! Where the user writes: Enter sends, Shift+Enter starts a new line.
+
+use leptos::prelude::*;
+
+use crate::socket::use_chat;
+use crate::state::{counter_visible, text_len};
+
+/// The message box with its Send button, inline error and character counter.
+#[component]
+pub fn Composer() -> impl IntoView {
+    let chat = use_chat();
+    let text = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let max = Memo::new(move |_| chat.session.with(|s| s.limits.max_text_chars));
+    let len = Memo::new(move |_| text.with(|t| text_len(t)));
+    let show_counter =
+        Memo::new(move |_| chat.session.with(|s| counter_visible(len.get(), &s.limits)));
+    let input = NodeRef::<leptos::html::Textarea>::new();
+
+    let submit = move || {
+        let t = text.get_untracked();
+        if t.trim().is_empty() {
+            error.set(Some("Write a message first.".into()));
+            return;
+        }
+        match chat.send_text(&t) {
+            Ok(()) => {
+                text.set(String::new());
+                error.set(None);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+
+    view! {
+        <form
+            class="composer"
+            novalidate
+            on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <label for="composer-input" class="visually-hidden">
+                "Message"
+            </label>
+            <span id="composer-hint" class="visually-hidden">
+                "Enter sends, Shift+Enter starts a new line."
+            </span>
+            <textarea
+                id="composer-input"
+                node_ref=input
+                rows="1"
+                placeholder="Write a message…"
+                aria-describedby="composer-hint composer-error char-count"
+                aria-invalid=move || error.with(Option::is_some).to_string()
+                prop:value=move || text.get()
+                on:input=move |ev| {
+                    text.set(event_target_value(&ev));
+                    if error.with_untracked(Option::is_some) {
+                        error.set(None);
+                    }
+                }
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <button type="submit" id="send-button">
+                "Send"
+            </button>
+            <div class="composer-foot">
+                <p id="composer-error" class="field-error" aria-live="polite">
+                    {move || error.get()}
+                </p>
+                <span
+                    id="char-count"
+                    class="counter"
+                    class:over=move || { len.get() > max.get() }
+                    hidden=move || !show_counter.get()
+                >
+                    {move || format!("{} / {}", len.get(), max.get())}
+                </span>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,191 @@
+//! The room's messages: a window of the newest ones in the DOM, autoscroll that respects a
+//! reader who scrolled up, and a "new messages" pill for them.
+
+use leptos::prelude::*;
+
+use super::{Bubble, PendingBubble};
+use crate::socket::use_chat;
+use crate::state::PendingSend;
+
+/// How many of the newest messages are in the DOM while following, and how many more each "Show
+/// earlier" adds. The store may hold thousands; the DOM stays small, so a busy room stays smooth.
+/// A reader who scrolled up holds their place: the window then grows at the end instead of
+/// sliding, so nothing moves under their eyes, and shrinks back once they return to the bottom.
+pub const WINDOW: usize = 200;
+
+/// The most messages in the DOM while the reader holds a place. Past it, newer ones wait (the
+/// pill counts them) until the reader comes back down.
+pub const HELD_MAX: usize = 1_000;
+
+/// How close to the bottom (in pixels) still counts as "at the bottom".
+const STICK_SLACK: i32 = 48;
+
+/// The scrolling list of the current room's messages, then the user's pending ones.
+#[component]
+pub fn MessageList() -> impl IntoView {
+    let chat = use_chat();
+    // The first seq shown while the reader holds a place; `None` follows the newest.
+    let anchor = RwSignal::new(None::<u64>);
+    let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
+    let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
+    let messages = Memo::new(move |_| {
+        let first = anchor.get();
+        chat.session.with(|s| {
+            s.current()
+                .map(|r| r.store.window(first, WINDOW, HELD_MAX))
+                .unwrap_or_default()
+        })
+    });
+    let total = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.current().map_or(0, |r| r.store.len()))
+    });
+    let latest = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.current().map_or(0, |r| r.store.high_seq()))
+    });
+    let pending = Memo::new(move |_| {
+        chat.session.with(|s| {
+            s.pending
+                .in_room(&s.room)
+                .cloned()
+                .collect::<Vec<PendingSend>>()
+        })
+    });
+
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    // Follow new messages while the reader is at the bottom.
+    let stick = RwSignal::new(true);
+    // The newest seq the reader has had on screen.
+    let seen = RwSignal::new(0u64);
+
+    let to_bottom = move || {
+        anchor.set(None);
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        stick.set(true);
+        seen.set(latest.get_untracked());
+    };
+
+    // A new room starts at the bottom with the default window.
+    Effect::new(move |prev: Option<String>| {
+        let r = room.get();
+        if prev.is_some_and(|p| p != r) {
+            anchor.set(None);
+            stick.set(true);
+        }
+        r
+    });
+
+    // After the list changes (the DOM is updated by the next frame), keep to the bottom if the
+    // reader was there. Sending a message always brings the reader down to it.
+    Effect::new(move |prev_pending: Option<usize>| {
+        messages.track();
+        room.track();
+        let pending_now = pending.with(Vec::len);
+        if prev_pending.is_some_and(|p| pending_now > p) {
+            stick.set(true);
+        }
+        if stick.get_untracked() {
+            request_animation_frame(to_bottom);
+        }
+        pending_now
+    });
+
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
+            let at_bottom = gap <= STICK_SLACK;
+            if at_bottom != stick.get_untracked() {
+                stick.set(at_bottom);
+            }
+            if at_bottom {
+                seen.set(latest.get_untracked());
+                anchor.set(None);
+            } else if anchor.get_untracked().is_none() {
+                // Hold the place: same list as now, so nothing re-renders.
+                anchor.set(messages.with_untracked(|m| m.first().map(|m| m.seq)));
+            }
+        }
+    };
+
+    let show_earlier = move |_| {
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
+        // Keep the reader's place while older messages are added above.
+        let (old_height, old_top) = (el.scroll_height(), el.scroll_top());
+        let first = messages.with_untracked(|m| m.first().map(|m| m.seq));
+        let earlier = chat.session.with_untracked(|s| {
+            s.current()
+                .zip(first)
+                .and_then(|(r, first)| r.store.seq_before(first, WINDOW))
+        });
+        stick.set(false);
+        anchor.set(earlier);
+        request_animation_frame(move || {
+            el.set_scroll_top(old_top + el.scroll_height() - old_height);
+        });
+    };
+
+    let hidden_older = Memo::new(move |_| total.get().saturating_sub(messages.with(Vec::len)));
+    let unseen = Memo::new(move |_| {
+        if stick.get() {
+            0
+        } else {
+            latest.get().saturating_sub(seen.get())
+        }
+    });
+
+    view! {
+        <div
+            class="scroller"
+            node_ref=scroller
+            on:scroll=on_scroll
+            tabindex="0"
+            aria-label="Messages"
+            data-follow=move || if stick.get() { "true" } else { "false" }
+        >
+            <button
+                type="button"
+                class="secondary earlier"
+                id="show-earlier"
+                hidden=move || { hidden_older.get() == 0 }
+                on:click=show_earlier
+            >
+                {move || format!("Show earlier messages ({} more)", hidden_older.get())}
+            </button>
+            <p class="empty" hidden=move || { total.get() > 0 || pending.with(|p| !p.is_empty()) }>
+                "No messages yet. Say hello!"
+            </p>
+            <ol id="messages" class="messages" role="log" aria-live="polite">
+                <For
+                    each=move || messages.get()
+                    key=|m| m.id.clone()
+                    children=move |m| {
+                        let own = me.with_untracked(|me| me.as_deref() == Some(m.user.as_str()));
+                        view! { <Bubble msg=m own=own /> }
+                    }
+                />
+                <For
+                    each=move || pending.get()
+                    key=PendingSend::view_key
+                    children=move |p| view! { <PendingBubble pending=p /> }
+                />
+            </ol>
+            <button
+                type="button"
+                class="pill"
+                id="new-messages"
+                hidden=move || { unseen.get() == 0 }
+                on:click=move |_| to_bottom()
+            >
+                {move || match unseen.get() {
+                    1 => "1 new message ↓".to_string(),
+                    n => format!("{n} new messages ↓"),
+                }}
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,22 @@
+//! The views, one component per file. They read the [`crate::socket::Chat`] context and never
+//! touch the socket themselves.
+
+mod bubble;
+mod composer;
+mod connection_status;
+mod header;
+mod message_list;
+mod name_prompt;
+mod notices;
+mod pending_bubble;
+mod room_switcher;
+
+pub use bubble::Bubble;
+pub use composer::Composer;
+pub use connection_status::ConnectionStatus;
+pub use header::Header;
+pub use message_list::MessageList;
+pub use name_prompt::NamePrompt;
+pub use notices::Notices;
+pub use pending_bubble::PendingBubble;
+pub use room_switcher::RoomSwitcher;

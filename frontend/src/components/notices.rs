@@ -1,0 +1,33 @@
+//! Notices above the messages: missing history, a bad room address, a server refusal.
+
+use leptos::prelude::*;
+
+use crate::socket::use_chat;
+
+/// The notices that apply to the room on screen.
+#[component]
+pub fn Notices(
+    /// Why the address does not name a room, if it does not.
+    route_error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let chat = use_chat();
+    let gap = Memo::new(move |_| chat.session.with(|s| s.current().and_then(|r| r.gap)));
+    let notice = Memo::new(move |_| chat.session.with(|s| s.notice.clone()));
+
+    view! {
+        <div class="notices" aria-live="polite">
+            <p class="notice" id="history-notice" hidden=move || gap.get().is_none()>
+                {move || gap.get().map(|g| g.describe())}
+            </p>
+            <p class="notice warn" id="route-error" hidden=move || route_error.with(Option::is_none)>
+                {move || route_error.get()}
+            </p>
+            <p class="notice warn" id="server-notice" hidden=move || notice.with(Option::is_none)>
+                <span>{move || notice.get()}</span>
+                <button type="button" class="link" on:click=move |_| chat.dismiss_notice()>
+                    "Dismiss"
+                </button>
+            </p>
+        </div>
+    }
+}

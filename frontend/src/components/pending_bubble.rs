@@ -1,0 +1,55 @@
+//! A message the user sent that the server has not acknowledged yet (or refused).
+
+use leptos::prelude::*;
+
+use crate::socket::use_chat;
+use crate::state::{PendingSend, PendingState};
+
+/// The user's own message while it waits for its `ack`; a refused one offers Retry / Discard.
+#[component]
+pub fn PendingBubble(
+    /// The pending send to show.
+    pending: PendingSend,
+) -> impl IntoView {
+    let chat = use_chat();
+    let id = pending.client_id.clone();
+    let status = match &pending.state {
+        PendingState::Queued | PendingState::InFlight => view! {
+            <span class="msg-status">"Sending…"</span>
+        }
+        .into_any(),
+        PendingState::Failed(reason) => {
+            let (retry_id, discard_id) = (id.clone(), id.clone());
+            view! {
+                <span class="msg-status failed" role="alert">
+                    {format!("Not sent: {reason}")}
+                </span>
+                <button
+                    type="button"
+                    class="link"
+                    on:click=move |_| chat.retry(&retry_id)
+                >
+                    "Retry"
+                </button>
+                <button
+                    type="button"
+                    class="link"
+                    on:click=move |_| chat.discard(&discard_id)
+                >
+                    "Discard"
+                </button>
+            }
+            .into_any()
+        }
+    };
+    let failed = matches!(pending.state, PendingState::Failed(_));
+    view! {
+        <li class="msg own pending" class:failed=failed data-client-id=id>
+            <div class="meta">
+                <span class="msg-user">"You"</span>
+                {status}
+            </div>
+            <p class="msg-text">{pending.text}</p>
+        </li>
+    }
+}

@@ -1,0 +1,56 @@
+//! A small form to open another room by name (it sets the address, `#/r/NAME`).
+
+use leptos::prelude::*;
+
+use crate::socket::use_chat;
+use crate::state::hash_for_room;
+
+/// Opens another room: type its name, press Enter.
+#[component]
+pub fn RoomSwitcher() -> impl IntoView {
+    let chat = use_chat();
+    let value = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+
+    let go = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let room = value.get_untracked().trim().to_lowercase();
+        let limits = chat.session.with_untracked(|s| s.limits.clone());
+        match limits.room(&room) {
+            Ok(room) => {
+                error.set(None);
+                value.set(String::new());
+                let _ = window().location().set_hash(&hash_for_room(room));
+            }
+            Err(e) => error.set(Some(e.message)),
+        }
+    };
+
+    view! {
+        <form class="room-switch" on:submit=go>
+            <label for="room-input" class="visually-hidden">
+                "Open a room"
+            </label>
+            <input
+                id="room-input"
+                type="text"
+                placeholder="Open a room…"
+                autocomplete="off"
+                spellcheck="false"
+                aria-describedby="room-error"
+                aria-invalid=move || error.with(Option::is_some).to_string()
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    value.set(event_target_value(&ev));
+                    error.set(None);
+                }
+            />
+            <button type="submit" class="secondary">
+                "Go"
+            </button>
+            <p id="room-error" class="field-error" aria-live="polite">
+                {move || error.get()}
+            </p>
+        </form>
+    }
+}

@@ -1,0 +1,19 @@
+//! Banter's web client: a Leptos CSR app that speaks the Banter protocol (the `banter-protocol`
+//! crate's types, never hand-built JSON) over the browser WebSocket.
+//!
+//! Codemap:
+//! - [`state`]: the domain state in plain Rust (messages by `seq`, resume points, pending sends,
+//!   backoff); no DOM, unit-tested.
+//! - [`socket`]: the one WebSocket (connect, reconnect with backoff and jitter, resume with
+//!   `since`), exposed to views as the [`socket::Chat`] context.
+//! - [`components`]: the views, one per file.
+//! - [`prefs`]: what the browser remembers (the name).
+
+pub mod components;
+pub mod prefs;
+pub mod socket;
+pub mod state;
+
+mod app;
+
+pub use app::App;

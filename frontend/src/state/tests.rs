@@ -1,0 +1,376 @@
+//! The client's rules, checked without a DOM or a socket. They run in a real browser with
+//! `cargo test -p banter-frontend --target wasm32-unknown-unknown` (wasm-bindgen-test) and
+//! natively with plain `cargo test -p banter-frontend`.
+
+use super::*;
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+fn msg(room: &str, seq: u64, user: &str, text: &str) -> ChatMessage {
+    ChatMessage {
+        room: room.into(),
+        seq,
+        id: format!("id-{room}-{seq}"),
+        user: user.into(),
+        text: text.into(),
+        ts: 1_764_110_000_000 + seq,
+    }
+}
+
+fn welcome() -> ServerMsg {
+    ServerMsg::welcome("s-1".into(), "0.1.0", Limits::default())
+}
+
+fn joined(room: &str, head: u64) -> ServerMsg {
+    ServerMsg::Joined {
+        room: room.into(),
+        users: vec!["ada".into()],
+        head,
+    }
+}
+
+fn replay(room: &str, from: u64, to: u64, complete: bool) -> ServerMsg {
+    ServerMsg::Replay {
+        room: room.into(),
+        from,
+        to,
+        complete,
+    }
+}
+
+/// A session named `ada`, welcomed and joined to the lobby, with `seqs` received.
+fn online_with(seqs: &[u64]) -> Session {
+    let mut s = Session::new("t");
+    s.set_name("ada").expect("valid name");
+    s.handle(welcome());
+    s.handle(joined("lobby", seqs.iter().copied().max().unwrap_or(0)));
+    for &seq in seqs {
+        s.handle(ServerMsg::Message(msg("lobby", seq, "grace", "hi")));
+    }
+    s
+}
+
+fn sends(frames: &[ClientMsg]) -> Vec<(String, String)> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ClientMsg::Send {
+                text, client_id, ..
+            } => Some((text.clone(), client_id.clone().unwrap_or_default())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn store_dedupes_by_seq_and_keeps_order() {
+    let mut store = MessageStore::default();
+    assert!(store.insert(msg("lobby", 2, "a", "two")));
+    assert!(store.insert(msg("lobby", 1, "a", "one")));
+    assert!(!store.insert(msg("lobby", 2, "a", "two again")));
+    assert_eq!(store.len(), 2);
+    let texts: Vec<_> = store.last(10).iter().map(|m| m.text.clone()).collect();
+    assert_eq!(texts, ["one", "two"]);
+    assert_eq!(store.high_seq(), 2);
+}
+
+#[test]
+fn store_window_and_cap_keep_the_newest_and_the_resume_point() {
+    let mut store = MessageStore::with_cap(100);
+    for seq in 1..=5_000 {
+        store.insert(msg("lobby", seq, "a", "x"));
+    }
+    assert_eq!(store.len(), 100);
+    assert_eq!(store.high_seq(), 5_000);
+    let window = store.last(3);
+    let seqs: Vec<_> = window.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [4_998, 4_999, 5_000]);
+    // An evicted message replayed again is not re-added at the front.
+    assert!(!store.insert(msg("lobby", 7, "a", "old")));
+    assert!(!store.contains(7));
+}
+
+#[test]
+fn a_held_window_grows_instead_of_sliding() {
+    let mut store = MessageStore::default();
+    for seq in 1..=500 {
+        store.insert(msg("lobby", seq, "a", "x"));
+    }
+    let newest = store.window(None, 200, 1_000);
+    assert_eq!(newest.first().map(|m| m.seq), Some(301));
+    // The reader holds their place at 301; new messages add to the end, nothing leaves the top.
+    store.insert(msg("lobby", 501, "a", "x"));
+    let held = store.window(Some(301), 200, 1_000);
+    assert_eq!(held.len(), 201);
+    assert_eq!(held.first().map(|m| m.seq), Some(301));
+    // Bounded even while held.
+    assert_eq!(store.window(Some(1), 200, 300).len(), 300);
+    // "Show earlier" starts 200 before the first shown, then at the oldest held.
+    assert_eq!(store.seq_before(301, 200), Some(101));
+    assert_eq!(store.seq_before(101, 200), Some(1));
+    assert_eq!(store.seq_before(1, 200), Some(1));
+}
+
+#[test]
+fn first_join_asks_for_everything_after_welcome() {
+    let mut s = Session::new("t");
+    assert!(
+        s.set_name("  ada ").expect("valid").is_empty(),
+        "no join before welcome"
+    );
+    assert_eq!(s.name.as_deref(), Some("ada"));
+    let out = s.handle(welcome());
+    assert_eq!(
+        out,
+        [ClientMsg::Join {
+            room: "lobby".into(),
+            name: "ada".into(),
+            since: Some(0)
+        }]
+    );
+}
+
+#[test]
+fn resume_joins_with_the_highest_seq_seen() {
+    let mut s = online_with(&[1, 2, 3]);
+    s.disconnected();
+    let out = s.handle(welcome());
+    assert_eq!(
+        out,
+        [ClientMsg::Join {
+            room: "lobby".into(),
+            name: "ada".into(),
+            since: Some(3)
+        }]
+    );
+    // The replay and a late duplicate of a live message are stored once.
+    s.handle(joined("lobby", 5));
+    s.handle(replay("lobby", 4, 5, true));
+    for seq in [4, 5, 5, 3] {
+        s.handle(ServerMsg::Message(msg("lobby", seq, "grace", "x")));
+    }
+    let room = s.current().expect("lobby known");
+    assert_eq!(room.store.len(), 5);
+    assert_eq!(s.resume_point("lobby"), 5);
+    assert_eq!(room.gap, None);
+}
+
+#[test]
+fn incomplete_replay_is_reported() {
+    let mut s = online_with(&[1, 2]);
+    s.disconnected();
+    s.handle(welcome());
+    s.handle(joined("lobby", 3_000));
+    s.handle(replay("lobby", 2_001, 3_000, false));
+    assert_eq!(s.current().and_then(|r| r.gap), Some(Gap::MissedWhileAway));
+
+    let mut fresh = online_with(&[]);
+    fresh.handle(replay("lobby", 2_001, 3_000, false));
+    assert_eq!(fresh.current().and_then(|r| r.gap), Some(Gap::OlderNotKept));
+}
+
+#[test]
+fn server_history_reset_drops_the_stale_messages() {
+    let mut s = online_with(&[1, 2, 3, 4]);
+    s.disconnected();
+    s.handle(welcome());
+    s.handle(joined("lobby", 1));
+    let room = s.current().expect("lobby known");
+    assert!(room.store.is_empty());
+    assert_eq!(room.gap, Some(Gap::ServerReset));
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "new one")));
+    assert_eq!(s.resume_point("lobby"), 1);
+}
+
+#[test]
+fn a_send_is_pending_until_its_ack() {
+    let mut s = online_with(&[1]);
+    let out = s.compose("  hello  ").expect("valid text");
+    let sent = sends(&out);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "hello");
+    let id = sent[0].1.clone();
+    assert!(id.starts_with("t-"));
+    assert_eq!(s.pending.len(), 1);
+    // The echo arrives before the ack; the ack clears the pending send.
+    s.handle(ServerMsg::Message(msg("lobby", 2, "ada", "hello")));
+    s.handle(ServerMsg::Ack {
+        client_id: id,
+        room: "lobby".into(),
+        seq: 2,
+    });
+    assert!(s.pending.is_empty());
+}
+
+#[test]
+fn unacked_sends_go_again_with_the_same_client_id_after_reconnect() {
+    let mut s = online_with(&[1]);
+    let first = sends(&s.compose("one").expect("valid"));
+    s.disconnected();
+    // Written while offline: queued, nothing goes out.
+    assert!(s.compose("two").expect("valid").is_empty());
+    assert_eq!(s.pending.len(), 2);
+
+    assert_eq!(s.handle(welcome()).len(), 1, "just the join");
+    let again = sends(&s.handle(joined("lobby", 1)));
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[0], first[0], "same text, same client_id");
+    assert_eq!(again[1].0, "two");
+    // Nothing is sent twice on the same connection.
+    assert!(s.handle(joined("lobby", 1)).is_empty());
+}
+
+#[test]
+fn refused_sends_can_be_retried_or_discarded() {
+    let mut s = online_with(&[]);
+    let id = sends(&s.compose("spam").expect("valid"))[0].1.clone();
+    s.handle(ServerMsg::error(
+        ErrorCode::RateLimited,
+        "slow down",
+        Some(id.clone()),
+    ));
+    let p = s.pending.in_room("lobby").next().expect("still listed");
+    assert_eq!(p.state, PendingState::Failed("slow down".into()));
+    assert_eq!(s.notice, None, "a send's refusal is shown on the send");
+    assert_eq!(sends(&s.retry(&id)), [("spam".to_string(), id.clone())]);
+    s.pending.discard(&id);
+    assert!(s.pending.is_empty());
+}
+
+#[test]
+fn empty_and_too_long_text_is_refused_locally() {
+    let mut s = online_with(&[]);
+    assert!(s.compose("   \n ").is_err());
+    assert!(s.compose(&"x".repeat(4_001)).is_err());
+    assert!(s.compose(&"x".repeat(4_000)).is_ok());
+    assert_eq!(s.pending.len(), 1);
+    assert!(Session::new("t").compose("hi").is_err(), "no name yet");
+}
+
+#[test]
+fn switching_rooms_leaves_and_resumes() {
+    let mut s = online_with(&[1, 2]);
+    let out = s.switch_room("other").expect("valid room");
+    assert_eq!(
+        out,
+        [
+            ClientMsg::Leave {
+                room: "lobby".into()
+            },
+            ClientMsg::Join {
+                room: "other".into(),
+                name: "ada".into(),
+                since: Some(0)
+            }
+        ]
+    );
+    s.handle(joined("other", 0));
+    let back = s.switch_room("lobby").expect("valid room");
+    assert_eq!(
+        back[1],
+        ClientMsg::Join {
+            room: "lobby".into(),
+            name: "ada".into(),
+            since: Some(2)
+        }
+    );
+    assert!(s.switch_room("Bad Room").is_err());
+}
+
+#[test]
+fn a_late_joined_for_a_room_already_left_is_ignored() {
+    let mut s = Session::new("t");
+    s.set_name("ada").expect("valid");
+    s.handle(welcome()); // join lobby
+    s.switch_room("other").expect("valid"); // before lobby's `joined` arrives
+    assert!(s.handle(joined("lobby", 0)).is_empty());
+    assert_eq!(s.room_state("lobby").map(|r| r.joined), None);
+    s.handle(joined("other", 0));
+    let back = s.switch_room("lobby").expect("valid");
+    assert_eq!(back.len(), 2, "leave other, join lobby: {back:?}");
+    assert!(matches!(&back[0], ClientMsg::Leave { room } if room == "other"));
+}
+
+#[test]
+fn messages_of_other_rooms_do_not_leak_into_the_current_one() {
+    let mut s = online_with(&[1]);
+    s.handle(ServerMsg::Message(msg("other", 1, "bob", "elsewhere")));
+    assert_eq!(s.current().map(|r| r.store.len()), Some(1));
+    assert_eq!(s.room_state("other").map(|r| r.store.len()), Some(1));
+}
+
+#[test]
+fn presence_tracks_users() {
+    let mut s = online_with(&[]);
+    s.handle(ServerMsg::Presence {
+        room: "lobby".into(),
+        user: "grace".into(),
+        state: PresenceState::Joined,
+    });
+    assert_eq!(s.current().map(|r| r.users.len()), Some(2));
+    s.handle(ServerMsg::Presence {
+        room: "lobby".into(),
+        user: "grace".into(),
+        state: PresenceState::Left,
+    });
+    assert_eq!(s.current().map(|r| r.users.len()), Some(1));
+}
+
+#[test]
+fn a_refused_name_asks_again_and_a_new_name_needs_a_reconnect() {
+    let mut s = online_with(&[]);
+    s.handle(ServerMsg::error(ErrorCode::NameTaken, "taken", None));
+    assert_eq!(s.name_refused.as_deref(), Some("taken"));
+    assert!(s.set_name("grace").expect("valid").is_empty());
+    assert!(s.needs_reconnect_for_name());
+    assert!(s.set_name("").is_err());
+
+    // Even the same name again gets a fresh connection after a refusal; after it, a join.
+    let mut s = online_with(&[]);
+    s.handle(ServerMsg::error(ErrorCode::InvalidName, "bad", None));
+    s.set_name("ada").expect("valid locally");
+    assert!(s.needs_reconnect_for_name());
+    s.disconnected();
+    assert!(!s.needs_reconnect_for_name());
+    assert_eq!(s.handle(welcome()).len(), 1, "joins on the new connection");
+}
+
+#[test]
+fn room_addresses() {
+    let l = Limits::default();
+    assert_eq!(room_from_hash("", &l).as_deref(), Ok("lobby"));
+    assert_eq!(room_from_hash("#/", &l).as_deref(), Ok("lobby"));
+    assert_eq!(room_from_hash("#/r/other", &l).as_deref(), Ok("other"));
+    assert_eq!(
+        room_from_hash("#/r/team-a_2/", &l).as_deref(),
+        Ok("team-a_2")
+    );
+    assert!(room_from_hash("#/r/Nope!", &l).is_err());
+    assert!(room_from_hash("#/x", &l).is_err());
+    assert_eq!(hash_for_room("ops"), "#/r/ops");
+}
+
+#[test]
+fn backoff_grows_with_jitter_and_a_cap() {
+    assert_eq!(backoff_ms(1, 0.0), 500);
+    assert_eq!(backoff_ms(1, 1.0), 1_000);
+    assert_eq!(backoff_ms(3, 0.0), 2_000);
+    assert_eq!(backoff_ms(3, 1.0), 4_000);
+    assert_eq!(backoff_ms(40, 1.0), 30_000);
+    assert_eq!(backoff_ms(40, 0.0), 15_000);
+    for attempt in 1..20 {
+        assert!(backoff_ms(attempt, 0.5) <= backoff_ms(attempt + 1, 0.5));
+    }
+}
+
+#[test]
+fn counter_shows_near_the_limit() {
+    let l = Limits::default();
+    assert!(!counter_visible(3_199, &l));
+    assert!(counter_visible(3_200, &l));
+    assert_eq!(text_len("  héllo \n"), 5);
+}
