@@ -8,7 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target_dir="${CARGO_TARGET_DIR:-target}"
-cargo build --release --locked -p banter-server -p banter-loadgen
+# Same features as `just release` when the web app is built, so the two never rebuild each other's
+# binary (the embedded app does not touch the measured paths).
+features=()
+[ -f dist/index.html ] && features=(--features banter-server/embed-frontend)
+cargo build --release --locked -p banter-server -p banter-loadgen "${features[@]}"
 
 if [ ! -d bench/node-ws/node_modules/ws ] || [ bench/node-ws/package-lock.json -nt bench/node-ws/node_modules/.package-lock.json ]; then
     (cd bench/node-ws && npm ci --no-audit --no-fund --loglevel=error)

@@ -71,7 +71,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 8.0)]
     secs: f64,
     /// Target deliveries/s of the sweep, ascending.
-    #[arg(long, value_delimiter = ',', default_values_t = [50_000u64, 75_000, 100_000, 150_000, 250_000, 400_000, 600_000, 800_000, 1_000_000, 1_250_000, 1_500_000])]
+    #[arg(long, value_delimiter = ',', default_values_t = [50_000u64, 75_000, 100_000, 150_000, 250_000, 400_000, 600_000, 800_000, 1_000_000, 1_250_000, 1_500_000, 2_000_000, 2_500_000])]
     deliveries: Vec<u64>,
     /// Leave the sweep after this many consecutive rates not sustained.
     #[arg(long, default_value_t = 2)]
