@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::{ConnectionGuard, Hub, Outbound, Peer};
+use crate::outbox::Outbox;
 
 /// Batch buffers up to this many entries are freed after each write.
 const SMALL_BATCH: usize = 8;
@@ -228,13 +229,8 @@ pub async fn serve_socket<S>(
                     }
                     socket.flush().await
                 };
-                // A client that stops reading blocks this write; it must not block the end.
-                tokio::select! {
-                    biased;
-                    _ = shutdown.cancelled() => break End::Shutdown,
-                    _ = outbox.kicked() => break End::TooSlow,
-                    _ = sleep_until(idle_deadline) => break End::Idle,
-                    res = write => if res.is_err() { break End::Broken },
+                if let Some(end) = guarded(write, &shutdown, outbox, idle_deadline).await {
+                    break end;
                 }
                 // A connection that writes a little now and then (most of them) holds no batch
                 // buffer between writes; a busy one keeps its buffer.
@@ -250,13 +246,9 @@ pub async fn serve_socket<S>(
                 if Instant::now() >= idle_deadline {
                     break End::Idle;
                 }
-                let send = socket.send(Message::Ping(Default::default()));
-                tokio::select! {
-                    biased;
-                    _ = shutdown.cancelled() => break End::Shutdown,
-                    _ = outbox.kicked() => break End::TooSlow,
-                    _ = sleep_until(idle_deadline) => break End::Idle,
-                    res = send => if res.is_err() { break End::Broken },
+                let ping = socket.send(Message::Ping(Default::default()));
+                if let Some(end) = guarded(ping, &shutdown, outbox, idle_deadline).await {
+                    break end;
                 }
             }
         }
@@ -278,6 +270,24 @@ pub async fn serve_socket<S>(
             let _ = timeout(settings.close_grace, socket.flush()).await;
         }
         None => {}
+    }
+}
+
+/// Runs a write to the socket unless the server shuts down, the client is kicked, or the client
+/// stays silent past its idle deadline first: a client that stops reading blocks a write, and
+/// must not keep its connection (or its memory) alive by doing so. `None` means written.
+async fn guarded(
+    write: impl Future<Output = Result<(), axum::Error>>,
+    shutdown: &CancellationToken,
+    outbox: &Outbox,
+    idle_deadline: Instant,
+) -> Option<End> {
+    tokio::select! {
+        biased;
+        _ = shutdown.cancelled() => Some(End::Shutdown),
+        _ = outbox.kicked() => Some(End::TooSlow),
+        _ = sleep_until(idle_deadline) => Some(End::Idle),
+        res = write => res.err().map(|_| End::Broken),
     }
 }
 
