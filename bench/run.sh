@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds Banter and the load generator (release), installs the Node reference, and runs the
+# side-by-side benchmark (`just bench`). Pass `--smoke` for the seconds-long CI check
+# (`just bench-smoke`); any other arguments go to `banter-loadgen bench` (see its --help), e.g.
+#   bench/run.sh --rounds 5 --scenarios fanout --deliveries 500000,1000000
+# Results: bench/results/<UTC date>.json (smoke runs: bench/results/smoke-<date>.json, not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+# Same features as `just release` when the web app is built, so the two never rebuild each other's
+# binary (the embedded app does not touch the measured paths).
+features=()
+[ -f dist/index.html ] && features=(--features banter-server/embed-frontend)
+cargo build --release --locked -p banter-server -p banter-loadgen "${features[@]}"
+
+if [ ! -d bench/node-ws/node_modules/ws ] || [ bench/node-ws/package-lock.json -nt bench/node-ws/node_modules/.package-lock.json ]; then
+    (cd bench/node-ws && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Banter runs with its defaults except the per-connection rate limit, which a load test must lift.
+exec "$target_dir/release/banter-loadgen" bench \
+    --banter "$target_dir/release/banter" \
+    --banter-arg=--rate-per-sec=0 \
+    --node-dir bench/node-ws \
+    --out bench/results \
+    "$@"

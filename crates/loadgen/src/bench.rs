@@ -1,0 +1,750 @@
+//! `banter-loadgen bench`: Banter against the Node `ws` reference, side by side.
+//!
+//! For each round, each scenario is run against Banter and then the reference (A, B, A, B …),
+//! each run on a freshly started server process on its own port, so no run inherits another's
+//! state. Scenarios: `connect` (setup rate), `idle` (memory per connection) and a `fanout` rate
+//! sweep (ascending target deliveries/s; a server leaves the sweep for the round after
+//! `--stop-after` consecutive rates it did not sustain, not counting runs disturbed by other
+//! processes). The round's result is the highest rate sustained (≥ 99.9 % delivered, p99 < 50 ms).
+//! Medians over the rounds and the Banter/reference ratios are printed and everything is saved as
+//! JSON under `--out`.
+//!
+//! Banter speaks its own protocol on `/ws` (join, send, `seq`, history: the full path); the
+//! reference speaks the classic `{user, message}` shape, the only one it knows.
+//! `--smoke` shrinks everything to seconds and checks that every scenario worked at all.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::client::{ConnSpec, Dialect};
+use crate::procstat::MachineMark;
+use crate::report::thousands;
+use crate::{Common, connect, fanout, idle, runtime};
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// The Banter server binary.
+    #[arg(long, default_value = "target/release/banter")]
+    banter: PathBuf,
+    /// An extra argument for Banter, after `--listen 127.0.0.1:PORT` (repeatable), e.g.
+    /// `--banter-arg=--rate-per-sec=0`.
+    #[arg(long = "banter-arg", allow_hyphen_values = true)]
+    banter_args: Vec<String>,
+    /// Directory of the Node reference (`server.js`, after `npm ci`).
+    #[arg(long, default_value = "bench/node-ws")]
+    node_dir: PathBuf,
+    /// The node executable.
+    #[arg(long, default_value = "node")]
+    node: String,
+    /// Only these servers (`banter`, `node`).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("banter"), String::from("node")])]
+    servers: Vec<String>,
+    /// Only these scenarios (`connect`, `idle`, `fanout`).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout")])]
+    scenarios: Vec<String>,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds-long run of every scenario that fails only if the tool or a server breaks.
+    #[arg(long)]
+    smoke: bool,
+    /// Where to save the JSON results.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// First port to start servers on (each run takes the next one).
+    #[arg(long, default_value_t = 38_100)]
+    port: u16,
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    #[arg(long, default_value_t = 10)]
+    senders: usize,
+    #[arg(long, default_value_t = 100)]
+    payload: usize,
+    /// Seconds of sending per fan-out run.
+    #[arg(long, default_value_t = 8.0)]
+    secs: f64,
+    /// Target deliveries/s of the sweep, ascending.
+    #[arg(long, value_delimiter = ',', default_values_t = [50_000u64, 75_000, 100_000, 150_000, 250_000, 400_000, 600_000, 800_000, 1_000_000, 1_250_000, 1_500_000, 2_000_000, 2_500_000])]
+    deliveries: Vec<u64>,
+    /// Leave the sweep after this many consecutive rates not sustained.
+    #[arg(long, default_value_t = 2)]
+    stop_after: usize,
+    #[arg(long, default_value_t = 10_000)]
+    idle_conns: usize,
+    #[arg(long, default_value_t = 5.0)]
+    connect_secs: f64,
+    #[arg(long, default_value_t = 50)]
+    connect_concurrency: usize,
+    /// Before each run, wait up to this many seconds for the rest of the machine to go quiet
+    /// (other processes below --quiet-pct of one core, sampled over 1 s). 0 = don't wait.
+    #[arg(long, default_value_t = 20.0)]
+    wait_quiet: f64,
+    /// What counts as quiet, in percent of one core used by everything else.
+    #[arg(long, default_value_t = 30.0)]
+    quiet_pct: f64,
+    /// A connect or fan-out run during which other processes took more than this (percent of one
+    /// core) is disturbed and is repeated, up to --retries times; the least disturbed one counts.
+    #[arg(long, default_value_t = 50.0)]
+    disturbed_pct: f64,
+    #[arg(long, default_value_t = 1)]
+    retries: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Banter,
+    Node,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Banter => "banter",
+            Kind::Node => "node",
+        }
+    }
+    fn dialect(self) -> Dialect {
+        match self {
+            Kind::Banter => Dialect::Banter,
+            Kind::Node => Dialect::Classic,
+        }
+    }
+}
+
+/// A server process started for one run.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(kind: Kind, a: &BenchArgs, port: u16) -> Result<Server> {
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let log = std::env::temp_dir().join(format!("banter-bench-{}.log", kind.name()));
+        let log_file = std::fs::File::create(&log).context("creating the server log")?;
+        let mut cmd = match kind {
+            Kind::Banter => {
+                let mut c = Command::new(&a.banter);
+                c.arg("--listen").arg(addr.to_string()).args(&a.banter_args);
+                c
+            }
+            Kind::Node => {
+                let mut c = Command::new(&a.node);
+                c.arg(a.node_dir.join("server.js")).arg(port.to_string());
+                c
+            }
+        };
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .spawn()
+            .with_context(|| format!("starting {} ({cmd:?})", kind.name()))?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // Let it finish starting (first accept, allocator warm-up) before measuring.
+                std::thread::sleep(Duration::from_millis(200));
+                return Ok(Server { child, addr });
+            }
+            if let Some(status) = child.try_wait()? {
+                let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                bail!(
+                    "{} exited ({status}) before listening:\n{tail}",
+                    kind.name()
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("{} did not listen on {addr} within 15 s", kind.name());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One run's record in the JSON.
+#[derive(Serialize)]
+struct Run {
+    round: usize,
+    server: Kind,
+    scenario: &'static str,
+    /// CPU the rest of the machine used just before the run, % of one core.
+    others_before_pct: Option<f64>,
+    /// Runs made to get this one (more than 1 when others disturbed the earlier ones).
+    attempts: usize,
+    /// Target deliveries/s (fan-out only).
+    target: Option<u64>,
+    report: Value,
+}
+
+/// Waits (up to `max`) until everything else on the machine uses less than `pct` % of one core,
+/// over one-second samples. Returns the last sample.
+fn wait_quiet(max: f64, pct: f64) -> Option<f64> {
+    let deadline = Instant::now() + Duration::from_secs_f64(max);
+    let mut warned = false;
+    loop {
+        let a = MachineMark::now();
+        std::thread::sleep(Duration::from_millis(if max > 0.0 { 1000 } else { 300 }));
+        let busy = a.pct_until(&MachineMark::now());
+        if max <= 0.0 || busy.is_none_or(|b| b < pct) || Instant::now() >= deadline {
+            if warned {
+                eprintln!();
+            }
+            return busy;
+        }
+        if !warned {
+            eprint!(
+                "waiting for the machine to go quiet (others at {:.0} % of a core)",
+                busy.unwrap_or(0.0)
+            );
+            warned = true;
+        } else {
+            eprint!(".");
+        }
+    }
+}
+
+/// Starts a fresh server and runs `f` against it; repeats (up to `--retries` times) while other
+/// processes took more than `--disturbed-pct` of a core during the run, and keeps the least
+/// disturbed result. Returns it with the quiet sample taken before it and the number of attempts.
+fn measure<R>(
+    a: &BenchArgs,
+    k: Kind,
+    port: &mut u16,
+    mut f: impl FnMut(&Server) -> Result<R>,
+    others: impl Fn(&R) -> Option<f64>,
+) -> Result<(R, Option<f64>, usize)> {
+    let mut best: Option<(R, Option<f64>)> = None;
+    let mut attempts = 0;
+    for _ in 0..=a.retries {
+        attempts += 1;
+        *port += 1;
+        let quiet = wait_quiet(a.wait_quiet, a.quiet_pct);
+        let srv = Server::start(k, a, *port)?;
+        let r = f(&srv)?;
+        drop(srv);
+        let o = others(&r).unwrap_or(0.0);
+        if best
+            .as_ref()
+            .is_none_or(|(b, _)| o < others(b).unwrap_or(0.0))
+        {
+            best = Some((r, quiet));
+        }
+        if o <= a.disturbed_pct {
+            break;
+        }
+        eprintln!(
+            "  ({} run disturbed: other processes took {o:.0} % of a core)",
+            k.name()
+        );
+    }
+    let (r, quiet) = best.context("no attempt made")?;
+    Ok((r, quiet, attempts))
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// `2026-11-25T22-36-07Z` for a file name (UTC, from the Unix time; no timezone database needed).
+fn stamp() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}-{:02}-{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let mem_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    json!({
+        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "cpu_model": cpu,
+        "kernel": kernel,
+        "mem_gib": (mem_kb as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+    })
+}
+
+/// Runs the whole comparison. `Ok(false)` when a smoke check failed.
+pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
+    if a.smoke {
+        a.rounds = 1;
+        a.clients = a.clients.min(50);
+        a.senders = a.senders.min(5);
+        a.secs = a.secs.min(2.0);
+        a.deliveries = vec![5_000];
+        a.idle_conns = a.idle_conns.min(200);
+        a.connect_secs = a.connect_secs.min(1.0);
+        a.connect_concurrency = a.connect_concurrency.min(8);
+        a.wait_quiet = 0.0;
+        a.retries = 0;
+    }
+    let kinds: Vec<Kind> = [Kind::Banter, Kind::Node]
+        .into_iter()
+        .filter(|k| a.servers.iter().any(|s| s == k.name()))
+        .collect();
+    if kinds.is_empty() {
+        bail!("no server selected (--servers banter,node)");
+    }
+    if kinds.contains(&Kind::Banter) && !a.banter.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p banter-server`",
+            a.banter.display()
+        );
+    }
+    if kinds.contains(&Kind::Node) && !a.node_dir.join("node_modules/ws").exists() {
+        bail!(
+            "{}/node_modules/ws missing: run `npm ci` there",
+            a.node_dir.display()
+        );
+    }
+    let scen = |s: &str| a.scenarios.iter().any(|x| x == s);
+    let nofile = crate::raise_nofile();
+    eprintln!(
+        "bench: {} round(s), servers {:?}, open-files limit {nofile}",
+        a.rounds,
+        kinds.iter().map(|k| k.name()).collect::<Vec<_>>()
+    );
+    let started = stamp();
+    let mut port = a.port;
+    let mut runs: Vec<Run> = Vec::new();
+    let mut smoke_failures: Vec<String> = Vec::new();
+    let threads = common.threads;
+
+    for round in 1..=a.rounds {
+        if scen("connect") {
+            for &k in &kinds {
+                let (r, quiet, attempts) = measure(
+                    &a,
+                    k,
+                    &mut port,
+                    |srv| {
+                        let spec = spec(common, k, srv.addr, 1024);
+                        let cfg = connect::ConnectCfg {
+                            duration: Duration::from_secs_f64(a.connect_secs),
+                            concurrency: a.connect_concurrency,
+                        };
+                        Ok(runtime(threads)?.block_on(connect::run(spec, cfg, Some(srv.pid()))))
+                    },
+                    |r| r.others_cpu_pct,
+                )?;
+                eprintln!(
+                    "[round {round}] connect  {:<6} {:>8} connects/s  setup p99 {:.2} ms  ({} failed)",
+                    k.name(),
+                    thousands(r.connects_per_sec),
+                    r.setup_latency_ms.p99,
+                    r.failed
+                );
+                if r.completed == 0 {
+                    smoke_failures.push(format!(
+                        "connect {}: nothing completed {:?}",
+                        k.name(),
+                        r.errors
+                    ));
+                }
+                runs.push(Run {
+                    round,
+                    others_before_pct: quiet,
+                    attempts,
+                    server: k,
+                    scenario: "connect",
+                    target: None,
+                    report: serde_json::to_value(&r)?,
+                });
+            }
+        }
+        if scen("idle") {
+            for &k in &kinds {
+                let (r, quiet, attempts) = measure(
+                    &a,
+                    k,
+                    &mut port,
+                    |srv| {
+                        let spec = spec(common, k, srv.addr, 1024);
+                        let cfg = idle::IdleCfg {
+                            conns: a.idle_conns,
+                            join_rooms: 0,
+                            settle: Duration::from_secs_f64(if a.smoke { 0.5 } else { 2.0 }),
+                            hold: Duration::from_secs_f64(if a.smoke { 0.5 } else { 2.0 }),
+                            connect_concurrency: 100,
+                            setup_timeout: Duration::from_secs(60),
+                        };
+                        Ok(runtime(threads)?.block_on(idle::run(spec, cfg, Some(srv.pid()))))
+                    },
+                    // Memory does not depend on CPU contention: never repeated.
+                    |_| None,
+                )?;
+                eprintln!(
+                    "[round {round}] idle     {:<6} {:>8} B/conn at {} conns  ({} failed, {} dropped)",
+                    k.name(),
+                    crate::report::opt(r.server_bytes_per_conn, 0),
+                    r.connected,
+                    r.connect_failed,
+                    r.dropped
+                );
+                if r.connected as usize != a.idle_conns || r.dropped > 0 {
+                    smoke_failures.push(format!(
+                        "idle {}: {} of {} connected, {} dropped {:?}",
+                        k.name(),
+                        r.connected,
+                        a.idle_conns,
+                        r.dropped,
+                        r.errors
+                    ));
+                }
+                runs.push(Run {
+                    round,
+                    others_before_pct: quiet,
+                    attempts,
+                    server: k,
+                    scenario: "idle",
+                    target: None,
+                    report: serde_json::to_value(&r)?,
+                });
+            }
+        }
+        if scen("fanout") {
+            let mut fails = vec![0usize; kinds.len()];
+            for &target in &a.deliveries {
+                for (ki, &k) in kinds.iter().enumerate() {
+                    if fails[ki] >= a.stop_after {
+                        continue;
+                    }
+                    let (r, quiet, attempts) = measure(
+                        &a,
+                        k,
+                        &mut port,
+                        |srv| {
+                            let spec = spec(common, k, srv.addr, 16 * 1024);
+                            let cfg = fanout::FanoutCfg {
+                                clients: a.clients,
+                                rooms: 1,
+                                senders: a.senders,
+                                rate: target as f64 / a.clients as f64,
+                                duration: Duration::from_secs_f64(a.secs),
+                                payload: a.payload,
+                                settle: Duration::from_secs_f64(if a.smoke { 0.3 } else { 1.0 }),
+                                drain: Duration::from_secs(5),
+                                connect_concurrency: 100,
+                                setup_timeout: Duration::from_secs(30),
+                            };
+                            Ok(runtime(threads)?.block_on(fanout::run(spec, cfg, Some(srv.pid()))))
+                        },
+                        |r| r.others_cpu_pct,
+                    )?;
+                    let ok = r.sustained();
+                    // A failure while other processes took the machine says little about the
+                    // server: it does not count towards leaving the sweep.
+                    let disturbed = r.others_cpu_pct.unwrap_or(0.0) > a.disturbed_pct;
+                    fails[ki] = if ok {
+                        0
+                    } else if disturbed {
+                        fails[ki]
+                    } else {
+                        fails[ki] + 1
+                    };
+                    eprintln!(
+                        "[round {round}] fanout   {:<6} target {:>9}/s: {:>9}/s delivered {:.3} %  p50 {:.1} p99 {:.1} max {:.1} ms  cpu {}% (loadgen {}%, others {}%)  {}",
+                        k.name(),
+                        thousands(target as f64),
+                        thousands(r.deliveries_per_sec),
+                        r.delivered_pct,
+                        r.latency_ms.p50,
+                        r.latency_ms.p99,
+                        r.latency_ms.max,
+                        crate::report::opt(r.server.and_then(|s| s.cpu_pct), 0),
+                        crate::report::opt(r.loadgen_cpu_pct, 0),
+                        crate::report::opt(r.others_cpu_pct, 0),
+                        if ok {
+                            "ok"
+                        } else if disturbed {
+                            "NOT sustained (disturbed)"
+                        } else {
+                            "NOT sustained"
+                        }
+                    );
+                    if r.connected as usize != a.clients || r.delivered_pct < 99.0 {
+                        smoke_failures.push(format!(
+                            "fanout {}: {} of {} connected, {:.2} % delivered {:?}",
+                            k.name(),
+                            r.connected,
+                            a.clients,
+                            r.delivered_pct,
+                            r.errors
+                        ));
+                    }
+                    runs.push(Run {
+                        round,
+                        others_before_pct: quiet,
+                        attempts,
+                        server: k,
+                        scenario: "fanout",
+                        target: Some(target),
+                        report: serde_json::to_value(&r)?,
+                    });
+                }
+            }
+        }
+    }
+
+    let summary = summarize(&a, &kinds, &runs);
+    println!("{}", summary.0);
+    let doc = json!({
+        "started": started,
+        "finished": stamp(),
+        "smoke": a.smoke,
+        "machine": machine(),
+        "loadgen_threads": threads,
+        "args": format!("{a:?}"),
+        "summary": summary.1,
+        "runs": runs,
+    });
+    std::fs::create_dir_all(&a.out)?;
+    let file = a.out.join(format!(
+        "{}{}.json",
+        if a.smoke { "smoke-" } else { "" },
+        started
+    ));
+    std::fs::write(&file, serde_json::to_string_pretty(&doc)?)?;
+    println!("results saved to {}", file.display());
+    if a.smoke {
+        if smoke_failures.is_empty() {
+            println!("smoke: every scenario worked against every server");
+        } else {
+            for f in &smoke_failures {
+                eprintln!("smoke FAILED: {f}");
+            }
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn spec(common: &Common, k: Kind, addr: SocketAddr, default_rx: usize) -> Arc<ConnSpec> {
+    Arc::new(ConnSpec::new(
+        addr,
+        k.dialect(),
+        None,
+        common.sources,
+        common.rx_buf.unwrap_or(default_rx),
+    ))
+}
+
+/// Medians per server and metric, ratios, and the printed comparison table.
+fn summarize(a: &BenchArgs, kinds: &[Kind], runs: &[Run]) -> (String, Value) {
+    let pick = |k: Kind, scenario: &str, target: Option<u64>, ptr: &str| -> Vec<f64> {
+        runs.iter()
+            .filter(|r| {
+                r.server == k && r.scenario == scenario && (target.is_none() || r.target == target)
+            })
+            .filter_map(|r| r.report.pointer(ptr).and_then(Value::as_f64))
+            .collect()
+    };
+    // Highest sustained target per round, then the median over rounds.
+    let best = |k: Kind| -> Vec<f64> {
+        (1..=a.rounds)
+            .filter(|round| {
+                runs.iter()
+                    .any(|r| r.round == *round && r.server == k && r.scenario == "fanout")
+            })
+            .map(|round| {
+                runs.iter()
+                    .filter(|r| r.round == round && r.server == k && r.scenario == "fanout")
+                    .filter(|r| {
+                        let f =
+                            |p: &str| r.report.pointer(p).and_then(Value::as_f64).unwrap_or(0.0);
+                        f("/connected") as usize == a.clients
+                            && f("/delivered_pct") >= 99.9
+                            && f("/latency_ms/p99") < 50.0
+                    })
+                    .filter_map(|r| r.target)
+                    .max()
+                    .unwrap_or(0) as f64
+            })
+            .collect()
+    };
+    let mut rows: Vec<(String, Vec<Option<f64>>, bool)> = Vec::new(); // (metric, per kind, higher is better)
+    rows.push((
+        "connects/s".into(),
+        kinds
+            .iter()
+            .map(|&k| median(pick(k, "connect", None, "/connects_per_sec")))
+            .collect(),
+        true,
+    ));
+    rows.push((
+        "connect setup p99 ms".into(),
+        kinds
+            .iter()
+            .map(|&k| median(pick(k, "connect", None, "/setup_latency_ms/p99")))
+            .collect(),
+        false,
+    ));
+    rows.push((
+        format!("idle bytes/conn ({} conns)", a.idle_conns),
+        kinds
+            .iter()
+            .map(|&k| median(pick(k, "idle", None, "/server_bytes_per_conn")))
+            .collect(),
+        false,
+    ));
+    rows.push((
+        "max sustained deliveries/s".into(),
+        kinds.iter().map(|&k| median(best(k))).collect(),
+        true,
+    ));
+    let mut sweep = Vec::new();
+    for &t in &a.deliveries {
+        for (label, ptr, hib) in [
+            ("delivered/s", "/deliveries_per_sec", true),
+            ("delivered %", "/delivered_pct", true),
+            ("p50 ms", "/latency_ms/p50", false),
+            ("p99 ms", "/latency_ms/p99", false),
+            ("p99.9 ms", "/latency_ms/p999", false),
+            ("server CPU %", "/server/cpu_pct", false),
+        ] {
+            let vals: Vec<Option<f64>> = kinds
+                .iter()
+                .map(|&k| median(pick(k, "fanout", Some(t), ptr)))
+                .collect();
+            if vals.iter().any(Option::is_some) {
+                sweep.push((format!("@{}/s {label}", thousands(t as f64)), vals, hib));
+            }
+        }
+    }
+    rows.extend(sweep);
+
+    let mut text = String::new();
+    let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(10).max(10);
+    text.push_str(&format!(
+        "\nmedians over {} round(s)\n{:<w$}",
+        a.rounds, "metric"
+    ));
+    for k in kinds {
+        text.push_str(&format!(" {:>14}", k.name()));
+    }
+    if kinds.len() == 2 {
+        text.push_str(&format!(" {:>14}", "banter/node"));
+    }
+    text.push('\n');
+    let fmt = |v: Option<f64>| match v {
+        None => "-".to_owned(),
+        Some(x) if x.abs() >= 1000.0 => thousands(x),
+        Some(x) => format!("{x:.2}"),
+    };
+    let mut json_rows = Vec::new();
+    for (metric, vals, hib) in &rows {
+        text.push_str(&format!("{metric:<w$}"));
+        for v in vals {
+            text.push_str(&format!(" {:>14}", fmt(*v)));
+        }
+        let ratio = match (
+            vals.first().copied().flatten(),
+            vals.get(1).copied().flatten(),
+        ) {
+            (Some(b), Some(n)) if kinds.len() == 2 && n != 0.0 => Some(b / n),
+            _ => None,
+        };
+        if kinds.len() == 2 {
+            text.push_str(&format!(
+                " {:>14}",
+                ratio.map_or("-".into(), |r| format!("{r:.2}×"))
+            ));
+        }
+        text.push('\n');
+        let mut obj = serde_json::Map::new();
+        obj.insert("metric".into(), json!(metric));
+        obj.insert("higher_is_better".into(), json!(hib));
+        for (k, v) in kinds.iter().zip(vals) {
+            obj.insert(k.name().into(), json!(v));
+        }
+        obj.insert("ratio_banter_over_node".into(), json!(ratio));
+        json_rows.push(Value::Object(obj));
+    }
+    (text, Value::Array(json_rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
+    }
+
+    #[test]
+    fn stamp_shape() {
+        let s = stamp();
+        assert_eq!(s.len(), 20, "{s}");
+        assert!(s.starts_with("20"));
+    }
+}

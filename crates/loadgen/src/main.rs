@@ -1,0 +1,304 @@
+//! `banter-loadgen`: Banter's load generator and benchmark driver.
+//!
+//! Scenarios (`fanout`, `idle`, `connect`) drive one server at `--addr`; `--classic` speaks the
+//! classic `{user, message}` shape on `/` so the same tool drives any plain broadcast server, such
+//! as the Node `ws` reference in `bench/node-ws`. `bench` starts Banter and the reference itself and
+//! runs both through every scenario in alternation (see `bench.rs`); it is what `just bench` calls.
+//!
+//! The load generator runs on one tokio runtime (current-thread by default, `--threads` to change)
+//! so that it takes as little as possible of the cores it shares with the server under test.
+
+mod bench;
+mod client;
+mod connect;
+mod fanout;
+mod idle;
+mod procstat;
+mod report;
+mod ws;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::client::{ConnSpec, Dialect};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "banter-loadgen",
+    version,
+    about = "Load generator and benchmark driver for Banter (loopback only)"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// Options every scenario takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Server address (loopback only).
+    #[arg(
+        long,
+        global = true,
+        default_value = "127.0.0.1:3000",
+        env = "BANTER_LOADGEN_ADDR"
+    )]
+    addr: SocketAddr,
+    /// Speak the classic `{user, message}` format on `/` (no join) instead of Banter's protocol on `/ws`.
+    #[arg(long, global = true)]
+    classic: bool,
+    /// WebSocket path (default `/ws`, or `/` with --classic).
+    #[arg(long, global = true)]
+    path: Option<String>,
+    /// The server's pid, to report its CPU and memory from /proc.
+    #[arg(long, global = true)]
+    pid: Option<u32>,
+    /// Print the report as JSON on stdout instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Runtime worker threads; 0 = one current-thread runtime.
+    #[arg(long, global = true, default_value_t = 0)]
+    threads: usize,
+    /// Spread connections over this many loopback source addresses (127.0.0.1..=N), for more
+    /// ephemeral ports.
+    #[arg(long, global = true, default_value_t = 1)]
+    sources: usize,
+    /// Receive buffer per connection, bytes (default: 16 KiB for fanout, 1 KiB otherwise).
+    #[arg(long, global = true)]
+    rx_buf: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// N clients in one room (or spread over rooms), S senders at a total rate for D seconds.
+    Fanout(FanoutArgs),
+    /// Hold N idle connections; report the server's memory per connection.
+    Idle(IdleArgs),
+    /// Connection setup rate.
+    Connect(ConnectArgs),
+    /// Run Banter and the Node reference through every scenario, alternating, and compare.
+    Bench(Box<bench::BenchArgs>),
+}
+
+#[derive(Args, Debug)]
+struct FanoutArgs {
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Rooms to spread the clients over (Banter protocol only).
+    #[arg(long, default_value_t = 1)]
+    rooms: usize,
+    #[arg(long, default_value_t = 10)]
+    senders: usize,
+    /// Messages per second, all senders together.
+    #[arg(long, default_value_t = 100.0, conflicts_with = "deliveries")]
+    rate: f64,
+    /// Target deliveries per second instead of --rate (rate = deliveries / room size).
+    #[arg(long)]
+    deliveries: Option<f64>,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Text bytes per message.
+    #[arg(long, default_value_t = 100)]
+    payload: usize,
+    /// Seconds between the last join and the first send.
+    #[arg(long, default_value_t = 1.0)]
+    settle: f64,
+    /// Longest wait, in seconds, for stragglers after the last send.
+    #[arg(long, default_value_t = 5.0)]
+    drain: f64,
+    /// Connections set up at once.
+    #[arg(long, default_value_t = 100)]
+    concurrency: usize,
+}
+
+#[derive(Args, Debug)]
+struct IdleArgs {
+    #[arg(long, default_value_t = 10_000)]
+    conns: usize,
+    /// Banter protocol: also join a room, spreading over this many rooms (0 = no join).
+    #[arg(long, default_value_t = 0)]
+    join_rooms: usize,
+    /// Seconds to wait after the last connection before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    settle: f64,
+    /// Seconds to keep holding after measuring.
+    #[arg(long, default_value_t = 2.0)]
+    hold: f64,
+    #[arg(long, default_value_t = 100)]
+    concurrency: usize,
+}
+
+#[derive(Args, Debug)]
+struct ConnectArgs {
+    /// Seconds to run.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Connections being set up at once.
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+}
+
+impl Common {
+    fn dialect(&self) -> Dialect {
+        if self.classic {
+            Dialect::Classic
+        } else {
+            Dialect::Banter
+        }
+    }
+
+    fn spec(&self, dialect: Dialect, addr: SocketAddr, default_rx: usize) -> Arc<ConnSpec> {
+        Arc::new(ConnSpec::new(
+            addr,
+            dialect,
+            self.path.clone(),
+            self.sources,
+            self.rx_buf.unwrap_or(default_rx),
+        ))
+    }
+}
+
+/// Builds the load generator's runtime: current-thread for `threads == 0`.
+pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads == 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+}
+
+/// Raises the open-files soft limit to the hard limit (10,000 connections need 10,000 fds; the
+/// servers `bench` starts inherit the raised limit). Returns the limit now in force.
+pub fn raise_nofile() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("warning: could not raise RLIMIT_NOFILE: {e}");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+        }
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+fn print<T: serde::Serialize>(json: bool, report: &T, table: String) {
+    if json {
+        match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("cannot encode report: {e}"),
+        }
+    } else {
+        print!("{table}");
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let c = cli.common;
+    if !c.addr.ip().is_loopback() {
+        eprintln!(
+            "error: banter-loadgen only targets loopback addresses (got {})",
+            c.addr
+        );
+        return ExitCode::from(2);
+    }
+    let nofile = raise_nofile();
+    let rt = match runtime(c.threads) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.cmd {
+        Cmd::Fanout(a) => {
+            let spec = c.spec(c.dialect(), c.addr, 16 * 1024);
+            let room_size = (a.clients as f64 / a.rooms.max(1) as f64).max(1.0);
+            let cfg = fanout::FanoutCfg {
+                clients: a.clients,
+                rooms: a.rooms,
+                senders: a.senders,
+                rate: a.deliveries.map_or(a.rate, |d| d / room_size),
+                duration: secs(a.duration),
+                payload: a.payload,
+                settle: secs(a.settle),
+                drain: secs(a.drain),
+                connect_concurrency: a.concurrency,
+                setup_timeout: Duration::from_secs(30),
+            };
+            if a.clients as u64 + 64 > nofile {
+                eprintln!(
+                    "warning: {} clients but only {nofile} file descriptors",
+                    a.clients
+                );
+            }
+            let r = rt.block_on(fanout::run(spec, cfg, c.pid));
+            let ok = r.connected > 0;
+            print(c.json, &r, r.table());
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Cmd::Idle(a) => {
+            let spec = c.spec(c.dialect(), c.addr, 1024);
+            let cfg = idle::IdleCfg {
+                conns: a.conns,
+                join_rooms: a.join_rooms,
+                settle: secs(a.settle),
+                hold: secs(a.hold),
+                connect_concurrency: a.concurrency,
+                setup_timeout: Duration::from_secs(60),
+            };
+            let r = rt.block_on(idle::run(spec, cfg, c.pid));
+            let ok = r.connected > 0;
+            print(c.json, &r, r.table());
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Cmd::Connect(a) => {
+            let spec = c.spec(c.dialect(), c.addr, 1024);
+            let cfg = connect::ConnectCfg {
+                duration: secs(a.duration),
+                concurrency: a.concurrency,
+            };
+            let r = rt.block_on(connect::run(spec, cfg, c.pid));
+            let ok = r.completed > 0;
+            print(c.json, &r, r.table());
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Cmd::Bench(a) => {
+            drop(rt);
+            match bench::run(&c, *a) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
