@@ -25,12 +25,12 @@ run *ARGS: release
 
 # Dependencies run once each, in order: the release build is shared by the last two.
 # Every check CI runs: fmt, clippy, unit + socket tests, wasm tests, browser tests, conformance.
-test: setup lint test-unit test-wasm test-e2e test-conformance
+test: setup lint test-unit test-wasm test-e2e test-conformance bench-smoke
 
 # The protocol (also built for wasm32) and the server: unit tests and real-socket tests.
 test-unit:
     cargo build -p banter-protocol --target wasm32-unknown-unknown
-    cargo test -p banter-protocol -p banter-server
+    cargo test -p banter-protocol -p banter-server -p banter-loadgen
 
 # The contract checked by a client we did not write (Python, from docs/protocol.md alone).
 test-conformance: release
@@ -39,7 +39,17 @@ test-conformance: release
 # Formatting and clippy with warnings as errors, for every crate.
 lint: lint-frontend
     cargo fmt --all -- --check
-    cargo clippy -p banter-protocol -p banter-server --all-targets -- -D warnings
+    cargo clippy -p banter-protocol -p banter-server -p banter-loadgen --all-targets -- -D warnings
+
+# Banter vs the Node `ws` reference: release build, npm ci, 3 alternating rounds (10-30 min);
+# medians and ratios printed, JSON in bench/results/. Options pass through: `just bench --rounds 5`.
+bench *ARGS:
+    bench/run.sh {{ARGS}}
+
+# Seconds-long run of every benchmark scenario against both servers; fails only if the tool or a
+# server breaks, asserts nothing about speed (CI runs it to keep the tool working).
+bench-smoke:
+    bench/run.sh --smoke
 
 # --- Web app (frontend/, Trunk.toml, crates/e2e) ---
 #
