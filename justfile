@@ -14,7 +14,7 @@ default:
     @just --list
 
 # Install what this machine lacks (idempotent, quick when nothing is missing).
-setup: setup-frontend
+setup: setup-frontend setup-browser
     rustup component add rustfmt clippy 2>/dev/null || true
     rustup target add wasm32-unknown-unknown
     command -v just >/dev/null || cargo install --locked just
@@ -58,13 +58,18 @@ bench-smoke:
 # `just dev` builds into dist-dev/, so it never overwrites the release dist/. trunk's --offline
 # (no tool downloads) also keeps cargo offline, hence the `cargo fetch` first.
 
-# Install the web app's tools (trunk, wasm-bindgen, wasm-opt, chromium) when missing.
+# Install the web app's build tools when missing: trunk, wasm-bindgen, wasm-opt.
 setup-frontend:
     rustup target add wasm32-unknown-unknown
     trunk --version 2>/dev/null | grep -q ' 0.21.14' || cargo install --locked trunk --version 0.21.14
     wasm-bindgen --version 2>/dev/null | grep -q ' 0.2.130' || cargo install wasm-bindgen-cli --version 0.2.130
     test -x "{{tools}}/npm/node_modules/.bin/wasm-opt" || npm install --prefix "{{tools}}/npm" binaryen@132.0.0
-    command -v chromedriver >/dev/null || { apt-get update && apt-get install -y chromium chromium-driver; }
+
+# Install Chromium and chromedriver for the browser tests when missing (apt, needs root).
+setup-browser:
+    @if ! command -v chromedriver >/dev/null; then \
+        if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+        else echo "the browser tests need Chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; fi
 
 # Build the one binary: the web app (trunk + wasm-opt) embedded in target/release/banter.
 release: setup-frontend
@@ -78,11 +83,11 @@ dev: setup-frontend
     trunk serve --dist dist-dev
 
 # Browser tests: headless Chromium against the release binary (built first).
-test-e2e: release
+test-e2e: setup-browser release
     CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" BANTER_BIN="{{target}}/release/banter" cargo test -p banter-e2e
 
 # The web client's logic (message store, resume, pending sends) in headless Chrome.
-test-wasm: setup-frontend
+test-wasm: setup-frontend setup-browser
     CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" cargo test -p banter-frontend --target wasm32-unknown-unknown
 
 # Clippy for the web app (wasm32) and its browser tests.
