@@ -63,8 +63,10 @@ pub struct BenchArgs {
     /// Where to save the JSON results.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
-    /// First port to start servers on (each run takes the next one).
-    #[arg(long, default_value_t = 38_100)]
+    /// First port to start servers on (each run takes the next one). Below Linux's ephemeral
+    /// range (32768–60999): there the load generator's own closed client sockets (TIME_WAIT)
+    /// can hold a port a later server needs.
+    #[arg(long, default_value_t = 24_100)]
     port: u16,
     #[arg(long, default_value_t = 1000)]
     clients: usize,
@@ -252,7 +254,19 @@ fn measure<R>(
         attempts += 1;
         *port += 1;
         let quiet = wait_quiet(a.wait_quiet, a.quiet_pct);
-        let srv = Server::start(k, a, *port)?;
+        // A port something else holds (another benchmark, a client socket): try the next ones.
+        let mut srv = Server::start(k, a, *port);
+        for _ in 0..3 {
+            let Err(e) = &srv else { break };
+            eprintln!(
+                "  ({} did not start on port {port}: {}; trying the next port)",
+                k.name(),
+                e.to_string().lines().next().unwrap_or_default()
+            );
+            *port += 1;
+            srv = Server::start(k, a, *port);
+        }
+        let srv = srv?;
         let r = f(&srv)?;
         drop(srv);
         let o = others(&r).unwrap_or(0.0);
