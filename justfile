@@ -39,15 +39,15 @@ test-conformance: release
 # Formatting and clippy with warnings as errors, for every crate.
 lint: lint-frontend
     cargo fmt --all -- --check
-    cargo clippy -p banter-protocol -p banter-server -p banter-loadgen --all-targets -- -D warnings
+    cargo clippy -p banter-protocol -p banter-server -p banter-loadgen -p naive-axum --all-targets -- -D warnings
 
-# Banter vs the Node `ws` reference: release build, npm ci, 3 alternating rounds (10-30 min);
-# medians and ratios printed, JSON in bench/results/. Options pass through: `just bench --rounds 5`.
+# Banter vs the Node `ws` and naive axum references: release build, npm ci, 3 alternating rounds
+# (20-40 min); medians and ratios printed, JSON in bench/results/. Options pass through: `just bench --rounds 5`.
 bench *ARGS:
     bench/run.sh {{ARGS}}
 
-# Seconds-long run of every benchmark scenario against both servers; fails only if the tool or a
-# server breaks, asserts nothing about speed (CI runs it to keep the tool working).
+# Seconds-long run of every benchmark scenario against all three servers; fails only if the tool
+# or a server breaks, asserts nothing about speed (CI runs it to keep the tool working).
 bench-smoke:
     bench/run.sh --smoke
 

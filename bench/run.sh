@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds Banter and the load generator (release), installs the Node reference, and runs the
-# side-by-side benchmark (`just bench`). Pass `--smoke` for the seconds-long CI check
-# (`just bench-smoke`); any other arguments go to `banter-loadgen bench` (see its --help), e.g.
+# Builds Banter, the load generator and the naive axum reference (release), installs the Node
+# reference, and runs the side-by-side benchmark (`just bench`). Pass `--smoke` for the
+# seconds-long CI check (`just bench-smoke`); any other arguments go to `banter-loadgen bench`
+# (see its --help), e.g.
 #   bench/run.sh --rounds 5 --scenarios fanout --deliveries 500000,1000000
 # Results: bench/results/<UTC date>.json (smoke runs: bench/results/smoke-<date>.json, not committed).
 set -euo pipefail
@@ -12,7 +13,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 # binary (the embedded app does not touch the measured paths).
 features=()
 [ -f dist/index.html ] && features=(--features banter-server/embed-frontend)
-cargo build --release --locked -p banter-server -p banter-loadgen "${features[@]}"
+cargo build --release --locked -p banter-server -p banter-loadgen -p naive-axum "${features[@]}"
 
 if [ ! -d bench/node-ws/node_modules/ws ] || [ bench/node-ws/package-lock.json -nt bench/node-ws/node_modules/.package-lock.json ]; then
     (cd bench/node-ws && npm ci --no-audit --no-fund --loglevel=error)
@@ -23,5 +24,6 @@ exec "$target_dir/release/banter-loadgen" bench \
     --banter "$target_dir/release/banter" \
     --banter-arg=--rate-per-sec=0 \
     --node-dir bench/node-ws \
+    --naive "$target_dir/release/naive-axum" \
     --out bench/results \
     "$@"

@@ -1,6 +1,8 @@
-//! `banter-loadgen bench`: Banter against the Node `ws` reference, side by side.
+//! `banter-loadgen bench`: Banter against two references, side by side: the Node `ws` broadcast
+//! server and the naive axum pattern (`bench/naive-axum`: a `broadcast` channel of `String`s, one
+//! task pair per socket).
 //!
-//! For each round, each scenario is run against Banter and then the reference (A, B, A, B …),
+//! For each round, each scenario is run against Banter, then Node, then naive axum (A, B, C, A …),
 //! each run on a freshly started server process on its own port, so no run inherits another's
 //! state. Scenarios: `connect` (setup rate), `idle` (memory per connection) and a `fanout` rate
 //! sweep (ascending target deliveries/s; a server leaves the sweep for the round after
@@ -10,7 +12,7 @@
 //! JSON under `--out`.
 //!
 //! Banter speaks its own protocol on `/ws` (join, send, `seq`, history: the full path); the
-//! reference speaks the classic `{user, message}` shape, the only one it knows.
+//! references speak the classic `{user, message}` shape, the only one they know.
 //! `--smoke` shrinks everything to seconds and checks that every scenario worked at all.
 
 use std::net::{SocketAddr, TcpStream};
@@ -44,8 +46,11 @@ pub struct BenchArgs {
     /// The node executable.
     #[arg(long, default_value = "node")]
     node: String,
-    /// Only these servers (`banter`, `node`).
-    #[arg(long, value_delimiter = ',', default_values_t = [String::from("banter"), String::from("node")])]
+    /// The naive axum reference binary (`cargo build --release -p naive-axum`).
+    #[arg(long, default_value = "target/release/naive-axum")]
+    naive: PathBuf,
+    /// Only these servers (`banter`, `node`, `naive`).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("banter"), String::from("node"), String::from("naive")])]
     servers: Vec<String>,
     /// Only these scenarios (`connect`, `idle`, `fanout`).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout")])]
@@ -58,8 +63,10 @@ pub struct BenchArgs {
     /// Where to save the JSON results.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
-    /// First port to start servers on (each run takes the next one).
-    #[arg(long, default_value_t = 38_100)]
+    /// First port to start servers on (each run takes the next one). Below Linux's ephemeral
+    /// range (32768–60999): there the load generator's own closed client sockets (TIME_WAIT)
+    /// can hold a port a later server needs.
+    #[arg(long, default_value_t = 24_100)]
     port: u16,
     #[arg(long, default_value_t = 1000)]
     clients: usize,
@@ -102,6 +109,7 @@ pub struct BenchArgs {
 enum Kind {
     Banter,
     Node,
+    Naive,
 }
 
 impl Kind {
@@ -109,12 +117,13 @@ impl Kind {
         match self {
             Kind::Banter => "banter",
             Kind::Node => "node",
+            Kind::Naive => "naive",
         }
     }
     fn dialect(self) -> Dialect {
         match self {
             Kind::Banter => Dialect::Banter,
-            Kind::Node => Dialect::Classic,
+            Kind::Node | Kind::Naive => Dialect::Classic,
         }
     }
 }
@@ -139,6 +148,11 @@ impl Server {
             Kind::Node => {
                 let mut c = Command::new(&a.node);
                 c.arg(a.node_dir.join("server.js")).arg(port.to_string());
+                c
+            }
+            Kind::Naive => {
+                let mut c = Command::new(&a.naive);
+                c.arg(port.to_string());
                 c
             }
         };
@@ -240,7 +254,19 @@ fn measure<R>(
         attempts += 1;
         *port += 1;
         let quiet = wait_quiet(a.wait_quiet, a.quiet_pct);
-        let srv = Server::start(k, a, *port)?;
+        // A port something else holds (another benchmark, a client socket): try the next ones.
+        let mut srv = Server::start(k, a, *port);
+        for _ in 0..3 {
+            let Err(e) = &srv else { break };
+            eprintln!(
+                "  ({} did not start on port {port}: {}; trying the next port)",
+                k.name(),
+                e.to_string().lines().next().unwrap_or_default()
+            );
+            *port += 1;
+            srv = Server::start(k, a, *port);
+        }
+        let srv = srv?;
         let r = f(&srv)?;
         drop(srv);
         let o = others(&r).unwrap_or(0.0);
@@ -345,12 +371,19 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         a.wait_quiet = 0.0;
         a.retries = 0;
     }
-    let kinds: Vec<Kind> = [Kind::Banter, Kind::Node]
+    let kinds: Vec<Kind> = [Kind::Banter, Kind::Node, Kind::Naive]
         .into_iter()
         .filter(|k| a.servers.iter().any(|s| s == k.name()))
         .collect();
     if kinds.is_empty() {
-        bail!("no server selected (--servers banter,node)");
+        bail!("no server selected (--servers banter,node,naive)");
+    }
+    if let Some(s) = a
+        .servers
+        .iter()
+        .find(|s| !["banter", "node", "naive"].contains(&s.as_str()))
+    {
+        bail!("unknown server {s:?} (--servers banter,node,naive)");
     }
     if kinds.contains(&Kind::Banter) && !a.banter.exists() {
         bail!(
@@ -362,6 +395,12 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         bail!(
             "{}/node_modules/ws missing: run `npm ci` there",
             a.node_dir.display()
+        );
+    }
+    if kinds.contains(&Kind::Naive) && !a.naive.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p naive-axum`",
+            a.naive.display()
         );
     }
     let scen = |s: &str| a.scenarios.iter().any(|x| x == s);
@@ -689,8 +728,16 @@ fn summarize(a: &BenchArgs, kinds: &[Kind], runs: &[Run]) -> (String, Value) {
     for k in kinds {
         text.push_str(&format!(" {:>14}", k.name()));
     }
-    if kinds.len() == 2 {
-        text.push_str(&format!(" {:>14}", "banter/node"));
+    // A Banter/reference ratio column for each reference run alongside Banter.
+    let banter_at = kinds.iter().position(|&k| k == Kind::Banter);
+    let refs: Vec<(Kind, Option<usize>)> = [Kind::Node, Kind::Naive]
+        .into_iter()
+        .map(|r| (r, kinds.iter().position(|&k| k == r)))
+        .collect();
+    for (r, at) in &refs {
+        if banter_at.is_some() && at.is_some() {
+            text.push_str(&format!(" {:>14}", format!("banter/{}", r.name())));
+        }
     }
     text.push('\n');
     let fmt = |v: Option<f64>| match v {
@@ -704,27 +751,28 @@ fn summarize(a: &BenchArgs, kinds: &[Kind], runs: &[Run]) -> (String, Value) {
         for v in vals {
             text.push_str(&format!(" {:>14}", fmt(*v)));
         }
-        let ratio = match (
-            vals.first().copied().flatten(),
-            vals.get(1).copied().flatten(),
-        ) {
-            (Some(b), Some(n)) if kinds.len() == 2 && n != 0.0 => Some(b / n),
-            _ => None,
-        };
-        if kinds.len() == 2 {
-            text.push_str(&format!(
-                " {:>14}",
-                ratio.map_or("-".into(), |r| format!("{r:.2}×"))
-            ));
-        }
-        text.push('\n');
         let mut obj = serde_json::Map::new();
         obj.insert("metric".into(), json!(metric));
         obj.insert("higher_is_better".into(), json!(hib));
         for (k, v) in kinds.iter().zip(vals) {
             obj.insert(k.name().into(), json!(v));
         }
-        obj.insert("ratio_banter_over_node".into(), json!(ratio));
+        for (r, at) in &refs {
+            let (Some(b), Some(at)) = (banter_at, *at) else {
+                obj.insert(format!("ratio_banter_over_{}", r.name()), Value::Null);
+                continue;
+            };
+            let ratio = match (vals[b], vals[at]) {
+                (Some(b), Some(n)) if n != 0.0 => Some(b / n),
+                _ => None,
+            };
+            text.push_str(&format!(
+                " {:>14}",
+                ratio.map_or("-".into(), |r| format!("{r:.2}×"))
+            ));
+            obj.insert(format!("ratio_banter_over_{}", r.name()), json!(ratio));
+        }
+        text.push('\n');
         json_rows.push(Value::Object(obj));
     }
     (text, Value::Array(json_rows))
@@ -739,6 +787,57 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median(vec![]), None);
+    }
+
+    #[test]
+    fn ratios_per_reference() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            a: BenchArgs,
+        }
+        let a = <Cli as clap::Parser>::parse_from(["bench", "--rounds", "1"]).a;
+        assert_eq!(a.servers, ["banter", "node", "naive"]);
+        let idle = |server, bytes: f64| Run {
+            round: 1,
+            server,
+            scenario: "idle",
+            others_before_pct: None,
+            attempts: 1,
+            target: None,
+            report: json!({ "server_bytes_per_conn": bytes }),
+        };
+        let runs = [
+            idle(Kind::Banter, 4000.0),
+            idle(Kind::Node, 8000.0),
+            idle(Kind::Naive, 16000.0),
+        ];
+        let row = |kinds: &[Kind]| {
+            let (text, rows) = summarize(&a, kinds, &runs);
+            let row = rows
+                .as_array()
+                .and_then(|r| {
+                    r.iter()
+                        .find(|r| r["metric"].as_str() == Some("idle bytes/conn (10000 conns)"))
+                })
+                .cloned()
+                .expect("idle row");
+            (text, row)
+        };
+        let (text, r) = row(&[Kind::Banter, Kind::Node, Kind::Naive]);
+        assert!(
+            text.contains("banter/node") && text.contains("banter/naive"),
+            "{text}"
+        );
+        assert_eq!(r["ratio_banter_over_node"], json!(0.5));
+        assert_eq!(r["ratio_banter_over_naive"], json!(0.25));
+        let (text, r) = row(&[Kind::Banter, Kind::Node]);
+        assert!(
+            text.contains("banter/node") && !text.contains("banter/naive"),
+            "{text}"
+        );
+        assert_eq!(r["ratio_banter_over_node"], json!(0.5));
+        assert_eq!(r["ratio_banter_over_naive"], Value::Null);
     }
 
     #[test]

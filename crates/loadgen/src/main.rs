@@ -2,8 +2,9 @@
 //!
 //! Scenarios (`fanout`, `idle`, `connect`) drive one server at `--addr`; `--classic` speaks the
 //! classic `{user, message}` shape on `/` so the same tool drives any plain broadcast server, such
-//! as the Node `ws` reference in `bench/node-ws`. `bench` starts Banter and the reference itself and
-//! runs both through every scenario in alternation (see `bench.rs`); it is what `just bench` calls.
+//! as the Node `ws` reference in `bench/node-ws` or the naive axum one in `bench/naive-axum`. `bench`
+//! starts Banter and the references itself and runs them through every scenario in alternation (see
+//! `bench.rs`); it is what `just bench` calls.
 //!
 //! The load generator runs on one tokio runtime (current-thread by default, `--threads` to change)
 //! so that it takes as little as possible of the cores it shares with the server under test.
@@ -82,7 +83,8 @@ enum Cmd {
     Idle(IdleArgs),
     /// Connection setup rate.
     Connect(ConnectArgs),
-    /// Run Banter and the Node reference through every scenario, alternating, and compare.
+    /// Run Banter, the Node `ws` and the naive axum references through every scenario, alternating,
+    /// and compare.
     Bench(Box<bench::BenchArgs>),
 }
 
