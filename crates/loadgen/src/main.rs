@@ -197,6 +197,16 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }
 
+/// Prints the report, and exits with failure when the run achieved nothing (`ok` false).
+fn finish<T: serde::Serialize>(json: bool, report: &T, table: String, ok: bool) -> ExitCode {
+    print(json, report, table);
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn print<T: serde::Serialize>(json: bool, report: &T, table: String) {
     if json {
         match serde_json::to_string_pretty(report) {
@@ -250,12 +260,7 @@ fn main() -> ExitCode {
             }
             let r = rt.block_on(fanout::run(spec, cfg, c.pid));
             let ok = r.connected > 0;
-            print(c.json, &r, r.table());
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            finish(c.json, &r, r.table(), ok)
         }
         Cmd::Idle(a) => {
             let spec = c.spec(c.dialect(), c.addr, 1024);
@@ -269,12 +274,7 @@ fn main() -> ExitCode {
             };
             let r = rt.block_on(idle::run(spec, cfg, c.pid));
             let ok = r.connected > 0;
-            print(c.json, &r, r.table());
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            finish(c.json, &r, r.table(), ok)
         }
         Cmd::Connect(a) => {
             let spec = c.spec(c.dialect(), c.addr, 1024);
@@ -284,12 +284,7 @@ fn main() -> ExitCode {
             };
             let r = rt.block_on(connect::run(spec, cfg, c.pid));
             let ok = r.completed > 0;
-            print(c.json, &r, r.table());
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            finish(c.json, &r, r.table(), ok)
         }
         Cmd::Bench(a) => {
             drop(rt);
