@@ -101,7 +101,7 @@ pub struct Config {
 
     /// WebSocket read buffer per connection, in bytes. Client frames are small; a larger one
     /// just takes more reads. Most of an idle connection's memory is this buffer.
-    #[arg(long, env = "BANTER_WS_READ_BUFFER", default_value_t = 512)]
+    #[arg(long, env = "BANTER_WS_READ_BUFFER", default_value_t = 256)]
     pub ws_read_buffer: usize,
 
     /// WebSocket write buffer per connection, in bytes (frames are batched up to this size).
