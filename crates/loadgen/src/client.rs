@@ -150,6 +150,28 @@ impl Shared {
         *lock(&self.errors).entry(key).or_default() += 1;
     }
 
+    /// Runs a connection's setup within `limit`; on an error or a timeout counts it as a
+    /// failed connection and returns `None`.
+    pub async fn set_up<T>(
+        &self,
+        limit: Duration,
+        setup: impl Future<Output = io::Result<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(limit, setup).await {
+            Ok(Ok(conn)) => Some(conn),
+            Ok(Err(e)) => {
+                self.error("connect", &e);
+                self.failed.fetch_add(1, Relaxed);
+                None
+            }
+            Err(_) => {
+                self.error("connect", &"setup timed out");
+                self.failed.fetch_add(1, Relaxed);
+                None
+            }
+        }
+    }
+
     pub fn close_code(&self, code: u16) {
         *lock(&self.close_codes).entry(code).or_default() += 1;
     }

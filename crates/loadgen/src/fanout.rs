@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::client::{self, Batch, ConnSpec, Dialect, Shared, lock};
 use crate::procstat::{self, CpuMark, MachineMark, Proc};
 use crate::report::{self, Progress};
-use crate::ws::{WsConn, op};
+use crate::ws::op;
 
 /// The scenario's parameters.
 #[derive(Debug, Clone, Serialize)]
@@ -229,18 +229,8 @@ async fn client_task(
         }
         Ok::<_, std::io::Error>(conn)
     };
-    let mut conn: WsConn = match tokio::time::timeout(cfg.setup_timeout, setup).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => {
-            shared.error("connect", &e);
-            shared.failed.fetch_add(1, Relaxed);
-            return;
-        }
-        Err(_) => {
-            shared.error("connect", &"setup timed out");
-            shared.failed.fetch_add(1, Relaxed);
-            return;
-        }
+    let Some(mut conn) = shared.set_up(cfg.setup_timeout, setup).await else {
+        return;
     };
     drop(permit);
     members[room_idx].fetch_add(1, Relaxed);

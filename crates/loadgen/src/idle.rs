@@ -137,18 +137,8 @@ async fn client_task(
         }
         Ok::<_, std::io::Error>(conn)
     };
-    let mut conn = match tokio::time::timeout(cfg.setup_timeout, setup).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => {
-            shared.error("connect", &e);
-            shared.failed.fetch_add(1, Relaxed);
-            return;
-        }
-        Err(_) => {
-            shared.error("connect", &"setup timed out");
-            shared.failed.fetch_add(1, Relaxed);
-            return;
-        }
+    let Some(mut conn) = shared.set_up(cfg.setup_timeout, setup).await else {
+        return;
     };
     drop(permit);
     shared.ready.fetch_add(1, Relaxed);
