@@ -369,6 +369,7 @@ impl Session {
             room: self.room.clone(),
             name,
             since: Some(self.resume_point(&self.room)),
+            epoch: None,
         })
     }
 
@@ -472,7 +473,9 @@ impl Session {
                 self.welcomed = true;
                 self.join_now()
             }
-            ServerMsg::Joined { room, users, head } => {
+            ServerMsg::Joined {
+                room, users, head, ..
+            } => {
                 if room != self.room {
                     // A late answer for a room the user already left (our `leave` follows it).
                     return Vec::new();

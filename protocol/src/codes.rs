@@ -29,12 +29,15 @@ pub enum ErrorCode {
     InvalidText,
     /// HTTP only: no such route.
     NotFound,
-    /// Refused at the door: the `Origin` is not allowed.
+    /// Refused at the door (the `Origin` is not allowed), or the token does not allow this room
+    /// or conversation.
     Forbidden,
     /// The server is at its connection limit.
     Unavailable,
     /// Something went wrong on the server; details are in its logs, not here.
     Internal,
+    /// v1.1: no token, or a forged or expired one (on a socket: then closed with 4001).
+    Unauthorized,
 }
 
 impl ErrorCode {
@@ -54,6 +57,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unauthorized => "unauthorized",
         }
     }
 }
@@ -79,4 +83,6 @@ pub mod close {
     /// The client fell too far behind (its outbound queue filled up, or it stopped answering
     /// pings): reconnect and resume with `since`.
     pub const TOO_SLOW: u16 = 4000;
+    /// v1.1: the token is missing, invalid or expired: get a new one before reconnecting.
+    pub const UNAUTHORIZED: u16 = 4001;
 }

@@ -14,14 +14,18 @@ pub struct PostMessage {
     pub client_id: Option<String>,
 }
 
-/// Answer of `GET /api/rooms/{room}/messages?since=SEQ&limit=N`.
+/// Answer of `GET /api/rooms/{room}/messages?since=SEQ&limit=N` (or `before=SEQ`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagePage {
     pub room: String,
-    /// Messages after `since`, in `seq` order, at most `limit`.
+    /// Messages after `since` (or the `limit` just below `before`), in `seq` order.
     pub messages: Vec<ChatMessage>,
-    /// `false` when history no longer holds every message after `since`.
+    /// `false` when history no longer holds every message after `since`; with `before`, whether
+    /// the page reaches the oldest message held.
     pub complete: bool,
+    /// The room's epoch (v1.1): the life of its history these `seq`s belong to.
+    #[serde(default)]
+    pub epoch: String,
 }
 
 /// One room in `GET /api/rooms`.

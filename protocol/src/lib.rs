@@ -17,7 +17,8 @@ mod msg;
 pub use codes::{ErrorCode, close};
 pub use limits::{Limits, ValidationError};
 pub use msg::{
-    ChatMessage, ClassicMsg, ClientMsg, DirectMessage, PresenceState, ServerInfo, ServerMsg,
+    AuthMode, ChatMessage, ClassicMsg, ClientMsg, DirectMessage, PresenceState, ServerInfo,
+    ServerMsg,
 };
 
 /// The room a client lands in when it names none (and where classic clients chat).

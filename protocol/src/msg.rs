@@ -8,12 +8,16 @@ use crate::{ErrorCode, Limits};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    /// Enter `room` as `name`; with `since`, replay every message after that `seq`.
+    /// Enter `room` as `name`; with `since`, replay every message after that `seq`. `epoch` is
+    /// the room epoch that `since` belongs to (v1.1); with a token, `name` may be left out.
     Join {
         room: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<String>,
     },
     /// Leave `room`.
     Leave { room: String },
@@ -33,6 +37,8 @@ pub enum ClientMsg {
     },
     /// The user is typing in `room` (ephemeral, never stored).
     Typing { room: String },
+    /// Presents a signed token (v1.1, servers with `auth: "token"`): the first frame.
+    Auth { token: String },
 }
 
 /// A stored chat message, as sent live, replayed, and returned by the HTTP API.
@@ -73,6 +79,17 @@ pub struct ServerInfo {
     pub protocol: u32,
 }
 
+/// Whether a server needs a token (`welcome.auth`, v1.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// Clients choose their names (v1).
+    #[default]
+    Open,
+    /// The first frame must be `auth` with a signed token; the user is its `sub`.
+    Token,
+}
+
 /// A room's presence change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -91,12 +108,20 @@ pub enum ServerMsg {
         session: String,
         server: ServerInfo,
         limits: Limits,
+        /// v1.1: whether a token is required before anything else.
+        #[serde(default)]
+        auth: AuthMode,
     },
-    /// A `join` was accepted: who is present and the room's latest `seq`.
+    /// The `auth` frame's token was accepted: the connection is `user` until `exp` (seconds
+    /// since the Unix epoch).
+    Authenticated { user: String, exp: u64 },
+    /// A `join` was accepted: who is present, the room's latest `seq` and its `epoch` (v1.1).
     Joined {
         room: String,
         users: Vec<String>,
         head: u64,
+        #[serde(default)]
+        epoch: String,
     },
     /// A chat message, live or replayed.
     Message(ChatMessage),
@@ -107,6 +132,8 @@ pub enum ServerMsg {
         from: u64,
         to: u64,
         complete: bool,
+        #[serde(default)]
+        epoch: String,
     },
     /// The client's `send` was stored as `seq`.
     Ack {
@@ -159,8 +186,9 @@ impl ServerMsg {
     }
 
     /// The `welcome` frame for a session.
-    pub fn welcome(session: String, version: &str, limits: Limits) -> Self {
+    pub fn welcome(session: String, version: &str, limits: Limits, auth: AuthMode) -> Self {
         ServerMsg::Welcome {
+            auth,
             session,
             server: ServerInfo {
                 name: "banter".into(),

@@ -79,12 +79,20 @@ fn every_docs_example_round_trips_exactly() {
     let want = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
         client_types,
-        want(&["direct", "join", "leave", "send", "typing"])
+        want(&["auth", "direct", "join", "leave", "send", "typing"])
     );
     assert_eq!(
         server_types,
         want(&[
-            "ack", "direct", "error", "joined", "message", "presence", "replay", "welcome"
+            "ack",
+            "authenticated",
+            "direct",
+            "error",
+            "joined",
+            "message",
+            "presence",
+            "replay",
+            "welcome"
         ])
     );
     assert_eq!(

@@ -284,6 +284,7 @@ impl Hub {
             room: room.name.to_string(),
             users,
             head: st.head,
+            epoch: String::new(),
         };
         match since {
             None => {
@@ -297,6 +298,7 @@ impl Hub {
                     from,
                     to: st.head,
                     complete,
+                    epoch: String::new(),
                 };
                 let mut batch = Vec::with_capacity(slice.len() + 2);
                 batch.push(joined.to_json().into());
@@ -509,6 +511,7 @@ impl Hub {
         let messages = match self.room(room) {
             None => {
                 return MessagePage {
+                    epoch: String::new(),
                     room: room.to_owned(),
                     messages: Vec::new(),
                     complete: since == 0,
@@ -522,6 +525,7 @@ impl Hub {
             }
         };
         MessagePage {
+            epoch: String::new(),
             room: room.to_owned(),
             complete: messages.1,
             messages: messages.0.iter().map(|s| s.msg.clone()).collect(),

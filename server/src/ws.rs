@@ -21,7 +21,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use banter_protocol::{
-    ClassicMsg, ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg, ValidationError, close,
+    AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg, ValidationError, close,
 };
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -169,9 +169,14 @@ pub async fn serve_socket<S>(
         Mode::Typed => {
             let session = uuid::Uuid::now_v7().to_string();
             peer.deliver(Outbound::Frame(
-                ServerMsg::welcome(session, settings.version, hub.limits().clone())
-                    .to_json()
-                    .into(),
+                ServerMsg::welcome(
+                    session,
+                    settings.version,
+                    hub.limits().clone(),
+                    AuthMode::Open,
+                )
+                .to_json()
+                .into(),
             ));
         }
         Mode::Classic => {
@@ -355,7 +360,9 @@ impl Conn {
     fn dispatch(&mut self, msg: ClientMsg) -> Result<(), ValidationError> {
         let limits = self.hub.limits().clone();
         match msg {
-            ClientMsg::Join { room, name, since } => {
+            ClientMsg::Join {
+                room, name, since, ..
+            } => {
                 let room = limits.room(&room)?;
                 let name = limits.name(&name)?;
                 if let Some(current) = &self.name
@@ -427,6 +434,11 @@ impl Conn {
                 };
                 self.hub.direct(name, &to, &text, client_id.as_deref())
             }
+            // Open mode has nothing to check: names are chosen freely.
+            ClientMsg::Auth { .. } => Err(ValidationError {
+                code: ErrorCode::BadRequest,
+                message: "this server does not use tokens (welcome.auth is \"open\")".into(),
+            }),
             ClientMsg::Typing { room } => {
                 self.joined(&limits, &room)?;
                 if let Some(name) = &self.name {

@@ -229,6 +229,7 @@ async fn a_binary_frame_is_refused_without_closing() {
         room: "lobby".into(),
         name: "ada".into(),
         since: None,
+        epoch: None,
     })
     .await;
     assert!(matches!(c.recv().await, ServerMsg::Joined { .. }));

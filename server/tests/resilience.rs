@@ -40,6 +40,7 @@ async fn chaotic_reader(server_url: String, id: usize, total: u64, seed: u64) ->
             room: ROOM.into(),
             name: format!("reader-{id}"),
             since: Some(last),
+            epoch: None,
         })
         .await;
         // Read a random number of messages, then drop the socket without a close frame.
@@ -325,6 +326,7 @@ async fn a_stalled_reader_is_cut_with_4000_while_others_get_everything_then_it_r
             room: "lobby".into(),
             name: "stalled".into(),
             since: Some(last),
+            epoch: None,
         })
         .await;
     again.recv().await; // joined

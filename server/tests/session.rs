@@ -193,17 +193,13 @@ async fn join_with_since_replays_exactly_what_was_missed() {
         room: "ops".into(),
         name: "ada".into(),
         since: Some(0),
+        epoch: None,
     })
     .await;
     assert!(matches!(c.recv().await, ServerMsg::Joined { head: 5, .. }));
     assert_eq!(
-        c.recv().await,
-        ServerMsg::Replay {
-            room: "ops".into(),
-            from: 1,
-            to: 5,
-            complete: true
-        }
+        replay_bounds(c.recv().await),
+        ("ops".to_owned(), 1, 5, true)
     );
     for seq in 1..=5 {
         assert_eq!(message(&c.recv().await).map(|m| m.seq), Some(seq));
@@ -214,17 +210,13 @@ async fn join_with_since_replays_exactly_what_was_missed() {
         room: "ops".into(),
         name: "bob".into(),
         since: Some(3),
+        epoch: None,
     })
     .await;
     d.recv().await; // joined
     assert_eq!(
-        d.recv().await,
-        ServerMsg::Replay {
-            room: "ops".into(),
-            from: 4,
-            to: 5,
-            complete: true
-        }
+        replay_bounds(d.recv().await),
+        ("ops".to_owned(), 4, 5, true)
     );
     assert_eq!(message(&d.recv().await).map(|m| m.seq), Some(4));
     assert_eq!(message(&d.recv().await).map(|m| m.seq), Some(5));
@@ -238,17 +230,13 @@ async fn join_with_since_replays_exactly_what_was_missed() {
         room: "ops".into(),
         name: "eve".into(),
         since: Some(6),
+        epoch: None,
     })
     .await;
     e.recv().await;
     assert_eq!(
-        e.recv().await,
-        ServerMsg::Replay {
-            room: "ops".into(),
-            from: 7,
-            to: 6,
-            complete: true
-        }
+        replay_bounds(e.recv().await),
+        ("ops".to_owned(), 7, 6, true)
     );
 }
 
@@ -268,17 +256,13 @@ async fn replay_says_incomplete_when_history_no_longer_holds_everything() {
         room: "lobby".into(),
         name: "ada".into(),
         since: Some(1),
+        epoch: None,
     })
     .await;
     c.recv().await;
     assert_eq!(
-        c.recv().await,
-        ServerMsg::Replay {
-            room: "lobby".into(),
-            from: 3,
-            to: 5,
-            complete: false
-        }
+        replay_bounds(c.recv().await),
+        ("lobby".to_owned(), 3, 5, false)
     );
     for seq in 3..=5 {
         assert_eq!(message(&c.recv().await).map(|m| m.seq), Some(seq));
@@ -292,17 +276,13 @@ async fn replay_says_incomplete_when_history_no_longer_holds_everything() {
         room: "lobby".into(),
         name: "bob".into(),
         since: Some(99),
+        epoch: None,
     })
     .await;
     d.recv().await;
     assert_eq!(
-        d.recv().await,
-        ServerMsg::Replay {
-            room: "lobby".into(),
-            from: 3,
-            to: 5,
-            complete: false
-        }
+        replay_bounds(d.recv().await),
+        ("lobby".to_owned(), 3, 5, false)
     );
 }
 

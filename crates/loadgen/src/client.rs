@@ -314,6 +314,7 @@ pub async fn join(conn: &mut WsConn, room: &str, name: &str) -> io::Result<()> {
         room: room.to_owned(),
         name: name.to_owned(),
         since: None,
+        epoch: None,
     }
     .to_json();
     conn.tx.push(op::TEXT, msg.as_bytes());

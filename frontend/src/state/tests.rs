@@ -3,6 +3,7 @@
 //! natively with plain `cargo test -p banter-frontend`.
 
 use super::*;
+use banter_protocol::AuthMode;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -22,7 +23,7 @@ fn msg(room: &str, seq: u64, user: &str, text: &str) -> ChatMessage {
 }
 
 fn welcome() -> ServerMsg {
-    ServerMsg::welcome("s-1".into(), "0.1.0", Limits::default())
+    ServerMsg::welcome("s-1".into(), "0.1.0", Limits::default(), AuthMode::Open)
 }
 
 fn joined(room: &str, head: u64) -> ServerMsg {
@@ -30,6 +31,7 @@ fn joined(room: &str, head: u64) -> ServerMsg {
         room: room.into(),
         users: vec!["ada".into()],
         head,
+        epoch: "e1".into(),
     }
 }
 
@@ -39,6 +41,7 @@ fn replay(room: &str, from: u64, to: u64, complete: bool) -> ServerMsg {
         from,
         to,
         complete,
+        epoch: "e1".into(),
     }
 }
 
@@ -129,7 +132,8 @@ fn first_join_asks_for_everything_after_welcome() {
         [ClientMsg::Join {
             room: "lobby".into(),
             name: "ada".into(),
-            since: Some(0)
+            since: Some(0),
+            epoch: None,
         }]
     );
 }
@@ -144,7 +148,8 @@ fn resume_joins_with_the_highest_seq_seen() {
         [ClientMsg::Join {
             room: "lobby".into(),
             name: "ada".into(),
-            since: Some(3)
+            since: Some(3),
+            epoch: None,
         }]
     );
     // The replay and a late duplicate of a live message are stored once.
@@ -264,7 +269,8 @@ fn switching_rooms_leaves_and_resumes() {
             ClientMsg::Join {
                 room: "other".into(),
                 name: "ada".into(),
-                since: Some(0)
+                since: Some(0),
+                epoch: None,
             }
         ]
     );
@@ -275,7 +281,8 @@ fn switching_rooms_leaves_and_resumes() {
         ClientMsg::Join {
             room: "lobby".into(),
             name: "ada".into(),
-            since: Some(2)
+            since: Some(2),
+            epoch: None,
         }
     );
     assert!(s.switch_room("Bad Room").is_err());

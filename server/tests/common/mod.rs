@@ -130,6 +130,7 @@ impl Client {
             room: room.into(),
             name: name.into(),
             since: None,
+            epoch: None,
         })
         .await;
         match self
@@ -175,6 +176,21 @@ impl Client {
                 None => panic!("socket ended without a close frame"),
             }
         }
+    }
+}
+
+/// `(room, from, to, complete)` of a `replay` frame; panics on anything else.
+#[allow(dead_code)]
+pub fn replay_bounds(m: ServerMsg) -> (String, u64, u64, bool) {
+    match m {
+        ServerMsg::Replay {
+            room,
+            from,
+            to,
+            complete,
+            ..
+        } => (room, from, to, complete),
+        other => panic!("expected replay, got {other:?}"),
     }
 }
 
