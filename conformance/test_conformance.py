@@ -85,15 +85,14 @@ def replay_sequence(c, n_messages, room="lobby"):
     return replay, msgs, types
 
 
-# --------------------------------------------------------------------------- HTTP basics
-
-
-
 def v1_replay(frame):
     """A `replay` frame's v1 fields. v1.1 adds `epoch` (the contract lets servers add optional
     fields); it must be a non-empty string."""
     assert isinstance(frame.get("epoch"), str) and frame["epoch"], frame
     return {k: v for k, v in frame.items() if k != "epoch"}
+
+
+# --------------------------------------------------------------------------- HTTP basics
 
 def test_healthz(server):
     """P: `GET /healthz` -> `200` while serving; example {"status":"ok","version":..,"connections":..}."""
