@@ -9,10 +9,10 @@ post was stored (each room's head). Standard library only; loopback only; bounde
 
     python3 bench/memory_flood.py target/release/banter [ROOMS] [PER_ROOM] [THREADS]
 """
-import http.client, json, os, socket, subprocess, sys, tempfile, threading, time
+import http.client, json, os, socket, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stalled_reader_memory import free_port, ws_connect, ws_send_text  # noqa: E402
+from stalled_reader_memory import start_banter, ws_connect, ws_send_text  # noqa: E402
 
 BIN = sys.argv[1]
 ROOMS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -56,20 +56,9 @@ def poster(port, jobs, results):
 
 
 def main():
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="banter-flood-")
-    srv = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--rate-per-sec", "0",
-                            "--data-dir", data], stderr=subprocess.DEVNULL)
+    srv, port, _ = start_banter(BIN, "--rate-per-sec", "0")
     stop = threading.Event()
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/healthz")
-                if c.getresponse().status == 200: break
-            except OSError:
-                if time.time() > deadline: raise
-                time.sleep(0.05)  # polling interval
         rss0 = status_kib(srv.pid, "VmRSS")
         rooms = [f"flood-{i}" for i in range(ROOMS)]
         readers = [threading.Thread(target=reader, args=(port, r, stop), daemon=True) for r in rooms]

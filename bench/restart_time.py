@@ -8,34 +8,19 @@ a `GET` of the newest page of the largest room. Standard library only; loopback 
 
     python3 bench/restart_time.py target/release/banter [N] [ROOMS]
 """
-import http.client, json, os, sqlite3, subprocess, sys, tempfile, time, uuid
+import http.client, json, os, sqlite3, sys, tempfile, time, uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stalled_reader_memory import free_port  # noqa: E402
+from stalled_reader_memory import start_banter  # noqa: E402
 
 BIN = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
 ROOMS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 
 
-def start(data):
-    port = free_port()
-    t0 = time.monotonic()
-    srv = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--data-dir", data],
-                           stderr=subprocess.DEVNULL)
-    while True:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return srv, port, time.monotonic() - t0
-        except OSError:
-            if time.monotonic() - t0 > 30: raise
-            time.sleep(0.005)  # polling interval
-
-
 def main():
     data = tempfile.mkdtemp(prefix="banter-restart-")
-    srv, _, _ = start(data)
+    srv, _, _ = start_banter(BIN, data=data)
     srv.terminate(); srv.wait()
     db = sqlite3.connect(os.path.join(data, "banter.db"), isolation_level=None)
     db.execute("PRAGMA synchronous = NORMAL")
@@ -55,7 +40,7 @@ def main():
     db.close()
     size = os.path.getsize(os.path.join(data, "banter.db")) / 1e6
     print(f"filled {per_room * ROOMS:,} messages in {ROOMS} rooms ({size:.0f} MB) in {time.monotonic() - t:.1f} s")
-    srv, port, ready = start(data)
+    srv, port, ready = start_banter(BIN, data=data)
     try:
         c = http.client.HTTPConnection("127.0.0.1", port)
         t0 = time.monotonic()
