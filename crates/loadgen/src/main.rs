@@ -10,6 +10,7 @@
 //! so that it takes as little as possible of the cores it shares with the server under test.
 
 mod bench;
+mod bench_store;
 mod client;
 mod connect;
 mod fanout;
