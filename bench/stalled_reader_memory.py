@@ -45,7 +45,7 @@ def ws_send_text(s, text):
 def main():
     port = free_port()
     srv = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--rate-per-sec", "0",
-                            "--history", "1000"], stderr=subprocess.DEVNULL)
+                            "--http-rate-per-sec", "0", "--history", "1000"], stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 10
         while True:
