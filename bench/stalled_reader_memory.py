@@ -5,7 +5,7 @@ Starts `banter` (path in argv[1]), opens one WebSocket that joins `lobby` and th
 and one that reads everything, then posts N messages over HTTP while sampling the server's RSS.
 Standard library only; loopback only; bounded in count and time.
 """
-import base64, http.client, json, os, socket, subprocess, sys, threading, time
+import base64, http.client, json, os, socket, subprocess, sys, tempfile, threading, time
 
 BIN = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
@@ -44,8 +44,10 @@ def ws_send_text(s, text):
 
 def main():
     port = free_port()
+    data = tempfile.mkdtemp(prefix="banter-stalled-")
     srv = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--rate-per-sec", "0",
-                            "--http-rate-per-sec", "0", "--history", "1000"], stderr=subprocess.DEVNULL)
+                            "--http-rate-per-sec", "0", "--history", "1000", "--data-dir", data],
+                           stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 10
         while True:
@@ -92,4 +94,5 @@ def main():
         srv.terminate(); srv.wait(10)
 
 
-main()
+if __name__ == "__main__":
+    main()

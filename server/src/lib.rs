@@ -1,7 +1,8 @@
 //! Banter's server as a library: [`run`] serves a [`Config`] on a listener until a shutdown
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
-//! Modules, one concern each: [`config`] (flags), [`hub`] (rooms, history, `seq`, fan-out),
+//! Modules, one concern each: [`config`] (flags), [`store`] (sequencing and keeping messages:
+//! SQLite or memory), [`hub`] (rooms, members, hot windows, fan-out),
 //! [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
 //! [`error`] (HTTP errors), [`auth`] (open names or signed tokens), [`http_guard`] (the API's
 //! rate limit and bearer check), [`limit`] (per-address and echo limits), [`serve`] (the accept
@@ -17,6 +18,7 @@ pub mod hub;
 pub mod limit;
 pub mod outbox;
 pub mod serve;
+pub mod store;
 pub mod ws;
 
 use std::future::Future;
@@ -61,6 +63,15 @@ pub struct AppState {
     pub http_rate: HttpRate,
 }
 
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Auth(#[from] SecretError),
+}
+
 /// The identity checker `config` asks for (`--auth`), with its key in token mode.
 pub fn identity(config: &Config) -> Result<SharedIdentity, SecretError> {
     Ok(match config.auth {
@@ -76,11 +87,14 @@ pub fn identity(config: &Config) -> Result<SharedIdentity, SecretError> {
 }
 
 impl AppState {
-    /// Builds the state and starts the heartbeat and sweeper tasks. Call within a tokio
-    /// runtime. Fails only when `--auth token` has no usable key.
-    pub fn new(config: Config) -> Result<Self, SecretError> {
+    /// Opens the store, builds the state and starts the heartbeat and sweeper tasks. Call
+    /// within a tokio runtime. Fails when the store cannot be opened or `--auth token` has no
+    /// usable key (the error says what to do).
+    pub fn new(config: Config) -> Result<Self, StartError> {
+        let identity = identity(&config)?;
+        let store = config.open_store()?;
         let conn = ConnSettings {
-            identity: identity(&config)?,
+            identity,
             auth_timeout: config.auth_timeout,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
@@ -97,7 +111,7 @@ impl AppState {
         );
         sweep_rate_keys(http_rate.clone(), shutdown.clone());
         Ok(AppState {
-            hub: Hub::new(config.hub()),
+            hub: Hub::new(config.hub(), store),
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,

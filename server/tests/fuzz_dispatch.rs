@@ -18,6 +18,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use banter_protocol::Limits;
 use banter_server::auth::{Identity, OpenIdentity, SharedIdentity, TokenIdentity, bearer_token};
 use banter_server::hub::{Hub, HubConfig};
+use banter_server::store::dedupe::DedupeLimits;
+use banter_server::store::memory::MemoryStore;
 use banter_server::ws::{self, ConnSettings, Mode};
 use futures_util::{Sink, Stream};
 use proptest::prelude::*;
@@ -114,10 +116,19 @@ fn settings(identity: SharedIdentity, rate: u32) -> Arc<ConnSettings> {
 
 /// Runs one connection over `frames` to its end, then checks the hub forgot it.
 async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32) {
-    let hub = Hub::new(HubConfig {
+    let cfg = HubConfig {
         history: 8,
         ..HubConfig::default()
-    });
+    };
+    let store = MemoryStore::new(
+        cfg.history,
+        cfg.max_rooms,
+        DedupeLimits {
+            window: Duration::from_secs(60),
+            capacity: 100,
+        },
+    );
+    let hub = Hub::new(cfg, Arc::new(store));
     let identity: SharedIdentity = if token {
         Arc::new(TokenIdentity::new(SECRET, Limits::default()))
     } else {
@@ -126,7 +137,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     // A bystander in every room sees the presence and messages the script causes.
     let watcher = hub.new_peer();
     for room in ["lobby", "a", "b"] {
-        hub.join(&watcher, room, &"watcher".into(), None)
+        hub.join(&watcher, room, &"watcher".into(), None, None)
             .expect("join");
     }
     let (_beat, heartbeat) = tokio::sync::watch::channel(());
@@ -144,7 +155,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     )
     .await;
     assert_eq!(hub.connections(), 0, "the connection is uncounted");
-    for r in hub.rooms().rooms {
+    for r in hub.rooms(1000).expect("rooms").rooms {
         assert!(
             r.users <= 1,
             "only the watcher is left in {}: {r:?}",
