@@ -56,7 +56,7 @@ def poster(port, jobs, results):
 
 
 def main():
-    srv, port, _ = start_banter(BIN, "--rate-per-sec", "0")
+    srv, port, _ = start_banter(BIN, "--rate-per-sec", "0", "--http-rate-per-sec", "0")
     stop = threading.Event()
     try:
         rss0 = status_kib(srv.pid, "VmRSS")

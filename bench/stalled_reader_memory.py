@@ -61,7 +61,8 @@ def ws_send_text(s, text):
 
 
 def main():
-    srv, port, _ = start_banter(BIN, "--rate-per-sec", "0", "--history", "1000")
+    srv, port, _ = start_banter(BIN, "--rate-per-sec", "0", "--http-rate-per-sec", "0",
+                                "--history", "1000")
     try:
         stalled = ws_connect(port)
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

@@ -748,7 +748,7 @@ def test_stalled_reader_closed_4000_then_resumes(start_server):
     healthy clients receive everything."""
     from conftest import RawWebSocket
 
-    srv = start_server("--rate-per-sec", "0", "--client-queue", "16", "--history", "100000")
+    srv = start_server("--rate-per-sec", "0", "--http-rate-per-sec", "0", "--client-queue", "16", "--history", "100000")
     healthy = srv.client()
     healthy.join("lobby", "ada")
     stalled = RawWebSocket("127.0.0.1", srv.port, rcvbuf=4096)
