@@ -3,10 +3,11 @@
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use banter_protocol::Limits;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use crate::hub::HubConfig;
 
@@ -107,6 +108,32 @@ pub struct Config {
     /// WebSocket write buffer per connection, in bytes (frames are batched up to this size).
     #[arg(long, env = "BANTER_WS_WRITE_BUFFER", default_value_t = 16 * 1024)]
     pub ws_write_buffer: usize,
+
+    // --- Operations: TLS and logs ---
+    /// TLS certificate chain (PEM). With `--tls-key`, the port serves https:// and wss://.
+    #[arg(long, env = "BANTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) for `--tls-cert`.
+    #[arg(long, env = "BANTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// How often the TLS files are checked for changes (reloaded when changed; SIGHUP reloads
+    /// at once). 0 = only on SIGHUP.
+    #[arg(long, env = "BANTER_TLS_WATCH_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_watch_interval: Duration,
+
+    /// Log format: `text` for people, `json` (one object a line) for log collectors.
+    /// The level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The `--log-format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {

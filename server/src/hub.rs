@@ -292,6 +292,7 @@ impl Hub {
             }
             Some(since) => {
                 let (slice, complete) = st.after(since);
+                crate::metrics::resume(complete);
                 let from = slice.first().map_or(st.head + 1, |s| s.msg.seq);
                 let bracket = ServerMsg::Replay {
                     room: room.name.to_string(),
@@ -407,6 +408,7 @@ impl Hub {
             st.dedupe.insert(key, stored.clone(), now, &self.inner.cfg);
         }
 
+        let fanout_started = std::time::Instant::now();
         let mut classic: Option<Frame> = None;
         for member in &st.members {
             let frame = if member.name.is_some() {
@@ -418,6 +420,7 @@ impl Hub {
             };
             member.peer.deliver(Outbound::Frame(frame));
         }
+        crate::metrics::fanout(st.members.len(), fanout_started.elapsed());
         Ok(Posted {
             stored,
             duplicate: false,

@@ -1,16 +1,21 @@
 //! Banter's server as a library: [`run`] serves a [`Config`] on a listener until a shutdown
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
-//! Modules, one concern each: [`config`] (flags), [`hub`] (rooms, history, `seq`, fan-out),
-//! [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
-//! [`error`] (HTTP errors).
+//! Modules, one concern each: [`config`] (flags), [`config_file`] (`--config banter.toml`),
+//! [`hub`] (rooms, history, `seq`, fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP
+//! API), [`assets`] (the web app), [`error`] (HTTP errors), [`metrics`] (Prometheus),
+//! [`ready`] (readiness checks), [`tls`] (native TLS).
 
 pub mod assets;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod metrics;
 pub mod outbox;
+pub mod ready;
+pub mod tls;
 pub mod ws;
 
 use std::future::Future;
@@ -31,6 +36,7 @@ use tower_http::trace::TraceLayer;
 pub use config::Config;
 use error::ApiError;
 use hub::Hub;
+use ready::Readiness;
 use ws::ConnSettings;
 
 /// What every handler shares. Cheap to clone.
@@ -45,6 +51,8 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Ticks every `--ping-interval`: each connection pings and checks its idle time on a tick.
     pub heartbeat: watch::Receiver<()>,
+    /// What `/readyz` checks; parts that depend on something outside register here.
+    pub readiness: Readiness,
 }
 
 impl AppState {
@@ -59,7 +67,9 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION"),
         };
         let shutdown = CancellationToken::new();
+        metrics::init();
         AppState {
+            readiness: Readiness::default(),
             hub: Hub::new(config.hub()),
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             config: Arc::new(config),
@@ -86,7 +96,8 @@ fn heartbeat(period: std::time::Duration, stop: CancellationToken) -> watch::Rec
     rx
 }
 
-/// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, and the web app.
+/// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, `/readyz`, `/metrics`, and
+/// the web app.
 pub fn router(state: AppState) -> Router {
     let body_limit = axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes);
     Router::new()
@@ -113,30 +124,77 @@ async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
 }
 
 /// Serves Banter on `listener` until `shutdown` completes, then closes every WebSocket with
-/// 1001 and returns once they are closed or `shutdown_grace` has passed.
+/// 1001 and returns once they are closed or `shutdown_grace` has passed. With `--tls-cert` and
+/// `--tls-key` the port speaks TLS; a missing or mismatched key is an error before serving.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState::new(config);
+    serve(listener, AppState::new(config), shutdown).await
+}
+
+/// [`run`] with a state built by the caller (for example with readiness checks registered).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();
-    let app = router(state);
-
-    let listener = listener.tap_io(|tcp| {
-        // Chat frames are small and latency matters more than packet count.
-        let _ = tcp.set_nodelay(true);
-    });
-    let stop = token.clone();
-    let server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .into_future(),
+    let tls = match (&state.config.tls_cert, &state.config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let store = tls::CertStore::load(cert, key)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let cfg = store.server_config().map_err(std::io::Error::other)?;
+            tls::spawn_reloader(store, state.config.tls_watch_interval, token.clone());
+            Some(cfg)
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        "banter {} listening on {scheme}://{}",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?
     );
+    let app = router(state);
+    let stop = token.clone();
+    let stopped = async move { stop.cancelled().await };
+    let server = match tls {
+        Some(cfg) => {
+            let listener = tls::TlsListener::new(listener, cfg)?;
+            tokio::spawn(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .into_future(),
+            )
+        }
+        None => {
+            let listener = listener.tap_io(|tcp| {
+                // Chat frames are small and latency matters more than packet count.
+                let _ = tcp.set_nodelay(true);
+            });
+            tokio::spawn(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .into_future(),
+            )
+        }
+    };
+    drain(server, shutdown, token, tracker, grace).await
+}
+
+/// Waits for `shutdown` (or the server stopping by itself), then closes every connection.
+async fn drain(
+    mut server: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    token: CancellationToken,
+    tracker: TaskTracker,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
     tokio::pin!(shutdown);
-    let mut server = server;
     tokio::select! {
         _ = &mut shutdown => {}
         res = &mut server => {

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::{ConnectionGuard, Hub, Outbound, Peer};
+use crate::metrics::{self, Kick};
 use crate::outbox::Outbox;
 
 /// Batch buffers up to this many entries are freed after each write.
@@ -124,6 +125,26 @@ enum End {
 }
 
 impl End {
+    /// The close code and reason the client sees (for the log: the client's own code when it
+    /// closed, none when the connection broke).
+    fn describe(self, client: Option<&CloseFrame>) -> (Option<u16>, String) {
+        match (self.close_frame(), client) {
+            (Some(f), _) => (Some(f.code), f.reason.to_string()),
+            (None, Some(f)) => (Some(f.code), format!("client: {}", f.reason.as_str())),
+            (None, None) if self == End::ClientClosed => (None, "client closed".into()),
+            (None, None) => (None, "connection broken".into()),
+        }
+    }
+
+    fn kick(self) -> Option<Kick> {
+        match self {
+            End::TooSlow => Some(Kick::TooSlow),
+            End::Idle => Some(Kick::Idle),
+            End::TooBig => Some(Kick::TooBig),
+            _ => None,
+        }
+    }
+
     fn close_frame(self) -> Option<CloseFrame> {
         let (code, reason) = match self {
             End::Shutdown => (close::GOING_AWAY, "server shutting down"),
@@ -185,7 +206,11 @@ pub async fn serve_socket<S>(
             }
         }
     }
-    tracing::debug!(conn = peer.id(), ?mode, "connected");
+    metrics::connection_opened();
+    tracing::info!(conn = peer.id(), ?mode, "connection opened");
+    let opened = Instant::now();
+    // The client's close frame, if it sent one: its code goes in the log line.
+    let mut client_close: Option<CloseFrame> = None;
 
     let mut last_seen = Instant::now();
     // Swapped with the outbox's queue; see the end of a write for how it stays small when idle.
@@ -213,7 +238,10 @@ pub async fn serve_socket<S>(
                         None,
                     ),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                    Some(Ok(Message::Close(frame))) => {
+                        client_close = frame;
+                        break End::ClientClosed;
+                    }
                 }
             }
             _ = outbox.ready() => {
@@ -259,7 +287,18 @@ pub async fn serve_socket<S>(
         }
     };
 
-    tracing::debug!(conn = peer.id(), ?end, "disconnecting");
+    if let Some(kick) = end.kick() {
+        metrics::kicked(kick);
+    }
+    let (code, reason) = end.describe(client_close.as_ref());
+    tracing::info!(
+        conn = peer.id(),
+        user = conn.name.as_deref().unwrap_or(""),
+        code,
+        reason,
+        secs = opened.elapsed().as_secs(),
+        "connection closed"
+    );
     // Leave rooms first, so the others see `left` even while the close is being written.
     conn.leave_all();
     match end.close_frame() {
@@ -323,7 +362,11 @@ impl Conn {
     }
 
     fn rate_limited(&self) -> bool {
-        self.limiter.as_ref().is_some_and(|l| l.check().is_err())
+        let limited = self.limiter.as_ref().is_some_and(|l| l.check().is_err());
+        if limited {
+            metrics::rate_limited();
+        }
+        limited
     }
 
     fn handle_text(&mut self, text: &str) {
@@ -408,6 +451,9 @@ impl Conn {
                 self.joined(&limits, &room)?;
                 let name = self.name.clone().unwrap_or_else(|| "".into());
                 let posted = self.hub.post(&room, &name, &text, client_id.as_deref())?;
+                if !posted.duplicate {
+                    metrics::message_stored(metrics::Path::Ws);
+                }
                 if let Some(client_id) = client_id {
                     self.peer.deliver(Outbound::Frame(
                         ServerMsg::Ack {
@@ -473,8 +519,9 @@ impl Conn {
         if self.rate_limited() {
             return self.error(ErrorCode::RateLimited, "slow down", None);
         }
-        if let Err(e) = self.hub.post(DEFAULT_ROOM, &msg.user, &msg.message, None) {
-            self.error(e.code, e.message, None);
+        match self.hub.post(DEFAULT_ROOM, &msg.user, &msg.message, None) {
+            Ok(_) => metrics::message_stored(metrics::Path::Classic),
+            Err(e) => self.error(e.code, e.message, None),
         }
     }
 
