@@ -170,6 +170,28 @@ async fn wss_chat_survives_a_certificate_reload() {
     let mut cy = wss(&server, &[&second]).await;
     join(&mut cy, "cy").await;
     chat(&mut ada, &mut cy, "hello cy").await;
+
+    // `banter post` over https:// and wss://, trusting the (new) certificate from its file.
+    let url = format!("https://localhost:{}", server.addr.port());
+    for (text, extra) in [("cli over https", None), ("cli over wss", Some("--ws"))] {
+        let out = banter()
+            .args(["post", "lobby", text, "--url", &url])
+            .args(["--ca-cert", cert.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        recv_until(
+            &mut ada,
+            |m| matches!(m, ServerMsg::Message(msg) if msg.text == text),
+        )
+        .await;
+    }
 }
 
 async fn start_error(args: &[&str]) -> String {

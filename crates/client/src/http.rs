@@ -21,7 +21,14 @@ pub async fn post_http(
         text: text.to_owned(),
         client_id: Some(new_client_id()),
     };
-    let client = reqwest::Client::new();
+    let mut client = reqwest::Client::builder();
+    if cfg.is_tls()? {
+        let tls = crate::tls::client_config(cfg.ca_file.as_deref())?;
+        client = client.use_preconfigured_tls(rustls::ClientConfig::clone(&tls));
+    }
+    let client = client
+        .build()
+        .map_err(|e| ClientError::Tls(e.to_string()))?;
     let backoff: Backoff = cfg.backoff;
     let mut last = String::new();
     for attempt in 0..POST_ATTEMPTS {

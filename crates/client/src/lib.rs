@@ -9,27 +9,30 @@
 //!   connection failures with the same `client_id`.
 //!
 //! With a token (`auth: "token"` servers), the WebSocket's first frame is `auth` and HTTP sends
-//! `Authorization: Bearer`. Plain `ws://` and `http://` only: this crate has no TLS stack.
+//! `Authorization: Bearer`. `https://` and `wss://` servers are reached through rustls, trusting
+//! the system's roots and optionally a CA file ([`ClientConfig::ca_file`]).
 //!
 //! Modules: [`backoff`] (reconnect delays), [`session`] (what to resume, sans IO),
-//! [`socket`] (the connection task), [`http`] (the HTTP API).
+//! [`socket`] (the connection task), [`http`] (the HTTP API), [`tls`] (certificates trusted).
 
 pub mod backoff;
 pub mod http;
 pub mod session;
 pub mod socket;
+pub mod tls;
 
 pub use backoff::Backoff;
 pub use http::post_http;
 pub use session::{Event, Session};
 pub use socket::Client;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// The server's base URL, `http://host:port` (or `ws://host:port`).
+    /// The server's base URL: `http://host:port` or `https://host:port` (`ws://`, `wss://` too).
     pub url: String,
     /// The name to join rooms as (ignored by token servers, which use the token's user).
     pub name: String,
@@ -39,6 +42,8 @@ pub struct ClientConfig {
     /// A connection silent for this long (the server pings every 20 s by default) is dropped
     /// and re-opened.
     pub dead_after: Duration,
+    /// A PEM file of extra certificates to trust (for a private CA or a self-signed server).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ClientConfig {
@@ -49,34 +54,50 @@ impl ClientConfig {
             token: None,
             backoff: Backoff::default(),
             dead_after: Duration::from_secs(60),
+            ca_file: None,
         }
     }
 
-    /// The WebSocket endpoint: the base URL with a `ws://` scheme and `/ws`.
-    pub fn ws_url(&self) -> Result<String, ClientError> {
+    /// `(secure, host:port[/prefix])` of the base URL.
+    fn split_url(&self) -> Result<(bool, &str), ClientError> {
         let base = self.url.trim_end_matches('/');
-        let rest = base
-            .strip_prefix("http://")
-            .or_else(|| base.strip_prefix("ws://"))
-            .ok_or_else(|| ClientError::Url(self.url.clone()))?;
-        Ok(format!("ws://{rest}/ws"))
+        for (scheme, secure) in [
+            ("http://", false),
+            ("ws://", false),
+            ("https://", true),
+            ("wss://", true),
+        ] {
+            if let Some(rest) = base.strip_prefix(scheme) {
+                return Ok((secure, rest));
+            }
+        }
+        Err(ClientError::Url(self.url.clone()))
     }
 
-    /// The HTTP base URL, `http://host:port`.
+    /// The WebSocket endpoint: `ws://` or `wss://`, the host, `/ws`.
+    pub fn ws_url(&self) -> Result<String, ClientError> {
+        let (secure, rest) = self.split_url()?;
+        let scheme = if secure { "wss" } else { "ws" };
+        Ok(format!("{scheme}://{rest}/ws"))
+    }
+
+    /// The HTTP base URL: `http://` or `https://` and the host.
     pub fn http_url(&self) -> Result<String, ClientError> {
-        let base = self.url.trim_end_matches('/');
-        let rest = base
-            .strip_prefix("http://")
-            .or_else(|| base.strip_prefix("ws://"))
-            .ok_or_else(|| ClientError::Url(self.url.clone()))?;
-        Ok(format!("http://{rest}"))
+        let (secure, rest) = self.split_url()?;
+        let scheme = if secure { "https" } else { "http" };
+        Ok(format!("{scheme}://{rest}"))
+    }
+
+    /// Whether the server is reached over TLS.
+    pub fn is_tls(&self) -> Result<bool, ClientError> {
+        Ok(self.split_url()?.0)
     }
 }
 
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("not a supported server URL (use http://HOST:PORT or ws://HOST:PORT): {0}")]
+    #[error("not a supported server URL (use http(s)://HOST:PORT or ws(s)://HOST:PORT): {0}")]
     Url(String),
     #[error("the server refused: {code}: {message}")]
     Refused { code: String, message: String },
@@ -84,6 +105,8 @@ pub enum ClientError {
     TokenRequired,
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("the client stopped")]
     Stopped,
 }

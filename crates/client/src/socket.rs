@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::session::{Event, Session};
 use crate::{ClientConfig, ClientError, new_client_id};
@@ -46,12 +46,18 @@ impl Client {
     /// Starts the connection task (connecting in the background).
     pub fn start(cfg: ClientConfig) -> Result<Client, ClientError> {
         let url = cfg.ws_url()?;
+        let tls = if cfg.is_tls()? {
+            Connector::Rustls(crate::tls::client_config(cfg.ca_file.as_deref())?)
+        } else {
+            Connector::Plain
+        };
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
         let task = Task {
             session: Session::new(cfg.name.clone()),
             cfg,
             url,
+            tls,
             events: tx,
             waiting: HashMap::new(),
             cmds: cmd_rx,
@@ -102,6 +108,7 @@ enum Ended {
 struct Task {
     cfg: ClientConfig,
     url: String,
+    tls: Connector,
     session: Session,
     events: mpsc::Sender<Event>,
     /// Callers waiting for their send's `ack`, by `client_id`.
@@ -113,7 +120,13 @@ impl Task {
     async fn run(mut self) {
         let mut attempt = 0u32;
         loop {
-            let ended = match tokio_tungstenite::connect_async(self.url.as_str()).await {
+            let connect = tokio_tungstenite::connect_async_tls_with_config(
+                self.url.as_str(),
+                None,
+                true,
+                Some(self.tls.clone()),
+            );
+            let ended = match connect.await {
                 Ok((ws, _)) => self.connected(ws, &mut attempt).await,
                 Err(e) => Ended::Dropped(format!("cannot connect: {e}")),
             };

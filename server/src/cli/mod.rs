@@ -22,12 +22,18 @@ pub struct ConnArgs {
     /// WebSocket, `Authorization: Bearer` over HTTP).
     #[arg(long, env = "BANTER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+
+    /// Extra certificates to trust (PEM), for a server with a private or self-signed
+    /// certificate; the system's store is always trusted.
+    #[arg(long, env = "BANTER_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl ConnArgs {
     fn client_config(&self, user: &str) -> ClientConfig {
         let mut cfg = ClientConfig::new(self.url.clone(), user);
         cfg.token = self.token.clone();
+        cfg.ca_file = self.ca_cert.clone();
         cfg
     }
 }
