@@ -2,9 +2,10 @@
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
 //! Modules, one concern each: [`config`] (flags), [`config_file`] (`--config banter.toml`),
-//! [`hub`] (rooms, history, `seq`, fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP
-//! API), [`assets`] (the web app), [`error`] (HTTP errors), [`metrics`] (Prometheus),
-//! [`ready`] (readiness checks), [`tls`] (native TLS).
+//! [`store`] (sequencing and keeping messages: SQLite or memory), [`hub`] (rooms, members, hot
+//! windows, fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the
+//! web app), [`error`] (HTTP errors), [`metrics`] (Prometheus), [`ready`] (readiness checks),
+//! [`tls`] (native TLS).
 
 pub mod assets;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod hub;
 pub mod metrics;
 pub mod outbox;
 pub mod ready;
+pub mod store;
 pub mod tls;
 pub mod ws;
 
@@ -56,8 +58,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state and starts the heartbeat task. Call within a tokio runtime.
-    pub fn new(config: Config) -> Self {
+    /// Opens the store, builds the state and starts the heartbeat task. Call within a tokio
+    /// runtime. Fails when the store cannot be opened (the error says what to do).
+    pub fn new(config: Config) -> Result<Self, store::StoreError> {
+        let store = config.open_store()?;
         let conn = ConnSettings {
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
@@ -68,15 +72,24 @@ impl AppState {
         };
         let shutdown = CancellationToken::new();
         metrics::init();
-        AppState {
-            readiness: Readiness::default(),
-            hub: Hub::new(config.hub()),
+        let readiness = Readiness::default();
+        let probe = store.clone();
+        readiness.register("store", move || {
+            if probe.ready() {
+                Ok(())
+            } else {
+                Err("the last commit failed (see the log)".into())
+            }
+        });
+        Ok(AppState {
+            readiness,
+            hub: Hub::new(config.hub(), store),
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,
             tracker: TaskTracker::new(),
-        }
+        })
     }
 }
 
@@ -131,7 +144,12 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve(listener, AppState::new(config), shutdown).await
+    serve(
+        listener,
+        AppState::new(config).map_err(std::io::Error::other)?,
+        shutdown,
+    )
+    .await
 }
 
 /// [`run`] with a state built by the caller (for example with readiness checks registered).

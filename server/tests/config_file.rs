@@ -6,7 +6,15 @@ use common::process::{Proc, banter, scratch};
 
 /// Every setting, none at its default. `tls-key` prints as hidden.
 const EVERY_KEY: &str = r#"listen = "127.0.0.1:0"
+store = "memory"
+data-dir = "/var/lib/banter/data"
+sqlite-sync = "normal"
+store-queue = 100
+retain-messages = 5000
+retain-age = "90days"
 history = 77
+hot-window-bytes = 1048576
+max-replay = 500
 max-text-chars = 300
 max-frame-bytes = 9000
 max-name-chars = 20
@@ -123,11 +131,11 @@ async fn an_unknown_key_or_bad_value_is_refused_with_its_name() {
 async fn a_server_started_from_a_file_serves_with_its_settings_and_logs_json() {
     let dir = scratch("serve-from-file");
     let file = dir.join("banter.toml");
-    std::fs::write(
-        &file,
-        "listen = \"127.0.0.1:0\"\nmax-text-chars = 10\nlog-format = \"json\"\n",
-    )
-    .unwrap();
+    let settings = format!(
+        "listen = \"127.0.0.1:0\"\nmax-text-chars = 10\nlog-format = \"json\"\ndata-dir = {:?}\n",
+        dir.join("data")
+    );
+    std::fs::write(&file, settings).unwrap();
     let mut server = Proc::start(&["--config", file.to_str().unwrap()]).await;
     let url = format!("ws://{}/ws", server.addr);
     let mut c = common::Client::connect_raw(&url).await;

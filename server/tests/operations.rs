@@ -117,14 +117,19 @@ async fn readyz_follows_the_registered_checks_while_healthz_stays_up() {
     // A server whose (stand-in) store check fails until it is reachable again.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(Config::with_listen(addr));
-    let store_up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = store_up.clone();
-    state.readiness.register("store", move || {
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = Config::with_listen(addr);
+    cfg.data_dir = data.path().to_owned();
+    let state = AppState::new(cfg).expect("the store opens");
+    // A stand-in for a dependency that comes and goes (as Redis will): the SQLite store's own
+    // check is registered by AppState::new and passes.
+    let redis_up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = redis_up.clone();
+    state.readiness.register("redis", move || {
         if flag.load(std::sync::atomic::Ordering::Relaxed) {
             Ok(())
         } else {
-            Err("cannot open banter.db".into())
+            Err("connection refused".into())
         }
     });
     tokio::spawn(banter_server::serve(
@@ -135,13 +140,10 @@ async fn readyz_follows_the_registered_checks_while_healthz_stays_up() {
     let url = |p: &str| format!("http://{addr}{p}");
     let res = reqwest::get(url("/readyz")).await.unwrap();
     assert_eq!(res.status(), 503);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("store: cannot open banter.db")
-    );
+    let body = res.text().await.unwrap();
+    assert!(body.contains("redis: connection refused"), "{body}");
+    assert!(!body.contains("store"), "the store is up: {body}");
     assert_eq!(reqwest::get(url("/healthz")).await.unwrap().status(), 200);
-    store_up.store(true, std::sync::atomic::Ordering::Relaxed);
+    redis_up.store(true, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(reqwest::get(url("/readyz")).await.unwrap().status(), 200);
 }

@@ -125,6 +125,8 @@ async fn wss_chat_survives_a_certificate_reload() {
         key.to_str().unwrap(),
         "--tls-watch-interval",
         "0s",
+        "--store",
+        "memory",
     ])
     .await;
 
@@ -196,7 +198,7 @@ async fn wss_chat_survives_a_certificate_reload() {
 
 async fn start_error(args: &[&str]) -> String {
     let out = banter()
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--store", "memory"])
         .args(args)
         .output()
         .await
