@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::process::{Proxy, banter};
+use common::process::{Proc, Proxy, banter, scratch};
 use common::*;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
@@ -133,4 +133,57 @@ async fn tail_prints_exactly_1_to_n_across_connection_cuts() {
         .await
         .unwrap();
     assert_eq!(log.matches("reconnecting").count(), 2, "{log}");
+}
+
+/// `banter tail` prints exactly 1..N while the server (durable store) is restarted twice under
+/// it: once gracefully (SIGTERM: close 1001), once killed (SIGKILL: connections just break).
+#[tokio::test]
+async fn tail_prints_exactly_1_to_n_while_the_server_restarts_under_it() {
+    let data = scratch("tail-restart");
+    let data = data.to_str().unwrap().to_owned();
+    let mut server = Proc::start(&["--listen", "127.0.0.1:0", "--data-dir", &data]).await;
+    let listen = server.addr.to_string();
+    let url = format!("http://{listen}");
+    let mut tail = banter()
+        .args(["tail", "lobby", "--json", "--since", "0", "--url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn banter tail");
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+    let http = reqwest::Client::new();
+    let mut posted = 0u64;
+    let mut seen: Vec<u64> = Vec::new();
+    for round in 0..3 {
+        for _ in 0..5 {
+            posted += 1;
+            let res = http
+                .post(format!("{url}/api/rooms/lobby/messages"))
+                .json(&serde_json::json!({"user": "ada", "text": format!("m{posted}")}))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(res.status(), 201);
+        }
+        while (seen.len() as u64) < posted {
+            let line = tokio::time::timeout(WAIT, lines.next_line())
+                .await
+                .expect("tail printed nothing in time")
+                .expect("read")
+                .expect("tail ended");
+            let m: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+            seen.push(m["seq"].as_u64().unwrap());
+        }
+        if round < 2 {
+            if round == 0 {
+                server.signal("TERM").await;
+            } else {
+                server.child.start_kill().expect("kill");
+            }
+            server.child.wait().await.expect("exited");
+            server = Proc::start(&["--listen", &listen, "--data-dir", &data]).await;
+        }
+    }
+    assert_eq!(seen, (1..=posted).collect::<Vec<_>>());
+    let _ = tail.kill().await;
 }
