@@ -173,6 +173,10 @@ pub struct Config {
     #[arg(long, env = "BANTER_TLS_WATCH_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub tls_watch_interval: Duration,
 
+    /// A TLS handshake not finished within this time is dropped.
+    #[arg(long, env = "BANTER_TLS_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_handshake_timeout: Duration,
+
     /// Log format: `text` for people, `json` (one object a line) for log collectors.
     /// The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

@@ -161,6 +161,7 @@ pub async fn serve(
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();
+    let handshake = state.config.tls_handshake_timeout;
     let tls = match (&state.config.tls_cert, &state.config.tls_key) {
         (Some(cert), Some(key)) => {
             let store = tls::CertStore::load(cert, key)
@@ -182,7 +183,7 @@ pub async fn serve(
     let stopped = async move { stop.cancelled().await };
     let server = match tls {
         Some(cfg) => {
-            let listener = tls::TlsListener::new(listener, cfg)?;
+            let listener = tls::TlsListener::new(listener, cfg, handshake)?;
             tokio::spawn(
                 axum::serve(listener, app)
                     .with_graceful_shutdown(stopped)

@@ -8,7 +8,8 @@
 //! modification time changes (checked every `--tls-watch-interval`).
 //!
 //! [`TlsListener`] is an `axum::serve` listener: one task accepts TCP connections (with
-//! `TCP_NODELAY`) and runs each handshake in its own task, bounded by a timeout, so a slow or
+//! `TCP_NODELAY`) and runs each handshake in its own task, bounded by `--tls-handshake-timeout`,
+//! so a slow or
 //! silent client never holds up the next one. Only HTTP/1.1 is offered through ALPN, since
 //! WebSocket upgrades are HTTP/1.1.
 
@@ -29,8 +30,6 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
-/// A TLS handshake must finish within this time.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Accepted connections waiting for `axum::serve` to take them.
 const ACCEPT_QUEUE: usize = 256;
 
@@ -205,12 +204,16 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    /// Starts accepting on `tcp`; handshakes use `config`.
-    pub fn new(tcp: TcpListener, config: rustls::ServerConfig) -> io::Result<Self> {
+    /// Starts accepting on `tcp`; handshakes use `config` and must finish within `handshake`.
+    pub fn new(
+        tcp: TcpListener,
+        config: rustls::ServerConfig,
+        handshake: Duration,
+    ) -> io::Result<Self> {
         let local = tcp.local_addr()?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (tx, ready) = mpsc::channel(ACCEPT_QUEUE);
-        tokio::spawn(accept_loop(tcp, acceptor, tx));
+        tokio::spawn(accept_loop(tcp, acceptor, tx, handshake));
         Ok(TlsListener { ready, local })
     }
 }
@@ -219,6 +222,7 @@ async fn accept_loop(
     tcp: TcpListener,
     acceptor: TlsAcceptor,
     tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    handshake: Duration,
 ) {
     loop {
         let (stream, addr) = tokio::select! {
@@ -239,7 +243,7 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
                     let _ = tx.send((tls, addr)).await;
                 }

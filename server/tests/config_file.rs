@@ -38,6 +38,7 @@ ws-write-buffer = 4096
 tls-cert = "/etc/banter/cert.pem"
 tls-key = "/etc/banter/key.pem"
 tls-watch-interval = "30s"
+tls-handshake-timeout = "4s"
 log-format = "json"
 "#;
 
