@@ -73,6 +73,8 @@ fn init_logging(format: LogFormat, default_level: &str) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, never in the journal or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter);
     match format {
         LogFormat::Text => logs.init(),
