@@ -13,6 +13,7 @@ pub mod config_file;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod listener;
 pub mod metrics;
 pub mod outbox;
 pub mod ready;
@@ -27,7 +28,6 @@ use axum::Router;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +38,7 @@ use tower_http::trace::TraceLayer;
 pub use config::Config;
 use error::ApiError;
 use hub::Hub;
+pub use listener::RemoteAddr;
 use ready::Readiness;
 use ws::ConnSettings;
 
@@ -178,7 +179,7 @@ pub async fn serve(
         env!("CARGO_PKG_VERSION"),
         listener.local_addr()?
     );
-    let app = router(state);
+    let app = router(state).into_make_service_with_connect_info::<RemoteAddr>();
     let stop = token.clone();
     let stopped = async move { stop.cancelled().await };
     let server = match tls {
@@ -191,10 +192,7 @@ pub async fn serve(
             )
         }
         None => {
-            let listener = listener.tap_io(|tcp| {
-                // Chat frames are small and latency matters more than packet count.
-                let _ = tcp.set_nodelay(true);
-            });
+            let listener = listener::TcpNodelay(listener);
             tokio::spawn(
                 axum::serve(listener, app)
                     .with_graceful_shutdown(stopped)

@@ -15,10 +15,10 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, Uri, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use banter_protocol::{
     AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg, ValidationError, close,
@@ -29,12 +29,12 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::{Appended, ConnectionGuard, Hub, Outbound, Peer, refusal};
 use crate::metrics::{self, Kick};
 use crate::outbox::Outbox;
 use crate::store::StoreError;
+use crate::{AppState, RemoteAddr};
 
 /// Batch buffers up to this many entries are freed after each write.
 const SMALL_BATCH: usize = 8;
@@ -64,25 +64,54 @@ pub struct ConnSettings {
 pub async fn ws_handler(
     State(app): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade(app, &headers, ws, Mode::Typed)
+    let remote = remote(&headers, &extensions);
+    upgrade(app, &headers, remote, ws, Mode::Typed)
 }
 
 /// `GET /`: a classic client's upgrade, or else the web app.
 pub async fn root_handler(
     State(app): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     uri: Uri,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
-        Ok(ws) => upgrade(app, &headers, ws, Mode::Classic),
+        Ok(ws) => {
+            let remote = remote(&headers, &extensions);
+            upgrade(app, &headers, remote, ws, Mode::Classic)
+        }
         Err(_) => crate::assets::serve(uri).await,
     }
 }
 
-fn upgrade(app: AppState, headers: &HeaderMap, ws: WebSocketUpgrade, mode: Mode) -> Response {
+/// Who is connecting, for the log: the peer address, and the client a proxy names in
+/// `X-Forwarded-For` (first entry) when there is one.
+fn remote(headers: &HeaderMap, extensions: &Extensions) -> String {
+    let peer = extensions
+        .get::<ConnectInfo<RemoteAddr>>()
+        .map_or_else(|| "?".to_owned(), |c| c.0.0.to_string());
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(client) if !client.is_empty() => format!("{client} via {peer}"),
+        _ => peer,
+    }
+}
+
+fn upgrade(
+    app: AppState,
+    headers: &HeaderMap,
+    remote: String,
+    ws: WebSocketUpgrade,
+    mode: Mode,
+) -> Response {
     let origins = &app.config.allowed_origins;
     if !origins.is_empty()
         && let Some(origin) = headers.get(header::ORIGIN)
@@ -103,6 +132,7 @@ fn upgrade(app: AppState, headers: &HeaderMap, ws: WebSocketUpgrade, mode: Mode)
         .on_upgrade(move |socket: WebSocket| {
             let task = serve_socket(
                 socket,
+                remote,
                 app.hub.clone(),
                 app.conn.clone(),
                 mode,
@@ -167,6 +197,7 @@ impl End {
 /// Runs one connection to its end. `socket` is any stream/sink of WebSocket messages.
 pub async fn serve_socket<S>(
     mut socket: S,
+    remote: String,
     hub: Hub,
     settings: Arc<ConnSettings>,
     mode: Mode,
@@ -208,7 +239,7 @@ pub async fn serve_socket<S>(
         }
     }
     metrics::connection_opened();
-    tracing::info!(conn = peer.id(), ?mode, "connection opened");
+    tracing::info!(conn = peer.id(), ?mode, remote, "connection opened");
     let opened = Instant::now();
     // The client's close frame, if it sent one: its code goes in the log line.
     let mut client_close: Option<CloseFrame> = None;

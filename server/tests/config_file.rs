@@ -147,11 +147,15 @@ async fn a_server_started_from_a_file_serves_with_its_settings_and_logs_json() {
         other => panic!("expected welcome, got {other:?}"),
     }
     drop(c);
-    // One JSON line when the connection closes, with its close code and reason.
-    let closed = tokio::time::timeout(common::WAIT, async {
+    // One JSON line when the connection opens (with the peer), one when it closes (with its close
+    // code and reason).
+    let (opened, closed) = tokio::time::timeout(common::WAIT, async {
+        let mut opened = String::new();
         while let Some(line) = server.stderr.next_line().await.unwrap() {
-            if line.contains("connection closed") {
-                return line;
+            if line.contains("connection opened") {
+                opened = line;
+            } else if line.contains("connection closed") {
+                return (opened, line);
             }
         }
         panic!("no close line");
@@ -159,6 +163,10 @@ async fn a_server_started_from_a_file_serves_with_its_settings_and_logs_json() {
     .await
     .expect("a close line in time");
     let v: serde_json::Value = serde_json::from_str(&closed).expect("a JSON log line");
+    assert!(
+        opened.contains("\"remote\":\"127.0.0.1:"),
+        "the opened line names the peer: {opened}"
+    );
     assert_eq!(v["message"], "connection closed");
     assert!(v["reason"].is_string(), "{closed}");
 }
