@@ -49,6 +49,11 @@ pub struct Config {
     #[arg(long, env = "BANTER_STORE_QUEUE", default_value_t = 2048)]
     pub store_queue: usize,
 
+    /// The most messages one transaction commits (group commit); 1 = a commit per message, for
+    /// comparison.
+    #[arg(long, env = "BANTER_STORE_BATCH", default_value_t = 1024)]
+    pub store_batch: usize,
+
     /// Keep only the newest N messages per room (0 = keep all).
     #[arg(long, env = "BANTER_RETAIN_MESSAGES", default_value_t = 0)]
     pub retain_messages: u64,
@@ -243,6 +248,7 @@ impl Config {
                     age: self.retain_age,
                 },
                 dedupe_window: self.dedupe_window,
+                batch: self.store_batch,
             })?),
         })
     }
