@@ -10,6 +10,7 @@ store = "memory"
 data-dir = "/var/lib/banter/data"
 sqlite-sync = "normal"
 store-queue = 100
+store-batch = 64
 retain-messages = 5000
 retain-age = "90days"
 history = 77
