@@ -3,7 +3,7 @@
 //! every connection through it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
@@ -80,12 +80,22 @@ impl Proc {
     }
 }
 
-/// A fresh directory under the system temp dir, named after the test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("banter-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+/// A fresh directory under the system temp dir, named after the test; removed when dropped.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+pub fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("banter-test-{name}-"))
+        .tempdir()
+        .expect("scratch dir");
+    Scratch(dir)
 }
 
 /// A TCP proxy on a free port to `upstream`; [`Proxy::cut`] drops every connection through it
