@@ -214,6 +214,29 @@ pub struct Config {
     /// Open WebSockets allowed from one client address (0 = unlimited); more: `429` at the door.
     #[arg(long, env = "BANTER_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_connections_per_ip: usize,
+
+    // --- Operations: TLS and logs ---
+    /// TLS certificate chain (PEM). With `--tls-key`, the port serves https:// and wss://.
+    #[arg(long, env = "BANTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) for `--tls-cert`.
+    #[arg(long, env = "BANTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// How often the TLS files are checked for changes (reloaded when changed; SIGHUP reloads
+    /// at once). 0 = only on SIGHUP.
+    #[arg(long, env = "BANTER_TLS_WATCH_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_watch_interval: Duration,
+
+    /// A TLS handshake not finished within this time is dropped.
+    #[arg(long, env = "BANTER_TLS_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_handshake_timeout: Duration,
+
+    /// Log format: `text` for people, `json` (one object a line) for log collectors.
+    /// The level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// `--auth`: how clients are identified.
@@ -230,6 +253,13 @@ impl From<AuthKind> for AuthMode {
             AuthKind::Token => AuthMode::Token,
         }
     }
+}
+
+/// The `--log-format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {

@@ -1,7 +1,9 @@
-//! The HTTP API: `/api/rooms...` and `/healthz`. Handlers are thin: they call the hub, through
-//! the same [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads run on
-//! tokio's blocking pool, never on a task that serves sockets. Who the caller is (token mode)
-//! and the request rate are settled before, by [`crate::http_guard`].
+//! The HTTP API: `/api/rooms...`, and the operator's endpoints `/healthz` (liveness), `/readyz`
+//! (readiness, see [`crate::ready`]) and `/metrics` (Prometheus, see [`crate::metrics`]).
+//! Handlers are thin: they call the hub, through the same
+//! [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads run on tokio's
+//! blocking pool, never on a task that serves sockets. Who the caller is (token mode) and the
+//! request rate are settled before, by [`crate::http_guard`].
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -33,6 +35,8 @@ pub fn router() -> Router<AppState> {
             get(messages).post(post_message),
         )
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
 }
 
 /// Runs a blocking store call off the async workers.
@@ -123,6 +127,9 @@ async fn post_message(
     } else {
         StatusCode::CREATED
     };
+    if !appended.duplicate {
+        crate::metrics::message_stored(crate::metrics::Path::Http);
+    }
     let msg: ChatMessage = appended.stored.msg.clone();
     Ok((status, Json(msg)))
 }
@@ -133,4 +140,35 @@ async fn health(State(app): State<AppState>) -> Json<Health> {
         version: env!("CARGO_PKG_VERSION").into(),
         connections: app.hub.connections(),
     })
+}
+
+/// `200 ready` when every readiness check passes, else `503` with the failing checks, one a line.
+async fn ready(State(app): State<AppState>) -> (StatusCode, String) {
+    if app.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
+    }
+    let failures = app.readiness.failures();
+    if failures.is_empty() {
+        (StatusCode::OK, "ready\n".into())
+    } else {
+        let mut body = String::from("not ready\n");
+        for f in failures {
+            body.push_str(&f);
+            body.push('\n');
+        }
+        (StatusCode::SERVICE_UNAVAILABLE, body)
+    }
+}
+
+/// The Prometheus text exposition format.
+async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    let rooms = app.hub.rooms_loaded();
+    let text = crate::metrics::render(app.hub.connections(), rooms);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }

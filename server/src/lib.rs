@@ -1,24 +1,29 @@
 //! Banter's server as a library: [`run`] serves a [`Config`] on a listener until a shutdown
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
-//! Modules, one concern each: [`config`] (flags), [`store`] (sequencing and keeping messages:
-//! SQLite or memory), [`hub`] (rooms, members, hot windows, fan-out),
-//! [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
-//! [`error`] (HTTP errors), [`auth`] (open names or signed tokens), [`http_guard`] (the API's
-//! rate limit and bearer check), [`limit`] (per-address and echo limits), [`serve`] (the accept
-//! loop with HTTP timeouts).
+//! Modules, one concern each: [`config`] (flags), [`config_file`] (`--config banter.toml`),
+//! [`store`] (sequencing and keeping messages: SQLite or memory), [`hub`] (rooms, members, hot
+//! windows, fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the
+//! web app), [`error`] (HTTP errors), [`auth`] (open names or signed tokens), [`http_guard`]
+//! (the API's rate limit and bearer check), [`limit`] (per-address and echo limits), [`serve`]
+//! (the accept loop: HTTP timeouts, TLS), [`metrics`] (Prometheus), [`ready`] (readiness
+//! checks), [`tls`] (certificates and their reload).
 
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod http;
 pub mod http_guard;
 pub mod hub;
 pub mod limit;
+pub mod metrics;
 pub mod outbox;
+pub mod ready;
 pub mod serve;
 pub mod store;
+pub mod tls;
 pub mod ws;
 
 use std::future::Future;
@@ -43,6 +48,7 @@ use error::ApiError;
 use hub::Hub;
 use limit::http_rate::HttpRate;
 use limit::per_ip::PerIp;
+use ready::Readiness;
 use ws::ConnSettings;
 
 /// What every handler shares. Cheap to clone.
@@ -61,6 +67,8 @@ pub struct AppState {
     pub per_ip: PerIp,
     /// HTTP requests per address and per token user (`--http-rate-per-sec`).
     pub http_rate: HttpRate,
+    /// What `/readyz` checks; parts that depend on something outside register here.
+    pub readiness: Readiness,
 }
 
 /// Why the server could not start.
@@ -110,7 +118,18 @@ impl AppState {
             config.http_rate_keys,
         );
         sweep_rate_keys(http_rate.clone(), shutdown.clone());
+        metrics::init();
+        let readiness = Readiness::default();
+        let probe = store.clone();
+        readiness.register("store", move || {
+            if probe.ready() {
+                Ok(())
+            } else {
+                Err("the last commit failed (see the log)".into())
+            }
+        });
         Ok(AppState {
+            readiness,
             hub: Hub::new(config.hub(), store),
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             per_ip: PerIp::new(config.max_connections_per_ip),
@@ -152,7 +171,8 @@ fn heartbeat(period: std::time::Duration, stop: CancellationToken) -> watch::Rec
     rx
 }
 
-/// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, and the web app.
+/// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, `/readyz`, `/metrics`, and
+/// the web app.
 pub fn router(state: AppState) -> Router {
     let body_limit = axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes);
     let api_guard = axum::middleware::from_fn_with_state(state.clone(), http_guard::guard);
@@ -185,22 +205,64 @@ async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
 }
 
 /// Serves Banter on `listener` until `shutdown` completes, then closes every WebSocket with
-/// 1001 and returns once they are closed or `shutdown_grace` has passed.
+/// 1001 and returns once they are closed or `shutdown_grace` has passed. With `--tls-cert` and
+/// `--tls-key` the port speaks TLS; a missing or mismatched key is an error before serving.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState::new(config).map_err(std::io::Error::other)?;
+    serve(
+        listener,
+        AppState::new(config).map_err(std::io::Error::other)?,
+        shutdown,
+    )
+    .await
+}
+
+/// [`run`] with a state built by the caller (for example with readiness checks registered).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();
     let http = serve::HttpSettings::from(&*state.config);
+    let tls = match (&state.config.tls_cert, &state.config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let store = tls::CertStore::load(cert, key)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let cfg = store.server_config().map_err(std::io::Error::other)?;
+            tls::spawn_reloader(store, state.config.tls_watch_interval, token.clone());
+            Some(serve::Tls {
+                acceptor: Arc::new(cfg).into(),
+                handshake: state.config.tls_handshake_timeout,
+            })
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        "banter {} listening on {scheme}://{} (auth: {:?})",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?,
+        state.config.auth
+    );
     let app = router(state);
+    let server = tokio::spawn(serve::serve(listener, app, http, tls, token.clone()));
+    drain(server, shutdown, (token, tracker), grace).await
+}
 
-    let server = tokio::spawn(serve::serve(listener, app, http, token.clone()));
+/// Waits for `shutdown` (or the server stopping by itself), then closes every connection.
+async fn drain(
+    mut server: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    (token, tracker): (CancellationToken, TaskTracker),
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
     tokio::pin!(shutdown);
-    let mut server = server;
     tokio::select! {
         _ = &mut shutdown => {}
         res = &mut server => {

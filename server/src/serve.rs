@@ -4,12 +4,18 @@
 //! connection sits idle between requests, so it is the idle timeout too). Without it, clients
 //! sending headers a byte at a time hold file descriptors until `accept` fails for everyone.
 //!
+//! With [`Tls`], each accepted connection first completes a TLS handshake (in its own task,
+//! bounded by `--tls-handshake-timeout`), so `https://` and `wss://` share the port; the
+//! certificate comes from [`crate::tls::CertStore`] at each handshake, so a reload needs no
+//! restart.
+//!
 //! Each request carries the client's address as axum's `ConnectInfo<SocketAddr>` (for the
-//! per-address limits). TCP_NODELAY is set on every connection. When `stop` is cancelled, the
-//! loop stops accepting and waits for in-flight HTTP requests (upgraded WebSockets are tracked
-//! and closed by [`crate::run`]).
+//! per-address limits and the connection log). TCP_NODELAY is set on every connection. When
+//! `stop` is cancelled, the loop stops accepting and waits for in-flight HTTP requests
+//! (upgraded WebSockets are tracked and closed by [`crate::run`]).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -19,7 +25,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -43,23 +51,23 @@ impl From<&Config> for HttpSettings {
     }
 }
 
+/// Native TLS on the listening port.
+#[derive(Clone)]
+pub struct Tls {
+    pub acceptor: TlsAcceptor,
+    /// A handshake not finished in this time is dropped.
+    pub handshake: Duration,
+}
+
 /// Serves `app` on `listener` until `stop` is cancelled; see the module docs.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     http: HttpSettings,
+    tls: Option<Tls>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let mut builder = Builder::new(TokioExecutor::new());
-    let header_timeout = Some(http.header_timeout).filter(|d| !d.is_zero());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(http.h2_keepalive));
+    let builder = Arc::new(builder(http));
     let graceful = GracefulShutdown::new();
     loop {
         let (tcp, remote) = tokio::select! {
@@ -74,24 +82,65 @@ pub async fn serve(
         };
         // Chat frames are small and latency matters more than packet count.
         let _ = tcp.set_nodelay(true);
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut()
-                .insert(ConnectInfo::<SocketAddr>(remote));
-            app.clone().oneshot(req)
-        });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let (app, builder, watcher, tls) = (
+            app.clone(),
+            builder.clone(),
+            graceful.watcher(),
+            tls.clone(),
+        );
         tokio::spawn(async move {
-            // Errors here are the client's (reset, timeout, bad request): nothing to report.
-            let _ = conn.await;
+            match tls {
+                None => connection(tcp, remote, app, &builder, watcher).await,
+                Some(tls) => {
+                    match tokio::time::timeout(tls.handshake, tls.acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            connection(stream, remote, app, &builder, watcher).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%remote, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                    }
+                }
+            }
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one accepted connection (plain or TLS) to its end.
+async fn connection<IO>(
+    io: IO,
+    remote: SocketAddr,
+    app: Router,
+    builder: &Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut()
+            .insert(ConnectInfo::<SocketAddr>(remote));
+        app.clone().oneshot(req)
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    // Errors here are the client's (reset, timeout, bad request): nothing to report.
+    let _ = watcher.watch(conn.into_owned()).await;
+}
+
+/// The HTTP/1 + HTTP/2 connection builder with the header-read timeout and HTTP/2 pings.
+fn builder(http: HttpSettings) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    let header_timeout = Some(http.header_timeout).filter(|d| !d.is_zero());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(http.h2_keepalive));
+    builder
 }
 
 /// Per-connection accept errors are the client's business; others (out of file descriptors)

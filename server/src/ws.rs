@@ -17,14 +17,15 @@
 //! frames echo at most a short prefix of what the client sent ([`crate::limit::echo`]).
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, Uri, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use banter_protocol::{
     AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg, ValidationError, close,
@@ -41,6 +42,7 @@ use crate::error::ApiError;
 use crate::hub::{Appended, ConnectionGuard, Hub, Outbound, Peer, refusal};
 use crate::limit::echo;
 use crate::limit::per_ip::IpGuard;
+use crate::metrics::{self, Kick};
 use crate::outbox::Outbox;
 use crate::store::StoreError;
 
@@ -77,10 +79,12 @@ pub async fn ws_handler(
     State(app): State<AppState>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
+    extensions: Extensions,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let remote = remote(&headers, &extensions);
     match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
-        Some(ip) => upgrade(app, &headers, ws, Mode::Typed, ip),
+        Some(ip) => upgrade(app, &headers, remote, ws, Mode::Typed, ip),
         None => ApiError::TooManyConnections.into_response(),
     }
 }
@@ -90,21 +94,43 @@ pub async fn root_handler(
     State(app): State<AppState>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
+    extensions: Extensions,
     uri: Uri,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
-        Ok(ws) => match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
-            Some(ip) => upgrade(app, &headers, ws, Mode::Classic, ip),
-            None => ApiError::TooManyConnections.into_response(),
-        },
+        Ok(ws) => {
+            let remote = remote(&headers, &extensions);
+            match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
+                Some(ip) => upgrade(app, &headers, remote, ws, Mode::Classic, ip),
+                None => ApiError::TooManyConnections.into_response(),
+            }
+        }
         Err(_) => crate::assets::serve(uri).await,
+    }
+}
+
+/// Who is connecting, for the log: the peer address, and the client a proxy names in
+/// `X-Forwarded-For` (first entry) when there is one.
+fn remote(headers: &HeaderMap, extensions: &Extensions) -> String {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "?".to_owned(), |c| c.0.to_string());
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(client) if !client.is_empty() => format!("{client} via {peer}"),
+        _ => peer,
     }
 }
 
 fn upgrade(
     app: AppState,
     headers: &HeaderMap,
+    remote: String,
     ws: WebSocketUpgrade,
     mode: Mode,
     ip: IpGuard,
@@ -129,6 +155,7 @@ fn upgrade(
         .on_upgrade(move |socket: WebSocket| {
             let task = serve_socket(
                 socket,
+                remote,
                 app.hub.clone(),
                 app.conn.clone(),
                 mode,
@@ -162,6 +189,26 @@ enum End {
 }
 
 impl End {
+    /// The close code and reason the client sees (for the log: the client's own code when it
+    /// closed, none when the connection broke).
+    fn describe(self, client: Option<&CloseFrame>) -> (Option<u16>, String) {
+        match (self.close_frame(), client) {
+            (Some(f), _) => (Some(f.code), f.reason.to_string()),
+            (None, Some(f)) => (Some(f.code), format!("client: {}", f.reason.as_str())),
+            (None, None) if self == End::ClientClosed => (None, "client closed".into()),
+            (None, None) => (None, "connection broken".into()),
+        }
+    }
+
+    fn kick(self) -> Option<Kick> {
+        match self {
+            End::TooSlow => Some(Kick::TooSlow),
+            End::Idle => Some(Kick::Idle),
+            End::TooBig => Some(Kick::TooBig),
+            _ => None,
+        }
+    }
+
     fn close_frame(self) -> Option<CloseFrame> {
         let (code, reason) = match self {
             End::Shutdown => (close::GOING_AWAY, "server shutting down"),
@@ -216,8 +263,11 @@ async fn passed(deadline: &mut Option<Deadline>) -> End {
 }
 
 /// Runs one connection to its end. `socket` is any stream/sink of WebSocket messages.
+// Each argument is a distinct input of one connection; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve_socket<S>(
     mut socket: S,
+    remote: String,
     hub: Hub,
     settings: Arc<ConnSettings>,
     mode: Mode,
@@ -266,7 +316,11 @@ pub async fn serve_socket<S>(
             }
         }
     }
-    tracing::debug!(conn = peer.id(), ?mode, "connected");
+    metrics::connection_opened();
+    tracing::info!(conn = peer.id(), ?mode, remote, "connection opened");
+    let opened = Instant::now();
+    // The client's close frame, if it sent one: its code goes in the log line.
+    let mut client_close: Option<CloseFrame> = None;
 
     let mut last_seen = Instant::now();
     // Swapped with the outbox's queue; see the end of a write for how it stays small when idle.
@@ -297,7 +351,10 @@ pub async fn serve_socket<S>(
                 let msg = match incoming {
                     None => break End::ClientClosed,
                     Some(Err(e)) => break if is_too_big(e) { End::TooBig } else { End::Broken },
-                    Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                    Some(Ok(Message::Close(frame))) => {
+                        client_close = frame;
+                        break End::ClientClosed;
+                    }
                     Some(Ok(msg)) => msg,
                 };
                 let outcome = conn.handle_frame(msg);
@@ -353,7 +410,18 @@ pub async fn serve_socket<S>(
         }
     };
 
-    tracing::debug!(conn = peer.id(), ?end, "disconnecting");
+    if let Some(kick) = end.kick() {
+        metrics::kicked(kick);
+    }
+    let (code, reason) = end.describe(client_close.as_ref());
+    tracing::info!(
+        conn = peer.id(),
+        user = conn.name.as_deref().unwrap_or(""),
+        code,
+        reason,
+        secs = opened.elapsed().as_secs(),
+        "connection closed"
+    );
     // Leave rooms first, so the others see `left` even while the close is being written.
     conn.leave_all();
     if matches!(end, End::Unauthorized | End::ClassicRefused) {
@@ -462,7 +530,11 @@ impl Conn {
     }
 
     fn rate_limited(&self) -> bool {
-        self.limiter.as_ref().is_some_and(|l| l.check().is_err())
+        let limited = self.limiter.as_ref().is_some_and(|l| l.check().is_err());
+        if limited {
+            metrics::rate_limited();
+        }
+        limited
     }
 
     fn rate_error(&self, client_id: Option<String>) {
@@ -715,14 +787,21 @@ impl Conn {
             Err(e) => return self.error(ErrorCode::BadRequest, bad_request(&e), None),
         };
         let peer = self.peer.clone();
-        let posted = self
-            .hub
-            .post(DEFAULT_ROOM, &msg.user, &msg.message, None, move |result| {
-                if let Err(e) = result {
-                    let e = refusal(&e);
-                    peer.send(&ServerMsg::error(e.code, e.message, None));
-                }
-            });
+        let posted =
+            self.hub.post(
+                DEFAULT_ROOM,
+                &msg.user,
+                &msg.message,
+                None,
+                move |result| match result {
+                    Ok(a) if !a.duplicate => metrics::message_stored(metrics::Path::Classic),
+                    Ok(_) => {}
+                    Err(e) => {
+                        let e = refusal(&e);
+                        peer.send(&ServerMsg::error(e.code, e.message, None));
+                    }
+                },
+            );
         if let Err(e) = posted {
             self.error(e.code, e.message, None);
         }
@@ -754,6 +833,9 @@ fn answer_send(
 ) {
     match result {
         Ok(a) => {
+            if !a.duplicate {
+                metrics::message_stored(metrics::Path::Ws);
+            }
             if let Some(client_id) = client_id {
                 peer.send(&ServerMsg::Ack {
                     client_id,

@@ -146,6 +146,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
         Script {
             frames: frames.into(),
         },
+        "fuzz".to_owned(),
         hub.clone(),
         settings(identity, rate),
         mode,

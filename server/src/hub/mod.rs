@@ -117,6 +117,11 @@ impl Hub {
         &self.inner.cfg.limits
     }
 
+    /// Rooms loaded in memory now (for `/metrics`).
+    pub fn rooms_loaded(&self) -> usize {
+        self.inner.rooms.all().len()
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -478,6 +483,7 @@ impl Fetched {
         let complete = !plan.forced_incomplete
             && !self.skipped
             && first.is_none_or(|seq| seq == plan.since + 1);
+        crate::metrics::resume(complete);
         let bracket = ServerMsg::Replay {
             room: room.to_owned(),
             from: first.unwrap_or(st.head + 1),

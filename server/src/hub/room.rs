@@ -137,6 +137,7 @@ impl RoomState {
         while self.window.len() > lim.count.max(1) || (lim.budget.over() && self.window.len() > 1) {
             self.evict_oldest(lim.budget);
         }
+        let fanout_timer = crate::metrics::fanout_timer();
         let mut classic: Option<Frame> = None;
         for member in &self.members {
             let frame = if member.name.is_some() {
@@ -148,6 +149,7 @@ impl RoomState {
             };
             member.peer.deliver(Outbound::Frame(frame));
         }
+        crate::metrics::fanout(self.members.len(), fanout_timer);
     }
 
     fn evict_oldest(&mut self, budget: &Budget) {

@@ -1,6 +1,8 @@
 //! Test harness: a real Banter server on a free loopback port, and a real WebSocket client.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

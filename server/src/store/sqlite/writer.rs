@@ -109,6 +109,7 @@ impl Writer {
             }
         };
         tracing::trace!(batch = batch.len(), elapsed = ?started.elapsed(), "store commit");
+        crate::metrics::store_commit(started.elapsed(), batch.len());
         for ((_, done), result) in batch.drain(..).zip(results) {
             done(result);
         }
