@@ -110,8 +110,10 @@ impl AppState {
             config.http_rate_keys,
         );
         sweep_rate_keys(http_rate.clone(), shutdown.clone());
+        let hub = Hub::new(config.hub(), store);
+        flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         Ok(AppState {
-            hub: Hub::new(config.hub(), store),
+            hub,
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,
@@ -121,6 +123,21 @@ impl AppState {
             tracker: TaskTracker::new(),
         })
     }
+}
+
+/// Every `period`, sends the presence coalesced since the last tick (one task for the server).
+fn flush_presence(hub: Hub, period: std::time::Duration, stop: CancellationToken) {
+    let period = period.max(std::time::Duration::from_millis(1));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => hub.flush_presence(),
+            }
+        }
+    });
 }
 
 /// Every few seconds, forgets HTTP rate keys that are back at a full burst.
@@ -195,6 +212,7 @@ pub async fn run(
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();
+    let hub = state.hub.clone();
     let http = serve::HttpSettings::from(&*state.config);
     let app = router(state);
 
@@ -212,6 +230,8 @@ pub async fn run(
         connections = tracker.len(),
         "shutting down: closing every WebSocket with 1001"
     );
+    // No presence while everyone leaves: closing is O(connections), not O(connections²).
+    hub.close();
     token.cancel();
     tracker.close();
     let drained = tokio::time::timeout(grace + std::time::Duration::from_millis(500), async {
