@@ -237,6 +237,19 @@ pub struct Config {
     /// The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// How often coalesced presence (joined/left/typing) is sent to rooms.
+    #[arg(long, env = "BANTER_PRESENCE_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub presence_interval: Duration,
+
+    /// Presence frames per room per interval at most (more changes wait, up to 8 times this
+    /// many, then are dropped: in a storm, presence is best effort and `joined` authoritative).
+    #[arg(long, env = "BANTER_PRESENCE_BATCH", default_value_t = 32)]
+    pub presence_batch: usize,
+
+    /// Names listed in a `joined` at most; `users_total` then gives the count.
+    #[arg(long, env = "BANTER_JOINED_MAX_USERS", default_value_t = 100)]
+    pub joined_max_users: usize,
 }
 
 /// `--auth`: how clients are identified.
@@ -291,6 +304,8 @@ impl Config {
             max_replay: self.max_replay,
             max_rooms: self.max_rooms,
             client_queue: self.client_queue,
+            presence_batch: self.presence_batch,
+            joined_max_users: self.joined_max_users,
         }
     }
 

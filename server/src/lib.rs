@@ -128,9 +128,11 @@ impl AppState {
                 Err("the last commit failed (see the log)".into())
             }
         });
+        let hub = Hub::new(config.hub(), store);
+        flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         Ok(AppState {
             readiness,
-            hub: Hub::new(config.hub(), store),
+            hub,
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,
@@ -140,6 +142,21 @@ impl AppState {
             tracker: TaskTracker::new(),
         })
     }
+}
+
+/// Every `period`, sends the presence coalesced since the last tick (one task for the server).
+fn flush_presence(hub: Hub, period: std::time::Duration, stop: CancellationToken) {
+    let period = period.max(std::time::Duration::from_millis(1));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => hub.flush_presence(),
+            }
+        }
+    });
 }
 
 /// Every few seconds, forgets HTTP rate keys that are back at a full burst.
@@ -229,6 +246,7 @@ pub async fn serve(
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();
+    let hub = state.hub.clone();
     let http = serve::HttpSettings::from(&*state.config);
     let tls = match (&state.config.tls_cert, &state.config.tls_key) {
         (Some(cert), Some(key)) => {
@@ -252,14 +270,14 @@ pub async fn serve(
     );
     let app = router(state);
     let server = tokio::spawn(serve::serve(listener, app, http, tls, token.clone()));
-    drain(server, shutdown, (token, tracker), grace).await
+    drain(server, shutdown, (hub, token, tracker), grace).await
 }
 
 /// Waits for `shutdown` (or the server stopping by itself), then closes every connection.
 async fn drain(
     mut server: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    (token, tracker): (CancellationToken, TaskTracker),
+    (hub, token, tracker): (Hub, CancellationToken, TaskTracker),
     grace: std::time::Duration,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
@@ -274,6 +292,8 @@ async fn drain(
         connections = tracker.len(),
         "shutting down: closing every WebSocket with 1001"
     );
+    // No presence while everyone leaves: closing is O(connections), not O(connections²).
+    hub.close();
     token.cancel();
     tracker.close();
     let drained = tokio::time::timeout(grace + std::time::Duration::from_millis(500), async {

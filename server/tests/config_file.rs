@@ -51,6 +51,9 @@ tls-key = "/etc/banter/key.pem"
 tls-watch-interval = "30s"
 tls-handshake-timeout = "4s"
 log-format = "json"
+presence-interval = "100ms"
+presence-batch = 8
+joined-max-users = 40
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -280,6 +280,7 @@ mod tests {
             users: vec![],
             head: 0,
             epoch: "e1".into(),
+            users_total: None,
         });
         s.on_server(msg("lobby", 1));
         s.on_server(msg("lobby", 2));
@@ -288,6 +289,7 @@ mod tests {
             users: vec![],
             head: 5,
             epoch: "e2".into(),
+            users_total: None,
         });
         assert_eq!(
             events,

@@ -4,8 +4,11 @@
 //! typing storm then costs O(members) per tick instead of O(members) per event, and a member's
 //! queue gains one entry per tick, so presence alone never gets a healthy member kicked.
 //!
-//! Coalescing rules, per name: the latest change wins; a `joined` and a `left` that the others
-//! were never told about cancel out; `typing` is ephemeral (kept once per tick, dropped when the
+//! Every change carries a sequence number, and each member remembers the number current when
+//! it joined ([`PresenceBatch::mark`]): it is told only of later changes, since its `joined`
+//! already showed the earlier ones. Coalescing rules, per name: the latest change wins; a
+//! `joined` and a `left` that nobody was told about (no flush and no member joined since)
+//! cancel out; `typing` is ephemeral (kept once per tick, dropped when the
 //! batch is full, never sent after a pending `left`). `joined`/`left` changes beyond the batch
 //! carry over to the next tick in arrival order, up to a backlog of `backlog` names; past that a
 //! storm is too big to narrate and further changes are dropped (counted in
@@ -18,14 +21,19 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use banter_protocol::{PresenceState, ServerMsg};
+use banter_protocol::PresenceState;
+#[cfg(test)]
+use banter_protocol::ServerMsg;
 
-use crate::hub::Frame;
+use super::presence;
+use crate::store::Frame;
 
-/// One frame to send, and the connection that caused it (which does not get it).
+/// One frame to send, the connection that caused it (which does not get it) and the change's
+/// number (members that joined after it do not get it either).
 #[derive(Debug, Clone)]
 pub struct PresenceFrame {
     pub except: Option<u64>,
+    pub seq: u64,
     pub frame: Frame,
 }
 
@@ -33,17 +41,27 @@ pub struct PresenceFrame {
 #[derive(Debug, Default)]
 pub struct PresenceBatch {
     /// Pending `joined`/`left` per name, with the connection that caused it.
-    pending: HashMap<Arc<str>, (PresenceState, Option<u64>)>,
+    pending: HashMap<Arc<str>, (PresenceState, Option<u64>, u64)>,
     /// Arrival order of `pending` (may hold stale names, skipped when flushing).
     order: VecDeque<Arc<str>>,
     /// Names typing since the last flush.
-    typing: Vec<(Arc<str>, u64)>,
+    typing: Vec<(Arc<str>, u64, u64)>,
     typing_seen: HashSet<Arc<str>>,
+    /// The last change's number.
+    seq: u64,
+    /// `seq` when the last member joined.
+    marked: u64,
     /// Changes dropped because the backlog was full.
     pub dropped: u64,
 }
 
 impl PresenceBatch {
+    /// Called when a member joins: the number it must be told changes after.
+    pub fn mark(&mut self) -> u64 {
+        self.marked = self.seq;
+        self.seq
+    }
+
     /// Whether there is anything to flush.
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty() && self.typing.is_empty()
@@ -58,20 +76,19 @@ impl PresenceBatch {
         except: Option<u64>,
         backlog: usize,
     ) {
-        match self.pending.get(name).map(|p| p.0) {
-            // A change the others never heard of is undone by its opposite.
-            Some(PresenceState::Joined) if state == PresenceState::Left => {
-                self.pending.remove(name);
-            }
-            Some(PresenceState::Left) if state == PresenceState::Joined => {
+        self.seq += 1;
+        let seq = self.seq;
+        match self.pending.get(name).map(|p| (p.0, p.2)) {
+            // A change nobody heard of (no member joined since) is undone by its opposite.
+            Some((was, at)) if was != state && at > self.marked => {
                 self.pending.remove(name);
             }
             Some(_) => {
-                self.pending.insert(name.clone(), (state, except));
+                self.pending.insert(name.clone(), (state, except, seq));
             }
             None if self.pending.len() >= backlog => self.dropped += 1,
             None => {
-                self.pending.insert(name.clone(), (state, except));
+                self.pending.insert(name.clone(), (state, except, seq));
                 self.order.push_back(name.clone());
                 self.compact();
             }
@@ -81,7 +98,8 @@ impl PresenceBatch {
     /// Records that `name` is typing, from connection `from` (at most `max` names per tick).
     pub fn record_typing(&mut self, name: &Arc<str>, from: u64, max: usize) {
         if self.typing.len() < max && self.typing_seen.insert(name.clone()) {
-            self.typing.push((name.clone(), from));
+            self.seq += 1;
+            self.typing.push((name.clone(), from, self.seq));
         }
     }
 
@@ -99,20 +117,26 @@ impl PresenceBatch {
     /// wait for the next flush), then typing (the rest is dropped).
     pub fn flush(&mut self, room: &str, max: usize) -> Vec<PresenceFrame> {
         let mut out = Vec::new();
+        let mut left = HashSet::new();
         while out.len() < max {
             let Some(name) = self.order.pop_front() else {
                 break;
             };
-            if let Some((state, except)) = self.pending.remove(&name) {
-                out.push(frame(room, &name, state, except));
+            if let Some((state, except, seq)) = self.pending.remove(&name) {
+                out.push(frame(room, &name, state, except, seq));
+                if state == PresenceState::Left {
+                    left.insert(name);
+                }
             }
         }
-        for (name, from) in self.typing.drain(..) {
+        for (name, from, seq) in self.typing.drain(..) {
             if out.len() >= max {
                 break;
             }
-            if !matches!(self.pending.get(&name), Some((PresenceState::Left, _))) {
-                out.push(frame(room, &name, PresenceState::Typing, Some(from)));
+            let gone = left.contains(&name)
+                || matches!(self.pending.get(&name), Some((PresenceState::Left, ..)));
+            if !gone {
+                out.push(frame(room, &name, PresenceState::Typing, Some(from), seq));
             }
         }
         self.typing_seen.clear();
@@ -123,16 +147,17 @@ impl PresenceBatch {
     }
 }
 
-fn frame(room: &str, user: &str, state: PresenceState, except: Option<u64>) -> PresenceFrame {
+fn frame(
+    room: &str,
+    user: &str,
+    state: PresenceState,
+    except: Option<u64>,
+    seq: u64,
+) -> PresenceFrame {
     PresenceFrame {
         except,
-        frame: ServerMsg::Presence {
-            room: room.to_owned(),
-            user: user.to_owned(),
-            state,
-        }
-        .to_json()
-        .into(),
+        seq,
+        frame: presence::frame(room, user, state),
     }
 }
 
