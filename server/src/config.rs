@@ -13,6 +13,7 @@ use clap::Parser;
 use crate::hub::HubConfig;
 use crate::store::dedupe::DedupeLimits;
 use crate::store::memory::MemoryStore;
+use crate::store::redis::{RedisConfig, RedisStore};
 use crate::store::sqlite::{Retention, SqliteConfig, SqliteStore, Sync};
 use crate::store::{Store, StoreError};
 
@@ -35,6 +36,11 @@ pub struct Config {
     /// every room starts over, in a new epoch, at each start).
     #[arg(long, env = "BANTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
     pub store: StoreKind,
+
+    /// Join a cluster: keep and sequence messages in Redis at this URL (e.g.
+    /// `redis://127.0.0.1:6379/`), shared with every node given the same URL. Overrides --store.
+    #[arg(long, env = "BANTER_REDIS_URL")]
+    pub redis: Option<String>,
 
     /// Directory of the durable store (created if missing; holds `banter.db`).
     #[arg(long, env = "BANTER_DATA_DIR", default_value = "banter-data")]
@@ -195,6 +201,14 @@ impl Config {
     /// Opens the configured store (for SQLite: creates the directory and file, checks the
     /// schema, starts the writer).
     pub fn open_store(&self) -> Result<Arc<dyn Store>, StoreError> {
+        if let Some(url) = &self.redis {
+            return Ok(Arc::new(RedisStore::open(&RedisConfig {
+                url: url.clone(),
+                queue: self.store_queue,
+                retain: (self.retain_messages > 0).then_some(self.retain_messages),
+                dedupe_window: self.dedupe_window,
+            })?));
+        }
         Ok(match self.store {
             StoreKind::Memory => Arc::new(MemoryStore::new(
                 self.history,

@@ -96,12 +96,14 @@ pub fn refusal(e: &StoreError) -> ValidationError {
 
 impl Hub {
     pub fn new(cfg: HubConfig, store: Arc<dyn Store>) -> Self {
-        let rooms = Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms);
+        let rooms = Arc::new(Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms));
+        let sink: Arc<dyn crate::store::Sink> = rooms.clone();
+        store.attach(Arc::downgrade(&sink));
         Hub {
             inner: Arc::new(Inner {
                 cfg,
                 store,
-                rooms: Arc::new(rooms),
+                rooms,
                 users: Users::default(),
                 next_id: AtomicU64::new(1),
                 connections: AtomicUsize::new(0),
@@ -267,7 +269,7 @@ impl Hub {
             st.members.is_empty()
         };
         if empty {
-            self.inner.rooms.unload_if_empty(&room);
+            self.inner.rooms.unload_if_empty(&room, &*self.inner.store);
         }
         true
     }

@@ -6,6 +6,10 @@
 //! message committed meanwhile is either counted in that head or published into the loading
 //! room (which holds it until the head is known): nothing falls between.
 //!
+//! A store shared by several nodes is told when a room loads and unloads ([`Store::watch`],
+//! before the head is read, and [`Store::unwatch`]), and delivers what other nodes sequenced
+//! through [`Sink`], which `Rooms` implements with the same publish as local posts.
+//!
 //! Lock order: the map, then a room. Nothing takes the map while holding a room.
 
 use std::collections::HashMap;
@@ -13,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::budget::Budget;
 use super::room::{Room, WindowLimits};
-use crate::store::{Store, StoreError, Stored};
+use crate::store::{Sink, Store, StoreError, Stored};
 
 /// See the module docs.
 pub struct Rooms {
@@ -59,26 +63,31 @@ impl Rooms {
     /// The room, loaded (its head and epoch read from `store`). The caller locks it and checks
     /// `unloaded` (it may have been unloaded in between: then it calls again).
     pub fn load(&self, name: &str, store: &dyn Store) -> Result<Arc<Room>, StoreError> {
-        let room = {
+        let (room, created) = {
             let mut map = self.lock();
             match map.get(name) {
-                Some(room) => room.clone(),
+                Some(room) => (room.clone(), false),
                 None => {
                     if map.len() >= self.max_loaded {
                         return Err(StoreError::TooManyRooms(self.max_loaded));
                     }
                     let room = Arc::new(Room::new(name.into()));
                     map.insert(room.name.clone(), room.clone());
-                    room
+                    (room, true)
                 }
             }
         };
         if !room.lock().loaded {
-            // Outside every lock: the store may do I/O.
-            match store.room(name) {
+            // Outside every lock: the store may do I/O. Watch first, then read the head.
+            let meta = if created {
+                store.watch(name).and_then(|()| store.room(name))
+            } else {
+                store.room(name)
+            };
+            match meta {
                 Ok(meta) => room.lock().finish_load(&meta, &self.limits()),
                 Err(e) => {
-                    self.unload_if_empty(&room);
+                    self.unload_if_empty(&room, store);
                     return Err(e);
                 }
             }
@@ -96,17 +105,32 @@ impl Rooms {
         }
     }
 
-    /// Unloads `room` if nobody is in it (frees its window).
-    pub fn unload_if_empty(&self, room: &Arc<Room>) {
-        let mut map = self.lock();
-        let mut st = room.lock();
-        if !st.members.is_empty() || st.unloaded {
-            return;
+    /// Unloads `room` if nobody is in it (frees its window; the store stops watching it).
+    pub fn unload_if_empty(&self, room: &Arc<Room>, store: &dyn Store) {
+        {
+            let mut map = self.lock();
+            let mut st = room.lock();
+            if !st.members.is_empty() || st.unloaded {
+                return;
+            }
+            st.unloaded = true;
+            st.release(&self.budget);
+            if map.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                map.remove(&room.name);
+            }
         }
-        st.unloaded = true;
-        st.release(&self.budget);
-        if map.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
-            map.remove(&room.name);
-        }
+        store.unwatch(&room.name);
+    }
+}
+
+impl Sink for Rooms {
+    fn publish(&self, room: &str, stored: Arc<Stored>) {
+        Rooms::publish(self, room, stored);
+    }
+
+    fn head(&self, room: &str) -> Option<(Arc<str>, u64)> {
+        let r = self.get(room)?;
+        let st = r.lock();
+        (st.loaded && !st.unloaded).then(|| (st.epoch.clone(), st.head))
     }
 }

@@ -9,11 +9,15 @@
 //! stored. Completions for one room arrive in `seq` order, or close to it: the hub's publish
 //! reorders what arrives early (see `hub::room`).
 //!
-//! Implementations: [`sqlite::SqliteStore`] (the default: durable, in `--data-dir`) and
-//! [`memory::MemoryStore`] (`--store memory`: nothing on disk, a new epoch each start).
+//! Implementations: [`sqlite::SqliteStore`] (the default: durable, in `--data-dir`),
+//! [`memory::MemoryStore`] (`--store memory`: nothing on disk, a new epoch each start) and
+//! [`redis::RedisStore`] (`--redis URL`: several nodes sharing rooms). A store shared by several
+//! nodes also sequences messages posted on other nodes: it delivers them through the [`Sink`]
+//! the hub attaches, for the rooms the hub watches (see [`Store::watch`]).
 
 pub mod dedupe;
 pub mod memory;
+pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -155,6 +159,30 @@ pub trait Store: Send + Sync + 'static {
     fn ready(&self) -> bool {
         true
     }
+
+    /// Gives the store the hub's rooms, to publish what other nodes sequenced. Called once, by
+    /// `Hub::new`. A store of one node has nothing to deliver.
+    fn attach(&self, _sink: std::sync::Weak<dyn Sink>) {}
+
+    /// The hub is loading `room` (it has local members): from the return on, the store delivers
+    /// to the sink every message of `room` sequenced elsewhere. Called before [`Store::room`],
+    /// so a message sequenced after the head it reads is delivered. Calls are counted: each
+    /// `watch` is matched by one [`Store::unwatch`].
+    fn watch(&self, _room: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The hub unloaded `room` (see [`Store::watch`]).
+    fn unwatch(&self, _room: &str) {}
+}
+
+/// Where a store shared with other nodes delivers messages they sequenced: the hub's rooms.
+pub trait Sink: Send + Sync + 'static {
+    /// Publishes a stored message to the room's local members (idempotent and ordered by `seq`).
+    fn publish(&self, room: &str, stored: Arc<Stored>);
+
+    /// The loaded room's epoch and head; `None` when it is not loaded or still loading.
+    fn head(&self, room: &str) -> Option<(Arc<str>, u64)>;
 }
 
 /// The dedupe key of a `client_id` sent by `user`: the same `client_id` from another user is

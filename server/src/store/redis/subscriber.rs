@@ -1,0 +1,285 @@
+//! Fan-out across nodes: one thread per node holds a pub/sub connection, subscribed to the
+//! channel of every room that has local members, and publishes what arrives into the hub's
+//! rooms (decoded once per node, one shared frame for all local members).
+//!
+//! Gaps are detected by `seq`: a message ahead of the room's `head + 1` means messages were
+//! missed (a pub/sub message lost, or the connection dropped), so the missing range is read from
+//! the room's stream and published first; members see no gap and no repeat (publish ignores what
+//! it already has). After a reconnect every watched room is re-subscribed and caught up from the
+//! stream before anything else is read. A dead connection is noticed by a PING every
+//! [`PING_EVERY`] when nothing arrives; until it is back, [`Subscriber::connected`] is false
+//! (the node is not ready).
+//!
+//! `watch` blocks until the subscription is confirmed (at most [`WATCH_TIMEOUT`]), so the
+//! hub reads a room's head only once every later message will reach it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use redis::{Msg, PubSub};
+
+use super::keys::{Keys, room_of_channel};
+use super::reads::Reads;
+use super::script;
+use crate::store::{Range, Sink, StoreError, Stored};
+
+/// How long a read of the pub/sub connection waits before the thread looks at its commands.
+const TICK: Duration = Duration::from_millis(20);
+/// Idle time after which the connection is checked with a PING.
+const PING_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait for a subscription to be confirmed.
+const WATCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Messages read from the stream at once when filling a gap.
+const FILL_BATCH: usize = 1000;
+/// Longest pause between reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+enum Command {
+    Subscribe(String, Sender<()>),
+    Unsubscribe(String),
+}
+
+/// See the module docs.
+pub struct Subscriber {
+    commands: Mutex<Sender<Command>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    reads: Arc<Reads>,
+    sink: OnceLock<Weak<dyn Sink>>,
+    /// Watch counts per room (see `Store::watch`).
+    watched: Mutex<HashMap<String, i64>>,
+    connected: AtomicBool,
+}
+
+impl Subscriber {
+    /// Starts the thread.
+    pub fn start(reads: Arc<Reads>) -> Result<Self, StoreError> {
+        let (tx, rx) = channel();
+        let shared = Arc::new(Shared {
+            reads,
+            sink: OnceLock::new(),
+            watched: Mutex::new(HashMap::new()),
+            connected: AtomicBool::new(false),
+        });
+        let thread = shared.clone();
+        std::thread::Builder::new()
+            .name("banter-redis-sub".into())
+            .spawn(move || thread.run(rx))
+            .map_err(StoreError::failed)?;
+        Ok(Subscriber {
+            commands: Mutex::new(tx),
+            shared,
+        })
+    }
+
+    pub fn attach(&self, sink: Weak<dyn Sink>) {
+        let _ = self.shared.sink.set(sink);
+    }
+
+    /// Whether the pub/sub connection is up.
+    pub fn connected(&self) -> bool {
+        self.shared.connected.load(Ordering::Acquire)
+    }
+
+    fn send(&self, cmd: Command) {
+        let _ = self
+            .commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(cmd);
+    }
+
+    /// Counts a watch of `room` and waits until its channel is subscribed.
+    pub fn watch(&self, room: &str) -> Result<(), StoreError> {
+        *self.shared.lock_watched().entry(room.to_owned()).or_insert(0) += 1;
+        let (tx, rx) = channel();
+        self.send(Command::Subscribe(room.to_owned(), tx));
+        let wait = || rx.recv_timeout(WATCH_TIMEOUT);
+        let confirmed = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            _ => wait(),
+        };
+        confirmed.map_err(|_| StoreError::Failed("redis is unavailable".into()))
+    }
+
+    /// Uncounts a watch of `room`; unsubscribes when none is left.
+    pub fn unwatch(&self, room: &str) {
+        let last = {
+            let mut w = self.shared.lock_watched();
+            let count = w.entry(room.to_owned()).or_insert(0);
+            *count -= 1;
+            let last = *count == 0;
+            if last {
+                w.remove(room);
+            }
+            last
+        };
+        if last {
+            self.send(Command::Unsubscribe(room.to_owned()));
+        }
+    }
+}
+
+impl Shared {
+    fn lock_watched(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.watched.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sink(&self) -> Option<Arc<dyn Sink>> {
+        self.sink.get()?.upgrade()
+    }
+
+    fn watched_rooms(&self) -> Vec<String> {
+        self.lock_watched()
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// Connects, serves until the connection fails, and again, until the store is dropped.
+    fn run(self: Arc<Self>, commands: Receiver<Command>) {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match self.session(&commands) {
+                Ok(Stop) => return,
+                Err(e) => {
+                    if self.connected.swap(false, Ordering::AcqRel) {
+                        tracing::warn!(error = %e, "redis pub/sub connection lost; reconnecting");
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    // Subscriptions asked for meanwhile are redone on reconnect; their
+                    // waiters time out (the join is refused as unavailable) unless it is quick.
+                }
+            }
+            if self.connected.load(Ordering::Acquire) {
+                backoff = Duration::from_millis(50);
+            }
+        }
+    }
+
+    /// One connection's life. `Ok` when the store is gone.
+    fn session(&self, commands: &Receiver<Command>) -> Result<Stop, StoreError> {
+        let mut conn = self.reads.connect()?;
+        let mut ps = conn.as_pubsub();
+        ps.set_read_timeout(Some(TICK)).map_err(fail)?;
+        let rooms = self.watched_rooms();
+        if !rooms.is_empty() {
+            let channels: Vec<String> = rooms.iter().map(|r| Keys::new(r).channel).collect();
+            ps.subscribe(channels).map_err(fail)?;
+        }
+        self.connected.store(true, Ordering::Release);
+        tracing::info!(rooms = rooms.len(), "redis pub/sub connected");
+        for room in &rooms {
+            self.catch_up(room, u64::MAX)?;
+        }
+        let mut last_heard = Instant::now();
+        loop {
+            loop {
+                match commands.try_recv() {
+                    Ok(Command::Subscribe(room, ack)) => {
+                        ps.subscribe(Keys::new(&room).channel).map_err(fail)?;
+                        let _ = ack.send(());
+                    }
+                    Ok(Command::Unsubscribe(room)) => {
+                        ps.unsubscribe(Keys::new(&room).channel).map_err(fail)?;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(Stop),
+                }
+            }
+            match ps.get_message() {
+                Ok(msg) => {
+                    last_heard = Instant::now();
+                    self.receive(&msg)?;
+                }
+                Err(e) if e.is_timeout() => {
+                    if last_heard.elapsed() >= PING_EVERY {
+                        ping(&mut ps)?;
+                        last_heard = Instant::now();
+                    }
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        }
+    }
+
+    /// Publishes one live message, after filling any gap before it.
+    fn receive(&self, msg: &Msg) -> Result<(), StoreError> {
+        let Some(room) = room_of_channel(msg.get_channel_name()) else {
+            return Ok(());
+        };
+        let payload = msg.get_payload_bytes();
+        let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
+        let Some((epoch, json)) = text.split_once('\n') else {
+            return Ok(());
+        };
+        let message = match script::decode(json) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(room, error = %e, "undecodable message on a room channel");
+                return Ok(());
+            }
+        };
+        let Some(sink) = self.sink() else {
+            return Ok(());
+        };
+        if let Some((have, head)) = sink.head(room) {
+            if *have != *epoch {
+                tracing::warn!(room, "the room's epoch changed in redis (redis lost it)");
+                return Ok(());
+            }
+            if message.seq > head + 1 {
+                self.catch_up(room, message.seq - 1)?;
+            }
+        }
+        sink.publish(room, Stored::new(message));
+        Ok(())
+    }
+
+    /// Publishes what the stream holds after the room's head, up to `to`.
+    fn catch_up(&self, room: &str, to: u64) -> Result<(), StoreError> {
+        let Some(sink) = self.sink() else {
+            return Ok(());
+        };
+        loop {
+            let Some((_, head)) = sink.head(room) else {
+                return Ok(());
+            };
+            if head >= to {
+                return Ok(());
+            }
+            let want = (to - head).min(FILL_BATCH as u64) as usize;
+            let (msgs, _) = self.reads.read(room, Some(Range::After(head)), want)?;
+            let Some(last) = msgs.last().map(|m| m.seq) else {
+                return Ok(());
+            };
+            for m in msgs {
+                if m.seq <= to {
+                    sink.publish(room, Stored::new(m));
+                }
+            }
+            if last >= to || sink.head(room).is_none_or(|(_, h)| h < last) {
+                // Done, or the window cannot move on (retention trimmed the gap away).
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The store was dropped.
+struct Stop;
+
+fn ping(ps: &mut PubSub<'_>) -> Result<(), StoreError> {
+    ps.ping::<redis::Value>().map(drop).map_err(fail)
+}
+
+fn fail(e: redis::RedisError) -> StoreError {
+    StoreError::failed(e)
+}
