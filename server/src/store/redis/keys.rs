@@ -41,7 +41,10 @@ impl Keys {
 
 /// The room a channel belongs to.
 pub fn room_of_channel(channel: &str) -> Option<&str> {
-    channel.strip_prefix(PREFIX)?.strip_suffix(CHANNEL)?.strip_suffix('}')
+    channel
+        .strip_prefix(PREFIX)?
+        .strip_suffix(CHANNEL)?
+        .strip_suffix('}')
 }
 
 #[cfg(test)]

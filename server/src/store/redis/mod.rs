@@ -14,6 +14,7 @@
 //! get new epochs (clients resuming are told `complete: false`).
 
 mod keys;
+mod publisher;
 mod reads;
 mod script;
 mod subscriber;
@@ -22,15 +23,15 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use banter_protocol::ChatMessage;
+use redis::Client;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
-use tokio::sync::Semaphore;
 
 use self::keys::Keys;
+use self::publisher::{Job, Publisher};
 use self::reads::Reads;
 use self::script::Template;
 use self::subscriber::Subscriber;
-use super::{AppendDone, Appended, NewMessage, Range, RoomMeta, Sink, Store, StoreError, Stored};
+use super::{AppendDone, NewMessage, Range, RoomMeta, Sink, Store, StoreError};
 
 /// The Redis store's settings.
 #[derive(Debug, Clone)]
@@ -46,10 +47,8 @@ pub struct RedisConfig {
 /// See the module docs.
 pub struct RedisStore {
     cfg: RedisConfig,
-    conn: ConnectionManager,
-    post: Arc<Script>,
-    inflight: Arc<Semaphore>,
-    runtime: tokio::runtime::Handle,
+    publisher: Publisher,
+    post_hash: String,
     reads: Arc<Reads>,
     subscriber: Subscriber,
 }
@@ -78,12 +77,11 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
         let subscriber = Subscriber::start(reads.clone())?;
+        let post = script::post();
         Ok(RedisStore {
             cfg: cfg.clone(),
-            conn,
-            post: Arc::new(script::post()),
-            inflight: Arc::new(Semaphore::new(cfg.queue.max(1))),
-            runtime,
+            post_hash: post.get_hash().to_owned(),
+            publisher: Publisher::start(&runtime, conn, post, cfg.queue),
             reads,
             subscriber,
         })
@@ -96,9 +94,6 @@ impl Store for RedisStore {
     }
 
     fn append(&self, msg: NewMessage, done: AppendDone) {
-        let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
-            return done(Err(StoreError::Busy));
-        };
         let template = match Template::new(&msg) {
             Ok(t) => t,
             Err(e) => return done(Err(e)),
@@ -108,28 +103,22 @@ impl Store for RedisStore {
             Some(_) => self.cfg.dedupe_window.as_millis().max(1) as u64,
             None => 0,
         };
-        let dedupe = keys.dedupe(msg.dedupe_key.as_deref().unwrap_or(""));
-        let retain = self.cfg.retain.unwrap_or(0);
-        let (mut conn, post) = (self.conn.clone(), self.post.clone());
-        self.runtime.spawn(async move {
-            let reply: redis::RedisResult<(String, String, String)> = post
-                .key(&keys.seq)
-                .key(&keys.epoch)
-                .key(&keys.stream)
-                .key(&dedupe)
-                .key(keys::ROOMS)
-                .arg(&*super::new_epoch())
-                .arg(&template.prefix)
-                .arg(&template.suffix)
-                .arg(retain)
-                .arg(window_ms)
-                .arg(&*msg.room)
-                .arg(&keys.channel)
-                .invoke_async(&mut conn)
-                .await;
-            drop(permit);
-            done(reply.map_err(reads::unavailable).and_then(appended));
-        });
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&self.post_hash)
+            .arg(5)
+            .arg(&keys.seq)
+            .arg(&keys.epoch)
+            .arg(&keys.stream)
+            .arg(keys.dedupe(msg.dedupe_key.as_deref().unwrap_or("")))
+            .arg(keys::ROOMS)
+            .arg(&*super::new_epoch())
+            .arg(&template.prefix)
+            .arg(&template.suffix)
+            .arg(self.cfg.retain.unwrap_or(0))
+            .arg(window_ms)
+            .arg(&*msg.room)
+            .arg(&keys.channel);
+        self.publisher.send(Job { cmd, done });
     }
 
     fn read(
@@ -160,13 +149,4 @@ impl Store for RedisStore {
     fn unwatch(&self, room: &str) {
         self.subscriber.unwatch(room);
     }
-}
-
-/// The post script's reply as a completed append.
-fn appended((epoch, duplicate, json): (String, String, String)) -> Result<Appended, StoreError> {
-    Ok(Appended {
-        stored: Stored::new(script::decode(&json)?),
-        epoch: epoch.into(),
-        duplicate: duplicate == "1",
-    })
 }

@@ -45,17 +45,34 @@ impl Reads {
         Ok(conn)
     }
 
-    /// Runs `f` on a pooled connection; a connection that failed is dropped, not pooled.
+    /// Runs `f` on a pooled connection; a connection that failed is dropped, not pooled. A
+    /// pooled connection may have died with a Redis restart: `f` is then run once more on a
+    /// new one (every read here may run twice).
     fn with<T>(
         &self,
-        f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
+        mut f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
     ) -> Result<T, StoreError> {
-        let pooled = self.pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => self.connect()?,
+        let pooled = self
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let (conn, out) = match pooled {
+            Some(mut c) => match f(&mut c) {
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+                    let mut fresh = self.connect()?;
+                    let out = f(&mut fresh);
+                    (fresh, out)
+                }
+                out => (c, out),
+            },
+            None => {
+                let mut c = self.connect()?;
+                let out = f(&mut c);
+                (c, out)
+            }
         };
-        let out = f(&mut conn).map_err(unavailable)?;
+        let out = out.map_err(unavailable)?;
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         if pool.len() < POOL {
             pool.push(conn);

@@ -96,7 +96,11 @@ impl Subscriber {
 
     /// Counts a watch of `room` and waits until its channel is subscribed.
     pub fn watch(&self, room: &str) -> Result<(), StoreError> {
-        *self.shared.lock_watched().entry(room.to_owned()).or_insert(0) += 1;
+        *self
+            .shared
+            .lock_watched()
+            .entry(room.to_owned())
+            .or_insert(0) += 1;
         let (tx, rx) = channel();
         self.send(Command::Subscribe(room.to_owned(), tx));
         let wait = || rx.recv_timeout(WATCH_TIMEOUT);
