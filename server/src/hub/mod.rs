@@ -181,6 +181,7 @@ impl Hub {
     ) -> Result<(), ValidationError> {
         let store = &*self.inner.store;
         let mut fetched = Fetched::default();
+        let mut caught_up = false;
         for _ in 0..JOIN_ATTEMPTS {
             let room = self
                 .inner
@@ -189,6 +190,20 @@ impl Hub {
                 .map_err(|e| refusal(&e))?;
             let mut st = room.lock();
             if st.unloaded {
+                continue;
+            }
+            if let Some(since) = since
+                && since > st.head
+                && epoch.is_none_or(|e| *e == *st.epoch)
+                && !caught_up
+            {
+                // The client saw more than this node has published: with a store shared by
+                // several nodes, this node may be a moment behind. Bring the room up to date
+                // from the store once; what is still missing after that is another life.
+                let head = st.head;
+                drop(st);
+                caught_up = true;
+                self.catch_up(&room.name, head, since)?;
                 continue;
             }
             let plan = replay::plan(&st, since, epoch, self.inner.cfg.max_replay);
@@ -225,6 +240,21 @@ impl Hub {
             code: ErrorCode::Unavailable,
             message: "the room is too busy to replay right now: retry".into(),
         })
+    }
+
+    /// Publishes what the store holds of `room` in `(head, to]` (idempotent: a node that was
+    /// behind catches up; nothing is published twice).
+    fn catch_up(&self, room: &str, head: u64, to: u64) -> Result<(), ValidationError> {
+        let want = (to - head).min(self.inner.cfg.max_replay.max(1)) as usize;
+        let (msgs, _) = self
+            .inner
+            .store
+            .read(room, Range::After(head), want)
+            .map_err(|e| refusal(&e))?;
+        for m in msgs {
+            self.inner.rooms.publish(room, Stored::new(m));
+        }
+        Ok(())
     }
 
     /// Adds a classic client to `room`: it receives messages in the `{user, message}` shape and
