@@ -451,7 +451,7 @@ async fn chaos(redis: &Redis, nodes: &mut [Node], seed: u64) {
     for s in 0..SENDERS {
         let (urls, acked, room) = (urls.clone(), acked.clone(), room.clone());
         senders.push(tokio::spawn(async move {
-            let mut rng = Rng(seed ^ (s as u64 + 1) * 0x9E37);
+            let mut rng = Rng(seed ^ ((s as u64 + 1) * 0x9E37));
             for i in 0..PER_SENDER {
                 let cid = format!("s{s}-{i}");
                 let deadline = Instant::now() + WAIT;
