@@ -246,13 +246,13 @@ impl Hub {
     /// behind catches up; nothing is published twice).
     fn catch_up(&self, room: &str, head: u64, to: u64) -> Result<(), ValidationError> {
         let want = (to - head).min(self.inner.cfg.max_replay.max(1)) as usize;
-        let (msgs, _) = self
+        let (msgs, meta) = self
             .inner
             .store
             .read(room, Range::After(head), want)
             .map_err(|e| refusal(&e))?;
         for m in msgs {
-            self.inner.rooms.publish(room, Stored::new(m));
+            self.inner.rooms.publish(room, &meta.epoch, Stored::new(m));
         }
         Ok(())
     }
@@ -343,7 +343,7 @@ impl Hub {
                 if let Ok(a) = &result
                     && !a.duplicate
                 {
-                    rooms.publish(&a.stored.msg.room, a.stored.clone());
+                    rooms.publish(&a.stored.msg.room, &a.epoch, a.stored.clone());
                 }
                 reply(result);
             }),

@@ -95,11 +95,12 @@ impl Rooms {
         Ok(room)
     }
 
-    /// Publishes a stored message to the room's members, if the room is loaded.
-    pub fn publish(&self, room: &str, stored: Arc<Stored>) {
+    /// Publishes a stored message of `epoch` to the room's members, if the room is loaded
+    /// (or loading) in that epoch.
+    pub fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>) {
         if let Some(r) = self.get(room) {
             let mut st = r.lock();
-            if !st.unloaded {
+            if !st.unloaded && (!st.loaded || *st.epoch == *epoch) {
                 st.publish(stored, &self.limits());
             }
         }
@@ -124,13 +125,38 @@ impl Rooms {
 }
 
 impl Sink for Rooms {
-    fn publish(&self, room: &str, stored: Arc<Stored>) {
-        Rooms::publish(self, room, stored);
+    fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>) {
+        Rooms::publish(self, room, epoch, stored);
     }
 
     fn head(&self, room: &str) -> Option<(Arc<str>, u64)> {
         let r = self.get(room)?;
         let st = r.lock();
         (st.loaded && !st.unloaded).then(|| (st.epoch.clone(), st.head))
+    }
+
+    fn reset(&self, room: &str) -> bool {
+        let Some(r) = self.get(room) else {
+            return false;
+        };
+        let mut map = self.lock();
+        let mut st = r.lock();
+        if st.unloaded {
+            return false;
+        }
+        tracing::warn!(
+            room,
+            members = st.members.len(),
+            "the room's history was lost: a new epoch"
+        );
+        for m in st.members.drain(..) {
+            m.peer.outbox().kick();
+        }
+        st.unloaded = true;
+        st.release(&self.budget);
+        if map.get(room).is_some_and(|m| Arc::ptr_eq(m, &r)) {
+            map.remove(room);
+        }
+        true
     }
 }

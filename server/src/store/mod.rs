@@ -178,11 +178,17 @@ pub trait Store: Send + Sync + 'static {
 
 /// Where a store shared with other nodes delivers messages they sequenced: the hub's rooms.
 pub trait Sink: Send + Sync + 'static {
-    /// Publishes a stored message to the room's local members (idempotent and ordered by `seq`).
-    fn publish(&self, room: &str, stored: Arc<Stored>);
+    /// Publishes a stored message of `epoch` to the room's local members (idempotent and
+    /// ordered by `seq`; ignored if the room is loaded in another epoch).
+    fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>);
 
     /// The loaded room's epoch and head; `None` when it is not loaded or still loading.
     fn head(&self, room: &str) -> Option<(Arc<str>, u64)>;
+
+    /// The room's history was lost (a new epoch): closes its members' connections as too slow
+    /// (4000: they resume, and are told `complete: false`) and unloads it, so it loads again
+    /// in the new epoch. `true` if it was loaded (its watch ends: the store uncounts it).
+    fn reset(&self, room: &str) -> bool;
 }
 
 /// The dedupe key of a `client_id` sent by `user`: the same `client_id` from another user is

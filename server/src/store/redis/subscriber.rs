@@ -236,14 +236,14 @@ impl Shared {
         };
         if let Some((have, head)) = sink.head(room) {
             if *have != *epoch {
-                tracing::warn!(room, "the room's epoch changed in redis (redis lost it)");
+                self.reset(&sink, room);
                 return Ok(());
             }
             if message.seq > head + 1 {
                 self.catch_up(room, message.seq - 1)?;
             }
         }
-        sink.publish(room, Stored::new(message));
+        sink.publish(room, epoch, Stored::new(message));
         Ok(())
     }
 
@@ -253,25 +253,43 @@ impl Shared {
             return Ok(());
         };
         loop {
-            let Some((_, head)) = sink.head(room) else {
+            let Some((epoch, head)) = sink.head(room) else {
                 return Ok(());
             };
-            if head >= to {
+            let want = to.saturating_sub(head).min(FILL_BATCH as u64) as usize;
+            let (msgs, meta) = self.reads.read(room, Some(Range::After(head)), want)?;
+            if meta.epoch != epoch {
+                self.reset(&sink, room);
                 return Ok(());
             }
-            let want = (to - head).min(FILL_BATCH as u64) as usize;
-            let (msgs, _) = self.reads.read(room, Some(Range::After(head)), want)?;
             let Some(last) = msgs.last().map(|m| m.seq) else {
                 return Ok(());
             };
             for m in msgs {
                 if m.seq <= to {
-                    sink.publish(room, Stored::new(m));
+                    sink.publish(room, &meta.epoch, Stored::new(m));
                 }
             }
             if last >= to || sink.head(room).is_none_or(|(_, h)| h < last) {
                 // Done, or the window cannot move on (retention trimmed the gap away).
                 return Ok(());
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Redis lost `room` (see [`Sink::reset`]); its watch ends with it. Its channel stays
+    /// subscribed until the next unwatch of the room (messages for a room not loaded are
+    /// dropped).
+    fn reset(&self, sink: &Arc<dyn Sink>, room: &str) {
+        if sink.reset(room) {
+            let mut w = self.lock_watched();
+            if let Some(n) = w.get_mut(room) {
+                *n -= 1;
+                if *n == 0 {
+                    w.remove(room);
+                }
             }
         }
     }
