@@ -59,7 +59,8 @@ pub struct Config {
     #[arg(long, env = "BANTER_RETAIN_MESSAGES", default_value_t = 0)]
     pub retain_messages: u64,
 
-    /// Delete messages older than this (e.g. `90d`; unset = keep forever).
+    /// Delete messages older than this (e.g. `90d`; unset = keep forever). Not applied with
+    /// `--redis` (trim by count there).
     #[arg(long, env = "BANTER_RETAIN_AGE", value_parser = humantime::parse_duration)]
     pub retain_age: Option<Duration>,
 

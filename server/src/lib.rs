@@ -2,8 +2,8 @@
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
 //! Modules, one concern each: [`config`] (flags), [`store`] (sequencing and keeping messages:
-//! SQLite or memory), [`hub`] (rooms, members, hot windows, fan-out),
-//! [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
+//! SQLite, memory, or Redis shared by several nodes), [`hub`] (rooms, members, hot windows,
+//! fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
 //! [`error`] (HTTP errors).
 
 pub mod assets;

@@ -9,6 +9,7 @@
 //!   (several seeds; `CLUSTER_SEEDS=n` runs more);
 //! - Redis unreachable: posts refused with `unavailable`, never acked; Redis back (with AOF):
 //!   the nodes carry on without a restart, nothing lost, members see no gap;
+//! - the Redis store's readiness (what `/readyz` reports) follows Redis going away and back;
 //! - Redis restarted without persistence: new epochs; a member present through it is closed
 //!   with 4000 (resume), and a resuming client is told `complete: false`.
 
@@ -675,4 +676,104 @@ async fn redis_restarted_without_persistence_is_a_new_epoch_and_clients_are_told
     let (_, from, to, complete) = common::replay_bounds(r.recv().await);
     assert_eq!((from, to, complete), (1, 1, false));
     assert_eq!(next_message(&mut r).await.text, "new 1");
+}
+
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await; // polling interval
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_store_is_not_ready_while_redis_is_unreachable_and_ready_again_after() {
+    use banter_server::store::Store;
+    use banter_server::store::redis::{RedisConfig, RedisStore};
+    let mut redis = Redis::start(false);
+    let store = RedisStore::open(&RedisConfig {
+        url: redis.url(),
+        queue: 16,
+        retain: None,
+        dedupe_window: Duration::from_secs(60),
+    })
+    .expect("open");
+    wait_until("ready with Redis up", || store.ready()).await;
+    redis.kill9();
+    let down = Instant::now();
+    wait_until("not ready with Redis down", || !store.ready()).await;
+    assert!(
+        down.elapsed() < Duration::from_secs(5),
+        "noticed within 5 s"
+    );
+    redis.restart();
+    wait_until("ready again, without a restart", || store.ready()).await;
+}
+
+/// The next `presence` frame: `(user, state)`.
+async fn next_presence(c: &mut Client) -> (String, String) {
+    match c
+        .recv_until(|m| matches!(m, ServerMsg::Presence { .. }))
+        .await
+    {
+        ServerMsg::Presence { user, state, .. } => (
+            user,
+            serde_json::to_value(state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        ),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_the_union_over_nodes_and_a_killed_node_leaves_no_ghost() {
+    let redis = Redis::start(false);
+    let mut nodes = cluster(&redis, 3).await;
+    let mut ann = client(&nodes[0]).await;
+    ann.join("hall", "ann").await;
+    let mut bob = client(&nodes[1]).await;
+    let (users, _) = bob.join("hall", "bob").await;
+    assert_eq!(
+        users,
+        ["ann", "bob"],
+        "bob sees ann, who is on another node"
+    );
+    assert_eq!(
+        next_presence(&mut ann).await,
+        ("bob".into(), "joined".into())
+    );
+
+    let mut carol = client(&nodes[2]).await;
+    let (users, _) = carol.join("hall", "carol").await;
+    assert_eq!(users, ["ann", "bob", "carol"]);
+    assert_eq!(
+        next_presence(&mut ann).await,
+        ("carol".into(), "joined".into())
+    );
+    // carol's node dies without a word: she is gone from the others within the stated bound.
+    nodes[2].kill9();
+    let killed = Instant::now();
+    assert_eq!(
+        next_presence(&mut ann).await,
+        ("carol".into(), "left".into())
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(10),
+        "no ghost past 10 s"
+    );
+    // bob leaves cleanly: told at once.
+    drop(bob);
+    assert_eq!(next_presence(&mut ann).await, ("bob".into(), "left".into()));
+    let mut dave = client(&nodes[1]).await;
+    let (users, _) = dave.join("hall", "dave").await;
+    assert_eq!(users, ["ann", "dave"]);
+}
+
+/// A client connected to `node`, past its `welcome`.
+async fn client(node: &Node) -> Client {
+    let mut c = Client::connect_raw(&node.ws()).await;
+    c.recv().await;
+    c
 }

@@ -217,22 +217,26 @@ impl Hub {
                     continue;
                 }
             }
-            let newly_present = if st.is_member(peer.id()) {
-                false
+            let change = if st.is_member(peer.id()) {
+                None
             } else {
                 st.members.push(Member {
                     peer: peer.clone(),
                     name: Some(name.clone()),
                 });
-                st.presence.arrive(name)
+                Some(st.presence.arrive(name))
             };
             let batch = match plan {
                 None => vec![st.joined(&room.name).to_json().into()],
                 Some(plan) => fetched.finish(&st, &room.name, plan),
             };
             peer.deliver(Outbound::Batch(batch));
-            if newly_present {
+            if change.is_some_and(|c| c.room) {
                 st.announce(&room.name, name, PresenceState::Joined, Some(peer.id()));
+            }
+            drop(st);
+            if change.is_some_and(|c| c.here) {
+                store.presence(&room.name, name, true);
             }
             return Ok(());
         }
@@ -285,19 +289,25 @@ impl Hub {
         let Some(room) = self.inner.rooms.get(room) else {
             return false;
         };
-        let empty = {
+        let (empty, gone) = {
             let mut st = room.lock();
             let Some(at) = st.members.iter().position(|m| m.peer.id() == peer_id) else {
                 return false;
             };
             let member = st.members.swap_remove(at);
-            if let Some(name) = member.name
-                && st.presence.depart(&name)
-            {
-                st.announce(&room.name, &name, PresenceState::Left, None);
+            let mut gone = None;
+            if let Some(name) = member.name {
+                let change = st.presence.depart(&name);
+                if change.room {
+                    st.announce(&room.name, &name, PresenceState::Left, None);
+                }
+                gone = change.here.then_some(name);
             }
-            st.members.is_empty()
+            (st.members.is_empty(), gone)
         };
+        if let Some(name) = gone {
+            self.inner.store.presence(&room.name, &name, false);
+        }
         if empty {
             self.inner.rooms.unload_if_empty(&room, &*self.inner.store);
         }

@@ -135,14 +135,31 @@ impl Sink for Rooms {
         (st.loaded && !st.unloaded).then(|| (st.epoch.clone(), st.head))
     }
 
-    fn reset(&self, room: &str) -> bool {
-        let Some(r) = self.get(room) else {
-            return false;
-        };
+    fn remote_presence(&self, room: &str, node: &str, name: &str, here: bool) {
+        let Some(r) = self.get(room) else { return };
+        let mut st = r.lock();
+        if !st.unloaded && st.presence.remote(node, name, here) {
+            st.announce(room, name, presence_state(here), None);
+        }
+    }
+
+    fn sync_presence(&self, room: &str, entries: &[(String, String)]) {
+        let Some(r) = self.get(room) else { return };
+        let mut st = r.lock();
+        if st.unloaded {
+            return;
+        }
+        for (name, here) in st.presence.sync_remote(entries) {
+            st.announce(room, &name, presence_state(here), None);
+        }
+    }
+
+    fn reset(&self, room: &str) -> Option<Vec<String>> {
+        let r = self.get(room)?;
         let mut map = self.lock();
         let mut st = r.lock();
         if st.unloaded {
-            return false;
+            return None;
         }
         tracing::warn!(
             room,
@@ -157,6 +174,14 @@ impl Sink for Rooms {
         if map.get(room).is_some_and(|m| Arc::ptr_eq(m, &r)) {
             map.remove(room);
         }
-        true
+        Some(st.presence.here())
+    }
+}
+
+fn presence_state(here: bool) -> banter_protocol::PresenceState {
+    if here {
+        banter_protocol::PresenceState::Joined
+    } else {
+        banter_protocol::PresenceState::Left
     }
 }

@@ -174,6 +174,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The hub unloaded `room` (see [`Store::watch`]).
     fn unwatch(&self, _room: &str) {}
+
+    /// `name`'s first connection in `room` arrived on this node (`here`), or its last one left:
+    /// a store shared by several nodes tells the others ([`Sink::remote_presence`]).
+    fn presence(&self, _room: &str, _name: &str, _here: bool) {}
 }
 
 /// Where a store shared with other nodes delivers messages they sequenced: the hub's rooms.
@@ -187,8 +191,16 @@ pub trait Sink: Send + Sync + 'static {
 
     /// The room's history was lost (a new epoch): closes its members' connections as too slow
     /// (4000: they resume, and are told `complete: false`) and unloads it, so it loads again
-    /// in the new epoch. `true` if it was loaded (its watch ends: the store uncounts it).
-    fn reset(&self, room: &str) -> bool;
+    /// in the new epoch. When it was loaded, returns the names that were present on this node
+    /// (they left without a [`Store::presence`]); its watch ends: the store uncounts it.
+    fn reset(&self, room: &str) -> Option<Vec<String>>;
+
+    /// `name` arrived in (`here`) or left `room` on another `node`.
+    fn remote_presence(&self, room: &str, node: &str, name: &str, here: bool);
+
+    /// Who is present in `room` on other nodes now, as `(node, name)`: replaces what the room
+    /// held (entries of a node that died are gone from it).
+    fn sync_presence(&self, room: &str, entries: &[(String, String)]);
 }
 
 /// The dedupe key of a `client_id` sent by `user`: the same `client_id` from another user is

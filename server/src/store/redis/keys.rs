@@ -12,8 +12,10 @@ pub struct Keys {
     pub epoch: String,
     /// The stream of messages, entry id `<seq>-0`, field `m` = the message JSON.
     pub stream: String,
-    /// The pub/sub channel live messages are published on.
+    /// The pub/sub channel live messages (and presence changes) are published on.
     pub channel: String,
+    /// Hash of who is present on which node: field `<node>\n<name>`.
+    pub present: String,
     prefix: String,
 }
 
@@ -29,6 +31,7 @@ impl Keys {
             epoch: format!("{prefix}:epoch"),
             stream: format!("{prefix}:log"),
             channel: format!("{prefix}{CHANNEL}"),
+            present: format!("{prefix}:present"),
             prefix,
         }
     }
@@ -37,6 +40,11 @@ impl Keys {
     pub fn dedupe(&self, key: &str) -> String {
         format!("{}:dd:{key}", self.prefix)
     }
+}
+
+/// The key that says a node is alive (it expires when the node stops refreshing it).
+pub fn node(id: &str) -> String {
+    format!("banter:node:{id}")
 }
 
 /// The room a channel belongs to.

@@ -6,7 +6,8 @@
 //! an async multiplexed connection (redis-rs's connection manager, which reconnects by itself)
 //! and completes the append when the script's reply arrives, so nothing is acked before Redis
 //! has it. Reads ([`reads`]) and fan-out from other nodes ([`subscriber`]) use blocking
-//! connections on the caller's thread and on one pub/sub thread.
+//! connections on the caller's thread and on one pub/sub thread. Who is present is shared too
+//! ([`presence`]).
 //!
 //! Faults: Redis unreachable → posts fail with `unavailable` (never acked), joins that must load
 //! a room fail, [`Store::ready`] is false; the connections come back by themselves and the
@@ -14,6 +15,7 @@
 //! get new epochs (clients resuming are told `complete: false`).
 
 mod keys;
+mod presence;
 mod publisher;
 mod reads;
 mod script;
@@ -27,6 +29,7 @@ use redis::Client;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use self::keys::Keys;
+use self::presence::Presence;
 use self::publisher::{Job, Publisher};
 use self::reads::Reads;
 use self::script::Template;
@@ -51,6 +54,7 @@ pub struct RedisStore {
     post_hash: String,
     reads: Arc<Reads>,
     subscriber: Subscriber,
+    presence: Presence,
 }
 
 impl RedisStore {
@@ -76,7 +80,8 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
-        let subscriber = Subscriber::start(reads.clone())?;
+        let presence = Presence::start(&runtime, conn.clone());
+        let subscriber = Subscriber::start(reads.clone(), presence.clone())?;
         let post = script::post();
         Ok(RedisStore {
             cfg: cfg.clone(),
@@ -84,6 +89,7 @@ impl RedisStore {
             publisher: Publisher::start(&runtime, conn, post, cfg.queue),
             reads,
             subscriber,
+            presence,
         })
     }
 }
@@ -148,5 +154,9 @@ impl Store for RedisStore {
 
     fn unwatch(&self, room: &str) {
         self.subscriber.unwatch(room);
+    }
+
+    fn presence(&self, room: &str, name: &str, here: bool) {
+        self.presence.set(room, name, here);
     }
 }

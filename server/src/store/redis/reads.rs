@@ -134,6 +134,33 @@ impl Reads {
         })
     }
 
+    /// The fields of a hash.
+    pub fn hkeys(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        self.with(|c| redis::cmd("HKEYS").arg(key).query(c))
+    }
+
+    /// Whether each key exists.
+    pub fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with(|c| {
+            let mut pipe = redis::pipe();
+            for k in keys {
+                pipe.cmd("EXISTS").arg(k);
+            }
+            pipe.query(c)
+        })
+    }
+
+    /// Deletes fields of a hash.
+    pub fn hdel(&self, key: &str, fields: &[String]) -> Result<(), StoreError> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        self.with(|c| redis::cmd("HDEL").arg(key).arg(fields).query(c))
+    }
+
     /// Whether Redis answers a PING now.
     pub fn ping(&self) -> bool {
         self.with(|c| redis::cmd("PING").query::<String>(c)).is_ok()

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use redis::{Msg, PubSub};
 
-use super::keys::{Keys, room_of_channel};
+use super::keys::{self, Keys, room_of_channel};
+use super::presence::{self, Presence, SWEEP};
 use super::reads::Reads;
 use super::script;
 use crate::store::{Range, Sink, StoreError, Stored};
@@ -50,6 +51,7 @@ pub struct Subscriber {
 
 struct Shared {
     reads: Arc<Reads>,
+    presence: Presence,
     sink: OnceLock<Weak<dyn Sink>>,
     /// Watch counts per room (see `Store::watch`).
     watched: Mutex<HashMap<String, i64>>,
@@ -58,10 +60,11 @@ struct Shared {
 
 impl Subscriber {
     /// Starts the thread.
-    pub fn start(reads: Arc<Reads>) -> Result<Self, StoreError> {
+    pub fn start(reads: Arc<Reads>, presence: Presence) -> Result<Self, StoreError> {
         let (tx, rx) = channel();
         let shared = Arc::new(Shared {
             reads,
+            presence,
             sink: OnceLock::new(),
             watched: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(false),
@@ -183,12 +186,20 @@ impl Shared {
         for room in &rooms {
             self.catch_up(room, u64::MAX)?;
         }
+        self.sweep(&rooms)?;
         let mut last_heard = Instant::now();
+        let mut last_sweep = Instant::now();
         loop {
+            if last_sweep.elapsed() >= SWEEP {
+                self.sweep(&self.watched_rooms())?;
+                last_sweep = Instant::now();
+            }
             loop {
                 match commands.try_recv() {
                     Ok(Command::Subscribe(room, ack)) => {
                         ps.subscribe(Keys::new(&room).channel).map_err(fail)?;
+                        // Who is present elsewhere, before the hub builds its `joined`.
+                        self.sweep(std::slice::from_ref(&room))?;
                         let _ = ack.send(());
                     }
                     Ok(Command::Unsubscribe(room)) => {
@@ -221,6 +232,14 @@ impl Shared {
         };
         let payload = msg.get_payload_bytes();
         let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
+        if let Some((node, here, name)) = presence::parse(text) {
+            if *node != *self.presence.node
+                && let Some(sink) = self.sink()
+            {
+                sink.remote_presence(room, node, name, here);
+            }
+            return Ok(());
+        }
         let Some((epoch, json)) = text.split_once('\n') else {
             return Ok(());
         };
@@ -283,7 +302,10 @@ impl Shared {
     /// subscribed until the next unwatch of the room (messages for a room not loaded are
     /// dropped).
     fn reset(&self, sink: &Arc<dyn Sink>, room: &str) {
-        if sink.reset(room) {
+        if let Some(names) = sink.reset(room) {
+            for name in names {
+                self.presence.set(room, &name, false);
+            }
             let mut w = self.lock_watched();
             if let Some(n) = w.get_mut(room) {
                 *n -= 1;
@@ -292,6 +314,49 @@ impl Shared {
                 }
             }
         }
+    }
+}
+
+impl Shared {
+    /// Re-reads who is present in `rooms` on other live nodes (see [`presence`]), and forgets
+    /// the entries of dead nodes.
+    fn sweep(&self, rooms: &[String]) -> Result<(), StoreError> {
+        let Some(sink) = self.sink() else {
+            return Ok(());
+        };
+        for room in rooms {
+            let present = Keys::new(room).present;
+            let fields = self.reads.hkeys(&present)?;
+            let mut nodes: Vec<&str> = fields
+                .iter()
+                .filter_map(|f| f.split_once('\n').map(|(n, _)| n))
+                .collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            let alive = self
+                .reads
+                .exist(&nodes.iter().map(|n| keys::node(n)).collect::<Vec<_>>())?;
+            let live: Vec<&str> = nodes
+                .iter()
+                .zip(alive)
+                .filter_map(|(n, a)| a.then_some(*n))
+                .collect();
+            let mut entries = Vec::new();
+            let mut dead = Vec::new();
+            for f in &fields {
+                let Some((node, name)) = f.split_once('\n') else {
+                    continue;
+                };
+                if !live.contains(&node) {
+                    dead.push(f.clone());
+                } else if node != &*self.presence.node {
+                    entries.push((node.to_owned(), name.to_owned()));
+                }
+            }
+            sink.sync_presence(room, &entries);
+            self.reads.hdel(&present, &dead)?;
+        }
+        Ok(())
     }
 }
 
