@@ -10,6 +10,8 @@
 //! - Redis unreachable: posts refused with `unavailable`, never acked; Redis back (with AOF):
 //!   the nodes carry on without a restart, nothing lost, members see no gap;
 //! - the Redis store's readiness (what `/readyz` reports) follows Redis going away and back;
+//! - presence is the union over nodes, a killed node's names leave within the stated bound, and
+//!   a direct message reaches its recipient on another node;
 //! - Redis restarted without persistence: new epochs; a member present through it is closed
 //!   with 4000 (resume), and a resuming client is told `complete: false`.
 
@@ -728,7 +730,7 @@ async fn next_presence(c: &mut Client) -> (String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn presence_is_the_union_over_nodes_and_a_killed_node_leaves_no_ghost() {
+async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
     let redis = Redis::start(false);
     let mut nodes = cluster(&redis, 3).await;
     let mut ann = client(&nodes[0]).await;
@@ -769,6 +771,30 @@ async fn presence_is_the_union_over_nodes_and_a_killed_node_leaves_no_ghost() {
     let mut dave = client(&nodes[1]).await;
     let (users, _) = dave.join("hall", "dave").await;
     assert_eq!(users, ["ann", "dave"]);
+
+    // A direct message reaches its recipient on another node; the sender gets its copy.
+    ann.send(&ClientMsg::Direct {
+        to: "dave".into(),
+        text: "psst".into(),
+        client_id: Some("d1".into()),
+    })
+    .await;
+    match dave.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+        ServerMsg::Direct(dm) => assert_eq!((dm.from.as_str(), dm.text.as_str()), ("ann", "psst")),
+        _ => unreachable!(),
+    }
+    match ann.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+        ServerMsg::Direct(dm) => assert_eq!(dm.client_id.as_deref(), Some("d1")),
+        _ => unreachable!(),
+    }
+    // To someone connected nowhere (carol's node died): refused.
+    ann.send(&ClientMsg::Direct {
+        to: "carol".into(),
+        text: "hello?".into(),
+        client_id: None,
+    })
+    .await;
+    assert_eq!(ann.expect_error().await, "unknown_user");
 }
 
 /// A client connected to `node`, past its `welcome`.

@@ -9,7 +9,8 @@
 //! Concerns, one per file: [`rooms`] (which rooms are loaded, loading and unloading), [`room`]
 //! (a room's members, hot window and ordered publish), [`replay`] (what a resuming `join`
 //! gets), [`presence`], [`users`] (the directory for direct messages), [`budget`] (the byte
-//! budget of hot windows), [`peer`] (a connection's queue).
+//! budget of hot windows), [`peer`] (a connection's queue), [`sink`] (what a store shared by
+//! several nodes delivers here).
 
 mod budget;
 mod peer;
@@ -17,6 +18,7 @@ mod presence;
 mod replay;
 mod room;
 mod rooms;
+mod sink;
 mod users;
 
 use std::sync::Arc;
@@ -76,7 +78,9 @@ struct Inner {
     cfg: HubConfig,
     store: Arc<dyn Store>,
     rooms: Arc<Rooms>,
-    users: Users,
+    users: Arc<Users>,
+    /// What the store delivers into (it holds only a weak reference).
+    _sink: Arc<dyn crate::store::Sink>,
     next_id: AtomicU64,
     connections: AtomicUsize,
 }
@@ -97,14 +101,19 @@ pub fn refusal(e: &StoreError) -> ValidationError {
 impl Hub {
     pub fn new(cfg: HubConfig, store: Arc<dyn Store>) -> Self {
         let rooms = Arc::new(Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms));
-        let sink: Arc<dyn crate::store::Sink> = rooms.clone();
+        let users = Arc::new(Users::default());
+        let sink: Arc<dyn crate::store::Sink> = Arc::new(sink::HubSink {
+            rooms: rooms.clone(),
+            users: users.clone(),
+        });
         store.attach(Arc::downgrade(&sink));
         Hub {
             inner: Arc::new(Inner {
                 cfg,
                 store,
                 rooms,
-                users: Users::default(),
+                users,
+                _sink: sink,
                 next_id: AtomicU64::new(1),
                 connections: AtomicUsize::new(0),
             }),
@@ -371,7 +380,9 @@ impl Hub {
 
     /// Makes `peer` reachable by direct messages to `name`.
     pub fn register_user(&self, name: &Arc<str>, peer: &Peer) {
-        self.inner.users.register(name, peer);
+        if self.inner.users.register(name, peer) {
+            self.inner.store.user(name, true);
+        }
     }
 
     /// Sends a private message from `from` to every connection of `to`, and a copy (echoing
@@ -387,7 +398,10 @@ impl Hub {
         let to = limits.name(to)?;
         let text = limits.text(text)?;
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
-        self.inner.users.direct(from, to, text, client_id)
+        let store = &self.inner.store;
+        self.inner
+            .users
+            .direct(from, to, text, client_id, |frame| store.direct(to, frame))
     }
 
     /// Forgets a closed connection: leaves its rooms and unregisters its name.
@@ -401,7 +415,9 @@ impl Hub {
             self.leave(peer_id, room);
         }
         if let Some(name) = name {
-            self.inner.users.unregister(name, peer_id);
+            if self.inner.users.unregister(name, peer_id) {
+                self.inner.store.user(name, false);
+            }
         }
     }
 

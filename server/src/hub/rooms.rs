@@ -8,7 +8,7 @@
 //!
 //! A store shared by several nodes is told when a room loads and unloads ([`Store::watch`],
 //! before the head is read, and [`Store::unwatch`]), and delivers what other nodes sequenced
-//! through [`Sink`], which `Rooms` implements with the same publish as local posts.
+//! through [`crate::store::Sink`] (`hub::sink`), with the same publish as local posts.
 //!
 //! Lock order: the map, then a room. Nothing takes the map while holding a room.
 
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::budget::Budget;
 use super::room::{Room, WindowLimits};
-use crate::store::{Sink, Store, StoreError, Stored};
+use crate::store::{Store, StoreError, Stored};
 
 /// See the module docs.
 pub struct Rooms {
@@ -124,18 +124,17 @@ impl Rooms {
     }
 }
 
-impl Sink for Rooms {
-    fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>) {
-        Rooms::publish(self, room, epoch, stored);
-    }
-
-    fn head(&self, room: &str) -> Option<(Arc<str>, u64)> {
+/// What a store shared by several nodes does to the rooms (see `hub::sink`).
+impl Rooms {
+    /// See [`crate::store::Sink::head`].
+    pub fn head(&self, room: &str) -> Option<(Arc<str>, u64)> {
         let r = self.get(room)?;
         let st = r.lock();
         (st.loaded && !st.unloaded).then(|| (st.epoch.clone(), st.head))
     }
 
-    fn remote_presence(&self, room: &str, node: &str, name: &str, here: bool) {
+    /// See [`crate::store::Sink::remote_presence`].
+    pub fn remote_presence(&self, room: &str, node: &str, name: &str, here: bool) {
         let Some(r) = self.get(room) else { return };
         let mut st = r.lock();
         if !st.unloaded && st.presence.remote(node, name, here) {
@@ -143,7 +142,8 @@ impl Sink for Rooms {
         }
     }
 
-    fn sync_presence(&self, room: &str, entries: &[(String, String)]) {
+    /// See [`crate::store::Sink::sync_presence`].
+    pub fn sync_presence(&self, room: &str, entries: &[(String, String)]) {
         let Some(r) = self.get(room) else { return };
         let mut st = r.lock();
         if st.unloaded {
@@ -154,7 +154,8 @@ impl Sink for Rooms {
         }
     }
 
-    fn reset(&self, room: &str) -> Option<Vec<String>> {
+    /// See [`crate::store::Sink::reset`].
+    pub fn reset(&self, room: &str) -> Option<Vec<String>> {
         let r = self.get(room)?;
         let mut map = self.lock();
         let mut st = r.lock();

@@ -178,6 +178,16 @@ pub trait Store: Send + Sync + 'static {
     /// `name`'s first connection in `room` arrived on this node (`here`), or its last one left:
     /// a store shared by several nodes tells the others ([`Sink::remote_presence`]).
     fn presence(&self, _room: &str, _name: &str, _here: bool) {}
+
+    /// `name`'s first connection registered on this node (`here`), or its last one left: a
+    /// store shared by several nodes routes direct messages for `name` here meanwhile.
+    fn user(&self, _name: &str, _here: bool) {}
+
+    /// Sends a direct message frame to `to`'s connections on other nodes; how many nodes have
+    /// some (0 for a store of one node).
+    fn direct(&self, _to: &str, _frame: &Frame) -> usize {
+        0
+    }
 }
 
 /// Where a store shared with other nodes delivers messages they sequenced: the hub's rooms.
@@ -201,6 +211,9 @@ pub trait Sink: Send + Sync + 'static {
     /// Who is present in `room` on other nodes now, as `(node, name)`: replaces what the room
     /// held (entries of a node that died are gone from it).
     fn sync_presence(&self, room: &str, entries: &[(String, String)]);
+
+    /// A direct message frame for `to`, sent on another node: to `to`'s connections here.
+    fn direct(&self, to: &str, frame: Frame);
 }
 
 /// The dedupe key of a `client_id` sent by `user`: the same `client_id` from another user is

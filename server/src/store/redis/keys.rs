@@ -47,6 +47,18 @@ pub fn node(id: &str) -> String {
     format!("banter:node:{id}")
 }
 
+const USER: &str = "banter:u:";
+
+/// The channel of direct messages for `name`, subscribed by the nodes it is connected to.
+pub fn user_channel(name: &str) -> String {
+    format!("{USER}{name}")
+}
+
+/// The user a direct-message channel belongs to.
+pub fn user_of_channel(channel: &str) -> Option<&str> {
+    channel.strip_prefix(USER)
+}
+
 /// The room a channel belongs to.
 pub fn room_of_channel(channel: &str) -> Option<&str> {
     channel

@@ -34,7 +34,7 @@ use self::publisher::{Job, Publisher};
 use self::reads::Reads;
 use self::script::Template;
 use self::subscriber::Subscriber;
-use super::{AppendDone, NewMessage, Range, RoomMeta, Sink, Store, StoreError};
+use super::{AppendDone, Frame, NewMessage, Range, RoomMeta, Sink, Store, StoreError};
 
 /// The Redis store's settings.
 #[derive(Debug, Clone)]
@@ -158,5 +158,18 @@ impl Store for RedisStore {
 
     fn presence(&self, room: &str, name: &str, here: bool) {
         self.presence.set(room, name, here);
+    }
+
+    fn user(&self, name: &str, here: bool) {
+        self.subscriber.user(name, here);
+    }
+
+    fn direct(&self, to: &str, frame: &Frame) -> usize {
+        let payload = format!("{}\n{}", self.presence.node, frame.as_str());
+        match self.reads.publish(&keys::user_channel(to), &payload) {
+            // This node's own subscription does not count: it delivered locally.
+            Ok(n) => n.saturating_sub(usize::from(self.subscriber.has_user(to))),
+            Err(_) => 0,
+        }
     }
 }

@@ -161,6 +161,11 @@ impl Reads {
         self.with(|c| redis::cmd("HDEL").arg(key).arg(fields).query(c))
     }
 
+    /// Publishes `payload` on `channel`; how many subscribers got it.
+    pub fn publish(&self, channel: &str, payload: &str) -> Result<usize, StoreError> {
+        self.with(|c| redis::cmd("PUBLISH").arg(channel).arg(payload).query(c))
+    }
+
     /// Whether Redis answers a PING now.
     pub fn ping(&self) -> bool {
         self.with(|c| redis::cmd("PING").query::<String>(c)).is_ok()

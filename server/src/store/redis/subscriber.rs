@@ -10,6 +10,9 @@
 //! [`PING_EVERY`] when nothing arrives; until it is back, [`Subscriber::connected`] is false
 //! (the node is not ready).
 //!
+//! Direct messages: the thread also subscribes to the channel of each name connected here
+//! (`banter:u:<name>`) and hands what other nodes publish there to the hub.
+//!
 //! `watch` blocks until the subscription is confirmed (at most [`WATCH_TIMEOUT`]), so the
 //! hub reads a room's head only once every later message will reach it.
 
@@ -41,6 +44,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 enum Command {
     Subscribe(String, Sender<()>),
     Unsubscribe(String),
+    /// A user's direct-message channel.
+    SubscribeUser(String, Sender<()>),
+    UnsubscribeUser(String),
 }
 
 /// See the module docs.
@@ -55,6 +61,8 @@ struct Shared {
     sink: OnceLock<Weak<dyn Sink>>,
     /// Watch counts per room (see `Store::watch`).
     watched: Mutex<HashMap<String, i64>>,
+    /// Names connected here (their direct-message channels are subscribed).
+    users: Mutex<std::collections::HashSet<String>>,
     connected: AtomicBool,
 }
 
@@ -67,6 +75,7 @@ impl Subscriber {
             presence,
             sink: OnceLock::new(),
             watched: Mutex::new(HashMap::new()),
+            users: Mutex::default(),
             connected: AtomicBool::new(false),
         });
         let thread = shared.clone();
@@ -106,12 +115,36 @@ impl Subscriber {
             .or_insert(0) += 1;
         let (tx, rx) = channel();
         self.send(Command::Subscribe(room.to_owned(), tx));
-        let wait = || rx.recv_timeout(WATCH_TIMEOUT);
-        let confirmed = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
-            _ => wait(),
-        };
-        confirmed.map_err(|_| StoreError::Failed("redis is unavailable".into()))
+        wait(rx).map_err(|_| StoreError::Failed("redis is unavailable".into()))
+    }
+
+    /// Routes direct messages for `name` here (`here`), or no longer.
+    pub fn user(&self, name: &str, here: bool) {
+        let mut users = self
+            .shared
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if here {
+            users.insert(name.to_owned());
+            drop(users);
+            let (tx, rx) = channel();
+            self.send(Command::SubscribeUser(name.to_owned(), tx));
+            // Reachable from every node once this returns (a failure shows as unknown_user).
+            let _ = wait(rx);
+        } else {
+            users.remove(name);
+            self.send(Command::UnsubscribeUser(name.to_owned()));
+        }
+    }
+
+    /// Whether direct messages for `name` are routed here.
+    pub fn has_user(&self, name: &str) -> bool {
+        self.shared
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(name)
     }
 
     /// Uncounts a watch of `room`; unsubscribes when none is left.
@@ -129,6 +162,16 @@ impl Subscriber {
         if last {
             self.send(Command::Unsubscribe(room.to_owned()));
         }
+    }
+}
+
+/// Waits (at most [`WATCH_TIMEOUT`]) for the thread to confirm a subscription, letting the
+/// runtime move other tasks off this worker meanwhile.
+fn wait(rx: Receiver<()>) -> Result<(), std::sync::mpsc::RecvTimeoutError> {
+    let wait = || rx.recv_timeout(WATCH_TIMEOUT);
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+        _ => wait(),
     }
 }
 
@@ -177,8 +220,15 @@ impl Shared {
         let mut ps = conn.as_pubsub();
         ps.set_read_timeout(Some(TICK)).map_err(fail)?;
         let rooms = self.watched_rooms();
-        if !rooms.is_empty() {
-            let channels: Vec<String> = rooms.iter().map(|r| Keys::new(r).channel).collect();
+        let mut channels: Vec<String> = rooms.iter().map(|r| Keys::new(r).channel).collect();
+        channels.extend(
+            self.users
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|u| keys::user_channel(u)),
+        );
+        if !channels.is_empty() {
             ps.subscribe(channels).map_err(fail)?;
         }
         self.connected.store(true, Ordering::Release);
@@ -205,6 +255,13 @@ impl Shared {
                     Ok(Command::Unsubscribe(room)) => {
                         ps.unsubscribe(Keys::new(&room).channel).map_err(fail)?;
                     }
+                    Ok(Command::SubscribeUser(name, ack)) => {
+                        ps.subscribe(keys::user_channel(&name)).map_err(fail)?;
+                        let _ = ack.send(());
+                    }
+                    Ok(Command::UnsubscribeUser(name)) => {
+                        ps.unsubscribe(keys::user_channel(&name)).map_err(fail)?;
+                    }
                     Err(std::sync::mpsc::TryRecvError::Empty) => break,
                     Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(Stop),
                 }
@@ -227,11 +284,20 @@ impl Shared {
 
     /// Publishes one live message, after filling any gap before it.
     fn receive(&self, msg: &Msg) -> Result<(), StoreError> {
+        let payload = msg.get_payload_bytes();
+        let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
+        if let Some(name) = keys::user_of_channel(msg.get_channel_name()) {
+            if let Some((node, frame)) = text.split_once('\n')
+                && *node != *self.presence.node
+                && let Some(sink) = self.sink()
+            {
+                sink.direct(name, frame.into());
+            }
+            return Ok(());
+        }
         let Some(room) = room_of_channel(msg.get_channel_name()) else {
             return Ok(());
         };
-        let payload = msg.get_payload_bytes();
-        let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
         if let Some((node, here, name)) = presence::parse(text) {
             if *node != *self.presence.node
                 && let Some(sink) = self.sink()
