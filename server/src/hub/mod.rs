@@ -414,10 +414,10 @@ impl Hub {
         for room in rooms {
             self.leave(peer_id, room);
         }
-        if let Some(name) = name {
-            if self.inner.users.unregister(name, peer_id) {
-                self.inner.store.user(name, false);
-            }
+        if let Some(name) = name
+            && self.inner.users.unregister(name, peer_id)
+        {
+            self.inner.store.user(name, false);
         }
     }
 
