@@ -194,22 +194,21 @@ impl Shared {
 
     /// Connects, serves until the connection fails, and again, until the store is dropped.
     fn run(self: Arc<Self>, commands: Receiver<Command>) {
-        let mut backoff = Duration::from_millis(50);
+        let first = Duration::from_millis(50);
+        let mut backoff = first;
         loop {
             match self.session(&commands) {
                 Ok(Stop) => return,
                 Err(e) => {
                     if self.connected.swap(false, Ordering::AcqRel) {
                         tracing::warn!(error = %e, "redis pub/sub connection lost; reconnecting");
+                        backoff = first;
                     }
+                    // Subscriptions asked for meanwhile are made on reconnect; their waiters
+                    // time out (the join is refused as unavailable) unless Redis is back soon.
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
-                    // Subscriptions asked for meanwhile are redone on reconnect; their
-                    // waiters time out (the join is refused as unavailable) unless it is quick.
                 }
-            }
-            if self.connected.load(Ordering::Acquire) {
-                backoff = Duration::from_millis(50);
             }
         }
     }
