@@ -1,12 +1,13 @@
 //! The HTTP API: `/api/rooms...` and `/healthz`. Handlers are thin: they call the hub, through
 //! the same [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads run on
-//! tokio's blocking pool, never on a task that serves sockets.
+//! tokio's blocking pool, never on a task that serves sockets. Who the caller is (token mode)
+//! and the request rate are settled before, by [`crate::http_guard`].
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use banter_protocol::ChatMessage;
 use banter_protocol::http::{Health, MessagePage, PostMessage, RoomList};
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::http_guard::{Caller, caller_of};
 use crate::store::Range;
 
 /// Default and largest `limit` of `GET /api/rooms/{room}/messages`.
@@ -43,8 +45,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-async fn rooms(State(app): State<AppState>) -> Result<Json<RoomList>, ApiError> {
-    Ok(Json(blocking(move || app.hub.rooms(ROOMS_MAX)).await?))
+async fn rooms(
+    State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
+) -> Result<Json<RoomList>, ApiError> {
+    let caller = caller_of(&app, caller)?;
+    let mut list = blocking(move || app.hub.rooms(ROOMS_MAX)).await?;
+    list.rooms.retain(|r| caller.sees(&r.room));
+    Ok(Json(list))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,12 +64,15 @@ struct PageQuery {
 
 async fn messages(
     State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
     room: Result<Path<String>, axum::extract::rejection::PathRejection>,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<MessagePage>, ApiError> {
+    let caller = caller_of(&app, caller)?;
     let Path(room) = room?;
     let Query(q) = query?;
     app.hub.limits().room(&room)?;
+    caller.room(&room)?;
     let limit = q.limit.unwrap_or(PAGE_DEFAULT);
     if limit == 0 || limit > PAGE_MAX {
         return Err(ApiError::BadRequest(format!(
@@ -83,18 +94,23 @@ async fn messages(
 }
 
 /// `201` with the stored message once it is durable; `200` with the original when `client_id`
-/// was already seen.
+/// was already seen. In token mode the user is the token's (`user` may be left out; another one
+/// is `403`).
 async fn post_message(
     State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
     room: Result<Path<String>, axum::extract::rejection::PathRejection>,
     body: Result<Json<PostMessage>, axum::extract::rejection::JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let caller = caller_of(&app, caller)?;
     let Path(room) = room?;
     let Json(body) = body?;
+    caller.room(&room)?;
+    let user = caller.poster(&body.user)?;
     let (tx, rx) = oneshot::channel();
     app.hub.post(
         &room,
-        &body.user,
+        &user,
         &body.text,
         body.client_id.as_deref(),
         move |result| {

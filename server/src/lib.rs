@@ -4,14 +4,20 @@
 //! Modules, one concern each: [`config`] (flags), [`store`] (sequencing and keeping messages:
 //! SQLite, memory, or Redis shared by several nodes), [`hub`] (rooms, members, hot windows,
 //! fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
-//! [`error`] (HTTP errors).
+//! [`error`] (HTTP errors), [`auth`] (open names or signed tokens), [`http_guard`] (the API's
+//! rate limit and bearer check), [`limit`] (per-address and echo limits), [`serve`] (the accept
+//! loop with HTTP timeouts).
 
 pub mod assets;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod http_guard;
 pub mod hub;
+pub mod limit;
 pub mod outbox;
+pub mod serve;
 pub mod store;
 pub mod ws;
 
@@ -19,20 +25,24 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use auth::{OpenIdentity, SecretError, SharedIdentity, TokenIdentity};
+use config::AuthKind;
 pub use config::Config;
 use error::ApiError;
 use hub::Hub;
+use limit::http_rate::HttpRate;
+use limit::per_ip::PerIp;
 use ws::ConnSettings;
 
 /// What every handler shares. Cheap to clone.
@@ -47,14 +57,45 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Ticks every `--ping-interval`: each connection pings and checks its idle time on a tick.
     pub heartbeat: watch::Receiver<()>,
+    /// Open WebSockets per client address (`--max-connections-per-ip`).
+    pub per_ip: PerIp,
+    /// HTTP requests per address and per token user (`--http-rate-per-sec`).
+    pub http_rate: HttpRate,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Auth(#[from] SecretError),
+}
+
+/// The identity checker `config` asks for (`--auth`), with its key in token mode.
+pub fn identity(config: &Config) -> Result<SharedIdentity, SecretError> {
+    Ok(match config.auth {
+        AuthKind::Open => Arc::new(OpenIdentity),
+        AuthKind::Token => {
+            let secret = auth::load_secret(
+                config.auth_secret_file.as_deref(),
+                config.auth_secret.as_deref(),
+            )?;
+            Arc::new(TokenIdentity::new(&secret, config.limits()))
+        }
+    })
 }
 
 impl AppState {
-    /// Opens the store, builds the state and starts the heartbeat task. Call within a tokio
-    /// runtime. Fails when the store cannot be opened (the error says what to do).
-    pub fn new(config: Config) -> Result<Self, store::StoreError> {
+    /// Opens the store, builds the state and starts the heartbeat and sweeper tasks. Call
+    /// within a tokio runtime. Fails when the store cannot be opened or `--auth token` has no
+    /// usable key (the error says what to do).
+    pub fn new(config: Config) -> Result<Self, StartError> {
+        let identity = identity(&config)?;
         let store = config.open_store()?;
         let conn = ConnSettings {
+            identity,
+            auth_timeout: config.auth_timeout,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
             max_rooms: config.max_rooms_per_connection,
@@ -63,15 +104,36 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION"),
         };
         let shutdown = CancellationToken::new();
+        let http_rate = HttpRate::new(
+            config.http_rate_per_sec,
+            config.http_rate_burst,
+            config.http_rate_keys,
+        );
+        sweep_rate_keys(http_rate.clone(), shutdown.clone());
         Ok(AppState {
             hub: Hub::new(config.hub(), store),
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
+            per_ip: PerIp::new(config.max_connections_per_ip),
+            http_rate,
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,
             tracker: TaskTracker::new(),
         })
     }
+}
+
+/// Every few seconds, forgets HTTP rate keys that are back at a full burst.
+fn sweep_rate_keys(rate: HttpRate, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => rate.sweep(),
+            }
+        }
+    });
 }
 
 /// One server-wide tick every `period`, until `stop` is cancelled.
@@ -93,9 +155,15 @@ fn heartbeat(period: std::time::Duration, stop: CancellationToken) -> watch::Rec
 /// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, and the web app.
 pub fn router(state: AppState) -> Router {
     let body_limit = axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes);
+    let api_guard = axum::middleware::from_fn_with_state(state.clone(), http_guard::guard);
+    let request_timeout = TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        state.config.http_request_timeout,
+    );
     Router::new()
-        .merge(http::router())
+        .merge(http::router().route_layer(api_guard))
         .fallback(fallback)
+        .layer(request_timeout)
         .layer(CompressionLayer::new())
         .layer(body_limit)
         // WebSocket upgrades stay outside the compression layer.
@@ -127,24 +195,15 @@ pub async fn run(
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();
+    let http = serve::HttpSettings::from(&*state.config);
     let app = router(state);
 
-    let listener = listener.tap_io(|tcp| {
-        // Chat frames are small and latency matters more than packet count.
-        let _ = tcp.set_nodelay(true);
-    });
-    let stop = token.clone();
-    let server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .into_future(),
-    );
+    let server = tokio::spawn(serve::serve(listener, app, http, token.clone()));
     tokio::pin!(shutdown);
     let mut server = server;
     tokio::select! {
         _ = &mut shutdown => {}
         res = &mut server => {
-            // The server stopped by itself: an accept error.
             token.cancel();
             return res.map_err(std::io::Error::other)?;
         }

@@ -8,7 +8,13 @@
 //!
 //! How a connection ends, and the close code the client sees:
 //! shutdown → 1001; outbound queue full or silent past the idle timeout → 4000; a message over
-//! `max_frame_bytes` → 1009; the client closed → its own code echoed.
+//! `max_frame_bytes` → 1009; the client closed → its own code echoed. Identity (v1.1): in token
+//! mode a first frame that is not a valid `auth`, no `auth` within `--auth-timeout`, or a token
+//! that expires while connected → `unauthorized` then 4001; a classic client → 4001. In open
+//! mode, no accepted `join` within `--auth-timeout` → 1008.
+//!
+//! Every frame the client sends (text, binary, ping) counts against its rate limit, and error
+//! frames echo at most a short prefix of what the client sent ([`crate::limit::echo`]).
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -26,12 +32,15 @@ use banter_protocol::{
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, Sleep, sleep, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
+use crate::auth::{AuthError, Claims, SharedIdentity};
 use crate::error::ApiError;
 use crate::hub::{Appended, ConnectionGuard, Hub, Outbound, Peer, refusal};
+use crate::limit::echo;
+use crate::limit::per_ip::IpGuard;
 use crate::outbox::Outbox;
 use crate::store::StoreError;
 
@@ -57,31 +66,49 @@ pub struct ConnSettings {
     /// Bound on writing a close frame (and any backlog before it) to a departing client.
     pub close_grace: Duration,
     pub version: &'static str,
+    /// Who clients are: open names or signed tokens (`--auth`).
+    pub identity: SharedIdentity,
+    /// A socket with no valid frame this long after the upgrade is closed (zero: never).
+    pub auth_timeout: Duration,
 }
 
 /// `GET /ws`: the typed protocol.
 pub async fn ws_handler(
     State(app): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade(app, &headers, ws, Mode::Typed)
+    match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
+        Some(ip) => upgrade(app, &headers, ws, Mode::Typed, ip),
+        None => ApiError::TooManyConnections.into_response(),
+    }
 }
 
 /// `GET /`: a classic client's upgrade, or else the web app.
 pub async fn root_handler(
     State(app): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     uri: Uri,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
-        Ok(ws) => upgrade(app, &headers, ws, Mode::Classic),
+        Ok(ws) => match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
+            Some(ip) => upgrade(app, &headers, ws, Mode::Classic, ip),
+            None => ApiError::TooManyConnections.into_response(),
+        },
         Err(_) => crate::assets::serve(uri).await,
     }
 }
 
-fn upgrade(app: AppState, headers: &HeaderMap, ws: WebSocketUpgrade, mode: Mode) -> Response {
+fn upgrade(
+    app: AppState,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+    mode: Mode,
+    ip: IpGuard,
+) -> Response {
     let origins = &app.config.allowed_origins;
     if !origins.is_empty()
         && let Some(origin) = headers.get(header::ORIGIN)
@@ -109,7 +136,11 @@ fn upgrade(app: AppState, headers: &HeaderMap, ws: WebSocketUpgrade, mode: Mode)
                 app.heartbeat.clone(),
                 guard,
             );
-            app.tracker.track_future(task)
+            app.tracker.track_future(async move {
+                // The address keeps this connection counted until the task ends.
+                let _ip = ip;
+                task.await
+            })
         })
 }
 
@@ -122,6 +153,12 @@ enum End {
     TooBig,
     ClientClosed,
     Broken,
+    /// Token mode: no valid `auth` first, or the token expired (the message was sent before).
+    Unauthorized,
+    /// Token mode: the classic `/` dialect has no way to present a token.
+    ClassicRefused,
+    /// Open mode: no accepted `join` within `--auth-timeout`.
+    NoHello,
 }
 
 impl End {
@@ -134,12 +171,47 @@ impl End {
                 "idle timeout: reconnect and resume with since",
             ),
             End::TooBig => (close::TOO_BIG, "message too big"),
+            End::Unauthorized => (close::UNAUTHORIZED, "unauthorized: get a new token"),
+            End::ClassicRefused => (
+                close::UNAUTHORIZED,
+                "this server needs tokens: use /ws and send auth first",
+            ),
+            End::NoHello => (close::POLICY, "no valid frame within the auth timeout"),
             End::ClientClosed | End::Broken => return None,
         };
         Some(CloseFrame {
             code,
             reason: reason.into(),
         })
+    }
+}
+
+/// A per-connection timer, armed only while it matters: before the first valid frame (the
+/// hello deadline) and, in token mode, until the token expires. Established open-mode
+/// connections own no timer at all (pings follow the server-wide heartbeat).
+struct Deadline {
+    sleep: std::pin::Pin<Box<Sleep>>,
+    /// What passing it means.
+    end: End,
+}
+
+impl Deadline {
+    fn after(d: Duration, end: End) -> Option<Deadline> {
+        Some(Deadline {
+            sleep: Box::pin(sleep(d)),
+            end,
+        })
+    }
+}
+
+/// Waits for the deadline, or forever when there is none.
+async fn passed(deadline: &mut Option<Deadline>) -> End {
+    match deadline {
+        Some(d) => {
+            d.sleep.as_mut().await;
+            d.end
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -157,29 +229,37 @@ pub async fn serve_socket<S>(
 {
     let peer = hub.new_peer();
     let outbox = peer.outbox();
+    let auth = settings.identity.mode();
     let mut conn = Conn {
         limiter: settings.rate.map(RateLimiter::direct).map(Box::new),
         hub: hub.clone(),
         peer: peer.clone(),
         mode,
         name: None,
+        claims: None,
         rooms: Vec::new(),
         settings: settings.clone(),
     };
+    let hello_end = match auth {
+        AuthMode::Token => End::Unauthorized,
+        AuthMode::Open => End::NoHello,
+    };
+    let mut deadline = if settings.auth_timeout.is_zero() || mode == Mode::Classic {
+        None
+    } else {
+        Deadline::after(settings.auth_timeout, hello_end)
+    };
+    let mut refused = None;
     match mode {
         Mode::Typed => {
             let session = uuid::Uuid::now_v7().to_string();
             peer.deliver(Outbound::Frame(
-                ServerMsg::welcome(
-                    session,
-                    settings.version,
-                    hub.limits().clone(),
-                    AuthMode::Open,
-                )
-                .to_json()
-                .into(),
+                ServerMsg::welcome(session, settings.version, hub.limits().clone(), auth)
+                    .to_json()
+                    .into(),
             ));
         }
+        Mode::Classic if auth == AuthMode::Token => refused = Some(End::ClassicRefused),
         Mode::Classic => {
             if let Err(e) = hub.join_classic(&peer, DEFAULT_ROOM) {
                 conn.error(e.code, e.message, None);
@@ -197,24 +277,37 @@ pub async fn serve_socket<S>(
     // is then kicked); pings last. Pings follow one server-wide heartbeat rather than a timer
     // per connection: idle connections then cost no timer at all.
     let end = loop {
+        if let Some(end) = refused.take() {
+            break end;
+        }
         let idle_deadline = last_seen + settings.idle_timeout;
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break End::Shutdown,
             _ = outbox.kicked() => break End::TooSlow,
+            end = passed(&mut deadline) => {
+                if end == End::Unauthorized {
+                    let why = if conn.claims.is_some() { AuthError::Expired } else { AuthError::Missing };
+                    conn.error(ErrorCode::Unauthorized, why.to_string(), None);
+                }
+                break end;
+            }
             incoming = socket.next() => {
                 last_seen = Instant::now();
-                match incoming {
+                let msg = match incoming {
                     None => break End::ClientClosed,
                     Some(Err(e)) => break if is_too_big(e) { End::TooBig } else { End::Broken },
-                    Some(Ok(Message::Text(text))) => conn.handle_text(&text),
-                    Some(Ok(Message::Binary(_))) => conn.error(
-                        ErrorCode::BadRequest,
-                        "binary frames are not supported: send JSON text frames",
-                        None,
-                    ),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                    Some(Ok(msg)) => msg,
+                };
+                let outcome = conn.handle_frame(msg);
+                match outcome {
+                    Outcome::Quiet => {}
+                    Outcome::Hello => deadline = None,
+                    Outcome::Authenticated(left) => {
+                        deadline = Deadline::after(left, End::Unauthorized);
+                    }
+                    Outcome::Refuse => break End::Unauthorized,
                 }
             }
             _ = outbox.ready() => {
@@ -263,6 +356,10 @@ pub async fn serve_socket<S>(
     tracing::debug!(conn = peer.id(), ?end, "disconnecting");
     // Leave rooms first, so the others see `left` even while the close is being written.
     conn.leave_all();
+    if matches!(end, End::Unauthorized | End::ClassicRefused) {
+        // Whatever is queued (the `unauthorized` error) goes out before the close.
+        flush_outbox(&mut socket, outbox, settings.close_grace).await;
+    }
     match end.close_frame() {
         Some(frame) => {
             let _ = timeout(
@@ -277,6 +374,28 @@ pub async fn serve_socket<S>(
         }
         None => {}
     }
+}
+
+/// Writes what is queued for the client, bounded by `grace`.
+async fn flush_outbox<S>(socket: &mut S, outbox: &Outbox, grace: Duration)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let mut batch = VecDeque::new();
+    outbox.take(&mut batch);
+    let write = async {
+        for out in batch {
+            let frames = match out {
+                Outbound::Frame(f) => vec![f],
+                Outbound::Batch(fs) => fs,
+            };
+            for f in frames {
+                socket.feed(Message::Text(f)).await?;
+            }
+        }
+        socket.flush().await
+    };
+    let _ = timeout(grace, write).await;
 }
 
 /// Runs a write to the socket unless the server shuts down, the client is kicked, or the client
@@ -309,15 +428,34 @@ struct Conn {
     hub: Hub,
     peer: Peer,
     mode: Mode,
-    /// Fixed by the first `join`: one connection is one user.
+    /// Fixed by the first `join` (open mode) or by the token (token mode): one connection is
+    /// one user.
     name: Option<Arc<str>>,
+    /// Token mode: the verified token, once `auth` was accepted.
+    claims: Option<Claims>,
     rooms: Vec<String>,
     limiter: Option<Box<DefaultDirectRateLimiter>>,
     settings: Arc<ConnSettings>,
 }
 
+/// What a client frame did to the connection's standing.
+enum Outcome {
+    /// Nothing that changes the connection's deadlines.
+    Quiet,
+    /// Open mode: the first accepted `join` (the hello deadline no longer applies).
+    Hello,
+    /// Token mode: a token was accepted; it expires in this long.
+    Authenticated(Duration),
+    /// Token mode: no valid token; `unauthorized` is queued, close with 4001.
+    Refuse,
+}
+
 impl Conn {
+    /// Queues an `error` frame. The message is capped, and `client_id` is echoed only when it is
+    /// valid, so an error never carries more than a short prefix of the client's input.
     fn error(&self, code: ErrorCode, message: impl Into<String>, client_id: Option<String>) {
+        let client_id = client_id.filter(|c| self.hub.limits().client_id(c).is_ok());
+        let message = echo::cap(message.into());
         self.peer.deliver(Outbound::Frame(
             ServerMsg::error(code, message, client_id).to_json().into(),
         ));
@@ -327,35 +465,126 @@ impl Conn {
         self.limiter.as_ref().is_some_and(|l| l.check().is_err())
     }
 
-    fn handle_text(&mut self, text: &str) {
-        match self.mode {
-            Mode::Typed => self.handle_typed(text),
-            Mode::Classic => self.handle_classic(text),
+    fn rate_error(&self, client_id: Option<String>) {
+        let rate = self.settings.rate.map_or(0, |q| q.burst_size().get());
+        self.error(
+            ErrorCode::RateLimited,
+            format!("slow down: the burst allows {rate} messages, then the sustained rate"),
+            client_id,
+        );
+    }
+
+    /// Every frame counts against the rate limit, before any parsing: a flood of bad JSON,
+    /// binary frames or pings is throttled like a flood of messages.
+    fn handle_frame(&mut self, msg: Message) -> Outcome {
+        let limited = self.rate_limited();
+        match msg {
+            Message::Text(text) if limited => {
+                self.rate_error(echo::client_id_of(&text));
+                Outcome::Quiet
+            }
+            Message::Text(text) => match self.mode {
+                Mode::Typed => self.handle_typed(&text),
+                Mode::Classic => {
+                    self.handle_classic(&text);
+                    Outcome::Quiet
+                }
+            },
+            Message::Binary(_) if limited => {
+                self.rate_error(None);
+                Outcome::Quiet
+            }
+            Message::Binary(_) => {
+                if self.settings.identity.mode() == AuthMode::Token && self.claims.is_none() {
+                    return self.refuse(AuthError::Missing);
+                }
+                self.error(
+                    ErrorCode::BadRequest,
+                    "binary frames are not supported: send JSON text frames",
+                    None,
+                );
+                Outcome::Quiet
+            }
+            // Pings and pongs only spend the budget (tungstenite answers pings itself).
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Outcome::Quiet,
         }
     }
 
-    fn handle_typed(&mut self, text: &str) {
+    /// Queues `unauthorized` for a connection that is about to be closed with 4001.
+    fn refuse(&self, why: AuthError) -> Outcome {
+        self.error(ErrorCode::Unauthorized, why.to_string(), None);
+        Outcome::Refuse
+    }
+
+    fn handle_typed(&mut self, text: &str) -> Outcome {
+        let token_mode = self.settings.identity.mode() == AuthMode::Token;
         let msg: ClientMsg = match serde_json::from_str(text) {
             Ok(msg) => msg,
-            Err(e) => return self.error(ErrorCode::BadRequest, bad_request(&e), None),
+            Err(_) if token_mode && self.claims.is_none() => {
+                return self.refuse(AuthError::Missing);
+            }
+            Err(e) => {
+                self.error(ErrorCode::BadRequest, bad_request(&e), None);
+                return Outcome::Quiet;
+            }
         };
+        if let ClientMsg::Auth { token } = &msg
+            && token_mode
+        {
+            return self.authenticate(token);
+        }
+        if token_mode && self.claims.is_none() {
+            return self.refuse(AuthError::Missing);
+        }
         let client_id = match &msg {
             ClientMsg::Send { client_id, .. } | ClientMsg::Direct { client_id, .. } => {
                 client_id.clone()
             }
             _ => None,
         };
-        if self.rate_limited() {
-            let rate = self.settings.rate.map_or(0, |q| q.burst_size().get());
-            return self.error(
-                ErrorCode::RateLimited,
-                format!("slow down: the burst allows {rate} messages, then the sustained rate"),
-                client_id,
+        let was_named = self.name.is_some();
+        match self.dispatch(msg) {
+            Ok(()) if !was_named && self.name.is_some() && !token_mode => Outcome::Hello,
+            Ok(()) => Outcome::Quiet,
+            Err(e) => {
+                self.error(e.code, e.message, client_id);
+                Outcome::Quiet
+            }
+        }
+    }
+
+    /// Token mode: checks an `auth` frame. The first fixes the connection's user; a later one
+    /// (a refreshed token for the same user) extends it.
+    fn authenticate(&mut self, token: &str) -> Outcome {
+        let claims = match self.settings.identity.verify(token) {
+            Ok(c) => c,
+            Err(e) => return self.refuse(e),
+        };
+        if let Some(current) = &self.name
+            && *current != claims.user
+        {
+            self.error(
+                ErrorCode::NameTaken,
+                format!("this connection already chats as `{current}`"),
+                None,
             );
+            return Outcome::Quiet;
         }
-        if let Err(e) = self.dispatch(msg) {
-            self.error(e.code, e.message, client_id);
+        if self.name.is_none() {
+            self.hub.register_user(&claims.user, &self.peer);
+            self.name = Some(claims.user.clone());
         }
+        self.peer.deliver(Outbound::Frame(
+            ServerMsg::Authenticated {
+                user: claims.user.to_string(),
+                exp: claims.exp,
+            }
+            .to_json()
+            .into(),
+        ));
+        let left = claims.remaining();
+        self.claims = Some(claims);
+        Outcome::Authenticated(left)
     }
 
     fn dispatch(&mut self, msg: ClientMsg) -> Result<(), ValidationError> {
@@ -368,7 +597,12 @@ impl Conn {
                 epoch,
             } => {
                 let room = limits.room(&room)?;
-                let name = limits.name(&name)?;
+                self.allowed(room)?;
+                // With a token, the name is the token's user: `name` may be left out.
+                let name = match (&self.claims, name.trim()) {
+                    (Some(c), "") => &*c.user,
+                    _ => limits.name(&name)?,
+                };
                 if let Some(current) = &self.name
                     && &**current != name
                 {
@@ -432,7 +666,8 @@ impl Conn {
                 };
                 self.hub.direct(name, &to, &text, client_id.as_deref())
             }
-            // Open mode has nothing to check: names are chosen freely.
+            // Open mode has nothing to check: names are chosen freely. (Token mode answers
+            // `auth` before dispatch.)
             ClientMsg::Auth { .. } => Err(ValidationError {
                 code: ErrorCode::BadRequest,
                 message: "this server does not use tokens (welcome.auth is \"open\")".into(),
@@ -444,6 +679,17 @@ impl Conn {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Token mode: whether the token's `rooms` claim allows `room` (absent: every room).
+    fn allowed(&self, room: &str) -> Result<(), ValidationError> {
+        match &self.claims {
+            Some(c) if !c.allows_room(room) => Err(ValidationError {
+                code: ErrorCode::Forbidden,
+                message: format!("your token does not allow the room `{room}`"),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -468,9 +714,6 @@ impl Conn {
             Ok(msg) => msg,
             Err(e) => return self.error(ErrorCode::BadRequest, bad_request(&e), None),
         };
-        if self.rate_limited() {
-            return self.error(ErrorCode::RateLimited, "slow down", None);
-        }
         let peer = self.peer.clone();
         let posted = self
             .hub

@@ -141,6 +141,7 @@ impl Node {
                 .arg("--data-dir")
                 .arg(data.path())
                 .args(["--redis", &redis.url(), "--rate-per-sec", "0"])
+                .args(["--http-rate-per-sec", "0", "--max-connections-per-ip", "0"])
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .spawn()
