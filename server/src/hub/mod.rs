@@ -399,9 +399,9 @@ impl Hub {
         let text = limits.text(text)?;
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
         let store = &self.inner.store;
-        self.inner
-            .users
-            .direct(from, to, text, client_id, |frame| store.direct(to, frame))
+        self.inner.users.direct(from, to, text, client_id, |frame| {
+            store.direct(to, frame).map_err(|e| refusal(&e))
+        })
     }
 
     /// Forgets a closed connection: leaves its rooms and unregisters its name.

@@ -66,7 +66,7 @@ impl Users {
         to: &str,
         text: &str,
         client_id: Option<&str>,
-        elsewhere: impl FnOnce(&Frame) -> usize,
+        elsewhere: impl FnOnce(&Frame) -> Result<usize, ValidationError>,
     ) -> Result<(), ValidationError> {
         let mut dm = DirectMessage {
             from: from.to_owned(),
@@ -78,7 +78,13 @@ impl Users {
         };
         let reached = if from != to {
             let frame: Frame = ServerMsg::Direct(dm.clone()).to_json().into();
-            self.deliver(to, &frame) + elsewhere(&frame)
+            let here = self.deliver(to, &frame);
+            match elsewhere(&frame) {
+                Ok(there) => here + there,
+                // Delivered here: the sender gets its copy; else the failure is the answer.
+                Err(_) if here > 0 => here,
+                Err(e) => return Err(e),
+            }
         } else {
             self.lock().get(to).map_or(0, Vec::len)
         };

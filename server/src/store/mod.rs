@@ -185,8 +185,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sends a direct message frame to `to`'s connections on other nodes; how many nodes have
     /// some (0 for a store of one node).
-    fn direct(&self, _to: &str, _frame: &Frame) -> usize {
-        0
+    fn direct(&self, _to: &str, _frame: &Frame) -> Result<usize, StoreError> {
+        Ok(0)
     }
 }
 

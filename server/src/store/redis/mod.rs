@@ -164,12 +164,10 @@ impl Store for RedisStore {
         self.subscriber.user(name, here);
     }
 
-    fn direct(&self, to: &str, frame: &Frame) -> usize {
+    fn direct(&self, to: &str, frame: &Frame) -> Result<usize, StoreError> {
         let payload = format!("{}\n{}", self.presence.node, frame.as_str());
-        match self.reads.publish(&keys::user_channel(to), &payload) {
-            // This node's own subscription does not count: it delivered locally.
-            Ok(n) => n.saturating_sub(usize::from(self.subscriber.has_user(to))),
-            Err(_) => 0,
-        }
+        let reached = self.reads.publish(&keys::user_channel(to), &payload)?;
+        // This node's own subscription does not count: it delivered locally.
+        Ok(reached.saturating_sub(usize::from(self.subscriber.has_user(to))))
     }
 }
