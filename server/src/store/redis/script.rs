@@ -22,7 +22,7 @@ use crate::store::{NewMessage, StoreError};
 /// KEYS: seq, epoch, stream, dedupe key, room list. ARGV: a new epoch, the template's prefix
 /// and suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room name, channel.
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
-/// `epoch "\n" message`.
+/// `epoch "\n" seq "\n" message`.
 const POST: &str = r#"
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
@@ -44,7 +44,7 @@ else
 end
 if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
 if seq == 1 then redis.call('ZADD', KEYS[5], 0, ARGV[6]) end
-redis.call('PUBLISH', ARGV[7], epoch .. '\n' .. msg)
+redis.call('PUBLISH', ARGV[7], epoch .. '\n' .. seq .. '\n' .. msg)
 return {epoch, '0', msg}
 "#;
 

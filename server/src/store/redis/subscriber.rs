@@ -305,15 +305,15 @@ impl Shared {
             }
             return Ok(());
         }
-        let Some((epoch, json)) = text.split_once('\n') else {
+        // `epoch \n seq \n message`: the seq first, so a message this node already published
+        // (its own post, completed locally) is skipped without decoding it.
+        let mut parts = text.splitn(3, '\n');
+        let (Some(epoch), Some(seq), Some(json)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Ok(());
         };
-        let message = match script::decode(json) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(room, error = %e, "undecodable message on a room channel");
-                return Ok(());
-            }
+        let Ok(seq) = seq.parse::<u64>() else {
+            return Ok(());
         };
         let Some(sink) = self.sink() else {
             return Ok(());
@@ -323,10 +323,20 @@ impl Shared {
                 self.reset(&sink, room);
                 return Ok(());
             }
-            if message.seq > head + 1 {
-                self.catch_up(room, message.seq - 1)?;
+            if seq <= head {
+                return Ok(());
+            }
+            if seq > head + 1 {
+                self.catch_up(room, seq - 1)?;
             }
         }
+        let message = match script::decode(json) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(room, error = %e, "undecodable message on a room channel");
+                return Ok(());
+            }
+        };
         sink.publish(room, epoch, Stored::new(message));
         Ok(())
     }
