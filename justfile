@@ -14,7 +14,7 @@ default:
     @just --list
 
 # Install what this machine lacks (idempotent, quick when nothing is missing).
-setup: setup-frontend setup-browser
+setup: setup-frontend setup-browser setup-redis
     rustup component add rustfmt clippy 2>/dev/null || true
     rustup target add wasm32-unknown-unknown
     command -v just >/dev/null || cargo install --locked just
@@ -28,8 +28,8 @@ run *ARGS: release
 test: setup lint test-unit test-wasm test-e2e test-conformance bench-smoke
 
 # The protocol (also built for wasm32), the server and the client library: unit tests and
-# real-socket tests.
-test-unit:
+# real-socket tests (the cluster tests start redis-server).
+test-unit: setup-redis
     cargo build -p banter-protocol --target wasm32-unknown-unknown
     cargo test -p banter-protocol -p banter-server -p banter-client -p banter-loadgen
 
@@ -78,6 +78,12 @@ setup-browser:
     @if ! command -v chromedriver >/dev/null; then \
         if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
         else echo "the browser tests need Chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; fi
+
+# Install redis-server when missing (apt, needs root): `tests/cluster.rs` starts real ones.
+setup-redis:
+    @if ! command -v redis-server >/dev/null; then \
+        if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+        else echo "the cluster tests need Redis: sudo apt-get install redis-server" >&2; exit 1; fi; fi
 
 # Build the one binary: the web app (trunk + wasm-opt) embedded in target/release/banter.
 release: setup-frontend

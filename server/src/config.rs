@@ -13,6 +13,7 @@ use clap::{Parser, ValueEnum};
 use crate::hub::HubConfig;
 use crate::store::dedupe::DedupeLimits;
 use crate::store::memory::MemoryStore;
+use crate::store::redis::{RedisConfig, RedisStore};
 use crate::store::sqlite::{Retention, SqliteConfig, SqliteStore, Sync};
 use crate::store::{Store, StoreError};
 
@@ -36,6 +37,11 @@ pub struct Config {
     #[arg(long, env = "BANTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
     pub store: StoreKind,
 
+    /// Join a cluster: keep and sequence messages in Redis at this URL (e.g.
+    /// `redis://127.0.0.1:6379/`), shared with every node given the same URL. Overrides --store.
+    #[arg(long, env = "BANTER_REDIS_URL")]
+    pub redis: Option<String>,
+
     /// Directory of the durable store (created if missing; holds `banter.db`).
     #[arg(long, env = "BANTER_DATA_DIR", default_value = "banter-data")]
     pub data_dir: PathBuf,
@@ -58,7 +64,8 @@ pub struct Config {
     #[arg(long, env = "BANTER_RETAIN_MESSAGES", default_value_t = 0)]
     pub retain_messages: u64,
 
-    /// Delete messages older than this (e.g. `90d`; unset = keep forever).
+    /// Delete messages older than this (e.g. `90d`; unset = keep forever). Not applied with
+    /// `--redis` (trim by count there).
     #[arg(long, env = "BANTER_RETAIN_AGE", value_parser = humantime::parse_duration)]
     pub retain_age: Option<Duration>,
 
@@ -312,6 +319,14 @@ impl Config {
     /// Opens the configured store (for SQLite: creates the directory and file, checks the
     /// schema, starts the writer).
     pub fn open_store(&self) -> Result<Arc<dyn Store>, StoreError> {
+        if let Some(url) = &self.redis {
+            return Ok(Arc::new(RedisStore::open(&RedisConfig {
+                url: url.clone(),
+                queue: self.store_queue,
+                retain: (self.retain_messages > 0).then_some(self.retain_messages),
+                dedupe_window: self.dedupe_window,
+            })?));
+        }
         Ok(match self.store {
             StoreKind::Memory => Arc::new(MemoryStore::new(
                 self.history,

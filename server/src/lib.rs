@@ -2,12 +2,12 @@
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
 //! Modules, one concern each: [`config`] (flags), [`config_file`] (`--config banter.toml`),
-//! [`store`] (sequencing and keeping messages: SQLite or memory), [`hub`] (rooms, members, hot
-//! windows, fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the
-//! web app), [`error`] (HTTP errors), [`auth`] (open names or signed tokens), [`http_guard`]
-//! (the API's rate limit and bearer check), [`limit`] (per-address and echo limits), [`serve`]
-//! (the accept loop: HTTP timeouts, TLS), [`metrics`] (Prometheus), [`ready`] (readiness
-//! checks), [`tls`] (certificates and their reload).
+//! [`store`] (sequencing and keeping messages: SQLite, memory, or Redis shared by several
+//! nodes), [`hub`] (rooms, members, hot windows, fan-out), [`ws`] (WebSocket connections),
+//! [`http`] (the HTTP API), [`assets`] (the web app), [`error`] (HTTP errors), [`auth`] (open
+//! names or signed tokens), [`http_guard`] (the API's rate limit and bearer check), [`limit`]
+//! (per-address and echo limits), [`serve`] (the accept loop: HTTP timeouts, TLS), [`metrics`]
+//! (Prometheus), [`ready`] (readiness checks), [`tls`] (certificates and their reload).
 
 pub mod assets;
 pub mod auth;

@@ -7,6 +7,7 @@ use common::process::{Proc, banter, scratch};
 /// Every setting, none at its default. `tls-key` and the `auth-secret*` keys print as hidden.
 const EVERY_KEY: &str = r#"listen = "127.0.0.1:0"
 store = "memory"
+redis = "redis://127.0.0.1:6390/"
 data-dir = "/var/lib/banter/data"
 sqlite-sync = "normal"
 store-queue = 100

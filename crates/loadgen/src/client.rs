@@ -38,6 +38,8 @@ pub enum Dialect {
 #[derive(Debug, Clone)]
 pub struct ConnSpec {
     pub target: Target,
+    /// More nodes of a cluster: connection `idx` goes to `[target, more...][idx % n]`.
+    pub more: Vec<Target>,
     pub dialect: Dialect,
     /// Local source addresses to spread connections over (empty: let the kernel choose).
     pub sources: Vec<IpAddr>,
@@ -67,6 +69,7 @@ impl ConnSpec {
         };
         ConnSpec {
             target: Target { addr, path },
+            more: Vec::new(),
             dialect,
             sources,
             rx_buf,
@@ -80,8 +83,12 @@ impl ConnSpec {
         } else {
             Some(self.sources[idx % self.sources.len()])
         };
+        let target = match idx % (1 + self.more.len()) {
+            0 => &self.target,
+            n => &self.more[n - 1],
+        };
         ws::connect(
-            &self.target,
+            target,
             src,
             self.rx_buf,
             (idx as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D),

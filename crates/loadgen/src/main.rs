@@ -53,6 +53,10 @@ pub struct Common {
         env = "BANTER_LOADGEN_ADDR"
     )]
     addr: SocketAddr,
+    /// More nodes of a Banter cluster (`--redis`), repeatable: connections are spread over
+    /// `--addr` and these, round-robin (loopback only).
+    #[arg(long = "also-addr", global = true)]
+    also_addr: Vec<SocketAddr>,
     /// Speak the classic `{user, message}` format on `/` (no join) instead of Banter's protocol on `/ws`.
     #[arg(long, global = true)]
     classic: bool,
@@ -179,13 +183,22 @@ impl Common {
     }
 
     fn spec(&self, dialect: Dialect, addr: SocketAddr, default_rx: usize) -> Arc<ConnSpec> {
-        Arc::new(ConnSpec::new(
+        let mut spec = ConnSpec::new(
             addr,
             dialect,
             self.path.clone(),
             self.sources,
             self.rx_buf.unwrap_or(default_rx),
-        ))
+        );
+        spec.more = self
+            .also_addr
+            .iter()
+            .map(|a| ws::Target {
+                addr: *a,
+                path: spec.target.path.clone(),
+            })
+            .collect();
+        Arc::new(spec)
     }
 }
 
@@ -243,7 +256,7 @@ fn print<T: serde::Serialize>(json: bool, report: &T, table: String) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let c = cli.common;
-    if !c.addr.ip().is_loopback() {
+    if !c.addr.ip().is_loopback() || c.also_addr.iter().any(|a| !a.ip().is_loopback()) {
         eprintln!(
             "error: banter-loadgen only targets loopback addresses (got {})",
             c.addr

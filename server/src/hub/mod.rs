@@ -10,7 +10,7 @@
 //! (a room's members, hot window and ordered publish), [`replay`] (what a resuming `join`
 //! gets), [`presence`], [`presence_batch`] (presence coalesced per tick), [`users`] (the
 //! directory for direct messages), [`budget`] (the byte budget of hot windows), [`peer`] (a
-//! connection's queue).
+//! connection's queue), [`sink`] (what a store shared by several nodes delivers here).
 //!
 //! Presence is never sent from `join`/`leave`/`typing` themselves: they record it in the room's
 //! [`presence_batch::PresenceBatch`] and list the room as dirty; [`Hub::flush_presence`], run
@@ -25,6 +25,7 @@ pub mod presence_batch;
 mod replay;
 mod room;
 mod rooms;
+mod sink;
 mod users;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -90,7 +91,9 @@ struct Inner {
     cfg: HubConfig,
     store: Arc<dyn Store>,
     rooms: Arc<Rooms>,
-    users: Users,
+    users: Arc<Users>,
+    /// What the store delivers into (it holds only a weak reference).
+    _sink: Arc<dyn crate::store::Sink>,
     next_id: AtomicU64,
     connections: AtomicUsize,
     /// Rooms with presence not sent yet.
@@ -114,13 +117,20 @@ pub fn refusal(e: &StoreError) -> ValidationError {
 
 impl Hub {
     pub fn new(cfg: HubConfig, store: Arc<dyn Store>) -> Self {
-        let rooms = Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms);
+        let rooms = Arc::new(Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms));
+        let users = Arc::new(Users::default());
+        let sink: Arc<dyn crate::store::Sink> = Arc::new(sink::HubSink {
+            rooms: rooms.clone(),
+            users: users.clone(),
+        });
+        store.attach(Arc::downgrade(&sink));
         Hub {
             inner: Arc::new(Inner {
                 cfg,
                 store,
-                rooms: Arc::new(rooms),
-                users: Users::default(),
+                rooms,
+                users,
+                _sink: sink,
                 next_id: AtomicU64::new(1),
                 connections: AtomicUsize::new(0),
                 dirty: Mutex::new(Vec::new()),
@@ -205,6 +215,7 @@ impl Hub {
         let store = &*self.inner.store;
         let max_users = self.inner.cfg.joined_max_users;
         let mut fetched = Fetched::default();
+        let mut caught_up = false;
         for _ in 0..JOIN_ATTEMPTS {
             let room = self
                 .inner
@@ -213,6 +224,20 @@ impl Hub {
                 .map_err(|e| refusal(&e))?;
             let mut st = room.lock();
             if st.unloaded {
+                continue;
+            }
+            if let Some(since) = since
+                && since > st.head
+                && epoch.is_none_or(|e| *e == *st.epoch)
+                && !caught_up
+            {
+                // The client saw more than this node has published: with a store shared by
+                // several nodes, this node may be a moment behind. Bring the room up to date
+                // from the store once; what is still missing after that is another life.
+                let head = st.head;
+                drop(st);
+                caught_up = true;
+                self.catch_up(&room.name, head, since)?;
                 continue;
             }
             let plan = replay::plan(&st, since, epoch, self.inner.cfg.max_replay);
@@ -226,8 +251,8 @@ impl Hub {
                     continue;
                 }
             }
-            let newly_present = if st.is_member(peer.id()) {
-                false
+            let change = if st.is_member(peer.id()) {
+                None
             } else {
                 let presence_since = st.batch.mark();
                 st.members.push(Member {
@@ -235,15 +260,19 @@ impl Hub {
                     name: Some(name.clone()),
                     presence_since,
                 });
-                st.presence.arrive(name)
+                Some(st.presence.arrive(name))
             };
             let batch = match plan {
                 None => vec![st.joined(&room.name, max_users).to_json().into()],
                 Some(plan) => fetched.finish(&st, &room.name, plan, max_users),
             };
             peer.deliver(Outbound::Batch(batch));
-            if newly_present {
+            if change.is_some_and(|c| c.room) {
                 self.record(&room, &mut st, name, PresenceState::Joined, Some(peer.id()));
+            }
+            drop(st);
+            if change.is_some_and(|c| c.here) {
+                store.presence(&room.name, name, true);
             }
             return Ok(());
         }
@@ -251,6 +280,21 @@ impl Hub {
             code: ErrorCode::Unavailable,
             message: "the room is too busy to replay right now: retry".into(),
         })
+    }
+
+    /// Publishes what the store holds of `room` in `(head, to]` (idempotent: a node that was
+    /// behind catches up; nothing is published twice).
+    fn catch_up(&self, room: &str, head: u64, to: u64) -> Result<(), ValidationError> {
+        let want = (to - head).min(self.inner.cfg.max_replay.max(1)) as usize;
+        let (msgs, meta) = self
+            .inner
+            .store
+            .read(room, Range::After(head), want)
+            .map_err(|e| refusal(&e))?;
+        for m in msgs {
+            self.inner.rooms.publish(room, &meta.epoch, Stored::new(m));
+        }
+        Ok(())
     }
 
     /// Adds a classic client to `room`: it receives messages in the `{user, message}` shape and
@@ -282,21 +326,27 @@ impl Hub {
         let Some(room) = self.inner.rooms.get(room) else {
             return false;
         };
-        let empty = {
+        let (empty, gone) = {
             let mut st = room.lock();
             let Some(at) = st.members.iter().position(|m| m.peer.id() == peer_id) else {
                 return false;
             };
             let member = st.members.swap_remove(at);
-            if let Some(name) = member.name
-                && st.presence.depart(&name)
-            {
-                self.record(&room, &mut st, &name, PresenceState::Left, None);
+            let mut gone = None;
+            if let Some(name) = member.name {
+                let change = st.presence.depart(&name);
+                if change.room {
+                    self.record(&room, &mut st, &name, PresenceState::Left, None);
+                }
+                gone = change.here.then_some(name);
             }
-            st.members.is_empty()
+            (st.members.is_empty(), gone)
         };
+        if let Some(name) = gone {
+            self.inner.store.presence(&room.name, &name, false);
+        }
         if empty {
-            self.inner.rooms.unload_if_empty(&room);
+            self.inner.rooms.unload_if_empty(&room, &*self.inner.store);
         }
         true
     }
@@ -340,7 +390,7 @@ impl Hub {
                 if let Ok(a) = &result
                     && !a.duplicate
                 {
-                    rooms.publish(&a.stored.msg.room, a.stored.clone());
+                    rooms.publish(&a.stored.msg.room, &a.epoch, a.stored.clone());
                 }
                 reply(result);
             }),
@@ -421,7 +471,9 @@ impl Hub {
 
     /// Makes `peer` reachable by direct messages to `name`.
     pub fn register_user(&self, name: &Arc<str>, peer: &Peer) {
-        self.inner.users.register(name, peer);
+        if self.inner.users.register(name, peer) {
+            self.inner.store.user(name, true);
+        }
     }
 
     /// Sends a private message from `from` to every connection of `to`, and a copy (echoing
@@ -437,7 +489,10 @@ impl Hub {
         let to = limits.name(to)?;
         let text = limits.text(text)?;
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
-        self.inner.users.direct(from, to, text, client_id)
+        let store = &self.inner.store;
+        self.inner.users.direct(from, to, text, client_id, |frame| {
+            store.direct(to, frame).map_err(|e| refusal(&e))
+        })
     }
 
     /// Forgets a closed connection: leaves its rooms and unregisters its name.
@@ -450,8 +505,10 @@ impl Hub {
         for room in rooms {
             self.leave(peer_id, room);
         }
-        if let Some(name) = name {
-            self.inner.users.unregister(name, peer_id);
+        if let Some(name) = name
+            && self.inner.users.unregister(name, peer_id)
+        {
+            self.inner.store.user(name, false);
         }
     }
 

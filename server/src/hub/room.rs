@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use banter_protocol::{ClassicMsg, ServerMsg};
+use banter_protocol::{ClassicMsg, PresenceState, ServerMsg};
 
 use super::budget::Budget;
 use super::peer::Peer;
@@ -191,6 +191,18 @@ impl RoomState {
 
     pub fn is_member(&self, peer_id: u64) -> bool {
         self.members.iter().any(|m| m.peer.id() == peer_id)
+    }
+
+    /// Sends a presence frame to every typed member at once, outside the per-tick batch: for
+    /// what other nodes report (a cluster's presence sync, every few seconds), not for local
+    /// joins and leaves.
+    pub fn announce(&self, room: &str, user: &str, state: PresenceState, except: Option<u64>) {
+        let frame = super::presence::frame(room, user, state);
+        for m in &self.members {
+            if m.name.is_some() && Some(m.peer.id()) != except {
+                m.peer.deliver(Outbound::Frame(frame.clone()));
+            }
+        }
     }
 
     /// Queues up to `max` pending presence frames to the typed members (each as one outbox

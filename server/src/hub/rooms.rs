@@ -6,6 +6,10 @@
 //! message committed meanwhile is either counted in that head or published into the loading
 //! room (which holds it until the head is known): nothing falls between.
 //!
+//! A store shared by several nodes is told when a room loads and unloads ([`Store::watch`],
+//! before the head is read, and [`Store::unwatch`]), and delivers what other nodes sequenced
+//! through [`crate::store::Sink`] (`hub::sink`), with the same publish as local posts.
+//!
 //! Lock order: the map, then a room. Nothing takes the map while holding a room.
 
 use std::collections::HashMap;
@@ -59,26 +63,31 @@ impl Rooms {
     /// The room, loaded (its head and epoch read from `store`). The caller locks it and checks
     /// `unloaded` (it may have been unloaded in between: then it calls again).
     pub fn load(&self, name: &str, store: &dyn Store) -> Result<Arc<Room>, StoreError> {
-        let room = {
+        let (room, created) = {
             let mut map = self.lock();
             match map.get(name) {
-                Some(room) => room.clone(),
+                Some(room) => (room.clone(), false),
                 None => {
                     if map.len() >= self.max_loaded {
                         return Err(StoreError::TooManyRooms(self.max_loaded));
                     }
                     let room = Arc::new(Room::new(name.into()));
                     map.insert(room.name.clone(), room.clone());
-                    room
+                    (room, true)
                 }
             }
         };
         if !room.lock().loaded {
-            // Outside every lock: the store may do I/O.
-            match store.room(name) {
+            // Outside every lock: the store may do I/O. Watch first, then read the head.
+            let meta = if created {
+                store.watch(name).and_then(|()| store.room(name))
+            } else {
+                store.room(name)
+            };
+            match meta {
                 Ok(meta) => room.lock().finish_load(&meta, &self.limits()),
                 Err(e) => {
-                    self.unload_if_empty(&room);
+                    self.unload_if_empty(&room, store);
                     return Err(e);
                 }
             }
@@ -86,27 +95,94 @@ impl Rooms {
         Ok(room)
     }
 
-    /// Publishes a stored message to the room's members, if the room is loaded.
-    pub fn publish(&self, room: &str, stored: Arc<Stored>) {
+    /// Publishes a stored message of `epoch` to the room's members, if the room is loaded
+    /// (or loading) in that epoch.
+    pub fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>) {
         if let Some(r) = self.get(room) {
             let mut st = r.lock();
-            if !st.unloaded {
+            if !st.unloaded && (!st.loaded || *st.epoch == *epoch) {
                 st.publish(stored, &self.limits());
             }
         }
     }
 
-    /// Unloads `room` if nobody is in it (frees its window).
-    pub fn unload_if_empty(&self, room: &Arc<Room>) {
-        let mut map = self.lock();
-        let mut st = room.lock();
-        if !st.members.is_empty() || st.unloaded {
+    /// Unloads `room` if nobody is in it (frees its window; the store stops watching it).
+    pub fn unload_if_empty(&self, room: &Arc<Room>, store: &dyn Store) {
+        {
+            let mut map = self.lock();
+            let mut st = room.lock();
+            if !st.members.is_empty() || st.unloaded {
+                return;
+            }
+            st.unloaded = true;
+            st.release(&self.budget);
+            if map.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                map.remove(&room.name);
+            }
+        }
+        store.unwatch(&room.name);
+    }
+}
+
+/// What a store shared by several nodes does to the rooms (see `hub::sink`).
+impl Rooms {
+    /// See [`crate::store::Sink::head`].
+    pub fn head(&self, room: &str) -> Option<(Arc<str>, u64)> {
+        let r = self.get(room)?;
+        let st = r.lock();
+        (st.loaded && !st.unloaded).then(|| (st.epoch.clone(), st.head))
+    }
+
+    /// See [`crate::store::Sink::remote_presence`].
+    pub fn remote_presence(&self, room: &str, node: &str, name: &str, here: bool) {
+        let Some(r) = self.get(room) else { return };
+        let mut st = r.lock();
+        if !st.unloaded && st.presence.remote(node, name, here) {
+            st.announce(room, name, presence_state(here), None);
+        }
+    }
+
+    /// See [`crate::store::Sink::sync_presence`].
+    pub fn sync_presence(&self, room: &str, entries: &[(String, String)]) {
+        let Some(r) = self.get(room) else { return };
+        let mut st = r.lock();
+        if st.unloaded {
             return;
+        }
+        for (name, here) in st.presence.sync_remote(entries) {
+            st.announce(room, &name, presence_state(here), None);
+        }
+    }
+
+    /// See [`crate::store::Sink::reset`].
+    pub fn reset(&self, room: &str) -> Option<Vec<String>> {
+        let r = self.get(room)?;
+        let mut map = self.lock();
+        let mut st = r.lock();
+        if st.unloaded {
+            return None;
+        }
+        tracing::warn!(
+            room,
+            members = st.members.len(),
+            "the room's history was lost: a new epoch"
+        );
+        for m in st.members.drain(..) {
+            m.peer.outbox().kick();
         }
         st.unloaded = true;
         st.release(&self.budget);
-        if map.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, room)) {
-            map.remove(&room.name);
+        if map.get(room).is_some_and(|m| Arc::ptr_eq(m, &r)) {
+            map.remove(room);
         }
+        Some(st.presence.here())
+    }
+}
+
+fn presence_state(here: bool) -> banter_protocol::PresenceState {
+    if here {
+        banter_protocol::PresenceState::Joined
+    } else {
+        banter_protocol::PresenceState::Left
     }
 }

@@ -9,11 +9,15 @@
 //! stored. Completions for one room arrive in `seq` order, or close to it: the hub's publish
 //! reorders what arrives early (see `hub::room`).
 //!
-//! Implementations: [`sqlite::SqliteStore`] (the default: durable, in `--data-dir`) and
-//! [`memory::MemoryStore`] (`--store memory`: nothing on disk, a new epoch each start).
+//! Implementations: [`sqlite::SqliteStore`] (the default: durable, in `--data-dir`),
+//! [`memory::MemoryStore`] (`--store memory`: nothing on disk, a new epoch each start) and
+//! [`redis::RedisStore`] (`--redis URL`: several nodes sharing rooms). A store shared by several
+//! nodes also sequences messages posted on other nodes: it delivers them through the [`Sink`]
+//! the hub attaches, for the rooms the hub watches (see [`Store::watch`]).
 
 pub mod dedupe;
 pub mod memory;
+pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -155,6 +159,61 @@ pub trait Store: Send + Sync + 'static {
     fn ready(&self) -> bool {
         true
     }
+
+    /// Gives the store the hub's rooms, to publish what other nodes sequenced. Called once, by
+    /// `Hub::new`. A store of one node has nothing to deliver.
+    fn attach(&self, _sink: std::sync::Weak<dyn Sink>) {}
+
+    /// The hub is loading `room` (it has local members): from the return on, the store delivers
+    /// to the sink every message of `room` sequenced elsewhere. Called before [`Store::room`],
+    /// so a message sequenced after the head it reads is delivered. Calls are counted: each
+    /// `watch` is matched by one [`Store::unwatch`].
+    fn watch(&self, _room: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The hub unloaded `room` (see [`Store::watch`]).
+    fn unwatch(&self, _room: &str) {}
+
+    /// `name`'s first connection in `room` arrived on this node (`here`), or its last one left:
+    /// a store shared by several nodes tells the others ([`Sink::remote_presence`]).
+    fn presence(&self, _room: &str, _name: &str, _here: bool) {}
+
+    /// `name`'s first connection registered on this node (`here`), or its last one left: a
+    /// store shared by several nodes routes direct messages for `name` here meanwhile.
+    fn user(&self, _name: &str, _here: bool) {}
+
+    /// Sends a direct message frame to `to`'s connections on other nodes; how many nodes have
+    /// some (0 for a store of one node).
+    fn direct(&self, _to: &str, _frame: &Frame) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+}
+
+/// Where a store shared with other nodes delivers messages they sequenced: the hub's rooms.
+pub trait Sink: Send + Sync + 'static {
+    /// Publishes a stored message of `epoch` to the room's local members (idempotent and
+    /// ordered by `seq`; ignored if the room is loaded in another epoch).
+    fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>);
+
+    /// The loaded room's epoch and head; `None` when it is not loaded or still loading.
+    fn head(&self, room: &str) -> Option<(Arc<str>, u64)>;
+
+    /// The room's history was lost (a new epoch): closes its members' connections as too slow
+    /// (4000: they resume, and are told `complete: false`) and unloads it, so it loads again
+    /// in the new epoch. When it was loaded, returns the names that were present on this node
+    /// (they left without a [`Store::presence`]); its watch ends: the store uncounts it.
+    fn reset(&self, room: &str) -> Option<Vec<String>>;
+
+    /// `name` arrived in (`here`) or left `room` on another `node`.
+    fn remote_presence(&self, room: &str, node: &str, name: &str, here: bool);
+
+    /// Who is present in `room` on other nodes now, as `(node, name)`: replaces what the room
+    /// held (entries of a node that died are gone from it).
+    fn sync_presence(&self, room: &str, entries: &[(String, String)]);
+
+    /// A direct message frame for `to`, sent on another node: to `to`'s connections here.
+    fn direct(&self, to: &str, frame: Frame);
 }
 
 /// The dedupe key of a `client_id` sent by `user`: the same `client_id` from another user is

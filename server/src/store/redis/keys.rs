@@ -1,0 +1,80 @@
+//! Where a room lives in Redis. Every key of a room shares the hash tag `{room}`, so a room's
+//! script touches one slot (a Redis Cluster could shard rooms).
+
+/// The sorted set of room names that hold messages (all scores 0: ordered by name).
+pub const ROOMS: &str = "banter:rooms";
+
+/// The keys and channel of one room.
+pub struct Keys {
+    /// INCR counter: the room's head.
+    pub seq: String,
+    /// The room's epoch (created when missing).
+    pub epoch: String,
+    /// The stream of messages, entry id `<seq>-0`, field `m` = the message JSON.
+    pub stream: String,
+    /// The pub/sub channel live messages (and presence changes) are published on.
+    pub channel: String,
+    /// Hash of who is present on which node: field `<node>\n<name>`.
+    pub present: String,
+    prefix: String,
+}
+
+/// The channel's suffix after the room's prefix.
+const CHANNEL: &str = ":live";
+const PREFIX: &str = "banter:r:{";
+
+impl Keys {
+    pub fn new(room: &str) -> Self {
+        let prefix = format!("{PREFIX}{room}}}");
+        Keys {
+            seq: format!("{prefix}:seq"),
+            epoch: format!("{prefix}:epoch"),
+            stream: format!("{prefix}:log"),
+            channel: format!("{prefix}{CHANNEL}"),
+            present: format!("{prefix}:present"),
+            prefix,
+        }
+    }
+
+    /// The key remembering a dedupe key of this room for the dedupe window.
+    pub fn dedupe(&self, key: &str) -> String {
+        format!("{}:dd:{key}", self.prefix)
+    }
+}
+
+/// The key that says a node is alive (it expires when the node stops refreshing it).
+pub fn node(id: &str) -> String {
+    format!("banter:node:{id}")
+}
+
+const USER: &str = "banter:u:";
+
+/// The channel of direct messages for `name`, subscribed by the nodes it is connected to.
+pub fn user_channel(name: &str) -> String {
+    format!("{USER}{name}")
+}
+
+/// The user a direct-message channel belongs to.
+pub fn user_of_channel(channel: &str) -> Option<&str> {
+    channel.strip_prefix(USER)
+}
+
+/// The room a channel belongs to.
+pub fn room_of_channel(channel: &str) -> Option<&str> {
+    channel
+        .strip_prefix(PREFIX)?
+        .strip_suffix(CHANNEL)?
+        .strip_suffix('}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_names_its_room() {
+        let k = Keys::new("general}x");
+        assert_eq!(room_of_channel(&k.channel), Some("general}x"));
+        assert_eq!(room_of_channel("other"), None);
+    }
+}

@@ -1,0 +1,173 @@
+//! `--redis URL`: several nodes sharing rooms through Redis, with the same guarantees as one
+//! node (one order per room, exact resume on any node, idempotent sends across nodes).
+//!
+//! Redis sequences and keeps every message: a post is one Lua script ([`script`]) that dedupes,
+//! takes the next `seq`, appends to the room's stream and publishes, atomically. A node posts on
+//! an async multiplexed connection (redis-rs's connection manager, which reconnects by itself)
+//! and completes the append when the script's reply arrives, so nothing is acked before Redis
+//! has it. Reads ([`reads`]) and fan-out from other nodes ([`subscriber`]) use blocking
+//! connections on the caller's thread and on one pub/sub thread. Who is present is shared too
+//! ([`presence`]).
+//!
+//! Faults: Redis unreachable → posts fail with `unavailable` (never acked), joins that must load
+//! a room fail, [`Store::ready`] is false; the connections come back by themselves and the
+//! subscriber fills what it missed from the streams. Redis restarted without persistence → rooms
+//! get new epochs (clients resuming are told `complete: false`).
+
+mod keys;
+mod presence;
+mod publisher;
+mod reads;
+mod script;
+mod subscriber;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use banter_protocol::ChatMessage;
+use redis::Client;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use self::keys::Keys;
+use self::presence::Presence;
+use self::publisher::{Job, Publisher};
+use self::reads::Reads;
+use self::script::Template;
+use self::subscriber::Subscriber;
+use super::{AppendDone, Frame, NewMessage, Range, RoomMeta, Sink, Store, StoreError};
+
+/// The Redis store's settings.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    pub url: String,
+    /// Posts waiting for Redis at most; more are refused as busy.
+    pub queue: usize,
+    /// Keep the newest this many messages per room (`None` = all).
+    pub retain: Option<u64>,
+    pub dedupe_window: Duration,
+}
+
+/// See the module docs.
+pub struct RedisStore {
+    cfg: RedisConfig,
+    publisher: Publisher,
+    post_hash: String,
+    reads: Arc<Reads>,
+    subscriber: Subscriber,
+    presence: Presence,
+}
+
+impl RedisStore {
+    /// Connects (call within a tokio runtime). Fails with a sentence saying what to fix when
+    /// the URL is wrong or Redis does not answer.
+    pub fn open(cfg: &RedisConfig) -> Result<Self, StoreError> {
+        let bad = |e: redis::RedisError| {
+            StoreError::failed(format!("cannot use Redis at {}: {e}", cfg.url))
+        };
+        let client = Client::open(cfg.url.as_str()).map_err(bad)?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| StoreError::failed("the Redis store needs a tokio runtime"))?;
+        let reads = Arc::new(Reads::new(client.clone()));
+        if !reads.ping() {
+            return Err(StoreError::failed(format!(
+                "Redis at {} does not answer: start it, or fix --redis",
+                cfg.url
+            )));
+        }
+        let manager = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(reads::TIMEOUT))
+            .set_response_timeout(Some(reads::TIMEOUT * 2))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
+        let presence = Presence::start(&runtime, conn.clone());
+        let subscriber = Subscriber::start(reads.clone(), presence.clone())?;
+        let post = script::post();
+        Ok(RedisStore {
+            cfg: cfg.clone(),
+            post_hash: post.get_hash().to_owned(),
+            publisher: Publisher::start(&runtime, conn, post, cfg.queue),
+            reads,
+            subscriber,
+            presence,
+        })
+    }
+}
+
+impl Store for RedisStore {
+    fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
+        self.reads.read(room, None, 0).map(|(_, meta)| meta)
+    }
+
+    fn append(&self, msg: NewMessage, done: AppendDone) {
+        let template = match Template::new(&msg) {
+            Ok(t) => t,
+            Err(e) => return done(Err(e)),
+        };
+        let keys = Keys::new(&msg.room);
+        let window_ms = match &msg.dedupe_key {
+            Some(_) => self.cfg.dedupe_window.as_millis().max(1) as u64,
+            None => 0,
+        };
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&self.post_hash)
+            .arg(5)
+            .arg(&keys.seq)
+            .arg(&keys.epoch)
+            .arg(&keys.stream)
+            .arg(keys.dedupe(msg.dedupe_key.as_deref().unwrap_or("")))
+            .arg(keys::ROOMS)
+            .arg(&*super::new_epoch())
+            .arg(&template.prefix)
+            .arg(&template.suffix)
+            .arg(self.cfg.retain.unwrap_or(0))
+            .arg(window_ms)
+            .arg(&*msg.room)
+            .arg(&keys.channel);
+        self.publisher.send(Job { cmd, done });
+    }
+
+    fn read(
+        &self,
+        room: &str,
+        range: Range,
+        limit: usize,
+    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+        self.reads.read(room, Some(range), limit)
+    }
+
+    fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.reads.list(limit)
+    }
+
+    fn ready(&self) -> bool {
+        self.subscriber.connected()
+    }
+
+    fn attach(&self, sink: Weak<dyn Sink>) {
+        self.subscriber.attach(sink);
+    }
+
+    fn watch(&self, room: &str) -> Result<(), StoreError> {
+        self.subscriber.watch(room)
+    }
+
+    fn unwatch(&self, room: &str) {
+        self.subscriber.unwatch(room);
+    }
+
+    fn presence(&self, room: &str, name: &str, here: bool) {
+        self.presence.set(room, name, here);
+    }
+
+    fn user(&self, name: &str, here: bool) {
+        self.subscriber.user(name, here);
+    }
+
+    fn direct(&self, to: &str, frame: &Frame) -> Result<usize, StoreError> {
+        let payload = format!("{}\n{}", self.presence.node, frame.as_str());
+        let reached = self.reads.publish(&keys::user_channel(to), &payload)?;
+        // This node's own subscription does not count: it delivered locally.
+        Ok(reached.saturating_sub(usize::from(self.subscriber.has_user(to))))
+    }
+}

@@ -1,0 +1,134 @@
+//! Posting: one task sends posts to Redis in the order they were appended, many per round trip.
+//!
+//! Appends queue on a bounded channel (`--store-queue`; a full queue refuses with `busy`). The
+//! task takes everything queued (up to [`BATCH`]), sends it as one pipeline of EVALSHA calls on
+//! the multiplexed connection, and completes each append in order once Redis answered. So one
+//! sender's messages are sequenced in the order it sent them (a task per post could reorder
+//! them), and a busy node pays one round trip per batch, not per message: the same group commit
+//! as the SQLite writer. After a Redis restart the script is gone (NOSCRIPT, nothing ran): it is
+//! loaded and the batch sent again. A failed round trip fails every post of the batch with
+//! `unavailable`; one that Redis did run anyway (a reply lost) is found by its `client_id` when
+//! the client re-sends it.
+
+use redis::aio::ConnectionManager;
+use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};
+use tokio::sync::mpsc;
+
+use super::reads::unavailable;
+use crate::store::{AppendDone, Appended, StoreError, Stored};
+
+/// Posts sent in one pipeline at most.
+const BATCH: usize = 256;
+
+/// One post: the prepared EVALSHA and its completion.
+pub struct Job {
+    pub cmd: Cmd,
+    pub done: AppendDone,
+}
+
+/// The sending side; see the module docs.
+pub struct Publisher {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Publisher {
+    /// Starts the task on `runtime`.
+    pub fn start(
+        runtime: &tokio::runtime::Handle,
+        conn: ConnectionManager,
+        script: Script,
+        queue: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        runtime.spawn(run(rx, conn, script));
+        Publisher { tx }
+    }
+
+    /// Queues a post, or refuses it at once when the queue is full or the task is gone.
+    pub fn send(&self, job: Job) {
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(job)) => (job.done)(Err(StoreError::Busy)),
+            Err(mpsc::error::TrySendError::Closed(job)) => {
+                (job.done)(Err(StoreError::failed("the Redis publisher has stopped")))
+            }
+        }
+    }
+}
+
+async fn run(mut rx: mpsc::Receiver<Job>, mut conn: ConnectionManager, script: Script) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let (cmds, dones): (Vec<Cmd>, Vec<AppendDone>) =
+            batch.drain(..).map(|j| (j.cmd, j.done)).unzip();
+        let results = send(&mut conn, &script, &cmds).await;
+        for (done, result) in dones.into_iter().zip(results) {
+            done(result);
+        }
+    }
+}
+
+type Reply = (String, String, String);
+
+/// Sends `jobs` as one pipeline; one result per job, in order.
+async fn send(
+    conn: &mut ConnectionManager,
+    script: &Script,
+    jobs: &[Cmd],
+) -> Vec<Result<Appended, StoreError>> {
+    let mut results: Vec<Option<Result<Appended, StoreError>>> =
+        jobs.iter().map(|_| None).collect();
+    for attempt in 0..2 {
+        let pending: Vec<usize> = (0..jobs.len()).filter(|i| results[*i].is_none()).collect();
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for &i in &pending {
+            pipe.add_command(jobs[i].clone());
+        }
+        let replies: Vec<RedisResult<Reply>> = match pipe.query_async(conn).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = unavailable(e);
+                return fill(results, &e);
+            }
+        };
+        let mut missing_script = false;
+        for (&i, reply) in pending.iter().zip(replies) {
+            match reply {
+                Err(e) if attempt == 0 && no_script(&e) => missing_script = true,
+                other => results[i] = Some(other.map_err(unavailable).and_then(appended)),
+            }
+        }
+        if !missing_script {
+            break;
+        }
+        if let Err(e) = script.load_async(conn).await {
+            return fill(results, &unavailable(e));
+        }
+    }
+    fill(results, &StoreError::failed("the post script did not run"))
+}
+
+fn no_script(e: &redis::RedisError) -> bool {
+    e.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+/// The results, with `e` for every job still without one.
+fn fill(
+    results: Vec<Option<Result<Appended, StoreError>>>,
+    e: &StoreError,
+) -> Vec<Result<Appended, StoreError>> {
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(e.clone())))
+        .collect()
+}
+
+/// The post script's reply as a completed append.
+fn appended((epoch, duplicate, json): Reply) -> Result<Appended, StoreError> {
+    Ok(Appended {
+        stored: Stored::new(super::script::decode(&json)?),
+        epoch: epoch.into(),
+        duplicate: duplicate == "1",
+    })
+}

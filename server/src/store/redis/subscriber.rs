@@ -1,0 +1,447 @@
+//! Fan-out across nodes: one thread per node holds a pub/sub connection, subscribed to the
+//! channel of every room that has local members, and publishes what arrives into the hub's
+//! rooms (decoded once per node, one shared frame for all local members).
+//!
+//! Gaps are detected by `seq`: a message ahead of the room's `head + 1` means messages were
+//! missed (a pub/sub message lost, or the connection dropped), so the missing range is read from
+//! the room's stream and published first; members see no gap and no repeat (publish ignores what
+//! it already has). After a reconnect every watched room is re-subscribed and caught up from the
+//! stream before anything else is read. A dead connection is noticed by a PING every
+//! [`PING_EVERY`] when nothing arrives; until it is back, [`Subscriber::connected`] is false
+//! (the node is not ready).
+//!
+//! Direct messages: the thread also subscribes to the channel of each name connected here
+//! (`banter:u:<name>`) and hands what other nodes publish there to the hub.
+//!
+//! `watch` blocks until the subscription is confirmed (at most [`WATCH_TIMEOUT`]), so the
+//! hub reads a room's head only once every later message will reach it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use redis::{Msg, PubSub};
+
+use super::keys::{self, Keys, room_of_channel};
+use super::presence::{self, Presence, SWEEP};
+use super::reads::Reads;
+use super::script;
+use crate::store::{Range, Sink, StoreError, Stored};
+
+/// How long a read of the pub/sub connection waits before the thread looks at its commands.
+const TICK: Duration = Duration::from_millis(20);
+/// Idle time after which the connection is checked with a PING.
+const PING_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait for a subscription to be confirmed.
+const WATCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Messages read from the stream at once when filling a gap.
+const FILL_BATCH: usize = 1000;
+/// Longest pause between reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+enum Command {
+    Subscribe(String, Sender<()>),
+    Unsubscribe(String),
+    /// A user's direct-message channel.
+    SubscribeUser(String, Sender<()>),
+    UnsubscribeUser(String),
+}
+
+/// See the module docs.
+pub struct Subscriber {
+    commands: Mutex<Sender<Command>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    reads: Arc<Reads>,
+    presence: Presence,
+    sink: OnceLock<Weak<dyn Sink>>,
+    /// Watch counts per room (see `Store::watch`).
+    watched: Mutex<HashMap<String, i64>>,
+    /// Names connected here (their direct-message channels are subscribed).
+    users: Mutex<std::collections::HashSet<String>>,
+    connected: AtomicBool,
+}
+
+impl Subscriber {
+    /// Starts the thread.
+    pub fn start(reads: Arc<Reads>, presence: Presence) -> Result<Self, StoreError> {
+        let (tx, rx) = channel();
+        let shared = Arc::new(Shared {
+            reads,
+            presence,
+            sink: OnceLock::new(),
+            watched: Mutex::new(HashMap::new()),
+            users: Mutex::default(),
+            connected: AtomicBool::new(false),
+        });
+        let thread = shared.clone();
+        std::thread::Builder::new()
+            .name("banter-redis-sub".into())
+            .spawn(move || thread.run(rx))
+            .map_err(StoreError::failed)?;
+        Ok(Subscriber {
+            commands: Mutex::new(tx),
+            shared,
+        })
+    }
+
+    pub fn attach(&self, sink: Weak<dyn Sink>) {
+        let _ = self.shared.sink.set(sink);
+    }
+
+    /// Whether the pub/sub connection is up.
+    pub fn connected(&self) -> bool {
+        self.shared.connected.load(Ordering::Acquire)
+    }
+
+    fn send(&self, cmd: Command) {
+        let _ = self
+            .commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(cmd);
+    }
+
+    /// Counts a watch of `room` and waits until its channel is subscribed.
+    pub fn watch(&self, room: &str) -> Result<(), StoreError> {
+        *self
+            .shared
+            .lock_watched()
+            .entry(room.to_owned())
+            .or_insert(0) += 1;
+        let (tx, rx) = channel();
+        self.send(Command::Subscribe(room.to_owned(), tx));
+        wait(rx).map_err(|_| StoreError::Failed("redis is unavailable".into()))
+    }
+
+    /// Routes direct messages for `name` here (`here`), or no longer.
+    pub fn user(&self, name: &str, here: bool) {
+        let mut users = self
+            .shared
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if here {
+            users.insert(name.to_owned());
+            drop(users);
+            let (tx, rx) = channel();
+            self.send(Command::SubscribeUser(name.to_owned(), tx));
+            // Reachable from every node once this returns (a failure shows as unknown_user).
+            let _ = wait(rx);
+        } else {
+            users.remove(name);
+            self.send(Command::UnsubscribeUser(name.to_owned()));
+        }
+    }
+
+    /// Whether direct messages for `name` are routed here.
+    pub fn has_user(&self, name: &str) -> bool {
+        self.shared
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(name)
+    }
+
+    /// Uncounts a watch of `room`; unsubscribes when none is left.
+    pub fn unwatch(&self, room: &str) {
+        let last = {
+            let mut w = self.shared.lock_watched();
+            let count = w.entry(room.to_owned()).or_insert(0);
+            *count -= 1;
+            let last = *count == 0;
+            if last {
+                w.remove(room);
+            }
+            last
+        };
+        if last {
+            self.send(Command::Unsubscribe(room.to_owned()));
+        }
+    }
+}
+
+/// Waits (at most [`WATCH_TIMEOUT`]) for the thread to confirm a subscription, letting the
+/// runtime move other tasks off this worker meanwhile.
+fn wait(rx: Receiver<()>) -> Result<(), std::sync::mpsc::RecvTimeoutError> {
+    let wait = || rx.recv_timeout(WATCH_TIMEOUT);
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+        _ => wait(),
+    }
+}
+
+impl Shared {
+    fn lock_watched(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.watched.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sink(&self) -> Option<Arc<dyn Sink>> {
+        self.sink.get()?.upgrade()
+    }
+
+    fn watched_rooms(&self) -> Vec<String> {
+        self.lock_watched()
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// Connects, serves until the connection fails, and again, until the store is dropped.
+    fn run(self: Arc<Self>, commands: Receiver<Command>) {
+        let first = Duration::from_millis(50);
+        let mut backoff = first;
+        loop {
+            match self.session(&commands) {
+                Ok(Stop) => return,
+                Err(e) => {
+                    if self.connected.swap(false, Ordering::AcqRel) {
+                        tracing::warn!(error = %e, "redis pub/sub connection lost; reconnecting");
+                        backoff = first;
+                    }
+                    // Subscriptions asked for meanwhile are made on reconnect; their waiters
+                    // time out (the join is refused as unavailable) unless Redis is back soon.
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// One connection's life. `Ok` when the store is gone.
+    fn session(&self, commands: &Receiver<Command>) -> Result<Stop, StoreError> {
+        let mut conn = self.reads.connect()?;
+        let mut ps = conn.as_pubsub();
+        ps.set_read_timeout(Some(TICK)).map_err(fail)?;
+        let rooms = self.watched_rooms();
+        let mut channels: Vec<String> = rooms.iter().map(|r| Keys::new(r).channel).collect();
+        channels.extend(
+            self.users
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|u| keys::user_channel(u)),
+        );
+        if !channels.is_empty() {
+            ps.subscribe(channels).map_err(fail)?;
+        }
+        self.connected.store(true, Ordering::Release);
+        tracing::info!(rooms = rooms.len(), "redis pub/sub connected");
+        for room in &rooms {
+            self.catch_up(room, u64::MAX)?;
+        }
+        self.sweep(&rooms)?;
+        let mut last_heard = Instant::now();
+        let mut last_sweep = Instant::now();
+        loop {
+            if last_sweep.elapsed() >= SWEEP {
+                self.sweep(&self.watched_rooms())?;
+                last_sweep = Instant::now();
+            }
+            loop {
+                match commands.try_recv() {
+                    Ok(Command::Subscribe(room, ack)) => {
+                        ps.subscribe(Keys::new(&room).channel).map_err(fail)?;
+                        // Who is present elsewhere, before the hub builds its `joined`.
+                        self.sweep(std::slice::from_ref(&room))?;
+                        let _ = ack.send(());
+                    }
+                    Ok(Command::Unsubscribe(room)) => {
+                        ps.unsubscribe(Keys::new(&room).channel).map_err(fail)?;
+                    }
+                    Ok(Command::SubscribeUser(name, ack)) => {
+                        ps.subscribe(keys::user_channel(&name)).map_err(fail)?;
+                        let _ = ack.send(());
+                    }
+                    Ok(Command::UnsubscribeUser(name)) => {
+                        ps.unsubscribe(keys::user_channel(&name)).map_err(fail)?;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(Stop),
+                }
+            }
+            match ps.get_message() {
+                Ok(msg) => {
+                    last_heard = Instant::now();
+                    self.receive(&msg)?;
+                }
+                Err(e) if e.is_timeout() => {
+                    if last_heard.elapsed() >= PING_EVERY {
+                        ping(&mut ps)?;
+                        last_heard = Instant::now();
+                    }
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        }
+    }
+
+    /// Publishes one live message, after filling any gap before it.
+    fn receive(&self, msg: &Msg) -> Result<(), StoreError> {
+        let payload = msg.get_payload_bytes();
+        let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
+        if let Some(name) = keys::user_of_channel(msg.get_channel_name()) {
+            if let Some((node, frame)) = text.split_once('\n')
+                && *node != *self.presence.node
+                && let Some(sink) = self.sink()
+            {
+                sink.direct(name, frame.into());
+            }
+            return Ok(());
+        }
+        let Some(room) = room_of_channel(msg.get_channel_name()) else {
+            return Ok(());
+        };
+        if let Some((node, here, name)) = presence::parse(text) {
+            if *node != *self.presence.node
+                && let Some(sink) = self.sink()
+            {
+                sink.remote_presence(room, node, name, here);
+            }
+            return Ok(());
+        }
+        // `epoch \n seq \n message`: the seq first, so a message this node already published
+        // (its own post, completed locally) is skipped without decoding it.
+        let mut parts = text.splitn(3, '\n');
+        let (Some(epoch), Some(seq), Some(json)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(());
+        };
+        let Ok(seq) = seq.parse::<u64>() else {
+            return Ok(());
+        };
+        let Some(sink) = self.sink() else {
+            return Ok(());
+        };
+        if let Some((have, head)) = sink.head(room) {
+            if *have != *epoch {
+                self.reset(&sink, room);
+                return Ok(());
+            }
+            if seq <= head {
+                return Ok(());
+            }
+            if seq > head + 1 {
+                self.catch_up(room, seq - 1)?;
+            }
+        }
+        let message = match script::decode(json) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(room, error = %e, "undecodable message on a room channel");
+                return Ok(());
+            }
+        };
+        sink.publish(room, epoch, Stored::new(message));
+        Ok(())
+    }
+
+    /// Publishes what the stream holds after the room's head, up to `to`.
+    fn catch_up(&self, room: &str, to: u64) -> Result<(), StoreError> {
+        let Some(sink) = self.sink() else {
+            return Ok(());
+        };
+        loop {
+            let Some((epoch, head)) = sink.head(room) else {
+                return Ok(());
+            };
+            let want = to.saturating_sub(head).min(FILL_BATCH as u64) as usize;
+            let (msgs, meta) = self.reads.read(room, Some(Range::After(head)), want)?;
+            if meta.epoch != epoch {
+                self.reset(&sink, room);
+                return Ok(());
+            }
+            let Some(last) = msgs.last().map(|m| m.seq) else {
+                return Ok(());
+            };
+            for m in msgs {
+                if m.seq <= to {
+                    sink.publish(room, &meta.epoch, Stored::new(m));
+                }
+            }
+            if last >= to || sink.head(room).is_none_or(|(_, h)| h < last) {
+                // Done, or the window cannot move on (retention trimmed the gap away).
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Redis lost `room` (see [`Sink::reset`]); its watch ends with it. Its channel stays
+    /// subscribed until the next unwatch of the room (messages for a room not loaded are
+    /// dropped).
+    fn reset(&self, sink: &Arc<dyn Sink>, room: &str) {
+        if let Some(names) = sink.reset(room) {
+            for name in names {
+                self.presence.set(room, &name, false);
+            }
+            let mut w = self.lock_watched();
+            if let Some(n) = w.get_mut(room) {
+                *n -= 1;
+                if *n == 0 {
+                    w.remove(room);
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Re-reads who is present in `rooms` on other live nodes (see [`presence`]), and forgets
+    /// the entries of dead nodes.
+    fn sweep(&self, rooms: &[String]) -> Result<(), StoreError> {
+        let Some(sink) = self.sink() else {
+            return Ok(());
+        };
+        for room in rooms {
+            let present = Keys::new(room).present;
+            let fields = self.reads.hkeys(&present)?;
+            let mut nodes: Vec<&str> = fields
+                .iter()
+                .filter_map(|f| f.split_once('\n').map(|(n, _)| n))
+                .collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            let alive = self
+                .reads
+                .exist(&nodes.iter().map(|n| keys::node(n)).collect::<Vec<_>>())?;
+            let live: Vec<&str> = nodes
+                .iter()
+                .zip(alive)
+                .filter_map(|(n, a)| a.then_some(*n))
+                .collect();
+            let mut entries = Vec::new();
+            let mut dead = Vec::new();
+            for f in &fields {
+                let Some((node, name)) = f.split_once('\n') else {
+                    continue;
+                };
+                if !live.contains(&node) {
+                    dead.push(f.clone());
+                } else if node != &*self.presence.node {
+                    entries.push((node.to_owned(), name.to_owned()));
+                }
+            }
+            sink.sync_presence(room, &entries);
+            self.reads.hdel(&present, &dead)?;
+        }
+        Ok(())
+    }
+}
+
+/// The store was dropped.
+struct Stop;
+
+fn ping(ps: &mut PubSub<'_>) -> Result<(), StoreError> {
+    ps.ping::<redis::Value>().map(drop).map_err(fail)
+}
+
+fn fail(e: redis::RedisError) -> StoreError {
+    StoreError::failed(e)
+}
