@@ -102,8 +102,20 @@ impl TokenArgs {
     }
 }
 
+/// Errors end the process with one line on stderr (no backtrace): what went wrong and, where
+/// it can, what to do.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("banter: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let (cli, matches) = match config_file::parse::<Cli>(std::env::args_os().collect()) {
         Ok(parsed) => parsed,
         Err(ConfigError::Clap(e)) => e.exit(),

@@ -609,3 +609,40 @@ async fn kill_9_while_writing_loses_no_acked_message_and_reuses_no_seq() {
         kill9_chaos(seed).await;
     }
 }
+
+/// Runs `banter` with `args` expecting it to stop at start; returns its stderr.
+fn start_fails(data: &Path, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_banter"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run banter");
+    assert!(!out.status.success(), "banter should refuse to start");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_used_stops_the_server_with_what_to_do() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("not-a-directory");
+    std::fs::write(&file, "x").unwrap();
+    let err = start_fails(&file, &[]);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("cannot create the data directory"), "{err}");
+    assert!(err.contains("--data-dir"), "says what to do: {err}");
+}
+
+#[test]
+fn a_database_from_a_newer_banter_is_refused_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let db = rusqlite::Connection::open(data.path().join("banter.db")).unwrap();
+    db.pragma_update(None, "user_version", 99).unwrap();
+    drop(db);
+    let err = start_fails(data.path(), &[]);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("newer Banter"), "{err}");
+    assert!(err.contains("upgrade banter"), "says what to do: {err}");
+}
