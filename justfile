@@ -44,6 +44,12 @@ test-conformance: release
 fuzz cases="12000":
     PROPTEST_CASES={{cases}} cargo test --release -p banter-protocol -p banter-server --test fuzz --test fuzz_dispatch -- --nocapture
 
+# Storms against the release binary: 10,000 users join one room (memory per user, nobody kicked)
+# then SIGTERM (all get 1001), and 2,000 members under a leave/join/typing storm. Prints figures.
+storm:
+    cargo build --release --locked -p banter-server
+    STORM_USERS=10000 BANTER_BIN="{{target}}/release/banter" cargo test -p banter-server --test storm -- --nocapture --test-threads 1
+
 # Formatting and clippy with warnings as errors, for every crate.
 lint: lint-frontend
     cargo fmt --all -- --check

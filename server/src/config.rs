@@ -249,8 +249,9 @@ pub struct Config {
     #[arg(long, env = "BANTER_PRESENCE_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration)]
     pub presence_interval: Duration,
 
-    /// Presence frames per room per interval at most (more changes wait, up to 8 times this
-    /// many, then are dropped: in a storm, presence is best effort and `joined` authoritative).
+    /// Presence frames per room per interval at most, fewer in rooms over 1,000 members (one
+    /// flush delivers at most 32,000 frames); more changes wait, up to 8 times this many, then
+    /// are dropped: in a storm, presence is best effort and `joined` authoritative.
     #[arg(long, env = "BANTER_PRESENCE_BATCH", default_value_t = 32)]
     pub presence_batch: usize,
 

@@ -262,6 +262,15 @@ async fn passed(deadline: &mut Option<Deadline>) -> End {
     }
 }
 
+/// The deadline's meaning if it has passed (checked between frames, for clients that keep the
+/// read branch busy).
+fn overdue(deadline: &Option<Deadline>) -> Option<End> {
+    deadline
+        .as_ref()
+        .filter(|d| Instant::now() >= d.sleep.deadline())
+        .map(|d| d.end)
+}
+
 /// Runs one connection to its end. `socket` is any stream/sink of WebSocket messages.
 // Each argument is a distinct input of one connection; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
@@ -326,7 +335,8 @@ pub async fn serve_socket<S>(
     // Swapped with the outbox's queue; see the end of a write for how it stays small when idle.
     let mut batch = VecDeque::new();
 
-    // Order matters: shutdown and kicks first; then the client's frames before our writes, so
+    // Order matters: shutdown and kicks first; then the client's frames before the hello/expiry
+    // deadline and our writes, so
     // heavy fan-out never starves reading (a flooding client starves only its own writes, and
     // is then kicked); pings last. Pings follow one server-wide heartbeat rather than a timer
     // per connection: idle connections then cost no timer at all.
@@ -339,13 +349,6 @@ pub async fn serve_socket<S>(
             biased;
             _ = shutdown.cancelled() => break End::Shutdown,
             _ = outbox.kicked() => break End::TooSlow,
-            end = passed(&mut deadline) => {
-                if end == End::Unauthorized {
-                    let why = if conn.claims.is_some() { AuthError::Expired } else { AuthError::Missing };
-                    conn.error(ErrorCode::Unauthorized, why.to_string(), None);
-                }
-                break end;
-            }
             incoming = socket.next() => {
                 last_seen = Instant::now();
                 let msg = match incoming {
@@ -357,6 +360,10 @@ pub async fn serve_socket<S>(
                     }
                     Some(Ok(msg)) => msg,
                 };
+                // A client that never pauses must not outlive its token...
+                if conn.claims.is_some() && let Some(end) = overdue(&deadline) {
+                    break conn.deadline_passed(end);
+                }
                 let outcome = conn.handle_frame(msg);
                 match outcome {
                     Outcome::Quiet => {}
@@ -366,7 +373,14 @@ pub async fn serve_socket<S>(
                     }
                     Outcome::Refuse => break End::Unauthorized,
                 }
+                // ...nor keep a socket open with frames that are never valid.
+                if let Some(end) = overdue(&deadline) {
+                    break conn.deadline_passed(end);
+                }
             }
+            // After the client's frames: a frame that arrived in time counts even when the
+            // server is slow to read it.
+            end = passed(&mut deadline) => break conn.deadline_passed(end),
             _ = outbox.ready() => {
                 if !outbox.take(&mut batch) {
                     continue;
@@ -580,6 +594,20 @@ impl Conn {
             // Pings and pongs only spend the budget (tungstenite answers pings itself).
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Outcome::Quiet,
         }
+    }
+
+    /// The hello or token deadline passed: in token mode `unauthorized` is queued (no token, or
+    /// it expired). Returns how the connection ends.
+    fn deadline_passed(&self, end: End) -> End {
+        if end == End::Unauthorized {
+            let why = if self.claims.is_some() {
+                AuthError::Expired
+            } else {
+                AuthError::Missing
+            };
+            self.error(ErrorCode::Unauthorized, why.to_string(), None);
+        }
+        end
     }
 
     /// Queues `unauthorized` for a connection that is about to be closed with 4001.

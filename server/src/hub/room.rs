@@ -27,6 +27,10 @@ use crate::store::{Frame, RoomMeta, Stored};
 /// could fill it.
 const EARLY_MAX: usize = 10_000;
 
+/// Presence frame deliveries one room's flush makes at most (members × frames): a room of
+/// 10,000 gets 3 presence frames per tick, one of 1,000 the full batch.
+pub const PRESENCE_DELIVERIES: usize = 32_000;
+
 /// See the module docs.
 pub struct Room {
     pub name: Arc<str>,
@@ -206,8 +210,10 @@ impl RoomState {
     }
 
     /// Queues up to `max` pending presence frames to the typed members (each as one outbox
-    /// entry, without the frames a member caused itself). Returns whether some remain.
+    /// entry, without the frames a member caused itself), fewer in a big room so that one
+    /// flush delivers at most [`PRESENCE_DELIVERIES`] frames. Returns whether some remain.
     pub fn flush_presence(&mut self, room: &str, max: usize) -> bool {
+        let max = max.min((PRESENCE_DELIVERIES / self.members.len().max(1)).max(1));
         let frames = self.batch.flush(room, max);
         if !frames.is_empty() {
             for m in self.members.iter().filter(|m| m.name.is_some()) {
