@@ -1,11 +1,69 @@
-//! The room's messages: a window of the newest ones in the DOM, autoscroll that respects a
-//! reader who scrolled up, and a "new messages" pill for them.
+//! The messages on screen (a room's, or a conversation's): a window of the newest ones in the
+//! DOM, grouped by author and minute, with day separators and quiet join/leave lines; autoscroll
+//! that respects a reader who scrolled up, and a "new messages" pill for them.
 
+use std::sync::Arc;
+
+use banter_protocol::ChatMessage;
 use leptos::prelude::*;
 
+use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
 use crate::socket::use_chat;
-use crate::state::PendingSend;
+use crate::state::{PendingSend, PresenceLine};
+
+/// One line of the list.
+#[derive(Clone, PartialEq)]
+enum Row {
+    /// A new calendar day starts.
+    Day(u32, String),
+    /// A message; `cont` when it continues its author's group.
+    Msg(Arc<ChatMessage>, bool),
+    /// Someone joined or left.
+    Event(PresenceLine),
+}
+
+impl Row {
+    fn key(&self) -> String {
+        match self {
+            Row::Day(day, _) => format!("d{day}"),
+            Row::Msg(m, cont) => format!("m{}{}", m.id, if *cont { "+" } else { "" }),
+            Row::Event(e) => format!("e{}", e.key),
+        }
+    }
+}
+
+/// Lays out `messages` (oldest first) with day separators, grouping and the presence lines that
+/// fall inside the window.
+fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
+    let mut out = Vec::with_capacity(messages.len() + 8);
+    let first = messages.first().map_or(0, |m| m.seq);
+    let mut events = events
+        .iter()
+        .filter(|e| messages.is_empty() || e.after_seq + 1 >= first)
+        .peekable();
+    // The previous message's author and minute (none after a separator or a presence line).
+    let mut prev: Option<(&str, u64)> = None;
+    let mut last_day = None;
+    for m in messages {
+        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
+            out.push(Row::Event(e.clone()));
+            prev = None;
+        }
+        let day = local_day(m.ts);
+        if last_day != Some(day) {
+            out.push(Row::Day(day, day_label(m.ts)));
+            last_day = Some(day);
+            prev = None;
+        }
+        let minute = m.ts / 60_000;
+        let cont = prev.is_some_and(|(u, min)| u == m.user && min == minute);
+        out.push(Row::Msg(m.clone(), cont));
+        prev = Some((&m.user, minute));
+    }
+    out.extend(events.cloned().map(Row::Event));
+    out
+}
 
 /// How many of the newest messages are in the DOM while following, and how many more each "Show
 /// earlier" adds. The store may hold thousands; the DOM stays small, so a busy room stays smooth.
@@ -26,28 +84,60 @@ pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
     // The first seq shown while the reader holds a place; `None` follows the newest.
     let anchor = RwSignal::new(None::<u64>);
-    let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
+    // The room, or `@peer` for a conversation.
+    let room = Memo::new(move |_| chat.session.with(|s| s.view_key()));
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
     let messages = Memo::new(move |_| {
         let first = anchor.get();
-        chat.session.with(|s| {
-            s.current()
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => s
+                .conversations
+                .get(peer)
+                .map(|c| c.messages.clone())
+                .unwrap_or_default(),
+            None => s
+                .current()
                 .map(|r| r.store.window(first, WINDOW, HELD_MAX))
-                .unwrap_or_default()
+                .unwrap_or_default(),
         })
     });
+    let events = Memo::new(move |_| {
+        chat.session.with(|s| match &s.dm {
+            Some(_) => Vec::new(),
+            None => s.current().map(|r| r.events.clone()).unwrap_or_default(),
+        })
+    });
+    let rows = Memo::new(move |_| messages.with(|m| events.with(|e| rows(m, e))));
     let total = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map_or(0, |r| r.store.len()))
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => s.conversations.get(peer).map_or(0, |c| c.messages.len()),
+            None => s.current().map_or(0, |r| r.store.len()),
+        })
     });
     let latest = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map_or(0, |r| r.store.high_seq()))
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => s
+                .conversations
+                .get(peer)
+                .and_then(|c| c.messages.last().map(|m| m.seq))
+                .unwrap_or(0),
+            None => s.current().map_or(0, |r| r.store.high_seq()),
+        })
+    });
+    // Held messages older than the first one shown (newer ones never count here: they are
+    // what the "new messages" pill is for).
+    let hidden_older = Memo::new(move |_| {
+        let first = messages.with(|m| m.first().map(|m| m.seq));
+        chat.session.with(|s| match (&s.dm, first) {
+            (None, Some(first)) => s.current().map_or(0, |r| r.store.count_before(first)),
+            _ => 0,
+        })
     });
     let pending = Memo::new(move |_| {
+        let key = room.get();
         chat.session.with(|s| {
             s.pending
-                .in_room(&s.room)
+                .in_room(&key)
                 .cloned()
                 .collect::<Vec<PendingSend>>()
         })
@@ -129,7 +219,6 @@ pub fn MessageList() -> impl IntoView {
         });
     };
 
-    let hidden_older = Memo::new(move |_| total.get().saturating_sub(messages.with(Vec::len)));
     let unseen = Memo::new(move |_| {
         if stick.get() {
             0
@@ -161,11 +250,31 @@ pub fn MessageList() -> impl IntoView {
             </p>
             <ol id="messages" class="messages" role="log" aria-live="polite">
                 <For
-                    each=move || messages.get()
-                    key=|m| m.id.clone()
-                    children=move |m| {
-                        let own = me.with_untracked(|me| me.as_deref() == Some(m.user.as_str()));
-                        view! { <Bubble msg=m own=own /> }
+                    each=move || rows.get()
+                    key=Row::key
+                    children=move |row| match row {
+                        Row::Day(_, label) => {
+                            let aria = label.clone();
+                            view! {
+                                <li class="day-sep" role="separator" aria-label=aria>
+                                    <span>{label}</span>
+                                </li>
+                            }
+                                .into_any()
+                        }
+                        Row::Msg(m, cont) => {
+                            let me = me.get_untracked().unwrap_or_default();
+                            let own = me == m.user;
+                            view! { <Bubble msg=m own=own cont=cont me=me /> }.into_any()
+                        }
+                        Row::Event(e) => {
+                            let text = if e.joined {
+                                format!("{} joined", e.user)
+                            } else {
+                                format!("{} left", e.user)
+                            };
+                            view! { <li class="presence-line">{text}</li> }.into_any()
+                        }
                     }
                 />
                 <For

@@ -11,13 +11,22 @@ pub fn Notices(
     route_error: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let chat = use_chat();
-    let gap = Memo::new(move |_| chat.session.with(|s| s.current().and_then(|r| r.gap)));
+    let gap = Memo::new(move |_| {
+        chat.session.with(|s| {
+            s.dm.is_none()
+                .then(|| s.current().and_then(|r| r.gap))
+                .flatten()
+        })
+    });
     let notice = Memo::new(move |_| chat.session.with(|s| s.notice.clone()));
 
     view! {
         <div class="notices" aria-live="polite">
             <p class="notice" id="history-notice" hidden=move || gap.get().is_none()>
-                {move || gap.get().map(|g| g.describe())}
+                <span>{move || gap.get().map(|g| g.describe())}</span>
+                <button type="button" class="link" id="history-dismiss" on:click=move |_| chat.dismiss_gap()>
+                    "Dismiss"
+                </button>
             </p>
             <p class="notice warn" id="route-error" hidden=move || route_error.with(Option::is_none)>
                 {move || route_error.get()}

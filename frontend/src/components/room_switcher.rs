@@ -1,13 +1,18 @@
-//! A small form to open another room by name (it sets the address, `#/r/NAME`).
+//! A small form to join (or create) a room by name; it sets the address, `#/r/NAME`. Its error
+//! shows below it, in the sidebar, never in the top bar.
 
 use leptos::prelude::*;
 
+use super::sidebar::focus_composer;
 use crate::socket::use_chat;
 use crate::state::hash_for_room;
 
-/// Opens another room: type its name, press Enter.
+/// Joins a room: type its name, press Enter.
 #[component]
-pub fn RoomSwitcher() -> impl IntoView {
+pub fn RoomSwitcher(
+    /// The phone drawer, closed once the room is open.
+    drawer: RwSignal<bool>,
+) -> impl IntoView {
     let chat = use_chat();
     let value = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -20,7 +25,10 @@ pub fn RoomSwitcher() -> impl IntoView {
             Ok(room) => {
                 error.set(None);
                 value.set(String::new());
+                let _ = chat.switch_room(room);
                 let _ = window().location().set_hash(&hash_for_room(room));
+                drawer.set(false);
+                focus_composer();
             }
             Err(e) => error.set(Some(e.message)),
         }
@@ -29,12 +37,12 @@ pub fn RoomSwitcher() -> impl IntoView {
     view! {
         <form class="room-switch" on:submit=go>
             <label for="room-input" class="visually-hidden">
-                "Open a room"
+                "Join or create a room"
             </label>
             <input
                 id="room-input"
                 type="text"
-                placeholder="Open a room…"
+                placeholder="Join a room…"
                 autocomplete="off"
                 spellcheck="false"
                 aria-describedby="room-error"
@@ -45,7 +53,7 @@ pub fn RoomSwitcher() -> impl IntoView {
                     error.set(None);
                 }
             />
-            <button type="submit" class="secondary">
+            <button type="submit" class="secondary" id="room-go">
                 "Go"
             </button>
             <p id="room-error" class="field-error" aria-live="polite">
