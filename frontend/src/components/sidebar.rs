@@ -38,31 +38,41 @@ pub fn Sidebar(
     drawer: RwSignal<bool>,
 ) -> impl IntoView {
     let chat = use_chat();
-    let rooms = Memo::new(move |_| {
-        chat.session.with(|s| {
-            s.my_rooms
-                .iter()
-                .map(|room| {
-                    let r = s.room_state(room);
-                    RoomItem {
-                        room: room.clone(),
-                        unread: r.map_or(0, |r| r.unread),
-                        mentions: r.map_or(0, |r| r.mentions),
-                        active: s.dm.is_none() && s.room == *room,
-                    }
-                })
-                .collect::<Vec<_>>()
+    // Keyed by name alone, with the counts reactive inside: a count that moves never re-creates
+    // the row, so keyboard focus stays on it.
+    let rooms = Memo::new(move |_| chat.session.with(|s| s.my_rooms.clone()));
+    let room_item = move |room: String| {
+        Memo::new(move |_| {
+            chat.session.with(|s| {
+                let r = s.room_state(&room);
+                RoomItem {
+                    room: room.clone(),
+                    unread: r.map_or(0, |r| r.unread),
+                    mentions: r.map_or(0, |r| r.mentions),
+                    active: s.dm.is_none() && s.room == room,
+                }
+            })
         })
-    });
+    };
     let conversations = Memo::new(move |_| {
         chat.session.with(|s| {
             s.conversations
                 .all()
                 .iter()
-                .map(|c| (c.peer.clone(), c.unread, s.dm.as_ref() == Some(&c.peer)))
+                .map(|c| c.peer.clone())
                 .collect::<Vec<_>>()
         })
     });
+    let conversation_item = move |peer: String| {
+        Memo::new(move |_| {
+            chat.session.with(|s| {
+                (
+                    s.conversations.get(&peer).map_or(0, |c| c.unread),
+                    s.dm.as_ref() == Some(&peer),
+                )
+            })
+        })
+    };
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone().unwrap_or_default()));
     let people = Memo::new(move |_| {
         chat.session.with(|s| {
@@ -127,22 +137,27 @@ pub fn Sidebar(
                 <ul id="room-list" class="nav-list">
                     <For
                         each=move || rooms.get()
-                        key=|r| (r.room.clone(), r.unread, r.mentions, r.active)
-                        children=move |r| {
-                            let RoomItem { room, unread, mentions, active } = r;
+                        key=|r| r.clone()
+                        children=move |room| {
+                            let item = room_item(room.clone());
                             let (go, leave) = (room.clone(), room.clone());
-                            let label = match (unread, mentions) {
-                                (0, _) => format!("#{room}"),
-                                (n, 0) => format!("#{room}, {n} unread"),
-                                (n, m) => format!("#{room}, {n} unread, {m} mentioning you"),
+                            let unread = move || item.with(|i| i.unread);
+                            let mentions = move || item.with(|i| i.mentions);
+                            let active = move || item.with(|i| i.active);
+                            let label = move || {
+                                item.with(|i| match (i.unread, i.mentions) {
+                                    (0, _) => format!("#{}", i.room),
+                                    (n, 0) => format!("#{}, {n} unread", i.room),
+                                    (n, m) => format!("#{}, {n} unread, {m} mentioning you", i.room),
+                                })
                             };
                             view! {
                                 <li class="nav-item" class:active=active data-room=room.clone()>
                                     <a
                                         class="nav-link"
-                                        class:has-unread={unread > 0}
+                                        class:has-unread={move || unread() > 0}
                                         href=hash_for_room(&room)
-                                        aria-current=active.then_some("page")
+                                        aria-current=move || active().then_some("page")
                                         aria-label=label
                                         on:click=move |ev| {
                                             ev.prevent_default();
@@ -150,10 +165,10 @@ pub fn Sidebar(
                                         }
                                     >
                                         <span class="nav-name">"#" {room.clone()}</span>
-                                        <span class="badge mention" hidden={mentions == 0} title="Mentions">
+                                        <span class="badge mention" hidden=move || mentions() == 0 title="Mentions">
                                             "@" {mentions}
                                         </span>
-                                        <span class="badge unread" hidden={unread == 0} title="Unread">
+                                        <span class="badge unread" hidden=move || unread() == 0 title="Unread">
                                             {unread}
                                         </span>
                                     </a>
@@ -187,19 +202,22 @@ pub fn Sidebar(
                     <For
                         each=move || conversations.get()
                         key=|c| c.clone()
-                        children=move |(peer, unread, active)| {
+                        children=move |peer| {
+                            let item = conversation_item(peer.clone());
+                            let unread = move || item.with(|i| i.0);
+                            let active = move || item.with(|i| i.1);
                             let go = peer.clone();
                             view! {
                                 <li class="nav-item" class:active=active data-peer=peer.clone()>
                                     <button
                                         type="button"
                                         class="nav-link"
-                                        class:has-unread={unread > 0}
-                                        aria-current=active.then_some("page")
+                                        class:has-unread={move || unread() > 0}
+                                        aria-current=move || active().then_some("page")
                                         on:click=move |_| open_dm(go.clone())
                                     >
                                         <span class="nav-name">"@" {peer.clone()}</span>
-                                        <span class="badge unread" hidden={unread == 0}>
+                                        <span class="badge unread" hidden=move || unread() == 0>
                                             {unread}
                                         </span>
                                     </button>
