@@ -136,7 +136,8 @@ def start_server(banter_bin, tmp_path):
             log_path = tmp_path / f"banter-{port}.log"
             logf = open(log_path, "wb")
             proc = subprocess.Popen(
-                [banter_bin, "--listen", f"{HOST}:{port}", *extra],
+                [banter_bin, "--listen", f"{HOST}:{port}",
+                 "--data-dir", str(tmp_path / f"data-{port}"), *extra],
                 stdout=logf,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

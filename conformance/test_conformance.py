@@ -484,9 +484,9 @@ def test_resume_after_disconnect(server):
 
 
 def test_history_truncation_complete_false(start_server):
-    """G3: each room keeps its last --history messages; replay says complete:false and `from` is the
-    oldest held seq; the same holds for GET ("complete": false)."""
-    srv = start_server("--rate-per-sec", "0", "--history", "3")
+    """G3: with `--store memory` each room keeps its last --history messages; replay says
+    complete:false and `from` is the oldest held seq; the same holds for GET ("complete": false)."""
+    srv = start_server("--rate-per-sec", "0", "--store", "memory", "--history", "3")
     for i in range(5):
         srv.post_ok("lobby", "bot", f"h{i}")
     c = srv.client()

@@ -3,12 +3,25 @@
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use banter_protocol::Limits;
 use clap::Parser;
 
 use crate::hub::HubConfig;
+use crate::store::dedupe::DedupeLimits;
+use crate::store::memory::MemoryStore;
+use crate::store::sqlite::{Retention, SqliteConfig, SqliteStore, Sync};
+use crate::store::{Store, StoreError};
+
+/// Which [`Store`] keeps the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    Sqlite,
+    Memory,
+}
 
 /// Banter: a realtime chat server. WebSocket on /ws, HTTP API on /api, the web app on /.
 #[derive(Debug, Clone, Parser)]
@@ -18,9 +31,45 @@ pub struct Config {
     #[arg(long, env = "BANTER_LISTEN", default_value = "0.0.0.0:3000")]
     pub listen: SocketAddr,
 
-    /// Messages kept per room for replay (`join` with `since`) and `GET .../messages`.
+    /// Where messages are kept: `sqlite` (durable, in --data-dir) or `memory` (nothing on disk;
+    /// every room starts over, in a new epoch, at each start).
+    #[arg(long, env = "BANTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
+    pub store: StoreKind,
+
+    /// Directory of the durable store (created if missing; holds `banter.db`).
+    #[arg(long, env = "BANTER_DATA_DIR", default_value = "banter-data")]
+    pub data_dir: PathBuf,
+
+    /// How hard each commit pushes to disk: `full` (fsync per commit: an acked message survives
+    /// power loss) or `normal` (survives a crash of Banter, not of the machine).
+    #[arg(long, env = "BANTER_SQLITE_SYNC", value_enum, default_value_t = Sync::Full)]
+    pub sqlite_sync: Sync,
+
+    /// Messages waiting to be written at most; more are refused with `unavailable` (retry).
+    #[arg(long, env = "BANTER_STORE_QUEUE", default_value_t = 2048)]
+    pub store_queue: usize,
+
+    /// Keep only the newest N messages per room (0 = keep all).
+    #[arg(long, env = "BANTER_RETAIN_MESSAGES", default_value_t = 0)]
+    pub retain_messages: u64,
+
+    /// Delete messages older than this (e.g. `90d`; unset = keep forever).
+    #[arg(long, env = "BANTER_RETAIN_AGE", value_parser = humantime::parse_duration)]
+    pub retain_age: Option<Duration>,
+
+    /// Messages per loaded room kept in memory (its hot window) for fast replay; with
+    /// `--store memory`, all that a room keeps.
     #[arg(long, env = "BANTER_HISTORY", default_value_t = 1000)]
     pub history: usize,
+
+    /// Bytes all hot windows together may hold in memory.
+    #[arg(long, env = "BANTER_HOT_WINDOW_BYTES", default_value_t = 64 << 20)]
+    pub hot_window_bytes: usize,
+
+    /// The most messages one `join` replays; a client further behind gets the newest ones with
+    /// `complete: false` and pages back with `GET ...?before=`.
+    #[arg(long, env = "BANTER_MAX_REPLAY", default_value_t = 10_000)]
+    pub max_replay: u64,
 
     /// Longest message text, in characters (after trimming).
     #[arg(long, env = "BANTER_MAX_TEXT_CHARS", default_value_t = 4000)]
@@ -66,11 +115,13 @@ pub struct Config {
     #[arg(long, env = "BANTER_DEDUPE_WINDOW", default_value = "5m", value_parser = humantime::parse_duration)]
     pub dedupe_window: Duration,
 
-    /// How many `client_id`s each room remembers at most.
+    /// How many `client_id`s each room remembers at most (`--store memory`; the durable store
+    /// remembers every one within the window).
     #[arg(long, env = "BANTER_DEDUPE_CAPACITY", default_value_t = 1000)]
     pub dedupe_capacity: usize,
 
-    /// How many rooms may exist (rooms are created on first use).
+    /// Rooms loaded in memory at once (a room is loaded while someone is in it); with
+    /// `--store memory`, rooms that may exist.
     #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
 
@@ -134,11 +185,36 @@ impl Config {
         HubConfig {
             limits: self.limits(),
             history: self.history,
-            dedupe_window: self.dedupe_window,
-            dedupe_capacity: self.dedupe_capacity,
+            window_budget: self.hot_window_bytes,
+            max_replay: self.max_replay,
             max_rooms: self.max_rooms,
             client_queue: self.client_queue,
         }
+    }
+
+    /// Opens the configured store (for SQLite: creates the directory and file, checks the
+    /// schema, starts the writer).
+    pub fn open_store(&self) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match self.store {
+            StoreKind::Memory => Arc::new(MemoryStore::new(
+                self.history,
+                self.max_rooms,
+                DedupeLimits {
+                    window: self.dedupe_window,
+                    capacity: self.dedupe_capacity,
+                },
+            )),
+            StoreKind::Sqlite => Arc::new(SqliteStore::open(&SqliteConfig {
+                dir: self.data_dir.clone(),
+                sync: self.sqlite_sync,
+                queue: self.store_queue,
+                retention: Retention {
+                    messages: (self.retain_messages > 0).then_some(self.retain_messages),
+                    age: self.retain_age,
+                },
+                dedupe_window: self.dedupe_window,
+            })?),
+        })
     }
 }
 

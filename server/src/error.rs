@@ -94,6 +94,13 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        // Store internals are logged where they happen; the client gets a retryable refusal.
+        ApiError::Invalid(crate::hub::refusal(&e))
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         ApiError::BadRequest(r.body_text())

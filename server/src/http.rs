@@ -1,5 +1,6 @@
 //! The HTTP API: `/api/rooms...` and `/healthz`. Handlers are thin: they call the hub, through
-//! the same [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes.
+//! the same [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads run on
+//! tokio's blocking pool, never on a task that serves sockets.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,13 +10,18 @@ use axum::{Json, Router};
 use banter_protocol::ChatMessage;
 use banter_protocol::http::{Health, MessagePage, PostMessage, RoomList};
 use serde::Deserialize;
+use tokio::sync::oneshot;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::store::Range;
 
 /// Default and largest `limit` of `GET /api/rooms/{room}/messages`.
 pub const PAGE_DEFAULT: usize = 100;
 pub const PAGE_MAX: usize = 1000;
+
+/// The most rooms `GET /api/rooms` lists.
+pub const ROOMS_MAX: usize = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,14 +33,24 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health))
 }
 
-async fn rooms(State(app): State<AppState>) -> Json<RoomList> {
-    Json(app.hub.rooms())
+/// Runs a blocking store call off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .map_err(ApiError::from)
+}
+
+async fn rooms(State(app): State<AppState>) -> Result<Json<RoomList>, ApiError> {
+    Ok(Json(blocking(move || app.hub.rooms(ROOMS_MAX)).await?))
 }
 
 #[derive(Debug, Deserialize)]
 struct PageQuery {
-    #[serde(default)]
-    since: u64,
+    since: Option<u64>,
+    before: Option<u64>,
     limit: Option<usize>,
 }
 
@@ -52,10 +68,22 @@ async fn messages(
             "limit must be between 1 and {PAGE_MAX}"
         )));
     }
-    Ok(Json(app.hub.history(&room, q.since, limit)))
+    let range = match (q.since, q.before) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give `since` or `before`, not both".into(),
+            ));
+        }
+        (_, Some(before)) => Range::Before(before),
+        (since, None) => Range::After(since.unwrap_or(0)),
+    };
+    Ok(Json(
+        blocking(move || app.hub.history(&room, range, limit)).await?,
+    ))
 }
 
-/// `201` with the stored message; `200` with the original when `client_id` was already seen.
+/// `201` with the stored message once it is durable; `200` with the original when `client_id`
+/// was already seen.
 async fn post_message(
     State(app): State<AppState>,
     room: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -63,15 +91,23 @@ async fn post_message(
 ) -> Result<impl IntoResponse, ApiError> {
     let Path(room) = room?;
     let Json(body) = body?;
-    let posted = app
-        .hub
-        .post(&room, &body.user, &body.text, body.client_id.as_deref())?;
-    let status = if posted.duplicate {
+    let (tx, rx) = oneshot::channel();
+    app.hub.post(
+        &room,
+        &body.user,
+        &body.text,
+        body.client_id.as_deref(),
+        move |result| {
+            let _ = tx.send(result);
+        },
+    )?;
+    let appended = rx.await.map_err(|e| ApiError::Internal(Box::new(e)))??;
+    let status = if appended.duplicate {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    let msg: ChatMessage = posted.stored.msg.clone();
+    let msg: ChatMessage = appended.stored.msg.clone();
     Ok((status, Json(msg)))
 }
 

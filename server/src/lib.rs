@@ -1,7 +1,8 @@
 //! Banter's server as a library: [`run`] serves a [`Config`] on a listener until a shutdown
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
-//! Modules, one concern each: [`config`] (flags), [`hub`] (rooms, history, `seq`, fan-out),
+//! Modules, one concern each: [`config`] (flags), [`store`] (sequencing and keeping messages:
+//! SQLite or memory), [`hub`] (rooms, members, hot windows, fan-out),
 //! [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
 //! [`error`] (HTTP errors).
 
@@ -11,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod outbox;
+pub mod store;
 pub mod ws;
 
 use std::future::Future;
@@ -48,8 +50,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state and starts the heartbeat task. Call within a tokio runtime.
-    pub fn new(config: Config) -> Self {
+    /// Opens the store, builds the state and starts the heartbeat task. Call within a tokio
+    /// runtime. Fails when the store cannot be opened (the error says what to do).
+    pub fn new(config: Config) -> Result<Self, store::StoreError> {
+        let store = config.open_store()?;
         let conn = ConnSettings {
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
@@ -59,14 +63,14 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION"),
         };
         let shutdown = CancellationToken::new();
-        AppState {
-            hub: Hub::new(config.hub()),
+        Ok(AppState {
+            hub: Hub::new(config.hub(), store),
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,
             tracker: TaskTracker::new(),
-        }
+        })
     }
 }
 
@@ -119,7 +123,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState::new(config);
+    let state = AppState::new(config).map_err(std::io::Error::other)?;
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();

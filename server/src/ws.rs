@@ -31,8 +31,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::hub::{ConnectionGuard, Hub, Outbound, Peer};
+use crate::hub::{Appended, ConnectionGuard, Hub, Outbound, Peer, refusal};
 use crate::outbox::Outbox;
+use crate::store::StoreError;
 
 /// Batch buffers up to this many entries are freed after each write.
 const SMALL_BATCH: usize = 8;
@@ -361,7 +362,10 @@ impl Conn {
         let limits = self.hub.limits().clone();
         match msg {
             ClientMsg::Join {
-                room, name, since, ..
+                room,
+                name,
+                since,
+                epoch,
             } => {
                 let room = limits.room(&room)?;
                 let name = limits.name(&name)?;
@@ -384,7 +388,8 @@ impl Conn {
                     });
                 }
                 let name: Arc<str> = self.name.clone().unwrap_or_else(|| name.into());
-                self.hub.join(&self.peer, room, &name, since)?;
+                self.hub
+                    .join(&self.peer, room, &name, since, epoch.as_deref())?;
                 if self.name.is_none() {
                     self.hub.register_user(&name, &self.peer);
                     self.name = Some(name);
@@ -407,19 +412,12 @@ impl Conn {
             } => {
                 self.joined(&limits, &room)?;
                 let name = self.name.clone().unwrap_or_else(|| "".into());
-                let posted = self.hub.post(&room, &name, &text, client_id.as_deref())?;
-                if let Some(client_id) = client_id {
-                    self.peer.deliver(Outbound::Frame(
-                        ServerMsg::Ack {
-                            client_id,
-                            room,
-                            seq: posted.stored.msg.seq,
-                        }
-                        .to_json()
-                        .into(),
-                    ));
-                }
-                Ok(())
+                let peer = self.peer.clone();
+                let (cid, to) = (client_id.clone(), room.clone());
+                self.hub
+                    .post(&room, &name, &text, client_id.as_deref(), move |result| {
+                        answer_send(&peer, to, cid, result)
+                    })
             }
             ClientMsg::Direct {
                 to,
@@ -473,7 +471,16 @@ impl Conn {
         if self.rate_limited() {
             return self.error(ErrorCode::RateLimited, "slow down", None);
         }
-        if let Err(e) = self.hub.post(DEFAULT_ROOM, &msg.user, &msg.message, None) {
+        let peer = self.peer.clone();
+        let posted = self
+            .hub
+            .post(DEFAULT_ROOM, &msg.user, &msg.message, None, move |result| {
+                if let Err(e) = result {
+                    let e = refusal(&e);
+                    peer.send(&ServerMsg::error(e.code, e.message, None));
+                }
+            });
+        if let Err(e) = posted {
             self.error(e.code, e.message, None);
         }
     }
@@ -490,6 +497,32 @@ impl Conn {
             }
         }
         self.rooms.clear();
+    }
+}
+
+/// Acks a stored `send` (when it carried a `client_id`), or says why it was not stored. Runs on
+/// the store's thread, after the message was published: the sender sees its message, then the
+/// ack.
+fn answer_send(
+    peer: &Peer,
+    room: String,
+    client_id: Option<String>,
+    result: Result<Appended, StoreError>,
+) {
+    match result {
+        Ok(a) => {
+            if let Some(client_id) = client_id {
+                peer.send(&ServerMsg::Ack {
+                    client_id,
+                    room,
+                    seq: a.stored.msg.seq,
+                });
+            }
+        }
+        Err(e) => {
+            let e = refusal(&e);
+            peer.send(&ServerMsg::error(e.code, e.message, client_id));
+        }
     }
 }
 

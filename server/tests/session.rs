@@ -241,8 +241,23 @@ async fn join_with_since_replays_exactly_what_was_missed() {
 }
 
 #[tokio::test]
-async fn replay_says_incomplete_when_history_no_longer_holds_everything() {
-    let server = start_server_with(|c| c.history = 3).await;
+async fn replay_says_incomplete_when_retention_deleted_what_was_missed() {
+    replay_says_incomplete_when_history_no_longer_holds_everything(|c| c.retain_messages = 3).await;
+}
+
+#[tokio::test]
+async fn replay_says_incomplete_when_the_memory_store_no_longer_holds_everything() {
+    replay_says_incomplete_when_history_no_longer_holds_everything(|c| {
+        c.store = banter_server::config::StoreKind::Memory;
+        c.history = 3;
+    })
+    .await;
+}
+
+async fn replay_says_incomplete_when_history_no_longer_holds_everything(
+    tune: impl FnOnce(&mut banter_server::Config),
+) {
+    let server = start_server_with(tune).await;
     for i in 1..=5 {
         post(
             &server,

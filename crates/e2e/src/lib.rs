@@ -100,6 +100,8 @@ where
 /// The release server on a free port. Killed on drop.
 pub struct Server {
     _child: Child,
+    /// The server's own durable store, removed with it.
+    _data: tempfile::TempDir,
     http: reqwest::Client,
     /// `http://127.0.0.1:PORT`
     pub base: String,
@@ -127,9 +129,12 @@ impl Server {
         std::fs::create_dir_all(artifacts_dir())?;
         let log = artifacts_dir().join(format!("{test}-server.log"));
         let log_file = std::fs::File::create(&log)?;
+        let data = tempfile::tempdir()?;
         let child = Command::new(&bin)
             .arg("--listen")
             .arg(addr.to_string())
+            .arg("--data-dir")
+            .arg(data.path())
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log_file.try_clone()?))
@@ -153,6 +158,7 @@ impl Server {
         .await?;
         Ok(Server {
             _child: child,
+            _data: data,
             http,
             base,
             addr,

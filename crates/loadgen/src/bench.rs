@@ -141,8 +141,12 @@ impl Server {
         let log_file = std::fs::File::create(&log).context("creating the server log")?;
         let mut cmd = match kind {
             Kind::Banter => {
+                // A fresh durable store per run, outside the repository.
+                let data = std::env::temp_dir().join(format!("banter-bench-data-{port}"));
+                let _ = std::fs::remove_dir_all(&data);
                 let mut c = Command::new(&a.banter);
-                c.arg("--listen").arg(addr.to_string()).args(&a.banter_args);
+                c.arg("--listen").arg(addr.to_string());
+                c.arg("--data-dir").arg(&data).args(&a.banter_args);
                 c
             }
             Kind::Node => {

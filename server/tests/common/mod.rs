@@ -21,6 +21,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     pub handle: JoinHandle<std::io::Result<()>>,
+    /// The server's own data directory (a real SQLite file), removed with the server.
+    pub data: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -46,8 +48,10 @@ pub async fn start_server() -> TestServer {
 pub async fn start_server_with(tune: impl FnOnce(&mut Config)) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
+    let data = tempfile::tempdir().expect("a temporary data directory");
     let mut cfg = Config::with_listen(addr);
     cfg.rate_per_sec = 0;
+    cfg.data_dir = data.path().to_owned();
     tune(&mut cfg);
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(banter_server::run(listener, cfg, async move {
@@ -57,6 +61,7 @@ pub async fn start_server_with(tune: impl FnOnce(&mut Config)) -> TestServer {
         addr,
         stop: Some(stop),
         handle,
+        data,
     }
 }
 

@@ -1,0 +1,509 @@
+//! The hub: rooms, members and fan-out, on top of a [`Store`] that sequences and keeps messages.
+//!
+//! A [`Hub`] is a cheap-to-clone handle. Every path that stores a message (a WebSocket `send`,
+//! an HTTP post, a classic client) goes through [`Hub::post`], which validates it and hands it to
+//! the store; when the store has made it durable, its completion publishes it to the room's
+//! members (the frame encoded once, shared by all) and then answers the sender. So nothing is
+//! delivered or acked before it is stored, and all three paths behave the same.
+//!
+//! Concerns, one per file: [`rooms`] (which rooms are loaded, loading and unloading), [`room`]
+//! (a room's members, hot window and ordered publish), [`replay`] (what a resuming `join`
+//! gets), [`presence`], [`users`] (the directory for direct messages), [`budget`] (the byte
+//! budget of hot windows), [`peer`] (a connection's queue).
+
+mod budget;
+mod peer;
+mod presence;
+mod replay;
+mod room;
+mod rooms;
+mod users;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use banter_protocol::http::{MessagePage, RoomList, RoomSummary};
+use banter_protocol::{ErrorCode, Limits, PresenceState, ServerMsg, ValidationError};
+
+pub use crate::outbox::Outbound;
+pub use crate::store::{Appended, Frame, Stored};
+use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
+pub use peer::Peer;
+use room::Member;
+use rooms::Rooms;
+use users::Users;
+
+/// How many times a `join` retries when its room is unloaded under it or its replay is
+/// overtaken by new messages, before answering `unavailable`.
+const JOIN_ATTEMPTS: usize = 8;
+
+/// The hub's settings, taken from the server's [`crate::Config`].
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub limits: Limits,
+    /// Messages a loaded room keeps in memory (its hot window).
+    pub history: usize,
+    /// Bytes all hot windows together may hold.
+    pub window_budget: usize,
+    /// The most messages one `join` replays.
+    pub max_replay: u64,
+    /// Rooms loaded at once.
+    pub max_rooms: usize,
+    /// Outbound queue length per connection, in frames.
+    pub client_queue: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            limits: Limits::default(),
+            history: 1000,
+            window_budget: 64 << 20,
+            max_replay: 10_000,
+            max_rooms: 10_000,
+            client_queue: 1024,
+        }
+    }
+}
+
+/// Handle to the shared chat state. Clone freely.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: HubConfig,
+    store: Arc<dyn Store>,
+    rooms: Arc<Rooms>,
+    users: Users,
+    next_id: AtomicU64,
+    connections: AtomicUsize,
+}
+
+/// A store failure, as a client sees it.
+pub fn refusal(e: &StoreError) -> ValidationError {
+    let (code, message) = match e {
+        StoreError::Busy => (ErrorCode::Unavailable, e.to_string()),
+        StoreError::Failed(_) => (
+            ErrorCode::Unavailable,
+            "the message could not be stored: retry shortly".into(),
+        ),
+        StoreError::TooManyRooms(_) => (ErrorCode::InvalidRoom, e.to_string()),
+    };
+    ValidationError { code, message }
+}
+
+impl Hub {
+    pub fn new(cfg: HubConfig, store: Arc<dyn Store>) -> Self {
+        let rooms = Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms);
+        Hub {
+            inner: Arc::new(Inner {
+                cfg,
+                store,
+                rooms: Arc::new(rooms),
+                users: Users::default(),
+                next_id: AtomicU64::new(1),
+                connections: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.cfg
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.cfg.limits
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Bytes held by hot windows now.
+    pub fn window_bytes(&self) -> usize {
+        self.inner.rooms.budget.used()
+    }
+
+    /// Rooms loaded in memory now.
+    pub fn loaded_rooms(&self) -> usize {
+        self.inner.rooms.all().len()
+    }
+
+    /// A new connection's peer, with an empty queue of `--client-queue` entries.
+    pub fn new_peer(&self) -> Peer {
+        Peer::new(
+            self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+            self.inner.cfg.client_queue,
+        )
+    }
+
+    /// Counts an open connection if fewer than `max` are open; the guard uncounts it on drop.
+    pub fn try_open_connection(&self, max: usize) -> Option<ConnectionGuard> {
+        let counter = &self.inner.connections;
+        let mut current = counter.load(Ordering::Relaxed);
+        loop {
+            if current >= max {
+                return None;
+            }
+            match counter.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(ConnectionGuard { hub: self.clone() }),
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Open WebSocket connections.
+    pub fn connections(&self) -> usize {
+        self.inner.connections.load(Ordering::Relaxed)
+    }
+
+    /// Adds `peer` to `room` as `name` (already validated) and queues `joined`, then, with
+    /// `since`, the replay (see [`replay`]); tells the others if the name was not present yet.
+    /// The member is added in the same critical section that reads the replay's tail from the
+    /// hot window, so nothing between the replay and live traffic is lost or doubled. What lies
+    /// below the window is read from the store first, outside the lock.
+    pub fn join(
+        &self,
+        peer: &Peer,
+        room: &str,
+        name: &Arc<str>,
+        since: Option<u64>,
+        epoch: Option<&str>,
+    ) -> Result<(), ValidationError> {
+        let store = &*self.inner.store;
+        let mut fetched = Fetched::default();
+        for _ in 0..JOIN_ATTEMPTS {
+            let room = self
+                .inner
+                .rooms
+                .load(room, store)
+                .map_err(|e| refusal(&e))?;
+            let mut st = room.lock();
+            if st.unloaded {
+                continue;
+            }
+            let plan = replay::plan(&st, since, epoch, self.inner.cfg.max_replay);
+            if let Some(plan) = plan {
+                fetched.rebase(plan.since);
+                let window_start = st.window_start();
+                if window_start > fetched.cursor + 1 {
+                    let (from, to) = (fetched.cursor, window_start - 1);
+                    drop(st);
+                    fetched.read(store, &room.name, from, to)?;
+                    continue;
+                }
+            }
+            let newly_present = if st.is_member(peer.id()) {
+                false
+            } else {
+                st.members.push(Member {
+                    peer: peer.clone(),
+                    name: Some(name.clone()),
+                });
+                st.presence.arrive(name)
+            };
+            let batch = match plan {
+                None => vec![st.joined(&room.name).to_json().into()],
+                Some(plan) => fetched.finish(&st, &room.name, plan),
+            };
+            peer.deliver(Outbound::Batch(batch));
+            if newly_present {
+                st.announce(&room.name, name, PresenceState::Joined, Some(peer.id()));
+            }
+            return Ok(());
+        }
+        Err(ValidationError {
+            code: ErrorCode::Unavailable,
+            message: "the room is too busy to replay right now: retry".into(),
+        })
+    }
+
+    /// Adds a classic client to `room`: it receives messages in the `{user, message}` shape and
+    /// takes no part in presence.
+    pub fn join_classic(&self, peer: &Peer, room: &str) -> Result<(), ValidationError> {
+        for _ in 0..JOIN_ATTEMPTS {
+            let room = self
+                .inner
+                .rooms
+                .load(room, &*self.inner.store)
+                .map_err(|e| refusal(&e))?;
+            let mut st = room.lock();
+            if st.unloaded {
+                continue;
+            }
+            st.members.push(Member {
+                peer: peer.clone(),
+                name: None,
+            });
+            return Ok(());
+        }
+        Err(refusal(&StoreError::Busy))
+    }
+
+    /// Removes `peer` from `room`; tells the others if its name is no longer present there;
+    /// unloads the room when it empties. Returns whether it was a member.
+    pub fn leave(&self, peer_id: u64, room: &str) -> bool {
+        let Some(room) = self.inner.rooms.get(room) else {
+            return false;
+        };
+        let empty = {
+            let mut st = room.lock();
+            let Some(at) = st.members.iter().position(|m| m.peer.id() == peer_id) else {
+                return false;
+            };
+            let member = st.members.swap_remove(at);
+            if let Some(name) = member.name
+                && st.presence.depart(&name)
+            {
+                st.announce(&room.name, &name, PresenceState::Left, None);
+            }
+            st.members.is_empty()
+        };
+        if empty {
+            self.inner.rooms.unload_if_empty(&room);
+        }
+        true
+    }
+
+    /// Whether `peer_id` is a member of `room`.
+    pub fn is_member(&self, peer_id: u64, room: &str) -> bool {
+        self.inner
+            .rooms
+            .get(room)
+            .is_some_and(|r| r.lock().is_member(peer_id))
+    }
+
+    /// Stores a message, then publishes it to the room and calls `reply`: the one path for
+    /// WebSocket sends, HTTP posts and classic clients. Validates every field first (a bad one
+    /// is refused here, synchronously). A `client_id` already seen from the same `user` in this
+    /// room within the dedupe window stores nothing: `reply` gets the original message with
+    /// `duplicate: true`. `reply` runs on the store's thread: it must not block.
+    pub fn post(
+        &self,
+        room: &str,
+        user: &str,
+        text: &str,
+        client_id: Option<&str>,
+        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
+    ) -> Result<(), ValidationError> {
+        let limits = &self.inner.cfg.limits;
+        let room = limits.room(room)?;
+        let user = limits.name(user)?;
+        let text = limits.text(text)?;
+        let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
+        let msg = NewMessage {
+            room: room.into(),
+            user: user.to_owned(),
+            text: text.to_owned(),
+            dedupe_key: client_id.map(|c| dedupe_key(user, c)),
+        };
+        let rooms = self.inner.rooms.clone();
+        self.inner.store.append(
+            msg,
+            Box::new(move |result| {
+                if let Ok(a) = &result
+                    && !a.duplicate
+                {
+                    rooms.publish(&a.stored.msg.room, a.stored.clone());
+                }
+                reply(result);
+            }),
+        );
+        Ok(())
+    }
+
+    /// Tells the other members of `room` that `name` is typing.
+    pub fn typing(&self, peer_id: u64, room: &str, name: &Arc<str>) {
+        if let Some(room) = self.inner.rooms.get(room) {
+            room.lock()
+                .announce(&room.name, name, PresenceState::Typing, Some(peer_id));
+        }
+    }
+
+    /// Makes `peer` reachable by direct messages to `name`.
+    pub fn register_user(&self, name: &Arc<str>, peer: &Peer) {
+        self.inner.users.register(name, peer);
+    }
+
+    /// Sends a private message from `from` to every connection of `to`, and a copy (echoing
+    /// `client_id`) to every connection of `from`. Not stored.
+    pub fn direct(
+        &self,
+        from: &str,
+        to: &str,
+        text: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), ValidationError> {
+        let limits = &self.inner.cfg.limits;
+        let to = limits.name(to)?;
+        let text = limits.text(text)?;
+        let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
+        self.inner.users.direct(from, to, text, client_id)
+    }
+
+    /// Forgets a closed connection: leaves its rooms and unregisters its name.
+    pub fn disconnect<'a>(
+        &self,
+        peer_id: u64,
+        name: Option<&str>,
+        rooms: impl IntoIterator<Item = &'a str>,
+    ) {
+        for room in rooms {
+            self.leave(peer_id, room);
+        }
+        if let Some(name) = name {
+            self.inner.users.unregister(name, peer_id);
+        }
+    }
+
+    /// A page of a room's history, read from the store: the oldest `limit` after `since`, or
+    /// the newest `limit` below `before`.
+    pub fn history(
+        &self,
+        room: &str,
+        range: Range,
+        limit: usize,
+    ) -> Result<MessagePage, StoreError> {
+        let (messages, meta) = self.inner.store.read(room, range, limit)?;
+        let complete = match range {
+            Range::After(since) => match messages.first() {
+                Some(first) => first.seq == since + 1,
+                None => since == meta.head,
+            },
+            Range::Before(_) => messages.first().is_none_or(|m| m.seq <= meta.oldest),
+        };
+        Ok(MessagePage {
+            room: room.to_owned(),
+            messages,
+            complete,
+            epoch: meta.epoch.to_string(),
+        })
+    }
+
+    /// Stored rooms with their head, and how many users are present in each, sorted by name.
+    pub fn rooms(&self, limit: usize) -> Result<RoomList, StoreError> {
+        let stored = self.inner.store.list(limit)?;
+        let mut rooms: Vec<RoomSummary> = stored
+            .into_iter()
+            .map(|(room, head)| RoomSummary {
+                users: self
+                    .inner
+                    .rooms
+                    .get(&room)
+                    .map_or(0, |r| r.lock().presence.len()),
+                room,
+                head,
+            })
+            .collect();
+        // Rooms people are in that have no message yet.
+        for r in self.inner.rooms.all() {
+            if !rooms.iter().any(|s| *s.room == *r.name) {
+                let st = r.lock();
+                rooms.push(RoomSummary {
+                    room: r.name.to_string(),
+                    head: st.head,
+                    users: st.presence.len(),
+                });
+            }
+        }
+        rooms.sort_by(|a, b| a.room.cmp(&b.room));
+        rooms.truncate(limit);
+        Ok(RoomList { rooms })
+    }
+}
+
+/// What a `join` has read from the store so far: frames after the plan's `since`, contiguous,
+/// up to `cursor`.
+#[derive(Default)]
+struct Fetched {
+    since: u64,
+    cursor: u64,
+    frames: Vec<(u64, Frame)>,
+    /// Retention deleted part of what the client missed.
+    skipped: bool,
+}
+
+impl Fetched {
+    /// Starts over at `since` if the plan moved (new messages raised the `--max-replay` floor).
+    fn rebase(&mut self, since: u64) {
+        if self.frames.is_empty() && !self.skipped || since > self.cursor {
+            *self = Fetched {
+                since,
+                cursor: since,
+                ..Fetched::default()
+            };
+        } else if since > self.since {
+            self.frames.retain(|(seq, _)| *seq > since);
+            self.since = since;
+        }
+    }
+
+    /// Reads `(from, to]` from the store, outside any lock.
+    fn read(
+        &mut self,
+        store: &dyn Store,
+        room: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<(), ValidationError> {
+        let (msgs, _) = store
+            .read(room, Range::After(from), (to - from) as usize)
+            .map_err(|e| refusal(&e))?;
+        if msgs.first().is_none_or(|m| m.seq != from + 1) {
+            self.skipped = true;
+        }
+        self.cursor = msgs.last().map_or(to, |m| m.seq);
+        self.frames.extend(
+            msgs.iter()
+                .map(|m| (m.seq, ServerMsg::message_json(m).into())),
+        );
+        Ok(())
+    }
+
+    /// The frames to queue: `joined`, the `replay` bracket, what was read, the window's rest.
+    fn finish(&mut self, st: &room::RoomState, room: &str, plan: replay::Plan) -> Vec<Frame> {
+        let tail: Vec<Frame> = st.window_after(self.cursor).collect();
+        let first = self
+            .frames
+            .first()
+            .map(|(seq, _)| *seq)
+            .or_else(|| (!tail.is_empty()).then(|| self.cursor + 1));
+        let complete = !plan.forced_incomplete
+            && !self.skipped
+            && first.is_none_or(|seq| seq == plan.since + 1);
+        let bracket = ServerMsg::Replay {
+            room: room.to_owned(),
+            from: first.unwrap_or(st.head + 1),
+            to: st.head,
+            complete,
+            epoch: st.epoch.to_string(),
+        };
+        let mut batch = Vec::with_capacity(self.frames.len() + tail.len() + 2);
+        batch.push(st.joined(room).to_json().into());
+        batch.push(bracket.to_json().into());
+        batch.extend(self.frames.drain(..).map(|(_, f)| f));
+        batch.extend(tail);
+        batch
+    }
+}
+
+/// Counts one open connection; uncounts it when dropped.
+pub struct ConnectionGuard {
+    hub: Hub,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.hub.inner.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! One loaded room: its members, presence, and hot window, and the synchronous publish that
+//! fans a stored message out.
+//!
+//! Locking: everything here changes under the room's one `std::sync::Mutex`, and only cheap work
+//! happens under it: a window push and a pointer copy per member (the frame was encoded once, by
+//! the store, before publish). No store call and no `.await` happens under it.
+//!
+//! Publish is idempotent and ordered by `seq`: a message at or below `head` was already
+//! published (ignored); one ahead of `head + 1` waits in `early` until the messages before it
+//! arrive. While the room is loading (its head not yet read from the store), everything waits
+//! in `early`, and what the store's head already counts is dropped when loading completes.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use banter_protocol::{ClassicMsg, PresenceState, ServerMsg};
+
+use super::budget::Budget;
+use super::peer::Peer;
+use super::presence::{self, Presence};
+use crate::outbox::Outbound;
+use crate::store::{Frame, RoomMeta, Stored};
+
+/// Messages that may wait in `early` at most; past it the oldest are dropped (a member then
+/// misses them live and gets them on resume). Only a store that completes far out of order
+/// could fill it.
+const EARLY_MAX: usize = 10_000;
+
+/// See the module docs.
+pub struct Room {
+    pub name: Arc<str>,
+    state: Mutex<RoomState>,
+}
+
+pub struct Member {
+    pub peer: Peer,
+    /// `None` for a classic client, which chats under whatever `user` each message names.
+    pub name: Option<Arc<str>>,
+}
+
+pub struct RoomState {
+    /// The head and epoch have been read from the store.
+    pub loaded: bool,
+    /// Removed from the hub's map: a joiner holding this room must look it up again.
+    pub unloaded: bool,
+    pub epoch: Arc<str>,
+    pub head: u64,
+    /// The newest messages, ascending and contiguous, ending at `head` (possibly empty).
+    pub window: VecDeque<Arc<Stored>>,
+    window_bytes: usize,
+    early: BTreeMap<u64, Arc<Stored>>,
+    pub members: Vec<Member>,
+    pub presence: Presence,
+}
+
+impl Room {
+    pub fn new(name: Arc<str>) -> Self {
+        Room {
+            name,
+            state: Mutex::new(RoomState {
+                loaded: false,
+                unloaded: false,
+                epoch: "".into(),
+                head: 0,
+                window: VecDeque::new(),
+                window_bytes: 0,
+                early: BTreeMap::new(),
+                members: Vec::new(),
+                presence: Presence::default(),
+            }),
+        }
+    }
+
+    /// Locks the room, recovering the data if a panicking thread poisoned it: its invariants
+    /// hold between statements.
+    pub fn lock(&self) -> MutexGuard<'_, RoomState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How a room's window is bounded.
+pub struct WindowLimits<'a> {
+    pub count: usize,
+    pub budget: &'a Budget,
+}
+
+impl RoomState {
+    /// Completes loading with what the store said, then publishes what arrived meanwhile.
+    pub fn finish_load(&mut self, meta: &RoomMeta, lim: &WindowLimits<'_>) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        self.epoch = meta.epoch.clone();
+        self.head = meta.head;
+        self.drain_early(lim);
+    }
+
+    /// Publishes a stored message (see the module docs).
+    pub fn publish(&mut self, stored: Arc<Stored>, lim: &WindowLimits<'_>) {
+        let seq = stored.msg.seq;
+        if self.loaded && seq <= self.head {
+            return;
+        }
+        if !self.loaded || seq > self.head + 1 {
+            if self.early.len() >= EARLY_MAX {
+                self.early.pop_first();
+            }
+            self.early.insert(seq, stored);
+            return;
+        }
+        self.apply(stored, lim);
+        self.drain_early(lim);
+    }
+
+    fn drain_early(&mut self, lim: &WindowLimits<'_>) {
+        while let Some(entry) = self.early.first_entry() {
+            let seq = *entry.key();
+            if seq <= self.head {
+                entry.remove();
+            } else if seq == self.head + 1 {
+                let stored = entry.remove();
+                self.apply(stored, lim);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Appends to the window and queues the shared frame to every member.
+    fn apply(&mut self, stored: Arc<Stored>, lim: &WindowLimits<'_>) {
+        self.head = stored.msg.seq;
+        let weight = stored.weight();
+        self.window.push_back(stored.clone());
+        self.window_bytes += weight;
+        lim.budget.add(weight);
+        while self.window.len() > lim.count.max(1) || (lim.budget.over() && self.window.len() > 1) {
+            self.evict_oldest(lim.budget);
+        }
+        let mut classic: Option<Frame> = None;
+        for member in &self.members {
+            let frame = if member.name.is_some() {
+                stored.frame.clone()
+            } else {
+                classic
+                    .get_or_insert_with(|| ClassicMsg::json_from(&stored.msg).into())
+                    .clone()
+            };
+            member.peer.deliver(Outbound::Frame(frame));
+        }
+    }
+
+    fn evict_oldest(&mut self, budget: &Budget) {
+        if let Some(old) = self.window.pop_front() {
+            let w = old.weight();
+            self.window_bytes -= w;
+            budget.sub(w);
+        }
+    }
+
+    /// Gives the window's bytes back (the room is being unloaded).
+    pub fn release(&mut self, budget: &Budget) {
+        budget.sub(self.window_bytes);
+        self.window_bytes = 0;
+        self.window.clear();
+        self.early.clear();
+    }
+
+    /// The first `seq` the window holds (`head + 1` when empty).
+    pub fn window_start(&self) -> u64 {
+        self.window.front().map_or(self.head + 1, |s| s.msg.seq)
+    }
+
+    /// The window's frames after `since` (the caller checked the window covers `since + 1`).
+    pub fn window_after(&self, since: u64) -> impl Iterator<Item = Frame> + '_ {
+        let skip = (since + 1).saturating_sub(self.window_start()) as usize;
+        self.window.iter().skip(skip).map(|s| s.frame.clone())
+    }
+
+    pub fn is_member(&self, peer_id: u64) -> bool {
+        self.members.iter().any(|m| m.peer.id() == peer_id)
+    }
+
+    /// Sends a presence frame to every typed member except `except`.
+    pub fn announce(&self, room: &str, user: &str, state: PresenceState, except: Option<u64>) {
+        let frame = presence::frame(room, user, state);
+        for m in &self.members {
+            if m.name.is_some() && Some(m.peer.id()) != except {
+                m.peer.deliver(Outbound::Frame(frame.clone()));
+            }
+        }
+    }
+
+    /// The `joined` frame for this room now.
+    pub fn joined(&self, room: &str) -> ServerMsg {
+        ServerMsg::Joined {
+            room: room.to_owned(),
+            users: self.presence.names(),
+            head: self.head,
+            epoch: self.epoch.to_string(),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! `--store memory`: rooms kept in this process only, as before the durable store existed.
+//!
+//! Each room holds its last `--history` messages and a dedupe table; at most `--max-rooms`
+//! rooms exist. Everything is lost on restart, which is why the store has one epoch per process:
+//! a client that resumes after a restart presents the old epoch and is told `complete: false`.
+//!
+//! An append completes synchronously, under the room's lock, so completions reach the hub in
+//! `seq` order. Lock order: this store's locks, then the hub's (the hub never calls a store while
+//! holding a room lock).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use banter_protocol::ChatMessage;
+use tokio::time::Instant;
+
+use super::dedupe::{Dedupe, DedupeLimits};
+use super::{AppendDone, Appended, NewMessage, Range, RoomMeta, Store, StoreError, Stored};
+
+/// See the module docs.
+pub struct MemoryStore {
+    epoch: Arc<str>,
+    history: usize,
+    max_rooms: usize,
+    dedupe: DedupeLimits,
+    rooms: Mutex<HashMap<Arc<str>, Arc<Mutex<MemRoom>>>>,
+}
+
+#[derive(Default)]
+struct MemRoom {
+    head: u64,
+    ring: VecDeque<Arc<Stored>>,
+    dedupe: Dedupe,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl MemoryStore {
+    pub fn new(history: usize, max_rooms: usize, dedupe: DedupeLimits) -> Self {
+        MemoryStore {
+            epoch: super::new_epoch(),
+            history: history.max(1),
+            max_rooms,
+            dedupe,
+            rooms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, room: &str) -> Option<Arc<Mutex<MemRoom>>> {
+        lock(&self.rooms).get(room).cloned()
+    }
+
+    fn get_or_create(&self, room: &Arc<str>) -> Result<Arc<Mutex<MemRoom>>, StoreError> {
+        let mut rooms = lock(&self.rooms);
+        if let Some(r) = rooms.get(room) {
+            return Ok(r.clone());
+        }
+        if rooms.len() >= self.max_rooms {
+            return Err(StoreError::TooManyRooms(self.max_rooms));
+        }
+        let r = Arc::new(Mutex::new(MemRoom::default()));
+        rooms.insert(room.clone(), r.clone());
+        Ok(r)
+    }
+
+    fn meta(&self, r: &MemRoom) -> RoomMeta {
+        RoomMeta {
+            epoch: self.epoch.clone(),
+            head: r.head,
+            oldest: r.ring.front().map_or(r.head + 1, |s| s.msg.seq),
+        }
+    }
+
+    fn empty_meta(&self) -> RoomMeta {
+        RoomMeta {
+            epoch: self.epoch.clone(),
+            head: 0,
+            oldest: 1,
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
+        Ok(match self.get(room) {
+            Some(r) => self.meta(&lock(&r)),
+            None => self.empty_meta(),
+        })
+    }
+
+    fn append(&self, msg: NewMessage, done: AppendDone) {
+        let room = match self.get_or_create(&msg.room) {
+            Ok(r) => r,
+            Err(e) => return done(Err(e)),
+        };
+        let now = Instant::now();
+        let mut r = lock(&room);
+        if let Some(key) = &msg.dedupe_key
+            && let Some(stored) = r.dedupe.get(key, now, self.dedupe)
+        {
+            return done(Ok(Appended {
+                stored,
+                epoch: self.epoch.clone(),
+                duplicate: true,
+            }));
+        }
+        r.head += 1;
+        let stored = Stored::new(msg.sequenced(r.head));
+        r.ring.push_back(stored.clone());
+        while r.ring.len() > self.history {
+            r.ring.pop_front();
+        }
+        if let Some(key) = &msg.dedupe_key {
+            r.dedupe.insert(key, stored.clone(), now, self.dedupe);
+        }
+        // Under the room's lock: completions reach the hub in `seq` order.
+        done(Ok(Appended {
+            stored,
+            epoch: self.epoch.clone(),
+            duplicate: false,
+        }));
+    }
+
+    fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let rooms: Vec<(Arc<str>, Arc<Mutex<MemRoom>>)> = lock(&self.rooms)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut out: Vec<(String, u64)> = rooms
+            .iter()
+            .map(|(name, r)| (name.to_string(), lock(r).head))
+            .filter(|(_, head)| *head > 0)
+            .collect();
+        out.sort();
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    fn read(
+        &self,
+        room: &str,
+        range: Range,
+        limit: usize,
+    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+        let Some(r) = self.get(room) else {
+            return Ok((Vec::new(), self.empty_meta()));
+        };
+        let r = lock(&r);
+        let meta = self.meta(&r);
+        let msgs: Vec<ChatMessage> = match range {
+            Range::After(since) => r
+                .ring
+                .iter()
+                .filter(|s| s.msg.seq > since)
+                .take(limit)
+                .map(|s| s.msg.clone())
+                .collect(),
+            Range::Before(before) => {
+                let below = r.ring.iter().filter(|s| s.msg.seq < before).count();
+                r.ring
+                    .iter()
+                    .take(below)
+                    .skip(below.saturating_sub(limit))
+                    .map(|s| s.msg.clone())
+                    .collect()
+            }
+        };
+        Ok((msgs, meta))
+    }
+}

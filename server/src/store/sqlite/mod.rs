@@ -1,0 +1,246 @@
+//! The default store: SQLite in `--data-dir`, durable, with one writer thread and pooled
+//! readers.
+//!
+//! Writes go through [`writer`] (group commit; completions after the commit, in order). Reads
+//! use a small pool of read-only connections: in WAL mode they see the last commit and never
+//! block the writer. A message is in a reader's view before the hub publishes it, because the
+//! hub publishes from the writer's completion, after the commit.
+
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use banter_protocol::ChatMessage;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+pub use schema::{FILE_NAME, SCHEMA_VERSION, Sync};
+use writer::{Request, Writer};
+
+use super::{AppendDone, NewMessage, Range, RoomMeta, Store, StoreError};
+
+/// Readers kept open between reads.
+const READER_POOL: usize = 4;
+
+/// How long messages are kept. `None` = forever.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retention {
+    /// Keep the newest this many messages per room.
+    pub messages: Option<u64>,
+    /// Keep messages younger than this.
+    pub age: Option<Duration>,
+}
+
+/// The SQLite store's settings.
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    pub dir: PathBuf,
+    pub sync: Sync,
+    /// Appends waiting for the writer at most; more are refused as busy.
+    pub queue: usize,
+    pub retention: Retention,
+    pub dedupe_window: Duration,
+}
+
+/// See the module docs.
+pub struct SqliteStore {
+    dir: PathBuf,
+    epoch: Arc<str>,
+    tx: SyncSender<Request>,
+    readers: Mutex<Vec<Connection>>,
+    alive: Arc<AtomicBool>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database and starts the writer thread. Fails with a sentence
+    /// saying what to do when the directory or file cannot be used.
+    pub fn open(cfg: &SqliteConfig) -> Result<Self, StoreError> {
+        let (conn, epoch) = schema::open_writer(&cfg.dir, cfg.sync)?;
+        let reader = schema::open_reader(&cfg.dir)?;
+        let alive = Arc::new(AtomicBool::new(true));
+        let (tx, rx) = sync_channel(cfg.queue.max(1));
+        let writer = Writer::new(
+            conn,
+            epoch.clone(),
+            cfg.retention,
+            cfg.dedupe_window,
+            alive.clone(),
+        );
+        std::thread::Builder::new()
+            .name("banter-store".into())
+            .spawn(move || writer.run(rx))
+            .map_err(StoreError::failed)?;
+        Ok(SqliteStore {
+            dir: cfg.dir.clone(),
+            epoch,
+            tx,
+            readers: Mutex::new(vec![reader]),
+            alive,
+        })
+    }
+
+    /// The database's file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Runs `f` on a pooled reader.
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => schema::open_reader(&self.dir)?,
+        };
+        let out = f(&mut conn).map_err(|e| {
+            tracing::error!(error = %e, "store read failed");
+            StoreError::failed(e)
+        });
+        let mut pool = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < READER_POOL {
+            pool.push(conn);
+        }
+        out
+    }
+
+    fn meta(&self, conn: &Connection, room: &str) -> rusqlite::Result<(Option<i64>, RoomMeta)> {
+        let row: Option<(i64, i64)> = conn
+            .prepare_cached("SELECT id, head FROM rooms WHERE name = ?1")?
+            .query_row(params![room], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((id, head)) = row else {
+            return Ok((None, self.empty_meta()));
+        };
+        let oldest: Option<i64> = conn
+            .prepare_cached("SELECT MIN(seq) FROM messages WHERE room_id = ?1")?
+            .query_row(params![id], |r| r.get(0))?;
+        let head = head as u64;
+        Ok((
+            Some(id),
+            RoomMeta {
+                epoch: self.epoch.clone(),
+                head,
+                oldest: oldest.map_or(head + 1, |s| s as u64),
+            },
+        ))
+    }
+
+    fn empty_meta(&self) -> RoomMeta {
+        RoomMeta {
+            epoch: self.epoch.clone(),
+            head: 0,
+            oldest: 1,
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
+        self.with_reader(|c| self.meta(c, room).map(|(_, m)| m))
+    }
+
+    fn append(&self, msg: NewMessage, done: AppendDone) {
+        match self.tx.try_send(Request::Append(msg, done)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(Request::Append(_, done))) => done(Err(StoreError::Busy)),
+            Err(TrySendError::Disconnected(Request::Append(_, done))) => {
+                done(Err(StoreError::failed("the store's writer has stopped")))
+            }
+        }
+    }
+
+    fn read(
+        &self,
+        room: &str,
+        range: Range,
+        limit: usize,
+    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+        self.with_reader(|c| {
+            // One read transaction: the page and the meta come from the same commit.
+            let tx = c.transaction()?;
+            let (id, meta) = self.meta(&tx, room)?;
+            let Some(id) = id else {
+                return Ok((Vec::new(), meta));
+            };
+            let msgs = read_range(&tx, room, id, range, limit)?;
+            tx.commit()?;
+            Ok((msgs, meta))
+        })
+    }
+
+    fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT name, head FROM rooms ORDER BY name LIMIT ?1")?
+                .query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
+                    Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+                })?
+                .collect()
+        })
+    }
+
+    fn ready(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+}
+
+fn read_range(
+    conn: &Connection,
+    room: &str,
+    id: i64,
+    range: Range,
+    limit: usize,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let limit = limit.min(i64::MAX as usize) as i64;
+    let mut msgs: Vec<ChatMessage> = match range {
+        Range::After(since) => conn
+            .prepare_cached(
+                "SELECT seq, id, user, text, ts FROM messages
+                 WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?
+            .query_map(params![id, since.min(i64::MAX as u64) as i64, limit], |r| {
+                row_to_message(room, r)
+            })?
+            .collect::<Result<_, _>>()?,
+        Range::Before(before) => conn
+            .prepare_cached(
+                "SELECT seq, id, user, text, ts FROM messages
+                 WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+            )?
+            .query_map(
+                params![id, before.min(i64::MAX as u64) as i64, limit],
+                |r| row_to_message(room, r),
+            )?
+            .collect::<Result<_, _>>()?,
+    };
+    if matches!(range, Range::Before(_)) {
+        msgs.reverse();
+    }
+    Ok(msgs)
+}
+
+/// A `messages` row (`seq, id, user, text, ts`) as a chat message of `room`.
+fn row_to_message(room: &str, r: &Row<'_>) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        room: room.to_owned(),
+        seq: r.get::<_, i64>(0)? as u64,
+        id: r.get(1)?,
+        user: r.get(2)?,
+        text: r.get(3)?,
+        ts: r.get::<_, i64>(4)? as u64,
+    })
+}
+
+/// Whether `dir` holds a Banter database.
+pub fn exists(dir: &Path) -> bool {
+    dir.join(FILE_NAME).exists()
+}

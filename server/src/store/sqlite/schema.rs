@@ -1,0 +1,133 @@
+//! The SQLite file's layout and how a connection is set up: WAL, `synchronous`, the schema
+//! version check, and the database's epoch.
+//!
+//! One epoch per database: a room's history in SQLite is lost only when the file is (a wiped or
+//! replaced data directory), and then every room starts over together. Retention deletes old
+//! messages but never changes what a `seq` means, so it keeps the epoch.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::store::StoreError;
+
+/// The schema this build writes. A file with a higher `user_version` came from a newer Banter.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The database file inside `--data-dir`.
+pub const FILE_NAME: &str = "banter.db";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rooms (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    head INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    room_id    INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    id         TEXT NOT NULL,
+    user       TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    ts         INTEGER NOT NULL,
+    client_key TEXT,
+    PRIMARY KEY (room_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_dedupe ON messages (room_id, client_key)
+    WHERE client_key IS NOT NULL;
+";
+
+/// How hard a commit pushes to the disk (`--sqlite-sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Sync {
+    /// fsync on every commit: an acked message survives power loss.
+    #[default]
+    Full,
+    /// fsync at WAL checkpoints only: an acked message survives a crash of Banter, but the
+    /// last commits may be lost on power loss (and their `seq`s then reused in the same epoch).
+    Normal,
+}
+
+impl Sync {
+    fn pragma(self) -> &'static str {
+        match self {
+            Sync::Full => "FULL",
+            Sync::Normal => "NORMAL",
+        }
+    }
+}
+
+fn failed(what: &str, path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::failed(format!(
+        "{what} {}: {e} (set --data-dir or BANTER_DATA_DIR to a writable directory)",
+        path.display()
+    ))
+}
+
+/// Opens (creating when needed) the writer's connection: checks the schema version, sets WAL
+/// and `synchronous`, creates the tables, and returns it with the database's epoch.
+pub fn open_writer(dir: &Path, sync: Sync) -> Result<(Connection, Arc<str>), StoreError> {
+    std::fs::create_dir_all(dir).map_err(|e| failed("cannot create the data directory", dir, e))?;
+    let path = dir.join(FILE_NAME);
+    let conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| failed("cannot read", &path, e))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::failed(format!(
+            "{} was written by a newer Banter (schema {version}, this build knows {SCHEMA_VERSION}): \
+             upgrade banter, or point --data-dir elsewhere",
+            path.display()
+        )));
+    }
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(|e| failed("cannot write to", &path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(failed("cannot use WAL for", &path, mode));
+    }
+    let setup = format!(
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};",
+        sync.pragma()
+    );
+    conn.execute_batch(&setup)
+        .map_err(|e| failed("cannot write to", &path, e))?;
+    let epoch = epoch(&conn).map_err(|e| failed("cannot write to", &path, e))?;
+    Ok((conn, epoch))
+}
+
+/// The database's epoch, made when the file was created.
+fn epoch(conn: &Connection) -> rusqlite::Result<Arc<str>> {
+    let found: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(e) = found {
+        return Ok(e.into());
+    }
+    let e = crate::store::new_epoch();
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('epoch', ?1)",
+        params![&*e],
+    )?;
+    Ok(e)
+}
+
+/// A read-only connection for readers (WAL: they never block the writer, nor it them).
+pub fn open_reader(dir: &Path) -> Result<Connection, StoreError> {
+    let path = dir.join(FILE_NAME);
+    let conn = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| failed("cannot open", &path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| failed("cannot open", &path, e))?;
+    Ok(conn)
+}

@@ -1,0 +1,255 @@
+//! The SQLite store's one writer thread: group commit, then completions in `seq` order.
+//!
+//! Appends arrive on a bounded queue (`--store-queue`; full: the append is refused as busy, never
+//! waited for). The thread takes everything queued (up to [`MAX_BATCH`]), writes it in one
+//! transaction and commits once; only then does it run each append's completion, in order, which
+//! is where the hub fans the message out and acks it. One fsync thus covers a whole batch, and
+//! the busier the server the larger the batches. If the commit fails, every append of the batch
+//! is refused and nothing of it is published: nothing is acked that is not stored.
+//!
+//! Retention (`--retain-messages`, `--retain-age`) runs here too: count pruning inside each
+//! batch's transaction for the rooms it wrote, age pruning of every room once a minute.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{Retention, row_to_message};
+use crate::store::{AppendDone, Appended, NewMessage, StoreError, Stored, now_ms};
+
+/// The most appends one transaction carries.
+pub const MAX_BATCH: usize = 1024;
+
+/// How often rooms are pruned by age.
+const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// What the writer is asked to do.
+pub enum Request {
+    Append(NewMessage, AppendDone),
+}
+
+/// A room as the writer caches it: its row id and head.
+#[derive(Clone, Copy)]
+struct RoomRow {
+    id: i64,
+    head: u64,
+}
+
+/// Rooms cached by name; cleared when it grows past this (it is only a cache).
+const ROOM_CACHE: usize = 4096;
+
+pub struct Writer {
+    pub conn: Connection,
+    pub epoch: Arc<str>,
+    pub retention: Retention,
+    pub dedupe_window: Duration,
+    pub alive: Arc<AtomicBool>,
+    rooms: HashMap<Arc<str>, RoomRow>,
+    last_age_prune: Instant,
+}
+
+impl Writer {
+    pub fn new(
+        conn: Connection,
+        epoch: Arc<str>,
+        retention: Retention,
+        dedupe_window: Duration,
+        alive: Arc<AtomicBool>,
+    ) -> Self {
+        Writer {
+            conn,
+            epoch,
+            retention,
+            dedupe_window,
+            alive,
+            rooms: HashMap::new(),
+            last_age_prune: Instant::now(),
+        }
+    }
+
+    /// Runs until every sender is gone.
+    pub fn run(mut self, rx: Receiver<Request>) {
+        let mut batch: Vec<(NewMessage, AppendDone)> = Vec::with_capacity(64);
+        while let Ok(first) = rx.recv() {
+            let Request::Append(m, d) = first;
+            batch.push((m, d));
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(Request::Append(m, d)) => batch.push((m, d)),
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut batch);
+            self.maybe_prune_by_age();
+        }
+        self.alive.store(false, Ordering::Release);
+    }
+
+    /// Writes `batch` in one transaction, commits, then completes each append in order.
+    fn commit(&mut self, batch: &mut Vec<(NewMessage, AppendDone)>) {
+        let started = Instant::now();
+        let written = self.write(batch);
+        let results: Vec<Result<Appended, StoreError>> = match written {
+            Ok(results) => {
+                self.alive.store(true, Ordering::Release);
+                results.into_iter().map(Ok).collect()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = batch.len(), "store commit failed: messages refused");
+                // The cached heads may be ahead of what was committed.
+                self.rooms.clear();
+                self.alive.store(false, Ordering::Release);
+                let err = StoreError::failed(e);
+                batch.iter().map(|_| Err(err.clone())).collect()
+            }
+        };
+        tracing::trace!(batch = batch.len(), elapsed = ?started.elapsed(), "store commit");
+        for ((_, done), result) in batch.drain(..).zip(results) {
+            done(result);
+        }
+    }
+
+    fn write(&mut self, batch: &[(NewMessage, AppendDone)]) -> rusqlite::Result<Vec<Appended>> {
+        let tx = self.conn.transaction()?;
+        let mut out = Vec::with_capacity(batch.len());
+        let mut dirty: Vec<Arc<str>> = Vec::new();
+        let cutoff = now_ms().saturating_sub(self.dedupe_window.as_millis() as u64);
+        for (msg, _) in batch {
+            let row = room_row(&tx, &mut self.rooms, &msg.room)?;
+            if let Some(key) = &msg.dedupe_key
+                && let Some(stored) = find_duplicate(&tx, &msg.room, row.id, key, cutoff)?
+            {
+                out.push(Appended {
+                    stored,
+                    epoch: self.epoch.clone(),
+                    duplicate: true,
+                });
+                continue;
+            }
+            let m = msg.sequenced(row.head + 1);
+            tx.prepare_cached(
+                "INSERT INTO messages (room_id, seq, id, user, text, ts, client_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                row.id,
+                m.seq as i64,
+                m.id,
+                m.user,
+                m.text,
+                m.ts as i64,
+                msg.dedupe_key
+            ])?;
+            if let Some(r) = self.rooms.get_mut(&msg.room) {
+                r.head = m.seq;
+            }
+            if !dirty.contains(&msg.room) {
+                dirty.push(msg.room.clone());
+            }
+            out.push(Appended {
+                stored: Stored::new(m),
+                epoch: self.epoch.clone(),
+                duplicate: false,
+            });
+        }
+        for room in &dirty {
+            if let Some(r) = self.rooms.get(room) {
+                tx.prepare_cached("UPDATE rooms SET head = ?1 WHERE id = ?2")?
+                    .execute(params![r.head as i64, r.id])?;
+                if let Some(keep) = self.retention.messages {
+                    tx.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
+                        .execute(params![r.id, r.head.saturating_sub(keep) as i64])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Deletes messages older than `--retain-age`, oldest first, a chunk per room at a time.
+    fn maybe_prune_by_age(&mut self) {
+        let Some(age) = self.retention.age else {
+            return;
+        };
+        if self.last_age_prune.elapsed() < AGE_PRUNE_EVERY {
+            return;
+        }
+        self.last_age_prune = Instant::now();
+        let cutoff = now_ms().saturating_sub(age.as_millis() as u64) as i64;
+        if let Err(e) = prune_by_age(&self.conn, cutoff) {
+            tracing::warn!(error = %e, "pruning old messages failed; will retry");
+        }
+    }
+}
+
+fn prune_by_age(conn: &Connection, cutoff: i64) -> rusqlite::Result<()> {
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM rooms")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut delete = conn.prepare(
+        "DELETE FROM messages WHERE room_id = ?1 AND ts < ?2 AND seq IN
+           (SELECT seq FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT 1000)",
+    )?;
+    for id in ids {
+        while delete.execute(params![id, cutoff])? == 1000 {}
+    }
+    Ok(())
+}
+
+/// The room's row, created on its first message.
+fn room_row(
+    tx: &Transaction<'_>,
+    cache: &mut HashMap<Arc<str>, RoomRow>,
+    room: &Arc<str>,
+) -> rusqlite::Result<RoomRow> {
+    if let Some(r) = cache.get(room) {
+        return Ok(*r);
+    }
+    let found: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT id, head FROM rooms WHERE name = ?1")?
+        .query_row(params![&**room], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let row = match found {
+        Some((id, head)) => RoomRow {
+            id,
+            head: head as u64,
+        },
+        None => {
+            tx.prepare_cached("INSERT INTO rooms (name, head) VALUES (?1, 0)")?
+                .execute(params![&**room])?;
+            RoomRow {
+                id: tx.last_insert_rowid(),
+                head: 0,
+            }
+        }
+    };
+    if cache.len() >= ROOM_CACHE {
+        cache.clear();
+    }
+    cache.insert(room.clone(), row);
+    Ok(row)
+}
+
+/// The message stored under `key` in this room since `cutoff` (ms), if any.
+fn find_duplicate(
+    tx: &Transaction<'_>,
+    room: &str,
+    room_id: i64,
+    key: &str,
+    cutoff: u64,
+) -> rusqlite::Result<Option<Arc<Stored>>> {
+    tx.prepare_cached(
+        "SELECT seq, id, user, text, ts FROM messages
+         WHERE room_id = ?1 AND client_key = ?2 AND ts >= ?3 ORDER BY seq DESC LIMIT 1",
+    )?
+    .query_row(params![room_id, key, cutoff as i64], |r| {
+        row_to_message(room, r)
+    })
+    .optional()
+    .map(|m| m.map(Stored::new))
+}
