@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use banter_protocol::http::MessagePage;
 use banter_protocol::{
     AuthMode, ChatMessage, ClientMsg, DEFAULT_ROOM, ErrorCode, Limits, PresenceState, ServerMsg,
 };
@@ -402,6 +403,27 @@ impl Session {
             Some(peer) => self.conversations.open(&peer).unread = 0,
             None => self.room_mut(&self.room.clone()).mark_read(),
         }
+    }
+
+    /// Adds a scrollback page (`before=`) to `room` when it belongs to the epoch held. Returns
+    /// how many messages were new (0: nothing more to show from there).
+    pub fn add_earlier(&mut self, room: &str, page: MessagePage) -> usize {
+        let Some(state) = self.rooms.get_mut(room) else {
+            return 0;
+        };
+        if !page.epoch.is_empty() && page.epoch != state.epoch {
+            return 0;
+        }
+        let mut added = 0;
+        for m in page.messages {
+            if m.room == room && state.store.insert(m) {
+                added += 1;
+            }
+        }
+        if page.complete || added == 0 {
+            state.reached_start = true;
+        }
+        added
     }
 
     /// Clears the "history was reset / is incomplete" notice of the room on screen.

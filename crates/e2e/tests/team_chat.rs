@@ -327,7 +327,10 @@ async fn screenshots_of_the_main_views() {
             Ok(ada.visible_text("#menu-toggle").await?.map(|_| ()))
         })
         .await?;
-        ensure!(ada.js(DRAWER_OPEN).await? == false, "drawer closed");
+        wait_for("the drawer closed at phone width", || async {
+            Ok((ada.js(DRAWER_OPEN).await? == false).then_some(()))
+        })
+        .await?;
         ada.screenshot(&dir.join("phone-light.png")).await?;
         ada.click("#menu-toggle").await?;
         wait_for("the drawer to open", || async {
@@ -366,5 +369,64 @@ async fn screenshots_of_the_main_views() {
         eprintln!("screenshots in {}", dir.display());
         ada.assert_clean_console(&[]).await
     })
+    .await;
+}
+
+/// Scrolling back reaches seq 1 of a 5,000-message room whose join replayed only the newest
+/// 1,000: older pages load by themselves at the top (`GET ...?before=`).
+#[tokio::test(flavor = "multi_thread")]
+async fn scrollback_reaches_the_first_message() {
+    let args = ["--max-replay", "1000"];
+    banter_e2e::run_with(
+        "scrollback_reaches_the_first_message",
+        &args,
+        |ctx| async move {
+            ctx.server
+                .post_many("lobby", "grace", "backlog", 5_000)
+                .await?;
+            let page = ctx
+                .chat_page("ada", &format!("{}/", ctx.server.base))
+                .await?;
+            wait_for("seq 5000 on screen", || async {
+                Ok(page
+                    .messages()
+                    .await?
+                    .last()
+                    .filter(|m| m.0 == 5_000)
+                    .map(|_| ()))
+            })
+            .await?;
+            let first = || async { anyhow::Ok(page.messages().await?.first().map_or(0, |m| m.0)) };
+            ensure!(first().await? > 1, "the join replayed only the newest");
+            let started = Instant::now();
+            while first().await? > 1 {
+                let before = first().await?;
+                // Show what is held first, then the top of the list pages back on its own.
+                if page
+                    .visible_text("#show-earlier")
+                    .await?
+                    .is_some_and(|t| t.starts_with("Show"))
+                {
+                    page.click("#show-earlier").await?;
+                } else {
+                    page.js("document.querySelector('.scroller').scrollTop = 0;")
+                        .await?;
+                }
+                wait_for("an earlier page", || async {
+                    Ok((first().await? < before).then_some(()))
+                })
+                .await?;
+            }
+            eprintln!("scrolled back to seq 1 in {:?}", started.elapsed());
+            let msgs = page.messages().await?;
+            ensure!(
+                msgs[0].2 == "backlog 1" || msgs[0].0 == 1,
+                "seq 1 on screen: {:?}",
+                msgs[0]
+            );
+            ensure!(msgs.len() <= 1_000, "the DOM stays bounded: {}", msgs.len());
+            page.assert_clean_console(&[]).await
+        },
+    )
     .await;
 }

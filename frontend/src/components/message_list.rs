@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
+use crate::api;
 use crate::socket::use_chat;
 use crate::state::{PendingSend, PresenceLine};
 
@@ -77,6 +78,9 @@ pub const HELD_MAX: usize = 1_000;
 
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICK_SLACK: i32 = 48;
+
+/// How close to the top (in pixels) starts loading older messages from the server.
+const TOP_SLACK: i32 = 80;
 
 /// The scrolling list of the current room's messages, then the user's pending ones.
 #[component]
@@ -183,6 +187,51 @@ pub fn MessageList() -> impl IntoView {
         pending_now
     });
 
+    // Scrollback from the server (`before=`), when every message held is already on screen.
+    let loading = RwSignal::new(false);
+    let more_on_server = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.dm.is_none() && s.current().is_some_and(|r| r.more_on_server()))
+    });
+    let fetch_earlier = move || {
+        if loading.get_untracked() || !more_on_server.get_untracked() {
+            return;
+        }
+        let Some((room, before)) = chat.session.with_untracked(|s| {
+            let first = s.current()?.store.first_seq()?;
+            Some((s.room.clone(), first))
+        }) else {
+            return;
+        };
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            let page = api::messages_before(&room, before).await;
+            loading.set(false);
+            let (Ok(page), Some(el)) = (page, scroller.get_untracked()) else {
+                return;
+            };
+            if chat.session.with_untracked(|s| s.room != room) {
+                return;
+            }
+            // Keep the reader's place while the older page is added above.
+            let (old_height, old_top) = (el.scroll_height(), el.scroll_top());
+            let added = chat
+                .session
+                .try_update(|s| s.add_earlier(&room, page))
+                .unwrap_or(0);
+            if added > 0 {
+                stick.set(false);
+                anchor.set(
+                    chat.session
+                        .with_untracked(|s| s.current().and_then(|r| r.store.first_seq())),
+                );
+                request_animation_frame(move || {
+                    el.set_scroll_top(old_top + el.scroll_height() - old_height);
+                });
+            }
+        });
+    };
+
     let on_scroll = move |_| {
         if let Some(el) = scroller.get_untracked() {
             let gap = el.scroll_height() - el.scroll_top() - el.client_height();
@@ -197,10 +246,18 @@ pub fn MessageList() -> impl IntoView {
                 // Hold the place: same list as now, so nothing re-renders.
                 anchor.set(messages.with_untracked(|m| m.first().map(|m| m.seq)));
             }
+            // At the top with everything held on screen: page back on the server by itself.
+            if el.scroll_top() <= TOP_SLACK && hidden_older.get_untracked() == 0 {
+                fetch_earlier();
+            }
         }
     };
 
-    let show_earlier = move |_| {
+    let show_earlier = move || {
+        if hidden_older.get_untracked() == 0 {
+            fetch_earlier();
+            return;
+        }
         let Some(el) = scroller.get_untracked() else {
             return;
         };
@@ -217,6 +274,12 @@ pub fn MessageList() -> impl IntoView {
         request_animation_frame(move || {
             el.set_scroll_top(old_top + el.scroll_height() - old_height);
         });
+    };
+
+    let button_label = move || match (hidden_older.get(), loading.get()) {
+        (0, true) => "Loading earlier messages…".to_string(),
+        (0, false) => "Load earlier messages".to_string(),
+        (n, _) => format!("Show earlier messages ({n} more)"),
     };
 
     let unseen = Memo::new(move |_| {
@@ -240,10 +303,10 @@ pub fn MessageList() -> impl IntoView {
                 type="button"
                 class="secondary earlier"
                 id="show-earlier"
-                hidden=move || { hidden_older.get() == 0 }
-                on:click=show_earlier
+                hidden=move || { hidden_older.get() == 0 && !more_on_server.get() }
+                on:click=move |_| show_earlier()
             >
-                {move || format!("Show earlier messages ({} more)", hidden_older.get())}
+                {button_label}
             </button>
             <p class="empty" hidden=move || { total.get() > 0 || pending.with(|p| !p.is_empty()) }>
                 "No messages yet. Say hello!"

@@ -1,34 +1,13 @@
 //! "Browse rooms": the server's rooms (`GET /api/rooms`) the user is not in, to join with one
 //! press.
 
-use banter_protocol::http::{RoomList, RoomSummary};
+use banter_protocol::http::RoomSummary;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::sidebar::focus_composer;
+use crate::api;
 use crate::socket::use_chat;
 use crate::state::hash_for_room;
-
-/// Fetches the server's room list.
-async fn fetch_rooms() -> Result<Vec<RoomSummary>, String> {
-    let promise = window().fetch_with_str("/api/rooms");
-    let resp = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(|_| "the server could not be reached".to_string())?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "no answer".to_string())?;
-    if !resp.ok() {
-        return Err(format!("the server answered {}", resp.status()));
-    }
-    let text = resp.text().map_err(|_| "no answer".to_string())?;
-    let text = wasm_bindgen_futures::JsFuture::from(text)
-        .await
-        .ok()
-        .and_then(|t| t.as_string())
-        .unwrap_or_default();
-    serde_json::from_str::<RoomList>(&text)
-        .map(|l| l.rooms)
-        .map_err(|_| "the room list could not be read".to_string())
-}
 
 /// A button that lists the other rooms, each one a button to join it.
 #[component]
@@ -56,7 +35,7 @@ pub fn RoomBrowser(
         open.set(now_open);
         if now_open {
             listed.set(None);
-            leptos::task::spawn_local(async move { listed.set(Some(fetch_rooms().await)) });
+            leptos::task::spawn_local(async move { listed.set(Some(api::rooms().await)) });
         }
     };
     let join = move |room: String| {

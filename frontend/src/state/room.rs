@@ -47,6 +47,8 @@ pub struct RoomState {
     next_event: u64,
     /// History could not give back everything (`replay.complete == false`).
     pub gap: Option<Gap>,
+    /// Scrollback (`before=`) reached the oldest message the server holds.
+    pub reached_start: bool,
 }
 
 impl RoomState {
@@ -95,10 +97,19 @@ impl RoomState {
         self.mentions = 0;
     }
 
+    /// Whether older messages than those held may be fetched (`before=`, v1.1 servers: those
+    /// that name an epoch).
+    pub fn more_on_server(&self) -> bool {
+        !self.epoch.is_empty()
+            && !self.reached_start
+            && self.store.first_seq().is_some_and(|s| s > 1)
+    }
+
     /// The history we held no longer matches the server's: forget it and say so.
     pub fn reset_history(&mut self, head: u64) {
         self.store.reset();
         self.events.clear();
+        self.reached_start = false;
         self.read_seq = head;
         self.unread = 0;
         self.mentions = 0;

@@ -4,6 +4,7 @@
 
 use super::*;
 use banter_protocol::AuthMode;
+use banter_protocol::http::MessagePage;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -688,4 +689,30 @@ fn show_earlier_counts_only_older_messages() {
         "newer messages are not earlier ones"
     );
     assert_eq!(store.count_before(801), 800);
+}
+
+#[test]
+fn scrollback_pages_join_the_store_until_the_start() {
+    let mut s = online_with(&[]);
+    for seq in 801..=1_000 {
+        s.handle(ServerMsg::Message(msg("lobby", seq, "grace", "x")));
+    }
+    assert!(s.current().is_some_and(RoomState::more_on_server));
+    let page = |from: u64, to: u64, complete: bool, epoch: &str| MessagePage {
+        room: "lobby".into(),
+        messages: (from..=to)
+            .map(|q| msg("lobby", q, "grace", "old"))
+            .collect(),
+        complete,
+        epoch: epoch.into(),
+    };
+    // A page from another life of the room is not mixed in.
+    assert_eq!(s.add_earlier("lobby", page(601, 800, false, "e2")), 0);
+    assert_eq!(s.add_earlier("lobby", page(601, 800, false, "e1")), 200);
+    assert!(s.current().is_some_and(RoomState::more_on_server));
+    assert_eq!(s.add_earlier("lobby", page(1, 600, true, "e1")), 600);
+    let room = s.current().expect("lobby");
+    assert_eq!(room.store.first_seq(), Some(1));
+    assert!(!room.more_on_server());
+    assert_eq!(room.unread, 0, "history is not unread");
 }
