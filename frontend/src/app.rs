@@ -56,7 +56,7 @@ pub fn App() -> impl IntoView {
     );
 
     // The page title counts what is unread, all rooms and conversations together.
-    let unread = Memo::new(move |_| chat.session.with(|s| s.unread_total()));
+    let unread = Memo::new(move |_| chat.session.with(|s| s.unread_total() as usize));
     Effect::new(move |_| {
         let title = match unread.get() {
             0 => "Banter".to_string(),

@@ -179,32 +179,28 @@ fn find(c: &[char], from: usize, pat: &[char]) -> Option<usize> {
     (from..c.len().saturating_sub(pat.len() - 1)).find(|&j| c[j..j + pat.len()] == *pat)
 }
 
+/// Part of a word or a name (ASCII letters and digits, `_`, `-`, and any non-ASCII letter: the
+/// Unicode tables are left out of the WASM on purpose).
 fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '-'
+    c.is_ascii_alphanumeric() || c == '_' || c == '-' || (!c.is_ascii() && !c.is_whitespace())
 }
 
-/// Whether `text` mentions `name` (`@name`, any case, not followed by more of a name).
+/// Whether `text` mentions `name` (`@name`, ASCII case ignored, not followed by more of a name).
 pub fn mentions(text: &str, name: &str) -> bool {
     if name.is_empty() {
         return false;
     }
-    let text = text.to_lowercase();
-    let needle = format!("@{}", name.to_lowercase());
-    let mut from = 0;
-    while let Some(at) = text[from..].find(&needle) {
-        let start = from + at;
-        let end = start + needle.len();
-        let before_ok = text[..start]
-            .chars()
-            .next_back()
-            .is_none_or(|p| !is_word(p));
-        let after_ok = text[end..].chars().next().is_none_or(|n| !is_word(n));
-        if before_ok && after_ok {
-            return true;
-        }
-        from = end;
-    }
-    false
+    let (t, n) = (text.as_bytes(), name.as_bytes());
+    (0..t.len()).any(|at| {
+        let end = at + 1 + n.len();
+        t[at] == b'@'
+            && end <= t.len()
+            && t[at + 1..end].eq_ignore_ascii_case(n)
+            && text[..at].chars().next_back().is_none_or(|p| !is_word(p))
+            && text
+                .get(end..)
+                .is_some_and(|rest| rest.chars().next().is_none_or(|c| !is_word(c)))
+    })
 }
 
 #[cfg(test)]

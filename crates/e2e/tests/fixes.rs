@@ -250,7 +250,8 @@ return { dark: matchMedia('(prefers-color-scheme: dark)').matches,
 /// The "history was reset / is incomplete" notice can be dismissed.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_history_notice_can_be_dismissed() {
-    let args = ["--history", "10"];
+    // The join replays at most 10 of the 15: the page says older ones are not shown.
+    let args = ["--max-replay", "10"];
     run_with(
         "the_history_notice_can_be_dismissed",
         &args,

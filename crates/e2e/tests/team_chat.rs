@@ -8,6 +8,11 @@ use anyhow::ensure;
 use banter_e2e::{CutProxy, run, wait_for, workspace_root};
 use fantoccini::Locator;
 
+/// `text` as keys for the composer: each line break typed as Shift+Enter (Enter alone sends).
+fn lines(text: &str) -> String {
+    text.replace('\n', "\u{E008}\u{E007}\u{E008}")
+}
+
 /// Whether the sidebar is on screen (on a phone it is a drawer that slides in).
 const DRAWER_OPEN: &str = r#"const s = document.getElementById('sidebar'); const r = s.getBoundingClientRect();
     return getComputedStyle(s).visibility === 'visible' && r.right > 10 && r.left >= -1;"#;
@@ -193,7 +198,7 @@ async fn messages_are_readable_and_safe() {
         let bob = ctx.chat_page("bob", &url).await?;
         let text = "see https://example.com/a?b=1 and javascript:alert(1) **bold** *it* `code` <script>alert(2)</script>";
         ada.send(text).await?;
-        ada.send("```\nfn main() {}\n```").await?;
+        ada.send(&lines("```\nfn main() {}\n```")).await?;
         let (_, user) = bob.wait_message("fn main() {}").await?;
         ensure!(user == "ada");
         let shape = bob
@@ -294,7 +299,7 @@ async fn screenshots_of_the_main_views() {
         bob.send("Morning! Standup in 5 minutes.").await?;
         ada.send("On my way. @bob can you share the `release notes`?")
             .await?;
-        bob.send("Sure:\n```\ncargo build --release\njust test-e2e\n```")
+        bob.send(&lines("Sure:\n```\ncargo build --release\njust test-e2e\n```"))
             .await?;
         ctx.server
             .post("ops", "grace", "@ada the dashboards look good")

@@ -7,7 +7,7 @@ use banter_protocol::ChatMessage;
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use super::rich_text::rich_text;
+use super::rich_text;
 
 /// A stored message.
 #[component]
@@ -26,6 +26,10 @@ pub fn Bubble(
 ) -> impl IntoView {
     let (short, full) = local_time(msg.ts);
     let hover = full.clone();
+    // The text is built as DOM nodes once the element exists (see `rich_text`).
+    let text_el = NodeRef::<leptos::html::Div>::new();
+    let (text, who) = (msg.text.clone(), me.clone());
+    text_el.on_load(move |el| rich_text::fill(&el, &text, &who));
     let mentions_me = !own && !me.is_empty() && crate::markup::mentions(&msg.text, &me);
     view! {
         <li class="msg" class:own=own class:cont=cont class:mentions-me=mentions_me data-seq=msg.seq title=hover>
@@ -35,7 +39,7 @@ pub fn Bubble(
                     {short}
                 </time>
             </div>
-            <div class="msg-text">{rich_text(&msg.text, &me)}</div>
+            <div class="msg-text" node_ref=text_el></div>
         </li>
     }
 }

@@ -16,8 +16,8 @@ pub fn Header(
     let chat = use_chat();
     let title = Memo::new(move |_| {
         chat.session.with(|s| match &s.dm {
-            Some(peer) => ("@", peer.clone()),
-            None => ("#", s.room.clone()),
+            Some(peer) => format!("@{peer}"),
+            None => format!("#{}", s.room),
         })
     });
     let users = Memo::new(move |_| {
@@ -29,7 +29,7 @@ pub fn Header(
             }
         })
     });
-    let unread = Memo::new(move |_| chat.session.with(|s| s.unread_total()));
+    let unread = Memo::new(move |_| chat.session.with(|s| s.unread_total() as usize));
 
     view! {
         <header class="topbar">
@@ -52,10 +52,7 @@ pub fn Header(
             </button>
             <div class="room-title">
                 <span class="brand" aria-hidden="true">"Banter"</span>
-                <h1 id="room-name">
-                    <span class="hash" aria-hidden="true">{move || title.get().0}</span>
-                    {move || title.get().1}
-                </h1>
+                <h1 id="room-name">{move || title.get()}</h1>
                 <span class="users" id="user-count">
                     {move || match users.get() {
                         0 => String::new(),

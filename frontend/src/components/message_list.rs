@@ -14,7 +14,7 @@ use crate::socket::use_chat;
 use crate::state::{PendingSend, PresenceLine};
 
 /// One line of the list.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 enum Row {
     /// A new calendar day starts.
     Day(u32, String),
@@ -82,6 +82,27 @@ const STICK_SLACK: i32 = 48;
 /// How close to the top (in pixels) starts loading older messages from the server.
 const TOP_SLACK: i32 = 80;
 
+/// Where the message `seq` is in the list (pixels from the top of the scrolled content).
+fn offset_of(el: &web_sys::HtmlDivElement, seq: u64) -> Option<i32> {
+    let li = el
+        .query_selector(&format!("li[data-seq=\"{seq}\"]"))
+        .ok()??;
+    let li: web_sys::HtmlElement = wasm_bindgen::JsCast::dyn_into(li).ok()?;
+    Some(li.offset_top())
+}
+
+/// After the next render, scrolls so the message `seq` is again `place` pixels below the top
+/// of the view: rows added above it (or taken away below) do not move what the reader sees.
+fn restore_place(el: web_sys::HtmlDivElement, seq: Option<u64>, place: Option<i32>) {
+    request_animation_frame(move || {
+        if let (Some(seq), Some(place)) = (seq, place)
+            && let Some(top) = offset_of(&el, seq)
+        {
+            el.set_scroll_top(top - place);
+        }
+    });
+}
+
 /// The scrolling list of the current room's messages, then the user's pending ones.
 #[component]
 pub fn MessageList() -> impl IntoView {
@@ -111,7 +132,6 @@ pub fn MessageList() -> impl IntoView {
             None => s.current().map(|r| r.events.clone()).unwrap_or_default(),
         })
     });
-    let rows = Memo::new(move |_| messages.with(|m| events.with(|e| rows(m, e))));
     let total = Memo::new(move |_| {
         chat.session.with(|s| match &s.dm {
             Some(peer) => s.conversations.get(peer).map_or(0, |c| c.messages.len()),
@@ -214,7 +234,8 @@ pub fn MessageList() -> impl IntoView {
                 return;
             }
             // Keep the reader's place while the older page is added above.
-            let (old_height, old_top) = (el.scroll_height(), el.scroll_top());
+            let keep = messages.with_untracked(|m| m.first().map(|m| m.seq));
+            let place = keep.and_then(|seq| offset_of(&el, seq).map(|top| top - el.scroll_top()));
             let added = chat
                 .session
                 .try_update(|s| s.add_earlier(&room, page))
@@ -225,9 +246,7 @@ pub fn MessageList() -> impl IntoView {
                     chat.session
                         .with_untracked(|s| s.current().and_then(|r| r.store.first_seq())),
                 );
-                request_animation_frame(move || {
-                    el.set_scroll_top(old_top + el.scroll_height() - old_height);
-                });
+                restore_place(el, keep, place);
             }
         });
     };
@@ -262,8 +281,8 @@ pub fn MessageList() -> impl IntoView {
             return;
         };
         // Keep the reader's place while older messages are added above.
-        let (old_height, old_top) = (el.scroll_height(), el.scroll_top());
         let first = messages.with_untracked(|m| m.first().map(|m| m.seq));
+        let place = first.and_then(|seq| offset_of(&el, seq).map(|top| top - el.scroll_top()));
         let earlier = chat.session.with_untracked(|s| {
             s.current()
                 .zip(first)
@@ -271,9 +290,7 @@ pub fn MessageList() -> impl IntoView {
         });
         stick.set(false);
         anchor.set(earlier);
-        request_animation_frame(move || {
-            el.set_scroll_top(old_top + el.scroll_height() - old_height);
-        });
+        restore_place(el, first, place);
     };
 
     let button_label = move || match (hidden_older.get(), loading.get()) {
@@ -313,7 +330,7 @@ pub fn MessageList() -> impl IntoView {
             </p>
             <ol id="messages" class="messages" role="log" aria-live="polite">
                 <For
-                    each=move || rows.get()
+                    each=move || messages.with(|m| events.with(|e| rows(m, e)))
                     key=Row::key
                     children=move |row| match row {
                         Row::Day(_, label) => {

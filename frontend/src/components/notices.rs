@@ -17,12 +17,15 @@ pub fn Notices(
             let room = s.current().filter(|_| s.dm.is_none())?;
             let gap = room.gap?;
             // A server that pages back (`before=`) still has the older ones: say how to see them.
-            Some(match gap {
-                Gap::OlderNotKept if room.more_on_server() => {
-                    "Older messages load when you scroll up."
+            Some(
+                match gap {
+                    Gap::OlderNotKept if room.more_on_server() => {
+                        "Older messages load when you scroll up."
+                    }
+                    other => other.describe(),
                 }
-                other => other.describe(),
-            })
+                .to_string(),
+            )
         })
     });
     let notice = Memo::new(move |_| chat.session.with(|s| s.notice.clone()));

@@ -18,7 +18,7 @@ pub fn RoomBrowser(
     let chat = use_chat();
     let open = RwSignal::new(false);
     let listed = RwSignal::new(None::<Result<Vec<RoomSummary>, String>>);
-    let others = Memo::new(move |_| {
+    let others = move || {
         let mine = chat.session.with(|s| s.my_rooms.clone());
         listed.with(|l| match l {
             Some(Ok(rooms)) => Ok(rooms
@@ -29,7 +29,7 @@ pub fn RoomBrowser(
             Some(Err(e)) => Err(e.clone()),
             None => Ok(Vec::new()),
         })
-    });
+    };
     let toggle = move |_| {
         let now_open = !open.get_untracked();
         open.set(now_open);
@@ -59,7 +59,7 @@ pub fn RoomBrowser(
                 {move || if open.get() { "Hide other rooms" } else { "Browse rooms" }}
             </button>
             <div id="room-directory" hidden=move || !open.get()>
-                {move || match (listed.with(Option::is_none), others.get()) {
+                {move || match (listed.with(Option::is_none), others()) {
                     (true, _) => view! { <p class="side-hint">"Loading…"</p> }.into_any(),
                     (false, Err(e)) => view! { <p class="field-error">{e}</p> }.into_any(),
                     (false, Ok(rooms)) if rooms.is_empty() => {

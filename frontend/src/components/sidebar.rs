@@ -31,6 +31,25 @@ fn focus_first(selector: &str) {
     }
 }
 
+/// A count as a badge (nothing when 0), read out as "N what".
+fn badge(class: &'static str, mark: &'static str, n: u32, what: &'static str) -> impl IntoView {
+    (n > 0).then(|| {
+        view! {
+            <span class=format!("badge {class}") aria-hidden="true">{mark} {n}</span>
+            <span class="visually-hidden">{format!(", {n} {what}")}</span>
+        }
+    })
+}
+
+/// A room's name with its unread and mention badges.
+fn room_label(i: &RoomItem) -> impl IntoView + use<> {
+    view! {
+        <span class="nav-name">"#" {i.room.clone()}</span>
+        {badge("mention", "@", i.mentions, "mentioning you")}
+        {badge("unread", "", i.unread, "unread")}
+    }
+}
+
 /// The rooms, conversations and people.
 #[component]
 pub fn Sidebar(
@@ -41,17 +60,15 @@ pub fn Sidebar(
     // Keyed by name alone, with the counts reactive inside: a count that moves never re-creates
     // the row, so keyboard focus stays on it.
     let rooms = Memo::new(move |_| chat.session.with(|s| s.my_rooms.clone()));
-    let room_item = move |room: String| {
-        Memo::new(move |_| {
-            chat.session.with(|s| {
-                let r = s.room_state(&room);
-                RoomItem {
-                    room: room.clone(),
-                    unread: r.map_or(0, |r| r.unread),
-                    mentions: r.map_or(0, |r| r.mentions),
-                    active: s.dm.is_none() && s.room == room,
-                }
-            })
+    let room_item = move |room: &str| {
+        chat.session.with(|s| {
+            let r = s.room_state(room);
+            RoomItem {
+                room: room.to_string(),
+                unread: r.map_or(0, |r| r.unread),
+                mentions: r.map_or(0, |r| r.mentions),
+                active: s.dm.is_none() && s.room == room,
+            }
         })
     };
     let conversations = Memo::new(move |_| {
@@ -63,14 +80,12 @@ pub fn Sidebar(
                 .collect::<Vec<_>>()
         })
     });
-    let conversation_item = move |peer: String| {
-        Memo::new(move |_| {
-            chat.session.with(|s| {
-                (
-                    s.conversations.get(&peer).map_or(0, |c| c.unread),
-                    s.dm.as_ref() == Some(&peer),
-                )
-            })
+    let conversation_item = move |peer: &str| {
+        chat.session.with(|s| {
+            (
+                s.conversations.get(peer).map_or(0, |c| c.unread),
+                s.dm.as_deref() == Some(peer),
+            )
         })
     };
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone().unwrap_or_default()));
@@ -139,38 +154,22 @@ pub fn Sidebar(
                         each=move || rooms.get()
                         key=|r| r.clone()
                         children=move |room| {
-                            let item = room_item(room.clone());
-                            let (go, leave) = (room.clone(), room.clone());
-                            let unread = move || item.with(|i| i.unread);
-                            let mentions = move || item.with(|i| i.mentions);
-                            let active = move || item.with(|i| i.active);
-                            let label = move || {
-                                item.with(|i| match (i.unread, i.mentions) {
-                                    (0, _) => format!("#{}", i.room),
-                                    (n, 0) => format!("#{}, {n} unread", i.room),
-                                    (n, m) => format!("#{}, {n} unread, {m} mentioning you", i.room),
-                                })
-                            };
+                            let (go, leave, me) = (room.clone(), room.clone(), room.clone());
+                            let this = room.clone();
+                            let active = move || room_item(&this).active;
+                            let current = active.clone();
                             view! {
                                 <li class="nav-item" class:active=active data-room=room.clone()>
                                     <a
                                         class="nav-link"
-                                        class:has-unread={move || unread() > 0}
                                         href=hash_for_room(&room)
-                                        aria-current=move || active().then_some("page")
-                                        aria-label=label
+                                        aria-current=move || current().then_some("page")
                                         on:click=move |ev| {
                                             ev.prevent_default();
                                             show_room(go.clone());
                                         }
                                     >
-                                        <span class="nav-name">"#" {room.clone()}</span>
-                                        <span class="badge mention" hidden=move || mentions() == 0 title="Mentions">
-                                            "@" {mentions}
-                                        </span>
-                                        <span class="badge unread" hidden=move || unread() == 0 title="Unread">
-                                            {unread}
-                                        </span>
+                                        {move || room_label(&room_item(&me))}
                                     </a>
                                     <button
                                         type="button"
@@ -203,23 +202,26 @@ pub fn Sidebar(
                         each=move || conversations.get()
                         key=|c| c.clone()
                         children=move |peer| {
-                            let item = conversation_item(peer.clone());
-                            let unread = move || item.with(|i| i.0);
-                            let active = move || item.with(|i| i.1);
+                            let (this, that) = (peer.clone(), peer.clone());
+                            let active = move || conversation_item(&this).1;
+                            let current = active.clone();
                             let go = peer.clone();
+                            let name = peer.clone();
                             view! {
                                 <li class="nav-item" class:active=active data-peer=peer.clone()>
                                     <button
                                         type="button"
                                         class="nav-link"
-                                        class:has-unread={move || unread() > 0}
-                                        aria-current=move || active().then_some("page")
+                                        aria-current=move || current().then_some("page")
                                         on:click=move |_| open_dm(go.clone())
                                     >
-                                        <span class="nav-name">"@" {peer.clone()}</span>
-                                        <span class="badge unread" hidden=move || unread() == 0>
-                                            {unread}
-                                        </span>
+                                        {move || {
+                                            let unread = conversation_item(&that).0;
+                                            view! {
+                                                <span class="nav-name">"@" {name.clone()}</span>
+                                                {badge("unread", "", unread, "unread")}
+                                            }
+                                        }}
                                     </button>
                                 </li>
                             }
