@@ -249,7 +249,8 @@ async fn messages_are_readable_and_safe() {
     .await;
 }
 
-/// Rooms are browsed (`GET /api/rooms`), joined, remembered across a reload and left.
+/// Rooms are browsed (`GET /api/rooms`, as suggestions of the room field), joined, remembered
+/// across a reload and left.
 #[tokio::test(flavor = "multi_thread")]
 async fn rooms_are_browsed_joined_remembered_and_left() {
     run("rooms_are_browsed_joined_and_left", |ctx| async move {
@@ -257,10 +258,18 @@ async fn rooms_are_browsed_joined_remembered_and_left() {
         let ada = ctx
             .chat_page("ada", &format!("{}/", ctx.server.base))
             .await?;
-        ada.click("#browse-rooms").await?;
-        ada.click("#room-directory button[data-room=design]")
-            .await?;
-        ada.wait_room("design").await?;
+        // Focusing the room field lists the server's other rooms as suggestions.
+        ada.click("#room-input").await?;
+        wait_for("design among the suggestions", || async {
+            let v = ada
+                .js("return Array.from(document.querySelectorAll('#room-options option')).map(o => o.value);")
+                .await?;
+            Ok(v.as_array()
+                .is_some_and(|o| o.iter().any(|r| r == "design") && !o.iter().any(|r| r == "lobby"))
+                .then_some(()))
+        })
+        .await?;
+        ada.join_room("design").await?;
         ada.wait_message("mockups are up").await?;
         ada.wait_focus("composer-input").await?;
 
@@ -299,8 +308,10 @@ async fn screenshots_of_the_main_views() {
         bob.send("Morning! Standup in 5 minutes.").await?;
         ada.send("On my way. @bob can you share the `release notes`?")
             .await?;
-        bob.send(&lines("Sure:\n```\ncargo build --release\njust test-e2e\n```"))
-            .await?;
+        bob.send(&lines(
+            "Sure:\n```\ncargo build --release\njust test-e2e\n```",
+        ))
+        .await?;
         ctx.server
             .post("ops", "grace", "@ada the dashboards look good")
             .await?;

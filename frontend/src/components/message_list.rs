@@ -266,7 +266,8 @@ pub fn MessageList() -> impl IntoView {
                 anchor.set(messages.with_untracked(|m| m.first().map(|m| m.seq)));
             }
             // At the top with everything held on screen: page back on the server by itself.
-            if el.scroll_top() <= TOP_SLACK && hidden_older.get_untracked() == 0 {
+            // (Only for a reader who scrolled up: a short list is always "at the top".)
+            if !at_bottom && el.scroll_top() <= TOP_SLACK && hidden_older.get_untracked() == 0 {
                 fetch_earlier();
             }
         }
@@ -332,29 +333,28 @@ pub fn MessageList() -> impl IntoView {
                 <For
                     each=move || messages.with(|m| events.with(|e| rows(m, e)))
                     key=Row::key
-                    children=move |row| match row {
-                        Row::Day(_, label) => {
-                            let aria = label.clone();
-                            view! {
-                                <li class="day-sep" role="separator" aria-label=aria>
-                                    <span>{label}</span>
-                                </li>
+                    children=move |row| {
+                        // Day separators and join/leave lines share one element shape.
+                        let (class, role, text) = match row {
+                            Row::Msg(m, cont) => {
+                                let me = me.get_untracked().unwrap_or_default();
+                                let own = me == m.user;
+                                return view! { <Bubble msg=m own=own cont=cont me=me /> }
+                                    .into_any();
                             }
-                                .into_any()
+                            Row::Day(_, label) => ("day-sep", Some("separator"), label),
+                            Row::Event(e) => {
+                                let what = if e.joined { "joined" } else { "left" };
+                                ("presence-line", None, format!("{} {what}", e.user))
+                            }
+                        };
+                        let aria = role.map(|_| text.clone());
+                        view! {
+                            <li class=class role=role aria-label=aria>
+                                <span>{text}</span>
+                            </li>
                         }
-                        Row::Msg(m, cont) => {
-                            let me = me.get_untracked().unwrap_or_default();
-                            let own = me == m.user;
-                            view! { <Bubble msg=m own=own cont=cont me=me /> }.into_any()
-                        }
-                        Row::Event(e) => {
-                            let text = if e.joined {
-                                format!("{} joined", e.user)
-                            } else {
-                                format!("{} left", e.user)
-                            };
-                            view! { <li class="presence-line">{text}</li> }.into_any()
-                        }
+                            .into_any()
                     }
                 />
                 <For

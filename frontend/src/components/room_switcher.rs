@@ -1,9 +1,11 @@
-//! A small form to join (or create) a room by name; it sets the address, `#/r/NAME`. Its error
-//! shows below it, in the sidebar, never in the top bar.
+//! A small form to join (or create) a room by name; it sets the address, `#/r/NAME`. The
+//! server's other rooms (`GET /api/rooms`, fetched when the field gets focus) are offered as
+//! suggestions to browse. Its error shows below it, in the sidebar, never in the top bar.
 
 use leptos::prelude::*;
 
 use super::sidebar::focus_composer;
+use crate::api;
 use crate::socket::use_chat;
 use crate::state::hash_for_room;
 
@@ -16,6 +18,23 @@ pub fn RoomSwitcher(
     let chat = use_chat();
     let value = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // The server's rooms the user is not in, as "name (N here)" suggestions.
+    let others = RwSignal::new(Vec::<(String, String)>::new());
+    let browse = move |_| {
+        leptos::task::spawn_local(async move {
+            let Ok(rooms) = api::rooms().await else {
+                return;
+            };
+            let mine = chat.session.with_untracked(|s| s.my_rooms.clone());
+            others.set(
+                rooms
+                    .into_iter()
+                    .filter(|r| !mine.contains(&r.room))
+                    .map(|r| (r.room, format!("{} here", r.users)))
+                    .collect(),
+            );
+        });
+    };
 
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -42,7 +61,9 @@ pub fn RoomSwitcher(
             <input
                 id="room-input"
                 type="text"
-                placeholder="Join a room…"
+                placeholder="Join or find a room…"
+                list="room-options"
+                on:focus=browse
                 autocomplete="off"
                 spellcheck="false"
                 aria-describedby="room-error"
@@ -53,6 +74,15 @@ pub fn RoomSwitcher(
                     error.set(None);
                 }
             />
+            <datalist id="room-options">
+                {move || {
+                    others
+                        .get()
+                        .into_iter()
+                        .map(|(room, label)| view! { <option value=room label=label></option> })
+                        .collect_view()
+                }}
+            </datalist>
             <button type="submit" class="secondary" id="room-go">
                 "Go"
             </button>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{RoomBrowser, RoomSwitcher};
+use super::RoomSwitcher;
 use crate::notify;
 use crate::socket::use_chat;
 use crate::state::hash_for_room;
@@ -150,10 +150,10 @@ pub fn Sidebar(
             <nav aria-labelledby="rooms-heading">
                 <h2 id="rooms-heading">"Rooms"</h2>
                 <ul id="room-list" class="nav-list">
-                    <For
-                        each=move || rooms.get()
-                        key=|r| r.clone()
-                        children=move |room| {
+                    {move || {
+                        rooms.get()
+                            .into_iter()
+                            .map(|room| {
                             let (go, leave, me) = (room.clone(), room.clone(), room.clone());
                             let this = room.clone();
                             let active = move || room_item(&this).active;
@@ -186,11 +186,11 @@ pub fn Sidebar(
                                     </button>
                                 </li>
                             }
-                        }
-                    />
+                        })
+                            .collect_view()
+                    }}
                 </ul>
                 <RoomSwitcher drawer=drawer />
-                <RoomBrowser drawer=drawer />
             </nav>
             <section aria-labelledby="dm-heading">
                 <h2 id="dm-heading">"Conversations"</h2>
@@ -198,10 +198,10 @@ pub fn Sidebar(
                     "Pick a person below to write to them alone."
                 </p>
                 <ul id="dm-list" class="nav-list">
-                    <For
-                        each=move || conversations.get()
-                        key=|c| c.clone()
-                        children=move |peer| {
+                    {move || {
+                        conversations.get()
+                            .into_iter()
+                            .map(|peer| {
                             let (this, that) = (peer.clone(), peer.clone());
                             let active = move || conversation_item(&this).1;
                             let current = active.clone();
@@ -225,38 +225,39 @@ pub fn Sidebar(
                                     </button>
                                 </li>
                             }
-                        }
-                    />
+                        })
+                            .collect_view()
+                    }}
                 </ul>
             </section>
             <section aria-labelledby="people-heading" hidden=move || people.with(Vec::is_empty)>
                 <h2 id="people-heading">{move || format!("In #{}", room.get())}</h2>
                 <ul id="people" class="nav-list">
-                    <For
-                        each=move || people.get()
-                        key=|p| p.clone()
-                        children=move |person| {
+                    {move || {
+                        people.get()
+                            .into_iter()
+                            .map(|person| {
                             let is_me = me.with_untracked(|me| *me == person);
                             let go = person.clone();
                             view! {
                                 <li class="person" data-user=person.clone()>
                                     <span class="presence-dot" aria-hidden="true"></span>
                                     <span class="person-name">{person.clone()}</span>
-                                    {(!is_me).then(|| view! {
-                                        <button
-                                            type="button"
-                                            class="link dm-start"
-                                            aria-label=format!("Message {person}")
-                                            on:click=move |_| open_dm(go.clone())
-                                        >
-                                            "Message"
-                                        </button>
-                                    })}
-                                    {is_me.then(|| view! { <span class="you">"(you)"</span> })}
+                                    <button
+                                        type="button"
+                                        class="link dm-start"
+                                        hidden=is_me
+                                        aria-label=format!("Message {person}")
+                                        on:click=move |_| open_dm(go.clone())
+                                    >
+                                        "Message"
+                                    </button>
+                                    <span class="you" hidden=!is_me>"(you)"</span>
                                 </li>
                             }
-                        }
-                    />
+                        })
+                            .collect_view()
+                    }}
                 </ul>
             </section>
             <div class="me">
