@@ -27,19 +27,27 @@ run *ARGS: release
 # Every check CI runs: fmt, clippy, unit + socket tests, wasm tests, browser tests, conformance.
 test: setup lint test-unit test-wasm test-e2e test-conformance bench-smoke
 
-# The protocol (also built for wasm32) and the server: unit tests and real-socket tests.
+# The protocol (also built for wasm32), the server and the client library: unit tests and
+# real-socket tests.
 test-unit:
     cargo build -p banter-protocol --target wasm32-unknown-unknown
-    cargo test -p banter-protocol -p banter-server -p banter-loadgen
+    cargo test -p banter-protocol -p banter-server -p banter-client -p banter-loadgen
 
 # The contract checked by a client we did not write (Python, from docs/protocol.md alone).
 test-conformance: release
     BANTER_BIN="{{target}}/release/banter" bash conformance/run.sh
 
+# Long fuzz run: the property tests of every decoder, validation path and the server's dispatch
+# (protocol/tests/fuzz.rs, server/tests/fuzz_dispatch.rs) with CASES cases each, release build
+# (stable toolchain: cargo-fuzz needs nightly). The default gives well over 10 million inputs;
+# each property prints its cases, inputs, panics and time. `just test` runs 64 cases each.
+fuzz cases="12000":
+    PROPTEST_CASES={{cases}} cargo test --release -p banter-protocol -p banter-server --test fuzz --test fuzz_dispatch -- --nocapture
+
 # Formatting and clippy with warnings as errors, for every crate.
 lint: lint-frontend
     cargo fmt --all -- --check
-    cargo clippy -p banter-protocol -p banter-server -p banter-loadgen -p naive-axum --all-targets -- -D warnings
+    cargo clippy -p banter-protocol -p banter-server -p banter-client -p banter-loadgen -p naive-axum --all-targets -- -D warnings
 
 # Banter vs the Node `ws` and naive axum references: release build, npm ci, 3 alternating rounds
 # (20-40 min); medians and ratios printed, JSON in bench/results/. Options pass through: `just bench --rounds 5`.

@@ -5,7 +5,7 @@ Starts `banter` (path in argv[1]), opens one WebSocket that joins `lobby` and th
 and one that reads everything, then posts N messages over HTTP while sampling the server's RSS.
 Standard library only; loopback only; bounded in count and time.
 """
-import base64, http.client, json, os, socket, subprocess, sys, threading, time
+import base64, http.client, json, os, socket, subprocess, sys, tempfile, threading, time
 
 BIN = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
@@ -14,6 +14,24 @@ TEXT = "x" * 1000
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def start_banter(bin_path, *flags, data=None):
+    """Starts `banter` on a free loopback port with `data` (default: a fresh directory) as its
+    data directory; waits for /healthz. Returns (process, port, seconds from start to healthy)."""
+    port = free_port()
+    data = data or tempfile.mkdtemp(prefix="banter-bench-")
+    t0 = time.monotonic()
+    srv = subprocess.Popen([bin_path, "--listen", f"127.0.0.1:{port}", "--data-dir", data, *flags],
+                           stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return srv, port, time.monotonic() - t0
+        except OSError:
+            if time.monotonic() - t0 > 30: raise
+            time.sleep(0.005)  # polling interval, not synchronisation
 
 
 def rss_kib(pid):
@@ -43,18 +61,9 @@ def ws_send_text(s, text):
 
 
 def main():
-    port = free_port()
-    srv = subprocess.Popen([BIN, "--listen", f"127.0.0.1:{port}", "--rate-per-sec", "0",
-                            "--history", "1000"], stderr=subprocess.DEVNULL)
+    srv, port, _ = start_banter(BIN, "--rate-per-sec", "0", "--http-rate-per-sec", "0",
+                                "--history", "1000")
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/healthz")
-                if c.getresponse().status == 200: break
-            except OSError:
-                if time.time() > deadline: raise
-                time.sleep(0.05)
         stalled = ws_connect(port)
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         ws_send_text(stalled, json.dumps({"type": "join", "room": "lobby", "name": "stalled"}))
@@ -92,4 +101,5 @@ def main():
         srv.terminate(); srv.wait(10)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -175,8 +175,8 @@ def start_server(banter_bin, tmp_path):
 
 @pytest.fixture
 def server(start_server):
-    # rate limiting off so that functional tests are not throttled
-    return start_server("--rate-per-sec", "0")
+    # rate limiting off (WebSocket and HTTP) so that functional tests are not throttled
+    return start_server("--rate-per-sec", "0", "--http-rate-per-sec", "0")
 
 
 class Client:

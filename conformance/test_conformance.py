@@ -85,8 +85,14 @@ def replay_sequence(c, n_messages, room="lobby"):
     return replay, msgs, types
 
 
-# --------------------------------------------------------------------------- HTTP basics
+def v1_replay(frame):
+    """A `replay` frame's v1 fields. v1.1 adds `epoch` (the contract lets servers add optional
+    fields); it must be a non-empty string."""
+    assert isinstance(frame.get("epoch"), str) and frame["epoch"], frame
+    return {k: v for k, v in frame.items() if k != "epoch"}
 
+
+# --------------------------------------------------------------------------- HTTP basics
 
 def test_healthz(server):
     """P: `GET /healthz` -> `200` while serving; example {"status":"ok","version":..,"connections":..}."""
@@ -429,7 +435,7 @@ def test_join_since_zero_replays_everything(server):
     assert j["head"] == 3
     replay, msgs, types = replay_sequence(c, 3)
     assert types[0] == "replay", types
-    assert replay == {"type": "replay", "room": "lobby", "from": 1, "to": 3, "complete": True}, replay
+    assert v1_replay(replay) == {"type": "replay", "room": "lobby", "from": 1, "to": 3, "complete": True}, replay
     assert [m["seq"] for m in msgs] == [1, 2, 3]
     assert [m["id"] for m in msgs] == [p["id"] for p in posted]
     assert not [f for f in c.collect(0.5) if f.get("type") == "message"], "duplicates after replay"
@@ -443,7 +449,7 @@ def test_join_since_head_nothing_to_replay(server):
     c.send({"type": "join", "room": "lobby", "name": "ada", "since": 2})
     c.expect("joined")
     r = c.expect("replay")
-    assert r == {"type": "replay", "room": "lobby", "from": 3, "to": 2, "complete": True}, r
+    assert v1_replay(r) == {"type": "replay", "room": "lobby", "from": 3, "to": 2, "complete": True}, r
     assert not [f for f in c.collect(0.5) if f.get("type") == "message"]
 
 
@@ -472,7 +478,7 @@ def test_resume_after_disconnect(server):
     j = c2.expect("joined")
     assert j["head"] == 5
     replay, msgs, types = replay_sequence(c2, 3)
-    assert replay == {"type": "replay", "room": "lobby", "from": 3, "to": 5, "complete": True}, replay
+    assert v1_replay(replay) == {"type": "replay", "room": "lobby", "from": 3, "to": 5, "complete": True}, replay
     assert [m["seq"] for m in msgs] == [3, 4, 5]
     assert [m["id"] for m in msgs] == [m["id"] for m in missed]
     assert [m["text"] for m in msgs] == ["missed0", "missed1", "missed2"]
@@ -494,7 +500,7 @@ def test_history_truncation_complete_false(start_server):
     j = c.expect("joined")
     assert j["head"] == 5
     replay, msgs, _ = replay_sequence(c, 3)
-    assert replay == {"type": "replay", "room": "lobby", "from": 3, "to": 5, "complete": False}, replay
+    assert v1_replay(replay) == {"type": "replay", "room": "lobby", "from": 3, "to": 5, "complete": False}, replay
     assert [m["seq"] for m in msgs] == [3, 4, 5]
     page = srv.get_messages("lobby", since=0)
     assert [m["seq"] for m in page["messages"]] == [3, 4, 5]
@@ -742,7 +748,7 @@ def test_stalled_reader_closed_4000_then_resumes(start_server):
     healthy clients receive everything."""
     from conftest import RawWebSocket
 
-    srv = start_server("--rate-per-sec", "0", "--client-queue", "16", "--history", "100000")
+    srv = start_server("--rate-per-sec", "0", "--http-rate-per-sec", "0", "--client-queue", "16", "--history", "100000")
     healthy = srv.client()
     healthy.join("lobby", "ada")
     stalled = RawWebSocket("127.0.0.1", srv.port, rcvbuf=4096)
@@ -785,7 +791,7 @@ def test_stalled_reader_closed_4000_then_resumes(start_server):
     c.send({"type": "join", "room": "lobby", "name": "sloth", "since": last})
     c.expect("joined")
     replay, msgs, _ = replay_sequence(c, posted - last)
-    assert replay == {"type": "replay", "room": "lobby", "from": last + 1, "to": posted, "complete": True}, replay
+    assert v1_replay(replay) == {"type": "replay", "room": "lobby", "from": last + 1, "to": posted, "complete": True}, replay
     assert [m["seq"] for m in msgs] == list(range(last + 1, posted + 1))
 
 

@@ -7,6 +7,8 @@ use crate::{ChatMessage, ErrorCode};
 /// Body of `POST /api/rooms/{room}/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostMessage {
+    /// The poster's name. With a token (v1.1) it may be left out: the user is the token's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user: String,
     pub text: String,
     /// Optional idempotency key, as in the WebSocket `send`.

@@ -118,10 +118,14 @@ pub enum ServerMsg {
     /// A `join` was accepted: who is present, the room's latest `seq` and its `epoch` (v1.1).
     Joined {
         room: String,
+        /// The present users, sorted; in a big room only the first `--joined-max-users`.
         users: Vec<String>,
         head: u64,
         #[serde(default)]
         epoch: String,
+        /// How many users are present, when `users` was cut short (v1.1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        users_total: Option<u64>,
     },
     /// A chat message, live or replayed.
     Message(ChatMessage),

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use banter_protocol::Limits;
-use clap::Parser;
+use banter_protocol::{AuthMode, Limits};
+use clap::{Parser, ValueEnum};
 
 use crate::hub::HubConfig;
 use crate::store::dedupe::DedupeLimits;
@@ -48,6 +48,11 @@ pub struct Config {
     /// Messages waiting to be written at most; more are refused with `unavailable` (retry).
     #[arg(long, env = "BANTER_STORE_QUEUE", default_value_t = 2048)]
     pub store_queue: usize,
+
+    /// The most messages one transaction commits (group commit); 1 = a commit per message, for
+    /// comparison.
+    #[arg(long, env = "BANTER_STORE_BATCH", default_value_t = 1024)]
+    pub store_batch: usize,
 
     /// Keep only the newest N messages per room (0 = keep all).
     #[arg(long, env = "BANTER_RETAIN_MESSAGES", default_value_t = 0)]
@@ -158,6 +163,116 @@ pub struct Config {
     /// WebSocket write buffer per connection, in bytes (frames are batched up to this size).
     #[arg(long, env = "BANTER_WS_WRITE_BUFFER", default_value_t = 16 * 1024)]
     pub ws_write_buffer: usize,
+
+    // --- Identity and abuse resistance (docs/security.md) ---
+    /// `open`: clients choose their names (v1). `token`: the first WebSocket frame must be
+    /// `auth` with an HS256 token, HTTP needs `Authorization: Bearer`; the user is the `sub`.
+    #[arg(long, env = "BANTER_AUTH", value_enum, default_value_t = AuthKind::Open)]
+    pub auth: AuthKind,
+
+    /// File holding the HMAC-SHA256 key for `--auth token` (whitespace around it is trimmed).
+    #[arg(long, env = "BANTER_AUTH_SECRET_FILE")]
+    pub auth_secret_file: Option<PathBuf>,
+
+    /// The key itself, from the environment only (a flag would show it in `ps`).
+    #[arg(
+        long = "auth-secret",
+        env = "BANTER_AUTH_SECRET",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub auth_secret: Option<String>,
+
+    /// A WebSocket that sends no valid frame within this time of the upgrade is closed (token
+    /// mode: no `auth` → 4001; open mode: no accepted `join` → 1008). 0 = no limit.
+    #[arg(long, env = "BANTER_AUTH_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub auth_timeout: Duration,
+
+    /// Sustained HTTP requests per second per client address, and per token (0 = unlimited);
+    /// over it: `429` with `retry-after`.
+    #[arg(long, env = "BANTER_HTTP_RATE_PER_SEC", default_value_t = 20)]
+    pub http_rate_per_sec: u32,
+
+    /// Burst of HTTP requests allowed above the sustained rate.
+    #[arg(long, env = "BANTER_HTTP_RATE_BURST", default_value_t = 60)]
+    pub http_rate_burst: u32,
+
+    /// Client addresses and tokens whose HTTP rate is tracked at once; past it, the oldest
+    /// quiet ones are forgotten first (bounds the limiter's memory).
+    #[arg(long, env = "BANTER_HTTP_RATE_KEYS", default_value_t = 100_000)]
+    pub http_rate_keys: usize,
+
+    /// An HTTP connection must send a request's complete headers within this time, including
+    /// while it sits idle between keep-alive requests (else it is closed).
+    #[arg(long, env = "BANTER_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub http_header_timeout: Duration,
+
+    /// Longest time an HTTP request may take, body included (over: `408`).
+    #[arg(long, env = "BANTER_HTTP_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub http_request_timeout: Duration,
+
+    /// Open WebSockets allowed from one client address (0 = unlimited); more: `429` at the door.
+    #[arg(long, env = "BANTER_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+
+    // --- Operations: TLS and logs ---
+    /// TLS certificate chain (PEM). With `--tls-key`, the port serves https:// and wss://.
+    #[arg(long, env = "BANTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) for `--tls-cert`.
+    #[arg(long, env = "BANTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// How often the TLS files are checked for changes (reloaded when changed; SIGHUP reloads
+    /// at once). 0 = only on SIGHUP.
+    #[arg(long, env = "BANTER_TLS_WATCH_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_watch_interval: Duration,
+
+    /// A TLS handshake not finished within this time is dropped.
+    #[arg(long, env = "BANTER_TLS_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_handshake_timeout: Duration,
+
+    /// Log format: `text` for people, `json` (one object a line) for log collectors.
+    /// The level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "BANTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// How often coalesced presence (joined/left/typing) is sent to rooms.
+    #[arg(long, env = "BANTER_PRESENCE_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub presence_interval: Duration,
+
+    /// Presence frames per room per interval at most (more changes wait, up to 8 times this
+    /// many, then are dropped: in a storm, presence is best effort and `joined` authoritative).
+    #[arg(long, env = "BANTER_PRESENCE_BATCH", default_value_t = 32)]
+    pub presence_batch: usize,
+
+    /// Names listed in a `joined` at most; `users_total` then gives the count.
+    #[arg(long, env = "BANTER_JOINED_MAX_USERS", default_value_t = 100)]
+    pub joined_max_users: usize,
+}
+
+/// `--auth`: how clients are identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthKind {
+    Open,
+    Token,
+}
+
+impl From<AuthKind> for AuthMode {
+    fn from(k: AuthKind) -> Self {
+        match k {
+            AuthKind::Open => AuthMode::Open,
+            AuthKind::Token => AuthMode::Token,
+        }
+    }
+}
+
+/// The `--log-format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {
@@ -189,6 +304,8 @@ impl Config {
             max_replay: self.max_replay,
             max_rooms: self.max_rooms,
             client_queue: self.client_queue,
+            presence_batch: self.presence_batch,
+            joined_max_users: self.joined_max_users,
         }
     }
 
@@ -213,6 +330,7 @@ impl Config {
                     age: self.retain_age,
                 },
                 dedupe_window: self.dedupe_window,
+                batch: self.store_batch,
             })?),
         })
     }

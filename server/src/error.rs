@@ -4,10 +4,13 @@
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use banter_protocol::http::ApiError as ApiErrorBody;
 use banter_protocol::{ErrorCode, ValidationError};
+
+use crate::auth::AuthError;
+use crate::limit::http_rate::retry_after_secs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -28,6 +31,18 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Token mode: no valid `Authorization: Bearer` token (`401`, `WWW-Authenticate: Bearer`).
+    #[error("{0}")]
+    Unauthorized(AuthError),
+    /// Token mode: the token does not allow this (another `user`, a room outside its claim).
+    #[error("{0}")]
+    Denied(String),
+    /// Over `--http-rate-per-sec`: `429` with `retry-after`.
+    #[error("too many requests: retry after {} s", retry_after_secs(*.0))]
+    RateLimited(std::time::Duration),
+    /// Over `--max-connections-per-ip` at the WebSocket door.
+    #[error("too many open connections from your address")]
+    TooManyConnections,
 }
 
 impl ApiError {
@@ -40,6 +55,9 @@ impl ApiError {
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::Unavailable => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Denied(_) => ErrorCode::Forbidden,
+            ApiError::RateLimited(_) | ApiError::TooManyConnections => ErrorCode::RateLimited,
         }
     }
 }
@@ -74,7 +92,21 @@ impl IntoResponse for ApiError {
             code,
             message: self.to_string(),
         };
-        (status_of(code), Json(body)).into_response()
+        let mut res = (status_of(code), Json(body)).into_response();
+        let headers = res.headers_mut();
+        match &self {
+            ApiError::RateLimited(wait) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs(*wait)),
+                );
+            }
+            ApiError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        res
     }
 }
 

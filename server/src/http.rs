@@ -1,12 +1,15 @@
-//! The HTTP API: `/api/rooms...` and `/healthz`. Handlers are thin: they call the hub, through
-//! the same [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads run on
-//! tokio's blocking pool, never on a task that serves sockets.
+//! The HTTP API: `/api/rooms...`, and the operator's endpoints `/healthz` (liveness), `/readyz`
+//! (readiness, see [`crate::ready`]) and `/metrics` (Prometheus, see [`crate::metrics`]).
+//! Handlers are thin: they call the hub, through the same
+//! [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads run on tokio's
+//! blocking pool, never on a task that serves sockets. Who the caller is (token mode) and the
+//! request rate are settled before, by [`crate::http_guard`].
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use banter_protocol::ChatMessage;
 use banter_protocol::http::{Health, MessagePage, PostMessage, RoomList};
 use serde::Deserialize;
@@ -14,6 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::http_guard::{Caller, caller_of};
 use crate::store::Range;
 
 /// Default and largest `limit` of `GET /api/rooms/{room}/messages`.
@@ -31,6 +35,8 @@ pub fn router() -> Router<AppState> {
             get(messages).post(post_message),
         )
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
 }
 
 /// Runs a blocking store call off the async workers.
@@ -43,8 +49,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-async fn rooms(State(app): State<AppState>) -> Result<Json<RoomList>, ApiError> {
-    Ok(Json(blocking(move || app.hub.rooms(ROOMS_MAX)).await?))
+async fn rooms(
+    State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
+) -> Result<Json<RoomList>, ApiError> {
+    let caller = caller_of(&app, caller)?;
+    let mut list = blocking(move || app.hub.rooms(ROOMS_MAX)).await?;
+    list.rooms.retain(|r| caller.sees(&r.room));
+    Ok(Json(list))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,12 +68,15 @@ struct PageQuery {
 
 async fn messages(
     State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
     room: Result<Path<String>, axum::extract::rejection::PathRejection>,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<MessagePage>, ApiError> {
+    let caller = caller_of(&app, caller)?;
     let Path(room) = room?;
     let Query(q) = query?;
     app.hub.limits().room(&room)?;
+    caller.room(&room)?;
     let limit = q.limit.unwrap_or(PAGE_DEFAULT);
     if limit == 0 || limit > PAGE_MAX {
         return Err(ApiError::BadRequest(format!(
@@ -83,18 +98,23 @@ async fn messages(
 }
 
 /// `201` with the stored message once it is durable; `200` with the original when `client_id`
-/// was already seen.
+/// was already seen. In token mode the user is the token's (`user` may be left out; another one
+/// is `403`).
 async fn post_message(
     State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
     room: Result<Path<String>, axum::extract::rejection::PathRejection>,
     body: Result<Json<PostMessage>, axum::extract::rejection::JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let caller = caller_of(&app, caller)?;
     let Path(room) = room?;
     let Json(body) = body?;
+    caller.room(&room)?;
+    let user = caller.poster(&body.user)?;
     let (tx, rx) = oneshot::channel();
     app.hub.post(
         &room,
-        &body.user,
+        &user,
         &body.text,
         body.client_id.as_deref(),
         move |result| {
@@ -107,6 +127,9 @@ async fn post_message(
     } else {
         StatusCode::CREATED
     };
+    if !appended.duplicate {
+        crate::metrics::message_stored(crate::metrics::Path::Http);
+    }
     let msg: ChatMessage = appended.stored.msg.clone();
     Ok((status, Json(msg)))
 }
@@ -117,4 +140,35 @@ async fn health(State(app): State<AppState>) -> Json<Health> {
         version: env!("CARGO_PKG_VERSION").into(),
         connections: app.hub.connections(),
     })
+}
+
+/// `200 ready` when every readiness check passes, else `503` with the failing checks, one a line.
+async fn ready(State(app): State<AppState>) -> (StatusCode, String) {
+    if app.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n".into());
+    }
+    let failures = app.readiness.failures();
+    if failures.is_empty() {
+        (StatusCode::OK, "ready\n".into())
+    } else {
+        let mut body = String::from("not ready\n");
+        for f in failures {
+            body.push_str(&f);
+            body.push('\n');
+        }
+        (StatusCode::SERVICE_UNAVAILABLE, body)
+    }
+}
+
+/// The Prometheus text exposition format.
+async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    let rooms = app.hub.rooms_loaded();
+    let text = crate::metrics::render(app.hub.connections(), rooms);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }

@@ -1,38 +1,54 @@
 //! Banter's server as a library: [`run`] serves a [`Config`] on a listener until a shutdown
 //! future completes. The `banter` binary is a thin wrapper around it, and tests call it on port 0.
 //!
-//! Modules, one concern each: [`config`] (flags), [`store`] (sequencing and keeping messages:
-//! SQLite or memory), [`hub`] (rooms, members, hot windows, fan-out),
-//! [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the web app),
-//! [`error`] (HTTP errors).
+//! Modules, one concern each: [`config`] (flags), [`config_file`] (`--config banter.toml`),
+//! [`store`] (sequencing and keeping messages: SQLite or memory), [`hub`] (rooms, members, hot
+//! windows, fan-out), [`ws`] (WebSocket connections), [`http`] (the HTTP API), [`assets`] (the
+//! web app), [`error`] (HTTP errors), [`auth`] (open names or signed tokens), [`http_guard`]
+//! (the API's rate limit and bearer check), [`limit`] (per-address and echo limits), [`serve`]
+//! (the accept loop: HTTP timeouts, TLS), [`metrics`] (Prometheus), [`ready`] (readiness
+//! checks), [`tls`] (certificates and their reload).
 
 pub mod assets;
+pub mod auth;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod http;
+pub mod http_guard;
 pub mod hub;
+pub mod limit;
+pub mod metrics;
 pub mod outbox;
+pub mod ready;
+pub mod serve;
 pub mod store;
+pub mod tls;
 pub mod ws;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use auth::{OpenIdentity, SecretError, SharedIdentity, TokenIdentity};
+use config::AuthKind;
 pub use config::Config;
 use error::ApiError;
 use hub::Hub;
+use limit::http_rate::HttpRate;
+use limit::per_ip::PerIp;
+use ready::Readiness;
 use ws::ConnSettings;
 
 /// What every handler shares. Cheap to clone.
@@ -47,14 +63,47 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Ticks every `--ping-interval`: each connection pings and checks its idle time on a tick.
     pub heartbeat: watch::Receiver<()>,
+    /// Open WebSockets per client address (`--max-connections-per-ip`).
+    pub per_ip: PerIp,
+    /// HTTP requests per address and per token user (`--http-rate-per-sec`).
+    pub http_rate: HttpRate,
+    /// What `/readyz` checks; parts that depend on something outside register here.
+    pub readiness: Readiness,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Auth(#[from] SecretError),
+}
+
+/// The identity checker `config` asks for (`--auth`), with its key in token mode.
+pub fn identity(config: &Config) -> Result<SharedIdentity, SecretError> {
+    Ok(match config.auth {
+        AuthKind::Open => Arc::new(OpenIdentity),
+        AuthKind::Token => {
+            let secret = auth::load_secret(
+                config.auth_secret_file.as_deref(),
+                config.auth_secret.as_deref(),
+            )?;
+            Arc::new(TokenIdentity::new(&secret, config.limits()))
+        }
+    })
 }
 
 impl AppState {
-    /// Opens the store, builds the state and starts the heartbeat task. Call within a tokio
-    /// runtime. Fails when the store cannot be opened (the error says what to do).
-    pub fn new(config: Config) -> Result<Self, store::StoreError> {
+    /// Opens the store, builds the state and starts the heartbeat and sweeper tasks. Call
+    /// within a tokio runtime. Fails when the store cannot be opened or `--auth token` has no
+    /// usable key (the error says what to do).
+    pub fn new(config: Config) -> Result<Self, StartError> {
+        let identity = identity(&config)?;
         let store = config.open_store()?;
         let conn = ConnSettings {
+            identity,
+            auth_timeout: config.auth_timeout,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
             max_rooms: config.max_rooms_per_connection,
@@ -63,15 +112,64 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION"),
         };
         let shutdown = CancellationToken::new();
+        let http_rate = HttpRate::new(
+            config.http_rate_per_sec,
+            config.http_rate_burst,
+            config.http_rate_keys,
+        );
+        sweep_rate_keys(http_rate.clone(), shutdown.clone());
+        metrics::init();
+        let readiness = Readiness::default();
+        let probe = store.clone();
+        readiness.register("store", move || {
+            if probe.ready() {
+                Ok(())
+            } else {
+                Err("the last commit failed (see the log)".into())
+            }
+        });
+        let hub = Hub::new(config.hub(), store);
+        flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         Ok(AppState {
-            hub: Hub::new(config.hub(), store),
+            readiness,
+            hub,
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
+            per_ip: PerIp::new(config.max_connections_per_ip),
+            http_rate,
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,
             tracker: TaskTracker::new(),
         })
     }
+}
+
+/// Every `period`, sends the presence coalesced since the last tick (one task for the server).
+fn flush_presence(hub: Hub, period: std::time::Duration, stop: CancellationToken) {
+    let period = period.max(std::time::Duration::from_millis(1));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => hub.flush_presence(),
+            }
+        }
+    });
+}
+
+/// Every few seconds, forgets HTTP rate keys that are back at a full burst.
+fn sweep_rate_keys(rate: HttpRate, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => rate.sweep(),
+            }
+        }
+    });
 }
 
 /// One server-wide tick every `period`, until `stop` is cancelled.
@@ -90,12 +188,19 @@ fn heartbeat(period: std::time::Duration, stop: CancellationToken) -> watch::Rec
     rx
 }
 
-/// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, and the web app.
+/// The whole application: `/ws`, classic `/`, `/api`, `/healthz`, `/readyz`, `/metrics`, and
+/// the web app.
 pub fn router(state: AppState) -> Router {
     let body_limit = axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes);
+    let api_guard = axum::middleware::from_fn_with_state(state.clone(), http_guard::guard);
+    let request_timeout = TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        state.config.http_request_timeout,
+    );
     Router::new()
-        .merge(http::router())
+        .merge(http::router().route_layer(api_guard))
         .fallback(fallback)
+        .layer(request_timeout)
         .layer(CompressionLayer::new())
         .layer(body_limit)
         // WebSocket upgrades stay outside the compression layer.
@@ -117,34 +222,68 @@ async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
 }
 
 /// Serves Banter on `listener` until `shutdown` completes, then closes every WebSocket with
-/// 1001 and returns once they are closed or `shutdown_grace` has passed.
+/// 1001 and returns once they are closed or `shutdown_grace` has passed. With `--tls-cert` and
+/// `--tls-key` the port speaks TLS; a missing or mismatched key is an error before serving.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState::new(config).map_err(std::io::Error::other)?;
+    serve(
+        listener,
+        AppState::new(config).map_err(std::io::Error::other)?,
+        shutdown,
+    )
+    .await
+}
+
+/// [`run`] with a state built by the caller (for example with readiness checks registered).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let grace = state.config.shutdown_grace;
     let token = state.shutdown.clone();
     let tracker = state.tracker.clone();
-    let app = router(state);
-
-    let listener = listener.tap_io(|tcp| {
-        // Chat frames are small and latency matters more than packet count.
-        let _ = tcp.set_nodelay(true);
-    });
-    let stop = token.clone();
-    let server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .into_future(),
+    let hub = state.hub.clone();
+    let http = serve::HttpSettings::from(&*state.config);
+    let tls = match (&state.config.tls_cert, &state.config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let store = tls::CertStore::load(cert, key)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let cfg = store.server_config().map_err(std::io::Error::other)?;
+            tls::spawn_reloader(store, state.config.tls_watch_interval, token.clone());
+            Some(serve::Tls {
+                acceptor: Arc::new(cfg).into(),
+                handshake: state.config.tls_handshake_timeout,
+            })
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        "banter {} listening on {scheme}://{} (auth: {:?})",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?,
+        state.config.auth
     );
+    let app = router(state);
+    let server = tokio::spawn(serve::serve(listener, app, http, tls, token.clone()));
+    drain(server, shutdown, (hub, token, tracker), grace).await
+}
+
+/// Waits for `shutdown` (or the server stopping by itself), then closes every connection.
+async fn drain(
+    mut server: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    (hub, token, tracker): (Hub, CancellationToken, TaskTracker),
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
     tokio::pin!(shutdown);
-    let mut server = server;
     tokio::select! {
         _ = &mut shutdown => {}
         res = &mut server => {
-            // The server stopped by itself: an accept error.
             token.cancel();
             return res.map_err(std::io::Error::other)?;
         }
@@ -153,6 +292,8 @@ pub async fn run(
         connections = tracker.len(),
         "shutting down: closing every WebSocket with 1001"
     );
+    // No presence while everyone leaves: closing is O(connections), not O(connections²).
+    hub.close();
     token.cancel();
     tracker.close();
     let drained = tokio::time::timeout(grace + std::time::Duration::from_millis(500), async {

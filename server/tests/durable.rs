@@ -48,7 +48,7 @@ impl Banter {
                 .arg(addr.to_string())
                 .arg("--data-dir")
                 .arg(data)
-                .args(["--rate-per-sec", "0"])
+                .args(["--rate-per-sec", "0", "--http-rate-per-sec", "0"])
                 .args(extra)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())

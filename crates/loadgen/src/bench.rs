@@ -39,7 +39,7 @@ pub struct BenchArgs {
     /// An extra argument for Banter, after `--listen 127.0.0.1:PORT` (repeatable), e.g.
     /// `--banter-arg=--rate-per-sec=0`.
     #[arg(long = "banter-arg", allow_hyphen_values = true)]
-    banter_args: Vec<String>,
+    pub(crate) banter_args: Vec<String>,
     /// Directory of the Node reference (`server.js`, after `npm ci`).
     #[arg(long, default_value = "bench/node-ws")]
     node_dir: PathBuf,
@@ -52,8 +52,9 @@ pub struct BenchArgs {
     /// Only these servers (`banter`, `node`, `naive`).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("banter"), String::from("node"), String::from("naive")])]
     servers: Vec<String>,
-    /// Only these scenarios (`connect`, `idle`, `fanout`).
-    #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout")])]
+    /// Only these scenarios (`connect`, `idle`, `fanout`, `store`: Banter's durable store
+    /// beside a commit-per-message one).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout"), String::from("store")])]
     scenarios: Vec<String>,
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -74,9 +75,12 @@ pub struct BenchArgs {
     senders: usize,
     #[arg(long, default_value_t = 100)]
     payload: usize,
-    /// Seconds of sending per fan-out run.
+    /// Seconds of sending per fan-out (and store) run.
     #[arg(long, default_value_t = 8.0)]
-    secs: f64,
+    pub(crate) secs: f64,
+    /// Store scenario: the open-loop rate at which the ack latency is measured.
+    #[arg(long, default_value_t = 10_000.0)]
+    pub(crate) store_rate: f64,
     /// Target deliveries/s of the sweep, ascending.
     #[arg(long, value_delimiter = ',', default_values_t = [50_000u64, 75_000, 100_000, 150_000, 250_000, 400_000, 600_000, 800_000, 1_000_000, 1_250_000, 1_500_000, 2_000_000, 2_500_000])]
     deliveries: Vec<u64>,
@@ -106,14 +110,14 @@ pub struct BenchArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum Kind {
+pub(crate) enum Kind {
     Banter,
     Node,
     Naive,
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Banter => "banter",
             Kind::Node => "node",
@@ -129,9 +133,9 @@ impl Kind {
 }
 
 /// A server process started for one run.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Server {
@@ -188,7 +192,7 @@ impl Server {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -202,17 +206,17 @@ impl Drop for Server {
 
 /// One run's record in the JSON.
 #[derive(Serialize)]
-struct Run {
-    round: usize,
-    server: Kind,
-    scenario: &'static str,
+pub(crate) struct Run {
+    pub(crate) round: usize,
+    pub(crate) server: Kind,
+    pub(crate) scenario: &'static str,
     /// CPU the rest of the machine used just before the run, % of one core.
-    others_before_pct: Option<f64>,
+    pub(crate) others_before_pct: Option<f64>,
     /// Runs made to get this one (more than 1 when others disturbed the earlier ones).
-    attempts: usize,
+    pub(crate) attempts: usize,
     /// Target deliveries/s (fan-out only).
-    target: Option<u64>,
-    report: Value,
+    pub(crate) target: Option<u64>,
+    pub(crate) report: Value,
 }
 
 /// Waits (up to `max`) until everything else on the machine uses less than `pct` % of one core,
@@ -245,7 +249,7 @@ fn wait_quiet(max: f64, pct: f64) -> Option<f64> {
 /// Starts a fresh server and runs `f` against it; repeats (up to `--retries` times) while other
 /// processes took more than `--disturbed-pct` of a core during the run, and keeps the least
 /// disturbed result. Returns it with the quiet sample taken before it and the number of attempts.
-fn measure<R>(
+pub(crate) fn measure<R>(
     a: &BenchArgs,
     k: Kind,
     port: &mut u16,
@@ -594,10 +598,24 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                 }
             }
         }
+        if scen("store") && kinds.contains(&Kind::Banter) {
+            crate::bench_store::round(
+                &a,
+                common,
+                round,
+                &mut port,
+                &mut runs,
+                &mut smoke_failures,
+            )?;
+        }
     }
 
     let summary = summarize(&a, &kinds, &runs);
     println!("{}", summary.0);
+    let store_summary = crate::bench_store::summarize(&runs);
+    if !store_summary.0.is_empty() {
+        println!("{}", store_summary.0);
+    }
     let doc = json!({
         "started": started,
         "finished": stamp(),
@@ -606,6 +624,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         "loadgen_threads": threads,
         "args": format!("{a:?}"),
         "summary": summary.1,
+        "store_summary": store_summary.1,
         "runs": runs,
     });
     std::fs::create_dir_all(&a.out)?;
@@ -629,7 +648,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
     Ok(true)
 }
 
-fn spec(common: &Common, k: Kind, addr: SocketAddr, default_rx: usize) -> Arc<ConnSpec> {
+pub(crate) fn spec(common: &Common, k: Kind, addr: SocketAddr, default_rx: usize) -> Arc<ConnSpec> {
     Arc::new(ConnSpec::new(
         addr,
         k.dialect(),

@@ -10,12 +10,14 @@
 //! so that it takes as little as possible of the cores it shares with the server under test.
 
 mod bench;
+mod bench_store;
 mod client;
 mod connect;
 mod fanout;
 mod idle;
 mod procstat;
 mod report;
+mod store;
 mod ws;
 
 use std::net::SocketAddr;
@@ -83,6 +85,8 @@ enum Cmd {
     Idle(IdleArgs),
     /// Connection setup rate.
     Connect(ConnectArgs),
+    /// Messages made durable per second, and the wait for their ack (one room per sender).
+    Store(StoreArgs),
     /// Run Banter, the Node `ws` and the naive axum references through every scenario, alternating,
     /// and compare.
     Bench(Box<bench::BenchArgs>),
@@ -135,6 +139,24 @@ struct IdleArgs {
     hold: f64,
     #[arg(long, default_value_t = 100)]
     concurrency: usize,
+}
+
+#[derive(Args, Debug)]
+struct StoreArgs {
+    #[arg(long, default_value_t = 50)]
+    senders: usize,
+    /// Messages per second, all senders together (open loop); 0 = as fast as acks come back.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Closed loop: un-acked messages per sender.
+    #[arg(long, default_value_t = 32)]
+    inflight: usize,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Text bytes per message.
+    #[arg(long, default_value_t = 100)]
+    payload: usize,
 }
 
 #[derive(Args, Debug)]
@@ -284,6 +306,19 @@ fn main() -> ExitCode {
             };
             let r = rt.block_on(connect::run(spec, cfg, c.pid));
             let ok = r.completed > 0;
+            finish(c.json, &r, r.table(), ok)
+        }
+        Cmd::Store(a) => {
+            let spec = c.spec(c.dialect(), c.addr, 64 * 1024);
+            let cfg = store::StoreCfg {
+                senders: a.senders,
+                rate: a.rate,
+                inflight: a.inflight,
+                duration: secs(a.duration),
+                payload: a.payload,
+            };
+            let r = rt.block_on(store::run(spec, cfg, c.pid));
+            let ok = r.acked > 0;
             finish(c.json, &r, r.table(), ok)
         }
         Cmd::Bench(a) => {

@@ -33,6 +33,7 @@ fn joined(room: &str, head: u64) -> ServerMsg {
         users: vec!["ada".into()],
         head,
         epoch: "e1".into(),
+        users_total: None,
     }
 }
 

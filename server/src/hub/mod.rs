@@ -8,19 +8,27 @@
 //!
 //! Concerns, one per file: [`rooms`] (which rooms are loaded, loading and unloading), [`room`]
 //! (a room's members, hot window and ordered publish), [`replay`] (what a resuming `join`
-//! gets), [`presence`], [`users`] (the directory for direct messages), [`budget`] (the byte
-//! budget of hot windows), [`peer`] (a connection's queue).
+//! gets), [`presence`], [`presence_batch`] (presence coalesced per tick), [`users`] (the
+//! directory for direct messages), [`budget`] (the byte budget of hot windows), [`peer`] (a
+//! connection's queue).
+//!
+//! Presence is never sent from `join`/`leave`/`typing` themselves: they record it in the room's
+//! [`presence_batch::PresenceBatch`] and list the room as dirty; [`Hub::flush_presence`], run
+//! every `--presence-interval` by one server-wide task, sends at most `--presence-batch` frames
+//! per room per tick. Once [`Hub::close`] is called (shutdown), nothing is recorded any more,
+//! so closing every connection costs O(connections), with no presence storm.
 
 mod budget;
 mod peer;
 mod presence;
+pub mod presence_batch;
 mod replay;
 mod room;
 mod rooms;
 mod users;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use banter_protocol::http::{MessagePage, RoomList, RoomSummary};
 use banter_protocol::{ErrorCode, Limits, PresenceState, ServerMsg, ValidationError};
@@ -29,7 +37,7 @@ pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Frame, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 pub use peer::Peer;
-use room::Member;
+use room::{Member, Room, RoomState};
 use rooms::Rooms;
 use users::Users;
 
@@ -51,6 +59,10 @@ pub struct HubConfig {
     pub max_rooms: usize,
     /// Outbound queue length per connection, in frames.
     pub client_queue: usize,
+    /// Presence frames per room per tick; 8 times as many changes may wait for later ticks.
+    pub presence_batch: usize,
+    /// Names listed in `joined` at most (the count is in `users_total`).
+    pub joined_max_users: usize,
 }
 
 impl Default for HubConfig {
@@ -62,6 +74,8 @@ impl Default for HubConfig {
             max_replay: 10_000,
             max_rooms: 10_000,
             client_queue: 1024,
+            presence_batch: 32,
+            joined_max_users: 100,
         }
     }
 }
@@ -79,6 +93,10 @@ struct Inner {
     users: Users,
     next_id: AtomicU64,
     connections: AtomicUsize,
+    /// Rooms with presence not sent yet.
+    dirty: Mutex<Vec<Arc<Room>>>,
+    /// Set by [`Hub::close`]: presence is no longer recorded.
+    closing: AtomicBool,
 }
 
 /// A store failure, as a client sees it.
@@ -105,6 +123,8 @@ impl Hub {
                 users: Users::default(),
                 next_id: AtomicU64::new(1),
                 connections: AtomicUsize::new(0),
+                dirty: Mutex::new(Vec::new()),
+                closing: AtomicBool::new(false),
             }),
         }
     }
@@ -115,6 +135,11 @@ impl Hub {
 
     pub fn limits(&self) -> &Limits {
         &self.inner.cfg.limits
+    }
+
+    /// Rooms loaded in memory now (for `/metrics`).
+    pub fn rooms_loaded(&self) -> usize {
+        self.inner.rooms.all().len()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -178,6 +203,7 @@ impl Hub {
         epoch: Option<&str>,
     ) -> Result<(), ValidationError> {
         let store = &*self.inner.store;
+        let max_users = self.inner.cfg.joined_max_users;
         let mut fetched = Fetched::default();
         for _ in 0..JOIN_ATTEMPTS {
             let room = self
@@ -203,19 +229,21 @@ impl Hub {
             let newly_present = if st.is_member(peer.id()) {
                 false
             } else {
+                let presence_since = st.batch.mark();
                 st.members.push(Member {
                     peer: peer.clone(),
                     name: Some(name.clone()),
+                    presence_since,
                 });
                 st.presence.arrive(name)
             };
             let batch = match plan {
-                None => vec![st.joined(&room.name).to_json().into()],
-                Some(plan) => fetched.finish(&st, &room.name, plan),
+                None => vec![st.joined(&room.name, max_users).to_json().into()],
+                Some(plan) => fetched.finish(&st, &room.name, plan, max_users),
             };
             peer.deliver(Outbound::Batch(batch));
             if newly_present {
-                st.announce(&room.name, name, PresenceState::Joined, Some(peer.id()));
+                self.record(&room, &mut st, name, PresenceState::Joined, Some(peer.id()));
             }
             return Ok(());
         }
@@ -241,6 +269,7 @@ impl Hub {
             st.members.push(Member {
                 peer: peer.clone(),
                 name: None,
+                presence_since: u64::MAX,
             });
             return Ok(());
         }
@@ -262,7 +291,7 @@ impl Hub {
             if let Some(name) = member.name
                 && st.presence.depart(&name)
             {
-                st.announce(&room.name, &name, PresenceState::Left, None);
+                self.record(&room, &mut st, &name, PresenceState::Left, None);
             }
             st.members.is_empty()
         };
@@ -319,12 +348,75 @@ impl Hub {
         Ok(())
     }
 
-    /// Tells the other members of `room` that `name` is typing.
+    /// Tells the other members of `room` that `name` is typing (at the next presence tick).
     pub fn typing(&self, peer_id: u64, room: &str, name: &Arc<str>) {
         if let Some(room) = self.inner.rooms.get(room) {
-            room.lock()
-                .announce(&room.name, name, PresenceState::Typing, Some(peer_id));
+            let mut st = room.lock();
+            self.record(&room, &mut st, name, PresenceState::Typing, Some(peer_id));
         }
+    }
+
+    /// Records a presence change for the next tick and lists the room as dirty.
+    fn record(
+        &self,
+        room: &Arc<Room>,
+        st: &mut RoomState,
+        name: &Arc<str>,
+        state: PresenceState,
+        except: Option<u64>,
+    ) {
+        if self.inner.closing.load(Ordering::Relaxed) {
+            return;
+        }
+        let batch = self.inner.cfg.presence_batch.max(1);
+        match (state, except) {
+            (PresenceState::Typing, Some(from)) => st.batch.record_typing(name, from, batch),
+            (PresenceState::Typing, None) => return,
+            _ => st.batch.record(name, state, except, batch * 8),
+        }
+        if !st.dirty {
+            st.dirty = true;
+            self.inner
+                .dirty
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(room.clone());
+        }
+    }
+
+    /// Sends the presence recorded since the last tick: at most `--presence-batch` frames per
+    /// room, one outbox entry per member. Called by one server-wide task every
+    /// `--presence-interval`; its cost is O(members of dirty rooms), whatever happened since.
+    pub fn flush_presence(&self) {
+        let rooms = std::mem::take(
+            &mut *self
+                .inner
+                .dirty
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut still = Vec::new();
+        for room in rooms {
+            let mut st = room.lock();
+            if st.flush_presence(&room.name, self.inner.cfg.presence_batch.max(1)) {
+                drop(st);
+                still.push(room);
+            } else {
+                st.dirty = false;
+            }
+        }
+        if !still.is_empty() {
+            self.inner
+                .dirty
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(still);
+        }
+    }
+
+    /// Shutdown: stop recording presence, so closing every connection is O(connections).
+    pub fn close(&self) {
+        self.inner.closing.store(true, Ordering::Relaxed);
     }
 
     /// Makes `peer` reachable by direct messages to `name`.
@@ -468,7 +560,13 @@ impl Fetched {
     }
 
     /// The frames to queue: `joined`, the `replay` bracket, what was read, the window's rest.
-    fn finish(&mut self, st: &room::RoomState, room: &str, plan: replay::Plan) -> Vec<Frame> {
+    fn finish(
+        &mut self,
+        st: &room::RoomState,
+        room: &str,
+        plan: replay::Plan,
+        max_users: usize,
+    ) -> Vec<Frame> {
         let tail: Vec<Frame> = st.window_after(self.cursor).collect();
         let first = self
             .frames
@@ -478,6 +576,7 @@ impl Fetched {
         let complete = !plan.forced_incomplete
             && !self.skipped
             && first.is_none_or(|seq| seq == plan.since + 1);
+        crate::metrics::resume(complete);
         let bracket = ServerMsg::Replay {
             room: room.to_owned(),
             from: first.unwrap_or(st.head + 1),
@@ -486,7 +585,7 @@ impl Fetched {
             epoch: st.epoch.to_string(),
         };
         let mut batch = Vec::with_capacity(self.frames.len() + tail.len() + 2);
-        batch.push(st.joined(room).to_json().into());
+        batch.push(st.joined(room, max_users).to_json().into());
         batch.push(bracket.to_json().into());
         batch.extend(self.frames.drain(..).map(|(_, f)| f));
         batch.extend(tail);

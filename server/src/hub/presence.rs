@@ -1,17 +1,18 @@
 //! Who is present in one room: names counted once however many connections share them, and
 //! the `presence` frames that tell the other members.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use banter_protocol::{PresenceState, ServerMsg};
 
 use crate::store::Frame;
 
-/// Present names with their number of connections in the room.
+/// Present names with their number of connections in the room, in name order (so the first
+/// N names of a `joined` cost O(N), not a sort of everyone).
 #[derive(Default)]
 pub struct Presence {
-    counts: HashMap<Arc<str>, u32>,
+    counts: BTreeMap<Arc<str>, u32>,
 }
 
 impl Presence {
@@ -42,11 +43,16 @@ impl Presence {
         self.counts.len()
     }
 
-    /// The present names, sorted.
-    pub fn names(&self) -> Vec<String> {
-        let mut users: Vec<String> = self.counts.keys().map(|n| n.to_string()).collect();
-        users.sort_unstable();
-        users
+    /// The first `max` present names, sorted, and whether that is all of them.
+    pub fn names(&self, max: usize) -> (Vec<String>, bool) {
+        let users: Vec<String> = self
+            .counts
+            .keys()
+            .take(max)
+            .map(|n| n.to_string())
+            .collect();
+        let all = users.len() == self.counts.len();
+        (users, all)
     }
 }
 

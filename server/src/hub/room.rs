@@ -13,11 +13,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use banter_protocol::{ClassicMsg, PresenceState, ServerMsg};
+use banter_protocol::{ClassicMsg, ServerMsg};
 
 use super::budget::Budget;
 use super::peer::Peer;
-use super::presence::{self, Presence};
+use super::presence::Presence;
+use super::presence_batch::PresenceBatch;
 use crate::outbox::Outbound;
 use crate::store::{Frame, RoomMeta, Stored};
 
@@ -36,6 +37,9 @@ pub struct Member {
     pub peer: Peer,
     /// `None` for a classic client, which chats under whatever `user` each message names.
     pub name: Option<Arc<str>>,
+    /// Presence changes numbered after this one are news to this member (its `joined` showed
+    /// the earlier ones).
+    pub presence_since: u64,
 }
 
 pub struct RoomState {
@@ -51,6 +55,10 @@ pub struct RoomState {
     early: BTreeMap<u64, Arc<Stored>>,
     pub members: Vec<Member>,
     pub presence: Presence,
+    /// Presence changes not sent yet (see [`super::presence_batch`]).
+    pub batch: PresenceBatch,
+    /// Listed in the hub's rooms with pending presence.
+    pub dirty: bool,
 }
 
 impl Room {
@@ -67,6 +75,8 @@ impl Room {
                 early: BTreeMap::new(),
                 members: Vec::new(),
                 presence: Presence::default(),
+                batch: PresenceBatch::default(),
+                dirty: false,
             }),
         }
     }
@@ -137,6 +147,7 @@ impl RoomState {
         while self.window.len() > lim.count.max(1) || (lim.budget.over() && self.window.len() > 1) {
             self.evict_oldest(lim.budget);
         }
+        let fanout_timer = crate::metrics::fanout_timer();
         let mut classic: Option<Frame> = None;
         for member in &self.members {
             let frame = if member.name.is_some() {
@@ -148,6 +159,7 @@ impl RoomState {
             };
             member.peer.deliver(Outbound::Frame(frame));
         }
+        crate::metrics::fanout(self.members.len(), fanout_timer);
     }
 
     fn evict_oldest(&mut self, budget: &Budget) {
@@ -181,23 +193,36 @@ impl RoomState {
         self.members.iter().any(|m| m.peer.id() == peer_id)
     }
 
-    /// Sends a presence frame to every typed member except `except`.
-    pub fn announce(&self, room: &str, user: &str, state: PresenceState, except: Option<u64>) {
-        let frame = presence::frame(room, user, state);
-        for m in &self.members {
-            if m.name.is_some() && Some(m.peer.id()) != except {
-                m.peer.deliver(Outbound::Frame(frame.clone()));
+    /// Queues up to `max` pending presence frames to the typed members (each as one outbox
+    /// entry, without the frames a member caused itself). Returns whether some remain.
+    pub fn flush_presence(&mut self, room: &str, max: usize) -> bool {
+        let frames = self.batch.flush(room, max);
+        if !frames.is_empty() {
+            for m in self.members.iter().filter(|m| m.name.is_some()) {
+                let id = Some(m.peer.id());
+                let mine: Vec<Frame> = frames
+                    .iter()
+                    .filter(|f| f.except != id && f.seq > m.presence_since)
+                    .map(|f| f.frame.clone())
+                    .collect();
+                if !mine.is_empty() {
+                    m.peer.deliver(Outbound::Batch(mine));
+                }
             }
         }
+        !self.batch.is_empty()
     }
 
-    /// The `joined` frame for this room now.
-    pub fn joined(&self, room: &str) -> ServerMsg {
+    /// The `joined` frame for this room now: the first `max_users` present names, and the total
+    /// when that is not all of them.
+    pub fn joined(&self, room: &str, max_users: usize) -> ServerMsg {
+        let (users, all) = self.presence.names(max_users);
         ServerMsg::Joined {
             room: room.to_owned(),
-            users: self.presence.names(),
+            users,
             head: self.head,
             epoch: self.epoch.to_string(),
+            users_total: (!all).then_some(self.presence.len() as u64),
         }
     }
 }

@@ -160,8 +160,11 @@ async fn presence_counts_a_name_once_across_connections() {
     hub.join(&tab1, "lobby", &"ada".into(), None, None).unwrap();
     hub.join(&tab2, "lobby", &"ada".into(), None, None).unwrap();
     assert_eq!(hub.rooms(10).unwrap().rooms[0].users, 2);
+    // Presence goes out on the next tick (here: by hand).
+    hub.flush_presence();
     hub.leave(tab1.id(), "lobby");
     hub.leave(tab2.id(), "lobby");
+    hub.flush_presence();
     let states: Vec<PresenceState> = parsed(&drain(&watcher))
         .into_iter()
         .filter_map(|m| match m {

@@ -1,6 +1,8 @@
 //! Test harness: a real Banter server on a free loopback port, and a real WebSocket client.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -40,7 +42,8 @@ impl TestServer {
     }
 }
 
-/// A server with default settings but for the rate limit, which tests lift unless they test it.
+/// A server with default settings but for the rate limits (WebSocket and HTTP), which tests lift
+/// unless they test them.
 pub async fn start_server() -> TestServer {
     start_server_with(|_| {}).await
 }
@@ -51,6 +54,7 @@ pub async fn start_server_with(tune: impl FnOnce(&mut Config)) -> TestServer {
     let data = tempfile::tempdir().expect("a temporary data directory");
     let mut cfg = Config::with_listen(addr);
     cfg.rate_per_sec = 0;
+    cfg.http_rate_per_sec = 0;
     cfg.data_dir = data.path().to_owned();
     tune(&mut cfg);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -224,6 +228,22 @@ pub async fn post(
 
 pub async fn get_json(server: &TestServer, path: &str) -> (u16, serde_json::Value) {
     let res = reqwest::get(server.http(path)).await.expect("get");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// `GET` with `Authorization: Bearer`; returns the status and JSON body.
+pub async fn get_json_bearer(
+    server: &TestServer,
+    path: &str,
+    token: &str,
+) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .get(server.http(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(serde_json::Value::Null))
 }

@@ -44,6 +44,8 @@ pub struct SqliteConfig {
     pub queue: usize,
     pub retention: Retention,
     pub dedupe_window: Duration,
+    /// The most messages one transaction carries (1 = a commit per message).
+    pub batch: usize,
 }
 
 /// See the module docs.
@@ -69,6 +71,7 @@ impl SqliteStore {
             cfg.retention,
             cfg.dedupe_window,
             alive.clone(),
+            cfg.batch,
         );
         std::thread::Builder::new()
             .name("banter-store".into())

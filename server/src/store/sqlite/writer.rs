@@ -1,7 +1,7 @@
 //! The SQLite store's one writer thread: group commit, then completions in `seq` order.
 //!
 //! Appends arrive on a bounded queue (`--store-queue`; full: the append is refused as busy, never
-//! waited for). The thread takes everything queued (up to [`MAX_BATCH`]), writes it in one
+//! waited for). The thread takes everything queued (up to `--store-batch`), writes it in one
 //! transaction and commits once; only then does it run each append's completion, in order, which
 //! is where the hub fans the message out and acks it. One fsync thus covers a whole batch, and
 //! the busier the server the larger the batches. If the commit fails, every append of the batch
@@ -20,9 +20,6 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Retention, row_to_message};
 use crate::store::{AppendDone, Appended, NewMessage, StoreError, Stored, now_ms};
-
-/// The most appends one transaction carries.
-pub const MAX_BATCH: usize = 1024;
 
 /// How often rooms are pruned by age.
 const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -48,6 +45,8 @@ pub struct Writer {
     pub retention: Retention,
     pub dedupe_window: Duration,
     pub alive: Arc<AtomicBool>,
+    /// The most appends one transaction carries.
+    pub max_batch: usize,
     rooms: HashMap<Arc<str>, RoomRow>,
     last_age_prune: Instant,
 }
@@ -59,6 +58,7 @@ impl Writer {
         retention: Retention,
         dedupe_window: Duration,
         alive: Arc<AtomicBool>,
+        max_batch: usize,
     ) -> Self {
         Writer {
             conn,
@@ -66,6 +66,7 @@ impl Writer {
             retention,
             dedupe_window,
             alive,
+            max_batch: max_batch.max(1),
             rooms: HashMap::new(),
             last_age_prune: Instant::now(),
         }
@@ -77,7 +78,7 @@ impl Writer {
         while let Ok(first) = rx.recv() {
             let Request::Append(m, d) = first;
             batch.push((m, d));
-            while batch.len() < MAX_BATCH {
+            while batch.len() < self.max_batch {
                 match rx.try_recv() {
                     Ok(Request::Append(m, d)) => batch.push((m, d)),
                     Err(_) => break,
@@ -108,6 +109,7 @@ impl Writer {
             }
         };
         tracing::trace!(batch = batch.len(), elapsed = ?started.elapsed(), "store commit");
+        crate::metrics::store_commit(started.elapsed(), batch.len());
         for ((_, done), result) in batch.drain(..).zip(results) {
             done(result);
         }
@@ -244,7 +246,9 @@ fn find_duplicate(
     cutoff: u64,
 ) -> rusqlite::Result<Option<Arc<Stored>>> {
     tx.prepare_cached(
-        "SELECT seq, id, user, text, ts FROM messages
+        // INDEXED BY: without statistics the planner would rather scan the room by its primary
+        // key, which makes every append cost O(room size).
+        "SELECT seq, id, user, text, ts FROM messages INDEXED BY messages_dedupe
          WHERE room_id = ?1 AND client_key = ?2 AND ts >= ?3 ORDER BY seq DESC LIMIT 1",
     )?
     .query_row(params![room_id, key, cutoff as i64], |r| {
