@@ -501,6 +501,7 @@ impl Session {
                 users,
                 head,
                 epoch,
+                ..
             } => self.on_joined(room, users, head, epoch),
             ServerMsg::Message(m) => {
                 self.on_message(m);

@@ -446,3 +446,72 @@ async fn scrollback_reaches_the_first_message() {
     )
     .await;
 }
+
+/// On a server that needs tokens: without one, a page explains how to get a sign-in link; the
+/// link (`banter invite`) signs in, leaves the address bar clean, and Sign out forgets it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_link_signs_in_and_sign_out_forgets_it() {
+    let dir = std::env::temp_dir().join(format!("banter-e2e-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "an-e2e-secret-that-is-long-enough-0123456789").expect("the secret");
+    let secret_arg = secret.display().to_string();
+    let for_invite = secret_arg.clone();
+    let args = ["--auth", "token", "--auth-secret-file", secret_arg.as_str()];
+    banter_e2e::run_with("a_sign_in_link_signs_in", &args, |ctx| async move {
+        let secret_arg = for_invite;
+        let base = ctx.server.base.clone();
+        let page = ctx.page("ada", &format!("{base}/")).await?;
+        let explained = page.wait_visible_text("#sign-in").await?;
+        ensure!(
+            explained.contains("banter invite --sub"),
+            "the sign-in page: {explained}"
+        );
+
+        let out = tokio::process::Command::new(banter_e2e::banter_bin())
+            .args([
+                "invite",
+                "--sub",
+                "ada",
+                "--auth-secret-file",
+                &secret_arg,
+                "--url",
+                &base,
+            ])
+            .output()
+            .await?;
+        ensure!(
+            out.status.success(),
+            "banter invite: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let link = String::from_utf8(out.stdout)?.trim().to_string();
+        ensure!(link.contains("#token="), "a sign-in link: {link}");
+        page.client.goto(&link).await?;
+        page.wait_state("online").await?;
+        let me = page.wait_visible_text("#me-name").await?;
+        ensure!(me == "ada", "signed in as the token's user: {me}");
+        let address = page.js("return location.href;").await?;
+        ensure!(
+            address.as_str().is_some_and(|a| !a.contains("token")),
+            "the token left the address bar: {address}"
+        );
+        page.send("signed in").await?;
+        let (_, user) = page.wait_message("signed in").await?;
+        ensure!(user == "ada");
+
+        // Kept across a reload, forgotten by Sign out.
+        page.client.refresh().await?;
+        page.wait_state("online").await?;
+        page.wait_message("signed in").await?;
+        page.click("#sign-out").await?;
+        page.wait_visible_text("#sign-in").await?;
+        let held = page
+            .js("return localStorage.getItem('banter.token');")
+            .await?;
+        ensure!(held.is_null(), "the token is forgotten: {held}");
+        page.assert_clean_console(&[]).await
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -413,6 +413,7 @@ fn joined_epoch(room: &str, head: u64, epoch: &str) -> ServerMsg {
         users: vec!["ada".into()],
         head,
         epoch: epoch.into(),
+        users_total: None,
     }
 }
 
