@@ -135,6 +135,9 @@ impl Server {
             .arg(addr.to_string())
             .arg("--data-dir")
             .arg(data.path())
+            // The tests post backlogs over HTTP as fast as they can, as a bot would: no HTTP rate
+            // limit here (the WebSocket limits stay, and a test may set its own).
+            .args(["--http-rate-per-sec", "0"])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log_file.try_clone()?))

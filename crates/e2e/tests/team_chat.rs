@@ -113,6 +113,8 @@ async fn people_typing_and_presence_lines() {
         .await?;
         ensure!(arrived.elapsed().as_secs_f64() < 2.0, "cleared by the message");
 
+        // Bob leaves the lobby for ops (his only other room).
+        bob.join_room("ops").await?;
         bob.click("#room-list li[data-room=lobby] .leave").await?;
         wait_for("bob left", || async {
             let lines = ada
