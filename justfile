@@ -115,6 +115,6 @@ lint-frontend:
     cargo clippy -p banter-frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
     cargo clippy -p banter-e2e --all-targets -- -D warnings
 
-# WASM size after wasm-opt, raw and gzip -9 (budget: 150 KiB gzipped).
+# WASM size after wasm-opt, raw and gzip -9 (budget: 190 KiB gzipped).
 wasm-size:
     @for f in dist/*_bg.wasm; do echo "$f: $(stat -c%s "$f") bytes raw, $(gzip -9c "$f" | wc -c) bytes gzip"; done

@@ -1,32 +1,71 @@
-//! The app shell: provides the chat, follows the address to pick the room, lays out the views.
+//! The app shell: provides the chat, follows the address to pick the room, takes a sign-in
+//! link's token, keeps the page title and the hidden/visible state, lays out the views.
 
 use leptos::prelude::*;
 
-use crate::components::{Composer, Header, MessageList, NamePrompt, Notices};
-use crate::socket::provide_chat;
-use crate::state::room_from_hash;
+use crate::components::{
+    Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, TypingLine,
+};
+use crate::socket::{now_ms, provide_chat};
+use crate::state::{Screen, room_from_hash, token_from_fragment};
 
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
     let chat = provide_chat();
     let route_error = RwSignal::new(None::<String>);
+    // The phone drawer holding the sidebar.
+    let drawer = RwSignal::new(false);
 
-    // `#/r/NAME` picks the room; an empty fragment is the lobby.
+    // `#token=...` is a sign-in link: keep the token, take it out of the address bar (and the
+    // history), then show the lobby. `#/r/NAME` picks the room; an empty fragment is the lobby.
     let follow_address = move || {
-        let hash = window().location().hash().unwrap_or_default();
+        let location = window().location();
+        let hash = location.hash().unwrap_or_default();
+        if let Some(token) = token_from_fragment(&hash) {
+            let clean = location.pathname().unwrap_or_else(|_| "/".into());
+            if let Ok(history) = window().history() {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
+            }
+            chat.sign_in(token);
+            return;
+        }
         let limits = chat.session.with_untracked(|s| s.limits.clone());
         let result = room_from_hash(&hash, &limits).and_then(|room| chat.switch_room(&room));
         route_error.set(result.err());
     };
     follow_address();
-    // The app lives as long as the page, so the listener is never removed.
+    // The app lives as long as the page, so the listeners are never removed.
     let _listener = window_event_listener(leptos::ev::hashchange, move |_| follow_address());
-
-    let named = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.name.is_some() && s.name_refused.is_none())
+    let _visibility = window_event_listener_untyped("visibilitychange", move |_| {
+        chat.set_hidden(document().hidden());
     });
+
+    // "ada is typing…" fades after a few quiet seconds.
+    let _ticker = set_interval_with_handle(
+        move || {
+            let now = now_ms();
+            if chat.session.with_untracked(|s| s.typing_expired(now)) {
+                chat.session.update(|s| {
+                    s.expire_typing(now);
+                });
+            }
+        },
+        std::time::Duration::from_millis(500),
+    );
+
+    // The page title counts what is unread, all rooms and conversations together.
+    let unread = Memo::new(move |_| chat.session.with(|s| s.unread_total() as usize));
+    Effect::new(move |_| {
+        let title = match unread.get() {
+            0 => "Banter".to_string(),
+            n => format!("({n}) Banter"),
+        };
+        document().set_title(&title);
+    });
+
+    let screen = Memo::new(move |_| chat.session.with(|s| s.screen()));
     let online_after = move || {
         chat.online_after_ms
             .get()
@@ -35,14 +74,25 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app" id="app" data-online-ms=online_after>
-            <Header />
-            <Show when=move || named.get() fallback=|| view! { <NamePrompt /> }>
-                <main class="chat">
-                    <Notices route_error=route_error />
-                    <MessageList />
-                    <Composer />
-                </main>
-            </Show>
+            <Header drawer=drawer />
+            {move || match screen.get() {
+                Screen::Name => view! { <NamePrompt /> }.into_any(),
+                Screen::SignIn => view! { <SignIn /> }.into_any(),
+                Screen::Chat => {
+                    view! {
+                        <div class="body">
+                            <Sidebar drawer=drawer />
+                            <main class="chat">
+                                <Notices route_error=route_error />
+                                <MessageList />
+                                <TypingLine />
+                                <Composer />
+                            </main>
+                        </div>
+                    }
+                        .into_any()
+                }
+            }}
         </div>
     }
 }

@@ -7,9 +7,15 @@
 //! - [`socket`]: the one WebSocket (connect, reconnect with backoff and jitter, resume with
 //!   `since`), exposed to views as the [`socket::Chat`] context.
 //! - [`components`]: the views, one per file.
-//! - [`prefs`]: what the browser remembers (the name).
+//! - [`api`]: the HTTP calls (room list, scrollback pages).
+//! - [`markup`]: the safe markdown subset (links, bold, italic, code, mentions) as a tree.
+//! - [`notify`]: browser notifications, once the user allowed them.
+//! - [`prefs`]: what the browser remembers (the name, the rooms, the sign-in token).
 
+pub mod api;
 pub mod components;
+pub mod markup;
+pub mod notify;
 pub mod prefs;
 pub mod socket;
 pub mod state;

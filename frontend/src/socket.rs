@@ -13,8 +13,8 @@ use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use crate::prefs;
 use crate::state::{Session, backoff_ms};
+use crate::{notify, prefs};
 
 /// What the user sees of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,9 @@ pub fn provide_chat() -> Chat {
         (js_sys::Math::random() * f64::from(0xff_ffff)) as u32
     );
     let mut session = Session::new(prefix);
+    session.restore_rooms(&prefs::load_rooms());
+    session.token = prefs::load_token();
+    session.hidden = document().hidden();
     if let Some(name) = prefs::load_name() {
         // A stored name that no longer passes the rules is simply asked for again.
         let _ = session.set_name(&name);
@@ -153,11 +156,78 @@ impl Chat {
         self.session.update(|s| s.name = None);
     }
 
-    /// Shows another room, or says why the name is not a room.
+    /// Shows a room (joining it when it is not one of the user's yet), or says why the name is
+    /// not a room.
     pub fn switch_room(&self, room: &str) -> Result<(), String> {
-        let frames = self.with_session(|s| s.switch_room(room))?;
+        let (frames, rooms) = self.with_session(|s| {
+            let frames = s.switch_room(room)?;
+            Ok((frames, s.my_rooms.clone()))
+        })?;
+        prefs::save_rooms(&rooms);
         self.push(frames);
         Ok(())
+    }
+
+    /// Leaves a room for good. Returns the room shown instead when it was on screen.
+    pub fn leave_room(&self, room: &str) -> Option<String> {
+        let (frames, next, rooms) = self
+            .session
+            .try_update(|s| {
+                let (frames, next) = s.leave_room(room);
+                (frames, next, s.my_rooms.clone())
+            })
+            .unwrap_or_default();
+        prefs::save_rooms(&rooms);
+        self.push(frames);
+        next
+    }
+
+    /// Shows the conversation with `peer`.
+    pub fn open_dm(&self, peer: &str) -> Result<(), String> {
+        self.with_session(|s| s.open_dm(peer))
+    }
+
+    /// Tells the room on screen that the user is typing (at most every few seconds).
+    pub fn typing(&self) {
+        let now = now_ms();
+        let frames = self
+            .session
+            .try_update_untracked(|s| s.typing_frame(now))
+            .unwrap_or_default();
+        self.push(frames);
+    }
+
+    /// Sends every refused message on screen again.
+    pub fn retry_all(&self) {
+        let frames = self
+            .session
+            .try_update(Session::retry_all)
+            .unwrap_or_default();
+        self.push(frames);
+    }
+
+    /// Clears the missing-history notice of the room on screen.
+    pub fn dismiss_gap(&self) {
+        self.session.update(Session::dismiss_gap);
+    }
+
+    /// Takes a sign-in token (from a sign-in link) and connects with it.
+    pub fn sign_in(&self, token: String) {
+        prefs::save_token(Some(&token));
+        self.session.update(|s| s.set_token(token));
+        self.cmd(Cmd::Reconnect);
+    }
+
+    /// Forgets the token; the page explains how to sign in again.
+    pub fn sign_out(&self) {
+        prefs::save_token(None);
+        self.session.update(Session::sign_out);
+        self.cmd(Cmd::Reconnect);
+    }
+
+    /// The page was hidden or shown again.
+    pub fn set_hidden(&self, hidden: bool) {
+        self.session.update(|s| s.set_hidden(hidden));
     }
 
     /// Sends a refused message again, same `client_id`.
@@ -198,6 +268,8 @@ enum Ended {
     Restart,
     /// The server refused us by policy: do not retry blindly.
     Refused,
+    /// The server refused the token (close 4001): a new one is needed first.
+    Unauthorized,
     /// Lost (network, server restart, too slow…): retry with backoff. `was_online` resets it.
     Lost { was_online: bool },
 }
@@ -223,6 +295,12 @@ async fn run(chat: Chat, mut cmds: UnboundedReceiver<Cmd>) {
         chat.session.update(Session::disconnected);
         match ended {
             Ended::ByUser => {
+                want_online = false;
+                continue;
+            }
+            Ended::Unauthorized => {
+                prefs::save_token(None);
+                chat.session.update(|s| s.token = None);
                 want_online = false;
                 continue;
             }
@@ -341,6 +419,8 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                         Some(Err(WebSocketError::ConnectionClose(ev))) => {
                             end = Some(if ev.code == close::POLICY {
                                 Ended::Refused
+                            } else if ev.code == close::UNAUTHORIZED {
+                                Ended::Unauthorized
                             } else {
                                 Ended::Lost { was_online: online }
                             });
@@ -360,15 +440,26 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                 let out = if frames.is_empty() {
                     Vec::new()
                 } else {
-                    chat.session
+                    let now = now_ms();
+                    let (out, alerts, token_refused) = chat
+                        .session
                         .try_update(|s| {
+                            s.now = now;
                             let mut out = Vec::new();
                             for m in frames {
                                 out.extend(s.handle(m));
                             }
-                            out
+                            let refused = s.auth_error.is_some() && s.token.is_none();
+                            (out, std::mem::take(&mut s.alerts), refused)
                         })
-                        .unwrap_or_default()
+                        .unwrap_or_default();
+                    if token_refused {
+                        prefs::save_token(None);
+                    }
+                    for alert in alerts {
+                        notify::show(&alert);
+                    }
+                    out
                 };
                 if welcomed && !online {
                     online = true;
@@ -417,7 +508,7 @@ fn socket_url() -> Option<String> {
 }
 
 /// Milliseconds since the page started loading.
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }
 

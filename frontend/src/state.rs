@@ -6,320 +6,101 @@
 //! Leptos is what lets `wasm-bindgen-test` (and plain `cargo test`) check the resume and
 //! pending-send rules directly.
 //!
+//! The user's rooms are all joined at once on the one connection; one of them (or one
+//! conversation) is on screen. The others count what the user has not read.
+//!
 //! Invariants:
 //! - a room's messages are keyed by `seq`: a replayed or repeated `message` is stored once;
 //! - the resume point of a room is the highest `seq` ever seen there, even after old messages
-//!   were evicted from memory;
+//!   were evicted from memory, and it is sent with the room's `epoch`; a `joined` naming another
+//!   epoch (or a head behind ours) drops what we held for that room;
 //! - a send keeps its `client_id` for life, so re-sending it after a reconnect can never store it
 //!   twice (the server acks a repeated `client_id` with the same `seq`).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use banter_protocol::http::MessagePage;
 use banter_protocol::{
-    ChatMessage, ClientMsg, DEFAULT_ROOM, ErrorCode, Limits, PresenceState, ServerMsg,
+    AuthMode, ChatMessage, ClientMsg, DEFAULT_ROOM, ErrorCode, Limits, PresenceState, ServerMsg,
 };
 
-/// How many messages a room keeps in memory; older ones are dropped (the resume point stays).
-pub const KEEP_PER_ROOM: usize = 10_000;
+use crate::markup::mentions;
 
-/// A room's messages, keyed and ordered by `seq`.
-#[derive(Debug, Clone)]
-pub struct MessageStore {
-    messages: BTreeMap<u64, Arc<ChatMessage>>,
-    high_seq: u64,
-    cap: usize,
-}
+mod direct;
+mod pending;
+mod room;
+mod store;
 
-impl Default for MessageStore {
-    fn default() -> Self {
-        MessageStore::with_cap(KEEP_PER_ROOM)
-    }
-}
+pub use direct::{Conversation, Conversations};
+pub use pending::{PendingSend, PendingSends, PendingState};
+pub use room::{Gap, PresenceLine, RoomState, TYPING_SHOWS_MS};
+pub use store::{KEEP_PER_ROOM, MessageStore};
 
-impl MessageStore {
-    /// An empty store that keeps at most `cap` messages (at least one).
-    pub fn with_cap(cap: usize) -> Self {
-        MessageStore {
-            messages: BTreeMap::new(),
-            high_seq: 0,
-            cap: cap.max(1),
-        }
-    }
+/// The least time between two `typing` frames for one room, in milliseconds.
+pub const TYPING_EVERY_MS: f64 = 3_000.0;
 
-    /// Stores `msg` unless its `seq` is already here (or older than everything kept after an
-    /// eviction). Returns whether it was new.
-    pub fn insert(&mut self, msg: ChatMessage) -> bool {
-        let seq = msg.seq;
-        if self.messages.contains_key(&seq) {
-            return false;
-        }
-        if self.messages.len() >= self.cap
-            && self
-                .messages
-                .first_key_value()
-                .is_some_and(|(&low, _)| seq < low)
-        {
-            return false;
-        }
-        self.messages.insert(seq, Arc::new(msg));
-        self.high_seq = self.high_seq.max(seq);
-        while self.messages.len() > self.cap {
-            self.messages.pop_first();
-        }
-        true
-    }
-
-    /// The highest `seq` seen in this room: the `since` to resume from.
-    pub fn high_seq(&self) -> u64 {
-        self.high_seq
-    }
-
-    /// How many messages are held.
-    pub fn len(&self) -> usize {
-        self.messages.len()
-    }
-
-    /// Whether no message is held.
-    pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
-    }
-
-    /// Whether the message with this `seq` is held.
-    pub fn contains(&self, seq: u64) -> bool {
-        self.messages.contains_key(&seq)
-    }
-
-    /// The newest `n` messages, oldest first (what the view renders).
-    pub fn last(&self, n: usize) -> Vec<Arc<ChatMessage>> {
-        let skip = self.messages.len().saturating_sub(n);
-        self.messages.values().skip(skip).cloned().collect()
-    }
-
-    /// What the view shows, oldest first: the newest `newest` messages, or, when the reader
-    /// holds a place (scrolled up, or asked for earlier messages), up to `held_max` messages from
-    /// `first` on. Either way the DOM stays bounded.
-    pub fn window(
-        &self,
-        first: Option<u64>,
-        newest: usize,
-        held_max: usize,
-    ) -> Vec<Arc<ChatMessage>> {
-        match first {
-            Some(first) => self
-                .messages
-                .range(first..)
-                .take(held_max)
-                .map(|(_, m)| m.clone())
-                .collect(),
-            None => self.last(newest),
-        }
-    }
-
-    /// The `seq` `n` messages before `seq` (or the oldest held): where "show earlier" starts.
-    pub fn seq_before(&self, seq: u64, n: usize) -> Option<u64> {
-        self.messages
-            .range(..seq)
-            .rev()
-            .take(n)
-            .last()
-            .map(|(&s, _)| s)
-            .or_else(|| self.messages.first_key_value().map(|(&s, _)| s))
-    }
-
-    /// Forgets everything, resume point included (the server lost its history).
-    pub fn reset(&mut self) {
-        self.messages.clear();
-        self.high_seq = 0;
-    }
-}
-
-/// Where a pending send stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PendingState {
-    /// Not written on the current connection yet (offline, or not joined yet).
-    Queued,
-    /// Written; waiting for its `ack`.
-    InFlight,
-    /// Refused by the server; the reason is for the user, who may retry or discard it.
-    Failed(String),
-}
-
-/// A message the user sent that the server has not acknowledged yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingSend {
-    /// Chosen once, kept on every re-send: the idempotency key.
-    pub client_id: String,
-    pub room: String,
-    pub text: String,
-    pub state: PendingState,
-}
-
-impl PendingSend {
-    /// A key that changes when the send's state does (for keyed view lists).
-    pub fn view_key(&self) -> String {
-        let state = match self.state {
-            PendingState::Queued => "q",
-            PendingState::InFlight => "f",
-            PendingState::Failed(_) => "x",
-        };
-        format!("{}:{state}", self.client_id)
-    }
-
-    fn frame(&self) -> ClientMsg {
-        ClientMsg::Send {
-            room: self.room.clone(),
-            text: self.text.clone(),
-            client_id: Some(self.client_id.clone()),
-        }
-    }
-}
-
-/// Sends waiting for their `ack`, in the order they were made.
-#[derive(Debug, Clone, Default)]
-pub struct PendingSends {
-    items: Vec<PendingSend>,
-}
-
-impl PendingSends {
-    /// Adds a new queued send.
-    pub fn add(&mut self, client_id: String, room: String, text: String) {
-        self.items.push(PendingSend {
-            client_id,
-            room,
-            text,
-            state: PendingState::Queued,
-        });
-    }
-
-    /// The server stored `client_id`: forget it. Returns the send if it was pending.
-    pub fn ack(&mut self, client_id: &str) -> Option<PendingSend> {
-        let at = self.items.iter().position(|p| p.client_id == client_id)?;
-        Some(self.items.remove(at))
-    }
-
-    /// The server refused `client_id`. Returns whether it was pending.
-    pub fn fail(&mut self, client_id: &str, reason: String) -> bool {
-        match self.items.iter_mut().find(|p| p.client_id == client_id) {
-            Some(p) => {
-                p.state = PendingState::Failed(reason);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The connection dropped: whatever was in flight must be written again.
-    pub fn requeue(&mut self) {
-        for p in &mut self.items {
-            if p.state == PendingState::InFlight {
-                p.state = PendingState::Queued;
-            }
-        }
-    }
-
-    /// Marks the queued sends of `room` in flight and returns their frames, same `client_id`s.
-    pub fn flush(&mut self, room: &str) -> Vec<ClientMsg> {
-        self.items
-            .iter_mut()
-            .filter(|p| p.room == room && p.state == PendingState::Queued)
-            .map(|p| {
-                p.state = PendingState::InFlight;
-                p.frame()
-            })
-            .collect()
-    }
-
-    /// Puts a failed send back in the queue.
-    pub fn retry(&mut self, client_id: &str) -> bool {
-        match self.items.iter_mut().find(|p| p.client_id == client_id) {
-            Some(p) if matches!(p.state, PendingState::Failed(_)) => {
-                p.state = PendingState::Queued;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Drops a send the user gave up on.
-    pub fn discard(&mut self, client_id: &str) {
-        self.items.retain(|p| p.client_id != client_id);
-    }
-
-    /// The pending sends of `room`, oldest first.
-    pub fn in_room<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a PendingSend> + 'a {
-        self.items.iter().filter(move |p| p.room == room)
-    }
-
-    /// How many sends are pending, all rooms together.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-}
-
-/// What the client knows about one room.
-#[derive(Debug, Clone, Default)]
-pub struct RoomState {
-    pub store: MessageStore,
-    /// Who is present (from `joined`, then `presence`): each name once, in arrival order. A
-    /// `Vec`, not a set: the list is small and a set's sort would grow the WASM.
-    pub users: Vec<String>,
-    /// Joined on the current connection.
-    pub joined: bool,
-    /// History could not give back everything (`replay.complete == false`).
-    pub gap: Option<Gap>,
-}
-
-/// Why some messages are missing, for the notice the view shows.
+/// What the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gap {
-    /// The first load: the server keeps only the most recent messages.
-    OlderNotKept,
-    /// Messages sent while this client was away are no longer held by the server.
-    MissedWhileAway,
-    /// The server's history restarted (its latest `seq` is behind ours).
-    ServerReset,
+pub enum Screen {
+    /// Ask for a name (open servers).
+    Name,
+    /// The server needs a token and none is held: explain how to get a sign-in link.
+    SignIn,
+    /// The chat.
+    Chat,
 }
 
-impl Gap {
-    /// A sentence for the user.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Gap::OlderNotKept => "Older messages are no longer kept by the server.",
-            Gap::MissedWhileAway => {
-                "Some messages sent while you were away are no longer available."
-            }
-            Gap::ServerReset => "The server restarted and its history was reset.",
-        }
-    }
+/// Something to tell the user through a browser notification (the page was hidden).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub title: String,
+    pub body: String,
 }
 
 /// The whole client: who we are, where we are, what we have seen and what we still owe.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The user's name, once chosen.
+    /// The user's name, once chosen (or given by the token).
     pub name: Option<String>,
-    /// The room on screen.
+    /// The room on screen (when no conversation is).
     pub room: String,
+    /// The conversation on screen, if one is.
+    pub dm: Option<String>,
+    /// The user's rooms, in the order they joined them; all joined at once.
+    pub my_rooms: Vec<String>,
     rooms: BTreeMap<String, RoomState>,
+    /// Conversations with one person each.
+    pub conversations: Conversations,
     pub pending: PendingSends,
     /// The server's limits (defaults until `welcome`).
     pub limits: Limits,
     /// `welcome` received on the current connection.
     pub welcomed: bool,
+    /// Whether the server needs a token (from `welcome`).
+    pub auth: AuthMode,
+    /// The sign-in token held, if any.
+    pub token: Option<String>,
+    /// Who the token signed in as (from `authenticated`).
+    pub signed_in: Option<String>,
+    /// Why the last token was refused, for the sign-in page.
+    pub auth_error: Option<String>,
     /// The name the current connection joined under (one connection is one user).
     joined_as: Option<String>,
+    /// A `joined` arrived on this connection: the server knows our name (direct messages may go).
+    connection_named: bool,
     /// A refusal not tied to a send (bad name, bad room…), for a notice.
     pub notice: Option<String>,
     /// The server refused the name itself: ask for another one.
     pub name_refused: Option<String>,
     /// The server refused this connection's `join`: the next name needs a fresh connection.
     refused_on_this_connection: bool,
+    /// The page is hidden (another tab, minimised): everything counts as unread.
+    pub hidden: bool,
+    /// The time (ms, any clock) of the frames being handled; set by the caller.
+    pub now: f64,
+    last_typing: Option<(String, f64)>,
+    /// Notifications to show, taken by the caller.
+    pub alerts: Vec<Alert>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -330,16 +111,54 @@ impl Session {
         Session {
             name: None,
             room: DEFAULT_ROOM.to_string(),
+            dm: None,
+            my_rooms: vec![DEFAULT_ROOM.to_string()],
             rooms: BTreeMap::new(),
+            conversations: Conversations::default(),
             pending: PendingSends::default(),
             limits: Limits::default(),
             welcomed: false,
+            auth: AuthMode::Open,
+            token: None,
+            signed_in: None,
+            auth_error: None,
             joined_as: None,
+            connection_named: false,
             notice: None,
             name_refused: None,
             refused_on_this_connection: false,
+            hidden: false,
+            now: 0.0,
+            last_typing: None,
+            alerts: Vec::new(),
             client_prefix: client_prefix.into(),
             next_client_id: 0,
+        }
+    }
+
+    /// Takes the user's rooms remembered from an earlier visit (invalid names are skipped).
+    pub fn restore_rooms(&mut self, rooms: &[String]) {
+        for room in rooms {
+            if let Ok(room) = self.limits.room(room)
+                && !self.my_rooms.iter().any(|r| r == room)
+            {
+                self.my_rooms.push(room.to_string());
+            }
+        }
+    }
+
+    /// What the page should show.
+    pub fn screen(&self) -> Screen {
+        let token_mode = self.welcomed && self.auth == AuthMode::Token;
+        // A token held before `welcome` says which kind of server this is: no name prompt.
+        let by_token = self.token.is_some() && (token_mode || !self.welcomed);
+        let by_name = self.name.is_some() && self.name_refused.is_none();
+        if token_mode && self.token.is_none() {
+            Screen::SignIn
+        } else if by_token || by_name {
+            Screen::Chat
+        } else {
+            Screen::Name
         }
     }
 
@@ -362,25 +181,44 @@ impl Session {
         self.rooms.get(room).map_or(0, |r| r.store.high_seq())
     }
 
-    /// The `join` for the room on screen, resuming after what was already seen.
-    fn join_frame(&self) -> Option<ClientMsg> {
-        let name = self.name.clone()?;
-        Some(ClientMsg::Join {
-            room: self.room.clone(),
-            name,
-            since: Some(self.resume_point(&self.room)),
-            epoch: None,
-        })
+    /// Whether the user is looking at `room` right now.
+    fn viewing_room(&self, room: &str) -> bool {
+        !self.hidden && self.dm.is_none() && self.room == room
     }
 
-    fn join_now(&mut self) -> Vec<ClientMsg> {
-        match self.join_frame() {
-            Some(join) if self.welcomed => {
-                self.joined_as = self.name.clone();
-                vec![join]
-            }
-            _ => Vec::new(),
+    /// Everything not read yet: rooms and conversations together (for the page title).
+    pub fn unread_total(&self) -> u32 {
+        self.rooms.values().map(|r| r.unread).sum::<u32>() + self.conversations.unread()
+    }
+
+    /// The `join` for `room`, resuming after what was already seen, in the epoch it belongs to.
+    fn join_frame(&self, room: &str) -> ClientMsg {
+        let state = self.rooms.get(room);
+        let epoch = state
+            .map(|r| r.epoch.clone())
+            .filter(|e| !e.is_empty() && state.is_some_and(|r| r.store.high_seq() > 0));
+        ClientMsg::Join {
+            room: room.to_string(),
+            name: self.name.clone().unwrap_or_default(),
+            since: Some(self.resume_point(room)),
+            epoch,
         }
+    }
+
+    /// Whether this connection may join rooms now.
+    fn can_join(&self) -> bool {
+        self.welcomed
+            && self.name.is_some()
+            && (self.auth == AuthMode::Open || self.signed_in.is_some())
+    }
+
+    /// Joins every room of the user (once per connection).
+    fn join_all(&mut self) -> Vec<ClientMsg> {
+        if !self.can_join() {
+            return Vec::new();
+        }
+        self.joined_as = self.name.clone();
+        self.my_rooms.iter().map(|r| self.join_frame(r)).collect()
     }
 
     /// Whether the user's name differs from the one the current connection chats under, so a
@@ -399,30 +237,96 @@ impl Session {
             // Either already joined under this name, or a reconnect will take the new one.
             return Ok(Vec::new());
         }
-        Ok(self.join_now())
+        Ok(self.join_all())
     }
 
-    /// Shows `room` instead of the current one: leave the old room, join the new one resuming
-    /// after what this page already saw there.
+    /// Shows `room`, joining it first when it is not one of the user's rooms yet (the others
+    /// stay joined).
     pub fn switch_room(&mut self, room: &str) -> Result<Vec<ClientMsg>, String> {
         let room = self.limits.room(room).map_err(|e| e.message)?.to_string();
-        if room == self.room {
-            return Ok(Vec::new());
-        }
+        self.dm = None;
         let mut out = Vec::new();
-        let old = std::mem::replace(&mut self.room, room);
-        if let Some(state) = self.rooms.get_mut(&old)
-            && state.joined
-        {
-            state.joined = false;
-            out.push(ClientMsg::Leave { room: old });
+        if !self.my_rooms.contains(&room) {
+            self.my_rooms.push(room.clone());
+            if self.joined_as.is_some() && self.welcomed {
+                out.push(self.join_frame(&room));
+            }
         }
-        out.extend(self.join_now());
+        self.room = room;
+        let hidden = self.hidden;
+        let state = self.room_mut(&self.room.clone());
+        if !hidden {
+            state.mark_read();
+        }
         Ok(out)
     }
 
-    /// Checks and queues a message for the room on screen. Returns the `send` frames to write now
-    /// (none when offline or not joined yet: it goes out after the next `joined`).
+    /// Leaves `room` for good (it leaves the user's list). Returns the frames to write and the
+    /// room to show instead when it was on screen.
+    pub fn leave_room(&mut self, room: &str) -> (Vec<ClientMsg>, Option<String>) {
+        let Some(at) = self.my_rooms.iter().position(|r| r == room) else {
+            return (Vec::new(), None);
+        };
+        self.my_rooms.remove(at);
+        let mut out = Vec::new();
+        if self.rooms.remove(room).is_some_and(|r| r.joined) {
+            out.push(ClientMsg::Leave {
+                room: room.to_string(),
+            });
+        }
+        self.pending.discard_room(room);
+        let next = (self.room == room).then(|| {
+            self.my_rooms
+                .first()
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_ROOM.to_string())
+        });
+        if let Some(next) = &next
+            && let Ok(frames) = self.switch_room(next)
+        {
+            out.extend(frames);
+        }
+        (out, next)
+    }
+
+    /// Shows the conversation with `peer` (creating it).
+    pub fn open_dm(&mut self, peer: &str) -> Result<(), String> {
+        let peer = self.limits.name(peer).map_err(|e| e.message)?.to_string();
+        let conv = self.conversations.open(&peer);
+        if !self.hidden {
+            conv.unread = 0;
+        }
+        self.dm = Some(peer);
+        Ok(())
+    }
+
+    /// The key of what is on screen: the room, or `@peer` for a conversation.
+    pub fn view_key(&self) -> String {
+        match &self.dm {
+            Some(peer) => format!("@{peer}"),
+            None => self.room.clone(),
+        }
+    }
+
+    /// Whether sends for `key` (a room, or `@peer`) may be written now.
+    fn can_send_to(&self, key: &str) -> bool {
+        if key.starts_with('@') {
+            self.connection_named
+        } else {
+            self.rooms.get(key).is_some_and(|r| r.joined)
+        }
+    }
+
+    fn flush(&mut self, key: &str) -> Vec<ClientMsg> {
+        if self.can_send_to(key) {
+            self.pending.flush(key)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Checks and queues a message for what is on screen (room or conversation). Returns the
+    /// frames to write now (none when offline or not joined yet: it goes out after `joined`).
     pub fn compose(&mut self, text: &str) -> Result<Vec<ClientMsg>, String> {
         if self.name.is_none() {
             return Err("choose a name first".into());
@@ -430,27 +334,129 @@ impl Session {
         let text = self.limits.text(text).map_err(|e| e.message)?.to_string();
         self.next_client_id += 1;
         let client_id = format!("{}-{}", self.client_prefix, self.next_client_id);
-        let room = self.room.clone();
-        self.pending.add(client_id, room.clone(), text);
-        let joined = self.rooms.get(&room).is_some_and(|r| r.joined);
-        Ok(if joined {
-            self.pending.flush(&room)
-        } else {
-            Vec::new()
-        })
+        let key = self.view_key();
+        self.pending.add(client_id, key.clone(), text);
+        self.last_typing = None;
+        Ok(self.flush(&key))
+    }
+
+    /// A `typing` frame for the room on screen, at most every [`TYPING_EVERY_MS`].
+    pub fn typing_frame(&mut self, now: f64) -> Vec<ClientMsg> {
+        if self.dm.is_some() || !self.can_send_to(&self.room) {
+            return Vec::new();
+        }
+        if let Some((room, at)) = &self.last_typing
+            && *room == self.room
+            && now - at < TYPING_EVERY_MS
+        {
+            return Vec::new();
+        }
+        self.last_typing = Some((self.room.clone(), now));
+        vec![ClientMsg::Typing {
+            room: self.room.clone(),
+        }]
+    }
+
+    /// Whether some typing indicator is too old to show.
+    pub fn typing_expired(&self, now: f64) -> bool {
+        self.rooms
+            .values()
+            .any(|r| r.typing.iter().any(|(_, at)| now - at >= TYPING_SHOWS_MS))
+    }
+
+    /// Forgets typing indicators that are too old; returns whether any went.
+    pub fn expire_typing(&mut self, now: f64) -> bool {
+        let mut any = false;
+        for r in self.rooms.values_mut() {
+            any |= r.expire_typing(now);
+        }
+        any
     }
 
     /// Queues a failed send again; returns its frame if it can go now.
     pub fn retry(&mut self, client_id: &str) -> Vec<ClientMsg> {
-        if !self.pending.retry(client_id) {
-            return Vec::new();
+        let key = self
+            .pending
+            .in_all()
+            .find(|p| p.client_id == client_id)
+            .map(|p| p.room.clone());
+        match key {
+            Some(key) if self.pending.retry(client_id) => self.flush(&key),
+            _ => Vec::new(),
         }
-        let room = self.room.clone();
-        if self.rooms.get(&room).is_some_and(|r| r.joined) {
-            self.pending.flush(&room)
-        } else {
-            Vec::new()
+    }
+
+    /// Queues every failed send on screen again; returns the frames that can go now.
+    pub fn retry_all(&mut self) -> Vec<ClientMsg> {
+        let key = self.view_key();
+        self.pending.retry_all(&key);
+        self.flush(&key)
+    }
+
+    /// The page was hidden or shown again (shown: what is on screen is read).
+    pub fn set_hidden(&mut self, hidden: bool) {
+        self.hidden = hidden;
+        if hidden {
+            return;
         }
+        match self.dm.clone() {
+            Some(peer) => self.conversations.open(&peer).unread = 0,
+            None => self.room_mut(&self.room.clone()).mark_read(),
+        }
+    }
+
+    /// Adds a scrollback page (`before=`) to `room` when it belongs to the epoch held. Returns
+    /// how many messages were new (0: nothing more to show from there).
+    pub fn add_earlier(&mut self, room: &str, page: MessagePage) -> usize {
+        let Some(state) = self.rooms.get_mut(room) else {
+            return 0;
+        };
+        if !page.epoch.is_empty() && page.epoch != state.epoch {
+            return 0;
+        }
+        let mut added = 0;
+        for m in page.messages {
+            if m.room == room && state.store.insert(m) {
+                added += 1;
+            }
+        }
+        if page.complete || added == 0 {
+            state.reached_start = true;
+        }
+        added
+    }
+
+    /// Clears the "history was reset / is incomplete" notice of the room on screen.
+    pub fn dismiss_gap(&mut self) {
+        if let Some(r) = self.rooms.get_mut(&self.room) {
+            r.gap = None;
+        }
+    }
+
+    /// Takes a sign-in token (from a sign-in link); a reconnect presents it.
+    pub fn set_token(&mut self, token: String) {
+        self.token = Some(token);
+        self.auth_error = None;
+    }
+
+    /// Forgets the token and who it signed in.
+    pub fn sign_out(&mut self) {
+        self.token = None;
+        self.signed_in = None;
+        self.name = None;
+        self.auth_error = None;
+    }
+
+    /// The sentence for a refusal by the rate limit, with the rate in force.
+    pub fn rate_sentence(&self) -> String {
+        let l = &self.limits;
+        let per = |n: u32| if n == 1 { "message" } else { "messages" };
+        format!(
+            "Too fast: this server takes {} {} per second (bursts of {}). Wait a moment, then retry.",
+            l.rate_per_sec,
+            per(l.rate_per_sec),
+            l.rate_burst
+        )
     }
 
     /// The connection dropped: nothing is joined any more, in-flight sends go back in the queue.
@@ -458,9 +464,13 @@ impl Session {
         self.welcomed = false;
         self.refused_on_this_connection = false;
         self.joined_as = None;
+        self.connection_named = false;
+        self.signed_in = None;
+        self.last_typing = None;
         for room in self.rooms.values_mut() {
             room.joined = false;
             room.users.clear();
+            room.typing.clear();
         }
         self.pending.requeue();
     }
@@ -468,50 +478,45 @@ impl Session {
     /// Applies one server frame; returns the frames to write in answer.
     pub fn handle(&mut self, msg: ServerMsg) -> Vec<ClientMsg> {
         match msg {
-            ServerMsg::Welcome { limits, .. } => {
+            ServerMsg::Welcome { limits, auth, .. } => {
                 self.limits = limits;
                 self.welcomed = true;
-                self.join_now()
+                self.auth = auth;
+                match (auth, &self.token) {
+                    (AuthMode::Token, Some(token)) => vec![ClientMsg::Auth {
+                        token: token.clone(),
+                    }],
+                    (AuthMode::Token, None) => Vec::new(),
+                    (AuthMode::Open, _) => self.join_all(),
+                }
+            }
+            ServerMsg::Authenticated { user, .. } => {
+                self.name = Some(user.clone());
+                self.signed_in = Some(user);
+                self.auth_error = None;
+                self.join_all()
             }
             ServerMsg::Joined {
-                room, users, head, ..
-            } => {
-                if room != self.room {
-                    // A late answer for a room the user already left (our `leave` follows it).
-                    return Vec::new();
-                }
-                let state = self.room_mut(&room);
-                state.joined = true;
-                state.users.clear();
-                for user in users {
-                    if !state.users.contains(&user) {
-                        state.users.push(user);
-                    }
-                }
-                if head < state.store.high_seq() {
-                    // We have seen further than the server's latest: it lost its history and
-                    // numbers from 1 again. What we hold would collide with the new seqs.
-                    state.store.reset();
-                    state.gap = Some(Gap::ServerReset);
-                }
-                self.notice = None;
-                self.pending.flush(&room)
-            }
+                room,
+                users,
+                head,
+                epoch,
+                ..
+            } => self.on_joined(room, users, head, epoch),
             ServerMsg::Message(m) => {
-                let room = m.room.clone();
-                self.room_mut(&room).store.insert(m);
+                self.on_message(m);
                 Vec::new()
             }
             ServerMsg::Replay { room, complete, .. } => {
-                if !complete {
-                    let state = self.room_mut(&room);
-                    if state.gap != Some(Gap::ServerReset) {
-                        state.gap = Some(if state.store.is_empty() {
-                            Gap::OlderNotKept
-                        } else {
-                            Gap::MissedWhileAway
-                        });
-                    }
+                if !complete
+                    && let Some(state) = self.rooms.get_mut(&room)
+                    && state.gap != Some(Gap::ServerReset)
+                {
+                    state.gap = Some(if state.store.is_empty() {
+                        Gap::OlderNotKept
+                    } else {
+                        Gap::MissedWhileAway
+                    });
                 }
                 Vec::new()
             }
@@ -520,17 +525,26 @@ impl Session {
                 Vec::new()
             }
             ServerMsg::Presence { room, user, state } => {
-                let r = self.room_mut(&room);
-                match state {
-                    PresenceState::Joined => {
-                        if !r.users.contains(&user) {
-                            r.users.push(user);
-                        }
+                self.on_presence(room, user, state);
+                Vec::new()
+            }
+            ServerMsg::Direct(dm) => {
+                if let Some(id) = &dm.client_id {
+                    self.pending.ack(id);
+                }
+                let me = self.name.clone().unwrap_or_default();
+                let (peer, new) = self.conversations.add(&me, &dm);
+                if new && dm.from != me {
+                    let viewing = !self.hidden && self.dm.as_deref() == Some(peer.as_str());
+                    if !viewing {
+                        self.conversations.open(&peer).unread += 1;
                     }
-                    PresenceState::Left => {
-                        r.users.retain(|u| *u != user);
+                    if self.hidden {
+                        self.alerts.push(Alert {
+                            title: format!("{} wrote to you", dm.from),
+                            body: dm.text,
+                        });
                     }
-                    PresenceState::Typing => {}
                 }
                 Vec::new()
             }
@@ -539,25 +553,142 @@ impl Session {
                 message,
                 client_id,
             } => {
-                if let Some(id) = client_id
-                    && self.pending.fail(&id, message.clone())
-                {
-                    return Vec::new();
-                }
-                match code {
-                    ErrorCode::InvalidName | ErrorCode::NameTaken => {
-                        self.name_refused = Some(message);
-                        self.refused_on_this_connection = true;
-                    }
-                    _ => self.notice = Some(message),
-                }
+                self.on_error(code, message, client_id);
                 Vec::new()
             }
-            // No direct-message view yet; unknown future frames never reach here (they fail
-            // to decode and are skipped by the socket).
-            ServerMsg::Direct(_) => Vec::new(),
         }
     }
+
+    fn on_joined(
+        &mut self,
+        room: String,
+        users: Vec<String>,
+        head: u64,
+        epoch: String,
+    ) -> Vec<ClientMsg> {
+        if !self.my_rooms.contains(&room) {
+            // A late answer for a room the user left before it came: leave it now.
+            return vec![ClientMsg::Leave { room }];
+        }
+        let first_on_connection = !self.connection_named;
+        self.connection_named = true;
+        let viewing = self.viewing_room(&room);
+        let state = self.room_mut(&room);
+        state.joined = true;
+        state.users.clear();
+        for user in users {
+            state.add_user(user);
+        }
+        let other_epoch = !epoch.is_empty() && !state.epoch.is_empty() && epoch != state.epoch;
+        if other_epoch || head < state.store.high_seq() {
+            // The server's history is not the one our seqs belong to (another epoch, or it
+            // numbers from 1 again): what we hold would collide with the new seqs.
+            state.reset_history(head);
+        }
+        if !epoch.is_empty() {
+            state.epoch = epoch;
+        }
+        if !state.ever_joined {
+            // History from before the user came is not "unread".
+            state.ever_joined = true;
+            state.read_seq = state.read_seq.max(head);
+        }
+        if viewing {
+            state.read_seq = state.read_seq.max(head);
+        }
+        self.notice = None;
+        let mut out = self.pending.flush(&room);
+        if first_on_connection {
+            for key in self.pending.queued_keys() {
+                if key.starts_with('@') {
+                    out.extend(self.pending.flush(&key));
+                }
+            }
+        }
+        out
+    }
+
+    fn on_message(&mut self, m: ChatMessage) {
+        let me = self.name.clone().unwrap_or_default();
+        let viewing = self.viewing_room(&m.room);
+        let hidden = self.hidden;
+        let room = m.room.clone();
+        let (seq, user) = (m.seq, m.user.clone());
+        let mention = user != me && mentions(&m.text, &me);
+        let alert = Alert {
+            title: format!("{user} mentioned you in #{room}"),
+            body: m.text.clone(),
+        };
+        let state = self.room_mut(&room);
+        state.typing.retain(|(u, _)| *u != user);
+        if !state.store.insert(m) || seq <= state.read_seq || user == me {
+            return;
+        }
+        if viewing {
+            state.read_seq = seq;
+            return;
+        }
+        state.unread += 1;
+        if mention {
+            state.mentions += 1;
+            if hidden {
+                self.alerts.push(alert);
+            }
+        }
+    }
+
+    fn on_presence(&mut self, room: String, user: String, presence: PresenceState) {
+        let now = self.now;
+        let Some(state) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        match presence {
+            PresenceState::Joined => {
+                if state.add_user(user.clone()) {
+                    state.add_event(user, true);
+                }
+            }
+            PresenceState::Left => {
+                if state.users.contains(&user) {
+                    state.users.retain(|u| *u != user);
+                    state.typing.retain(|(u, _)| *u != user);
+                    state.add_event(user, false);
+                }
+            }
+            PresenceState::Typing => state.typing(user, now),
+        }
+    }
+
+    fn on_error(&mut self, code: ErrorCode, message: String, client_id: Option<String>) {
+        let message = match code {
+            ErrorCode::RateLimited => self.rate_sentence(),
+            _ => message,
+        };
+        if let Some(id) = client_id
+            && self.pending.fail(&id, message.clone())
+        {
+            return;
+        }
+        match code {
+            ErrorCode::InvalidName | ErrorCode::NameTaken => {
+                self.name_refused = Some(message);
+                self.refused_on_this_connection = true;
+            }
+            ErrorCode::Unauthorized => {
+                self.token = None;
+                self.signed_in = None;
+                self.auth_error = Some(message);
+            }
+            _ => self.notice = Some(message),
+        }
+    }
+}
+
+/// The token of a sign-in link's fragment (`#token=...`), if it carries one.
+pub fn token_from_fragment(hash: &str) -> Option<String> {
+    let rest = hash.trim_start_matches('#').strip_prefix("token=")?;
+    let token = rest.split('&').next().unwrap_or_default().trim();
+    (!token.is_empty()).then(|| token.to_string())
 }
 
 /// The room named by the address fragment: `#/r/NAME`, or `lobby` for an empty fragment.

@@ -135,6 +135,9 @@ impl Server {
             .arg(addr.to_string())
             .arg("--data-dir")
             .arg(data.path())
+            // The tests post backlogs over HTTP as fast as they can, as a bot would: no HTTP rate
+            // limit here (the WebSocket limits stay, and a test may set its own).
+            .args(["--http-rate-per-sec", "0"])
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log_file.try_clone()?))
@@ -607,6 +610,79 @@ impl Page {
             .send()
             .await?;
         ensure!(resp.status().is_success(), "CDP: {}", resp.status());
+        Ok(())
+    }
+
+    /// The id of the focused element (empty when none has one).
+    pub async fn focused_id(&self) -> Result<String> {
+        let id = self
+            .js("return document.activeElement && document.activeElement.id;")
+            .await?;
+        Ok(id.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Waits until the element with `id` has keyboard focus.
+    pub async fn wait_focus(&self, id: &str) -> Result<()> {
+        wait_for(
+            &format!("#{id} to have focus on {}", self.label),
+            || async { Ok((self.focused_id().await? == id).then_some(())) },
+        )
+        .await
+    }
+
+    /// Joins (or opens) `room` with the sidebar's room field and waits until it is on screen.
+    pub async fn join_room(&self, room: &str) -> Result<()> {
+        let input = self
+            .client
+            .wait()
+            .at_most(TIMEOUT)
+            .for_element(Locator::Css("#room-input"))
+            .await?;
+        input.send_keys(&format!("{room}\u{E007}")).await?;
+        self.wait_room(room).await
+    }
+
+    /// Waits until the title shows `room`.
+    pub async fn wait_room(&self, room: &str) -> Result<()> {
+        wait_for(&format!("{} to show #{room}", self.label), || async {
+            let title = self.visible_text("#room-name").await?.unwrap_or_default();
+            Ok((title == format!("#{room}")).then_some(()))
+        })
+        .await
+    }
+
+    /// The sidebar's badges for `room`: (unread, mentions), 0 when hidden.
+    pub async fn badges(&self, room: &str) -> Result<(u64, u64)> {
+        let script = format!(
+            r#"const li = document.querySelector('#room-list li[data-room={}]');
+            if (!li) return null;
+            const n = sel => {{ const b = li.querySelector(sel);
+                return b && b.offsetParent !== null ? Number(b.textContent.replace('@', '')) : 0; }};
+            return [n('.badge.unread'), n('.badge.mention')];"#,
+            serde_json::to_string(room)?
+        );
+        let v = self.js(&script).await?;
+        let v = v
+            .as_array()
+            .ok_or_else(|| anyhow!("{room} is not in the room list"))?;
+        Ok((
+            v[0].as_u64().unwrap_or(0),
+            v.get(1).and_then(Value::as_u64).unwrap_or(0),
+        ))
+    }
+
+    /// The page's title.
+    pub async fn title(&self) -> Result<String> {
+        Ok(self.client.title().await?)
+    }
+
+    /// Saves a screenshot as PNG to `path`.
+    pub async fn screenshot(&self, path: &Path) -> Result<()> {
+        let png = self.client.screenshot().await?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png)?;
         Ok(())
     }
 

@@ -524,7 +524,9 @@ async fn fits_a_phone_and_follows_dark_mode() {
 async fn incomplete_history_is_reported() {
     run_with(
         "incomplete_history_is_reported",
-        &["--history", "10"],
+        // The durable store replays what the hot window (`--history`) no longer holds, so the
+        // replay is cut by `--max-replay` instead (same numbers as before).
+        &["--max-replay", "10"],
         |ctx| async move {
             ctx.server.post_many("lobby", "grace", "old", 15).await?;
             let proxy = CutProxy::start(ctx.server.addr).await?;

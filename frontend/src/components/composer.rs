@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::socket::use_chat;
-use crate::state::{counter_visible, text_len};
+use crate::state::{PendingState, counter_visible, text_len};
 
 /// The message box with its Send button, inline error and character counter.
 #[component]
@@ -16,6 +16,28 @@ pub fn Composer() -> impl IntoView {
     let show_counter =
         Memo::new(move |_| chat.session.with(|s| counter_visible(len.get(), &s.limits)));
     let input = NodeRef::<leptos::html::Textarea>::new();
+    // Refused sends on screen: past one, a single "Retry all" beats a Retry per bubble.
+    let failed = Memo::new(move |_| {
+        chat.session.with(|s| {
+            let key = s.view_key();
+            s.pending
+                .in_room(&key)
+                .filter(|p| matches!(p.state, PendingState::Failed(_)))
+                .count()
+        })
+    });
+    let placeholder = Memo::new(move |_| {
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => format!("Write to {peer}…"),
+            None => format!("Write to #{}…", s.room),
+        })
+    });
+    // Writing starts here when the chat appears (after choosing a name, or on load).
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
 
     let submit = move || {
         let t = text.get_untracked();
@@ -44,6 +66,12 @@ pub fn Composer() -> impl IntoView {
                 submit();
             }
         >
+            <div class="retry-all" hidden=move || { failed.get() < 2 }>
+                <span>{move || format!("{} messages were not sent.", failed.get())}</span>
+                <button type="button" class="secondary small" id="retry-all" on:click=move |_| chat.retry_all()>
+                    "Retry all"
+                </button>
+            </div>
             <label for="composer-input" class="visually-hidden">
                 "Message"
             </label>
@@ -54,12 +82,16 @@ pub fn Composer() -> impl IntoView {
                 id="composer-input"
                 node_ref=input
                 rows="1"
-                placeholder="Write a message…"
+                placeholder=move || placeholder.get()
                 aria-describedby="composer-hint composer-error char-count"
                 aria-invalid=move || error.with(Option::is_some).to_string()
                 prop:value=move || text.get()
                 on:input=move |ev| {
-                    text.set(event_target_value(&ev));
+                    let value = event_target_value(&ev);
+                    if !value.trim().is_empty() {
+                        chat.typing();
+                    }
+                    text.set(value);
                     if error.with_untracked(Option::is_some) {
                         error.set(None);
                     }

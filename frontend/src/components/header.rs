@@ -1,51 +1,64 @@
-//! The top bar: the room, who is here, the room switcher, the user and the connection.
+//! The top bar: the drawer button (phones), what is on screen, how many are here, and the
+//! connection. It stays one row: anything that could wrap it (errors, the user's own controls)
+//! lives in the sidebar, and the title shrinks first.
 
 use leptos::prelude::*;
 
-use super::{ConnectionStatus, RoomSwitcher};
+use super::ConnectionStatus;
 use crate::socket::use_chat;
 
 /// The top bar of the app.
 #[component]
-pub fn Header() -> impl IntoView {
+pub fn Header(
+    /// Whether the phone drawer (the sidebar) is open.
+    drawer: RwSignal<bool>,
+) -> impl IntoView {
     let chat = use_chat();
-    let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
-    let users = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map_or(0, |r| r.users.len()))
+    let title = Memo::new(move |_| {
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => format!("@{peer}"),
+            None => format!("#{}", s.room),
+        })
     });
-    let name = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
+    let users = Memo::new(move |_| {
+        chat.session.with(|s| {
+            if s.dm.is_some() {
+                0
+            } else {
+                s.current().map_or(0, |r| r.users.len())
+            }
+        })
+    });
+    let unread = Memo::new(move |_| chat.session.with(|s| s.unread_total() as usize));
 
     view! {
         <header class="topbar">
+            <button
+                type="button"
+                id="menu-toggle"
+                class="icon menu"
+                aria-controls="sidebar"
+                aria-expanded=move || drawer.get().to_string()
+                aria-label=move || match unread.get() {
+                    0 => "Rooms and people".to_string(),
+                    n => format!("Rooms and people ({n} unread)"),
+                }
+                on:click=move |_| drawer.update(|d| *d = !*d)
+            >
+                <span aria-hidden="true">"☰"</span>
+                <span class="badge unread" hidden=move || unread.get() == 0>
+                    {move || unread.get()}
+                </span>
+            </button>
             <div class="room-title">
                 <span class="brand" aria-hidden="true">"Banter"</span>
-                <h1 id="room-name">
-                    <span class="hash" aria-hidden="true">"#"</span>
-                    {move || room.get()}
-                </h1>
+                <h1 id="room-name">{move || title.get()}</h1>
                 <span class="users" id="user-count">
                     {move || match users.get() {
                         0 => String::new(),
-                        1 => "1 here".to_string(),
                         n => format!("{n} here"),
                     }}
                 </span>
-            </div>
-            <RoomSwitcher />
-            <div class="me">
-                <span class="me-name" id="me-name" title="Your name">
-                    {move || name.get().unwrap_or_default()}
-                </span>
-                <button
-                    type="button"
-                    class="link"
-                    id="change-name"
-                    hidden=move || name.with(Option::is_none)
-                    on:click=move |_| chat.forget_name()
-                >
-                    "Change name"
-                </button>
             </div>
             <ConnectionStatus />
         </header>

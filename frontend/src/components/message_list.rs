@@ -1,11 +1,70 @@
-//! The room's messages: a window of the newest ones in the DOM, autoscroll that respects a
-//! reader who scrolled up, and a "new messages" pill for them.
+//! The messages on screen (a room's, or a conversation's): a window of the newest ones in the
+//! DOM, grouped by author and minute, with day separators and quiet join/leave lines; autoscroll
+//! that respects a reader who scrolled up, and a "new messages" pill for them.
 
+use std::sync::Arc;
+
+use banter_protocol::ChatMessage;
 use leptos::prelude::*;
 
+use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
+use crate::api;
 use crate::socket::use_chat;
-use crate::state::PendingSend;
+use crate::state::{PendingSend, PresenceLine};
+
+/// One line of the list.
+#[derive(Clone)]
+enum Row {
+    /// A new calendar day starts.
+    Day(u32, String),
+    /// A message; `cont` when it continues its author's group.
+    Msg(Arc<ChatMessage>, bool),
+    /// Someone joined or left.
+    Event(PresenceLine),
+}
+
+impl Row {
+    fn key(&self) -> String {
+        match self {
+            Row::Day(day, _) => format!("d{day}"),
+            Row::Msg(m, cont) => format!("m{}{}", m.id, if *cont { "+" } else { "" }),
+            Row::Event(e) => format!("e{}", e.key),
+        }
+    }
+}
+
+/// Lays out `messages` (oldest first) with day separators, grouping and the presence lines that
+/// fall inside the window.
+fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
+    let mut out = Vec::with_capacity(messages.len() + 8);
+    let first = messages.first().map_or(0, |m| m.seq);
+    let mut events = events
+        .iter()
+        .filter(|e| messages.is_empty() || e.after_seq + 1 >= first)
+        .peekable();
+    // The previous message's author and minute (none after a separator or a presence line).
+    let mut prev: Option<(&str, u64)> = None;
+    let mut last_day = None;
+    for m in messages {
+        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
+            out.push(Row::Event(e.clone()));
+            prev = None;
+        }
+        let day = local_day(m.ts);
+        if last_day != Some(day) {
+            out.push(Row::Day(day, day_label(m.ts)));
+            last_day = Some(day);
+            prev = None;
+        }
+        let minute = m.ts / 60_000;
+        let cont = prev.is_some_and(|(u, min)| u == m.user && min == minute);
+        out.push(Row::Msg(m.clone(), cont));
+        prev = Some((&m.user, minute));
+    }
+    out.extend(events.cloned().map(Row::Event));
+    out
+}
 
 /// How many of the newest messages are in the DOM while following, and how many more each "Show
 /// earlier" adds. The store may hold thousands; the DOM stays small, so a busy room stays smooth.
@@ -20,34 +79,89 @@ pub const HELD_MAX: usize = 1_000;
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICK_SLACK: i32 = 48;
 
+/// How close to the top (in pixels) starts loading older messages from the server.
+const TOP_SLACK: i32 = 80;
+
+/// Where the message `seq` is in the list (pixels from the top of the scrolled content).
+fn offset_of(el: &web_sys::HtmlDivElement, seq: u64) -> Option<i32> {
+    let li = el
+        .query_selector(&format!("li[data-seq=\"{seq}\"]"))
+        .ok()??;
+    let li: web_sys::HtmlElement = wasm_bindgen::JsCast::dyn_into(li).ok()?;
+    Some(li.offset_top())
+}
+
+/// After the next render, scrolls so the message `seq` is again `place` pixels below the top
+/// of the view: rows added above it (or taken away below) do not move what the reader sees.
+fn restore_place(el: web_sys::HtmlDivElement, seq: Option<u64>, place: Option<i32>) {
+    request_animation_frame(move || {
+        if let (Some(seq), Some(place)) = (seq, place)
+            && let Some(top) = offset_of(&el, seq)
+        {
+            el.set_scroll_top(top - place);
+        }
+    });
+}
+
 /// The scrolling list of the current room's messages, then the user's pending ones.
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
     // The first seq shown while the reader holds a place; `None` follows the newest.
     let anchor = RwSignal::new(None::<u64>);
-    let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
+    // The room, or `@peer` for a conversation.
+    let room = Memo::new(move |_| chat.session.with(|s| s.view_key()));
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
     let messages = Memo::new(move |_| {
         let first = anchor.get();
-        chat.session.with(|s| {
-            s.current()
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => s
+                .conversations
+                .get(peer)
+                .map(|c| c.messages.clone())
+                .unwrap_or_default(),
+            None => s
+                .current()
                 .map(|r| r.store.window(first, WINDOW, HELD_MAX))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+        })
+    });
+    let events = Memo::new(move |_| {
+        chat.session.with(|s| match &s.dm {
+            Some(_) => Vec::new(),
+            None => s.current().map(|r| r.events.clone()).unwrap_or_default(),
         })
     });
     let total = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map_or(0, |r| r.store.len()))
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => s.conversations.get(peer).map_or(0, |c| c.messages.len()),
+            None => s.current().map_or(0, |r| r.store.len()),
+        })
     });
     let latest = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map_or(0, |r| r.store.high_seq()))
+        chat.session.with(|s| match &s.dm {
+            Some(peer) => s
+                .conversations
+                .get(peer)
+                .and_then(|c| c.messages.last().map(|m| m.seq))
+                .unwrap_or(0),
+            None => s.current().map_or(0, |r| r.store.high_seq()),
+        })
+    });
+    // Held messages older than the first one shown (newer ones never count here: they are
+    // what the "new messages" pill is for).
+    let hidden_older = Memo::new(move |_| {
+        let first = messages.with(|m| m.first().map(|m| m.seq));
+        chat.session.with(|s| match (&s.dm, first) {
+            (None, Some(first)) => s.current().map_or(0, |r| r.store.count_before(first)),
+            _ => 0,
+        })
     });
     let pending = Memo::new(move |_| {
+        let key = room.get();
         chat.session.with(|s| {
             s.pending
-                .in_room(&s.room)
+                .in_room(&key)
                 .cloned()
                 .collect::<Vec<PendingSend>>()
         })
@@ -93,6 +207,50 @@ pub fn MessageList() -> impl IntoView {
         pending_now
     });
 
+    // Scrollback from the server (`before=`), when every message held is already on screen.
+    let loading = RwSignal::new(false);
+    let more_on_server = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.dm.is_none() && s.current().is_some_and(|r| r.more_on_server()))
+    });
+    let fetch_earlier = move || {
+        if loading.get_untracked() || !more_on_server.get_untracked() {
+            return;
+        }
+        let Some((room, before)) = chat.session.with_untracked(|s| {
+            let first = s.current()?.store.first_seq()?;
+            Some((s.room.clone(), first))
+        }) else {
+            return;
+        };
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            let page = api::messages_before(&room, before).await;
+            loading.set(false);
+            let (Ok(page), Some(el)) = (page, scroller.get_untracked()) else {
+                return;
+            };
+            if chat.session.with_untracked(|s| s.room != room) {
+                return;
+            }
+            // Keep the reader's place while the older page is added above.
+            let keep = messages.with_untracked(|m| m.first().map(|m| m.seq));
+            let place = keep.and_then(|seq| offset_of(&el, seq).map(|top| top - el.scroll_top()));
+            let added = chat
+                .session
+                .try_update(|s| s.add_earlier(&room, page))
+                .unwrap_or(0);
+            if added > 0 {
+                stick.set(false);
+                anchor.set(
+                    chat.session
+                        .with_untracked(|s| s.current().and_then(|r| r.store.first_seq())),
+                );
+                restore_place(el, keep, place);
+            }
+        });
+    };
+
     let on_scroll = move |_| {
         if let Some(el) = scroller.get_untracked() {
             let gap = el.scroll_height() - el.scroll_top() - el.client_height();
@@ -107,16 +265,25 @@ pub fn MessageList() -> impl IntoView {
                 // Hold the place: same list as now, so nothing re-renders.
                 anchor.set(messages.with_untracked(|m| m.first().map(|m| m.seq)));
             }
+            // At the top with everything held on screen: page back on the server by itself.
+            // (Only for a reader who scrolled up: a short list is always "at the top".)
+            if !at_bottom && el.scroll_top() <= TOP_SLACK && hidden_older.get_untracked() == 0 {
+                fetch_earlier();
+            }
         }
     };
 
-    let show_earlier = move |_| {
+    let show_earlier = move || {
+        if hidden_older.get_untracked() == 0 {
+            fetch_earlier();
+            return;
+        }
         let Some(el) = scroller.get_untracked() else {
             return;
         };
         // Keep the reader's place while older messages are added above.
-        let (old_height, old_top) = (el.scroll_height(), el.scroll_top());
         let first = messages.with_untracked(|m| m.first().map(|m| m.seq));
+        let place = first.and_then(|seq| offset_of(&el, seq).map(|top| top - el.scroll_top()));
         let earlier = chat.session.with_untracked(|s| {
             s.current()
                 .zip(first)
@@ -124,12 +291,15 @@ pub fn MessageList() -> impl IntoView {
         });
         stick.set(false);
         anchor.set(earlier);
-        request_animation_frame(move || {
-            el.set_scroll_top(old_top + el.scroll_height() - old_height);
-        });
+        restore_place(el, first, place);
     };
 
-    let hidden_older = Memo::new(move |_| total.get().saturating_sub(messages.with(Vec::len)));
+    let button_label = move || match (hidden_older.get(), loading.get()) {
+        (0, true) => "Loading earlier messages…".to_string(),
+        (0, false) => "Load earlier messages".to_string(),
+        (n, _) => format!("Show earlier messages ({n} more)"),
+    };
+
     let unseen = Memo::new(move |_| {
         if stick.get() {
             0
@@ -151,21 +321,40 @@ pub fn MessageList() -> impl IntoView {
                 type="button"
                 class="secondary earlier"
                 id="show-earlier"
-                hidden=move || { hidden_older.get() == 0 }
-                on:click=show_earlier
+                hidden=move || { hidden_older.get() == 0 && !more_on_server.get() }
+                on:click=move |_| show_earlier()
             >
-                {move || format!("Show earlier messages ({} more)", hidden_older.get())}
+                {button_label}
             </button>
             <p class="empty" hidden=move || { total.get() > 0 || pending.with(|p| !p.is_empty()) }>
                 "No messages yet. Say hello!"
             </p>
             <ol id="messages" class="messages" role="log" aria-live="polite">
                 <For
-                    each=move || messages.get()
-                    key=|m| m.id.clone()
-                    children=move |m| {
-                        let own = me.with_untracked(|me| me.as_deref() == Some(m.user.as_str()));
-                        view! { <Bubble msg=m own=own /> }
+                    each=move || messages.with(|m| events.with(|e| rows(m, e)))
+                    key=Row::key
+                    children=move |row| {
+                        // Day separators and join/leave lines share one element shape.
+                        let (class, role, text) = match row {
+                            Row::Msg(m, cont) => {
+                                let me = me.get_untracked().unwrap_or_default();
+                                let own = me == m.user;
+                                return view! { <Bubble msg=m own=own cont=cont me=me /> }
+                                    .into_any();
+                            }
+                            Row::Day(_, label) => ("day-sep", Some("separator"), label),
+                            Row::Event(e) => {
+                                let what = if e.joined { "joined" } else { "left" };
+                                ("presence-line", None, format!("{} {what}", e.user))
+                            }
+                        };
+                        let aria = role.map(|_| text.clone());
+                        view! {
+                            <li class=class role=role aria-label=aria>
+                                <span>{text}</span>
+                            </li>
+                        }
+                            .into_any()
                     }
                 />
                 <For

@@ -9,7 +9,11 @@ mod message_list;
 mod name_prompt;
 mod notices;
 mod pending_bubble;
+mod rich_text;
 mod room_switcher;
+mod sidebar;
+mod sign_in;
+mod typing_line;
 
 pub use bubble::Bubble;
 pub use composer::Composer;
@@ -20,3 +24,6 @@ pub use name_prompt::NamePrompt;
 pub use notices::Notices;
 pub use pending_bubble::PendingBubble;
 pub use room_switcher::RoomSwitcher;
+pub use sidebar::Sidebar;
+pub use sign_in::SignIn;
+pub use typing_line::TypingLine;

@@ -12,6 +12,13 @@ pub fn NamePrompt() -> impl IntoView {
     let value = RwSignal::new(prefs::load_name().unwrap_or_default());
     let error = RwSignal::new(chat.session.with_untracked(|s| s.name_refused.clone()));
     let max = move || chat.session.with(|s| s.limits.max_name_chars);
+    // `autofocus` only works on page load; "Change name" shows this later, so focus it here.
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -35,6 +42,7 @@ pub fn NamePrompt() -> impl IntoView {
                     id="name-input"
                     type="text"
                     autofocus
+                    node_ref=input
                     autocomplete="nickname"
                     maxlength=max
                     aria-describedby="name-error"

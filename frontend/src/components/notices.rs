@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::socket::use_chat;
+use crate::state::Gap;
 
 /// The notices that apply to the room on screen.
 #[component]
@@ -11,13 +12,31 @@ pub fn Notices(
     route_error: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let chat = use_chat();
-    let gap = Memo::new(move |_| chat.session.with(|s| s.current().and_then(|r| r.gap)));
+    let gap = Memo::new(move |_| {
+        chat.session.with(|s| {
+            let room = s.current().filter(|_| s.dm.is_none())?;
+            let gap = room.gap?;
+            // A server that pages back (`before=`) still has the older ones: say how to see them.
+            Some(
+                match gap {
+                    Gap::OlderNotKept if room.more_on_server() => {
+                        "Older messages load when you scroll up."
+                    }
+                    other => other.describe(),
+                }
+                .to_string(),
+            )
+        })
+    });
     let notice = Memo::new(move |_| chat.session.with(|s| s.notice.clone()));
 
     view! {
         <div class="notices" aria-live="polite">
             <p class="notice" id="history-notice" hidden=move || gap.get().is_none()>
-                {move || gap.get().map(|g| g.describe())}
+                <span>{move || gap.get()}</span>
+                <button type="button" class="link" id="history-dismiss" on:click=move |_| chat.dismiss_gap()>
+                    "Dismiss"
+                </button>
             </p>
             <p class="notice warn" id="route-error" hidden=move || route_error.with(Option::is_none)>
                 {move || route_error.get()}

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::socket::use_chat;
+use crate::socket::{ConnState, use_chat};
 use crate::state::{PendingSend, PendingState};
 
 /// The user's own message while it waits for its `ack`; a refused one offers Retry / Discard.
@@ -14,8 +14,14 @@ pub fn PendingBubble(
     let chat = use_chat();
     let id = pending.client_id.clone();
     let status = match &pending.state {
+        // Offline, it waits for the connection: say so, not "Sending…".
         PendingState::Queued | PendingState::InFlight => view! {
-            <span class="msg-status">"Sending…"</span>
+            <span class="msg-status">
+                {move || match chat.conn.get() {
+                    ConnState::Online => "Sending…",
+                    _ => "Not sent yet: will send when connected",
+                }}
+            </span>
         }
         .into_any(),
         PendingState::Failed(reason) => {

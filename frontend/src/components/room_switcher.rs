@@ -1,16 +1,40 @@
-//! A small form to open another room by name (it sets the address, `#/r/NAME`).
+//! A small form to join (or create) a room by name; it sets the address, `#/r/NAME`. The
+//! server's other rooms (`GET /api/rooms`, fetched when the field gets focus) are offered as
+//! suggestions to browse. Its error shows below it, in the sidebar, never in the top bar.
 
 use leptos::prelude::*;
 
+use super::sidebar::focus_composer;
+use crate::api;
 use crate::socket::use_chat;
 use crate::state::hash_for_room;
 
-/// Opens another room: type its name, press Enter.
+/// Joins a room: type its name, press Enter.
 #[component]
-pub fn RoomSwitcher() -> impl IntoView {
+pub fn RoomSwitcher(
+    /// The phone drawer, closed once the room is open.
+    drawer: RwSignal<bool>,
+) -> impl IntoView {
     let chat = use_chat();
     let value = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // The server's rooms the user is not in, as "name (N here)" suggestions.
+    let others = RwSignal::new(Vec::<(String, String)>::new());
+    let browse = move |_| {
+        leptos::task::spawn_local(async move {
+            let Ok(rooms) = api::rooms().await else {
+                return;
+            };
+            let mine = chat.session.with_untracked(|s| s.my_rooms.clone());
+            others.set(
+                rooms
+                    .into_iter()
+                    .filter(|r| !mine.contains(&r.room))
+                    .map(|r| (r.room, format!("{} here", r.users)))
+                    .collect(),
+            );
+        });
+    };
 
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -20,7 +44,10 @@ pub fn RoomSwitcher() -> impl IntoView {
             Ok(room) => {
                 error.set(None);
                 value.set(String::new());
+                let _ = chat.switch_room(room);
                 let _ = window().location().set_hash(&hash_for_room(room));
+                drawer.set(false);
+                focus_composer();
             }
             Err(e) => error.set(Some(e.message)),
         }
@@ -29,12 +56,14 @@ pub fn RoomSwitcher() -> impl IntoView {
     view! {
         <form class="room-switch" on:submit=go>
             <label for="room-input" class="visually-hidden">
-                "Open a room"
+                "Join or create a room"
             </label>
             <input
                 id="room-input"
                 type="text"
-                placeholder="Open a room…"
+                placeholder="Join or find a room…"
+                list="room-options"
+                on:focus=browse
                 autocomplete="off"
                 spellcheck="false"
                 aria-describedby="room-error"
@@ -45,7 +74,16 @@ pub fn RoomSwitcher() -> impl IntoView {
                     error.set(None);
                 }
             />
-            <button type="submit" class="secondary">
+            <datalist id="room-options">
+                {move || {
+                    others
+                        .get()
+                        .into_iter()
+                        .map(|(room, label)| view! { <option value=room label=label></option> })
+                        .collect_view()
+                }}
+            </datalist>
+            <button type="submit" class="secondary" id="room-go">
                 "Go"
             </button>
             <p id="room-error" class="field-error" aria-live="polite">

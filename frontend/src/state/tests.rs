@@ -4,6 +4,7 @@
 
 use super::*;
 use banter_protocol::AuthMode;
+use banter_protocol::http::MessagePage;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -150,7 +151,7 @@ fn resume_joins_with_the_highest_seq_seen() {
             room: "lobby".into(),
             name: "ada".into(),
             since: Some(3),
-            epoch: None,
+            epoch: Some("e1".into()),
         }]
     );
     // The replay and a late duplicate of a live message are stored once.
@@ -240,7 +241,8 @@ fn refused_sends_can_be_retried_or_discarded() {
         Some(id.clone()),
     ));
     let p = s.pending.in_room("lobby").next().expect("still listed");
-    assert_eq!(p.state, PendingState::Failed("slow down".into()));
+    // A rate-limit refusal is told with the rate in force (the server's sentence omits it).
+    assert_eq!(p.state, PendingState::Failed(s.rate_sentence()));
     assert_eq!(s.notice, None, "a send's refusal is shown on the send");
     assert_eq!(sends(&s.retry(&id)), [("spam".to_string(), id.clone())]);
     s.pending.discard(&id);
@@ -258,14 +260,33 @@ fn empty_and_too_long_text_is_refused_locally() {
 }
 
 #[test]
-fn switching_rooms_leaves_and_resumes() {
+fn switching_rooms_keeps_every_room_joined_and_resumes() {
     let mut s = online_with(&[1, 2]);
     let out = s.switch_room("other").expect("valid room");
     assert_eq!(
         out,
+        [ClientMsg::Join {
+            room: "other".into(),
+            name: "ada".into(),
+            since: Some(0),
+            epoch: None,
+        }],
+        "the lobby stays joined: no leave"
+    );
+    s.handle(joined("other", 0));
+    assert_eq!(s.my_rooms, ["lobby", "other"]);
+    assert!(s.switch_room("lobby").expect("valid room").is_empty());
+    // After a reconnect, every room is joined again, each from its own resume point.
+    s.disconnected();
+    let out = s.handle(welcome());
+    assert_eq!(
+        out,
         [
-            ClientMsg::Leave {
-                room: "lobby".into()
+            ClientMsg::Join {
+                room: "lobby".into(),
+                name: "ada".into(),
+                since: Some(2),
+                epoch: Some("e1".into()),
             },
             ClientMsg::Join {
                 room: "other".into(),
@@ -275,32 +296,35 @@ fn switching_rooms_leaves_and_resumes() {
             }
         ]
     );
-    s.handle(joined("other", 0));
-    let back = s.switch_room("lobby").expect("valid room");
-    assert_eq!(
-        back[1],
-        ClientMsg::Join {
-            room: "lobby".into(),
-            name: "ada".into(),
-            since: Some(2),
-            epoch: None,
-        }
-    );
     assert!(s.switch_room("Bad Room").is_err());
 }
 
 #[test]
-fn a_late_joined_for_a_room_already_left_is_ignored() {
+fn leaving_a_room_leaves_it_and_a_late_joined_is_ignored() {
     let mut s = Session::new("t");
     s.set_name("ada").expect("valid");
     s.handle(welcome()); // join lobby
-    s.switch_room("other").expect("valid"); // before lobby's `joined` arrives
-    assert!(s.handle(joined("lobby", 0)).is_empty());
+    s.switch_room("other").expect("valid"); // join other
+    let (out, next) = s.leave_room("lobby"); // before lobby's `joined` arrives
+    assert!(out.is_empty(), "not joined yet, nothing to leave: {out:?}");
+    assert_eq!(next, None, "lobby was not on screen");
+    assert_eq!(
+        s.handle(joined("lobby", 0)),
+        [ClientMsg::Leave {
+            room: "lobby".into()
+        }]
+    );
     assert_eq!(s.room_state("lobby").map(|r| r.joined), None);
     s.handle(joined("other", 0));
-    let back = s.switch_room("lobby").expect("valid");
-    assert_eq!(back.len(), 2, "leave other, join lobby: {back:?}");
-    assert!(matches!(&back[0], ClientMsg::Leave { room } if room == "other"));
+    let (out, next) = s.leave_room("other");
+    assert!(matches!(&out[0], ClientMsg::Leave { room } if room == "other"));
+    assert_eq!(
+        next.as_deref(),
+        Some("lobby"),
+        "with no room left, the lobby"
+    );
+    assert_eq!(s.my_rooms, ["lobby"]);
+    assert_eq!(s.room, "lobby");
 }
 
 #[test]
@@ -381,4 +405,316 @@ fn counter_shows_near_the_limit() {
     assert!(!counter_visible(3_199, &l));
     assert!(counter_visible(3_200, &l));
     assert_eq!(text_len("  héllo \n"), 5);
+}
+
+fn joined_epoch(room: &str, head: u64, epoch: &str) -> ServerMsg {
+    ServerMsg::Joined {
+        room: room.into(),
+        users: vec!["ada".into()],
+        head,
+        epoch: epoch.into(),
+        users_total: None,
+    }
+}
+
+fn presence(room: &str, user: &str, state: PresenceState) -> ServerMsg {
+    ServerMsg::Presence {
+        room: room.into(),
+        user: user.into(),
+        state,
+    }
+}
+
+fn dm(from: &str, to: &str, id: &str, text: &str, client_id: Option<&str>) -> ServerMsg {
+    ServerMsg::Direct(banter_protocol::DirectMessage {
+        from: from.into(),
+        to: to.into(),
+        text: text.into(),
+        id: id.into(),
+        ts: 1_764_110_000_000,
+        client_id: client_id.map(str::to_string),
+    })
+}
+
+#[test]
+fn another_epoch_drops_what_the_room_held() {
+    let mut s = online_with(&[1, 2, 3]);
+    s.disconnected();
+    s.handle(welcome());
+    // Same head, another life of the room: the seqs we hold mean other messages now.
+    s.handle(joined_epoch("lobby", 3, "e2"));
+    let room = s.current().expect("lobby");
+    assert!(room.store.is_empty());
+    assert_eq!(room.gap, Some(Gap::ServerReset));
+    assert_eq!(room.epoch, "e2");
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "new life")));
+    s.disconnected();
+    let out = s.handle(welcome());
+    assert!(
+        matches!(&out[0], ClientMsg::Join { since: Some(1), epoch: Some(e), .. } if e == "e2"),
+        "resumes in the new epoch: {out:?}"
+    );
+    // The notice can be dismissed.
+    s.dismiss_gap();
+    assert_eq!(s.current().and_then(|r| r.gap), None);
+}
+
+#[test]
+fn unread_and_mentions_count_in_rooms_not_on_screen() {
+    let mut s = online_with(&[]);
+    s.switch_room("ops").expect("valid");
+    s.handle(joined("ops", 5));
+    // History from before we came is not unread.
+    for seq in 1..=5 {
+        s.handle(ServerMsg::Message(msg("ops", seq, "grace", "old")));
+    }
+    s.switch_room("lobby").expect("valid");
+    assert_eq!(s.room_state("ops").map(|r| r.unread), Some(0));
+    s.handle(ServerMsg::Message(msg("ops", 6, "grace", "news")));
+    s.handle(ServerMsg::Message(msg("ops", 7, "grace", "@ada look")));
+    s.handle(ServerMsg::Message(msg("ops", 7, "grace", "@ada look")));
+    s.handle(ServerMsg::Message(msg("ops", 8, "ada", "my own")));
+    let ops = s.room_state("ops").expect("ops");
+    assert_eq!((ops.unread, ops.mentions), (2, 1));
+    // The room on screen does not count; the title total does.
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "here")));
+    assert_eq!(s.current().map(|r| r.unread), Some(0));
+    assert_eq!(s.unread_total(), 2);
+    assert!(s.alerts.is_empty(), "the page is visible: no notification");
+    s.switch_room("ops").expect("valid");
+    assert_eq!(s.unread_total(), 0);
+}
+
+#[test]
+fn a_hidden_page_counts_the_room_on_screen_and_alerts_mentions() {
+    let mut s = online_with(&[]);
+    s.set_hidden(true);
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "hey @ada")));
+    assert_eq!(s.unread_total(), 1);
+    assert_eq!(s.alerts.len(), 1);
+    assert!(s.alerts[0].title.contains("grace"));
+    s.set_hidden(false);
+    assert_eq!(s.unread_total(), 0);
+}
+
+#[test]
+fn typing_is_throttled_shown_and_cleared() {
+    let mut s = online_with(&[]);
+    assert_eq!(s.typing_frame(0.0).len(), 1);
+    assert!(s.typing_frame(2_999.0).is_empty(), "at most every 3 s");
+    assert_eq!(s.typing_frame(3_000.0).len(), 1);
+
+    s.now = 10_000.0;
+    s.handle(presence("lobby", "grace", PresenceState::Typing));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(1));
+    assert!(!s.typing_expired(14_000.0));
+    assert!(s.typing_expired(15_000.0));
+    assert!(s.expire_typing(15_000.0));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(0));
+    // Their message clears it at once.
+    s.handle(presence("lobby", "grace", PresenceState::Typing));
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "done")));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(0));
+}
+
+#[test]
+fn joins_and_leaves_become_quiet_lines_after_the_newest_message() {
+    let mut s = online_with(&[1, 2]);
+    s.handle(presence("lobby", "grace", PresenceState::Joined));
+    s.handle(presence("lobby", "grace", PresenceState::Joined));
+    s.handle(ServerMsg::Message(msg("lobby", 3, "grace", "hi")));
+    s.handle(presence("lobby", "grace", PresenceState::Left));
+    let lines: Vec<(u64, bool)> = s
+        .current()
+        .expect("lobby")
+        .events
+        .iter()
+        .map(|e| (e.after_seq, e.joined))
+        .collect();
+    assert_eq!(lines, [(2, true), (3, false)]);
+    assert_eq!(
+        s.current().map(|r| r.users.clone()),
+        Some(vec!["ada".into()])
+    );
+}
+
+#[test]
+fn direct_messages_go_both_ways_and_wait_for_a_connection() {
+    let mut s = online_with(&[]);
+    s.open_dm("grace").expect("valid name");
+    let out = s.compose("psst").expect("valid");
+    let cid = match out.as_slice() {
+        [ClientMsg::Direct { to, client_id, .. }] if to == "grace" => client_id.clone(),
+        other => panic!("a direct frame: {other:?}"),
+    }
+    .expect("a client_id");
+    assert_eq!(s.pending.len(), 1);
+    // The sender's copy echoes the client_id: delivered.
+    s.handle(dm("ada", "grace", "d1", "psst", Some(&cid)));
+    assert!(s.pending.is_empty());
+    // Grace answers while ada looks at the lobby: unread in the conversation.
+    s.switch_room("lobby").expect("valid");
+    s.handle(dm("grace", "ada", "d2", "what?", None));
+    s.handle(dm("grace", "ada", "d2", "what?", None));
+    let conv = s.conversations.get("grace").expect("conversation");
+    assert_eq!(conv.messages.len(), 2);
+    assert_eq!(conv.unread, 1);
+    assert_eq!(s.unread_total(), 1);
+    s.open_dm("grace").expect("valid");
+    assert_eq!(s.unread_total(), 0);
+
+    // Written offline, it goes after the reconnect's first `joined` (the server then knows our
+    // name), with the same client_id.
+    s.disconnected();
+    assert!(s.compose("later").expect("valid").is_empty());
+    s.handle(welcome());
+    let out = s.handle(joined("lobby", 0));
+    assert!(matches!(out.as_slice(), [ClientMsg::Direct { text, .. }] if text == "later"));
+    // Refused (grace went away): it can be retried.
+    let ClientMsg::Direct { client_id, .. } = &out[0] else {
+        unreachable!()
+    };
+    s.handle(ServerMsg::error(
+        ErrorCode::UnknownUser,
+        "no user named `grace` is connected",
+        client_id.clone(),
+    ));
+    assert_eq!(s.retry_all().len(), 1);
+}
+
+#[test]
+fn the_rate_limit_refusal_says_the_rate_and_retries_together() {
+    let mut s = online_with(&[]);
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            sends(&s.compose(&format!("m{i}")).expect("valid"))[0]
+                .1
+                .clone()
+        })
+        .collect();
+    for id in &ids[1..] {
+        s.handle(ServerMsg::error(
+            ErrorCode::RateLimited,
+            "slow down: the burst allows 40 messages, then the sustained rate",
+            Some(id.clone()),
+        ));
+    }
+    let reasons: Vec<String> = s
+        .pending
+        .in_room("lobby")
+        .filter_map(|p| match &p.state {
+            PendingState::Failed(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2);
+    assert!(
+        reasons[0].contains("20 messages per second") && reasons[0].contains("40"),
+        "{}",
+        reasons[0]
+    );
+    let again = sends(&s.retry_all());
+    assert_eq!(again.len(), 2, "both refused sends go again, same ids");
+    assert_eq!(again[0].1, ids[1]);
+}
+
+#[test]
+fn token_mode_signs_in_before_joining() {
+    let token_welcome = ServerMsg::welcome("s".into(), "0.1.0", Limits::default(), AuthMode::Token);
+    let mut s = Session::new("t");
+    s.handle(token_welcome.clone());
+    assert_eq!(
+        s.screen(),
+        Screen::SignIn,
+        "no token: explain how to get one"
+    );
+
+    let mut s = Session::new("t");
+    s.set_token("tok".into());
+    assert_eq!(
+        s.screen(),
+        Screen::Chat,
+        "a token held: connecting, no name prompt"
+    );
+    assert_eq!(
+        s.handle(token_welcome.clone()),
+        [ClientMsg::Auth {
+            token: "tok".into()
+        }]
+    );
+    let out = s.handle(ServerMsg::Authenticated {
+        user: "ada".into(),
+        exp: 1,
+    });
+    assert!(
+        matches!(&out[..], [ClientMsg::Join { room, name, .. }] if room == "lobby" && name == "ada")
+    );
+    assert_eq!(s.signed_in.as_deref(), Some("ada"));
+
+    // A refused token is dropped and the sign-in page says why.
+    s.handle(ServerMsg::error(
+        ErrorCode::Unauthorized,
+        "token expired",
+        None,
+    ));
+    assert_eq!(s.token, None);
+    assert_eq!(s.auth_error.as_deref(), Some("token expired"));
+    s.disconnected();
+    s.handle(token_welcome);
+    assert_eq!(s.screen(), Screen::SignIn);
+
+    assert_eq!(
+        token_from_fragment("#token=abc.def").as_deref(),
+        Some("abc.def")
+    );
+    assert_eq!(
+        token_from_fragment("#token=abc&x=1").as_deref(),
+        Some("abc")
+    );
+    assert_eq!(token_from_fragment("#/r/lobby"), None);
+    assert_eq!(token_from_fragment("#token="), None);
+}
+
+#[test]
+fn show_earlier_counts_only_older_messages() {
+    let mut store = MessageStore::default();
+    for seq in 1..=1_000 {
+        store.insert(msg("lobby", seq, "a", "x"));
+    }
+    assert_eq!(store.count_before(1), 0);
+    for seq in 1_001..=1_050 {
+        store.insert(msg("lobby", seq, "a", "x"));
+    }
+    assert_eq!(
+        store.count_before(1),
+        0,
+        "newer messages are not earlier ones"
+    );
+    assert_eq!(store.count_before(801), 800);
+}
+
+#[test]
+fn scrollback_pages_join_the_store_until_the_start() {
+    let mut s = online_with(&[]);
+    for seq in 801..=1_000 {
+        s.handle(ServerMsg::Message(msg("lobby", seq, "grace", "x")));
+    }
+    assert!(s.current().is_some_and(RoomState::more_on_server));
+    let page = |from: u64, to: u64, complete: bool, epoch: &str| MessagePage {
+        room: "lobby".into(),
+        messages: (from..=to)
+            .map(|q| msg("lobby", q, "grace", "old"))
+            .collect(),
+        complete,
+        epoch: epoch.into(),
+    };
+    // A page from another life of the room is not mixed in.
+    assert_eq!(s.add_earlier("lobby", page(601, 800, false, "e2")), 0);
+    assert_eq!(s.add_earlier("lobby", page(601, 800, false, "e1")), 200);
+    assert!(s.current().is_some_and(RoomState::more_on_server));
+    assert_eq!(s.add_earlier("lobby", page(1, 600, true, "e1")), 600);
+    let room = s.current().expect("lobby");
+    assert_eq!(room.store.first_seq(), Some(1));
+    assert!(!room.more_on_server());
+    assert_eq!(room.unread, 0, "history is not unread");
 }

@@ -1,0 +1,297 @@
+//! The sidebar: the user's rooms with unread and mention badges, joining and browsing rooms,
+//! conversations, and who is in the room on screen. On a phone it is a drawer.
+
+use leptos::prelude::*;
+
+use super::RoomSwitcher;
+use crate::notify;
+use crate::socket::use_chat;
+use crate::state::hash_for_room;
+
+/// One room in the list, as the view needs it.
+#[derive(Clone, PartialEq)]
+struct RoomItem {
+    room: String,
+    unread: u32,
+    mentions: u32,
+    active: bool,
+}
+
+/// Moves keyboard focus to the composer (after choosing where to write).
+pub(crate) fn focus_composer() {
+    request_animation_frame(|| focus_first("#composer-input"));
+}
+
+/// Focuses the first element matching `selector`, if any.
+fn focus_first(selector: &str) {
+    if let Ok(Some(el)) = document().query_selector(selector)
+        && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
+    {
+        let _ = el.focus();
+    }
+}
+
+/// A count as a badge (nothing when 0), read out as "N what".
+fn badge(class: &'static str, mark: &'static str, n: u32, what: &'static str) -> impl IntoView {
+    (n > 0).then(|| {
+        view! {
+            <span class=format!("badge {class}") aria-hidden="true">{mark} {n}</span>
+            <span class="visually-hidden">{format!(", {n} {what}")}</span>
+        }
+    })
+}
+
+/// A room's name with its unread and mention badges.
+fn room_label(i: &RoomItem) -> impl IntoView + use<> {
+    view! {
+        <span class="nav-name">"#" {i.room.clone()}</span>
+        {badge("mention", "@", i.mentions, "mentioning you")}
+        {badge("unread", "", i.unread, "unread")}
+    }
+}
+
+/// The rooms, conversations and people.
+#[component]
+pub fn Sidebar(
+    /// Whether the phone drawer is open.
+    drawer: RwSignal<bool>,
+) -> impl IntoView {
+    let chat = use_chat();
+    // Keyed by name alone, with the counts reactive inside: a count that moves never re-creates
+    // the row, so keyboard focus stays on it.
+    let rooms = Memo::new(move |_| chat.session.with(|s| s.my_rooms.clone()));
+    let room_item = move |room: &str| {
+        chat.session.with(|s| {
+            let r = s.room_state(room);
+            RoomItem {
+                room: room.to_string(),
+                unread: r.map_or(0, |r| r.unread),
+                mentions: r.map_or(0, |r| r.mentions),
+                active: s.dm.is_none() && s.room == room,
+            }
+        })
+    };
+    let conversations = Memo::new(move |_| {
+        chat.session.with(|s| {
+            s.conversations
+                .all()
+                .iter()
+                .map(|c| c.peer.clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    let conversation_item = move |peer: &str| {
+        chat.session.with(|s| {
+            (
+                s.conversations.get(peer).map_or(0, |c| c.unread),
+                s.dm.as_deref() == Some(peer),
+            )
+        })
+    };
+    let me = Memo::new(move |_| chat.session.with(|s| s.name.clone().unwrap_or_default()));
+    let people = Memo::new(move |_| {
+        chat.session.with(|s| {
+            if s.dm.is_some() {
+                return Vec::new();
+            }
+            s.current().map(|r| r.users.clone()).unwrap_or_default()
+        })
+    });
+    let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
+    let name = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
+    let signed_in = Memo::new(move |_| chat.session.with(|s| s.signed_in.is_some()));
+    let token_held = Memo::new(move |_| chat.session.with(|s| s.token.is_some()));
+    // Offer notifications only where the browser still has to ask.
+    let can_ask = RwSignal::new(
+        notify::supported()
+            && web_sys::Notification::permission() == web_sys::NotificationPermission::Default,
+    );
+
+    // Opening the drawer moves focus into it; Escape closes it and gives focus back to its
+    // button.
+    Effect::new(move |was_open: Option<bool>| {
+        let open = drawer.get();
+        if open && was_open == Some(false) {
+            request_animation_frame(|| focus_first("#sidebar .nav-link"));
+        }
+        open
+    });
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && drawer.get_untracked() {
+            drawer.set(false);
+            focus_first("#menu-toggle");
+        }
+    });
+    on_cleanup(move || escape.remove());
+
+    let show_room = move |room: String| {
+        // Setting the address switches (and a click on the room already addressed, with a
+        // conversation on screen, switches back directly).
+        let _ = chat.switch_room(&room);
+        let _ = window().location().set_hash(&hash_for_room(&room));
+        drawer.set(false);
+        focus_composer();
+    };
+    let open_dm = move |peer: String| {
+        if chat.open_dm(&peer).is_ok() {
+            drawer.set(false);
+            focus_composer();
+        }
+    };
+
+    view! {
+        <div class="backdrop" hidden=move || !drawer.get() on:click=move |_| drawer.set(false)></div>
+        <aside
+            id="sidebar"
+            class="sidebar"
+            class:open=move || drawer.get()
+            aria-label="Rooms and people"
+        >
+            <nav aria-labelledby="rooms-heading">
+                <h2 id="rooms-heading">"Rooms"</h2>
+                <ul id="room-list" class="nav-list">
+                    {move || {
+                        rooms.get()
+                            .into_iter()
+                            .map(|room| {
+                            let (go, leave, me) = (room.clone(), room.clone(), room.clone());
+                            let this = room.clone();
+                            let active = move || room_item(&this).active;
+                            let current = active.clone();
+                            view! {
+                                <li class="nav-item" class:active=active data-room=room.clone()>
+                                    <a
+                                        class="nav-link"
+                                        href=hash_for_room(&room)
+                                        aria-current=move || current().then_some("page")
+                                        on:click=move |ev| {
+                                            ev.prevent_default();
+                                            show_room(go.clone());
+                                        }
+                                    >
+                                        {move || room_label(&room_item(&me))}
+                                    </a>
+                                    <button
+                                        type="button"
+                                        class="icon leave"
+                                        aria-label=format!("Leave #{room}")
+                                        title=format!("Leave #{room}")
+                                        on:click=move |_| {
+                                            if let Some(next) = chat.leave_room(&leave) {
+                                                let _ = window().location().set_hash(&hash_for_room(&next));
+                                            }
+                                        }
+                                    >
+                                        "×"
+                                    </button>
+                                </li>
+                            }
+                        })
+                            .collect_view()
+                    }}
+                </ul>
+                <RoomSwitcher drawer=drawer />
+            </nav>
+            <section aria-labelledby="dm-heading">
+                <h2 id="dm-heading">"Conversations"</h2>
+                <p class="side-hint" hidden=move || !conversations.with(Vec::is_empty)>
+                    "Pick a person below to write to them alone."
+                </p>
+                <ul id="dm-list" class="nav-list">
+                    {move || {
+                        conversations.get()
+                            .into_iter()
+                            .map(|peer| {
+                            let (this, that) = (peer.clone(), peer.clone());
+                            let active = move || conversation_item(&this).1;
+                            let current = active.clone();
+                            let go = peer.clone();
+                            let name = peer.clone();
+                            view! {
+                                <li class="nav-item" class:active=active data-peer=peer.clone()>
+                                    <button
+                                        type="button"
+                                        class="nav-link"
+                                        aria-current=move || current().then_some("page")
+                                        on:click=move |_| open_dm(go.clone())
+                                    >
+                                        {move || {
+                                            let unread = conversation_item(&that).0;
+                                            view! {
+                                                <span class="nav-name">"@" {name.clone()}</span>
+                                                {badge("unread", "", unread, "unread")}
+                                            }
+                                        }}
+                                    </button>
+                                </li>
+                            }
+                        })
+                            .collect_view()
+                    }}
+                </ul>
+            </section>
+            <section aria-labelledby="people-heading" hidden=move || people.with(Vec::is_empty)>
+                <h2 id="people-heading">{move || format!("In #{}", room.get())}</h2>
+                <ul id="people" class="nav-list">
+                    {move || {
+                        people.get()
+                            .into_iter()
+                            .map(|person| {
+                            let is_me = me.with_untracked(|me| *me == person);
+                            let go = person.clone();
+                            view! {
+                                <li class="person" data-user=person.clone()>
+                                    <span class="presence-dot" aria-hidden="true"></span>
+                                    <span class="person-name">{person.clone()}</span>
+                                    <button
+                                        type="button"
+                                        class="link dm-start"
+                                        hidden=is_me
+                                        aria-label=format!("Message {person}")
+                                        on:click=move |_| open_dm(go.clone())
+                                    >
+                                        "Message"
+                                    </button>
+                                    <span class="you" hidden=!is_me>"(you)"</span>
+                                </li>
+                            }
+                        })
+                            .collect_view()
+                    }}
+                </ul>
+            </section>
+            <div class="me">
+                <span class="me-name" id="me-name" title="Your name">
+                    {move || name.get().unwrap_or_default()}
+                </span>
+                <button
+                    type="button"
+                    class="link"
+                    id="change-name"
+                    hidden=move || name.with(Option::is_none) || token_held.get()
+                    on:click=move |_| chat.forget_name()
+                >
+                    "Change name"
+                </button>
+                <button
+                    type="button"
+                    class="link"
+                    id="sign-out"
+                    hidden=move || !signed_in.get()
+                    on:click=move |_| chat.sign_out()
+                >
+                    "Sign out"
+                </button>
+                <button
+                    type="button"
+                    id="notify-toggle"
+                    class="secondary small"
+                    hidden=move || !can_ask.get()
+                    on:click=move |_| notify::request(move |_| can_ask.set(false))
+                >
+                    "Enable notifications"
+                </button>
+            </div>
+        </aside>
+    }
+}

@@ -1,0 +1,142 @@
+//! What the client knows about one room besides its messages: who is here, who is typing, the
+//! quiet join/leave lines, unread counts, the epoch its `seq`s belong to, missing history.
+
+use super::MessageStore;
+
+/// How long "is typing…" shows after the last `typing` event, in milliseconds.
+pub const TYPING_SHOWS_MS: f64 = 5_000.0;
+
+/// How many join/leave lines a room keeps.
+const KEEP_EVENTS: usize = 100;
+
+/// Someone joined or left, shown as a quiet line after the message `after_seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceLine {
+    /// The newest `seq` held when it happened (0: before any message).
+    pub after_seq: u64,
+    pub user: String,
+    pub joined: bool,
+    /// Unique within the room, for keyed view lists.
+    pub key: u64,
+}
+
+/// One room, as this client knows it.
+#[derive(Debug, Clone, Default)]
+pub struct RoomState {
+    pub store: MessageStore,
+    /// Who is present (from `joined`, then `presence`): each name once, in arrival order. A
+    /// `Vec`, not a set: the list is small and a set's sort would grow the WASM.
+    pub users: Vec<String>,
+    /// Joined on the current connection.
+    pub joined: bool,
+    /// Joined at least once on any connection of this page (the first `joined` sets the read
+    /// point: history is not "unread").
+    pub ever_joined: bool,
+    /// The life of the room's history our `seq`s belong to (empty: the server names none).
+    pub epoch: String,
+    /// Messages by others after `read_seq` that the user has not seen.
+    pub unread: u32,
+    /// How many of those mention the user.
+    pub mentions: u32,
+    /// The newest `seq` the user has seen (or that came before they joined).
+    pub read_seq: u64,
+    /// Who is typing, with when we last heard it (ms).
+    pub typing: Vec<(String, f64)>,
+    /// Joins and leaves seen while here, oldest first.
+    pub events: Vec<PresenceLine>,
+    next_event: u64,
+    /// History could not give back everything (`replay.complete == false`).
+    pub gap: Option<Gap>,
+    /// Scrollback (`before=`) reached the oldest message the server holds.
+    pub reached_start: bool,
+}
+
+impl RoomState {
+    /// Adds `user` to who is here; returns whether they were new.
+    pub fn add_user(&mut self, user: String) -> bool {
+        if self.users.contains(&user) {
+            return false;
+        }
+        self.users.push(user);
+        true
+    }
+
+    /// A quiet "joined"/"left" line after the newest message held.
+    pub fn add_event(&mut self, user: String, joined: bool) {
+        self.next_event += 1;
+        self.events.push(PresenceLine {
+            after_seq: self.store.high_seq(),
+            user,
+            joined,
+            key: self.next_event,
+        });
+        if self.events.len() > KEEP_EVENTS {
+            self.events.remove(0);
+        }
+    }
+
+    /// `user` is typing (heard at `now`).
+    pub fn typing(&mut self, user: String, now: f64) {
+        match self.typing.iter_mut().find(|(u, _)| *u == user) {
+            Some(entry) => entry.1 = now,
+            None => self.typing.push((user, now)),
+        }
+    }
+
+    /// Forgets typing indicators older than [`TYPING_SHOWS_MS`]; returns whether any went.
+    pub fn expire_typing(&mut self, now: f64) -> bool {
+        let before = self.typing.len();
+        self.typing.retain(|(_, at)| now - at < TYPING_SHOWS_MS);
+        self.typing.len() != before
+    }
+
+    /// The user has seen everything here.
+    pub fn mark_read(&mut self) {
+        self.read_seq = self.read_seq.max(self.store.high_seq());
+        self.unread = 0;
+        self.mentions = 0;
+    }
+
+    /// Whether older messages than those held may be fetched (`before=`, v1.1 servers: those
+    /// that name an epoch).
+    pub fn more_on_server(&self) -> bool {
+        !self.epoch.is_empty()
+            && !self.reached_start
+            && self.store.first_seq().is_some_and(|s| s > 1)
+    }
+
+    /// The history we held no longer matches the server's: forget it and say so.
+    pub fn reset_history(&mut self, head: u64) {
+        self.store.reset();
+        self.events.clear();
+        self.reached_start = false;
+        self.read_seq = head;
+        self.unread = 0;
+        self.mentions = 0;
+        self.gap = Some(Gap::ServerReset);
+    }
+}
+
+/// Why some messages are missing, for the notice the view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap {
+    /// The first load: the server keeps only the most recent messages.
+    OlderNotKept,
+    /// Messages sent while this client was away are no longer held by the server.
+    MissedWhileAway,
+    /// The server's history restarted (its latest `seq` is behind ours, or its epoch changed).
+    ServerReset,
+}
+
+impl Gap {
+    /// A sentence for the user.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Gap::OlderNotKept => "Older messages are no longer kept by the server.",
+            Gap::MissedWhileAway => {
+                "Some messages sent while you were away are no longer available."
+            }
+            Gap::ServerReset => "The server restarted and its history was reset.",
+        }
+    }
+}
