@@ -552,10 +552,13 @@ impl Conn {
     }
 
     fn rate_error(&self, client_id: Option<String>) {
-        let rate = self.settings.rate.map_or(0, |q| q.burst_size().get());
+        let limits = self.hub.limits();
         self.error(
             ErrorCode::RateLimited,
-            format!("slow down: the burst allows {rate} messages, then the sustained rate"),
+            format!(
+                "slow down: at most {} messages per second, in bursts of up to {}; this one was not carried out",
+                limits.rate_per_sec, limits.rate_burst
+            ),
             client_id,
         );
     }
