@@ -247,13 +247,13 @@ fn find_duplicate(
 ) -> rusqlite::Result<Option<Arc<Stored>>> {
     tx.prepare_cached(
         // INDEXED BY: without statistics the planner would rather scan the room by its primary
-        // key, which makes every append cost O(room size).
-        "SELECT seq, id, user, text, ts FROM messages INDEXED BY messages_dedupe
-         WHERE room_id = ?1 AND client_key = ?2 AND ts >= ?3 ORDER BY seq DESC LIMIT 1",
+        // key, which makes every append cost O(room size). The window is checked here rather
+        // than bound as `ts >= ?`: a range on a bound value makes SQLite re-prepare the
+        // statement at every step.
+        "SELECT seq, id, user, text, ts FROM messages INDEXED BY messages_client_key
+         WHERE room_id = ?1 AND client_key = ?2 ORDER BY seq DESC LIMIT 1",
     )?
-    .query_row(params![room_id, key, cutoff as i64], |r| {
-        row_to_message(room, r)
-    })
+    .query_row(params![room_id, key], |r| row_to_message(room, r))
     .optional()
-    .map(|m| m.map(Stored::new))
+    .map(|m| m.filter(|m| m.ts >= cutoff).map(Stored::new))
 }
