@@ -6,6 +6,7 @@
 //! block the writer. A message is in a reader's view before the hub publishes it, because the
 //! hub publishes from the writer's completion, after the commit.
 
+mod recent;
 mod schema;
 mod writer;
 

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::recent::RecentKeys;
 use super::{Retention, row_to_message};
 use crate::store::{AppendDone, Appended, NewMessage, StoreError, Stored, now_ms};
 
@@ -39,6 +40,9 @@ struct RoomRow {
 /// Rooms cached by name; cleared when it grows past this (it is only a cache).
 const ROOM_CACHE: usize = 4096;
 
+/// Dedupe keys remembered in memory to skip lookups (see [`RecentKeys`]).
+const RECENT_KEYS: usize = 100_000;
+
 pub struct Writer {
     pub conn: Connection,
     pub epoch: Arc<str>,
@@ -48,6 +52,7 @@ pub struct Writer {
     /// The most appends one transaction carries.
     pub max_batch: usize,
     rooms: HashMap<Arc<str>, RoomRow>,
+    recent: RecentKeys,
     last_age_prune: Instant,
 }
 
@@ -60,6 +65,7 @@ impl Writer {
         alive: Arc<AtomicBool>,
         max_batch: usize,
     ) -> Self {
+        let newest = newest_on_disk(&conn);
         Writer {
             conn,
             epoch,
@@ -68,6 +74,7 @@ impl Writer {
             alive,
             max_batch: max_batch.max(1),
             rooms: HashMap::new(),
+            recent: RecentKeys::new(dedupe_window.as_millis() as u64, RECENT_KEYS, newest),
             last_age_prune: Instant::now(),
         }
     }
@@ -119,10 +126,12 @@ impl Writer {
         let tx = self.conn.transaction()?;
         let mut out = Vec::with_capacity(batch.len());
         let mut dirty: Vec<Arc<str>> = Vec::new();
-        let cutoff = now_ms().saturating_sub(self.dedupe_window.as_millis() as u64);
+        let now = now_ms();
+        let cutoff = now.saturating_sub(self.dedupe_window.as_millis() as u64);
         for (msg, _) in batch {
             let row = room_row(&tx, &mut self.rooms, &msg.room)?;
             if let Some(key) = &msg.dedupe_key
+                && self.recent.may_exist(&msg.room, key, now)
                 && let Some(stored) = find_duplicate(&tx, &msg.room, row.id, key, cutoff)?
             {
                 out.push(Appended {
@@ -148,6 +157,9 @@ impl Writer {
             ])?;
             if let Some(r) = self.rooms.get_mut(&msg.room) {
                 r.head = m.seq;
+            }
+            if let Some(key) = &msg.dedupe_key {
+                self.recent.insert(&msg.room, key, m.ts);
             }
             if !dirty.contains(&msg.room) {
                 dirty.push(msg.room.clone());
@@ -184,6 +196,32 @@ impl Writer {
         let cutoff = now_ms().saturating_sub(age.as_millis() as u64) as i64;
         if let Err(e) = prune_by_age(&self.conn, cutoff) {
             tracing::warn!(error = %e, "pruning old messages failed; will retry");
+        }
+    }
+}
+
+/// When the newest stored message was written (ms), or "now" if that cannot be read (so the
+/// recent-keys set distrusts itself for a window, and every append is looked up).
+fn newest_on_disk(conn: &Connection) -> Option<u64> {
+    let newest = || -> rusqlite::Result<Option<i64>> {
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM rooms")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut last =
+            conn.prepare("SELECT ts FROM messages WHERE room_id = ?1 ORDER BY seq DESC LIMIT 1")?;
+        let mut newest: Option<i64> = None;
+        for id in ids {
+            let ts: Option<i64> = last.query_row(params![id], |r| r.get(0)).optional()?;
+            newest = newest.max(ts);
+        }
+        Ok(newest)
+    };
+    match newest() {
+        Ok(ts) => ts.map(|t| t.max(0) as u64),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the newest message's time");
+            Some(now_ms())
         }
     }
 }
