@@ -1,0 +1,409 @@
+//! A connection's own state (who it is, its rooms, its rate limiter) and the dispatcher of its
+//! frames: rate limit first, then decode, then the hub.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Message;
+use banter_protocol::{
+    AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg, ValidationError,
+};
+use governor::DefaultDirectRateLimiter;
+
+use super::socket::End;
+use super::{ConnSettings, Mode};
+use crate::auth::{AuthError, Claims};
+use crate::hub::{Appended, Hub, Outbound, Peer, refusal};
+use crate::limit::echo;
+use crate::metrics::{self};
+use crate::store::StoreError;
+
+/// A connection's own state: who it is and where it is.
+pub(super) struct Conn {
+    pub(super) hub: Hub,
+    pub(super) peer: Peer,
+    pub(super) mode: Mode,
+    /// Fixed by the first `join` (open mode) or by the token (token mode): one connection is
+    /// one user.
+    pub(super) name: Option<Arc<str>>,
+    /// Token mode: the verified token, once `auth` was accepted.
+    pub(super) claims: Option<Claims>,
+    pub(super) rooms: Vec<String>,
+    pub(super) limiter: Option<Box<DefaultDirectRateLimiter>>,
+    pub(super) settings: Arc<ConnSettings>,
+}
+
+/// What a client frame did to the connection's standing.
+pub(super) enum Outcome {
+    /// Nothing that changes the connection's deadlines.
+    Quiet,
+    /// Open mode: the first accepted `join` (the hello deadline no longer applies).
+    Hello,
+    /// Token mode: a token was accepted; it expires in this long.
+    Authenticated(Duration),
+    /// Token mode: no valid token; `unauthorized` is queued, close with 4001.
+    Refuse,
+}
+
+impl Conn {
+    /// Queues an `error` frame. The message is capped, and `client_id` is echoed only when it is
+    /// valid, so an error never carries more than a short prefix of the client's input.
+    pub(super) fn error(
+        &self,
+        code: ErrorCode,
+        message: impl Into<String>,
+        client_id: Option<String>,
+    ) {
+        let client_id = client_id.filter(|c| self.hub.limits().client_id(c).is_ok());
+        let message = echo::cap(message.into());
+        self.peer.deliver(Outbound::Frame(
+            ServerMsg::error(code, message, client_id).to_json().into(),
+        ));
+    }
+
+    pub(super) fn rate_limited(&self) -> bool {
+        let limited = self.limiter.as_ref().is_some_and(|l| l.check().is_err());
+        if limited {
+            metrics::rate_limited();
+        }
+        limited
+    }
+
+    pub(super) fn rate_error(&self, client_id: Option<String>) {
+        let limits = self.hub.limits();
+        self.error(
+            ErrorCode::RateLimited,
+            format!(
+                "slow down: at most {} messages per second, in bursts of up to {}; this one was not carried out",
+                limits.rate_per_sec, limits.rate_burst
+            ),
+            client_id,
+        );
+    }
+
+    /// Every frame counts against the rate limit, before any parsing: a flood of bad JSON,
+    /// binary frames or pings is throttled like a flood of messages.
+    pub(super) fn handle_frame(&mut self, msg: Message) -> Outcome {
+        let limited = self.rate_limited();
+        match msg {
+            Message::Text(text) if limited => {
+                self.rate_error(echo::client_id_of(&text));
+                Outcome::Quiet
+            }
+            Message::Text(text) => match self.mode {
+                Mode::Typed => self.handle_typed(&text),
+                Mode::Classic => {
+                    self.handle_classic(&text);
+                    Outcome::Quiet
+                }
+            },
+            Message::Binary(_) if limited => {
+                self.rate_error(None);
+                Outcome::Quiet
+            }
+            Message::Binary(_) => {
+                if self.settings.identity.mode() == AuthMode::Token && self.claims.is_none() {
+                    return self.refuse(AuthError::Missing);
+                }
+                self.error(
+                    ErrorCode::BadRequest,
+                    "binary frames are not supported: send JSON text frames",
+                    None,
+                );
+                Outcome::Quiet
+            }
+            // Pings and pongs only spend the budget (tungstenite answers pings itself).
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Outcome::Quiet,
+        }
+    }
+
+    /// The hello or token deadline passed: in token mode `unauthorized` is queued (no token, or
+    /// it expired). Returns how the connection ends.
+    pub(super) fn deadline_passed(&self, end: End) -> End {
+        if end == End::Unauthorized {
+            let why = if self.claims.is_some() {
+                AuthError::Expired
+            } else {
+                AuthError::Missing
+            };
+            self.error(ErrorCode::Unauthorized, why.to_string(), None);
+        }
+        end
+    }
+
+    /// Queues `unauthorized` for a connection that is about to be closed with 4001.
+    pub(super) fn refuse(&self, why: AuthError) -> Outcome {
+        self.error(ErrorCode::Unauthorized, why.to_string(), None);
+        Outcome::Refuse
+    }
+
+    pub(super) fn handle_typed(&mut self, text: &str) -> Outcome {
+        let token_mode = self.settings.identity.mode() == AuthMode::Token;
+        let msg: ClientMsg = match serde_json::from_str(text) {
+            Ok(msg) => msg,
+            Err(_) if token_mode && self.claims.is_none() => {
+                return self.refuse(AuthError::Missing);
+            }
+            Err(e) => {
+                self.error(ErrorCode::BadRequest, bad_request(&e), None);
+                return Outcome::Quiet;
+            }
+        };
+        if let ClientMsg::Auth { token } = &msg
+            && token_mode
+        {
+            return self.authenticate(token);
+        }
+        if token_mode && self.claims.is_none() {
+            return self.refuse(AuthError::Missing);
+        }
+        let client_id = match &msg {
+            ClientMsg::Send { client_id, .. } | ClientMsg::Direct { client_id, .. } => {
+                client_id.clone()
+            }
+            _ => None,
+        };
+        let was_named = self.name.is_some();
+        match self.dispatch(msg) {
+            Ok(()) if !was_named && self.name.is_some() && !token_mode => Outcome::Hello,
+            Ok(()) => Outcome::Quiet,
+            Err(e) => {
+                self.error(e.code, e.message, client_id);
+                Outcome::Quiet
+            }
+        }
+    }
+
+    /// Token mode: checks an `auth` frame. The first fixes the connection's user; a later one
+    /// (a refreshed token for the same user) extends it.
+    pub(super) fn authenticate(&mut self, token: &str) -> Outcome {
+        let claims = match self.settings.identity.verify(token) {
+            Ok(c) => c,
+            Err(e) => return self.refuse(e),
+        };
+        if let Some(current) = &self.name
+            && *current != claims.user
+        {
+            self.error(
+                ErrorCode::NameTaken,
+                format!("this connection already chats as `{current}`"),
+                None,
+            );
+            return Outcome::Quiet;
+        }
+        if self.name.is_none() {
+            self.hub.register_user(&claims.user, &self.peer);
+            self.name = Some(claims.user.clone());
+        }
+        self.peer.deliver(Outbound::Frame(
+            ServerMsg::Authenticated {
+                user: claims.user.to_string(),
+                exp: claims.exp,
+            }
+            .to_json()
+            .into(),
+        ));
+        let left = claims.remaining();
+        self.claims = Some(claims);
+        Outcome::Authenticated(left)
+    }
+
+    pub(super) fn dispatch(&mut self, msg: ClientMsg) -> Result<(), ValidationError> {
+        let limits = self.hub.limits().clone();
+        match msg {
+            ClientMsg::Join {
+                room,
+                name,
+                since,
+                epoch,
+            } => {
+                let room = limits.room(&room)?;
+                self.allowed(room)?;
+                // With a token, the name is the token's user: `name` may be left out.
+                let name = match (&self.claims, name.trim()) {
+                    (Some(c), "") => &*c.user,
+                    _ => limits.name(&name)?,
+                };
+                if let Some(current) = &self.name
+                    && &**current != name
+                {
+                    return Err(ValidationError {
+                        code: ErrorCode::NameTaken,
+                        message: format!("this connection already chats as `{current}`"),
+                    });
+                }
+                let joined = self.rooms.iter().any(|r| r == room);
+                if !joined && self.rooms.len() >= self.settings.max_rooms {
+                    return Err(ValidationError {
+                        code: ErrorCode::InvalidRoom,
+                        message: format!(
+                            "one connection may be in at most {} rooms",
+                            self.settings.max_rooms
+                        ),
+                    });
+                }
+                let name: Arc<str> = self.name.clone().unwrap_or_else(|| name.into());
+                self.hub
+                    .join(&self.peer, room, &name, since, epoch.as_deref())?;
+                if self.name.is_none() {
+                    self.hub.register_user(&name, &self.peer);
+                    self.name = Some(name);
+                }
+                if !joined {
+                    self.rooms.push(room.to_owned());
+                }
+                Ok(())
+            }
+            ClientMsg::Leave { room } => {
+                let at = self.joined(&limits, &room)?;
+                self.rooms.swap_remove(at);
+                self.hub.leave(self.peer.id(), &room);
+                Ok(())
+            }
+            ClientMsg::Send {
+                room,
+                text,
+                client_id,
+            } => {
+                self.joined(&limits, &room)?;
+                let name = self.name.clone().unwrap_or_else(|| "".into());
+                let peer = self.peer.clone();
+                let (cid, to) = (client_id.clone(), room.clone());
+                self.hub
+                    .post(&room, &name, &text, client_id.as_deref(), move |result| {
+                        answer_send(&peer, to, cid, result)
+                    })
+            }
+            ClientMsg::Direct {
+                to,
+                text,
+                client_id,
+            } => {
+                let Some(name) = &self.name else {
+                    return Err(ValidationError {
+                        code: ErrorCode::NotJoined,
+                        message: "join a room first: that gives this connection its name".into(),
+                    });
+                };
+                self.hub.direct(name, &to, &text, client_id.as_deref())
+            }
+            // Open mode has nothing to check: names are chosen freely. (Token mode answers
+            // `auth` before dispatch.)
+            ClientMsg::Auth { .. } => Err(ValidationError {
+                code: ErrorCode::BadRequest,
+                message: "this server does not use tokens (welcome.auth is \"open\")".into(),
+            }),
+            ClientMsg::Typing { room } => {
+                self.joined(&limits, &room)?;
+                if let Some(name) = &self.name {
+                    self.hub.typing(self.peer.id(), &room, name);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Token mode: whether the token's `rooms` claim allows `room` (absent: every room).
+    pub(super) fn allowed(&self, room: &str) -> Result<(), ValidationError> {
+        match &self.claims {
+            Some(c) if !c.allows_room(room) => Err(ValidationError {
+                code: ErrorCode::Forbidden,
+                message: format!("your token does not allow the room `{room}`"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The index of `room` among this connection's rooms, or the error to answer.
+    pub(super) fn joined(
+        &self,
+        limits: &banter_protocol::Limits,
+        room: &str,
+    ) -> Result<usize, ValidationError> {
+        limits.room(room)?;
+        self.rooms
+            .iter()
+            .position(|r| r == room)
+            .ok_or_else(|| ValidationError {
+                code: ErrorCode::NotJoined,
+                message: format!("join `{room}` first"),
+            })
+    }
+
+    pub(super) fn handle_classic(&mut self, text: &str) {
+        let msg: ClassicMsg = match serde_json::from_str(text) {
+            Ok(msg) => msg,
+            Err(e) => return self.error(ErrorCode::BadRequest, bad_request(&e), None),
+        };
+        let peer = self.peer.clone();
+        let posted =
+            self.hub.post(
+                DEFAULT_ROOM,
+                &msg.user,
+                &msg.message,
+                None,
+                move |result| match result {
+                    Ok(a) if !a.duplicate => metrics::message_stored(metrics::Path::Classic),
+                    Ok(_) => {}
+                    Err(e) => {
+                        let e = refusal(&e);
+                        peer.send(&ServerMsg::error(e.code, e.message, None));
+                    }
+                },
+            );
+        if let Err(e) = posted {
+            self.error(e.code, e.message, None);
+        }
+    }
+
+    pub(super) fn leave_all(&mut self) {
+        match self.mode {
+            Mode::Typed => self.hub.disconnect(
+                self.peer.id(),
+                self.name.as_deref(),
+                self.rooms.iter().map(String::as_str),
+            ),
+            Mode::Classic => {
+                self.hub.leave(self.peer.id(), DEFAULT_ROOM);
+            }
+        }
+        self.rooms.clear();
+    }
+}
+
+/// Acks a stored `send` (when it carried a `client_id`), or says why it was not stored. Runs on
+/// the store's thread, after the message was published: the sender sees its message, then the
+/// ack.
+fn answer_send(
+    peer: &Peer,
+    room: String,
+    client_id: Option<String>,
+    result: Result<Appended, StoreError>,
+) {
+    match result {
+        Ok(a) => {
+            if !a.duplicate {
+                metrics::message_stored(metrics::Path::Ws);
+            }
+            if let Some(client_id) = client_id {
+                peer.send(&ServerMsg::Ack {
+                    client_id,
+                    room,
+                    seq: a.stored.msg.seq,
+                });
+            }
+        }
+        Err(e) => {
+            let e = refusal(&e);
+            peer.send(&ServerMsg::error(e.code, e.message, client_id));
+        }
+    }
+}
+
+fn bad_request(e: &serde_json::Error) -> String {
+    if e.is_syntax() || e.is_eof() {
+        format!("not valid JSON: {e}")
+    } else {
+        format!("not a valid message: {e}")
+    }
+}

@@ -1,0 +1,170 @@
+//! WebSocket connections: the door (`GET /ws` and classic `GET /`), then one task per socket.
+//!
+//! The door refuses an upgrade with a plain HTTP error when the `Origin` is not allowed (403) or
+//! the server is full (503). After the upgrade, [`serve_socket`] runs the whole connection in one
+//! task: it reads and dispatches the client's frames, writes what the hub queued for it (a batch
+//! at a time: feed many frames, flush once), pings, and closes with the right code. It is generic
+//! over any `Stream + Sink` of messages, so its logic does not depend on a real socket.
+//!
+//! How a connection ends, and the close code the client sees:
+//! shutdown → 1001; outbound queue full or silent past the idle timeout → 4000; a message over
+//! `max_frame_bytes` → 1009; the client closed → its own code echoed. Identity (v1.1): in token
+//! mode a first frame that is not a valid `auth`, no `auth` within `--auth-timeout`, or a token
+//! that expires while connected → `unauthorized` then 4001; a classic client → 4001. In open
+//! mode, no accepted `join` within `--auth-timeout` → 1008.
+//!
+//! Every frame the client sends (text, binary, ping) counts against its rate limit, and error
+//! frames echo at most a short prefix of what the client sent ([`crate::limit::echo`]).
+//!
+//! Files: this one is the door; [`socket`] runs a connection (its loop, deadlines, writes and
+//! close codes); [`conn`] is a connection's state and the dispatcher of its frames.
+
+mod conn;
+mod socket;
+
+pub use socket::serve_socket;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
+use governor::Quota;
+
+use crate::AppState;
+use crate::auth::SharedIdentity;
+use crate::error::ApiError;
+use crate::limit::per_ip::IpGuard;
+
+/// Which dialect a socket speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The v1 protocol on `/ws`.
+    Typed,
+    /// `{user, message}` objects on `/`, posting to and receiving from `lobby`.
+    Classic,
+}
+
+/// Per-connection settings, shared by all connections.
+#[derive(Debug, Clone)]
+pub struct ConnSettings {
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+    pub max_rooms: usize,
+    pub rate: Option<Quota>,
+    /// Bound on writing a close frame (and any backlog before it) to a departing client.
+    pub close_grace: Duration,
+    pub version: &'static str,
+    /// Who clients are: open names or signed tokens (`--auth`).
+    pub identity: SharedIdentity,
+    /// A socket with no valid frame this long after the upgrade is closed (zero: never).
+    pub auth_timeout: Duration,
+}
+
+/// `GET /ws`: the typed protocol.
+pub async fn ws_handler(
+    State(app): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let remote = remote(&headers, &extensions);
+    match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
+        Some(ip) => upgrade(app, &headers, remote, ws, Mode::Typed, ip),
+        None => ApiError::TooManyConnections.into_response(),
+    }
+}
+
+/// `GET /`: a classic client's upgrade, or else the web app.
+pub async fn root_handler(
+    State(app): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match ws {
+        Ok(ws) => {
+            let remote = remote(&headers, &extensions);
+            match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
+                Some(ip) => upgrade(app, &headers, remote, ws, Mode::Classic, ip),
+                None => ApiError::TooManyConnections.into_response(),
+            }
+        }
+        Err(_) => crate::assets::serve(uri).await,
+    }
+}
+
+/// Who is connecting, for the log: the peer address, and the client a proxy names in
+/// `X-Forwarded-For` (first entry) when there is one.
+fn remote(headers: &HeaderMap, extensions: &Extensions) -> String {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "?".to_owned(), |c| c.0.to_string());
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(client) if !client.is_empty() => format!("{client} via {peer}"),
+        _ => peer,
+    }
+}
+
+fn upgrade(
+    app: AppState,
+    headers: &HeaderMap,
+    remote: String,
+    ws: WebSocketUpgrade,
+    mode: Mode,
+    ip: IpGuard,
+) -> Response {
+    let origins = &app.config.allowed_origins;
+    if !origins.is_empty()
+        && let Some(origin) = headers.get(header::ORIGIN)
+        && !origins.iter().any(|o| o.as_bytes() == origin.as_bytes())
+    {
+        tracing::info!(?origin, "WebSocket refused: origin not allowed");
+        return ApiError::Forbidden.into_response();
+    }
+    let Some(guard) = app.hub.try_open_connection(app.config.max_connections) else {
+        tracing::warn!("WebSocket refused: connection limit reached");
+        return ApiError::Unavailable.into_response();
+    };
+    let cfg = &app.config;
+    ws.read_buffer_size(cfg.ws_read_buffer)
+        .write_buffer_size(cfg.ws_write_buffer)
+        .max_message_size(cfg.max_frame_bytes)
+        .max_frame_size(cfg.max_frame_bytes)
+        .on_upgrade(move |socket: WebSocket| {
+            let task = serve_socket(
+                socket,
+                remote,
+                app.hub.clone(),
+                app.conn.clone(),
+                mode,
+                app.shutdown.clone(),
+                app.heartbeat.clone(),
+                guard,
+            );
+            app.tracker.track_future(async move {
+                // The address keeps this connection counted until the task ends.
+                let _ip = ip;
+                task.await
+            })
+        })
+}
+
+/// The rate quota for `per_sec` messages per second with `burst`, or `None` for unlimited.
+pub fn quota(per_sec: u32, burst: u32) -> Option<Quota> {
+    let per_sec = NonZeroU32::new(per_sec)?;
+    let burst = NonZeroU32::new(burst).unwrap_or(per_sec);
+    Some(Quota::per_second(per_sec).allow_burst(burst))
+}

@@ -1,0 +1,358 @@
+//! One connection's task: the loop that reads the client's frames, writes what the hub queued
+//! (a batch at a time), pings on the server-wide heartbeat, keeps the hello and token
+//! deadlines, and closes with the right code.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message};
+use banter_protocol::{AuthMode, DEFAULT_ROOM, ServerMsg, close};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use governor::RateLimiter;
+use tokio::sync::watch;
+use tokio::time::{Instant, Sleep, sleep, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::conn::{Conn, Outcome};
+use super::{ConnSettings, Mode};
+use crate::hub::{ConnectionGuard, Hub, Outbound};
+use crate::metrics::{self, Kick};
+use crate::outbox::Outbox;
+
+/// Batch buffers up to this many entries are freed after each write.
+const SMALL_BATCH: usize = 8;
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    Shutdown,
+    TooSlow,
+    Idle,
+    TooBig,
+    ClientClosed,
+    Broken,
+    /// Token mode: no valid `auth` first, or the token expired (the message was sent before).
+    Unauthorized,
+    /// Token mode: the classic `/` dialect has no way to present a token.
+    ClassicRefused,
+    /// Open mode: no accepted `join` within `--auth-timeout`.
+    NoHello,
+}
+
+impl End {
+    /// The close code and reason the client sees (for the log: the client's own code when it
+    /// closed, none when the connection broke).
+    fn describe(self, client: Option<&CloseFrame>) -> (Option<u16>, String) {
+        match (self.close_frame(), client) {
+            (Some(f), _) => (Some(f.code), f.reason.to_string()),
+            (None, Some(f)) => (Some(f.code), format!("client: {}", f.reason.as_str())),
+            (None, None) if self == End::ClientClosed => (None, "client closed".into()),
+            (None, None) => (None, "connection broken".into()),
+        }
+    }
+
+    fn kick(self) -> Option<Kick> {
+        match self {
+            End::TooSlow => Some(Kick::TooSlow),
+            End::Idle => Some(Kick::Idle),
+            End::TooBig => Some(Kick::TooBig),
+            _ => None,
+        }
+    }
+
+    fn close_frame(self) -> Option<CloseFrame> {
+        let (code, reason) = match self {
+            End::Shutdown => (close::GOING_AWAY, "server shutting down"),
+            End::TooSlow => (close::TOO_SLOW, "too slow: reconnect and resume with since"),
+            End::Idle => (
+                close::TOO_SLOW,
+                "idle timeout: reconnect and resume with since",
+            ),
+            End::TooBig => (close::TOO_BIG, "message too big"),
+            End::Unauthorized => (close::UNAUTHORIZED, "unauthorized: get a new token"),
+            End::ClassicRefused => (
+                close::UNAUTHORIZED,
+                "this server needs tokens: use /ws and send auth first",
+            ),
+            End::NoHello => (close::POLICY, "no valid frame within the auth timeout"),
+            End::ClientClosed | End::Broken => return None,
+        };
+        Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })
+    }
+}
+
+/// A per-connection timer, armed only while it matters: before the first valid frame (the
+/// hello deadline) and, in token mode, until the token expires. Established open-mode
+/// connections own no timer at all (pings follow the server-wide heartbeat).
+struct Deadline {
+    sleep: std::pin::Pin<Box<Sleep>>,
+    /// What passing it means.
+    end: End,
+}
+
+impl Deadline {
+    fn after(d: Duration, end: End) -> Option<Deadline> {
+        Some(Deadline {
+            sleep: Box::pin(sleep(d)),
+            end,
+        })
+    }
+}
+
+/// Waits for the deadline, or forever when there is none.
+async fn passed(deadline: &mut Option<Deadline>) -> End {
+    match deadline {
+        Some(d) => {
+            d.sleep.as_mut().await;
+            d.end
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The deadline's meaning if it has passed (checked between frames, for clients that keep the
+/// read branch busy).
+fn overdue(deadline: &Option<Deadline>) -> Option<End> {
+    deadline
+        .as_ref()
+        .filter(|d| Instant::now() >= d.sleep.deadline())
+        .map(|d| d.end)
+}
+
+/// Runs one connection to its end. `socket` is any stream/sink of WebSocket messages.
+// Each argument is a distinct input of one connection; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_socket<S>(
+    mut socket: S,
+    remote: String,
+    hub: Hub,
+    settings: Arc<ConnSettings>,
+    mode: Mode,
+    shutdown: CancellationToken,
+    mut heartbeat: watch::Receiver<()>,
+    _guard: ConnectionGuard,
+) where
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
+{
+    let peer = hub.new_peer();
+    let outbox = peer.outbox();
+    let auth = settings.identity.mode();
+    let mut conn = Conn {
+        limiter: settings.rate.map(RateLimiter::direct).map(Box::new),
+        hub: hub.clone(),
+        peer: peer.clone(),
+        mode,
+        name: None,
+        claims: None,
+        rooms: Vec::new(),
+        settings: settings.clone(),
+    };
+    let hello_end = match auth {
+        AuthMode::Token => End::Unauthorized,
+        AuthMode::Open => End::NoHello,
+    };
+    let mut deadline = if settings.auth_timeout.is_zero() || mode == Mode::Classic {
+        None
+    } else {
+        Deadline::after(settings.auth_timeout, hello_end)
+    };
+    let mut refused = None;
+    match mode {
+        Mode::Typed => {
+            let session = uuid::Uuid::now_v7().to_string();
+            peer.deliver(Outbound::Frame(
+                ServerMsg::welcome(session, settings.version, hub.limits().clone(), auth)
+                    .to_json()
+                    .into(),
+            ));
+        }
+        Mode::Classic if auth == AuthMode::Token => refused = Some(End::ClassicRefused),
+        Mode::Classic => {
+            if let Err(e) = hub.join_classic(&peer, DEFAULT_ROOM) {
+                conn.error(e.code, e.message, None);
+            }
+        }
+    }
+    metrics::connection_opened();
+    tracing::info!(conn = peer.id(), ?mode, remote, "connection opened");
+    let opened = Instant::now();
+    // The client's close frame, if it sent one: its code goes in the log line.
+    let mut client_close: Option<CloseFrame> = None;
+
+    let mut last_seen = Instant::now();
+    // Swapped with the outbox's queue; see the end of a write for how it stays small when idle.
+    let mut batch = VecDeque::new();
+
+    // Order matters: shutdown and kicks first; then the client's frames before the hello/expiry
+    // deadline and our writes, so
+    // heavy fan-out never starves reading (a flooding client starves only its own writes, and
+    // is then kicked); pings last. Pings follow one server-wide heartbeat rather than a timer
+    // per connection: idle connections then cost no timer at all.
+    let end = loop {
+        if let Some(end) = refused.take() {
+            break end;
+        }
+        let idle_deadline = last_seen + settings.idle_timeout;
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break End::Shutdown,
+            _ = outbox.kicked() => break End::TooSlow,
+            incoming = socket.next() => {
+                last_seen = Instant::now();
+                let msg = match incoming {
+                    None => break End::ClientClosed,
+                    Some(Err(e)) => break if is_too_big(e) { End::TooBig } else { End::Broken },
+                    Some(Ok(Message::Close(frame))) => {
+                        client_close = frame;
+                        break End::ClientClosed;
+                    }
+                    Some(Ok(msg)) => msg,
+                };
+                // A client that never pauses must not outlive its token...
+                if conn.claims.is_some() && let Some(end) = overdue(&deadline) {
+                    break conn.deadline_passed(end);
+                }
+                let outcome = conn.handle_frame(msg);
+                match outcome {
+                    Outcome::Quiet => {}
+                    Outcome::Hello => deadline = None,
+                    Outcome::Authenticated(left) => {
+                        deadline = Deadline::after(left, End::Unauthorized);
+                    }
+                    Outcome::Refuse => break End::Unauthorized,
+                }
+                // ...nor keep a socket open with frames that are never valid.
+                if let Some(end) = overdue(&deadline) {
+                    break conn.deadline_passed(end);
+                }
+            }
+            // After the client's frames: a frame that arrived in time counts even when the
+            // server is slow to read it.
+            end = passed(&mut deadline) => break conn.deadline_passed(end),
+            _ = outbox.ready() => {
+                if !outbox.take(&mut batch) {
+                    continue;
+                }
+                // Feed every frame, flush once: one write for the whole batch.
+                let write = async {
+                    for out in batch.drain(..) {
+                        match out {
+                            Outbound::Frame(f) => socket.feed(Message::Text(f)).await?,
+                            Outbound::Batch(fs) => {
+                                for f in fs {
+                                    socket.feed(Message::Text(f)).await?;
+                                }
+                            }
+                        }
+                    }
+                    socket.flush().await
+                };
+                if let Some(end) = guarded(write, &shutdown, outbox, idle_deadline).await {
+                    break end;
+                }
+                // A connection that writes a little now and then (most of them) holds no batch
+                // buffer between writes; a busy one keeps its buffer.
+                if batch.capacity() <= SMALL_BATCH {
+                    batch = VecDeque::new();
+                }
+            }
+            beat = heartbeat.changed() => {
+                // The heartbeat ends only when the server shuts down.
+                if beat.is_err() {
+                    break End::Shutdown;
+                }
+                if Instant::now() >= idle_deadline {
+                    break End::Idle;
+                }
+                let ping = socket.send(Message::Ping(Default::default()));
+                if let Some(end) = guarded(ping, &shutdown, outbox, idle_deadline).await {
+                    break end;
+                }
+            }
+        }
+    };
+
+    if let Some(kick) = end.kick() {
+        metrics::kicked(kick);
+    }
+    let (code, reason) = end.describe(client_close.as_ref());
+    tracing::info!(
+        conn = peer.id(),
+        user = conn.name.as_deref().unwrap_or(""),
+        code,
+        reason,
+        secs = opened.elapsed().as_secs(),
+        "connection closed"
+    );
+    // Leave rooms first, so the others see `left` even while the close is being written.
+    conn.leave_all();
+    if matches!(end, End::Unauthorized | End::ClassicRefused) {
+        // Whatever is queued (the `unauthorized` error) goes out before the close.
+        flush_outbox(&mut socket, outbox, settings.close_grace).await;
+    }
+    match end.close_frame() {
+        Some(frame) => {
+            let _ = timeout(
+                settings.close_grace,
+                socket.send(Message::Close(Some(frame))),
+            )
+            .await;
+        }
+        // Lets tungstenite write the reply to the client's close.
+        None if end == End::ClientClosed => {
+            let _ = timeout(settings.close_grace, socket.flush()).await;
+        }
+        None => {}
+    }
+}
+
+/// Writes what is queued for the client, bounded by `grace`.
+async fn flush_outbox<S>(socket: &mut S, outbox: &Outbox, grace: Duration)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let mut batch = VecDeque::new();
+    outbox.take(&mut batch);
+    let write = async {
+        for out in batch {
+            let frames = match out {
+                Outbound::Frame(f) => vec![f],
+                Outbound::Batch(fs) => fs,
+            };
+            for f in frames {
+                socket.feed(Message::Text(f)).await?;
+            }
+        }
+        socket.flush().await
+    };
+    let _ = timeout(grace, write).await;
+}
+
+/// Runs a write to the socket unless the server shuts down, the client is kicked, or the client
+/// stays silent past its idle deadline first: a client that stops reading blocks a write, and
+/// must not keep its connection (or its memory) alive by doing so. `None` means written.
+async fn guarded(
+    write: impl Future<Output = Result<(), axum::Error>>,
+    shutdown: &CancellationToken,
+    outbox: &Outbox,
+    idle_deadline: Instant,
+) -> Option<End> {
+    tokio::select! {
+        biased;
+        _ = shutdown.cancelled() => Some(End::Shutdown),
+        _ = outbox.kicked() => Some(End::TooSlow),
+        _ = sleep_until(idle_deadline) => Some(End::Idle),
+        res = write => res.err().map(|_| End::Broken),
+    }
+}
+
+fn is_too_big(e: axum::Error) -> bool {
+    matches!(
+        e.into_inner().downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
