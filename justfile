@@ -57,13 +57,16 @@ lint: lint-frontend
 
 # Banter vs the Node `ws` and naive axum references: release build, npm ci, 3 alternating rounds
 # (20-40 min); medians and ratios printed, JSON in bench/results/. Options pass through: `just bench --rounds 5`.
+# `just bench --cluster`: 2 nodes + Redis beside 1 node instead (fan-out sweep, messages/s, Redis's cost).
 bench *ARGS:
     bench/run.sh {{ARGS}}
 
-# Seconds-long run of every benchmark scenario against all three servers; fails only if the tool
-# or a server breaks, asserts nothing about speed (CI runs it to keep the tool working).
-bench-smoke:
+# Seconds-long run of every benchmark scenario against all three servers, and of the cluster
+# comparison; fails only if the tool or a server breaks, asserts nothing about speed (CI runs it
+# to keep the tool working).
+bench-smoke: setup-redis
     bench/run.sh --smoke
+    bench/run.sh --smoke --cluster
 
 # --- Web app (frontend/, Trunk.toml, crates/e2e) ---
 #

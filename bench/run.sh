@@ -4,7 +4,10 @@
 # seconds-long CI check (`just bench-smoke`); any other arguments go to `banter-loadgen bench`
 # (see its --help), e.g.
 #   bench/run.sh --rounds 5 --scenarios fanout --deliveries 500000,1000000
-# Results: bench/results/<UTC date>.json (smoke runs: bench/results/smoke-<date>.json, not committed).
+# `--cluster` (`just bench --cluster`) runs instead 2 nodes sharing rooms through a redis-server it
+# starts (`--redis`) beside one node with its embedded store: no Node or naive axum needed.
+# Results: bench/results/<UTC date>.json, cluster-<UTC date>.json (smoke runs: smoke-*.json, not
+# committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +16,15 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 # binary (the embedded app does not touch the measured paths).
 features=()
 [ -f dist/index.html ] && features=(--features banter-server/embed-frontend)
-cargo build --release --locked -p banter-server -p banter-loadgen -p naive-axum "${features[@]}"
-
-if [ ! -d bench/node-ws/node_modules/ws ] || [ bench/node-ws/package-lock.json -nt bench/node-ws/node_modules/.package-lock.json ]; then
-    (cd bench/node-ws && npm ci --no-audit --no-fund --loglevel=error)
+cluster=false
+for arg in "$@"; do [ "$arg" = --cluster ] && cluster=true; done
+if $cluster; then
+    cargo build --release --locked -p banter-server -p banter-loadgen "${features[@]}"
+else
+    cargo build --release --locked -p banter-server -p banter-loadgen -p naive-axum "${features[@]}"
+    if [ ! -d bench/node-ws/node_modules/ws ] || [ bench/node-ws/package-lock.json -nt bench/node-ws/node_modules/.package-lock.json ]; then
+        (cd bench/node-ws && npm ci --no-audit --no-fund --loglevel=error)
+    fi
 fi
 
 # Banter runs with its defaults except the limits a load test from one address must lift: the

@@ -64,8 +64,7 @@ pub struct Config {
     #[arg(long, env = "BANTER_RETAIN_MESSAGES", default_value_t = 0)]
     pub retain_messages: u64,
 
-    /// Delete messages older than this (e.g. `90d`; unset = keep forever). Not applied with
-    /// `--redis` (trim by count there).
+    /// Delete messages older than this (e.g. `90d`; unset = keep forever).
     #[arg(long, env = "BANTER_RETAIN_AGE", value_parser = humantime::parse_duration)]
     pub retain_age: Option<Duration>,
 
@@ -325,6 +324,7 @@ impl Config {
                 url: url.clone(),
                 queue: self.store_queue,
                 retain: (self.retain_messages > 0).then_some(self.retain_messages),
+                retain_age: self.retain_age,
                 dedupe_window: self.dedupe_window,
             })?));
         }

@@ -13,7 +13,9 @@
 //! - presence is the union over nodes, a killed node's names leave within the stated bound, and
 //!   a direct message reaches its recipient on another node;
 //! - Redis restarted without persistence: new epochs; a member present through it is closed
-//!   with 4000 (resume), and a resuming client is told `complete: false`.
+//!   with 4000 (resume), and a resuming client is told `complete: false`;
+//! - `--retain-age`: messages older than the age leave every node's history by themselves, the
+//!   room's `seq` carries on, younger messages stay.
 
 mod common;
 
@@ -132,6 +134,11 @@ struct Node {
 
 impl Node {
     async fn start(redis: &Redis) -> Node {
+        Node::start_with(redis, &[]).await
+    }
+
+    /// A node with more flags.
+    async fn start_with(redis: &Redis, extra: &[&str]) -> Node {
         let data = tempfile::tempdir().expect("a temporary directory");
         for _ in 0..5 {
             let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
@@ -142,6 +149,7 @@ impl Node {
                 .arg(data.path())
                 .args(["--redis", &redis.url(), "--rate-per-sec", "0"])
                 .args(["--http-rate-per-sec", "0", "--max-connections-per-ip", "0"])
+                .args(extra)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .spawn()
@@ -698,6 +706,7 @@ async fn the_redis_store_is_not_ready_while_redis_is_unreachable_and_ready_again
         url: redis.url(),
         queue: 16,
         retain: None,
+        retain_age: None,
         dedupe_window: Duration::from_secs(60),
     })
     .expect("open");
@@ -803,4 +812,71 @@ async fn client(node: &Node) -> Client {
     let mut c = Client::connect_raw(&node.ws()).await;
     c.recv().await;
     c
+}
+
+/// A page of `room`'s history after `since` on `node`: its messages' texts and `complete`.
+async fn page(node: &Node, room: &str, since: u64) -> (Vec<(u64, String)>, bool) {
+    let page: Value = reqwest::get(node.http(&format!(
+        "/api/rooms/{room}/messages?since={since}&limit=1000"
+    )))
+    .await
+    .expect("get")
+    .json()
+    .await
+    .expect("json");
+    let msgs: Vec<ChatMessage> =
+        serde_json::from_value(page["messages"].clone()).expect("messages");
+    (
+        msgs.into_iter().map(|m| (m.seq, m.text)).collect(),
+        page["complete"].as_bool().expect("complete"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retain_age_trims_old_messages_from_every_node_and_keeps_the_young() {
+    let redis = Redis::start(false);
+    // 3 s: long enough that a message just posted is still young when read back on a busy
+    // machine; the nodes trim every 750 ms (a quarter of the age).
+    let flags = ["--retain-age", "3s"];
+    let a = Node::start_with(&redis, &flags).await;
+    let b = Node::start_with(&redis, &flags).await;
+    for i in 1..=3 {
+        let (status, _) = post(
+            &a.http(""),
+            "aging",
+            json!({"user": "bot", "text": format!("old {i}")}),
+        )
+        .await
+        .expect("post");
+        assert_eq!(status, 201);
+    }
+    let (young, complete) = page(&b, "aging", 0).await;
+    assert_eq!(young.len(), 3, "young messages are kept: {young:?}");
+    assert!(complete);
+
+    // Past the age, they leave the history by themselves, on both nodes.
+    let deadline = Instant::now() + WAIT;
+    while !page(&b, "aging", 0).await.0.is_empty() {
+        assert!(Instant::now() < deadline, "old messages never trimmed");
+        tokio::time::sleep(Duration::from_millis(50)).await; // polling interval
+    }
+    assert_eq!(
+        page(&a, "aging", 0).await,
+        (vec![], false),
+        "history lost 1..3"
+    );
+
+    // The room carries on where it was (no new epoch, no seq reused), and a new message stays.
+    let (status, m) = post(&b.http(""), "aging", json!({"user": "bot", "text": "new"}))
+        .await
+        .expect("post");
+    assert_eq!((status, m["seq"].as_u64()), (201, Some(4)));
+    assert_eq!(
+        page(&a, "aging", 0).await,
+        (vec![(4, "new".to_owned())], false)
+    );
+    assert_eq!(
+        page(&a, "aging", 3).await,
+        (vec![(4, "new".to_owned())], true)
+    );
 }

@@ -35,46 +35,46 @@ use crate::{Common, connect, fanout, idle, runtime};
 pub struct BenchArgs {
     /// The Banter server binary.
     #[arg(long, default_value = "target/release/banter")]
-    banter: PathBuf,
+    pub(crate) banter: PathBuf,
     /// An extra argument for Banter, after `--listen 127.0.0.1:PORT` (repeatable), e.g.
     /// `--banter-arg=--rate-per-sec=0`.
     #[arg(long = "banter-arg", allow_hyphen_values = true)]
     pub(crate) banter_args: Vec<String>,
     /// Directory of the Node reference (`server.js`, after `npm ci`).
     #[arg(long, default_value = "bench/node-ws")]
-    node_dir: PathBuf,
+    pub(crate) node_dir: PathBuf,
     /// The node executable.
     #[arg(long, default_value = "node")]
-    node: String,
+    pub(crate) node: String,
     /// The naive axum reference binary (`cargo build --release -p naive-axum`).
     #[arg(long, default_value = "target/release/naive-axum")]
-    naive: PathBuf,
+    pub(crate) naive: PathBuf,
     /// Only these servers (`banter`, `node`, `naive`).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("banter"), String::from("node"), String::from("naive")])]
-    servers: Vec<String>,
+    pub(crate) servers: Vec<String>,
     /// Only these scenarios (`connect`, `idle`, `fanout`, `store`: Banter's durable store
     /// beside a commit-per-message one).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout"), String::from("store")])]
-    scenarios: Vec<String>,
+    pub(crate) scenarios: Vec<String>,
     #[arg(long, default_value_t = 3)]
-    rounds: usize,
+    pub(crate) rounds: usize,
     /// Seconds-long run of every scenario that fails only if the tool or a server breaks.
     #[arg(long)]
-    smoke: bool,
+    pub(crate) smoke: bool,
     /// Where to save the JSON results.
     #[arg(long, default_value = "bench/results")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// First port to start servers on (each run takes the next one). Below Linux's ephemeral
     /// range (32768–60999): there the load generator's own closed client sockets (TIME_WAIT)
     /// can hold a port a later server needs.
     #[arg(long, default_value_t = 24_100)]
-    port: u16,
+    pub(crate) port: u16,
     #[arg(long, default_value_t = 1000)]
-    clients: usize,
+    pub(crate) clients: usize,
     #[arg(long, default_value_t = 10)]
-    senders: usize,
+    pub(crate) senders: usize,
     #[arg(long, default_value_t = 100)]
-    payload: usize,
+    pub(crate) payload: usize,
     /// Seconds of sending per fan-out (and store) run.
     #[arg(long, default_value_t = 8.0)]
     pub(crate) secs: f64,
@@ -83,29 +83,44 @@ pub struct BenchArgs {
     pub(crate) store_rate: f64,
     /// Target deliveries/s of the sweep, ascending.
     #[arg(long, value_delimiter = ',', default_values_t = [50_000u64, 75_000, 100_000, 150_000, 250_000, 400_000, 600_000, 800_000, 1_000_000, 1_250_000, 1_500_000, 2_000_000, 2_500_000])]
-    deliveries: Vec<u64>,
+    pub(crate) deliveries: Vec<u64>,
     /// Leave the sweep after this many consecutive rates not sustained.
     #[arg(long, default_value_t = 2)]
-    stop_after: usize,
+    pub(crate) stop_after: usize,
     #[arg(long, default_value_t = 10_000)]
-    idle_conns: usize,
+    pub(crate) idle_conns: usize,
     #[arg(long, default_value_t = 5.0)]
-    connect_secs: f64,
+    pub(crate) connect_secs: f64,
     #[arg(long, default_value_t = 50)]
-    connect_concurrency: usize,
+    pub(crate) connect_concurrency: usize,
     /// Before each run, wait up to this many seconds for the rest of the machine to go quiet
     /// (other processes below --quiet-pct of one core, sampled over 1 s). 0 = don't wait.
     #[arg(long, default_value_t = 20.0)]
-    wait_quiet: f64,
+    pub(crate) wait_quiet: f64,
     /// What counts as quiet, in percent of one core used by everything else.
     #[arg(long, default_value_t = 30.0)]
-    quiet_pct: f64,
+    pub(crate) quiet_pct: f64,
     /// A connect or fan-out run during which other processes took more than this (percent of one
     /// core) is disturbed and is repeated, up to --retries times; the least disturbed one counts.
     #[arg(long, default_value_t = 50.0)]
-    disturbed_pct: f64,
+    pub(crate) disturbed_pct: f64,
     #[arg(long, default_value_t = 1)]
-    retries: usize,
+    pub(crate) retries: usize,
+    /// Instead of the comparison with the references: Banter as several nodes sharing rooms
+    /// through Redis (`--redis`) beside one node with its embedded store, through the fan-out
+    /// sweep and the store scenario (see `bench_cluster.rs`).
+    #[arg(long)]
+    pub(crate) cluster: bool,
+    /// Cluster: how many nodes.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) nodes: usize,
+    /// Cluster: the redis-server executable.
+    #[arg(long, default_value = "redis-server")]
+    pub(crate) redis_server: String,
+    /// Cluster: Redis's `appendfsync` (AOF on): `always` (what docs/deploy.md recommends, like
+    /// the single node's `--sqlite-sync full`), `everysec` or `no`; `off` = no persistence.
+    #[arg(long, default_value = "always")]
+    pub(crate) redis_fsync: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -140,8 +155,13 @@ pub(crate) struct Server {
 
 impl Server {
     fn start(kind: Kind, a: &BenchArgs, port: u16) -> Result<Server> {
+        Server::start_as(kind, a, port, kind.name())
+    }
+
+    /// Starts `kind` on `port`, logging to `banter-bench-<label>.log` in the temporary directory.
+    pub(crate) fn start_as(kind: Kind, a: &BenchArgs, port: u16, label: &str) -> Result<Server> {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let log = std::env::temp_dir().join(format!("banter-bench-{}.log", kind.name()));
+        let log = std::env::temp_dir().join(format!("banter-bench-{label}.log"));
         let log_file = std::fs::File::create(&log).context("creating the server log")?;
         let mut cmd = match kind {
             Kind::Banter => {
@@ -253,7 +273,20 @@ pub(crate) fn measure<R>(
     a: &BenchArgs,
     k: Kind,
     port: &mut u16,
-    mut f: impl FnMut(&Server) -> Result<R>,
+    f: impl FnMut(&Server) -> Result<R>,
+    others: impl Fn(&R) -> Option<f64>,
+) -> Result<(R, Option<f64>, usize)> {
+    measure_on(a, k.name(), port, |p| Server::start(k, a, *p), f, others)
+}
+
+/// [`measure`] for any system under test: `start` starts a fresh one from the port given
+/// (moving it past every port it takes).
+pub(crate) fn measure_on<S, R>(
+    a: &BenchArgs,
+    name: &str,
+    port: &mut u16,
+    mut start: impl FnMut(&mut u16) -> Result<S>,
+    mut f: impl FnMut(&S) -> Result<R>,
     others: impl Fn(&R) -> Option<f64>,
 ) -> Result<(R, Option<f64>, usize)> {
     let mut best: Option<(R, Option<f64>)> = None;
@@ -263,16 +296,15 @@ pub(crate) fn measure<R>(
         *port += 1;
         let quiet = wait_quiet(a.wait_quiet, a.quiet_pct);
         // A port something else holds (another benchmark, a client socket): try the next ones.
-        let mut srv = Server::start(k, a, *port);
+        let mut srv = start(port);
         for _ in 0..3 {
             let Err(e) = &srv else { break };
             eprintln!(
-                "  ({} did not start on port {port}: {}; trying the next port)",
-                k.name(),
+                "  ({name} did not start on port {port}: {}; trying the next port)",
                 e.to_string().lines().next().unwrap_or_default()
             );
             *port += 1;
-            srv = Server::start(k, a, *port);
+            srv = start(port);
         }
         let srv = srv?;
         let r = f(&srv)?;
@@ -287,16 +319,13 @@ pub(crate) fn measure<R>(
         if o <= a.disturbed_pct {
             break;
         }
-        eprintln!(
-            "  ({} run disturbed: other processes took {o:.0} % of a core)",
-            k.name()
-        );
+        eprintln!("  ({name} run disturbed: other processes took {o:.0} % of a core)");
     }
     let (r, quiet) = best.context("no attempt made")?;
     Ok((r, quiet, attempts))
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return None;
@@ -311,7 +340,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// `2026-11-25T22-36-07Z` for a file name (UTC, from the Unix time; no timezone database needed).
-fn stamp() -> String {
+pub(crate) fn stamp() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -334,7 +363,7 @@ fn stamp() -> String {
     )
 }
 
-fn machine() -> Value {
+pub(crate) fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -367,6 +396,9 @@ fn machine() -> Value {
 
 /// Runs the whole comparison. `Ok(false)` when a smoke check failed.
 pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
+    if a.cluster {
+        return crate::bench_cluster::run(common, a);
+    }
     if a.smoke {
         a.rounds = 1;
         a.clients = a.clients.min(50);
@@ -541,7 +573,12 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
                                 connect_concurrency: 100,
                                 setup_timeout: Duration::from_secs(30),
                             };
-                            Ok(runtime(threads)?.block_on(fanout::run(spec, cfg, Some(srv.pid()))))
+                            Ok(runtime(threads)?.block_on(fanout::run(
+                                spec,
+                                cfg,
+                                Some(srv.pid()),
+                                None,
+                            )))
                         },
                         |r| r.others_cpu_pct,
                     )?;

@@ -104,8 +104,25 @@ fn room_of(idx: usize, rooms: usize) -> String {
     }
 }
 
-/// Runs the scenario against `spec`; `pid` is the server's, for its CPU and memory.
-pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> FanoutReport {
+/// More measurements of the system under test, taken exactly when the sending phase starts and
+/// when it ends (after connection setup and settling, which they should not count): a
+/// cluster's other processes and Redis's counters.
+pub trait Probe {
+    /// Processes of the system under test besides the server's `pid`: their CPU is not counted
+    /// as other processes' (the noise indicator).
+    fn pids(&self) -> Vec<u32>;
+    fn start(&mut self);
+    fn stop(&mut self);
+}
+
+/// Runs the scenario against `spec`; `pid` is the server's, for its CPU and memory; `probe`
+/// measures more of the system under test over the sending phase.
+pub async fn run(
+    spec: Arc<ConnSpec>,
+    mut cfg: FanoutCfg,
+    pid: Option<u32>,
+    mut probe: Option<&mut dyn Probe>,
+) -> FanoutReport {
     if spec.dialect == Dialect::Classic {
         cfg.rooms = 1; // a classic server has one room: everybody
     }
@@ -138,10 +155,17 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
     tokio::time::sleep(cfg.settle).await;
 
     let server = pid.map(Proc::Pid);
+    let extra: Vec<Proc> = probe.as_ref().map_or(Vec::new(), |p| {
+        p.pids().into_iter().map(Proc::Pid).collect()
+    });
     let rss_start = server.and_then(Proc::rss_bytes);
     let other_before = shared.other_frames.load(Relaxed);
     let reads_before = shared.reads.load(Relaxed);
     let delivered_before = shared.deliveries.load(Relaxed);
+    if let Some(p) = probe.as_mut() {
+        p.start();
+    }
+    let extra0: Vec<CpuMark> = extra.iter().map(|p| CpuMark::now(*p)).collect();
     let cpu0 = server.map(CpuMark::now);
     let self0 = CpuMark::now(Proc::SelfProc);
     let m0 = MachineMark::now();
@@ -155,6 +179,10 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
     let cpu1 = server.map(CpuMark::now);
     let self1 = CpuMark::now(Proc::SelfProc);
     let m1 = MachineMark::now();
+    let extra1: Vec<CpuMark> = extra.iter().map(|p| CpuMark::now(*p)).collect();
+    if let Some(p) = probe.as_mut() {
+        p.stop();
+    }
     let rss_end = server.and_then(Proc::rss_bytes);
     let _ = phase_tx.send(Phase::Stop);
     let stop = tokio::time::timeout(Duration::from_secs(5), async {
@@ -201,7 +229,18 @@ pub async fn run(spec: Arc<ConnSpec>, mut cfg: FanoutCfg, pid: Option<u32>) -> F
             rss_peak_mb: rss_peak.map(report::mb),
         }),
         loadgen_cpu_pct: self0.pct_until(&self1),
-        others_cpu_pct: procstat::others_pct((m0, m1), &[(cpu0, cpu1), (Some(self0), Some(self1))]),
+        others_cpu_pct: procstat::others_pct(
+            (m0, m1),
+            &[(cpu0, cpu1), (Some(self0), Some(self1))]
+                .into_iter()
+                .chain(
+                    extra0
+                        .into_iter()
+                        .zip(extra1)
+                        .map(|(a, b)| (Some(a), Some(b))),
+                )
+                .collect::<Vec<_>>(),
+        ),
         config: Arc::unwrap_or_clone(cfg),
     }
 }

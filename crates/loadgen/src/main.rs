@@ -10,12 +10,14 @@
 //! so that it takes as little as possible of the cores it shares with the server under test.
 
 mod bench;
+mod bench_cluster;
 mod bench_store;
 mod client;
 mod connect;
 mod fanout;
 mod idle;
 mod procstat;
+mod redis_proc;
 mod report;
 mod store;
 mod ws;
@@ -293,7 +295,7 @@ fn main() -> ExitCode {
                     a.clients
                 );
             }
-            let r = rt.block_on(fanout::run(spec, cfg, c.pid));
+            let r = rt.block_on(fanout::run(spec, cfg, c.pid, None));
             let ok = r.connected > 0;
             finish(c.json, &r, r.table(), ok)
         }

@@ -7,7 +7,7 @@
 //! and completes the append when the script's reply arrives, so nothing is acked before Redis
 //! has it. Reads ([`reads`]) and fan-out from other nodes ([`subscriber`]) use blocking
 //! connections on the caller's thread and on one pub/sub thread. Who is present is shared too
-//! ([`presence`]).
+//! ([`presence`]). `--retain-age` is a periodic trim by the messages' `ts` ([`retention`]).
 //!
 //! Faults: Redis unreachable → posts fail with `unavailable` (never acked), joins that must load
 //! a room fail, [`Store::ready`] is false; the connections come back by themselves and the
@@ -18,6 +18,7 @@ mod keys;
 mod presence;
 mod publisher;
 mod reads;
+mod retention;
 mod script;
 mod subscriber;
 
@@ -32,6 +33,7 @@ use self::keys::Keys;
 use self::presence::Presence;
 use self::publisher::{Job, Publisher};
 use self::reads::Reads;
+use self::retention::AgeTrim;
 use self::script::Template;
 use self::subscriber::Subscriber;
 use super::{AppendDone, Frame, NewMessage, Range, RoomMeta, Sink, Store, StoreError};
@@ -44,6 +46,9 @@ pub struct RedisConfig {
     pub queue: usize,
     /// Keep the newest this many messages per room (`None` = all).
     pub retain: Option<u64>,
+    /// Keep messages younger than this (`None` = forever): trimmed periodically (see
+    /// [`retention`]).
+    pub retain_age: Option<Duration>,
     pub dedupe_window: Duration,
 }
 
@@ -55,6 +60,7 @@ pub struct RedisStore {
     reads: Arc<Reads>,
     subscriber: Subscriber,
     presence: Presence,
+    _age_trim: Option<AgeTrim>,
 }
 
 impl RedisStore {
@@ -83,6 +89,9 @@ impl RedisStore {
         let presence = Presence::start(&runtime, conn.clone());
         let subscriber = Subscriber::start(reads.clone(), presence.clone())?;
         let post = script::post();
+        let age_trim = cfg
+            .retain_age
+            .map(|age| AgeTrim::start(&runtime, conn.clone(), age, presence.node.clone()));
         Ok(RedisStore {
             cfg: cfg.clone(),
             post_hash: post.get_hash().to_owned(),
@@ -90,6 +99,7 @@ impl RedisStore {
             reads,
             subscriber,
             presence,
+            _age_trim: age_trim,
         })
     }
 }

@@ -1,0 +1,217 @@
+//! A `redis-server` the cluster benchmark starts for one run (loopback, its files in a fresh
+//! temporary directory, killed on drop), and what a run cost it: commands from
+//! `INFO commandstats` (every command, those the Lua scripts call included) and CPU from
+//! `INFO cpu` (`used_cpu_user` + `used_cpu_sys`), as the difference of two samples.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+/// See the module docs.
+pub struct RedisProc {
+    child: Child,
+    pub addr: SocketAddr,
+    dir: PathBuf,
+    /// For `INFO` (a lock so that a shared `&RedisProc` can sample).
+    conn: std::sync::Mutex<redis::Connection>,
+}
+
+impl RedisProc {
+    /// Starts `exe` on `port`. `fsync`: `always`, `everysec` or `no` (AOF on), or `off` (no
+    /// persistence at all).
+    pub fn start(exe: &str, port: u16, fsync: &str) -> Result<RedisProc> {
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            bail!("port {port} is taken");
+        }
+        let dir = std::env::temp_dir().join(format!("banter-bench-redis-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let log = std::fs::File::create(dir.join("redis.log"))?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--save", ""]);
+        match fsync {
+            "off" => cmd.args(["--appendonly", "no"]),
+            "always" | "everysec" | "no" => {
+                cmd.args(["--appendonly", "yes", "--appendfsync", fsync])
+            }
+            other => bail!("--redis-fsync {other:?}: always, everysec, no or off"),
+        };
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {exe} (just setup-redis installs it)"))?;
+        let url = format!("redis://{addr}/");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let conn = redis::Client::open(url.as_str())
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)));
+            if let Ok(mut conn) = conn
+                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return Ok(RedisProc {
+                    child,
+                    addr,
+                    dir,
+                    conn: std::sync::Mutex::new(conn),
+                });
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("redis-server exited ({status}) before answering on {addr}");
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("redis-server did not answer on {addr} within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its counters now.
+    pub fn sample(&self) -> Result<RedisSample> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut *conn)?;
+        let cpu: String = redis::cmd("INFO").arg("cpu").query(&mut *conn)?;
+        Ok(RedisSample::parse(&stats, &cpu, Instant::now()))
+    }
+}
+
+impl Drop for RedisProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Redis's cumulative counters at one moment.
+#[derive(Debug, Clone)]
+pub struct RedisSample {
+    at: Instant,
+    cpu_secs: f64,
+    calls: BTreeMap<String, u64>,
+}
+
+impl RedisSample {
+    fn parse(commandstats: &str, cpu: &str, at: Instant) -> Self {
+        let mut calls = BTreeMap::new();
+        for line in commandstats.lines() {
+            let Some((name, stats)) = line
+                .trim()
+                .strip_prefix("cmdstat_")
+                .and_then(|l| l.split_once(':'))
+            else {
+                continue;
+            };
+            let n = stats
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            calls.insert(name.to_owned(), n);
+        }
+        let field = |key: &str| {
+            cpu.lines()
+                .find_map(|l| l.trim().strip_prefix(key))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        RedisSample {
+            at,
+            cpu_secs: field("used_cpu_user:") + field("used_cpu_sys:"),
+            calls,
+        }
+    }
+
+    /// What Redis did between `self` and `later`, for `messages` messages posted meanwhile.
+    pub fn cost_until(&self, later: &RedisSample, messages: u64) -> RedisCost {
+        let wall = later.at.duration_since(self.at).as_secs_f64().max(1e-9);
+        let cpu = (later.cpu_secs - self.cpu_secs).max(0.0);
+        let calls: BTreeMap<String, u64> = later
+            .calls
+            .iter()
+            // The benchmark's own INFO calls are not the cluster's.
+            .filter(|(name, _)| name.as_str() != "info")
+            .map(|(name, n)| (name.clone(), n - self.calls.get(name).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let per = |x: f64| {
+            if messages == 0 {
+                None
+            } else {
+                Some(x / messages as f64)
+            }
+        };
+        RedisCost {
+            messages,
+            cpu_pct: cpu / wall * 100.0,
+            cpu_us_per_msg: per(cpu * 1e6),
+            commands_per_msg: per(calls.values().sum::<u64>() as f64),
+            scripts_per_msg: per(calls.get("evalsha").copied().unwrap_or(0) as f64),
+            calls,
+        }
+    }
+}
+
+/// What Redis did over a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisCost {
+    /// Messages posted over the interval (the denominator of the per-message figures).
+    pub messages: u64,
+    /// Redis's CPU (user + system, all its threads), percent of one core.
+    pub cpu_pct: f64,
+    pub cpu_us_per_msg: Option<f64>,
+    /// Every command Redis ran (those inside scripts included, `INFO` excluded), per message.
+    pub commands_per_msg: Option<f64>,
+    /// `EVALSHA` calls per message (the post script, and the read script of joins and gaps).
+    pub scripts_per_msg: Option<f64>,
+    /// Calls per command over the interval.
+    pub calls: BTreeMap<String, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_come_from_counter_differences() {
+        let t0 = Instant::now();
+        let a = RedisSample::parse(
+            "# Commandstats\r\ncmdstat_evalsha:calls=10,usec=50,usec_per_call=5.00,rejected_calls=0,failed_calls=0\r\ncmdstat_info:calls=1,usec=1\r\n",
+            "# CPU\r\nused_cpu_sys:1.5\r\nused_cpu_user:2.5\r\n",
+            t0,
+        );
+        let b = RedisSample::parse(
+            "cmdstat_evalsha:calls=110,usec=550\r\ncmdstat_xadd:calls=100,usec=100\r\ncmdstat_info:calls=3,usec=3\r\n",
+            "used_cpu_sys:1.6\r\nused_cpu_user:2.6\r\n",
+            t0 + Duration::from_secs(1),
+        );
+        let c = a.cost_until(&b, 100);
+        assert_eq!(c.scripts_per_msg, Some(1.0));
+        assert_eq!(c.commands_per_msg, Some(2.0));
+        assert!((c.cpu_pct - 20.0).abs() < 1e-6, "{}", c.cpu_pct);
+        assert!((c.cpu_us_per_msg.unwrap() - 2000.0).abs() < 1e-6);
+        assert!(!c.calls.contains_key("info"));
+    }
+}
