@@ -19,6 +19,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -814,8 +815,8 @@ async fn client(node: &Node) -> Client {
     c
 }
 
-/// A page of `room`'s history after `since` on `node`: its messages' texts and `complete`.
-async fn page(node: &Node, room: &str, since: u64) -> (Vec<(u64, String)>, bool) {
+/// A page of `room`'s history after `since` on `node`: its messages and `complete`.
+async fn page(node: &Node, room: &str, since: u64) -> (Vec<ChatMessage>, bool) {
     let page: Value = reqwest::get(node.http(&format!(
         "/api/rooms/{room}/messages?since={since}&limit=1000"
     )))
@@ -824,59 +825,81 @@ async fn page(node: &Node, room: &str, since: u64) -> (Vec<(u64, String)>, bool)
     .json()
     .await
     .expect("json");
-    let msgs: Vec<ChatMessage> =
-        serde_json::from_value(page["messages"].clone()).expect("messages");
     (
-        msgs.into_iter().map(|m| (m.seq, m.text)).collect(),
+        serde_json::from_value(page["messages"].clone()).expect("messages"),
         page["complete"].as_bool().expect("complete"),
     )
 }
 
+fn seqs(msgs: &[ChatMessage]) -> Vec<u64> {
+    msgs.iter().map(|m| m.seq).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retain_age_trims_old_messages_from_every_node_and_keeps_the_young() {
+    const AGE_MS: u64 = 3000;
     let redis = Redis::start(false);
     // 3 s: long enough that a message just posted is still young when read back on a busy
     // machine; the nodes trim every 750 ms (a quarter of the age).
     let flags = ["--retain-age", "3s"];
     let a = Node::start_with(&redis, &flags).await;
     let b = Node::start_with(&redis, &flags).await;
+    let send = |node: &Node, text: String| {
+        let base = node.http("");
+        async move {
+            let (status, m) = post(&base, "aging", json!({"user": "bot", "text": text}))
+                .await
+                .expect("post");
+            assert_eq!(status, 201, "{m}");
+            m["seq"].as_u64().expect("seq")
+        }
+    };
     for i in 1..=3 {
-        let (status, _) = post(
-            &a.http(""),
-            "aging",
-            json!({"user": "bot", "text": format!("old {i}")}),
-        )
-        .await
-        .expect("post");
-        assert_eq!(status, 201);
+        send(&a, format!("old {i}")).await;
     }
     let (young, complete) = page(&b, "aging", 0).await;
-    assert_eq!(young.len(), 3, "young messages are kept: {young:?}");
+    assert_eq!(seqs(&young), [1, 2, 3], "young messages are kept");
     assert!(complete);
 
-    // Past the age, they leave the history by themselves, on both nodes.
+    // Keep the room busy (a message every 50 ms, from either node) until 1..3 have left the
+    // history, and 2.5 s more: the trims then cut between old and young messages of a stream.
+    let mut seen: HashMap<u64, u64> = young.iter().map(|m| (m.seq, m.ts)).collect();
     let deadline = Instant::now() + WAIT;
-    while !page(&b, "aging", 0).await.0.is_empty() {
+    let mut head = 3;
+    let mut busy_until: Option<Instant> = None;
+    while busy_until.is_none_or(|t| Instant::now() < t) {
+        let node = if head % 2 == 0 { &a } else { &b };
+        head = send(node, format!("tick {head}")).await;
+        let (msgs, _) = page(node, "aging", 0).await;
+        seen.extend(msgs.iter().map(|m| (m.seq, m.ts)));
+        if busy_until.is_none() && msgs.first().is_none_or(|m| m.seq > 3) {
+            busy_until = Some(Instant::now() + Duration::from_millis(2500));
+        }
         assert!(Instant::now() < deadline, "old messages never trimmed");
-        tokio::time::sleep(Duration::from_millis(50)).await; // polling interval
+        tokio::time::sleep(Duration::from_millis(50)).await; // the room's pace, not a wait
     }
-    assert_eq!(
-        page(&a, "aging", 0).await,
-        (vec![], false),
-        "history lost 1..3"
-    );
-
-    // The room carries on where it was (no new epoch, no seq reused), and a new message stays.
-    let (status, m) = post(&b.http(""), "aging", json!({"user": "bot", "text": "new"}))
-        .await
-        .expect("post");
-    assert_eq!((status, m["seq"].as_u64()), (201, Some(4)));
-    assert_eq!(
-        page(&a, "aging", 0).await,
-        (vec![(4, "new".to_owned())], false)
-    );
-    assert_eq!(
-        page(&a, "aging", 3).await,
-        (vec![(4, "new".to_owned())], true)
-    );
+    // What is left, on either node: one unbroken run up to the newest message (the room's seq
+    // carried on), none of it much older than the age, and what went before it was older.
+    for node in [&a, &b] {
+        let (msgs, complete) = page(node, "aging", 0).await;
+        let now = banter_server::store::now_ms();
+        assert!(!complete, "the history no longer starts at 1");
+        let first = msgs.first().expect("young messages kept").seq;
+        assert!(first > 3);
+        assert_eq!(seqs(&msgs), (first..=head).collect::<Vec<_>>());
+        let oldest = now - msgs[0].ts.min(now);
+        assert!(
+            oldest < AGE_MS + 2000,
+            "the oldest message left is {oldest} ms old"
+        );
+        let cut = seen
+            .get(&(first - 1))
+            .expect("the last one trimmed was seen");
+        assert!(
+            now - cut >= AGE_MS,
+            "seq {} was trimmed {} ms old",
+            first - 1,
+            now - cut
+        );
+    }
 }
