@@ -526,7 +526,7 @@ fn summarize(a: &BenchArgs, runs: &[Run]) -> (String, Value) {
         for (label, m) in &metrics {
             let vals: Vec<Option<f64>> = systems
                 .iter()
-                .map(|&s| median(of(s, "fanout", Some(t)).filter_map(|r| m(r)).collect()))
+                .map(|&s| median(of(s, "fanout", Some(t)).filter_map(m).collect()))
                 .collect();
             if vals.iter().any(Option::is_some) {
                 rows.push((format!("@{}/s {label}", thousands(t as f64)), vals));
@@ -559,7 +559,7 @@ fn summarize(a: &BenchArgs, runs: &[Run]) -> (String, Value) {
     for (label, m) in &store_metrics {
         let vals: Vec<Option<f64>> = systems
             .iter()
-            .map(|&s| median(of(s, "store", None).filter_map(|r| m(r)).collect()))
+            .map(|&s| median(of(s, "store", None).filter_map(m).collect()))
             .collect();
         rows.push(((*label).to_owned(), vals));
     }
