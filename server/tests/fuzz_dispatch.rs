@@ -137,7 +137,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     // A bystander in every room sees the presence and messages the script causes.
     let watcher = hub.new_peer();
     for room in ["lobby", "a", "b"] {
-        hub.join(&watcher, room, &"watcher".into(), None, None)
+        hub.join(&watcher, room, &"watcher".into(), None, None, None)
             .expect("join");
     }
     let (_beat, heartbeat) = tokio::sync::watch::channel(());
