@@ -23,6 +23,7 @@ pub mod conversations;
 mod peer;
 mod presence;
 pub mod presence_batch;
+mod presence_tick;
 mod replay;
 mod room;
 mod rooms;
@@ -30,7 +31,7 @@ mod sink;
 mod users;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use banter_protocol::http::{MessagePage, RoomList, RoomSummary};
 use banter_protocol::{ErrorCode, Limits, PresenceState, ValidationError};
@@ -41,7 +42,7 @@ use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
 pub use peer::Peer;
 use replay::Fetched;
-use room::{Member, Room, RoomState};
+use room::{Member, Room};
 use rooms::Rooms;
 use users::Users;
 
@@ -453,77 +454,6 @@ impl Hub {
             }),
         );
         Ok(())
-    }
-
-    /// Tells the other members of `room` that `name` is typing (at the next presence tick).
-    pub fn typing(&self, peer_id: u64, room: &str, name: &Arc<str>) {
-        if let Some(room) = self.inner.rooms.get(room) {
-            let mut st = room.lock();
-            self.record(&room, &mut st, name, PresenceState::Typing, Some(peer_id));
-        }
-    }
-
-    /// Records a presence change for the next tick and lists the room as dirty.
-    fn record(
-        &self,
-        room: &Arc<Room>,
-        st: &mut RoomState,
-        name: &Arc<str>,
-        state: PresenceState,
-        except: Option<u64>,
-    ) {
-        if self.inner.closing.load(Ordering::Relaxed) {
-            return;
-        }
-        let batch = self.inner.cfg.presence_batch.max(1);
-        match (state, except) {
-            (PresenceState::Typing, Some(from)) => st.batch.record_typing(name, from, batch),
-            (PresenceState::Typing, None) => return,
-            _ => st.batch.record(name, state, except, batch * 8),
-        }
-        if !st.dirty {
-            st.dirty = true;
-            self.inner
-                .dirty
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(room.clone());
-        }
-    }
-
-    /// Sends the presence recorded since the last tick: at most `--presence-batch` frames per
-    /// room, one outbox entry per member. Called by one server-wide task every
-    /// `--presence-interval`; its cost is O(members of dirty rooms), whatever happened since.
-    pub fn flush_presence(&self) {
-        let rooms = std::mem::take(
-            &mut *self
-                .inner
-                .dirty
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let mut still = Vec::new();
-        for room in rooms {
-            let mut st = room.lock();
-            if st.flush_presence(&room.name, self.inner.cfg.presence_batch.max(1)) {
-                drop(st);
-                still.push(room);
-            } else {
-                st.dirty = false;
-            }
-        }
-        if !still.is_empty() {
-            self.inner
-                .dirty
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend(still);
-        }
-    }
-
-    /// Shutdown: stop recording presence, so closing every connection is O(connections).
-    pub fn close(&self) {
-        self.inner.closing.store(true, Ordering::Relaxed);
     }
 
     /// Makes `peer` reachable by direct messages to `name`.
