@@ -14,8 +14,9 @@
 //!   a direct message reaches its recipient on another node;
 //! - Redis restarted without persistence: new epochs; a member present through it is closed
 //!   with 4000 (resume), and a resuming client is told `complete: false`;
-//! - `--retain-age`: messages older than the age leave every node's history by themselves, the
-//!   room's `seq` carries on, younger messages stay.
+//! - `--retain-age`: messages older than the age leave every node's history by themselves (a
+//!   busy room's is cut exactly between old and young, a private conversation's too), the
+//!   `seq` carries on, younger messages stay.
 
 mod common;
 
@@ -304,6 +305,7 @@ async fn follow_once(
         name: "reader".into(),
         since: Some(since),
         epoch: seen.epoch.clone(),
+        with: None,
     };
     ws.send(Message::text(join.to_json()))
         .await
@@ -675,6 +677,7 @@ async fn redis_restarted_without_persistence_is_a_new_epoch_and_clients_are_told
         name: "reader".into(),
         since: Some(5),
         epoch: Some(old_epoch.clone()),
+        with: None,
     })
     .await;
     let epoch = match r
@@ -783,7 +786,10 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
     let (users, _) = dave.join("hall", "dave").await;
     assert_eq!(users, ["ann", "dave"]);
 
-    // A direct message reaches its recipient on another node; the sender gets its copy.
+    // A direct message reaches its recipient on another node, and the sender's other
+    // connection on a third; the sending connection gets its echo.
+    let mut ann2 = client(&nodes[1]).await;
+    ann2.join("side", "ann").await;
     ann.send(&ClientMsg::Direct {
         to: "dave".into(),
         text: "psst".into(),
@@ -798,14 +804,72 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
         ServerMsg::Direct(dm) => assert_eq!(dm.client_id.as_deref(), Some("d1")),
         _ => unreachable!(),
     }
-    // To someone connected nowhere (carol's node died): refused.
+    match ann2.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+        ServerMsg::Direct(dm) => {
+            assert_eq!((dm.to.as_str(), dm.client_id), ("dave", None));
+        }
+        _ => unreachable!(),
+    }
+    // To someone connected nowhere (carol's node died): stored in their conversation, which
+    // carol resumes from another node when she is back.
     ann.send(&ClientMsg::Direct {
         to: "carol".into(),
         text: "hello?".into(),
         client_id: None,
     })
     .await;
-    assert_eq!(ann.expect_error().await, "unknown_user");
+    let room = match ann.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+        ServerMsg::Direct(dm) => dm.room.expect("stored in a conversation"),
+        _ => unreachable!(),
+    };
+    let mut carol = client(&nodes[0]).await;
+    carol
+        .send(&ClientMsg::Join {
+            room: String::new(),
+            name: "carol".into(),
+            since: Some(0),
+            epoch: None,
+            with: Some("ann".into()),
+        })
+        .await;
+    let texts = loop {
+        match carol.recv().await {
+            ServerMsg::Message(m) if m.room == room => break m.text,
+            ServerMsg::Error { code, .. } => panic!("carol was refused: {code:?}"),
+            _ => {}
+        }
+    };
+    assert_eq!(texts, "hello?");
+
+    // On a node that never saw this conversation, only Redis knows its members: a stranger is
+    // refused, a member gets in by its id.
+    let mut eve = client(&nodes[1]).await;
+    eve.send(&ClientMsg::Join {
+        room: room.clone(),
+        name: "eve".into(),
+        since: Some(0),
+        epoch: None,
+        with: None,
+    })
+    .await;
+    assert_eq!(eve.expect_error().await, "forbidden");
+    ann2.send(&ClientMsg::Join {
+        room: room.clone(),
+        name: "ann".into(),
+        since: None,
+        epoch: None,
+        with: None,
+    })
+    .await;
+    match ann2
+        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+        .await
+    {
+        ServerMsg::Joined { with, head, .. } => {
+            assert_eq!((with.as_deref(), head), (Some("carol"), 1));
+        }
+        other => panic!("ann was refused her own conversation: {other:?}"),
+    }
 }
 
 /// A client connected to `node`, past its `welcome`.
@@ -857,6 +921,19 @@ async fn retain_age_trims_old_messages_from_every_node_and_keeps_the_young() {
     for i in 1..=3 {
         send(&a, format!("old {i}")).await;
     }
+    // A direct message too: it is kept in its private conversation, which ages the same way.
+    let mut ann = client(&a).await;
+    ann.join("side", "ann").await;
+    ann.send(&ClientMsg::Direct {
+        to: "carol".into(),
+        text: "old dm".into(),
+        client_id: None,
+    })
+    .await;
+    let dm_room = match ann.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+        ServerMsg::Direct(dm) => dm.room.expect("stored in a conversation"),
+        _ => unreachable!(),
+    };
     let (young, complete) = page(&b, "aging", 0).await;
     assert_eq!(seqs(&young), [1, 2, 3], "young messages are kept");
     assert!(complete);
@@ -902,4 +979,30 @@ async fn retain_age_trims_old_messages_from_every_node_and_keeps_the_young() {
             now - cut
         );
     }
+    // carol, back, finds the conversation (its seq kept) but the old message gone.
+    let mut carol = client(&b).await;
+    carol
+        .send(&ClientMsg::Join {
+            room: String::new(),
+            name: "carol".into(),
+            since: Some(0),
+            epoch: None,
+            with: Some("ann".into()),
+        })
+        .await;
+    match carol
+        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+        .await
+    {
+        ServerMsg::Joined { room, head, .. } => assert_eq!((room, head), (dm_room.clone(), 1)),
+        other => panic!("carol was refused her conversation: {other:?}"),
+    }
+    let replay = carol
+        .recv_until(|m| matches!(m, ServerMsg::Replay { .. } | ServerMsg::Message(_)))
+        .await;
+    let (_, from, to, complete) = common::replay_bounds(replay);
+    assert!(
+        !complete && from > to,
+        "replayed {from}..={to} of a trimmed conversation"
+    );
 }

@@ -12,9 +12,10 @@
 //!
 //! Every node runs the task, but one trims per period: the first to `SET banter:trim-age NX PX
 //! period`. A period is a quarter of the age, between [`MIN_EVERY`] and [`MAX_EVERY`], so a
-//! message outlives the age by at most that. Rooms are walked in [`CHUNK`]s of the room list
-//! (`banter:rooms`), one pipeline of scripts per chunk. A failure (Redis away) is logged and
-//! the next period tries again. The task stops when the store is dropped.
+//! message outlives the age by at most that. The streams, of rooms and of private conversations
+//! alike, are found with `SCAN … TYPE stream` (incremental: Redis is never blocked for long),
+//! one pipeline of scripts per step. A failure (Redis away) is logged and the next period tries
+//! again. The task stops when the store is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,14 +23,15 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::keys::{self, Keys};
 use crate::store::now_ms;
 
 /// Shortest and longest pause between two trims.
 pub const MIN_EVERY: Duration = Duration::from_millis(250);
 pub const MAX_EVERY: Duration = Duration::from_secs(60);
-/// Rooms trimmed per pipeline.
-const CHUNK: usize = 100;
+/// The message streams of rooms (`banter:r:`) and of private conversations (`banter:c:`).
+const STREAMS: &str = "banter:?:{*}:log";
+/// Keys looked at per `SCAN` step (one pipeline of scripts for the streams among them).
+const SCAN_COUNT: usize = 1000;
 /// The key whose holder trims this period.
 const LOCK: &str = "banter:trim-age";
 
@@ -118,29 +120,34 @@ async fn trim_all(
         return Ok(0);
     }
     let mut trimmed = 0;
-    for start in (0..).step_by(CHUNK) {
-        let rooms: Vec<String> = redis::cmd("ZRANGE")
-            .arg(keys::ROOMS)
-            .arg(start)
-            .arg(start + CHUNK as i64 - 1)
+    let mut cursor = 0u64;
+    loop {
+        let (next, streams): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(STREAMS)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .arg("TYPE")
+            .arg("stream")
             .query_async(conn)
             .await?;
-        if rooms.is_empty() {
+        if !streams.is_empty() {
+            let mut pipe = redis::pipe();
+            for stream in &streams {
+                pipe.cmd("EVALSHA")
+                    .arg(script.get_hash())
+                    .arg(1)
+                    .arg(stream)
+                    .arg(cutoff);
+            }
+            let counts: Vec<u64> = load_and_query(conn, script, &pipe).await?;
+            trimmed += counts.iter().sum::<u64>();
+        }
+        if next == 0 {
             break;
         }
-        let mut pipe = redis::pipe();
-        for room in &rooms {
-            pipe.cmd("EVALSHA")
-                .arg(script.get_hash())
-                .arg(1)
-                .arg(Keys::new(room).stream)
-                .arg(cutoff);
-        }
-        let counts: Vec<u64> = load_and_query(conn, script, &pipe).await?;
-        trimmed += counts.iter().sum::<u64>();
-        if rooms.len() < CHUNK {
-            break;
-        }
+        cursor = next;
     }
     Ok(trimmed)
 }
