@@ -14,6 +14,8 @@
 //! Banter speaks its own protocol on `/ws` (join, send, `seq`, history: the full path); the
 //! references speak the classic `{user, message}` shape, the only one they know.
 //! `--smoke` shrinks everything to seconds and checks that every scenario worked at all.
+//! `--cluster` runs instead Banter as several nodes sharing rooms through Redis beside one node
+//! (see `bench_cluster.rs`).
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
