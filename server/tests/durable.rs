@@ -692,6 +692,7 @@ async fn fill_over_ws(url: String, room: &str, id: usize, refusals: usize) -> Ou
         name: format!("filler-{id}"),
         since: None,
         epoch: None,
+        with: None,
     })
     .await;
     joined_epoch(&mut c).await;
