@@ -38,7 +38,9 @@ pub fn RoomSwitcher(
 
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let room = value.get_untracked().trim().to_lowercase();
+        // ASCII only: room names are a-z, 0-9, `-`, `_` (anything else is refused below), and
+        // `to_lowercase` would bring Unicode's case tables into the WASM.
+        let room = value.get_untracked().trim().to_ascii_lowercase();
         let limits = chat.session.with_untracked(|s| s.limits.clone());
         match limits.room(&room) {
             Ok(room) => {
