@@ -16,6 +16,8 @@ pub struct Keys {
     pub channel: String,
     /// Hash of who is present on which node: field `<node>\n<name>`.
     pub present: String,
+    /// A private conversation's members: hash with fields `a` and `b`.
+    pub members: String,
     prefix: String,
 }
 
@@ -32,6 +34,7 @@ impl Keys {
             stream: format!("{prefix}:log"),
             channel: format!("{prefix}{CHANNEL}"),
             present: format!("{prefix}:present"),
+            members: format!("{prefix}:members"),
             prefix,
         }
     }
@@ -48,6 +51,11 @@ pub fn node(id: &str) -> String {
 }
 
 const USER: &str = "banter:u:";
+
+/// The set of `name`'s private conversations (room ids).
+pub fn conversations_of(name: &str) -> String {
+    format!("banter:uc:{name}")
+}
 
 /// The channel of direct messages for `name`, subscribed by the nodes it is connected to.
 pub fn user_channel(name: &str) -> String {

@@ -13,7 +13,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::store::StoreError;
 
 /// The schema this build writes. A file with a higher `user_version` came from a newer Banter.
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2 added `conversations`: a build of schema 1 must not open it, since it would let anyone
+/// into private conversations.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The database file inside `--data-dir`.
 pub const FILE_NAME: &str = "banter.db";
@@ -41,6 +43,15 @@ CREATE TABLE IF NOT EXISTS messages (
 -- Not a partial index: a statement whose plan depends on a bound value being non-null (as
 -- with a partial index) is re-prepared at every step, which cost more than the whole insert.
 CREATE INDEX IF NOT EXISTS messages_client_key ON messages (room_id, client_key);
+-- The two members of each private conversation (a room named `dm-…`), written with its
+-- messages; `a < b`, or `a = b` for a conversation with oneself.
+CREATE TABLE IF NOT EXISTS conversations (
+    room TEXT PRIMARY KEY,
+    a    TEXT NOT NULL,
+    b    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversations_a ON conversations (a);
+CREATE INDEX IF NOT EXISTS conversations_b ON conversations (b);
 ";
 
 /// How hard a commit pushes to the disk (`--sqlite-sync`).

@@ -158,6 +158,12 @@ impl Writer {
             if let Some(r) = self.rooms.get_mut(&msg.room) {
                 r.head = m.seq;
             }
+            if let Some((a, b)) = &msg.members {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO conversations (room, a, b) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![&*msg.room, &**a, &**b])?;
+            }
             if let Some(key) = &msg.dedupe_key {
                 self.recent.insert(&msg.room, key, m.ts);
             }
