@@ -21,8 +21,9 @@ pub fn RoomSwitcher(
     // The server's rooms the user is not in, as "name (N here)" suggestions.
     let others = RwSignal::new(Vec::<(String, String)>::new());
     let browse = move |_| {
+        let who = chat.session.with_untracked(|s| s.who());
         leptos::task::spawn_local(async move {
-            let Ok(rooms) = api::rooms().await else {
+            let Ok(rooms) = api::rooms(&who).await else {
                 return;
             };
             let mine = chat.session.with_untracked(|s| s.my_rooms.clone());
