@@ -89,7 +89,7 @@ async fn conversations(
     let caller = caller_of(&app, caller)?;
     let Query(q) = query?;
     let user = caller.reader(q.user.as_deref())?;
-    app.hub.limits().name(&user)?;
+    let user = app.hub.limits().name(&user)?.to_owned();
     Ok(Json(
         blocking(move || app.hub.conversations(&user, CONVERSATIONS_MAX)).await?,
     ))

@@ -829,6 +829,36 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
         }
     };
     assert_eq!(texts, "hello?");
+
+    // On a node that never saw this conversation, only Redis knows its members: a stranger is
+    // refused, a member gets in by its id.
+    let mut eve = client(&nodes[1]).await;
+    eve.send(&ClientMsg::Join {
+        room: room.clone(),
+        name: "eve".into(),
+        since: Some(0),
+        epoch: None,
+        with: None,
+    })
+    .await;
+    assert_eq!(eve.expect_error().await, "forbidden");
+    ann2.send(&ClientMsg::Join {
+        room: room.clone(),
+        name: "ann".into(),
+        since: None,
+        epoch: None,
+        with: None,
+    })
+    .await;
+    match ann2
+        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+        .await
+    {
+        ServerMsg::Joined { with, head, .. } => {
+            assert_eq!((with.as_deref(), head), (Some("carol"), 1));
+        }
+        other => panic!("ann was refused her own conversation: {other:?}"),
+    }
 }
 
 /// A client connected to `node`, past its `welcome`.

@@ -202,6 +202,9 @@ async fn only_its_two_members_can_join_read_post_or_resume_a_conversation() {
     ada.send(&join_room(&room, "", Some(2), None)).await;
     let (_, with, head, _) = next_joined(&mut ada).await;
     assert_eq!((with.as_deref(), head), (Some("bob"), 2));
+    // Loaded now, with its members known: still closed to eve.
+    eve.send(&join_room(&room, "", None, None)).await;
+    assert_eq!(eve.expect_error().await, "forbidden");
     let (status, _) = post_bearer(&server, &room, &token("bob"), json!({"text": "third"})).await;
     assert_eq!(status, 201);
     match next_news(&mut ada).await {
@@ -293,4 +296,69 @@ async fn conversation_of(server: &TestServer, user: &str) -> String {
         .as_str()
         .expect("one conversation")
         .to_owned()
+}
+
+#[tokio::test]
+async fn rooms_are_listed_however_many_conversations_there_are() {
+    let server = start_server().await;
+    let mut ada = Client::connect(&server).await;
+    ada.join("lobby", "ada").await;
+    // More conversations than `GET /api/rooms` lists rooms.
+    let n = banter_server::http::ROOMS_MAX + 1;
+    for i in 0..n {
+        ada.send(&direct(&format!("user-{i}"), "hi", None)).await;
+    }
+    for _ in 0..n {
+        next_direct(&mut ada).await;
+    }
+    let (status, _) = post(&server, "zeta", json!({"user": "ada", "text": "last"})).await;
+    assert_eq!(status, 201);
+    let (_, rooms) = get_json(&server, "/api/rooms").await;
+    let names: Vec<&str> = rooms["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .filter_map(|r| r["room"].as_str())
+        .collect();
+    assert_eq!(names, ["lobby", "zeta"]);
+    let (_, list) = get_json(&server, "/api/conversations?user=%20ada").await;
+    assert_eq!(
+        list["conversations"].as_array().map(Vec::len),
+        Some(n.min(banter_server::http::CONVERSATIONS_MAX)),
+        "the name is trimmed as everywhere else"
+    );
+}
+
+#[tokio::test]
+async fn a_dm_room_written_before_conversations_existed_is_renamed_not_inherited() {
+    let data = tempfile::tempdir().expect("a data directory");
+    let dir = data.path().to_owned();
+    let mut server = start_server_with(|c| c.data_dir = dir.clone()).await;
+    server.shutdown();
+    let _ = (&mut server.handle).await;
+    // What a schema-1 server let anyone do: write to a room named like ada and bob's
+    // conversation.
+    let planted = banter_server::hub::conversations::id("ada", "bob");
+    {
+        let db = rusqlite::Connection::open(dir.join("banter.db")).expect("open");
+        db.execute(
+            "INSERT INTO rooms (name, head) VALUES (?1, 1)",
+            rusqlite::params![planted],
+        )
+        .expect("room");
+        db.execute(
+            "INSERT INTO messages (room_id, seq, id, user, text, ts)
+             VALUES (last_insert_rowid(), 1, 'x', 'ada', 'send me your password', 1)",
+            [],
+        )
+        .expect("message");
+        db.pragma_update(None, "user_version", 1).expect("version");
+    }
+    let server = start_server_with(|c| c.data_dir = dir.clone()).await;
+    let mut bob = Client::connect(&server).await;
+    bob.send(&join_with("ada", "bob", Some(0))).await;
+    let (room, _, head, _) = next_joined(&mut bob).await;
+    assert_eq!((room.as_str(), head), (planted.as_str(), 0));
+    let (_, rooms) = get_json(&server, "/api/rooms").await;
+    assert_eq!(rooms["rooms"][0]["room"], format!("legacy-{planted}"));
 }

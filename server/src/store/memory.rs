@@ -163,7 +163,7 @@ impl Store for MemoryStore {
         let mut out: Vec<(String, u64)> = rooms
             .iter()
             .map(|(name, r)| (name.to_string(), lock(r).head))
-            .filter(|(_, head)| *head > 0)
+            .filter(|(name, head)| *head > 0 && !banter_protocol::is_conversation(name))
             .collect();
         out.sort();
         out.truncate(limit);

@@ -156,8 +156,8 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError>;
 
-    /// Up to `limit` rooms that hold messages, by name, with their head. (Private
-    /// conversations are among them: callers filter.)
+    /// Up to `limit` rooms that hold messages, by name, with their head (never private
+    /// conversations).
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// The two members of the private conversation `room`, once it holds a message.

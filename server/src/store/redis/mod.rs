@@ -16,6 +16,7 @@
 
 mod conversations;
 mod keys;
+mod notices;
 mod presence;
 mod publisher;
 mod reads;
@@ -52,9 +53,7 @@ pub struct RedisConfig {
 /// See the module docs.
 pub struct RedisStore {
     cfg: RedisConfig,
-    runtime: tokio::runtime::Handle,
-    /// For fire-and-forget publishes (direct messages to other nodes).
-    conn: ConnectionManager,
+    notices: notices::Notices,
     publisher: Publisher,
     post_hash: String,
     reads: Arc<Reads>,
@@ -86,13 +85,12 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
         let presence = Presence::start(&runtime, conn.clone());
-        let direct_conn = conn.clone();
+        let notices = notices::Notices::start(&runtime, conn.clone());
         let subscriber = Subscriber::start(reads.clone(), presence.clone())?;
         let post = script::post();
         Ok(RedisStore {
             cfg: cfg.clone(),
-            conn: direct_conn,
-            runtime: runtime.clone(),
+            notices,
             post_hash: post.get_hash().to_owned(),
             publisher: Publisher::start(&runtime, conn, post, cfg.queue),
             reads,
@@ -197,19 +195,8 @@ impl Store for RedisStore {
     }
 
     fn direct(&self, to: &str, room: &str, frame: &Frame) {
-        // Only when another node has `to` connected; this node delivered locally already.
+        // Every node with `to` connected hears it; this node skips its own (it delivered here).
         let payload = format!("{}\n{room}\n{}", self.presence.node, frame.as_str());
-        let channel = keys::user_channel(to);
-        let mut conn = self.conn.clone();
-        self.runtime.spawn(async move {
-            let sent: redis::RedisResult<usize> = redis::cmd("PUBLISH")
-                .arg(&channel)
-                .arg(payload)
-                .query_async(&mut conn)
-                .await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, "a direct message's notice to other nodes was lost");
-            }
-        });
+        self.notices.send(keys::user_channel(to), payload);
     }
 }

@@ -45,7 +45,7 @@ else
   redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
 end
 if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
-if seq == 1 then redis.call('ZADD', KEYS[5], 0, ARGV[6]) end
+if seq == 1 and ARGV[8] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[6]) end
 if ARGV[8] ~= '' and redis.call('HSETNX', KEYS[6], 'a', ARGV[8]) == 1 then
   redis.call('HSET', KEYS[6], 'b', ARGV[9])
   redis.call('SADD', KEYS[7], ARGV[6])

@@ -185,11 +185,15 @@ impl Store for SqliteStore {
 
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.with_reader(|c| {
-            c.prepare_cached("SELECT name, head FROM rooms ORDER BY name LIMIT ?1")?
-                .query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
-                    Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-                })?
-                .collect()
+            // Private conversations are not rooms to list.
+            c.prepare_cached(
+                "SELECT name, head FROM rooms WHERE substr(name, 1, 3) <> 'dm-'
+                 ORDER BY name LIMIT ?1",
+            )?
+            .query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect()
         })
     }
 

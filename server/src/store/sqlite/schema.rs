@@ -54,6 +54,10 @@ CREATE INDEX IF NOT EXISTS conversations_a ON conversations (a);
 CREATE INDEX IF NOT EXISTS conversations_b ON conversations (b);
 ";
 
+/// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`.
+const LEGACY_DM_ROOMS: &str =
+    "UPDATE rooms SET name = 'legacy-' || name WHERE substr(name, 1, 3) = 'dm-';";
+
 /// How hard a commit pushes to the disk (`--sqlite-sync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Sync {
@@ -103,8 +107,12 @@ pub fn open_writer(dir: &Path, sync: Sync) -> Result<(Connection, Arc<str>), Sto
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(failed("cannot use WAL for", &path, mode));
     }
+    // Before schema 2, `dm-…` was an ordinary room name anyone could write to: such rooms are
+    // renamed, so nothing planted there before can appear in a private conversation.
+    let migrate = if version < 2 { LEGACY_DM_ROOMS } else { "" };
     let setup = format!(
-        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};",
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; BEGIN; {SCHEMA} {migrate} \
+         PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
         sync.pragma()
     );
     conn.execute_batch(&setup)

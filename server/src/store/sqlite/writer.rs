@@ -158,7 +158,10 @@ impl Writer {
             if let Some(r) = self.rooms.get_mut(&msg.room) {
                 r.head = m.seq;
             }
-            if let Some((a, b)) = &msg.members {
+            // Members are recorded with a conversation's first message.
+            if let Some((a, b)) = &msg.members
+                && row.head == 0
+            {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO conversations (room, a, b) VALUES (?1, ?2, ?3)",
                 )?
