@@ -97,28 +97,13 @@ fn list<T>(v: &JsValue, key: &str, read: impl Fn(&JsValue) -> Option<T>) -> Vec<
 
 /// Every room on the server (`GET /api/rooms`).
 pub async fn rooms(who: &Who) -> Result<Vec<RoomSummary>, String> {
-    let json = get("/api/rooms", who).await?;
-    Ok(list(&json, "rooms", |r| {
-        Some(RoomSummary {
-            room: text(r, "room")?,
-            head: number(r, "head")?,
-            users: number(r, "users")? as usize,
-        })
-    }))
+    Ok(read_rooms(&get("/api/rooms", who).await?))
 }
 
 /// The user's private conversations, most recent first (`GET /api/conversations`).
 pub async fn conversations(who: &Who) -> Result<Vec<ConversationSummary>, String> {
     let path = format!("/api/conversations{}", who.user_param('?'));
-    let json = get(&path, who).await?;
-    Ok(list(&json, "conversations", |c| {
-        Some(ConversationSummary {
-            room: text(c, "room")?,
-            with: text(c, "with")?,
-            head: number(c, "head")?,
-            ts: number(c, "ts")?,
-        })
-    }))
+    Ok(read_conversations(&get(&path, who).await?))
 }
 
 /// The [`PAGE`] messages of `room` (or a conversation) just below `before` (`GET ...?before=`),
@@ -130,11 +115,37 @@ pub async fn messages_before(room: &str, before: u64, who: &Who) -> Result<Messa
         String::new()
     };
     let path = format!("/api/rooms/{room}/messages?before={before}&limit={PAGE}{user}");
-    let json = get(&path, who).await?;
-    let bad = || "the answer could not be read".to_string();
-    Ok(MessagePage {
-        room: text(&json, "room").ok_or_else(bad)?,
-        messages: list(&json, "messages", |m| {
+    read_page(&get(&path, who).await?).ok_or_else(|| "the answer could not be read".to_string())
+}
+
+/// A [`RoomList`](banter_protocol::http::RoomList)'s rooms.
+fn read_rooms(json: &JsValue) -> Vec<RoomSummary> {
+    list(json, "rooms", |r| {
+        Some(RoomSummary {
+            room: text(r, "room")?,
+            head: number(r, "head")?,
+            users: number(r, "users")? as usize,
+        })
+    })
+}
+
+/// A [`ConversationList`](banter_protocol::http::ConversationList)'s conversations.
+fn read_conversations(json: &JsValue) -> Vec<ConversationSummary> {
+    list(json, "conversations", |c| {
+        Some(ConversationSummary {
+            room: text(c, "room")?,
+            with: text(c, "with")?,
+            head: number(c, "head")?,
+            ts: number(c, "ts")?,
+        })
+    })
+}
+
+/// A [`MessagePage`] (`None` without its `room` or `complete`).
+fn read_page(json: &JsValue) -> Option<MessagePage> {
+    Some(MessagePage {
+        room: text(json, "room")?,
+        messages: list(json, "messages", |m| {
             Some(ChatMessage {
                 room: text(m, "room")?,
                 seq: number(m, "seq")?,
@@ -144,9 +155,10 @@ pub async fn messages_before(room: &str, before: u64, who: &Who) -> Result<Messa
                 ts: number(m, "ts")?,
             })
         }),
-        complete: field(&json, "complete")
-            .and_then(|c| c.as_bool())
-            .ok_or_else(bad)?,
-        epoch: text(&json, "epoch").unwrap_or_default(),
+        complete: field(json, "complete")?.as_bool()?,
+        epoch: text(json, "epoch").unwrap_or_default(),
     })
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests;
