@@ -601,7 +601,8 @@ def test_presence_typing_leave(server):
 
 def test_direct_messages(server):
     """P direct: delivered to the recipient's and the sender's connections (sender's copy echoes
-    client_id); `unknown_user` when the recipient is not connected."""
+    client_id). v1.1: stored in the two users' private conversation (`room`, `seq`), so a direct to
+    someone not connected is kept for them rather than refused with `unknown_user`."""
     ada = server.client()
     ada.join("lobby", "ada")
     grace = server.client()
@@ -614,10 +615,18 @@ def test_direct_messages(server):
         assert isinstance(d["id"], str) and isinstance(d["ts"], int)
     assert got["id"] == mine["id"]
     assert mine.get("client_id") == "c-7f3a-2", mine
+    assert got["room"] == mine["room"] and got["room"].startswith("dm-"), (got, mine)
+    assert got["seq"] == mine["seq"] == 1, (got, mine)
     ada.send({"type": "direct", "to": "nobody", "text": "hello?"})
-    check_error(ada.error(), "unknown_user")
+    kept = ada.expect("direct")
+    assert kept["to"] == "nobody" and kept["seq"] == 1 and kept["room"] != got["room"], kept
     assert_usable(ada)
-    # never stored
+    later = server.client()
+    later.send({"type": "join", "with": "ada", "name": "nobody", "since": 0})
+    joined = later.expect("joined")
+    assert joined["room"] == kept["room"] and joined.get("with") == "ada", joined
+    assert later.expect("message")["text"] == "hello?"
+    # not in the lobby, which is where the conversation's members also chat
     assert server.get_messages("lobby")["messages"][-1]["text"].startswith("still here")
     assert len(server.get_messages("lobby")["messages"]) == 1
 

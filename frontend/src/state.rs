@@ -202,6 +202,7 @@ impl Session {
             name: self.name.clone().unwrap_or_default(),
             since: Some(self.resume_point(room)),
             epoch,
+            with: None,
         }
     }
 

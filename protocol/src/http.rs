@@ -46,6 +46,25 @@ pub struct RoomList {
     pub rooms: Vec<RoomSummary>,
 }
 
+/// One private conversation in `GET /api/conversations` (v1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    /// The conversation's id (`dm-…`): join it, read it, post to it like a room.
+    pub room: String,
+    /// The other member.
+    pub with: String,
+    /// The conversation's latest `seq`.
+    pub head: u64,
+    /// When its latest message was sent (ms since the Unix epoch), 0 if none.
+    pub ts: u64,
+}
+
+/// Answer of `GET /api/conversations` (v1.1): the asking user's conversations, most recent first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+}
+
 /// Body of every HTTP error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {

@@ -24,5 +24,14 @@ pub use msg::{
 /// The room a client lands in when it names none (and where classic clients chat).
 pub const DEFAULT_ROOM: &str = "lobby";
 
+/// Room ids that start with this are private conversations between two users (v1.1): `dm-`
+/// and 32 hex digits, given by the server (a client never makes one up).
+pub const CONVERSATION_PREFIX: &str = "dm-";
+
+/// Whether `room` names a private conversation rather than a room.
+pub fn is_conversation(room: &str) -> bool {
+    room.starts_with(CONVERSATION_PREFIX)
+}
+
 /// The protocol version this crate speaks; sent in `welcome.server.protocol`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -10,7 +10,10 @@ use crate::{ErrorCode, Limits};
 pub enum ClientMsg {
     /// Enter `room` as `name`; with `since`, replay every message after that `seq`. `epoch` is
     /// the room epoch that `since` belongs to (v1.1); with a token, `name` may be left out.
+    /// With `with` (v1.1), the room is the private conversation with that user, and `room` may
+    /// be left out.
     Join {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         room: String,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         name: String,
@@ -18,6 +21,8 @@ pub enum ClientMsg {
         since: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         epoch: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with: Option<String>,
     },
     /// Leave `room`.
     Leave { room: String },
@@ -55,7 +60,8 @@ pub struct ChatMessage {
     pub ts: u64,
 }
 
-/// A private message, sent to both its sender and its recipient.
+/// A private message, sent to both its sender and its recipient: to their connections that have
+/// not joined the conversation (those get it as a `message`), and to the sending connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectMessage {
     pub from: String,
@@ -66,6 +72,12 @@ pub struct DirectMessage {
     /// Echoed in the sender's copy when the sender's `direct` carried one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The conversation it is stored in (v1.1): join it by this id, or `with` the other user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// Its `seq` in the conversation (v1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 /// Who answers: sent in `welcome.server`.
@@ -126,6 +138,9 @@ pub enum ServerMsg {
         /// How many users are present, when `users` was cut short (v1.1).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         users_total: Option<u64>,
+        /// In a private conversation (v1.1): the other member.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        with: Option<String>,
     },
     /// A chat message, live or replayed.
     Message(ChatMessage),

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use banter_protocol::http::{ApiError, Health, MessagePage, PostMessage, RoomList};
+use banter_protocol::http::{
+    ApiError, ConversationList, Health, MessagePage, PostMessage, RoomList,
+};
 use banter_protocol::{ChatMessage, ClassicMsg, ClientMsg, ServerMsg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -69,6 +71,7 @@ fn every_docs_example_round_trips_exactly() {
             "stored" => drop(round_trip::<ChatMessage>(&line)),
             "page" => drop(round_trip::<MessagePage>(&line)),
             "rooms" => drop(round_trip::<RoomList>(&line)),
+            "conversations" => drop(round_trip::<ConversationList>(&line)),
             "health" => drop(round_trip::<Health>(&line)),
             "error" => drop(round_trip::<ApiError>(&line)),
             "classic" => drop(round_trip::<ClassicMsg>(&line)),
@@ -98,7 +101,16 @@ fn every_docs_example_round_trips_exactly() {
     assert_eq!(
         kinds,
         want(&[
-            "classic", "client", "error", "health", "page", "post", "rooms", "server", "stored"
+            "classic",
+            "client",
+            "conversations",
+            "error",
+            "health",
+            "page",
+            "post",
+            "rooms",
+            "server",
+            "stored"
         ])
     );
 }

@@ -298,6 +298,7 @@ fn generated_client_messages_round_trip() {
                     name: text.clone(),
                     since: *since,
                     epoch: id.clone(),
+                    with: None,
                 },
                 ClientMsg::Send {
                     room: room.clone(),

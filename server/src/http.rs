@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use banter_protocol::ChatMessage;
-use banter_protocol::http::{Health, MessagePage, PostMessage, RoomList};
+use banter_protocol::http::{ConversationList, Health, MessagePage, PostMessage, RoomList};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
@@ -27,9 +27,13 @@ pub const PAGE_MAX: usize = 1000;
 /// The most rooms `GET /api/rooms` lists.
 pub const ROOMS_MAX: usize = 1000;
 
+/// The most conversations `GET /api/conversations` lists.
+pub const CONVERSATIONS_MAX: usize = 1000;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/rooms", get(rooms))
+        .route("/api/conversations", get(conversations))
         .route(
             "/api/rooms/{room}/messages",
             get(messages).post(post_message),
@@ -40,9 +44,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Runs a blocking store call off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static, E: Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    ApiError: From<E>,
+{
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?
@@ -64,6 +71,34 @@ struct PageQuery {
     since: Option<u64>,
     before: Option<u64>,
     limit: Option<usize>,
+    /// Open mode: who reads a private conversation.
+    user: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WhoQuery {
+    user: Option<String>,
+}
+
+/// The caller's private conversations, most recent first.
+async fn conversations(
+    State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    query: Result<Query<WhoQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConversationList>, ApiError> {
+    let caller = caller_of(&app, caller)?;
+    let Query(q) = query?;
+    let user = caller.reader(q.user.as_deref())?;
+    let user = app.hub.limits().name(&user)?.to_owned();
+    Ok(Json(
+        blocking(move || app.hub.conversations(&user, CONVERSATIONS_MAX)).await?,
+    ))
+}
+
+/// Checks that `user` is a member of conversation `room` (a store read, off the workers).
+async fn member(app: &AppState, room: &str, user: String) -> Result<(), ApiError> {
+    let (hub, room) = (app.hub.clone(), room.to_owned());
+    blocking(move || hub.member(&room, &user).map(drop)).await
 }
 
 async fn messages(
@@ -75,8 +110,12 @@ async fn messages(
     let caller = caller_of(&app, caller)?;
     let Path(room) = room?;
     let Query(q) = query?;
-    app.hub.limits().room(&room)?;
-    caller.room(&room)?;
+    app.hub.check_room(&room)?;
+    if banter_protocol::is_conversation(&room) {
+        member(&app, &room, caller.reader(q.user.as_deref())?).await?;
+    } else {
+        caller.room(&room)?;
+    }
     let limit = q.limit.unwrap_or(PAGE_DEFAULT);
     if limit == 0 || limit > PAGE_MAX {
         return Err(ApiError::BadRequest(format!(
@@ -109,8 +148,13 @@ async fn post_message(
     let caller = caller_of(&app, caller)?;
     let Path(room) = room?;
     let Json(body) = body?;
-    caller.room(&room)?;
     let user = caller.poster(&body.user)?;
+    app.hub.check_room(&room)?;
+    if banter_protocol::is_conversation(&room) {
+        member(&app, &room, user.clone()).await?;
+    } else {
+        caller.room(&room)?;
+    }
     let (tx, rx) = oneshot::channel();
     app.hub.post(
         &room,

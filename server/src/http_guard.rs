@@ -42,6 +42,23 @@ impl Caller {
         }
     }
 
+    /// Who reads a private conversation or lists conversations: the token's user, or in open
+    /// mode the `?user=` the request names (open mode trusts names: see docs/security.md).
+    pub fn reader(&self, asked: Option<&str>) -> Result<String, ApiError> {
+        match (&self.0, asked) {
+            (Some(c), None) => Ok(c.user.to_string()),
+            (Some(c), Some(a)) if a == &*c.user => Ok(c.user.to_string()),
+            (Some(c), Some(a)) => Err(ApiError::Denied(format!(
+                "your token is for `{}`: you may not read as `{a}`",
+                c.user
+            ))),
+            (None, Some(a)) => Ok(a.to_owned()),
+            (None, None) => Err(ApiError::BadRequest(
+                "say who you are: add ?user=NAME (or send a token)".into(),
+            )),
+        }
+    }
+
     /// Whether the caller may see `room` (listing rooms).
     pub fn sees(&self, room: &str) -> bool {
         self.0.as_ref().is_none_or(|c| c.allows_room(room))

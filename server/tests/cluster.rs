@@ -295,6 +295,7 @@ async fn follow_once(
         name: "reader".into(),
         since: Some(since),
         epoch: seen.epoch.clone(),
+        with: None,
     };
     ws.send(Message::text(join.to_json()))
         .await
@@ -666,6 +667,7 @@ async fn redis_restarted_without_persistence_is_a_new_epoch_and_clients_are_told
         name: "reader".into(),
         since: Some(5),
         epoch: Some(old_epoch.clone()),
+        with: None,
     })
     .await;
     let epoch = match r
@@ -773,7 +775,10 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
     let (users, _) = dave.join("hall", "dave").await;
     assert_eq!(users, ["ann", "dave"]);
 
-    // A direct message reaches its recipient on another node; the sender gets its copy.
+    // A direct message reaches its recipient on another node, and the sender's other
+    // connection on a third; the sending connection gets its echo.
+    let mut ann2 = client(&nodes[1]).await;
+    ann2.join("side", "ann").await;
     ann.send(&ClientMsg::Direct {
         to: "dave".into(),
         text: "psst".into(),
@@ -788,14 +793,72 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
         ServerMsg::Direct(dm) => assert_eq!(dm.client_id.as_deref(), Some("d1")),
         _ => unreachable!(),
     }
-    // To someone connected nowhere (carol's node died): refused.
+    match ann2.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+        ServerMsg::Direct(dm) => {
+            assert_eq!((dm.to.as_str(), dm.client_id), ("dave", None));
+        }
+        _ => unreachable!(),
+    }
+    // To someone connected nowhere (carol's node died): stored in their conversation, which
+    // carol resumes from another node when she is back.
     ann.send(&ClientMsg::Direct {
         to: "carol".into(),
         text: "hello?".into(),
         client_id: None,
     })
     .await;
-    assert_eq!(ann.expect_error().await, "unknown_user");
+    let room = match ann.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+        ServerMsg::Direct(dm) => dm.room.expect("stored in a conversation"),
+        _ => unreachable!(),
+    };
+    let mut carol = client(&nodes[0]).await;
+    carol
+        .send(&ClientMsg::Join {
+            room: String::new(),
+            name: "carol".into(),
+            since: Some(0),
+            epoch: None,
+            with: Some("ann".into()),
+        })
+        .await;
+    let texts = loop {
+        match carol.recv().await {
+            ServerMsg::Message(m) if m.room == room => break m.text,
+            ServerMsg::Error { code, .. } => panic!("carol was refused: {code:?}"),
+            _ => {}
+        }
+    };
+    assert_eq!(texts, "hello?");
+
+    // On a node that never saw this conversation, only Redis knows its members: a stranger is
+    // refused, a member gets in by its id.
+    let mut eve = client(&nodes[1]).await;
+    eve.send(&ClientMsg::Join {
+        room: room.clone(),
+        name: "eve".into(),
+        since: Some(0),
+        epoch: None,
+        with: None,
+    })
+    .await;
+    assert_eq!(eve.expect_error().await, "forbidden");
+    ann2.send(&ClientMsg::Join {
+        room: room.clone(),
+        name: "ann".into(),
+        since: None,
+        epoch: None,
+        with: None,
+    })
+    .await;
+    match ann2
+        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+        .await
+    {
+        ServerMsg::Joined { with, head, .. } => {
+            assert_eq!((with.as_deref(), head), (Some("carol"), 1));
+        }
+        other => panic!("ann was refused her own conversation: {other:?}"),
+    }
 }
 
 /// A client connected to `node`, past its `welcome`.

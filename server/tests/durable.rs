@@ -177,6 +177,7 @@ async fn resume(
         name: "reader".into(),
         since: Some(since),
         epoch,
+        with: None,
     })
     .await;
     let (_, epoch) = joined_epoch(&mut c).await;
@@ -438,6 +439,7 @@ async fn ws_round(
         name: format!("sender-{id}"),
         since: None,
         epoch: None,
+        with: None,
     };
     ws.send(Message::text(join.to_json()))
         .await

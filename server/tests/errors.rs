@@ -62,8 +62,16 @@ async fn each_bad_websocket_input_gets_its_code_and_the_socket_stays_usable() {
             "not_joined",
         ),
         (
-            r#"{"type":"direct","to":"nobody","text":"hi"}"#.into(),
-            "unknown_user",
+            r#"{"type":"direct","to":"  ","text":"hi"}"#.into(),
+            "invalid_name",
+        ),
+        (
+            r#"{"type":"join","room":"dm-0123","name":"ada"}"#.into(),
+            "invalid_room",
+        ),
+        (
+            r#"{"type":"join","room":"general","with":"bob","name":"ada"}"#.into(),
+            "invalid_room",
         ),
         (
             r#"{"type":"join","room":"other","name":"someone-else"}"#.into(),
@@ -236,6 +244,7 @@ async fn a_binary_frame_is_refused_without_closing() {
         name: "ada".into(),
         since: None,
         epoch: None,
+        with: None,
     })
     .await;
     assert!(matches!(c.recv().await, ServerMsg::Joined { .. }));

@@ -17,7 +17,7 @@ use axum::extract::ws::Message;
 use axum::http::{HeaderMap, HeaderValue, header};
 use banter_protocol::Limits;
 use banter_server::auth::{Identity, OpenIdentity, SharedIdentity, TokenIdentity, bearer_token};
-use banter_server::hub::{Hub, HubConfig};
+use banter_server::hub::{Hub, HubConfig, conversations};
 use banter_server::store::dedupe::DedupeLimits;
 use banter_server::store::memory::MemoryStore;
 use banter_server::ws::{self, ConnSettings, Mode};
@@ -74,8 +74,14 @@ fn client_frame() -> impl Strategy<Value = Message> {
         Just("y".repeat(4001))
     ];
     let id = proptest::option::of(prop_oneof![Just("c1".to_owned()), "\\PC{0,80}"]);
-    let typed = (room, name, text, id, 0u8..9, any::<u64>()).prop_map(
+    let typed = (room, name, text, id, 0u8..12, any::<u64>()).prop_map(
         |(room, name, text, id, kind, since)| {
+            // A conversation's id, and a malformed one, for the membership paths.
+            let dm = if since % 2 == 0 {
+                conversations::id("ada", "bob")
+            } else {
+                format!("dm-{}", since % 7)
+            };
             let v = match kind {
                 0 => serde_json::json!({"type":"join","room":room,"name":name}),
                 1 => serde_json::json!({"type":"join","room":room,"name":name,"since":since % 5}),
@@ -85,6 +91,9 @@ fn client_frame() -> impl Strategy<Value = Message> {
                 5 => serde_json::json!({"type":"direct","to":name,"text":text,"client_id":id}),
                 6 => serde_json::json!({"type":"auth","token":token_for(name, None)}),
                 7 => serde_json::json!({"type":"auth","token":token_for("ada", Some(vec![room.to_owned()]))}),
+                8 => serde_json::json!({"type":"join","with":name,"name":name,"since":since % 3}),
+                9 => serde_json::json!({"type":"join","room":dm,"name":name}),
+                10 => serde_json::json!({"type":"send","room":dm,"text":text,"client_id":id}),
                 _ => serde_json::json!({"type":"auth","token":text}),
             };
             Message::text(v.to_string())
@@ -137,7 +146,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     // A bystander in every room sees the presence and messages the script causes.
     let watcher = hub.new_peer();
     for room in ["lobby", "a", "b"] {
-        hub.join(&watcher, room, &"watcher".into(), None, None)
+        hub.join(&watcher, room, &"watcher".into(), None, None, None)
             .expect("join");
     }
     let (_beat, heartbeat) = tokio::sync::watch::channel(());

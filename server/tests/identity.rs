@@ -72,6 +72,7 @@ fn join(room: &str, name: &str) -> ClientMsg {
         name: name.into(),
         since: None,
         epoch: None,
+        with: None,
     }
 }
 

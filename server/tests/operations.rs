@@ -63,6 +63,7 @@ async fn metrics_count_what_clients_did() {
         name: "cy".into(),
         since: Some(5),
         epoch: None,
+        with: None,
     })
     .await;
     c.recv_until(|m| matches!(m, ServerMsg::Replay { .. }))

@@ -41,6 +41,7 @@ async fn chaotic_reader(server_url: String, id: usize, total: u64, seed: u64) ->
             name: format!("reader-{id}"),
             since: Some(last),
             epoch: None,
+            with: None,
         })
         .await;
         // Read a random number of messages, then drop the socket without a close frame.
@@ -327,6 +328,7 @@ async fn a_stalled_reader_is_cut_with_4000_while_others_get_everything_then_it_r
             name: "stalled".into(),
             since: Some(last),
             epoch: None,
+            with: None,
         })
         .await;
     again.recv().await; // joined

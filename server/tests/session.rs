@@ -194,6 +194,7 @@ async fn join_with_since_replays_exactly_what_was_missed() {
         name: "ada".into(),
         since: Some(0),
         epoch: None,
+        with: None,
     })
     .await;
     assert!(matches!(c.recv().await, ServerMsg::Joined { head: 5, .. }));
@@ -211,6 +212,7 @@ async fn join_with_since_replays_exactly_what_was_missed() {
         name: "bob".into(),
         since: Some(3),
         epoch: None,
+        with: None,
     })
     .await;
     d.recv().await; // joined
@@ -231,6 +233,7 @@ async fn join_with_since_replays_exactly_what_was_missed() {
         name: "eve".into(),
         since: Some(6),
         epoch: None,
+        with: None,
     })
     .await;
     e.recv().await;
@@ -272,6 +275,7 @@ async fn replay_says_incomplete_when_history_no_longer_holds_everything(
         name: "ada".into(),
         since: Some(1),
         epoch: None,
+        with: None,
     })
     .await;
     c.recv().await;
@@ -292,6 +296,7 @@ async fn replay_says_incomplete_when_history_no_longer_holds_everything(
         name: "bob".into(),
         since: Some(99),
         epoch: None,
+        with: None,
     })
     .await;
     d.recv().await;

@@ -88,6 +88,7 @@ async fn join(ws: &mut Wss, name: &str) {
             name: name.into(),
             since: None,
             epoch: None,
+            with: None,
         },
     )
     .await;

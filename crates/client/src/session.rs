@@ -84,6 +84,7 @@ impl Session {
             name: self.name.clone(),
             since: cursor.last,
             epoch: cursor.epoch,
+            with: None,
         }
     }
 
@@ -240,6 +241,7 @@ mod tests {
                 name: "bot".into(),
                 since: Some(3),
                 epoch: None,
+                with: None,
             }]
         );
         for seq in [2, 3, 4] {
@@ -281,6 +283,7 @@ mod tests {
             head: 0,
             epoch: "e1".into(),
             users_total: None,
+            with: None,
         });
         s.on_server(msg("lobby", 1));
         s.on_server(msg("lobby", 2));
@@ -290,6 +293,7 @@ mod tests {
             head: 5,
             epoch: "e2".into(),
             users_total: None,
+            with: None,
         });
         assert_eq!(
             events,

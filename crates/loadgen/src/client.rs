@@ -322,6 +322,7 @@ pub async fn join(conn: &mut WsConn, room: &str, name: &str) -> io::Result<()> {
         name: name.to_owned(),
         since: None,
         epoch: None,
+        with: None,
     }
     .to_json();
     conn.tx.push(op::TEXT, msg.as_bytes());

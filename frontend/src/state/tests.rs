@@ -34,6 +34,7 @@ fn joined(room: &str, head: u64) -> ServerMsg {
         head,
         epoch: "e1".into(),
         users_total: None,
+        with: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn first_join_asks_for_everything_after_welcome() {
             name: "ada".into(),
             since: Some(0),
             epoch: None,
+            with: None,
         }]
     );
 }
@@ -152,6 +154,7 @@ fn resume_joins_with_the_highest_seq_seen() {
             name: "ada".into(),
             since: Some(3),
             epoch: Some("e1".into()),
+            with: None,
         }]
     );
     // The replay and a late duplicate of a live message are stored once.
@@ -270,6 +273,7 @@ fn switching_rooms_keeps_every_room_joined_and_resumes() {
             name: "ada".into(),
             since: Some(0),
             epoch: None,
+            with: None,
         }],
         "the lobby stays joined: no leave"
     );
@@ -287,12 +291,14 @@ fn switching_rooms_keeps_every_room_joined_and_resumes() {
                 name: "ada".into(),
                 since: Some(2),
                 epoch: Some("e1".into()),
+                with: None,
             },
             ClientMsg::Join {
                 room: "other".into(),
                 name: "ada".into(),
                 since: Some(0),
                 epoch: None,
+                with: None,
             }
         ]
     );
@@ -414,6 +420,7 @@ fn joined_epoch(room: &str, head: u64, epoch: &str) -> ServerMsg {
         head,
         epoch: epoch.into(),
         users_total: None,
+        with: None,
     }
 }
 
@@ -433,6 +440,8 @@ fn dm(from: &str, to: &str, id: &str, text: &str, client_id: Option<&str>) -> Se
         id: id.into(),
         ts: 1_764_110_000_000,
         client_id: client_id.map(str::to_string),
+        room: None,
+        seq: None,
     })
 }
 

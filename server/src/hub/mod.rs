@@ -19,9 +19,11 @@
 //! so closing every connection costs O(connections), with no presence storm.
 
 mod budget;
+pub mod conversations;
 mod peer;
 mod presence;
 pub mod presence_batch;
+mod presence_tick;
 mod replay;
 mod room;
 mod rooms;
@@ -29,16 +31,18 @@ mod sink;
 mod users;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use banter_protocol::http::{MessagePage, RoomList, RoomSummary};
-use banter_protocol::{ErrorCode, Limits, PresenceState, ServerMsg, ValidationError};
+use banter_protocol::{ErrorCode, Limits, PresenceState, ValidationError};
 
 pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Frame, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
+use conversations::{Conversations, Members};
 pub use peer::Peer;
-use room::{Member, Room, RoomState};
+use replay::Fetched;
+use room::{Member, Room};
 use rooms::Rooms;
 use users::Users;
 
@@ -92,6 +96,7 @@ struct Inner {
     store: Arc<dyn Store>,
     rooms: Arc<Rooms>,
     users: Arc<Users>,
+    conversations: Conversations,
     /// What the store delivers into (it holds only a weak reference).
     _sink: Arc<dyn crate::store::Sink>,
     next_id: AtomicU64,
@@ -130,6 +135,7 @@ impl Hub {
                 store,
                 rooms,
                 users,
+                conversations: Conversations::default(),
                 _sink: sink,
                 next_id: AtomicU64::new(1),
                 connections: AtomicUsize::new(0),
@@ -199,8 +205,9 @@ impl Hub {
         self.inner.connections.load(Ordering::Relaxed)
     }
 
-    /// Adds `peer` to `room` as `name` (already validated) and queues `joined`, then, with
-    /// `since`, the replay (see [`replay`]); tells the others if the name was not present yet.
+    /// Adds `peer` to `room` as `name` (already validated; for a private conversation, checked
+    /// to be one of its `members`) and queues `joined`, then, with `since`, the replay (see
+    /// [`replay`]); tells the others if the name was not present yet.
     /// The member is added in the same critical section that reads the replay's tail from the
     /// hot window, so nothing between the replay and live traffic is lost or doubled. What lies
     /// below the window is read from the store first, outside the lock.
@@ -211,6 +218,7 @@ impl Hub {
         name: &Arc<str>,
         since: Option<u64>,
         epoch: Option<&str>,
+        members: Option<&Members>,
     ) -> Result<(), ValidationError> {
         let store = &*self.inner.store;
         let max_users = self.inner.cfg.joined_max_users;
@@ -251,6 +259,9 @@ impl Hub {
                     continue;
                 }
             }
+            if st.conversation.is_none() {
+                st.conversation = members.cloned();
+            }
             let change = if st.is_member(peer.id()) {
                 None
             } else {
@@ -263,8 +274,8 @@ impl Hub {
                 Some(st.presence.arrive(name))
             };
             let batch = match plan {
-                None => vec![st.joined(&room.name, max_users).to_json().into()],
-                Some(plan) => fetched.finish(&st, &room.name, plan, max_users),
+                None => vec![st.joined(&room.name, max_users, name).to_json().into()],
+                Some(plan) => fetched.finish(&st, &room.name, plan, max_users, name),
             };
             peer.deliver(Outbound::Batch(batch));
             if change.is_some_and(|c| c.room) {
@@ -361,9 +372,10 @@ impl Hub {
 
     /// Stores a message, then publishes it to the room and calls `reply`: the one path for
     /// WebSocket sends, HTTP posts and classic clients. Validates every field first (a bad one
-    /// is refused here, synchronously). A `client_id` already seen from the same `user` in this
-    /// room within the dedupe window stores nothing: `reply` gets the original message with
-    /// `duplicate: true`. `reply` runs on the store's thread: it must not block.
+    /// is refused here, synchronously); in a private conversation, `user` must be a member. A
+    /// `client_id` already seen from the same `user` in this room within the dedupe window
+    /// stores nothing: `reply` gets the original message with `duplicate: true`. `reply` runs on
+    /// the store's thread: it must not block.
     pub fn post(
         &self,
         room: &str,
@@ -372,9 +384,40 @@ impl Hub {
         client_id: Option<&str>,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
+        let room = self.check_room(room)?;
+        let user = self.inner.cfg.limits.name(user)?;
+        let members = if banter_protocol::is_conversation(room) {
+            Some(self.member(room, user)?)
+        } else {
+            None
+        };
+        self.append(room, user, text, client_id, members, None, reply)
+    }
+
+    /// Checks a room name: a room's, or a well-formed conversation id (whatever
+    /// `--max-room-chars` says).
+    pub fn check_room<'a>(&self, room: &'a str) -> Result<&'a str, ValidationError> {
+        if banter_protocol::is_conversation(room) {
+            conversations::valid_id(room)
+        } else {
+            self.inner.cfg.limits.room(room)
+        }
+    }
+
+    /// Stores a message (room and user already checked), then publishes it and, in a private
+    /// conversation, tells the members' other connections (but `skip`'s); then `reply`.
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &self,
+        room: &str,
+        user: &str,
+        text: &str,
+        client_id: Option<&str>,
+        members: Option<Members>,
+        skip: Option<u64>,
+        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
+    ) -> Result<(), ValidationError> {
         let limits = &self.inner.cfg.limits;
-        let room = limits.room(room)?;
-        let user = limits.name(user)?;
         let text = limits.text(text)?;
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
         let msg = NewMessage {
@@ -382,15 +425,30 @@ impl Hub {
             user: user.to_owned(),
             text: text.to_owned(),
             dedupe_key: client_id.map(|c| dedupe_key(user, c)),
+            members: members.as_ref().map(|m| (m.0.clone(), m.1.clone())),
         };
-        let rooms = self.inner.rooms.clone();
+        let hub = self.clone();
         self.inner.store.append(
             msg,
             Box::new(move |result| {
                 if let Ok(a) = &result
                     && !a.duplicate
                 {
-                    rooms.publish(&a.stored.msg.room, &a.epoch, a.stored.clone());
+                    let inner = &hub.inner;
+                    inner
+                        .rooms
+                        .publish(&a.stored.msg.room, &a.epoch, a.stored.clone());
+                    if let Some(m) = &members {
+                        let store = &*inner.store;
+                        conversations::notify(
+                            &inner.rooms,
+                            &inner.users,
+                            store,
+                            &a.stored,
+                            m,
+                            skip,
+                        );
+                    }
                 }
                 reply(result);
             }),
@@ -398,101 +456,11 @@ impl Hub {
         Ok(())
     }
 
-    /// Tells the other members of `room` that `name` is typing (at the next presence tick).
-    pub fn typing(&self, peer_id: u64, room: &str, name: &Arc<str>) {
-        if let Some(room) = self.inner.rooms.get(room) {
-            let mut st = room.lock();
-            self.record(&room, &mut st, name, PresenceState::Typing, Some(peer_id));
-        }
-    }
-
-    /// Records a presence change for the next tick and lists the room as dirty.
-    fn record(
-        &self,
-        room: &Arc<Room>,
-        st: &mut RoomState,
-        name: &Arc<str>,
-        state: PresenceState,
-        except: Option<u64>,
-    ) {
-        if self.inner.closing.load(Ordering::Relaxed) {
-            return;
-        }
-        let batch = self.inner.cfg.presence_batch.max(1);
-        match (state, except) {
-            (PresenceState::Typing, Some(from)) => st.batch.record_typing(name, from, batch),
-            (PresenceState::Typing, None) => return,
-            _ => st.batch.record(name, state, except, batch * 8),
-        }
-        if !st.dirty {
-            st.dirty = true;
-            self.inner
-                .dirty
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(room.clone());
-        }
-    }
-
-    /// Sends the presence recorded since the last tick: at most `--presence-batch` frames per
-    /// room, one outbox entry per member. Called by one server-wide task every
-    /// `--presence-interval`; its cost is O(members of dirty rooms), whatever happened since.
-    pub fn flush_presence(&self) {
-        let rooms = std::mem::take(
-            &mut *self
-                .inner
-                .dirty
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let mut still = Vec::new();
-        for room in rooms {
-            let mut st = room.lock();
-            if st.flush_presence(&room.name, self.inner.cfg.presence_batch.max(1)) {
-                drop(st);
-                still.push(room);
-            } else {
-                st.dirty = false;
-            }
-        }
-        if !still.is_empty() {
-            self.inner
-                .dirty
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend(still);
-        }
-    }
-
-    /// Shutdown: stop recording presence, so closing every connection is O(connections).
-    pub fn close(&self) {
-        self.inner.closing.store(true, Ordering::Relaxed);
-    }
-
     /// Makes `peer` reachable by direct messages to `name`.
     pub fn register_user(&self, name: &Arc<str>, peer: &Peer) {
         if self.inner.users.register(name, peer) {
             self.inner.store.user(name, true);
         }
-    }
-
-    /// Sends a private message from `from` to every connection of `to`, and a copy (echoing
-    /// `client_id`) to every connection of `from`. Not stored.
-    pub fn direct(
-        &self,
-        from: &str,
-        to: &str,
-        text: &str,
-        client_id: Option<&str>,
-    ) -> Result<(), ValidationError> {
-        let limits = &self.inner.cfg.limits;
-        let to = limits.name(to)?;
-        let text = limits.text(text)?;
-        let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
-        let store = &self.inner.store;
-        self.inner.users.direct(from, to, text, client_id, |frame| {
-            store.direct(to, frame).map_err(|e| refusal(&e))
-        })
     }
 
     /// Forgets a closed connection: leaves its rooms and unregisters its name.
@@ -541,6 +509,7 @@ impl Hub {
         let stored = self.inner.store.list(limit)?;
         let mut rooms: Vec<RoomSummary> = stored
             .into_iter()
+            .filter(|(room, _)| !banter_protocol::is_conversation(room))
             .map(|(room, head)| RoomSummary {
                 users: self
                     .inner
@@ -553,7 +522,9 @@ impl Hub {
             .collect();
         // Rooms people are in that have no message yet.
         for r in self.inner.rooms.all() {
-            if !rooms.iter().any(|s| *s.room == *r.name) {
+            if !banter_protocol::is_conversation(&r.name)
+                && !rooms.iter().any(|s| *s.room == *r.name)
+            {
                 let st = r.lock();
                 rooms.push(RoomSummary {
                     room: r.name.to_string(),
@@ -565,88 +536,6 @@ impl Hub {
         rooms.sort_by(|a, b| a.room.cmp(&b.room));
         rooms.truncate(limit);
         Ok(RoomList { rooms })
-    }
-}
-
-/// What a `join` has read from the store so far: frames after the plan's `since`, contiguous,
-/// up to `cursor`.
-#[derive(Default)]
-struct Fetched {
-    since: u64,
-    cursor: u64,
-    frames: Vec<(u64, Frame)>,
-    /// Retention deleted part of what the client missed.
-    skipped: bool,
-}
-
-impl Fetched {
-    /// Starts over at `since` if the plan moved (new messages raised the `--max-replay` floor).
-    fn rebase(&mut self, since: u64) {
-        if self.frames.is_empty() && !self.skipped || since > self.cursor {
-            *self = Fetched {
-                since,
-                cursor: since,
-                ..Fetched::default()
-            };
-        } else if since > self.since {
-            self.frames.retain(|(seq, _)| *seq > since);
-            self.since = since;
-        }
-    }
-
-    /// Reads `(from, to]` from the store, outside any lock.
-    fn read(
-        &mut self,
-        store: &dyn Store,
-        room: &str,
-        from: u64,
-        to: u64,
-    ) -> Result<(), ValidationError> {
-        let (msgs, _) = store
-            .read(room, Range::After(from), (to - from) as usize)
-            .map_err(|e| refusal(&e))?;
-        if msgs.first().is_none_or(|m| m.seq != from + 1) {
-            self.skipped = true;
-        }
-        self.cursor = msgs.last().map_or(to, |m| m.seq);
-        self.frames.extend(
-            msgs.iter()
-                .map(|m| (m.seq, ServerMsg::message_json(m).into())),
-        );
-        Ok(())
-    }
-
-    /// The frames to queue: `joined`, the `replay` bracket, what was read, the window's rest.
-    fn finish(
-        &mut self,
-        st: &room::RoomState,
-        room: &str,
-        plan: replay::Plan,
-        max_users: usize,
-    ) -> Vec<Frame> {
-        let tail: Vec<Frame> = st.window_after(self.cursor).collect();
-        let first = self
-            .frames
-            .first()
-            .map(|(seq, _)| *seq)
-            .or_else(|| (!tail.is_empty()).then(|| self.cursor + 1));
-        let complete = !plan.forced_incomplete
-            && !self.skipped
-            && first.is_none_or(|seq| seq == plan.since + 1);
-        crate::metrics::resume(complete);
-        let bracket = ServerMsg::Replay {
-            room: room.to_owned(),
-            from: first.unwrap_or(st.head + 1),
-            to: st.head,
-            complete,
-            epoch: st.epoch.to_string(),
-        };
-        let mut batch = Vec::with_capacity(self.frames.len() + tail.len() + 2);
-        batch.push(st.joined(room, max_users).to_json().into());
-        batch.push(bracket.to_json().into());
-        batch.extend(self.frames.drain(..).map(|(_, f)| f));
-        batch.extend(tail);
-        batch
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use banter_protocol::{ClassicMsg, PresenceState, ServerMsg};
 
 use super::budget::Budget;
+use super::conversations::Members;
 use super::peer::Peer;
 use super::presence::Presence;
 use super::presence_batch::PresenceBatch;
@@ -63,6 +64,8 @@ pub struct RoomState {
     pub batch: PresenceBatch,
     /// Listed in the hub's rooms with pending presence.
     pub dirty: bool,
+    /// A private conversation's members, once a member joined it.
+    pub conversation: Option<Members>,
 }
 
 impl Room {
@@ -81,6 +84,7 @@ impl Room {
                 presence: Presence::default(),
                 batch: PresenceBatch::default(),
                 dirty: false,
+                conversation: None,
             }),
         }
     }
@@ -231,9 +235,9 @@ impl RoomState {
         !self.batch.is_empty()
     }
 
-    /// The `joined` frame for this room now: the first `max_users` present names, and the total
-    /// when that is not all of them.
-    pub fn joined(&self, room: &str, max_users: usize) -> ServerMsg {
+    /// The `joined` frame for this room now, as `viewer` sees it: the first `max_users` present
+    /// names, and the total when that is not all of them; in a conversation, the other member.
+    pub fn joined(&self, room: &str, max_users: usize, viewer: &str) -> ServerMsg {
         let (users, all) = self.presence.names(max_users);
         ServerMsg::Joined {
             room: room.to_owned(),
@@ -241,6 +245,10 @@ impl RoomState {
             head: self.head,
             epoch: self.epoch.to_string(),
             users_total: (!all).then_some(self.presence.len() as u64),
+            with: self
+                .conversation
+                .as_ref()
+                .map(|m| m.other(viewer).to_string()),
         }
     }
 }

@@ -55,6 +55,13 @@ impl Rooms {
         self.lock().get(name).cloned()
     }
 
+    /// The connections that joined `room` here (none when it is not loaded).
+    pub fn member_ids(&self, name: &str) -> Vec<u64> {
+        self.get(name).map_or_else(Vec::new, |r| {
+            r.lock().members.iter().map(|m| m.peer.id()).collect()
+        })
+    }
+
     /// Every loaded room.
     pub fn all(&self) -> Vec<Arc<Room>> {
         self.lock().values().cloned().collect()

@@ -34,7 +34,9 @@ impl Sink for HubSink {
         self.rooms.sync_presence(room, entries);
     }
 
-    fn direct(&self, to: &str, frame: Frame) {
-        self.users.deliver(to, &frame);
+    fn direct(&self, to: &str, room: &str, frame: Frame) {
+        let joined = self.rooms.member_ids(room);
+        self.users
+            .deliver_except(to, &frame, |id| joined.contains(&id));
     }
 }

@@ -100,8 +100,10 @@ async fn every_member_gets_the_same_shared_frame_in_order() {
     let hub = hub(|_| {});
     let a = hub.new_peer();
     let b = hub.new_peer();
-    hub.join(&a, "lobby", &"ada".into(), None, None).unwrap();
-    hub.join(&b, "lobby", &"bob".into(), None, None).unwrap();
+    hub.join(&a, "lobby", &"ada".into(), None, None, None)
+        .unwrap();
+    hub.join(&b, "lobby", &"bob".into(), None, None, None)
+        .unwrap();
     drain(&a);
     drain(&b);
     for i in 0..10 {
@@ -117,9 +119,9 @@ async fn a_full_queue_kicks_only_that_member() {
     let hub = hub(|c| c.client_queue = 4);
     let slow = hub.new_peer();
     let fast = hub.new_peer();
-    hub.join(&slow, "lobby", &"slow".into(), None, None)
+    hub.join(&slow, "lobby", &"slow".into(), None, None, None)
         .unwrap();
-    hub.join(&fast, "lobby", &"fast".into(), None, None)
+    hub.join(&fast, "lobby", &"fast".into(), None, None, None)
         .unwrap();
     let mut got = Vec::new();
     for i in 0..20 {
@@ -153,12 +155,14 @@ async fn a_repeated_client_id_is_stored_once() {
 async fn presence_counts_a_name_once_across_connections() {
     let hub = hub(|_| {});
     let watcher = hub.new_peer();
-    hub.join(&watcher, "lobby", &"w".into(), None, None)
+    hub.join(&watcher, "lobby", &"w".into(), None, None, None)
         .unwrap();
     let tab1 = hub.new_peer();
     let tab2 = hub.new_peer();
-    hub.join(&tab1, "lobby", &"ada".into(), None, None).unwrap();
-    hub.join(&tab2, "lobby", &"ada".into(), None, None).unwrap();
+    hub.join(&tab1, "lobby", &"ada".into(), None, None, None)
+        .unwrap();
+    hub.join(&tab2, "lobby", &"ada".into(), None, None, None)
+        .unwrap();
     assert_eq!(hub.rooms(10).unwrap().rooms[0].users, 2);
     // Presence goes out on the next tick (here: by hand).
     hub.flush_presence();
@@ -188,7 +192,8 @@ async fn classic_members_get_the_classic_shape() {
 async fn a_room_is_unloaded_when_its_last_member_leaves() {
     let hub = hub(|_| {});
     let p = hub.new_peer();
-    hub.join(&p, "lobby", &"ada".into(), None, None).unwrap();
+    hub.join(&p, "lobby", &"ada".into(), None, None, None)
+        .unwrap();
     post(&hub, "lobby", "ada", "hi", None);
     assert_eq!(hub.loaded_rooms(), 1);
     assert!(hub.window_bytes() > 0);
@@ -204,7 +209,8 @@ async fn a_room_is_unloaded_when_its_last_member_leaves() {
 async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
     let hub = hub(|c| c.window_budget = 4096);
     let p = hub.new_peer();
-    hub.join(&p, "big", &"ada".into(), None, None).unwrap();
+    hub.join(&p, "big", &"ada".into(), None, None, None)
+        .unwrap();
     for i in 1..=200 {
         post(
             &hub,
@@ -217,7 +223,8 @@ async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
     assert!(hub.window_bytes() <= 4096 + 1024, "{}", hub.window_bytes());
     // A resume from far below the window is still exact: the rest comes from the store.
     let q = hub.new_peer();
-    hub.join(&q, "big", &"bob".into(), Some(10), None).unwrap();
+    hub.join(&q, "big", &"bob".into(), Some(10), None, None)
+        .unwrap();
     let frames = drain(&q);
     assert_eq!(replay_of(&frames), (11, 200, true));
     assert_eq!(seqs(&frames), (11..=200).collect::<Vec<_>>());
@@ -230,8 +237,15 @@ async fn another_epoch_replays_from_the_oldest_held_and_says_incomplete() {
         post(&hub, "lobby", "ada", &format!("m{i}"), None);
     }
     let p = hub.new_peer();
-    hub.join(&p, "lobby", &"ada".into(), Some(2), Some("an-old-epoch"))
-        .unwrap();
+    hub.join(
+        &p,
+        "lobby",
+        &"ada".into(),
+        Some(2),
+        Some("an-old-epoch"),
+        None,
+    )
+    .unwrap();
     let frames = drain(&p);
     assert_eq!(replay_of(&frames), (1, 3, false));
     assert_eq!(seqs(&frames), [1, 2, 3]);
@@ -244,7 +258,8 @@ async fn max_replay_sends_the_newest_and_says_incomplete() {
         post(&hub, "lobby", "ada", &format!("m{i}"), None);
     }
     let p = hub.new_peer();
-    hub.join(&p, "lobby", &"ada".into(), Some(0), None).unwrap();
+    hub.join(&p, "lobby", &"ada".into(), Some(0), None, None)
+        .unwrap();
     let frames = drain(&p);
     assert_eq!(replay_of(&frames), (16, 20, false));
     assert_eq!(seqs(&frames), (16..=20).collect::<Vec<_>>());

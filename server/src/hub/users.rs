@@ -1,17 +1,15 @@
-//! The user directory: which connections chat under which name, for direct messages.
+//! The user directory: which connections chat under which name, to tell them of messages in
+//! their private conversations (see `conversations`).
 //!
-//! A name may have several connections (a user with two tabs); a direct message goes to all of
-//! them. Direct messages are not stored: they reach whoever is connected now (with a store
-//! shared by several nodes, on any node).
+//! A name may have several connections (a user with two tabs); a `direct` frame goes to each
+//! that has not joined the conversation.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use banter_protocol::{DirectMessage, ErrorCode, ServerMsg, ValidationError};
-
 use super::peer::Peer;
 use crate::outbox::Outbound;
-use crate::store::{Frame, now_ms};
+use crate::store::Frame;
 
 /// See the module docs.
 #[derive(Default)]
@@ -46,57 +44,13 @@ impl Users {
         false
     }
 
-    /// Queues `frame` to every connection of `name` here; how many there are.
-    pub fn deliver(&self, name: &str, frame: &Frame) -> usize {
+    /// Queues `frame` to every connection of `name` here for which `skip` is false.
+    pub fn deliver_except(&self, name: &str, frame: &Frame, skip: impl Fn(u64) -> bool) {
         let users = self.lock();
-        let peers = users.get(name).map_or(&[][..], Vec::as_slice);
-        for p in peers {
-            p.deliver(Outbound::Frame(frame.clone()));
-        }
-        peers.len()
-    }
-
-    /// Sends a private message (already validated) to every connection of `to`, here and, through
-    /// `elsewhere` (which returns how many other nodes have some), on other nodes; and a copy
-    /// echoing `client_id` to every connection of `from` here. `unknown_user` if `to` is
-    /// connected nowhere.
-    pub fn direct(
-        &self,
-        from: &str,
-        to: &str,
-        text: &str,
-        client_id: Option<&str>,
-        elsewhere: impl FnOnce(&Frame) -> Result<usize, ValidationError>,
-    ) -> Result<(), ValidationError> {
-        let mut dm = DirectMessage {
-            from: from.to_owned(),
-            to: to.to_owned(),
-            text: text.to_owned(),
-            id: uuid::Uuid::now_v7().to_string(),
-            ts: now_ms(),
-            client_id: None,
-        };
-        let reached = if from != to {
-            let frame: Frame = ServerMsg::Direct(dm.clone()).to_json().into();
-            let here = self.deliver(to, &frame);
-            match elsewhere(&frame) {
-                Ok(there) => here + there,
-                // Delivered here: the sender gets its copy; else the failure is the answer.
-                Err(_) if here > 0 => here,
-                Err(e) => return Err(e),
+        for p in users.get(name).map_or(&[][..], Vec::as_slice) {
+            if !skip(p.id()) {
+                p.deliver(Outbound::Frame(frame.clone()));
             }
-        } else {
-            self.lock().get(to).map_or(0, Vec::len)
-        };
-        if reached == 0 {
-            return Err(ValidationError {
-                code: ErrorCode::UnknownUser,
-                message: format!("no user named `{to}` is connected"),
-            });
         }
-        dm.client_id = client_id.map(str::to_owned);
-        let frame: Frame = ServerMsg::Direct(dm).to_json().into();
-        self.deliver(from, &frame);
-        Ok(())
     }
 }

@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use banter_protocol::ChatMessage;
+use banter_protocol::http::ConversationSummary;
 use tokio::time::Instant;
 
 use super::dedupe::{Dedupe, DedupeLimits};
@@ -24,6 +25,33 @@ pub struct MemoryStore {
     max_rooms: usize,
     dedupe: DedupeLimits,
     rooms: Mutex<HashMap<Arc<str>, Arc<Mutex<MemRoom>>>>,
+    /// Private conversations: room → members, and each user's rooms.
+    conversations: Mutex<Conversations>,
+}
+
+#[derive(Default)]
+struct Conversations {
+    members: HashMap<Arc<str>, (Arc<str>, Arc<str>)>,
+    of_user: HashMap<Arc<str>, Vec<Arc<str>>>,
+}
+
+impl Conversations {
+    fn record(&mut self, room: &Arc<str>, (a, b): &(Arc<str>, Arc<str>)) {
+        if self.members.contains_key(room) {
+            return;
+        }
+        self.members.insert(room.clone(), (a.clone(), b.clone()));
+        self.of_user
+            .entry(a.clone())
+            .or_default()
+            .push(room.clone());
+        if a != b {
+            self.of_user
+                .entry(b.clone())
+                .or_default()
+                .push(room.clone());
+        }
+    }
 }
 
 #[derive(Default)]
@@ -45,6 +73,7 @@ impl MemoryStore {
             max_rooms,
             dedupe,
             rooms: Mutex::new(HashMap::new()),
+            conversations: Mutex::default(),
         }
     }
 
@@ -95,6 +124,9 @@ impl Store for MemoryStore {
             Ok(r) => r,
             Err(e) => return done(Err(e)),
         };
+        if let Some(members) = &msg.members {
+            lock(&self.conversations).record(&msg.room, members);
+        }
         let now = Instant::now();
         let mut r = lock(&room);
         if let Some(key) = &msg.dedupe_key
@@ -131,10 +163,55 @@ impl Store for MemoryStore {
         let mut out: Vec<(String, u64)> = rooms
             .iter()
             .map(|(name, r)| (name.to_string(), lock(r).head))
-            .filter(|(_, head)| *head > 0)
+            .filter(|(name, head)| *head > 0 && !banter_protocol::is_conversation(name))
             .collect();
         out.sort();
         out.truncate(limit);
+        Ok(out)
+    }
+
+    fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(lock(&self.conversations)
+            .members
+            .get(room)
+            .map(|(a, b)| (a.to_string(), b.to_string())))
+    }
+
+    fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let mine: Vec<(Arc<str>, Arc<str>)> = {
+            let c = lock(&self.conversations);
+            let rooms = c.of_user.get(user).map_or(&[][..], Vec::as_slice);
+            rooms
+                .iter()
+                .filter_map(|room| {
+                    let (a, b) = c.members.get(room)?;
+                    Some((
+                        room.clone(),
+                        if **a == *user { b.clone() } else { a.clone() },
+                    ))
+                })
+                .collect()
+        };
+        let mut out: Vec<ConversationSummary> = mine
+            .into_iter()
+            .map(|(room, with)| {
+                let (head, ts) = self.get(&room).map_or((0, 0), |r| {
+                    let r = lock(&r);
+                    (r.head, r.ring.back().map_or(0, |s| s.msg.ts))
+                });
+                ConversationSummary {
+                    room: room.to_string(),
+                    with: with.to_string(),
+                    head,
+                    ts,
+                }
+            })
+            .collect();
+        super::most_recent_first(&mut out, limit);
         Ok(out)
     }
 

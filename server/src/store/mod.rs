@@ -23,6 +23,7 @@ pub mod sqlite;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use banter_protocol::http::ConversationSummary;
 use banter_protocol::{ChatMessage, ServerMsg};
 
 /// One encoded WebSocket text frame. Cloning shares the bytes (a reference-count bump).
@@ -73,6 +74,9 @@ pub struct NewMessage {
     pub text: String,
     /// `(user, client_id)` folded into one key, when the sender gave a `client_id`.
     pub dedupe_key: Option<String>,
+    /// In a private conversation: its two members, stored with the message so that the store
+    /// knows the conversation (see [`Store::members`]).
+    pub members: Option<(Arc<str>, Arc<str>)>,
 }
 
 impl NewMessage {
@@ -152,8 +156,19 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError>;
 
-    /// Up to `limit` rooms that hold messages, by name, with their head.
+    /// Up to `limit` rooms that hold messages, by name, with their head (never private
+    /// conversations).
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// The two members of the private conversation `room`, once it holds a message.
+    fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError>;
+
+    /// Up to `limit` of `user`'s private conversations, most recent first.
+    fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError>;
 
     /// Whether the store can serve now (for `/readyz`).
     fn ready(&self) -> bool {
@@ -183,11 +198,10 @@ pub trait Store: Send + Sync + 'static {
     /// store shared by several nodes routes direct messages for `name` here meanwhile.
     fn user(&self, _name: &str, _here: bool) {}
 
-    /// Sends a direct message frame to `to`'s connections on other nodes; how many nodes have
-    /// some (0 for a store of one node).
-    fn direct(&self, _to: &str, _frame: &Frame) -> Result<usize, StoreError> {
-        Ok(0)
-    }
+    /// Sends the `direct` frame of a message in conversation `room` to `to`'s connections on
+    /// other nodes (nothing for a store of one node). Must not block: it is called from
+    /// completions.
+    fn direct(&self, _to: &str, _room: &str, _frame: &Frame) {}
 }
 
 /// Where a store shared with other nodes delivers messages they sequenced: the hub's rooms.
@@ -212,14 +226,21 @@ pub trait Sink: Send + Sync + 'static {
     /// held (entries of a node that died are gone from it).
     fn sync_presence(&self, room: &str, entries: &[(String, String)]);
 
-    /// A direct message frame for `to`, sent on another node: to `to`'s connections here.
-    fn direct(&self, to: &str, frame: Frame);
+    /// The `direct` frame of a message in conversation `room`, stored on another node: to
+    /// `to`'s connections here that have not joined `room`.
+    fn direct(&self, to: &str, room: &str, frame: Frame);
 }
 
 /// The dedupe key of a `client_id` sent by `user`: the same `client_id` from another user is
 /// another message.
 pub fn dedupe_key(user: &str, client_id: &str) -> String {
     format!("{user}\u{0}{client_id}")
+}
+
+/// Sorts conversations most recent first (then by id, for a stable order) and keeps `limit`.
+pub fn most_recent_first(list: &mut Vec<ConversationSummary>, limit: usize) {
+    list.sort_by(|x, y| y.ts.cmp(&x.ts).then_with(|| x.room.cmp(&y.room)));
+    list.truncate(limit);
 }
 
 pub fn now_ms() -> u64 {

@@ -13,6 +13,7 @@ use governor::DefaultDirectRateLimiter;
 use super::socket::End;
 use super::{ConnSettings, Mode};
 use crate::auth::{AuthError, Claims};
+use crate::hub::conversations::Members;
 use crate::hub::{Appended, Hub, Outbound, Peer, refusal};
 use crate::limit::echo;
 use crate::metrics::{self};
@@ -216,9 +217,11 @@ impl Conn {
                 name,
                 since,
                 epoch,
+                with,
             } => {
-                let room = limits.room(&room)?;
-                self.allowed(room)?;
+                if with.is_none() {
+                    self.hub.check_room(&room)?;
+                }
                 // With a token, the name is the token's user: `name` may be left out.
                 let name = match (&self.claims, name.trim()) {
                     (Some(c), "") => &*c.user,
@@ -232,7 +235,8 @@ impl Conn {
                         message: format!("this connection already chats as `{current}`"),
                     });
                 }
-                let joined = self.rooms.iter().any(|r| r == room);
+                let (room, members) = self.target(&room, with.as_deref(), name)?;
+                let joined = self.rooms.contains(&room);
                 if !joined && self.rooms.len() >= self.settings.max_rooms {
                     return Err(ValidationError {
                         code: ErrorCode::InvalidRoom,
@@ -243,19 +247,25 @@ impl Conn {
                     });
                 }
                 let name: Arc<str> = self.name.clone().unwrap_or_else(|| name.into());
-                self.hub
-                    .join(&self.peer, room, &name, since, epoch.as_deref())?;
+                self.hub.join(
+                    &self.peer,
+                    &room,
+                    &name,
+                    since,
+                    epoch.as_deref(),
+                    members.as_ref(),
+                )?;
                 if self.name.is_none() {
                     self.hub.register_user(&name, &self.peer);
                     self.name = Some(name);
                 }
                 if !joined {
-                    self.rooms.push(room.to_owned());
+                    self.rooms.push(room);
                 }
                 Ok(())
             }
             ClientMsg::Leave { room } => {
-                let at = self.joined(&limits, &room)?;
+                let at = self.joined(&room)?;
                 self.rooms.swap_remove(at);
                 self.hub.leave(self.peer.id(), &room);
                 Ok(())
@@ -265,7 +275,7 @@ impl Conn {
                 text,
                 client_id,
             } => {
-                self.joined(&limits, &room)?;
+                self.joined(&room)?;
                 let name = self.name.clone().unwrap_or_else(|| "".into());
                 let peer = self.peer.clone();
                 let (cid, to) = (client_id.clone(), room.clone());
@@ -285,7 +295,8 @@ impl Conn {
                         message: "join a room first: that gives this connection its name".into(),
                     });
                 };
-                self.hub.direct(name, &to, &text, client_id.as_deref())
+                self.hub
+                    .direct(&self.peer, name, &to, &text, client_id.as_deref())
             }
             // Open mode has nothing to check: names are chosen freely. (Token mode answers
             // `auth` before dispatch.)
@@ -294,13 +305,39 @@ impl Conn {
                 message: "this server does not use tokens (welcome.auth is \"open\")".into(),
             }),
             ClientMsg::Typing { room } => {
-                self.joined(&limits, &room)?;
+                self.joined(&room)?;
                 if let Some(name) = &self.name {
                     self.hub.typing(self.peer.id(), &room, name);
                 }
                 Ok(())
             }
         }
+    }
+
+    /// The room a `join` enters, with its members when it is a private conversation: the one
+    /// `with` another user, one named by its id (for its members only), or a room (that the
+    /// token allows).
+    fn target(
+        &self,
+        room: &str,
+        with: Option<&str>,
+        name: &str,
+    ) -> Result<(String, Option<Members>), ValidationError> {
+        if let Some(with) = with {
+            let (id, members) = self.hub.open_conversation(name, with)?;
+            if !room.is_empty() && room != id {
+                return Err(ValidationError {
+                    code: ErrorCode::InvalidRoom,
+                    message: "`room` and `with` name different conversations".into(),
+                });
+            }
+            return Ok((id, Some(members)));
+        }
+        if banter_protocol::is_conversation(room) {
+            return Ok((room.to_owned(), Some(self.hub.member(room, name)?)));
+        }
+        self.allowed(room)?;
+        Ok((room.to_owned(), None))
     }
 
     /// Token mode: whether the token's `rooms` claim allows `room` (absent: every room).
@@ -315,12 +352,8 @@ impl Conn {
     }
 
     /// The index of `room` among this connection's rooms, or the error to answer.
-    pub(super) fn joined(
-        &self,
-        limits: &banter_protocol::Limits,
-        room: &str,
-    ) -> Result<usize, ValidationError> {
-        limits.room(room)?;
+    pub(super) fn joined(&self, room: &str) -> Result<usize, ValidationError> {
+        self.hub.check_room(room)?;
         self.rooms
             .iter()
             .position(|r| r == room)

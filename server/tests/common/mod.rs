@@ -140,6 +140,7 @@ impl Client {
             name: name.into(),
             since: None,
             epoch: None,
+            with: None,
         })
         .await;
         match self

@@ -1,5 +1,6 @@
 //! Where a room lives in Redis. Every key of a room shares the hash tag `{room}`, so a room's
-//! script touches one slot (a Redis Cluster could shard rooms).
+//! keys sit together; the global keys (the room list, each user's conversations) mean Banter
+//! targets one Redis (with replicas), not Redis Cluster.
 
 /// The sorted set of room names that hold messages (all scores 0: ordered by name).
 pub const ROOMS: &str = "banter:rooms";
@@ -16,22 +17,33 @@ pub struct Keys {
     pub channel: String,
     /// Hash of who is present on which node: field `<node>\n<name>`.
     pub present: String,
+    /// A private conversation's members: hash with fields `a` and `b`.
+    pub members: String,
     prefix: String,
 }
 
 /// The channel's suffix after the room's prefix.
 const CHANNEL: &str = ":live";
 const PREFIX: &str = "banter:r:{";
+/// Private conversations live under their own prefix: a node of a version before
+/// conversations, which would take `dm-…` for an ordinary room, never reads or writes them.
+const CONVERSATION_PREFIX: &str = "banter:c:{";
 
 impl Keys {
     pub fn new(room: &str) -> Self {
-        let prefix = format!("{PREFIX}{room}}}");
+        let kind = if banter_protocol::is_conversation(room) {
+            CONVERSATION_PREFIX
+        } else {
+            PREFIX
+        };
+        let prefix = format!("{kind}{room}}}");
         Keys {
             seq: format!("{prefix}:seq"),
             epoch: format!("{prefix}:epoch"),
             stream: format!("{prefix}:log"),
             channel: format!("{prefix}{CHANNEL}"),
             present: format!("{prefix}:present"),
+            members: format!("{prefix}:members"),
             prefix,
         }
     }
@@ -49,6 +61,11 @@ pub fn node(id: &str) -> String {
 
 const USER: &str = "banter:u:";
 
+/// The set of `name`'s private conversations (room ids).
+pub fn conversations_of(name: &str) -> String {
+    format!("banter:uc:{name}")
+}
+
 /// The channel of direct messages for `name`, subscribed by the nodes it is connected to.
 pub fn user_channel(name: &str) -> String {
     format!("{USER}{name}")
@@ -62,7 +79,8 @@ pub fn user_of_channel(channel: &str) -> Option<&str> {
 /// The room a channel belongs to.
 pub fn room_of_channel(channel: &str) -> Option<&str> {
     channel
-        .strip_prefix(PREFIX)?
+        .strip_prefix(PREFIX)
+        .or_else(|| channel.strip_prefix(CONVERSATION_PREFIX))?
         .strip_suffix(CHANNEL)?
         .strip_suffix('}')
 }
@@ -76,5 +94,9 @@ mod tests {
         let k = Keys::new("general}x");
         assert_eq!(room_of_channel(&k.channel), Some("general}x"));
         assert_eq!(room_of_channel("other"), None);
+        let dm = "dm-0123456789abcdef0123456789abcdef";
+        let k = Keys::new(dm);
+        assert!(k.seq.starts_with(CONVERSATION_PREFIX), "{}", k.seq);
+        assert_eq!(room_of_channel(&k.channel), Some(dm));
     }
 }

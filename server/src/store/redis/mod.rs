@@ -14,7 +14,9 @@
 //! subscriber fills what it missed from the streams. Redis restarted without persistence → rooms
 //! get new epochs (clients resuming are told `complete: false`).
 
+mod conversations;
 mod keys;
+mod notices;
 mod presence;
 mod publisher;
 mod reads;
@@ -25,6 +27,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use banter_protocol::ChatMessage;
+use banter_protocol::http::ConversationSummary;
 use redis::Client;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -50,6 +53,7 @@ pub struct RedisConfig {
 /// See the module docs.
 pub struct RedisStore {
     cfg: RedisConfig,
+    notices: notices::Notices,
     publisher: Publisher,
     post_hash: String,
     reads: Arc<Reads>,
@@ -81,10 +85,12 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
         let presence = Presence::start(&runtime, conn.clone());
+        let notices = notices::Notices::start(&runtime, conn.clone());
         let subscriber = Subscriber::start(reads.clone(), presence.clone())?;
         let post = script::post();
         Ok(RedisStore {
             cfg: cfg.clone(),
+            notices,
             post_hash: post.get_hash().to_owned(),
             publisher: Publisher::start(&runtime, conn, post, cfg.queue),
             reads,
@@ -109,21 +115,31 @@ impl Store for RedisStore {
             Some(_) => self.cfg.dedupe_window.as_millis().max(1) as u64,
             None => 0,
         };
+        let (a, b) = msg.members.as_ref().map_or(("", ""), |(a, b)| (&**a, &**b));
+        let (a_set, b_set) = match &msg.members {
+            Some(_) => (keys::conversations_of(a), keys::conversations_of(b)),
+            None => (keys.members.clone(), keys.members.clone()),
+        };
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.post_hash)
-            .arg(5)
+            .arg(8)
             .arg(&keys.seq)
             .arg(&keys.epoch)
             .arg(&keys.stream)
             .arg(keys.dedupe(msg.dedupe_key.as_deref().unwrap_or("")))
             .arg(keys::ROOMS)
+            .arg(&keys.members)
+            .arg(a_set)
+            .arg(b_set)
             .arg(&*super::new_epoch())
             .arg(&template.prefix)
             .arg(&template.suffix)
             .arg(self.cfg.retain.unwrap_or(0))
             .arg(window_ms)
             .arg(&*msg.room)
-            .arg(&keys.channel);
+            .arg(&keys.channel)
+            .arg(a)
+            .arg(b);
         self.publisher.send(Job { cmd, done });
     }
 
@@ -138,6 +154,20 @@ impl Store for RedisStore {
 
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.reads.list(limit)
+    }
+
+    fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
+        conversations::members(&self.reads, room)
+    }
+
+    fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let mut out = conversations::of_user(&self.reads, user)?;
+        super::most_recent_first(&mut out, limit);
+        Ok(out)
     }
 
     fn ready(&self) -> bool {
@@ -164,10 +194,9 @@ impl Store for RedisStore {
         self.subscriber.user(name, here);
     }
 
-    fn direct(&self, to: &str, frame: &Frame) -> Result<usize, StoreError> {
-        let payload = format!("{}\n{}", self.presence.node, frame.as_str());
-        let reached = self.reads.publish(&keys::user_channel(to), &payload)?;
-        // This node's own subscription does not count: it delivered locally.
-        Ok(reached.saturating_sub(usize::from(self.subscriber.has_user(to))))
+    fn direct(&self, to: &str, room: &str, frame: &Frame) {
+        // Every node with `to` connected hears it; this node skips its own (it delivered here).
+        let payload = format!("{}\n{room}\n{}", self.presence.node, frame.as_str());
+        self.notices.send(keys::user_channel(to), payload);
     }
 }

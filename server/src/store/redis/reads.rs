@@ -48,7 +48,7 @@ impl Reads {
     /// Runs `f` on a pooled connection; a connection that failed is dropped, not pooled. A
     /// pooled connection may have died with a Redis restart: `f` is then run once more on a
     /// new one (every read here may run twice).
-    fn with<T>(
+    pub(super) fn with<T>(
         &self,
         mut f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
     ) -> Result<T, StoreError> {
@@ -159,11 +159,6 @@ impl Reads {
             return Ok(());
         }
         self.with(|c| redis::cmd("HDEL").arg(key).arg(fields).query(c))
-    }
-
-    /// Publishes `payload` on `channel`; how many subscribers got it.
-    pub fn publish(&self, channel: &str, payload: &str) -> Result<usize, StoreError> {
-        self.with(|c| redis::cmd("PUBLISH").arg(channel).arg(payload).query(c))
     }
 
     /// Whether Redis answers a PING now.

@@ -19,8 +19,10 @@ use redis::Script;
 
 use crate::store::{NewMessage, StoreError};
 
-/// KEYS: seq, epoch, stream, dedupe key, room list. ARGV: a new epoch, the template's prefix
-/// and suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room name, channel.
+/// KEYS: seq, epoch, stream, dedupe key, room list, and for a private conversation its members
+/// hash and the two members' conversation sets. ARGV: a new epoch, the template's prefix and
+/// suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room name, channel, and
+/// the two members (empty for a room).
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
 /// `epoch "\n" seq "\n" message`.
 const POST: &str = r#"
@@ -43,7 +45,12 @@ else
   redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
 end
 if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
-if seq == 1 then redis.call('ZADD', KEYS[5], 0, ARGV[6]) end
+if seq == 1 and ARGV[8] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[6]) end
+if ARGV[8] ~= '' and redis.call('HSETNX', KEYS[6], 'a', ARGV[8]) == 1 then
+  redis.call('HSET', KEYS[6], 'b', ARGV[9])
+  redis.call('SADD', KEYS[7], ARGV[6])
+  redis.call('SADD', KEYS[8], ARGV[6])
+end
 redis.call('PUBLISH', ARGV[7], epoch .. '\n' .. seq .. '\n' .. msg)
 return {epoch, '0', msg}
 "#;
@@ -128,6 +135,7 @@ mod tests {
             user: "ann".into(),
             text: "\"seq\":0, hi".into(),
             dedupe_key: None,
+            members: None,
         };
         let t = Template::new(&msg).expect("template");
         let json = format!("{}{}{}", t.prefix, 42, t.suffix);

@@ -138,15 +138,6 @@ impl Subscriber {
         }
     }
 
-    /// Whether direct messages for `name` are routed here.
-    pub fn has_user(&self, name: &str) -> bool {
-        self.shared
-            .users
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(name)
-    }
-
     /// Uncounts a watch of `room`; unsubscribes when none is left.
     pub fn unwatch(&self, room: &str) {
         let last = {
@@ -286,11 +277,14 @@ impl Shared {
         let payload = msg.get_payload_bytes();
         let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
         if let Some(name) = keys::user_of_channel(msg.get_channel_name()) {
-            if let Some((node, frame)) = text.split_once('\n')
+            // `node \n room \n frame`: a node skips what it sent itself.
+            let mut parts = text.splitn(3, '\n');
+            if let (Some(node), Some(room), Some(frame)) =
+                (parts.next(), parts.next(), parts.next())
                 && *node != *self.presence.node
                 && let Some(sink) = self.sink()
             {
-                sink.direct(name, frame.into());
+                sink.direct(name, room, frame.into());
             }
             return Ok(());
         }

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use banter_protocol::ChatMessage;
+use banter_protocol::http::ConversationSummary;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 pub use schema::{FILE_NAME, SCHEMA_VERSION, Sync};
@@ -184,12 +185,50 @@ impl Store for SqliteStore {
 
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.with_reader(|c| {
-            c.prepare_cached("SELECT name, head FROM rooms ORDER BY name LIMIT ?1")?
-                .query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
-                    Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-                })?
-                .collect()
+            // Private conversations are not rooms to list.
+            c.prepare_cached(
+                "SELECT name, head FROM rooms WHERE substr(name, 1, 3) <> 'dm-'
+                 ORDER BY name LIMIT ?1",
+            )?
+            .query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect()
         })
+    }
+
+    fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT a, b FROM conversations WHERE room = ?1")?
+                .query_row(params![room], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+    }
+
+    fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let mut out = self.with_reader(|c| {
+            c.prepare_cached(
+                "SELECT c.room, CASE WHEN c.a = ?1 THEN c.b ELSE c.a END, r.head,
+                   (SELECT ts FROM messages m WHERE m.room_id = r.id ORDER BY seq DESC LIMIT 1)
+                 FROM conversations c JOIN rooms r ON r.name = c.room
+                 WHERE c.a = ?1 OR c.b = ?1",
+            )?
+            .query_map(params![user], |r| {
+                Ok(ConversationSummary {
+                    room: r.get(0)?,
+                    with: r.get(1)?,
+                    head: r.get::<_, i64>(2)? as u64,
+                    ts: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        super::most_recent_first(&mut out, limit);
+        Ok(out)
     }
 
     fn ready(&self) -> bool {

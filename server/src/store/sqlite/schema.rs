@@ -13,7 +13,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::store::StoreError;
 
 /// The schema this build writes. A file with a higher `user_version` came from a newer Banter.
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2 added `conversations`: a build of schema 1 must not open it, since it would let anyone
+/// into private conversations.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The database file inside `--data-dir`.
 pub const FILE_NAME: &str = "banter.db";
@@ -41,7 +43,20 @@ CREATE TABLE IF NOT EXISTS messages (
 -- Not a partial index: a statement whose plan depends on a bound value being non-null (as
 -- with a partial index) is re-prepared at every step, which cost more than the whole insert.
 CREATE INDEX IF NOT EXISTS messages_client_key ON messages (room_id, client_key);
+-- The two members of each private conversation (a room named `dm-…`), written with its
+-- messages; `a < b`, or `a = b` for a conversation with oneself.
+CREATE TABLE IF NOT EXISTS conversations (
+    room TEXT PRIMARY KEY,
+    a    TEXT NOT NULL,
+    b    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversations_a ON conversations (a);
+CREATE INDEX IF NOT EXISTS conversations_b ON conversations (b);
 ";
+
+/// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`.
+const LEGACY_DM_ROOMS: &str =
+    "UPDATE rooms SET name = 'legacy-' || name WHERE substr(name, 1, 3) = 'dm-';";
 
 /// How hard a commit pushes to the disk (`--sqlite-sync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -92,8 +107,12 @@ pub fn open_writer(dir: &Path, sync: Sync) -> Result<(Connection, Arc<str>), Sto
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(failed("cannot use WAL for", &path, mode));
     }
+    // Before schema 2, `dm-…` was an ordinary room name anyone could write to: such rooms are
+    // renamed, so nothing planted there before can appear in a private conversation.
+    let migrate = if version < 2 { LEGACY_DM_ROOMS } else { "" };
     let setup = format!(
-        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};",
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; BEGIN; {SCHEMA} {migrate} \
+         PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
         sync.pragma()
     );
     conn.execute_batch(&setup)

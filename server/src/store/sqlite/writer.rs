@@ -158,6 +158,15 @@ impl Writer {
             if let Some(r) = self.rooms.get_mut(&msg.room) {
                 r.head = m.seq;
             }
+            // Members are recorded with a conversation's first message.
+            if let Some((a, b)) = &msg.members
+                && row.head == 0
+            {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO conversations (room, a, b) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![&*msg.room, &**a, &**b])?;
+            }
             if let Some(key) = &msg.dedupe_key {
                 self.recent.insert(&msg.room, key, m.ts);
             }
