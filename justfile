@@ -118,6 +118,12 @@ lint-frontend:
     cargo clippy -p banter-frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
     cargo clippy -p banter-e2e --all-targets -- -D warnings
 
+# Headless Chromium against the release binary; median of 5 rounds, beside a static copy of the
+# same list as the control. Measures only. Options pass through: `just bench-ui --rounds 9`.
+# The web app scrolling 1,000 messages in the DOM: fps and p99 frame time.
+bench-ui *ARGS: setup-browser release
+    CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" BANTER_BIN="{{target}}/release/banter" cargo run -q -p banter-e2e --bin bench-ui -- {{ARGS}}
+
 # WASM size after wasm-opt, raw and gzip -9 (budget: 190 KiB gzipped).
 wasm-size:
     @for f in dist/*_bg.wasm; do echo "$f: $(stat -c%s "$f") bytes raw, $(gzip -9c "$f" | wc -c) bytes gzip"; done

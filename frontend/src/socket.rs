@@ -182,9 +182,28 @@ impl Chat {
         next
     }
 
-    /// Shows the conversation with `peer`.
+    /// Shows the conversation with `peer` (joining it when this connection has not yet).
     pub fn open_dm(&self, peer: &str) -> Result<(), String> {
-        self.with_session(|s| s.open_dm(peer))
+        let frames = self.with_session(|s| s.open_dm(peer))?;
+        self.push(frames);
+        Ok(())
+    }
+
+    /// Lists the user's conversations (`GET /api/conversations`) and joins the ones not joined
+    /// yet: those that began while the page was away.
+    fn list_conversations(&self) {
+        let chat = *self;
+        let who = self.session.with_untracked(|s| s.who());
+        leptos::task::spawn_local(async move {
+            let Ok(listed) = crate::api::conversations(&who).await else {
+                return;
+            };
+            let frames = chat
+                .session
+                .try_update(|s| s.add_conversations(&listed))
+                .unwrap_or_default();
+            chat.push(frames);
+        });
     }
 
     /// Tells the room on screen that the user is typing (at most every few seconds).
@@ -441,7 +460,7 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                     Vec::new()
                 } else {
                     let now = now_ms();
-                    let (out, alerts, token_refused) = chat
+                    let (out, alerts, token_refused, list) = chat
                         .session
                         .try_update(|s| {
                             s.now = now;
@@ -450,11 +469,15 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                                 out.extend(s.handle(m));
                             }
                             let refused = s.auth_error.is_some() && s.token.is_none();
-                            (out, std::mem::take(&mut s.alerts), refused)
+                            let list = std::mem::take(&mut s.list_due);
+                            (out, std::mem::take(&mut s.alerts), refused, list)
                         })
                         .unwrap_or_default();
                     if token_refused {
                         prefs::save_token(None);
+                    }
+                    if list {
+                        chat.list_conversations();
                     }
                     for alert in alerts {
                         notify::show(&alert);

@@ -6,8 +6,10 @@
 //! Leptos is what lets `wasm-bindgen-test` (and plain `cargo test`) check the resume and
 //! pending-send rules directly.
 //!
-//! The user's rooms are all joined at once on the one connection; one of them (or one
-//! conversation) is on screen. The others count what the user has not read.
+//! The user's rooms and private conversations are all joined at once on the one connection; one
+//! of them is on screen. The others count what the user has not read. A conversation is a room
+//! whose id (`dm-…`) the server gives: it is joined `with` the other user and then kept like
+//! any room (resume point, epoch, unread, typing).
 //!
 //! Invariants:
 //! - a room's messages are keyed by `seq`: a replayed or repeated `message` is stored once;
@@ -19,9 +21,10 @@
 
 use std::collections::BTreeMap;
 
-use banter_protocol::http::MessagePage;
+use banter_protocol::http::{ConversationSummary, MessagePage};
 use banter_protocol::{
-    AuthMode, ChatMessage, ClientMsg, DEFAULT_ROOM, ErrorCode, Limits, PresenceState, ServerMsg,
+    AuthMode, ChatMessage, ClientMsg, DEFAULT_ROOM, DirectMessage, ErrorCode, Limits,
+    PresenceState, ServerMsg,
 };
 
 use crate::markup::mentions;
@@ -64,10 +67,11 @@ pub struct Session {
     pub name: Option<String>,
     /// The room on screen (when no conversation is).
     pub room: String,
-    /// The conversation on screen, if one is.
+    /// The person whose conversation is on screen, if one is.
     pub dm: Option<String>,
     /// The user's rooms, in the order they joined them; all joined at once.
     pub my_rooms: Vec<String>,
+    /// Rooms and conversations (by id), as far as known.
     rooms: BTreeMap<String, RoomState>,
     /// Conversations with one person each.
     pub conversations: Conversations,
@@ -86,8 +90,9 @@ pub struct Session {
     pub auth_error: Option<String>,
     /// The name the current connection joined under (one connection is one user).
     joined_as: Option<String>,
-    /// A `joined` arrived on this connection: the server knows our name (direct messages may go).
-    connection_named: bool,
+    /// The user's conversations should be listed (`GET /api/conversations`): set once per
+    /// connection when it joins, taken by the caller.
+    pub list_due: bool,
     /// A refusal not tied to a send (bad name, bad room…), for a notice.
     pub notice: Option<String>,
     /// The server refused the name itself: ask for another one.
@@ -123,7 +128,7 @@ impl Session {
             signed_in: None,
             auth_error: None,
             joined_as: None,
-            connection_named: false,
+            list_due: false,
             notice: None,
             name_refused: None,
             refused_on_this_connection: false,
@@ -133,6 +138,14 @@ impl Session {
             alerts: Vec::new(),
             client_prefix: client_prefix.into(),
             next_client_id: 0,
+        }
+    }
+
+    /// Who the HTTP calls ask as: the token held, else the name.
+    pub fn who(&self) -> crate::api::Who {
+        crate::api::Who {
+            token: self.token.clone(),
+            name: self.name.clone(),
         }
     }
 
@@ -167,9 +180,17 @@ impl Session {
         self.rooms.get(room)
     }
 
-    /// The state of the room on screen.
+    /// The state of the room (or conversation) on screen.
     pub fn current(&self) -> Option<&RoomState> {
-        self.rooms.get(&self.room)
+        self.rooms.get(self.screen_room()?)
+    }
+
+    /// The id of what is on screen: the room, or the conversation's once the server named it.
+    pub fn screen_room(&self) -> Option<&str> {
+        match &self.dm {
+            Some(peer) => self.conversations.get(peer)?.room.as_deref(),
+            None => Some(&self.room),
+        }
     }
 
     fn room_mut(&mut self, room: &str) -> &mut RoomState {
@@ -183,27 +204,57 @@ impl Session {
 
     /// Whether the user is looking at `room` right now.
     fn viewing_room(&self, room: &str) -> bool {
-        !self.hidden && self.dm.is_none() && self.room == room
+        !self.hidden && self.screen_room() == Some(room)
     }
 
     /// Everything not read yet: rooms and conversations together (for the page title).
     pub fn unread_total(&self) -> u32 {
-        self.rooms.values().map(|r| r.unread).sum::<u32>() + self.conversations.unread()
+        self.rooms.values().map(|r| r.unread).sum::<u32>()
+    }
+
+    /// The epoch the resume point of `room` belongs to (none before any message).
+    fn resume_epoch(&self, room: &str) -> Option<String> {
+        let state = self.rooms.get(room)?;
+        (!state.epoch.is_empty() && state.store.high_seq() > 0).then(|| state.epoch.clone())
     }
 
     /// The `join` for `room`, resuming after what was already seen, in the epoch it belongs to.
     fn join_frame(&self, room: &str) -> ClientMsg {
-        let state = self.rooms.get(room);
-        let epoch = state
-            .map(|r| r.epoch.clone())
-            .filter(|e| !e.is_empty() && state.is_some_and(|r| r.store.high_seq() > 0));
         ClientMsg::Join {
             room: room.to_string(),
             name: self.name.clone().unwrap_or_default(),
             since: Some(self.resume_point(room)),
-            epoch,
+            epoch: self.resume_epoch(room),
             with: None,
         }
+    }
+
+    /// The `join` of the conversation with `peer` (by `with`: before its first message a
+    /// conversation has no stored id to join by), resuming like a room once its id is known.
+    fn conversation_join(&self, peer: &str) -> ClientMsg {
+        let id = self.conversations.get(peer).and_then(|c| c.room.as_deref());
+        ClientMsg::Join {
+            room: String::new(),
+            name: self.name.clone().unwrap_or_default(),
+            since: Some(id.map_or(0, |id| self.resume_point(id))),
+            epoch: id.and_then(|id| self.resume_epoch(id)),
+            with: Some(peer.to_string()),
+        }
+    }
+
+    /// The `join` of the conversation with `peer` when this connection has not asked for it
+    /// yet (and may join now).
+    fn join_conversation(&mut self, peer: &str) -> Vec<ClientMsg> {
+        if self.joined_as.is_none() || !self.welcomed {
+            return Vec::new();
+        }
+        let frame = self.conversation_join(peer);
+        let conv = self.conversations.open(peer);
+        if conv.asked {
+            return Vec::new();
+        }
+        conv.asked = true;
+        vec![frame]
     }
 
     /// Whether this connection may join rooms now.
@@ -219,7 +270,28 @@ impl Session {
             return Vec::new();
         }
         self.joined_as = self.name.clone();
-        self.my_rooms.iter().map(|r| self.join_frame(r)).collect()
+        self.list_due = true;
+        let mut out: Vec<ClientMsg> = self.my_rooms.iter().map(|r| self.join_frame(r)).collect();
+        let peers: Vec<String> = self
+            .conversations
+            .all()
+            .iter()
+            .map(|c| c.peer.clone())
+            .collect();
+        for peer in peers {
+            out.extend(self.join_conversation(&peer));
+        }
+        out
+    }
+
+    /// Adds the conversations `GET /api/conversations` listed; returns the joins of those not
+    /// joined yet.
+    pub fn add_conversations(&mut self, listed: &[ConversationSummary]) -> Vec<ClientMsg> {
+        self.conversations.merge(listed);
+        listed
+            .iter()
+            .flat_map(|c| self.join_conversation(&c.with))
+            .collect::<Vec<_>>()
     }
 
     /// Whether the user's name differs from the one the current connection chats under, so a
@@ -290,32 +362,44 @@ impl Session {
         (out, next)
     }
 
-    /// Shows the conversation with `peer` (creating it).
-    pub fn open_dm(&mut self, peer: &str) -> Result<(), String> {
+    /// Shows the conversation with `peer` (starting it when new); returns the frames to write
+    /// (its `join`, when this connection has not joined it yet).
+    pub fn open_dm(&mut self, peer: &str) -> Result<Vec<ClientMsg>, String> {
         let peer = self.limits.name(peer).map_err(|e| e.message)?.to_string();
-        let conv = self.conversations.open(&peer);
-        if !self.hidden {
-            conv.unread = 0;
+        if self.name.as_deref() == Some(peer.as_str()) {
+            return Err("that is you: pick someone else to write to".into());
         }
-        self.dm = Some(peer);
-        Ok(())
+        self.conversations.open(&peer);
+        self.dm = Some(peer.clone());
+        self.mark_screen_read();
+        Ok(self.join_conversation(&peer))
     }
 
-    /// The key of what is on screen: the room, or `@peer` for a conversation.
+    /// What is on screen counts as read (unless the page is hidden).
+    fn mark_screen_read(&mut self) {
+        if self.hidden {
+            return;
+        }
+        if let Some(room) = self.screen_room().map(str::to_string) {
+            self.room_mut(&room).mark_read();
+        }
+    }
+
+    /// The key of what is on screen: the room, or the conversation's id (`@peer` until the
+    /// server named it). Pending sends are filed under it.
     pub fn view_key(&self) -> String {
         match &self.dm {
-            Some(peer) => format!("@{peer}"),
+            Some(peer) => self
+                .conversations
+                .get(peer)
+                .map_or_else(|| format!("@{peer}"), |c| c.key()),
             None => self.room.clone(),
         }
     }
 
-    /// Whether sends for `key` (a room, or `@peer`) may be written now.
+    /// Whether sends for `key` may be written now (never for `@peer`: it waits for the id).
     fn can_send_to(&self, key: &str) -> bool {
-        if key.starts_with('@') {
-            self.connection_named
-        } else {
-            self.rooms.get(key).is_some_and(|r| r.joined)
-        }
+        self.rooms.get(key).is_some_and(|r| r.joined)
     }
 
     fn flush(&mut self, key: &str) -> Vec<ClientMsg> {
@@ -341,21 +425,23 @@ impl Session {
         Ok(self.flush(&key))
     }
 
-    /// A `typing` frame for the room on screen, at most every [`TYPING_EVERY_MS`].
+    /// A `typing` frame for the room (or conversation) on screen, at most every
+    /// [`TYPING_EVERY_MS`].
     pub fn typing_frame(&mut self, now: f64) -> Vec<ClientMsg> {
-        if self.dm.is_some() || !self.can_send_to(&self.room) {
+        let Some(target) = self.screen_room().map(str::to_string) else {
+            return Vec::new();
+        };
+        if !self.can_send_to(&target) {
             return Vec::new();
         }
         if let Some((room, at)) = &self.last_typing
-            && *room == self.room
+            && *room == target
             && now - at < TYPING_EVERY_MS
         {
             return Vec::new();
         }
-        self.last_typing = Some((self.room.clone(), now));
-        vec![ClientMsg::Typing {
-            room: self.room.clone(),
-        }]
+        self.last_typing = Some((target.clone(), now));
+        vec![ClientMsg::Typing { room: target }]
     }
 
     /// Whether some typing indicator is too old to show.
@@ -397,13 +483,7 @@ impl Session {
     /// The page was hidden or shown again (shown: what is on screen is read).
     pub fn set_hidden(&mut self, hidden: bool) {
         self.hidden = hidden;
-        if hidden {
-            return;
-        }
-        match self.dm.clone() {
-            Some(peer) => self.conversations.open(&peer).unread = 0,
-            None => self.room_mut(&self.room.clone()).mark_read(),
-        }
+        self.mark_screen_read();
     }
 
     /// Adds a scrollback page (`before=`) to `room` when it belongs to the epoch held. Returns
@@ -429,7 +509,9 @@ impl Session {
 
     /// Clears the "history was reset / is incomplete" notice of the room on screen.
     pub fn dismiss_gap(&mut self) {
-        if let Some(r) = self.rooms.get_mut(&self.room) {
+        if let Some(room) = self.screen_room().map(str::to_string)
+            && let Some(r) = self.rooms.get_mut(&room)
+        {
             r.gap = None;
         }
     }
@@ -465,7 +547,8 @@ impl Session {
         self.welcomed = false;
         self.refused_on_this_connection = false;
         self.joined_as = None;
-        self.connection_named = false;
+        self.list_due = false;
+        self.conversations.disconnected();
         self.signed_in = None;
         self.last_typing = None;
         for room in self.rooms.values_mut() {
@@ -502,8 +585,19 @@ impl Session {
                 users,
                 head,
                 epoch,
+                with,
                 ..
-            } => self.on_joined(room, users, head, epoch),
+            } => {
+                if let Some(peer) = &with {
+                    // A conversation: now its id is known; sends written before move under it.
+                    self.conversations.learn(peer, &room, 0);
+                    self.pending.rekey(&format!("@{peer}"), &room);
+                } else if !self.my_rooms.contains(&room) {
+                    // A late answer for a room the user left before it came: leave it now.
+                    return vec![ClientMsg::Leave { room }];
+                }
+                self.on_joined(room, users, head, epoch)
+            }
             ServerMsg::Message(m) => {
                 self.on_message(m);
                 Vec::new()
@@ -529,26 +623,7 @@ impl Session {
                 self.on_presence(room, user, state);
                 Vec::new()
             }
-            ServerMsg::Direct(dm) => {
-                if let Some(id) = &dm.client_id {
-                    self.pending.ack(id);
-                }
-                let me = self.name.clone().unwrap_or_default();
-                let (peer, new) = self.conversations.add(&me, &dm);
-                if new && dm.from != me {
-                    let viewing = !self.hidden && self.dm.as_deref() == Some(peer.as_str());
-                    if !viewing {
-                        self.conversations.open(&peer).unread += 1;
-                    }
-                    if self.hidden {
-                        self.alerts.push(Alert {
-                            title: format!("{} wrote to you", dm.from),
-                            body: dm.text,
-                        });
-                    }
-                }
-                Vec::new()
-            }
+            ServerMsg::Direct(dm) => self.on_direct(dm),
             ServerMsg::Error {
                 code,
                 message,
@@ -567,12 +642,6 @@ impl Session {
         head: u64,
         epoch: String,
     ) -> Vec<ClientMsg> {
-        if !self.my_rooms.contains(&room) {
-            // A late answer for a room the user left before it came: leave it now.
-            return vec![ClientMsg::Leave { room }];
-        }
-        let first_on_connection = !self.connection_named;
-        self.connection_named = true;
         let viewing = self.viewing_room(&room);
         let state = self.room_mut(&room);
         state.joined = true;
@@ -598,15 +667,33 @@ impl Session {
             state.read_seq = state.read_seq.max(head);
         }
         self.notice = None;
-        let mut out = self.pending.flush(&room);
-        if first_on_connection {
-            for key in self.pending.queued_keys() {
-                if key.starts_with('@') {
-                    out.extend(self.pending.flush(&key));
-                }
-            }
+        self.pending.flush(&room)
+    }
+
+    /// A `direct`: a message in a conversation this connection has not joined (or the echo of
+    /// one written elsewhere). The conversation comes into the list and is joined; the message
+    /// itself then arrives with the replay, counted unread like any message.
+    fn on_direct(&mut self, dm: DirectMessage) -> Vec<ClientMsg> {
+        if let Some(id) = &dm.client_id {
+            self.pending.ack(id);
         }
-        out
+        let me = self.name.clone().unwrap_or_default();
+        let mine = dm.from == me;
+        let peer = if mine { dm.to } else { dm.from };
+        let (Some(room), Some(seq)) = (dm.room, dm.seq) else {
+            // A v1 server: no stored conversation to join.
+            return Vec::new();
+        };
+        self.conversations.learn(&peer, &room, dm.ts);
+        let state = self.room_mut(&room);
+        if !state.ever_joined {
+            // What came before this message is history; this one is news (unless it is ours).
+            state.ever_joined = true;
+            state.read_seq = state
+                .read_seq
+                .max(if mine { seq } else { seq.saturating_sub(1) });
+        }
+        self.join_conversation(&peer)
     }
 
     fn on_message(&mut self, m: ChatMessage) {
@@ -615,9 +702,17 @@ impl Session {
         let hidden = self.hidden;
         let room = m.room.clone();
         let (seq, user) = (m.seq, m.user.clone());
-        let mention = user != me && mentions(&m.text, &me);
+        // In a conversation every message from the other member is for the user.
+        let conversation = self.conversations.by_room(&room).map(|c| c.peer.clone());
+        if let Some(peer) = &conversation {
+            self.conversations.learn(peer, &room, m.ts);
+        }
+        let mention = user != me && (conversation.is_some() || mentions(&m.text, &me));
         let alert = Alert {
-            title: format!("{user} mentioned you in #{room}"),
+            title: match conversation {
+                Some(_) => format!("{user} wrote to you"),
+                None => format!("{user} mentioned you in #{room}"),
+            },
             body: m.text.clone(),
         };
         let state = self.room_mut(&room);

@@ -60,6 +60,12 @@ pub struct Config {
     #[arg(long, env = "BANTER_STORE_BATCH", default_value_t = 1024)]
     pub store_batch: usize,
 
+    /// Largest the database may grow, in bytes (0 = no limit; SQLite's `max_page_count`). Once
+    /// it is full, posts are refused with `unavailable` (nothing is acked), reads and history
+    /// are still served, and posting works again once space is freed (e.g. by retention).
+    #[arg(long, env = "BANTER_STORE_MAX_BYTES", default_value_t = 0)]
+    pub store_max_bytes: u64,
+
     /// Keep only the newest N messages per room (0 = keep all).
     #[arg(long, env = "BANTER_RETAIN_MESSAGES", default_value_t = 0)]
     pub retain_messages: u64,
@@ -347,6 +353,7 @@ impl Config {
                 },
                 dedupe_window: self.dedupe_window,
                 batch: self.store_batch,
+                max_bytes: self.store_max_bytes,
             })?),
         })
     }

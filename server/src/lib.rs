@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use auth::{OpenIdentity, SecretError, SharedIdentity, TokenIdentity};
 use config::AuthKind;
@@ -206,7 +206,12 @@ pub fn router(state: AppState) -> Router {
         // WebSocket upgrades stay outside the compression layer.
         .route("/ws", get(ws::ws_handler))
         .route("/", get(ws::root_handler))
-        .layer(TraceLayer::new_for_http())
+        // A 5xx answer is logged where its cause is (error.rs, the store's writer, once per
+        // burst), not once more per request here.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 

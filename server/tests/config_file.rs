@@ -12,6 +12,7 @@ data-dir = "/var/lib/banter/data"
 sqlite-sync = "normal"
 store-queue = 100
 store-batch = 64
+store-max-bytes = 1048576
 retain-messages = 5000
 retain-age = "90days"
 history = 77

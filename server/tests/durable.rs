@@ -10,6 +10,9 @@
 //! - scrollback with `before` from the newest message to seq 1 of a 20,000-message room;
 //! - a flood of large posts into busy rooms with a small hot-window budget: memory stays bounded
 //!   and every post is stored.
+//! - a store that fills up at run time (`--store-max-bytes`): posts over WebSocket and HTTP are
+//!   refused with `unavailable`, every acked message is stored and no refused one is, reads go
+//!   on, and the log says so once for the burst.
 
 mod common;
 
@@ -37,7 +40,22 @@ struct Banter {
 impl Banter {
     /// Starts the binary on a free port with `data` as its data directory; waits for /healthz.
     async fn start(data: &Path, extra: &[&str]) -> Banter {
+        Banter::start_logging(data, extra, None).await
+    }
+
+    /// [`Banter::start`], with its log (stderr) appended to `log` when given.
+    async fn start_logging(data: &Path, extra: &[&str], log: Option<&Path>) -> Banter {
         for _ in 0..5 {
+            let stderr = match log {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .expect("open the log file"),
+                ),
+                None => Stdio::inherit(),
+            };
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .expect("a free port")
@@ -52,6 +70,7 @@ impl Banter {
                 .args(extra)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
+                .stderr(stderr)
                 .spawn()
                 .expect("start banter");
             let deadline = Instant::now() + WAIT;
@@ -647,4 +666,193 @@ fn a_database_from_a_newer_banter_is_refused_at_start() {
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains("newer Banter"), "{err}");
     assert!(err.contains("upgrade banter"), "says what to do: {err}");
+}
+
+/// What the writers into a full store were told.
+#[derive(Default)]
+struct Outcome {
+    /// client_id -> seq, from acks (WebSocket) and 201 answers (HTTP).
+    acked: HashMap<String, u64>,
+    /// client_ids refused with `unavailable` (WebSocket `error`, HTTP 503).
+    refused: Vec<String>,
+}
+
+/// A text of about 200 bytes that starts with its client_id.
+fn full_text(cid: &str) -> String {
+    format!("{cid} {}", "x".repeat(200))
+}
+
+/// Sends messages with client_ids into `room`, ten at a time, until `refusals` of them were
+/// refused; records every answer.
+async fn fill_over_ws(url: String, room: &str, id: usize, refusals: usize) -> Outcome {
+    let mut c = Client::connect_raw(&url).await;
+    c.recv().await; // welcome
+    c.send(&ClientMsg::Join {
+        room: room.into(),
+        name: format!("filler-{id}"),
+        since: None,
+        epoch: None,
+        with: None,
+    })
+    .await;
+    joined_epoch(&mut c).await;
+    let mut out = Outcome::default();
+    let deadline = Instant::now() + WAIT;
+    let mut next = 0;
+    while out.refused.len() < refusals {
+        assert!(Instant::now() < deadline, "filler {id}: never refused");
+        for _ in 0..10 {
+            let cid = format!("w{id}-{next}");
+            next += 1;
+            c.send(&ClientMsg::Send {
+                room: room.into(),
+                text: full_text(&cid),
+                client_id: Some(cid),
+            })
+            .await;
+        }
+        let mut answers = 0;
+        while answers < 10 {
+            match c.recv().await {
+                ServerMsg::Ack { client_id, seq, .. } => {
+                    assert!(out.acked.insert(client_id, seq).is_none(), "acked twice");
+                    answers += 1;
+                }
+                ServerMsg::Error {
+                    code,
+                    message,
+                    client_id: Some(cid),
+                } => {
+                    assert_eq!(code, banter_protocol::ErrorCode::Unavailable, "{message}");
+                    assert!(message.contains("full"), "says why: {message}");
+                    out.refused.push(cid);
+                    answers += 1;
+                }
+                e @ ServerMsg::Error { .. } => panic!("filler {id}: {e:?}"),
+                _ => {} // its own message echoed, presence of the others
+            }
+        }
+    }
+    out
+}
+
+/// Posts messages with client_ids over HTTP until `refusals` were refused.
+async fn fill_over_http(base: String, room: &str, refusals: usize) -> Outcome {
+    let http = reqwest::Client::new();
+    let mut out = Outcome::default();
+    let deadline = Instant::now() + WAIT;
+    let mut next = 0;
+    while out.refused.len() < refusals {
+        assert!(Instant::now() < deadline, "HTTP: never refused");
+        let cid = format!("h-{next}");
+        next += 1;
+        let res = http
+            .post(format!("{base}/api/rooms/{room}/messages"))
+            .json(&json!({"user": "poster", "text": full_text(&cid), "client_id": cid}))
+            .send()
+            .await
+            .expect("post");
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.expect("a JSON answer");
+        match status {
+            201 => {
+                let seq = body["seq"].as_u64().expect("a seq");
+                assert!(out.acked.insert(cid, seq).is_none(), "acked twice");
+            }
+            503 => {
+                assert_eq!(body["code"], "unavailable", "{body}");
+                assert!(
+                    body["message"].as_str().unwrap_or("").contains("full"),
+                    "{body}"
+                );
+                out.refused.push(cid);
+            }
+            _ => panic!("HTTP post answered {status}: {body}"),
+        }
+    }
+    out
+}
+
+/// Every stored message of `room` as `client_id -> seq`; asserts `seq` is gap-free.
+async fn stored_ids(server: &Banter, room: &str) -> HashMap<String, u64> {
+    let msgs = all_messages(server, room).await;
+    let seqs: Vec<u64> = msgs.iter().filter_map(|m| m["seq"].as_u64()).collect();
+    assert_eq!(
+        seqs,
+        (1..=msgs.len() as u64).collect::<Vec<_>>(),
+        "gap-free"
+    );
+    msgs.iter()
+        .map(|m| {
+            let text = m["text"].as_str().expect("a text");
+            let cid = text.split(' ').next().unwrap_or_default().to_owned();
+            (cid, m["seq"].as_u64().expect("a seq"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_store_refuses_posts_acks_only_what_is_stored_and_keeps_serving_reads() {
+    const LIMIT: &str = "262144"; // 256 KiB: several hundred messages
+    let data = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("banter.log");
+    let server =
+        Banter::start_logging(data.path(), &["--store-max-bytes", LIMIT], Some(&log)).await;
+
+    // Three WebSocket senders and an HTTP poster fill the store, then meet refusals.
+    let mut tasks = Vec::new();
+    for id in 0..3 {
+        tasks.push(tokio::spawn(fill_over_ws(server.ws(), "full", id, 20)));
+    }
+    tasks.push(tokio::spawn(fill_over_http(server.http(""), "full", 10)));
+    let mut told = Outcome::default();
+    for t in tasks {
+        let o = t.await.expect("a writer failed");
+        told.acked.extend(o.acked);
+        told.refused.extend(o.refused);
+    }
+    assert!(told.acked.len() >= 100, "stored {} first", told.acked.len());
+
+    // The server is up and serves reads: history holds exactly what was acked, at its seq.
+    assert!(
+        reqwest::get(server.http("/healthz"))
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let stored = stored_ids(&server, "full").await;
+    assert_eq!(
+        stored, told.acked,
+        "every acked message is stored, at its seq"
+    );
+    for cid in &told.refused {
+        assert!(!stored.contains_key(cid), "{cid} was refused, yet stored");
+    }
+    let head = stored.len() as u64;
+    let (_, (_, from, to, complete), seqs) = resume(&server.ws(), "full", head - 3, None, 3).await;
+    assert_eq!((from, to, complete), (head - 2, head, true));
+    assert_eq!(seqs, vec![head - 2, head - 1, head]);
+
+    // Logged once for the burst, not once per refused message.
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines = text.matches("the store is full").count();
+    assert!(
+        (1..=2).contains(&lines),
+        "{lines} log lines for {} refusals:\n{text}",
+        told.refused.len()
+    );
+
+    // With room again (a higher limit), posting resumes after the last acked seq.
+    drop(server);
+    let server = Banter::start(data.path(), &["--store-max-bytes", "4194304"]).await;
+    let (status, m) = post(
+        &server,
+        "full",
+        json!({"user": "poster", "text": full_text("after"), "client_id": "after"}),
+    )
+    .await;
+    assert_eq!((status, m["seq"].as_u64()), (201, Some(head + 1)));
+    assert_eq!(stored_ids(&server, "full").await.len() as u64, head + 1);
 }

@@ -112,49 +112,34 @@ pub fn MessageList() -> impl IntoView {
     // The room, or `@peer` for a conversation.
     let room = Memo::new(move |_| chat.session.with(|s| s.view_key()));
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
+    // A conversation is shown like a room (its messages are stored under its id).
     let messages = Memo::new(move |_| {
         let first = anchor.get();
-        chat.session.with(|s| match &s.dm {
-            Some(peer) => s
-                .conversations
-                .get(peer)
-                .map(|c| c.messages.clone())
-                .unwrap_or_default(),
-            None => s
-                .current()
+        chat.session.with(|s| {
+            s.current()
                 .map(|r| r.store.window(first, WINDOW, HELD_MAX))
-                .unwrap_or_default(),
+                .unwrap_or_default()
         })
     });
     let events = Memo::new(move |_| {
-        chat.session.with(|s| match &s.dm {
-            Some(_) => Vec::new(),
-            None => s.current().map(|r| r.events.clone()).unwrap_or_default(),
-        })
+        chat.session
+            .with(|s| s.current().map(|r| r.events.clone()).unwrap_or_default())
     });
     let total = Memo::new(move |_| {
-        chat.session.with(|s| match &s.dm {
-            Some(peer) => s.conversations.get(peer).map_or(0, |c| c.messages.len()),
-            None => s.current().map_or(0, |r| r.store.len()),
-        })
+        chat.session
+            .with(|s| s.current().map_or(0, |r| r.store.len()))
     });
     let latest = Memo::new(move |_| {
-        chat.session.with(|s| match &s.dm {
-            Some(peer) => s
-                .conversations
-                .get(peer)
-                .and_then(|c| c.messages.last().map(|m| m.seq))
-                .unwrap_or(0),
-            None => s.current().map_or(0, |r| r.store.high_seq()),
-        })
+        chat.session
+            .with(|s| s.current().map_or(0, |r| r.store.high_seq()))
     });
     // Held messages older than the first one shown (newer ones never count here: they are
     // what the "new messages" pill is for).
     let hidden_older = Memo::new(move |_| {
         let first = messages.with(|m| m.first().map(|m| m.seq));
-        chat.session.with(|s| match (&s.dm, first) {
-            (None, Some(first)) => s.current().map_or(0, |r| r.store.count_before(first)),
-            _ => 0,
+        chat.session.with(|s| match first {
+            Some(first) => s.current().map_or(0, |r| r.store.count_before(first)),
+            None => 0,
         })
     });
     let pending = Memo::new(move |_| {
@@ -211,26 +196,29 @@ pub fn MessageList() -> impl IntoView {
     let loading = RwSignal::new(false);
     let more_on_server = Memo::new(move |_| {
         chat.session
-            .with(|s| s.dm.is_none() && s.current().is_some_and(|r| r.more_on_server()))
+            .with(|s| s.current().is_some_and(|r| r.more_on_server()))
     });
     let fetch_earlier = move || {
         if loading.get_untracked() || !more_on_server.get_untracked() {
             return;
         }
-        let Some((room, before)) = chat.session.with_untracked(|s| {
+        let Some((room, before, who)) = chat.session.with_untracked(|s| {
             let first = s.current()?.store.first_seq()?;
-            Some((s.room.clone(), first))
+            Some((s.screen_room()?.to_string(), first, s.who()))
         }) else {
             return;
         };
         loading.set(true);
         leptos::task::spawn_local(async move {
-            let page = api::messages_before(&room, before).await;
+            let page = api::messages_before(&room, before, &who).await;
             loading.set(false);
             let (Ok(page), Some(el)) = (page, scroller.get_untracked()) else {
                 return;
             };
-            if chat.session.with_untracked(|s| s.room != room) {
+            if chat
+                .session
+                .with_untracked(|s| s.screen_room() != Some(&room))
+            {
                 return;
             }
             // Keep the reader's place while the older page is added above.

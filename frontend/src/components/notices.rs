@@ -14,7 +14,7 @@ pub fn Notices(
     let chat = use_chat();
     let gap = Memo::new(move |_| {
         chat.session.with(|s| {
-            let room = s.current().filter(|_| s.dm.is_none())?;
+            let room = s.current()?;
             let gap = room.gap?;
             // A server that pages back (`before=`) still has the older ones: say how to see them.
             Some(

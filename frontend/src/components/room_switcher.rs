@@ -21,8 +21,9 @@ pub fn RoomSwitcher(
     // The server's rooms the user is not in, as "name (N here)" suggestions.
     let others = RwSignal::new(Vec::<(String, String)>::new());
     let browse = move |_| {
+        let who = chat.session.with_untracked(|s| s.who());
         leptos::task::spawn_local(async move {
-            let Ok(rooms) = api::rooms().await else {
+            let Ok(rooms) = api::rooms(&who).await else {
                 return;
             };
             let mine = chat.session.with_untracked(|s| s.my_rooms.clone());
@@ -38,7 +39,9 @@ pub fn RoomSwitcher(
 
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let room = value.get_untracked().trim().to_lowercase();
+        // ASCII only: room names are a-z, 0-9, `-`, `_` (anything else is refused below), and
+        // `to_lowercase` would bring Unicode's case tables into the WASM.
+        let room = value.get_untracked().trim().to_ascii_lowercase();
         let limits = chat.session.with_untracked(|s| s.limits.clone());
         match limits.room(&room) {
             Ok(room) => {

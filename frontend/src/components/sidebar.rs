@@ -80,12 +80,16 @@ pub fn Sidebar(
                 .collect::<Vec<_>>()
         })
     });
+    // (unread, on screen); the counts live in the conversation's room state, once its id is
+    // known.
     let conversation_item = move |peer: &str| {
         chat.session.with(|s| {
-            (
-                s.conversations.get(peer).map_or(0, |c| c.unread),
-                s.dm.as_deref() == Some(peer),
-            )
+            let unread = s
+                .conversations
+                .get(peer)
+                .and_then(|c| s.room_state(c.room.as_deref()?))
+                .map_or(0, |r| r.unread);
+            (unread, s.dm.as_deref() == Some(peer))
         })
     };
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone().unwrap_or_default()));

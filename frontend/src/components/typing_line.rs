@@ -1,4 +1,4 @@
-//! "ada is typing…" under the messages of the room on screen.
+//! "ada is typing…" under the messages of the room (or conversation) on screen.
 
 use leptos::prelude::*;
 
@@ -10,9 +10,6 @@ pub fn TypingLine() -> impl IntoView {
     let chat = use_chat();
     let text = Memo::new(move |_| {
         chat.session.with(|s| {
-            if s.dm.is_some() {
-                return String::new();
-            }
             let me = s.name.as_deref().unwrap_or_default();
             let names: Vec<&str> = s
                 .current()

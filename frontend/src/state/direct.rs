@@ -1,25 +1,33 @@
-//! Conversations with one person, fed by `direct` frames.
+//! The user's private conversations: who each one is with and its id (`dm-…`, given by the
+//! server), most recently active first.
 //!
-//! All of it lives here so that conversations can later become rooms only their two members may
-//! read (stored and resumed like rooms) by changing this module and its callers in `Session`
-//! alone: the views only ask for the list, one conversation's messages and its unread count.
+//! A conversation is stored by the server like a room, so its messages, resume point, unread
+//! count and typing live in the session's room states under its id, like any room's; this list
+//! only knows the people, the ids and the order. A conversation whose id is not known yet (just
+//! opened from a person's name, before its `joined`) has none: sends to it wait under the key
+//! `@peer` until the id comes.
 
-use std::sync::Arc;
-
-use banter_protocol::{ChatMessage, DirectMessage};
-
-/// How many messages one conversation keeps in memory.
-const KEEP_PER_CONVERSATION: usize = 1_000;
+use banter_protocol::http::ConversationSummary;
 
 /// A conversation with `peer`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conversation {
     pub peer: String,
-    /// Oldest first, as chat messages (`room` is `@peer`, `seq` counts from 1 in this page) so
-    /// the views show them like room messages.
-    pub messages: Vec<Arc<ChatMessage>>,
-    pub unread: u32,
-    next_seq: u64,
+    /// The conversation's id (`dm-…`), once the server named it.
+    pub room: Option<String>,
+    /// When its latest message was sent (ms since the Unix epoch; 0 when none is known).
+    pub ts: u64,
+    /// A `join` for it was written on the current connection.
+    pub asked: bool,
+}
+
+impl Conversation {
+    /// The key its messages and sends live under: the id, or `@peer` before the id is known.
+    pub fn key(&self) -> String {
+        self.room
+            .clone()
+            .unwrap_or_else(|| format!("@{}", self.peer))
+    }
 }
 
 /// Every conversation, the most recently active first.
@@ -39,7 +47,12 @@ impl Conversations {
         self.list.iter().find(|c| c.peer == peer)
     }
 
-    /// The conversation with `peer`, created when new.
+    /// The conversation whose id is `room`, if any.
+    pub fn by_room(&self, room: &str) -> Option<&Conversation> {
+        self.list.iter().find(|c| c.room.as_deref() == Some(room))
+    }
+
+    /// The conversation with `peer`, added (last) when new.
     pub fn open(&mut self, peer: &str) -> &mut Conversation {
         let at = match self.list.iter().position(|c| c.peer == peer) {
             Some(at) => at,
@@ -54,39 +67,41 @@ impl Conversations {
         &mut self.list[at]
     }
 
-    /// Adds a direct message between `me` and someone; returns the peer and whether it was new
-    /// (a message id seen before is kept once).
-    pub fn add(&mut self, me: &str, dm: &DirectMessage) -> (String, bool) {
-        let peer = if dm.from == me { &dm.to } else { &dm.from }.clone();
-        let at = self.list.iter().position(|c| c.peer == peer);
-        let mut conv = match at {
-            Some(at) => self.list.remove(at),
-            None => Conversation {
-                peer: peer.clone(),
-                ..Conversation::default()
-            },
+    /// Learns the id of the conversation with `peer` and that something happened there at
+    /// `ts` (0: nothing new), which moves it up to its place in the order.
+    pub fn learn(&mut self, peer: &str, room: &str, ts: u64) {
+        let conv = self.open(peer);
+        conv.room = Some(room.to_string());
+        conv.ts = conv.ts.max(ts);
+        // Moved by hand rather than sorted: a sort would grow the WASM more than this.
+        let Some(at) = self.list.iter().position(|c| c.peer == peer) else {
+            return;
         };
-        let new = !conv.messages.iter().any(|m| m.id == dm.id);
-        if new {
-            conv.next_seq += 1;
-            conv.messages.push(Arc::new(ChatMessage {
-                room: format!("@{peer}"),
-                seq: conv.next_seq,
-                id: dm.id.clone(),
-                user: dm.from.clone(),
-                text: dm.text.clone(),
-                ts: dm.ts,
-            }));
-            if conv.messages.len() > KEEP_PER_CONVERSATION {
-                conv.messages.remove(0);
-            }
-        }
-        self.list.insert(0, conv);
-        (peer, new)
+        let conv = self.list.remove(at);
+        let to = self
+            .list
+            .iter()
+            .position(|c| c.ts < conv.ts)
+            .unwrap_or(self.list.len());
+        self.list.insert(to, conv);
     }
 
-    /// Total unread across conversations.
-    pub fn unread(&self) -> u32 {
-        self.list.iter().map(|c| c.unread).sum()
+    /// Adds what `GET /api/conversations` listed; returns the peers that were new.
+    pub fn merge(&mut self, listed: &[ConversationSummary]) -> Vec<String> {
+        let mut new = Vec::new();
+        for c in listed {
+            if self.get(&c.with).is_none() {
+                new.push(c.with.clone());
+            }
+            self.learn(&c.with, &c.room, c.ts);
+        }
+        new
+    }
+
+    /// The connection dropped: nothing is asked for on the next one yet.
+    pub fn disconnected(&mut self) {
+        for c in &mut self.list {
+            c.asked = false;
+        }
     }
 }

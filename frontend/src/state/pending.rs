@@ -1,5 +1,6 @@
-//! Sends that wait for the server's `ack` (room messages) or echo (direct messages), each with
-//! the `client_id` it keeps for life.
+//! Sends that wait for the server's `ack`, each with the `client_id` it keeps for life. A send
+//! to a conversation whose id is not known yet waits under the key `@peer` until its `joined`
+//! names the id ([`PendingSends::rekey`]).
 
 use banter_protocol::ClientMsg;
 
@@ -35,24 +36,11 @@ impl PendingSend {
         format!("{}:{state}", self.client_id)
     }
 
-    /// The person a direct message goes to (its `room` key is `@name`, which no room name can
-    /// be: rooms are `a-z 0-9 - _`).
-    pub fn direct_to(&self) -> Option<&str> {
-        self.room.strip_prefix('@')
-    }
-
     fn frame(&self) -> ClientMsg {
-        match self.direct_to() {
-            Some(to) => ClientMsg::Direct {
-                to: to.to_string(),
-                text: self.text.clone(),
-                client_id: Some(self.client_id.clone()),
-            },
-            None => ClientMsg::Send {
-                room: self.room.clone(),
-                text: self.text.clone(),
-                client_id: Some(self.client_id.clone()),
-            },
+        ClientMsg::Send {
+            room: self.room.clone(),
+            text: self.text.clone(),
+            client_id: Some(self.client_id.clone()),
         }
     }
 }
@@ -112,6 +100,15 @@ impl PendingSends {
             .collect()
     }
 
+    /// Files the sends waiting under `from` (`@peer`) under `to` (the conversation's id).
+    pub fn rekey(&mut self, from: &str, to: &str) {
+        for p in &mut self.items {
+            if p.room == from {
+                p.room = to.to_string();
+            }
+        }
+    }
+
     /// Puts a failed send back in the queue.
     pub fn retry(&mut self, client_id: &str) -> bool {
         match self.items.iter_mut().find(|p| p.client_id == client_id) {
@@ -139,17 +136,6 @@ impl PendingSends {
     pub fn discard_failed(&mut self, room: &str) {
         self.items
             .retain(|p| p.room != room || !matches!(p.state, PendingState::Failed(_)));
-    }
-
-    /// The rooms (and `@name` conversations) with queued sends.
-    pub fn queued_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = Vec::new();
-        for p in &self.items {
-            if p.state == PendingState::Queued && !keys.contains(&p.room) {
-                keys.push(p.room.clone());
-            }
-        }
-        keys
     }
 
     /// Drops a send the user gave up on.

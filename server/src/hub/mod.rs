@@ -110,7 +110,7 @@ struct Inner {
 /// A store failure, as a client sees it.
 pub fn refusal(e: &StoreError) -> ValidationError {
     let (code, message) = match e {
-        StoreError::Busy => (ErrorCode::Unavailable, e.to_string()),
+        StoreError::Busy | StoreError::Full => (ErrorCode::Unavailable, e.to_string()),
         StoreError::Failed(_) => (
             ErrorCode::Unavailable,
             "the message could not be stored: retry shortly".into(),

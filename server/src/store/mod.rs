@@ -126,6 +126,10 @@ pub enum StoreError {
     /// The store failed (disk full, I/O error, closed): details are logged.
     #[error("the store failed: {0}")]
     Failed(Arc<str>),
+    /// The store has no space left (`--store-max-bytes`, or the disk is full): nothing more is
+    /// stored until space is freed.
+    #[error("the store is full: the message was not stored")]
+    Full,
     /// `--store memory` holds at most `--max-rooms` rooms.
     #[error("the server's room limit ({0}) is reached")]
     TooManyRooms(usize),

@@ -33,6 +33,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use governor::Quota;
 
 use crate::AppState;
@@ -154,11 +155,10 @@ fn upgrade(
                 app.heartbeat.clone(),
                 guard,
             );
-            app.tracker.track_future(async move {
-                // The address keeps this connection counted until the task ends.
-                let _ip = ip;
-                task.await
-            })
+            // The address keeps this connection counted until the task ends. `map` keeps the
+            // task's future in place; an `async` block awaiting it would hold it twice (the
+            // captured future and the awaited one): 2.2 KB more per connection.
+            app.tracker.track_future(task.map(move |()| drop(ip)))
         })
 }
 

@@ -6,6 +6,10 @@
 //! block the writer. A message is in a reader's view before the hub publishes it, because the
 //! hub publishes from the writer's completion, after the commit.
 
+mod checkpoint;
+mod completions;
+mod failures;
+mod ids;
 mod recent;
 mod schema;
 mod writer;
@@ -20,6 +24,7 @@ use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use checkpoint::Checkpointer;
 pub use schema::{FILE_NAME, SCHEMA_VERSION, Sync};
 use writer::{Request, Writer};
 
@@ -48,6 +53,9 @@ pub struct SqliteConfig {
     pub dedupe_window: Duration,
     /// The most messages one transaction carries (1 = a commit per message).
     pub batch: usize,
+    /// Largest the database may grow, in bytes (0 = no limit): past it, appends are refused
+    /// as [`StoreError::Full`].
+    pub max_bytes: u64,
 }
 
 /// See the module docs.
@@ -63,8 +71,10 @@ impl SqliteStore {
     /// Opens (or creates) the database and starts the writer thread. Fails with a sentence
     /// saying what to do when the directory or file cannot be used.
     pub fn open(cfg: &SqliteConfig) -> Result<Self, StoreError> {
-        let (conn, epoch) = schema::open_writer(&cfg.dir, cfg.sync)?;
+        let (conn, epoch) = schema::open_writer(&cfg.dir, cfg.sync, cfg.max_bytes)?;
         let reader = schema::open_reader(&cfg.dir)?;
+        let checkpointer =
+            Checkpointer::start(&conn, schema::open_checkpointer(&cfg.dir, cfg.sync)?)?;
         let alive = Arc::new(AtomicBool::new(true));
         let (tx, rx) = sync_channel(cfg.queue.max(1));
         let writer = Writer::new(
@@ -74,7 +84,9 @@ impl SqliteStore {
             cfg.dedupe_window,
             alive.clone(),
             cfg.batch,
-        );
+            checkpointer,
+        )
+        .map_err(StoreError::failed)?;
         std::thread::Builder::new()
             .name("banter-store".into())
             .spawn(move || writer.run(rx))

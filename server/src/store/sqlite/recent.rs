@@ -8,13 +8,19 @@
 //! key still inside the window had to be evicted for capacity. While it is not complete, or when
 //! it says "maybe", the writer asks SQLite as before. A key it holds that was never committed (a
 //! failed batch) only costs a lookup.
+//!
+//! Keys are held as 64-bit hashes of `(room, key)`: about 40 bytes each, no allocation per append;
+//! two keys with the same hash only make a "maybe" (a lookup), never a wrong "no".
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// See the module docs.
 pub struct RecentKeys {
-    keys: HashSet<String>,
-    order: VecDeque<(String, u64)>,
+    /// Key hash -> when it was last stored (ms).
+    keys: HashMap<u64, u64>,
+    /// Every insert, oldest first.
+    order: VecDeque<(u64, u64)>,
     window_ms: u64,
     capacity: usize,
     /// From this time (ms) on, the set knows every key of the window.
@@ -25,7 +31,7 @@ impl RecentKeys {
     /// `newest_on_disk`: the time (ms) of the newest message already stored, if any.
     pub fn new(window_ms: u64, capacity: usize, newest_on_disk: Option<u64>) -> Self {
         RecentKeys {
-            keys: HashSet::new(),
+            keys: HashMap::new(),
             order: VecDeque::new(),
             window_ms,
             capacity,
@@ -33,26 +39,28 @@ impl RecentKeys {
         }
     }
 
-    fn key(room: &str, client_key: &str) -> String {
-        format!("{room}\u{0}{client_key}")
+    fn key(room: &str, client_key: &str) -> u64 {
+        let mut h = DefaultHasher::new();
+        room.hash(&mut h);
+        client_key.hash(&mut h);
+        h.finish()
     }
 
     /// Whether `client_key` may have been stored in `room` within the window (`false` means it
     /// certainly was not).
     pub fn may_exist(&mut self, room: &str, client_key: &str, now: u64) -> bool {
         self.expire(now);
-        now < self.complete_from || self.keys.contains(&Self::key(room, client_key))
+        now < self.complete_from || self.keys.contains_key(&Self::key(room, client_key))
     }
 
     /// Remembers a key being stored at `now`.
     pub fn insert(&mut self, room: &str, client_key: &str, now: u64) {
         let key = Self::key(room, client_key);
-        if self.keys.insert(key.clone()) {
-            self.order.push_back((key, now));
-        }
+        self.keys.insert(key, now);
+        self.order.push_back((key, now));
         while self.order.len() > self.capacity {
             if let Some((old, ts)) = self.order.pop_front() {
-                self.keys.remove(&old);
+                self.forget(old, ts);
                 // That key is still inside the window: until it leaves it, a "no" is unsure.
                 self.complete_from = self.complete_from.max(ts.saturating_add(self.window_ms));
             }
@@ -62,9 +70,16 @@ impl RecentKeys {
     fn expire(&mut self, now: u64) {
         let cutoff = now.saturating_sub(self.window_ms);
         while self.order.front().is_some_and(|(_, ts)| *ts < cutoff) {
-            if let Some((old, _)) = self.order.pop_front() {
-                self.keys.remove(&old);
+            if let Some((old, ts)) = self.order.pop_front() {
+                self.forget(old, ts);
             }
+        }
+    }
+
+    /// Drops `key`'s entry of `ts`, unless the same hash was stored again since.
+    fn forget(&mut self, key: u64, ts: u64) {
+        if self.keys.get(&key) == Some(&ts) {
+            self.keys.remove(&key);
         }
     }
 }

@@ -87,7 +87,11 @@ fn failed(what: &str, path: &Path, e: impl std::fmt::Display) -> StoreError {
 
 /// Opens (creating when needed) the writer's connection: checks the schema version, sets WAL
 /// and `synchronous`, creates the tables, and returns it with the database's epoch.
-pub fn open_writer(dir: &Path, sync: Sync) -> Result<(Connection, Arc<str>), StoreError> {
+pub fn open_writer(
+    dir: &Path,
+    sync: Sync,
+    max_bytes: u64,
+) -> Result<(Connection, Arc<str>), StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| failed("cannot create the data directory", dir, e))?;
     let path = dir.join(FILE_NAME);
     let conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
@@ -118,7 +122,29 @@ pub fn open_writer(dir: &Path, sync: Sync) -> Result<(Connection, Arc<str>), Sto
     conn.execute_batch(&setup)
         .map_err(|e| failed("cannot write to", &path, e))?;
     let epoch = epoch(&conn).map_err(|e| failed("cannot write to", &path, e))?;
+    if max_bytes > 0 {
+        limit_size(&conn, max_bytes).map_err(|e| failed("cannot limit the size of", &path, e))?;
+    }
     Ok((conn, epoch))
+}
+
+/// Caps the database at `max_bytes` (`--store-max-bytes`) through `max_page_count`: past it a
+/// write fails with `SQLITE_FULL` and the writer refuses the batch. The cap is the
+/// connection's, not the file's, so each start sets it again.
+fn limit_size(conn: &Connection, max_bytes: u64) -> rusqlite::Result<()> {
+    let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    let wanted = (max_bytes / page.max(1) as u64).clamp(1, i64::MAX as u64) as i64;
+    // SQLite never sets the cap below the pages already in use.
+    let set: i64 = conn.pragma_update_and_check(None, "max_page_count", wanted, |r| r.get(0))?;
+    if set > wanted {
+        tracing::warn!(
+            max_bytes,
+            size = set * page,
+            "the database is already larger than --store-max-bytes: posts are refused until \
+             space is freed"
+        );
+    }
+    Ok(())
 }
 
 /// The database's epoch, made when the file was created.
@@ -137,6 +163,19 @@ fn epoch(conn: &Connection) -> rusqlite::Result<Arc<str>> {
         params![&*e],
     )?;
     Ok(e)
+}
+
+/// A read-write connection for the checkpoint thread, synced as `sync` says (a checkpoint
+/// syncs the database file with the checkpointing connection's `synchronous`).
+pub fn open_checkpointer(dir: &Path, sync: Sync) -> Result<Connection, StoreError> {
+    let path = dir.join(FILE_NAME);
+    let conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000;",
+        sync.pragma()
+    ))
+    .map_err(|e| failed("cannot open", &path, e))?;
+    Ok(conn)
 }
 
 /// A read-only connection for readers (WAL: they never block the writer, nor it them).

@@ -2,10 +2,12 @@
 //!
 //! Appends arrive on a bounded queue (`--store-queue`; full: the append is refused as busy, never
 //! waited for). The thread takes everything queued (up to `--store-batch`), writes it in one
-//! transaction and commits once; only then does it run each append's completion, in order, which
-//! is where the hub fans the message out and acks it. One fsync thus covers a whole batch, and
-//! the busier the server the larger the batches. If the commit fails, every append of the batch
-//! is refused and nothing of it is published: nothing is acked that is not stored.
+//! transaction and commits once; only then does it hand the batch's completions, in order, to
+//! the completion thread ([`super::completions`]), which is where the hub fans each message out
+//! and acks it. One fsync thus covers a whole batch, and the busier the server the larger the
+//! batches. If the commit fails, every append of the batch is refused and nothing of it is
+//! published: nothing is acked that is not stored. Failures are logged once per burst
+//! ([`super::failures`]).
 //!
 //! Retention (`--retain-messages`, `--retain-age`) runs here too: count pruning inside each
 //! batch's transaction for the rooms it wrote, age pruning of every room once a minute.
@@ -18,9 +20,15 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::failures::FailureLog;
 use super::recent::RecentKeys;
 use super::{Retention, row_to_message};
-use crate::store::{AppendDone, Appended, NewMessage, StoreError, Stored, now_ms};
+use banter_protocol::ChatMessage;
+
+use super::checkpoint::Checkpointer;
+use super::completions::{Completions, Outcome};
+use super::ids::Ids;
+use crate::store::{AppendDone, NewMessage, StoreError, now_ms};
 
 /// How often rooms are pruned by age.
 const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -45,7 +53,6 @@ const RECENT_KEYS: usize = 100_000;
 
 pub struct Writer {
     pub conn: Connection,
-    pub epoch: Arc<str>,
     pub retention: Retention,
     pub dedupe_window: Duration,
     pub alive: Arc<AtomicBool>,
@@ -53,6 +60,10 @@ pub struct Writer {
     pub max_batch: usize,
     rooms: HashMap<Arc<str>, RoomRow>,
     recent: RecentKeys,
+    failures: FailureLog,
+    completions: Completions,
+    checkpointer: Checkpointer,
+    ids: Ids,
     last_age_prune: Instant,
 }
 
@@ -64,19 +75,24 @@ impl Writer {
         dedupe_window: Duration,
         alive: Arc<AtomicBool>,
         max_batch: usize,
-    ) -> Self {
+        checkpointer: Checkpointer,
+    ) -> std::io::Result<Self> {
         let newest = newest_on_disk(&conn);
-        Writer {
+        let completions = Completions::start(epoch.clone())?;
+        Ok(Writer {
             conn,
-            epoch,
             retention,
             dedupe_window,
             alive,
             max_batch: max_batch.max(1),
             rooms: HashMap::new(),
             recent: RecentKeys::new(dedupe_window.as_millis() as u64, RECENT_KEYS, newest),
+            failures: FailureLog::default(),
+            completions,
+            checkpointer,
+            ids: Ids::new(),
             last_age_prune: Instant::now(),
-        }
+        })
     }
 
     /// Runs until every sender is gone.
@@ -97,51 +113,62 @@ impl Writer {
         self.alive.store(false, Ordering::Release);
     }
 
-    /// Writes `batch` in one transaction, commits, then completes each append in order.
+    /// Writes `batch` in one transaction and commits, then hands the completions over to the
+    /// completion thread, in order.
     fn commit(&mut self, batch: &mut Vec<(NewMessage, AppendDone)>) {
         let started = Instant::now();
         let written = self.write(batch);
-        let results: Vec<Result<Appended, StoreError>> = match written {
-            Ok(results) => {
+        let outcomes: Vec<Outcome> = match written {
+            Ok(outcomes) => {
+                self.checkpointer.committed();
                 self.alive.store(true, Ordering::Release);
-                results.into_iter().map(Ok).collect()
+                self.failures.succeeded();
+                outcomes
             }
             Err(e) => {
-                tracing::error!(error = %e, batch = batch.len(), "store commit failed: messages refused");
+                let full = is_full(&e);
+                self.failures.failed(&e, full, batch.len());
                 // The cached heads may be ahead of what was committed.
                 self.rooms.clear();
                 self.alive.store(false, Ordering::Release);
-                let err = StoreError::failed(e);
-                batch.iter().map(|_| Err(err.clone())).collect()
+                let err = if full {
+                    StoreError::Full
+                } else {
+                    StoreError::failed(e)
+                };
+                batch.iter().map(|_| Outcome::Failed(err.clone())).collect()
             }
         };
         tracing::trace!(batch = batch.len(), elapsed = ?started.elapsed(), "store commit");
         crate::metrics::store_commit(started.elapsed(), batch.len());
-        for ((_, done), result) in batch.drain(..).zip(results) {
-            done(result);
-        }
+        let done = batch.drain(..).map(|(_, done)| done).zip(outcomes);
+        self.completions.send(done.collect());
     }
 
-    fn write(&mut self, batch: &[(NewMessage, AppendDone)]) -> rusqlite::Result<Vec<Appended>> {
+    /// Writes the batch in one transaction; the messages' texts are moved out of it.
+    fn write(&mut self, batch: &mut [(NewMessage, AppendDone)]) -> rusqlite::Result<Vec<Outcome>> {
         let tx = self.conn.transaction()?;
         let mut out = Vec::with_capacity(batch.len());
         let mut dirty: Vec<Arc<str>> = Vec::new();
         let now = now_ms();
         let cutoff = now.saturating_sub(self.dedupe_window.as_millis() as u64);
-        for (msg, _) in batch {
+        for (msg, _) in batch.iter_mut() {
             let row = room_row(&tx, &mut self.rooms, &msg.room)?;
             if let Some(key) = &msg.dedupe_key
                 && self.recent.may_exist(&msg.room, key, now)
-                && let Some(stored) = find_duplicate(&tx, &msg.room, row.id, key, cutoff)?
+                && let Some(original) = find_duplicate(&tx, &msg.room, row.id, key, cutoff)?
             {
-                out.push(Appended {
-                    stored,
-                    epoch: self.epoch.clone(),
-                    duplicate: true,
-                });
+                out.push(Outcome::Duplicate(original));
                 continue;
             }
-            let m = msg.sequenced(row.head + 1);
+            let m = ChatMessage {
+                room: msg.room.to_string(),
+                seq: row.head + 1,
+                id: self.ids.next(now),
+                user: std::mem::take(&mut msg.user),
+                text: std::mem::take(&mut msg.text),
+                ts: now,
+            };
             tx.prepare_cached(
                 "INSERT INTO messages (room_id, seq, id, user, text, ts, client_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -173,11 +200,7 @@ impl Writer {
             if !dirty.contains(&msg.room) {
                 dirty.push(msg.room.clone());
             }
-            out.push(Appended {
-                stored: Stored::new(m),
-                epoch: self.epoch.clone(),
-                duplicate: false,
-            });
+            out.push(Outcome::Stored(m));
         }
         for room in &dirty {
             if let Some(r) = self.rooms.get(room) {
@@ -207,6 +230,11 @@ impl Writer {
             tracing::warn!(error = %e, "pruning old messages failed; will retry");
         }
     }
+}
+
+/// Whether `e` says there is no space left (`--store-max-bytes` reached, or the disk is full).
+fn is_full(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull)
 }
 
 /// When the newest stored message was written (ms), or "now" if that cannot be read (so the
@@ -284,23 +312,31 @@ fn room_row(
     Ok(row)
 }
 
-/// The message stored under `key` in this room since `cutoff` (ms), if any.
+/// The message stored under `key` in this room since `cutoff` (ms), if any (the newest, should
+/// the key have been used again after an earlier window).
 fn find_duplicate(
     tx: &Transaction<'_>,
     room: &str,
     room_id: i64,
     key: &str,
     cutoff: u64,
-) -> rusqlite::Result<Option<Arc<Stored>>> {
-    tx.prepare_cached(
-        // INDEXED BY: without statistics the planner would rather scan the room by its primary
-        // key, which makes every append cost O(room size). The window is checked here rather
-        // than bound as `ts >= ?`: a range on a bound value makes SQLite re-prepare the
-        // statement at every step.
+) -> rusqlite::Result<Option<ChatMessage>> {
+    // INDEXED BY: without statistics the planner would rather scan the room by its primary
+    // key, which makes every append cost O(room size). No `ts >= ?` range, no `ORDER BY ...
+    // LIMIT`: either makes SQLite re-prepare the statement at every binding (measured: a
+    // re-prepare per append, a sixth of the writer's time), so the window and the newest are
+    // picked here, among the (nearly always zero or one) rows of this key.
+    let mut newest: Option<ChatMessage> = None;
+    let mut stmt = tx.prepare_cached(
         "SELECT seq, id, user, text, ts FROM messages INDEXED BY messages_client_key
-         WHERE room_id = ?1 AND client_key = ?2 ORDER BY seq DESC LIMIT 1",
-    )?
-    .query_row(params![room_id, key], |r| row_to_message(room, r))
-    .optional()
-    .map(|m| m.filter(|m| m.ts >= cutoff).map(Stored::new))
+         WHERE room_id = ?1 AND client_key = ?2",
+    )?;
+    let mut rows = stmt.query(params![room_id, key])?;
+    while let Some(row) = rows.next()? {
+        let m = row_to_message(room, row)?;
+        if newest.as_ref().is_none_or(|n| m.seq > n.seq) {
+            newest = Some(m);
+        }
+    }
+    Ok(newest.filter(|m| m.ts >= cutoff))
 }
