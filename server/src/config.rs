@@ -263,6 +263,11 @@ pub struct Config {
     /// Names listed in a `joined` at most; `users_total` then gives the count.
     #[arg(long, env = "BANTER_JOINED_MAX_USERS", default_value_t = 100)]
     pub joined_max_users: usize,
+
+    /// Threads that serve connections (0 = one per CPU core). Several nodes sharing one
+    /// machine do best with their share of its cores each.
+    #[arg(long, env = "BANTER_WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
 }
 
 /// `--auth`: how clients are identified.

@@ -104,23 +104,32 @@ impl TokenArgs {
 
 /// Errors end the process with one line on stderr (no backtrace): what went wrong and, where
 /// it can, what to do.
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("banter: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let (cli, matches) = match config_file::parse::<Cli>(std::env::args_os().collect()) {
         Ok(parsed) => parsed,
         Err(ConfigError::Clap(e)) => e.exit(),
-        Err(e) => return Err(e.into()),
+        Err(e) => return fail(e.into()),
     };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if cli.server.worker_threads > 0 {
+        runtime.worker_threads(cli.server.worker_threads);
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(anyhow::Error::new(e).context("cannot start the runtime")),
+    };
+    match runtime.block_on(run(cli, matches)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: anyhow::Error) -> std::process::ExitCode {
+    eprintln!("banter: {e:#}");
+    std::process::ExitCode::FAILURE
+}
+
+async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
     if cli.print_config {
         print!("{}", config_file::effective_toml(&Cli::command(), &matches));
         return Ok(());

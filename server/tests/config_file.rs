@@ -56,6 +56,7 @@ log-format = "json"
 presence-interval = "100ms"
 presence-batch = 8
 joined-max-users = 40
+worker-threads = 2
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -75,6 +75,19 @@ impl Sut {
                 with_redis
                     .banter_args
                     .push(format!("--redis={}", redis.url()));
+                // The nodes share this machine: each gets its share of the cores, as it would
+                // be deployed (more runnable threads than cores only adds latency).
+                if !a
+                    .banter_args
+                    .iter()
+                    .any(|x| x.starts_with("--worker-threads"))
+                {
+                    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                    let share = (cores / a.nodes.max(1)).max(1);
+                    with_redis
+                        .banter_args
+                        .push(format!("--worker-threads={share}"));
+                }
                 let mut nodes = Vec::new();
                 for i in 1..=a.nodes.max(1) {
                     *port += 1;
