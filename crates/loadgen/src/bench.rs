@@ -153,6 +153,8 @@ impl Kind {
 pub(crate) struct Server {
     child: Child,
     pub(crate) addr: SocketAddr,
+    /// Banter's data directory, removed with the server (a store run writes gigabytes).
+    data: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -165,10 +167,10 @@ impl Server {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log = std::env::temp_dir().join(format!("banter-bench-{label}.log"));
         let log_file = std::fs::File::create(&log).context("creating the server log")?;
+        // A fresh durable store per run, outside the repository.
+        let data = std::env::temp_dir().join(format!("banter-bench-data-{port}"));
         let mut cmd = match kind {
             Kind::Banter => {
-                // A fresh durable store per run, outside the repository.
-                let data = std::env::temp_dir().join(format!("banter-bench-data-{port}"));
                 let _ = std::fs::remove_dir_all(&data);
                 let mut c = Command::new(&a.banter);
                 c.arg("--listen").arg(addr.to_string());
@@ -197,7 +199,11 @@ impl Server {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 // Let it finish starting (first accept, allocator warm-up) before measuring.
                 std::thread::sleep(Duration::from_millis(200));
-                return Ok(Server { child, addr });
+                return Ok(Server {
+                    child,
+                    addr,
+                    data: (kind == Kind::Banter).then_some(data),
+                });
             }
             if let Some(status) = child.try_wait()? {
                 let tail = std::fs::read_to_string(&log).unwrap_or_default();
@@ -223,6 +229,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(data) = &self.data {
+            let _ = std::fs::remove_dir_all(data);
+        }
     }
 }
 
