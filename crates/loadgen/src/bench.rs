@@ -17,9 +17,8 @@
 //! `--cluster` runs instead Banter as several nodes sharing rooms through Redis beside one node
 //! (see `bench_cluster.rs`).
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -28,10 +27,12 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::client::{ConnSpec, Dialect};
+use crate::client::ConnSpec;
 use crate::procstat::MachineMark;
 use crate::report::thousands;
 use crate::{Common, connect, fanout, idle, runtime};
+
+pub(crate) use crate::bench_server::{Kind, Server};
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -123,116 +124,6 @@ pub struct BenchArgs {
     /// the single node's `--sqlite-sync full`), `everysec` or `no`; `off` = no persistence.
     #[arg(long, default_value = "always")]
     pub(crate) redis_fsync: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Kind {
-    Banter,
-    Node,
-    Naive,
-}
-
-impl Kind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Banter => "banter",
-            Kind::Node => "node",
-            Kind::Naive => "naive",
-        }
-    }
-    fn dialect(self) -> Dialect {
-        match self {
-            Kind::Banter => Dialect::Banter,
-            Kind::Node | Kind::Naive => Dialect::Classic,
-        }
-    }
-}
-
-/// A server process started for one run.
-pub(crate) struct Server {
-    child: Child,
-    pub(crate) addr: SocketAddr,
-    /// Banter's data directory, removed with the server (a store run writes gigabytes).
-    data: Option<std::path::PathBuf>,
-}
-
-impl Server {
-    fn start(kind: Kind, a: &BenchArgs, port: u16) -> Result<Server> {
-        Server::start_as(kind, a, port, kind.name())
-    }
-
-    /// Starts `kind` on `port`, logging to `banter-bench-<label>.log` in the temporary directory.
-    pub(crate) fn start_as(kind: Kind, a: &BenchArgs, port: u16, label: &str) -> Result<Server> {
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let log = std::env::temp_dir().join(format!("banter-bench-{label}.log"));
-        let log_file = std::fs::File::create(&log).context("creating the server log")?;
-        // A fresh durable store per run, outside the repository.
-        let data = std::env::temp_dir().join(format!("banter-bench-data-{port}"));
-        let mut cmd = match kind {
-            Kind::Banter => {
-                let _ = std::fs::remove_dir_all(&data);
-                let mut c = Command::new(&a.banter);
-                c.arg("--listen").arg(addr.to_string());
-                c.arg("--data-dir").arg(&data).args(&a.banter_args);
-                c
-            }
-            Kind::Node => {
-                let mut c = Command::new(&a.node);
-                c.arg(a.node_dir.join("server.js")).arg(port.to_string());
-                c
-            }
-            Kind::Naive => {
-                let mut c = Command::new(&a.naive);
-                c.arg(port.to_string());
-                c
-            }
-        };
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("starting {} ({cmd:?})", kind.name()))?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                // Let it finish starting (first accept, allocator warm-up) before measuring.
-                std::thread::sleep(Duration::from_millis(200));
-                return Ok(Server {
-                    child,
-                    addr,
-                    data: (kind == Kind::Banter).then_some(data),
-                });
-            }
-            if let Some(status) = child.try_wait()? {
-                let tail = std::fs::read_to_string(&log).unwrap_or_default();
-                bail!(
-                    "{} exited ({status}) before listening:\n{tail}",
-                    kind.name()
-                );
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                bail!("{} did not listen on {addr} within 15 s", kind.name());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(data) = &self.data {
-            let _ = std::fs::remove_dir_all(data);
-        }
-    }
 }
 
 /// One run's record in the JSON.
@@ -658,7 +549,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         }
     }
 
-    let summary = summarize(&a, &kinds, &runs);
+    let summary = crate::bench_summary::summarize(&a, &kinds, &runs);
     println!("{}", summary.0);
     let store_summary = crate::bench_store::summarize(&runs);
     if !store_summary.0.is_empty() {
@@ -704,217 +595,4 @@ pub(crate) fn spec(common: &Common, k: Kind, addr: SocketAddr, default_rx: usize
         common.sources,
         common.rx_buf.unwrap_or(default_rx),
     ))
-}
-
-/// Medians per server and metric, ratios, and the printed comparison table.
-fn summarize(a: &BenchArgs, kinds: &[Kind], runs: &[Run]) -> (String, Value) {
-    let pick = |k: Kind, scenario: &str, target: Option<u64>, ptr: &str| -> Vec<f64> {
-        runs.iter()
-            .filter(|r| {
-                r.server == k && r.scenario == scenario && (target.is_none() || r.target == target)
-            })
-            .filter_map(|r| r.report.pointer(ptr).and_then(Value::as_f64))
-            .collect()
-    };
-    // Highest sustained target per round, then the median over rounds.
-    let best = |k: Kind| -> Vec<f64> {
-        (1..=a.rounds)
-            .filter(|round| {
-                runs.iter()
-                    .any(|r| r.round == *round && r.server == k && r.scenario == "fanout")
-            })
-            .map(|round| {
-                runs.iter()
-                    .filter(|r| r.round == round && r.server == k && r.scenario == "fanout")
-                    .filter(|r| {
-                        let f =
-                            |p: &str| r.report.pointer(p).and_then(Value::as_f64).unwrap_or(0.0);
-                        f("/connected") as usize == a.clients
-                            && f("/delivered_pct") >= 99.9
-                            && f("/latency_ms/p99") < 50.0
-                    })
-                    .filter_map(|r| r.target)
-                    .max()
-                    .unwrap_or(0) as f64
-            })
-            .collect()
-    };
-    let mut rows: Vec<(String, Vec<Option<f64>>, bool)> = Vec::new(); // (metric, per kind, higher is better)
-    rows.push((
-        "connects/s".into(),
-        kinds
-            .iter()
-            .map(|&k| median(pick(k, "connect", None, "/connects_per_sec")))
-            .collect(),
-        true,
-    ));
-    rows.push((
-        "connect setup p99 ms".into(),
-        kinds
-            .iter()
-            .map(|&k| median(pick(k, "connect", None, "/setup_latency_ms/p99")))
-            .collect(),
-        false,
-    ));
-    rows.push((
-        format!("idle bytes/conn ({} conns)", a.idle_conns),
-        kinds
-            .iter()
-            .map(|&k| median(pick(k, "idle", None, "/server_bytes_per_conn")))
-            .collect(),
-        false,
-    ));
-    rows.push((
-        "max sustained deliveries/s".into(),
-        kinds.iter().map(|&k| median(best(k))).collect(),
-        true,
-    ));
-    let mut sweep = Vec::new();
-    for &t in &a.deliveries {
-        for (label, ptr, hib) in [
-            ("delivered/s", "/deliveries_per_sec", true),
-            ("delivered %", "/delivered_pct", true),
-            ("p50 ms", "/latency_ms/p50", false),
-            ("p99 ms", "/latency_ms/p99", false),
-            ("p99.9 ms", "/latency_ms/p999", false),
-            ("server CPU %", "/server/cpu_pct", false),
-        ] {
-            let vals: Vec<Option<f64>> = kinds
-                .iter()
-                .map(|&k| median(pick(k, "fanout", Some(t), ptr)))
-                .collect();
-            if vals.iter().any(Option::is_some) {
-                sweep.push((format!("@{}/s {label}", thousands(t as f64)), vals, hib));
-            }
-        }
-    }
-    rows.extend(sweep);
-
-    let mut text = String::new();
-    let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(10).max(10);
-    text.push_str(&format!(
-        "\nmedians over {} round(s)\n{:<w$}",
-        a.rounds, "metric"
-    ));
-    for k in kinds {
-        text.push_str(&format!(" {:>14}", k.name()));
-    }
-    // A Banter/reference ratio column for each reference run alongside Banter.
-    let banter_at = kinds.iter().position(|&k| k == Kind::Banter);
-    let refs: Vec<(Kind, Option<usize>)> = [Kind::Node, Kind::Naive]
-        .into_iter()
-        .map(|r| (r, kinds.iter().position(|&k| k == r)))
-        .collect();
-    for (r, at) in &refs {
-        if banter_at.is_some() && at.is_some() {
-            text.push_str(&format!(" {:>14}", format!("banter/{}", r.name())));
-        }
-    }
-    text.push('\n');
-    let fmt = |v: Option<f64>| match v {
-        None => "-".to_owned(),
-        Some(x) if x.abs() >= 1000.0 => thousands(x),
-        Some(x) => format!("{x:.2}"),
-    };
-    let mut json_rows = Vec::new();
-    for (metric, vals, hib) in &rows {
-        text.push_str(&format!("{metric:<w$}"));
-        for v in vals {
-            text.push_str(&format!(" {:>14}", fmt(*v)));
-        }
-        let mut obj = serde_json::Map::new();
-        obj.insert("metric".into(), json!(metric));
-        obj.insert("higher_is_better".into(), json!(hib));
-        for (k, v) in kinds.iter().zip(vals) {
-            obj.insert(k.name().into(), json!(v));
-        }
-        for (r, at) in &refs {
-            let (Some(b), Some(at)) = (banter_at, *at) else {
-                obj.insert(format!("ratio_banter_over_{}", r.name()), Value::Null);
-                continue;
-            };
-            let ratio = match (vals[b], vals[at]) {
-                (Some(b), Some(n)) if n != 0.0 => Some(b / n),
-                _ => None,
-            };
-            text.push_str(&format!(
-                " {:>14}",
-                ratio.map_or("-".into(), |r| format!("{r:.2}×"))
-            ));
-            obj.insert(format!("ratio_banter_over_{}", r.name()), json!(ratio));
-        }
-        text.push('\n');
-        json_rows.push(Value::Object(obj));
-    }
-    (text, Value::Array(json_rows))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn medians() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(vec![]), None);
-    }
-
-    #[test]
-    fn ratios_per_reference() {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            a: BenchArgs,
-        }
-        let a = <Cli as clap::Parser>::parse_from(["bench", "--rounds", "1"]).a;
-        assert_eq!(a.servers, ["banter", "node", "naive"]);
-        let idle = |server, bytes: f64| Run {
-            round: 1,
-            server,
-            scenario: "idle",
-            others_before_pct: None,
-            attempts: 1,
-            target: None,
-            report: json!({ "server_bytes_per_conn": bytes }),
-        };
-        let runs = [
-            idle(Kind::Banter, 4000.0),
-            idle(Kind::Node, 8000.0),
-            idle(Kind::Naive, 16000.0),
-        ];
-        let row = |kinds: &[Kind]| {
-            let (text, rows) = summarize(&a, kinds, &runs);
-            let row = rows
-                .as_array()
-                .and_then(|r| {
-                    r.iter()
-                        .find(|r| r["metric"].as_str() == Some("idle bytes/conn (10000 conns)"))
-                })
-                .cloned()
-                .expect("idle row");
-            (text, row)
-        };
-        let (text, r) = row(&[Kind::Banter, Kind::Node, Kind::Naive]);
-        assert!(
-            text.contains("banter/node") && text.contains("banter/naive"),
-            "{text}"
-        );
-        assert_eq!(r["ratio_banter_over_node"], json!(0.5));
-        assert_eq!(r["ratio_banter_over_naive"], json!(0.25));
-        let (text, r) = row(&[Kind::Banter, Kind::Node]);
-        assert!(
-            text.contains("banter/node") && !text.contains("banter/naive"),
-            "{text}"
-        );
-        assert_eq!(r["ratio_banter_over_node"], json!(0.5));
-        assert_eq!(r["ratio_banter_over_naive"], Value::Null);
-    }
-
-    #[test]
-    fn stamp_shape() {
-        let s = stamp();
-        assert_eq!(s.len(), 20, "{s}");
-        assert!(s.starts_with("20"));
-    }
 }

@@ -11,7 +11,9 @@
 
 mod bench;
 mod bench_cluster;
+mod bench_server;
 mod bench_store;
+mod bench_summary;
 mod client;
 mod connect;
 mod fanout;
