@@ -3,8 +3,8 @@
 //! natively with plain `cargo test -p banter-frontend`.
 
 use super::*;
-use banter_protocol::AuthMode;
 use banter_protocol::http::MessagePage;
+use banter_protocol::{AuthMode, ChatMessage, ErrorCode, PresenceState, ServerMsg};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

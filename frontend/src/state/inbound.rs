@@ -1,0 +1,232 @@
+//! What the server says, applied to the [`Session`]: one method per server frame type, each
+//! returning the frames to write in answer (a `joined` may bring a join of the rooms that
+//! wait, a `direct` of a new conversation its join).
+
+use banter_protocol::{
+    AuthMode, ChatMessage, ClientMsg, DirectMessage, ErrorCode, PresenceState, ServerMsg,
+};
+
+use super::{Alert, Gap, Session};
+use crate::markup::mentions;
+
+impl Session {
+    /// Applies one server frame; returns the frames to write in answer.
+    pub fn handle(&mut self, msg: ServerMsg) -> Vec<ClientMsg> {
+        match msg {
+            ServerMsg::Welcome { limits, auth, .. } => {
+                self.limits = limits;
+                self.welcomed = true;
+                self.auth = auth;
+                match (auth, &self.token) {
+                    (AuthMode::Token, Some(token)) => vec![ClientMsg::Auth {
+                        token: token.clone(),
+                    }],
+                    (AuthMode::Token, None) => Vec::new(),
+                    (AuthMode::Open, _) => self.join_all(),
+                }
+            }
+            ServerMsg::Authenticated { user, .. } => {
+                self.name = Some(user.clone());
+                self.signed_in = Some(user);
+                self.auth_error = None;
+                self.join_all()
+            }
+            ServerMsg::Joined {
+                room,
+                users,
+                head,
+                epoch,
+                with,
+                ..
+            } => {
+                if let Some(peer) = &with {
+                    // A conversation: now its id is known; sends written before move under it.
+                    self.conversations.learn(peer, &room, 0);
+                    self.pending.rekey(&format!("@{peer}"), &room);
+                } else if !self.my_rooms.contains(&room) {
+                    // A late answer for a room the user left before it came: leave it now.
+                    return vec![ClientMsg::Leave { room }];
+                }
+                self.on_joined(room, users, head, epoch)
+            }
+            ServerMsg::Message(m) => {
+                self.on_message(m);
+                Vec::new()
+            }
+            ServerMsg::Replay { room, complete, .. } => {
+                if !complete
+                    && let Some(state) = self.rooms.get_mut(&room)
+                    && state.gap != Some(Gap::ServerReset)
+                {
+                    state.gap = Some(if state.store.is_empty() {
+                        Gap::OlderNotKept
+                    } else {
+                        Gap::MissedWhileAway
+                    });
+                }
+                Vec::new()
+            }
+            ServerMsg::Ack { client_id, .. } => {
+                self.pending.ack(&client_id);
+                Vec::new()
+            }
+            ServerMsg::Presence { room, user, state } => {
+                self.on_presence(room, user, state);
+                Vec::new()
+            }
+            ServerMsg::Direct(dm) => self.on_direct(dm),
+            ServerMsg::Error {
+                code,
+                message,
+                client_id,
+            } => {
+                self.on_error(code, message, client_id);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_joined(
+        &mut self,
+        room: String,
+        users: Vec<String>,
+        head: u64,
+        epoch: String,
+    ) -> Vec<ClientMsg> {
+        let viewing = self.viewing_room(&room);
+        let state = self.room_mut(&room);
+        state.joined = true;
+        state.users.clear();
+        for user in users {
+            state.add_user(user);
+        }
+        let other_epoch = !epoch.is_empty() && !state.epoch.is_empty() && epoch != state.epoch;
+        if other_epoch || head < state.store.high_seq() {
+            // The server's history is not the one our seqs belong to (another epoch, or it
+            // numbers from 1 again): what we hold would collide with the new seqs.
+            state.reset_history(head);
+        }
+        if !epoch.is_empty() {
+            state.epoch = epoch;
+        }
+        if !state.ever_joined {
+            // History from before the user came is not "unread".
+            state.ever_joined = true;
+            state.read_seq = state.read_seq.max(head);
+        }
+        if viewing {
+            state.read_seq = state.read_seq.max(head);
+        }
+        self.notice = None;
+        self.pending.flush(&room)
+    }
+
+    /// A `direct`: a message in a conversation this connection has not joined (or the echo of
+    /// one written elsewhere). The conversation comes into the list and is joined; the message
+    /// itself then arrives with the replay, counted unread like any message.
+    fn on_direct(&mut self, dm: DirectMessage) -> Vec<ClientMsg> {
+        if let Some(id) = &dm.client_id {
+            self.pending.ack(id);
+        }
+        let me = self.name.clone().unwrap_or_default();
+        let mine = dm.from == me;
+        let peer = if mine { dm.to } else { dm.from };
+        let (Some(room), Some(seq)) = (dm.room, dm.seq) else {
+            // A v1 server: no stored conversation to join.
+            return Vec::new();
+        };
+        self.conversations.learn(&peer, &room, dm.ts);
+        let state = self.room_mut(&room);
+        if !state.ever_joined {
+            // What came before this message is history; this one is news (unless it is ours).
+            state.ever_joined = true;
+            state.read_seq = state
+                .read_seq
+                .max(if mine { seq } else { seq.saturating_sub(1) });
+        }
+        self.join_conversation(&peer)
+    }
+
+    fn on_message(&mut self, m: ChatMessage) {
+        let me = self.name.clone().unwrap_or_default();
+        let viewing = self.viewing_room(&m.room);
+        let hidden = self.hidden;
+        let room = m.room.clone();
+        let (seq, user) = (m.seq, m.user.clone());
+        // In a conversation every message from the other member is for the user.
+        let conversation = self.conversations.by_room(&room).map(|c| c.peer.clone());
+        if let Some(peer) = &conversation {
+            self.conversations.learn(peer, &room, m.ts);
+        }
+        let mention = user != me && (conversation.is_some() || mentions(&m.text, &me));
+        let alert = Alert {
+            title: match conversation {
+                Some(_) => format!("{user} wrote to you"),
+                None => format!("{user} mentioned you in #{room}"),
+            },
+            body: m.text.clone(),
+        };
+        let state = self.room_mut(&room);
+        state.typing.retain(|(u, _)| *u != user);
+        if !state.store.insert(m) || seq <= state.read_seq || user == me {
+            return;
+        }
+        if viewing {
+            state.read_seq = seq;
+            return;
+        }
+        state.unread += 1;
+        if mention {
+            state.mentions += 1;
+            if hidden {
+                self.alerts.push(alert);
+            }
+        }
+    }
+
+    fn on_presence(&mut self, room: String, user: String, presence: PresenceState) {
+        let now = self.now;
+        let Some(state) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        match presence {
+            PresenceState::Joined => {
+                if state.add_user(user.clone()) {
+                    state.add_event(user, true);
+                }
+            }
+            PresenceState::Left => {
+                if state.users.contains(&user) {
+                    state.users.retain(|u| *u != user);
+                    state.typing.retain(|(u, _)| *u != user);
+                    state.add_event(user, false);
+                }
+            }
+            PresenceState::Typing => state.typing(user, now),
+        }
+    }
+
+    fn on_error(&mut self, code: ErrorCode, message: String, client_id: Option<String>) {
+        let message = match code {
+            ErrorCode::RateLimited => self.rate_sentence(),
+            _ => message,
+        };
+        if let Some(id) = client_id
+            && self.pending.fail(&id, message.clone())
+        {
+            return;
+        }
+        match code {
+            ErrorCode::InvalidName | ErrorCode::NameTaken => {
+                self.name_refused = Some(message);
+                self.refused_on_this_connection = true;
+            }
+            ErrorCode::Unauthorized => {
+                self.token = None;
+                self.signed_in = None;
+                self.auth_error = Some(message);
+            }
+            _ => self.notice = Some(message),
+        }
+    }
+}
