@@ -566,25 +566,13 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         "store_summary": store_summary.1,
         "runs": runs,
     });
-    std::fs::create_dir_all(&a.out)?;
-    let file = a.out.join(format!(
-        "{}{}.json",
-        if a.smoke { "smoke-" } else { "" },
-        started
-    ));
-    std::fs::write(&file, serde_json::to_string_pretty(&doc)?)?;
-    println!("results saved to {}", file.display());
-    if a.smoke {
-        if smoke_failures.is_empty() {
-            println!("smoke: every scenario worked against every server");
-        } else {
-            for f in &smoke_failures {
-                eprintln!("smoke FAILED: {f}");
-            }
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    crate::bench_summary::finish(
+        &a,
+        &started.to_string(),
+        &doc,
+        &smoke_failures,
+        "every scenario worked against every server",
+    )
 }
 
 pub(crate) fn spec(common: &Common, k: Kind, addr: SocketAddr, default_rx: usize) -> Arc<ConnSpec> {

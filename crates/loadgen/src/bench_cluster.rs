@@ -316,24 +316,13 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         "summary": summary,
         "runs": runs,
     });
-    std::fs::create_dir_all(&a.out)?;
-    let file = a.out.join(format!(
-        "{}cluster-{started}.json",
-        if a.smoke { "smoke-" } else { "" }
-    ));
-    std::fs::write(&file, serde_json::to_string_pretty(&doc)?)?;
-    println!("results saved to {}", file.display());
-    if a.smoke {
-        if failures.is_empty() {
-            println!("smoke: the cluster and the single node both worked");
-        } else {
-            for f in &failures {
-                eprintln!("smoke FAILED: {f}");
-            }
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    crate::bench_summary::finish(
+        &a,
+        &format!("cluster-{started}"),
+        &doc,
+        &failures,
+        "the cluster and the single node both worked",
+    )
 }
 
 /// The bar, and whether other processes disturbed the run.

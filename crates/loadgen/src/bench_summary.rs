@@ -1,6 +1,7 @@
 //! The comparison `banter-loadgen bench` prints and saves: medians per server and metric over
-//! the rounds, and the Banter/reference ratios.
+//! the rounds, the Banter/reference ratios, and the JSON saved under `--out` ([`finish`]).
 
+use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::bench::{BenchArgs, Kind, Run, median};
@@ -147,6 +148,33 @@ pub(crate) fn summarize(a: &BenchArgs, kinds: &[Kind], runs: &[Run]) -> (String,
         json_rows.push(Value::Object(obj));
     }
     (text, Value::Array(json_rows))
+}
+
+/// Saves the run's JSON under `--out` (`smoke-` first for a smoke run) and, for a smoke run,
+/// reports what failed: `false` when something did.
+pub(crate) fn finish(
+    a: &BenchArgs,
+    name: &str,
+    doc: &Value,
+    smoke_failures: &[String],
+    all_worked: &str,
+) -> Result<bool> {
+    std::fs::create_dir_all(&a.out)?;
+    let smoke = if a.smoke { "smoke-" } else { "" };
+    let file = a.out.join(format!("{smoke}{name}.json"));
+    std::fs::write(&file, serde_json::to_string_pretty(doc)?)?;
+    println!("results saved to {}", file.display());
+    if a.smoke {
+        if smoke_failures.is_empty() {
+            println!("smoke: {all_worked}");
+        } else {
+            for f in smoke_failures {
+                eprintln!("smoke FAILED: {f}");
+            }
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
