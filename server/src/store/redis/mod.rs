@@ -11,11 +11,13 @@
 //!
 //! Faults: Redis unreachable → posts fail with `unavailable` (never acked), joins that must load
 //! a room fail, [`Store::ready`] is false; the connections come back by themselves and the
-//! subscriber fills what it missed from the streams. Redis restarted without persistence → rooms
-//! get new epochs (clients resuming are told `complete: false`).
+//! subscriber fills what it missed from the streams. Redis restarted without persistence, or
+//! rolled back (an older snapshot, a failover to a replica that was behind) → rooms get new
+//! epochs (clients resuming are told `complete: false`; see [`life`]).
 
 mod conversations;
 mod keys;
+mod life;
 mod notices;
 mod presence;
 mod publisher;
@@ -23,6 +25,7 @@ mod reads;
 mod retention;
 mod script;
 mod subscriber;
+mod sweep;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -90,9 +93,11 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
+        let durable = life::Durable::start(&runtime, conn.clone(), reads.durable());
+        reads.refresh(&durable)?;
         let presence = Presence::start(&runtime, conn.clone());
         let notices = notices::Notices::start(&runtime, conn.clone());
-        let subscriber = Subscriber::start(reads.clone(), presence.clone())?;
+        let subscriber = Subscriber::start(reads.clone(), presence.clone(), durable.clone())?;
         let post = script::post();
         let age_trim = cfg
             .retain_age
@@ -101,7 +106,7 @@ impl RedisStore {
             cfg: cfg.clone(),
             notices,
             post_hash: post.get_hash().to_owned(),
-            publisher: Publisher::start(&runtime, conn, post, cfg.queue),
+            publisher: Publisher::start(&runtime, conn, post, cfg.queue, durable),
             reads,
             subscriber,
             presence,
@@ -132,7 +137,7 @@ impl Store for RedisStore {
         };
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.post_hash)
-            .arg(8)
+            .arg(9)
             .arg(&keys.seq)
             .arg(&keys.epoch)
             .arg(&keys.stream)
@@ -141,7 +146,7 @@ impl Store for RedisStore {
             .arg(&keys.members)
             .arg(a_set)
             .arg(b_set)
-            .arg(&*super::new_epoch())
+            .arg(life::LIFE)
             .arg(&template.prefix)
             .arg(&template.suffix)
             .arg(self.cfg.retain.unwrap_or(0))

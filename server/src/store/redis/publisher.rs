@@ -5,7 +5,9 @@
 //! the multiplexed connection, and completes each append in order once Redis answered. So one
 //! sender's messages are sequenced in the order it sent them (a task per post could reorder
 //! them), and a busy node pays one round trip per batch, not per message: the same group commit
-//! as the SQLite writer. After a Redis restart the script is gone (NOSCRIPT, nothing ran): it is
+//! as the SQLite writer. Each pipeline opens with the refresh of the life of Redis's data
+//! ([`life`]), so a post never runs in a restarted Redis before its life is decided. After a
+//! Redis restart the script is gone (NOSCRIPT, nothing ran): it is
 //! loaded and the batch sent again. A failed round trip fails every post of the batch with
 //! `unavailable`; one that Redis did run anyway (a reply lost) is found by its `client_id` when
 //! the client re-sends it.
@@ -14,6 +16,7 @@ use redis::aio::ConnectionManager;
 use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
+use super::life::{self, Durable};
 use super::reads::unavailable;
 use crate::store::{AppendDone, Appended, StoreError, Stored};
 
@@ -38,9 +41,10 @@ impl Publisher {
         conn: ConnectionManager,
         script: Script,
         queue: usize,
+        durable: Durable,
     ) -> Self {
         let (tx, rx) = mpsc::channel(queue.max(1));
-        runtime.spawn(run(rx, conn, script));
+        runtime.spawn(run(rx, conn, script, durable));
         Publisher { tx }
     }
 
@@ -56,12 +60,17 @@ impl Publisher {
     }
 }
 
-async fn run(mut rx: mpsc::Receiver<Job>, mut conn: ConnectionManager, script: Script) {
+async fn run(
+    mut rx: mpsc::Receiver<Job>,
+    mut conn: ConnectionManager,
+    script: Script,
+    durable: Durable,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let (cmds, dones): (Vec<Cmd>, Vec<AppendDone>) =
             batch.drain(..).map(|j| (j.cmd, j.done)).unzip();
-        let results = send(&mut conn, &script, &cmds).await;
+        let results = send(&mut conn, &script, &durable, &cmds).await;
         for (done, result) in dones.into_iter().zip(results) {
             done(result);
         }
@@ -70,10 +79,12 @@ async fn run(mut rx: mpsc::Receiver<Job>, mut conn: ConnectionManager, script: S
 
 type Reply = (String, String, String);
 
-/// Sends `jobs` as one pipeline; one result per job, in order.
+/// Sends `jobs` as one pipeline, after the life's refresh (see [`life`]: the posts read the
+/// life it records, in this Redis process); one result per job, in order.
 async fn send(
     conn: &mut ConnectionManager,
     script: &Script,
+    durable: &Durable,
     jobs: &[Cmd],
 ) -> Vec<Result<Appended, StoreError>> {
     let mut results: Vec<Option<Result<Appended, StoreError>>> =
@@ -82,6 +93,7 @@ async fn send(
         let pending: Vec<usize> = (0..jobs.len()).filter(|i| results[*i].is_none()).collect();
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
+        pipe.add_command(life::refresh(durable)).ignore();
         for &i in &pending {
             pipe.add_command(jobs[i].clone());
         }

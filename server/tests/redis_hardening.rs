@@ -1,0 +1,296 @@
+//! What a Redis restart, or many reads, can do to a cluster, tested against a real
+//! `redis-server` and real `banter` nodes:
+//!
+//! - Redis restarted from an older RDB snapshot (taken at 100 after members saw 1..120): no
+//!   `seq` a client saw is reused under the epoch it saw it in; a member present through it is
+//!   closed with 4000, and a client resuming from 120 with its epoch is told `complete: false`,
+//!   whether or not a node had the room loaded;
+//! - reads write nothing: 2,000 `GET`s and 500 WebSocket join/leave of rooms that never had a
+//!   message leave Redis with the keys it had.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use banter_protocol::{ClientMsg, ServerMsg};
+use common::Client;
+use common::process::{Proc, scratch};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A `redis-server` on a free port that keeps an RDB file only when told (`SAVE`).
+struct Redis {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut r = Redis {
+            child: None,
+            port,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        r.restart();
+        r
+    }
+
+    /// Starts (again) on the same port and directory: it loads the last `SAVE`d snapshot.
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)");
+        self.child = Some(child);
+        let deadline = Instant::now() + WAIT;
+        while self.cmd::<String>(&mut redis::cmd("PING")).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20)); // polling interval
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn cmd<T: redis::FromRedisValue>(&self, cmd: &mut redis::Cmd) -> redis::RedisResult<T> {
+        let mut c =
+            redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(1))?;
+        cmd.query(&mut c)
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A node on `redis`, limits lifted.
+async fn node(redis: &Redis, data: &std::path::Path) -> Proc {
+    Proc::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().expect("utf-8 path"),
+        "--redis",
+        &redis.url(),
+        "--rate-per-sec",
+        "0",
+        "--http-rate-per-sec",
+        "0",
+        "--max-connections-per-ip",
+        "0",
+    ])
+    .await
+}
+
+fn http(p: &Proc, path: &str) -> String {
+    format!("http://{}{path}", p.addr)
+}
+
+fn ws(p: &Proc) -> String {
+    format!("ws://{}/ws", p.addr)
+}
+
+/// Posts `text` to `room` until a node answers 201 (Redis may be coming back); the stored
+/// message.
+async fn post(p: &Proc, room: &str, text: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "{text} was never stored");
+        let res = reqwest::Client::new()
+            .post(http(p, &format!("/api/rooms/{room}/messages")))
+            .timeout(Duration::from_secs(3))
+            .json(&json!({"user": "bot", "text": text}))
+            .send()
+            .await;
+        if let Ok(res) = res
+            && res.status().as_u16() == 201
+        {
+            return res.json().await.expect("json");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await; // retry interval, as a client does
+    }
+}
+
+/// `GET …/messages?since=`: the page.
+async fn page(p: &Proc, room: &str, since: u64) -> Value {
+    reqwest::get(http(
+        p,
+        &format!("/api/rooms/{room}/messages?since={since}&limit=1000"),
+    ))
+    .await
+    .expect("get")
+    .json()
+    .await
+    .expect("json")
+}
+
+/// Joins `room` resuming from `since` in `epoch`: the `joined` epoch and the replay's
+/// `(from, to, complete)`.
+async fn resume(p: &Proc, room: &str, since: u64, epoch: &str) -> (String, (u64, u64, bool)) {
+    let mut c = Client::connect_raw(&ws(p)).await;
+    c.recv().await; // welcome
+    c.send(&ClientMsg::Join {
+        room: room.into(),
+        name: "reader".into(),
+        since: Some(since),
+        epoch: Some(epoch.into()),
+        with: None,
+    })
+    .await;
+    let joined = match c
+        .recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
+        .await
+    {
+        ServerMsg::Joined { epoch, .. } => epoch,
+        _ => unreachable!(),
+    };
+    let (_, from, to, complete) = common::replay_bounds(c.recv().await);
+    (joined, (from, to, complete))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_back_from_an_older_snapshot_never_reuses_a_seq_a_client_saw_in_its_epoch() {
+    let mut redis = Redis::start();
+    let (da, db) = (scratch("rollback-a"), scratch("rollback-b"));
+    let (a, b) = (node(&redis, &da).await, node(&redis, &db).await);
+    // `hot` has a member on b through it all; `cold` is loaded by no node at the restart.
+    let mut member = Client::connect_raw(&ws(&b)).await;
+    member.recv().await; // welcome
+    member.join("hot", "member").await;
+    for i in 1..=120u64 {
+        if i == 101 {
+            let saved: String = redis.cmd(&mut redis::cmd("SAVE")).expect("SAVE");
+            assert_eq!(saved, "OK");
+        }
+        for room in ["hot", "cold"] {
+            assert_eq!(post(&a, room, &format!("{room} old {i}")).await["seq"], i);
+        }
+    }
+    let mut saw = Vec::new();
+    while saw.len() < 120 {
+        if let ServerMsg::Message(m) = member.recv().await {
+            saw.push(m);
+        }
+    }
+    assert_eq!(saw.last().map(|m| m.seq), Some(120));
+    let hot = page(&b, "hot", 0).await;
+    let cold = page(&a, "cold", 0).await;
+    let (hot_epoch, cold_epoch) = (hot["epoch"].clone(), cold["epoch"].clone());
+    let (hot_epoch, cold_epoch) = (hot_epoch.as_str().unwrap(), cold_epoch.as_str().unwrap());
+
+    // Redis dies and comes back from the snapshot: it holds 1..100 of each room.
+    redis.kill9();
+    redis.restart();
+    let head: Option<u64> = redis
+        .cmd(redis::cmd("GET").arg("banter:r:{hot}:seq"))
+        .expect("GET");
+    assert_eq!(head, Some(100), "the snapshot was taken at 100");
+
+    // The member present through it is told to resume (4000).
+    assert_eq!(member.expect_close().await, 4000);
+    // Twenty new posts to each room: stored, but never as 101..120 of the epoch seen.
+    for i in 1..=20u64 {
+        for room in ["hot", "cold"] {
+            post(&a, room, &format!("{room} new {i}")).await;
+        }
+    }
+    for (room, seen) in [("hot", hot_epoch), ("cold", cold_epoch)] {
+        for p in [&a, &b] {
+            let now = page(p, room, 100).await;
+            assert_ne!(now["epoch"], seen, "{room}: a new epoch after the rollback");
+            let texts: Vec<&str> = now["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .map(|m| m["text"].as_str().unwrap_or_default())
+                .collect();
+            assert_eq!(texts.len(), 20);
+            assert!(texts.iter().all(|t| t.contains(" new ")), "{texts:?}");
+        }
+        // A client that saw 1..120 resumes, on either node: told, and given everything held.
+        for p in [&a, &b] {
+            let (epoch, (from, to, complete)) = resume(p, room, 120, seen).await;
+            assert_ne!(epoch, seen, "{room}");
+            assert_eq!((from, to, complete), (1, 120, false), "{room}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_of_rooms_without_messages_leave_no_key_in_redis() {
+    let redis = Redis::start();
+    let data = scratch("reads");
+    let n = node(&redis, &data).await;
+    let keys = || -> Vec<String> {
+        let mut k: Vec<String> = redis.cmd(redis::cmd("KEYS").arg("*")).expect("KEYS");
+        k.sort();
+        k
+    };
+    // The node's own keys (its heartbeat, the life of the data) are there once it serves.
+    let deadline = Instant::now() + WAIT;
+    while !keys().iter().any(|k| k.starts_with("banter:node:")) {
+        assert!(
+            Instant::now() < deadline,
+            "the node never wrote its heartbeat"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await; // polling interval
+    }
+    let before = keys();
+    let client = reqwest::Client::new();
+    for i in 0..2_000 {
+        let path = match i % 2 {
+            0 => format!("/api/rooms/empty-{i}/messages?since=0"),
+            _ => format!("/api/rooms/empty-{i}/messages?before=10"),
+        };
+        let res = client.get(http(&n, &path)).send().await.expect("get");
+        assert_eq!(res.status().as_u16(), 200);
+    }
+    let mut c = Client::connect_raw(&ws(&n)).await;
+    c.recv().await; // welcome
+    for i in 0..500 {
+        let room = format!("joined-{i}");
+        c.join(&room, "ann").await;
+        c.send(&ClientMsg::Leave { room }).await;
+    }
+    drop(c);
+    // Presence written on join is taken back on leave: wait for the writes to land.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = keys();
+        if now == before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "2,500 reads left {} keys behind: {:?}",
+            now.len() - before.len().min(now.len()),
+            now.iter()
+                .filter(|k| !before.contains(k))
+                .take(5)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await; // polling interval
+    }
+}
