@@ -1,12 +1,14 @@
-//! What a Redis restart, or many reads, can do to a cluster, tested against a real
-//! `redis-server` and real `banter` nodes:
+//! What a Redis restart, or many reads, can do to a cluster, and rooms sharded over several
+//! Redis, tested against real `redis-server`s and real `banter` nodes:
 //!
 //! - Redis restarted from an older RDB snapshot (taken at 100 after members saw 1..120): no
 //!   `seq` a client saw is reused under the epoch it saw it in; a member present through it is
 //!   closed with 4000, and a client resuming from 120 with its epoch is told `complete: false`,
 //!   whether or not a node had the room loaded;
 //! - reads write nothing: 2,000 `GET`s and 500 WebSocket join/leave of rooms that never had a
-//!   message leave Redis with the keys it had.
+//!   message leave Redis with the keys it had;
+//! - `--redis A,B`: rooms spread over both, each room on one; members on another node see
+//!   every room's 1..N in order, the room list holds the rooms of both.
 
 mod common;
 
@@ -87,13 +89,18 @@ impl Drop for Redis {
 
 /// A node on `redis`, limits lifted.
 async fn node(redis: &Redis, data: &std::path::Path) -> Proc {
+    node_on(&redis.url(), data).await
+}
+
+/// A node on the Redis URL(s) `url`, limits lifted.
+async fn node_on(url: &str, data: &std::path::Path) -> Proc {
     Proc::start(&[
         "--listen",
         "127.0.0.1:0",
         "--data-dir",
         data.to_str().expect("utf-8 path"),
         "--redis",
-        &redis.url(),
+        url,
         "--rate-per-sec",
         "0",
         "--http-rate-per-sec",
@@ -293,4 +300,63 @@ async fn reads_of_rooms_without_messages_leave_no_key_in_redis() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await; // polling interval
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_sharded_over_two_redis_keep_one_order_each_and_list_together() {
+    let (r1, r2) = (Redis::start(), Redis::start());
+    let urls = format!("{},{}", r1.url(), r2.url());
+    let (da, db) = (scratch("shards-a"), scratch("shards-b"));
+    let (a, b) = (node_on(&urls, &da).await, node_on(&urls, &db).await);
+    let rooms: Vec<String> = (0..8).map(|i| format!("s-{i}")).collect();
+    let mut member = Client::connect_raw(&ws(&b)).await;
+    member.recv().await; // welcome
+    for room in &rooms {
+        member.join(room, "member").await;
+    }
+    const N: u64 = 10;
+    for i in 1..=N {
+        for room in &rooms {
+            assert_eq!(post(&a, room, &format!("{room} {i}")).await["seq"], i);
+        }
+    }
+    let mut next: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    while next.values().filter(|s| **s == N).count() < rooms.len() {
+        if let ServerMsg::Message(m) = member.recv().await {
+            let want = next.get(&m.room).map_or(1, |s| s + 1);
+            assert_eq!(m.seq, want, "{}: a gap or a repeat", m.room);
+            assert_eq!(m.text, format!("{} {}", m.room, m.seq));
+            next.insert(m.room.clone(), m.seq);
+        }
+    }
+    // Each room on one Redis, both Redis used.
+    let on = |r: &Redis| -> Vec<String> {
+        let mut k: Vec<String> = r
+            .cmd(redis::cmd("KEYS").arg("banter:r:*:seq"))
+            .expect("KEYS");
+        k.sort();
+        k
+    };
+    let (one, two) = (on(&r1), on(&r2));
+    assert!(!one.is_empty() && !two.is_empty(), "{one:?} {two:?}");
+    assert_eq!(one.len() + two.len(), rooms.len());
+    assert!(one.iter().all(|k| !two.contains(k)));
+    // The room list merges both, by name, with their heads.
+    let list: Value = reqwest::get(http(&b, "/api/rooms"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let listed: Vec<(String, u64)> = list["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|r| {
+            let name = r["room"].as_str().unwrap_or_default().to_owned();
+            (name, r["head"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    let want: Vec<(String, u64)> = rooms.iter().map(|r| (r.clone(), N)).collect();
+    assert_eq!(listed, want);
 }

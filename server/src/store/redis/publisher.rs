@@ -1,11 +1,13 @@
-//! Posting: one task sends posts to Redis in the order they were appended, many per round trip.
+//! Posting: [`LANES`] tasks send posts to Redis, each in the order they were appended to it,
+//! many per round trip. A room always goes to the same lane (by a hash of its id), so a room's
+//! posts are sequenced in the order they were sent, while other rooms' pipelines are in flight
+//! at the same time on the same multiplexed connection.
 //!
-//! Appends queue on a bounded channel (`--store-queue`; a full queue refuses with `busy`). The
-//! task takes everything queued (up to [`BATCH`]), sends it as one pipeline of EVALSHA calls on
-//! the multiplexed connection, and completes each append in order once Redis answered. So one
-//! sender's messages are sequenced in the order it sent them (a task per post could reorder
-//! them), and a busy node pays one round trip per batch, not per message: the same group commit
-//! as the SQLite writer. Each pipeline opens with the refresh of the life of Redis's data
+//! Appends queue on a bounded channel per lane (`--store-queue` in all; a full queue refuses
+//! with `busy`). A lane's task takes everything queued (up to [`BATCH`]), sends it as one
+//! pipeline of EVALSHA calls, and completes each append in order once Redis answered (a task
+//! per post could reorder a room's posts), so a busy node pays one round trip per batch, not
+//! per message: the same group commit as the SQLite writer. Each pipeline opens with the refresh of the life of Redis's data
 //! ([`life`]), so a post never runs in a restarted Redis before its life is decided. After a
 //! Redis restart the script is gone (NOSCRIPT, nothing ran): it is
 //! loaded and the batch sent again. A failed round trip fails every post of the batch with
@@ -23,6 +25,9 @@ use crate::store::{AppendDone, Appended, StoreError, Stored};
 /// Posts sent in one pipeline at most.
 const BATCH: usize = 256;
 
+/// Pipelines in flight at once per node and Redis at most (one per lane).
+const LANES: usize = 4;
+
 /// One post: the prepared EVALSHA and its completion.
 pub struct Job {
     pub cmd: Cmd,
@@ -31,11 +36,11 @@ pub struct Job {
 
 /// The sending side; see the module docs.
 pub struct Publisher {
-    tx: mpsc::Sender<Job>,
+    lanes: Vec<mpsc::Sender<Job>>,
 }
 
 impl Publisher {
-    /// Starts the task on `runtime`.
+    /// Starts the lanes' tasks on `runtime`.
     pub fn start(
         runtime: &tokio::runtime::Handle,
         conn: ConnectionManager,
@@ -43,14 +48,20 @@ impl Publisher {
         queue: usize,
         durable: Durable,
     ) -> Self {
-        let (tx, rx) = mpsc::channel(queue.max(1));
-        runtime.spawn(run(rx, conn, script, durable));
-        Publisher { tx }
+        let lanes = (0..LANES)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(queue.div_ceil(LANES).max(1));
+                runtime.spawn(run(rx, conn.clone(), script.clone(), durable.clone()));
+                tx
+            })
+            .collect();
+        Publisher { lanes }
     }
 
-    /// Queues a post, or refuses it at once when the queue is full or the task is gone.
-    pub fn send(&self, job: Job) {
-        match self.tx.try_send(job) {
+    /// Queues a post on the lane of `room` (a hash of the room's id), or refuses it at once
+    /// when that lane's queue is full or its task is gone.
+    pub fn send(&self, job: Job, room: u64) {
+        match self.lanes[((room >> 29) % LANES as u64) as usize].try_send(job) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(job)) => (job.done)(Err(StoreError::Busy)),
             Err(mpsc::error::TrySendError::Closed(job)) => {
