@@ -5,6 +5,8 @@
 //!   `seq` a client saw is reused under the epoch it saw it in; a member present through it is
 //!   closed with 4000, and a client resuming from 120 with its epoch is told `complete: false`,
 //!   whether or not a node had the room loaded;
+//! - a failover to a replica (promoted with `REPLICAOF NO ONE`), even one fsyncing every write,
+//!   is a new epoch: it may not have received the last writes;
 //! - reads write nothing: 2,000 `GET`s and 500 WebSocket join/leave of rooms that never had a
 //!   message leave Redis with the keys it had;
 //! - `--redis A,B`: rooms spread over both, each room on one; members on another node see
@@ -27,10 +29,16 @@ struct Redis {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    extra: Vec<String>,
 }
 
 impl Redis {
     fn start() -> Redis {
+        Redis::start_with(&[])
+    }
+
+    /// With more `redis-server` arguments (e.g. `--replicaof`, `--appendonly yes`).
+    fn start_with(extra: &[&str]) -> Redis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -39,6 +47,7 @@ impl Redis {
             child: None,
             port,
             dir: tempfile::tempdir().expect("a temporary directory"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         r.restart();
         r
@@ -50,7 +59,13 @@ impl Redis {
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--save", ""])
+            .args(if self.extra.is_empty() {
+                &["--appendonly", "no"][..]
+            } else {
+                &[][..]
+            })
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
@@ -359,4 +374,50 @@ async fn rooms_sharded_over_two_redis_keep_one_order_each_and_list_together() {
         .collect();
     let want: Vec<(String, u64)> = rooms.iter().map(|r| (r.clone(), N)).collect();
     assert_eq!(listed, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_to_a_replica_is_a_new_epoch_even_when_both_fsync_every_write() {
+    let durable = ["--appendonly", "yes", "--appendfsync", "always"];
+    let primary = Redis::start_with(&durable);
+    let data = scratch("failover");
+    let first = node(&primary, &data).await;
+    for i in 1..=5u64 {
+        assert_eq!(post(&first, "ops", &format!("m{i}")).await["seq"], i);
+    }
+    let before = page(&first, "ops", 0).await;
+    let replica_of = format!("127.0.0.1 {}", primary.port);
+    let mut args = durable.to_vec();
+    args.extend(["--replicaof", &replica_of]);
+    let replica = Redis::start_with(&args);
+    // The replica has everything, then is promoted (as Sentinel would, the primary gone).
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let head: Option<u64> = replica
+            .cmd(redis::cmd("GET").arg("banter:r:{ops}:seq"))
+            .unwrap_or(None);
+        if head == Some(5) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replica never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await; // polling interval
+    }
+    drop(first);
+    drop(primary);
+    let _: String = replica
+        .cmd(redis::cmd("REPLICAOF").arg("NO").arg("ONE"))
+        .expect("REPLICAOF NO ONE");
+    let data = scratch("failover-2");
+    let second = node(&replica, &data).await;
+    let after = page(&second, "ops", 0).await;
+    assert_ne!(
+        after["epoch"], before["epoch"],
+        "a new epoch after a failover"
+    );
+    assert_eq!(
+        after["messages"], before["messages"],
+        "what the replica had is kept"
+    );
+    assert_eq!(post(&second, "ops", "m6").await["seq"], 6);
+    assert_eq!(page(&second, "ops", 5).await["epoch"], after["epoch"]);
 }
