@@ -7,10 +7,10 @@
 //! with `busy`). A lane's task takes everything queued (up to [`BATCH`]), sends it as one
 //! pipeline of EVALSHA calls, and completes each append in order once Redis answered (a task
 //! per post could reorder a room's posts), so a busy node pays one round trip per batch, not
-//! per message: the same group commit as the SQLite writer. Each pipeline opens with the refresh of the life of Redis's data
-//! ([`life`]), so a post never runs in a restarted Redis before its life is decided. After a
-//! Redis restart the script is gone (NOSCRIPT, nothing ran): it is
-//! loaded and the batch sent again. A failed round trip fails every post of the batch with
+//! per message: the same group commit as the SQLite writer. Each pipeline opens with the
+//! refresh of the life of Redis's data ([`life`]), so a post never runs in a restarted Redis
+//! before its life is decided. After a Redis restart the script is gone (NOSCRIPT, nothing
+//! ran): it is loaded and the batch sent again. A failed round trip fails every post of the batch with
 //! `unavailable`; one that Redis did run anyway (a reply lost) is found by its `client_id` when
 //! the client re-sends it.
 
