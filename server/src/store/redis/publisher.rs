@@ -10,9 +10,9 @@
 //! per message: the same group commit as the SQLite writer. Each pipeline opens with the
 //! refresh of the life of Redis's data ([`life`]), so a post never runs in a restarted Redis
 //! before its life is decided. After a Redis restart the script is gone (NOSCRIPT, nothing
-//! ran): it is loaded and the batch sent again. A failed round trip fails every post of the batch with
-//! `unavailable`; one that Redis did run anyway (a reply lost) is found by its `client_id` when
-//! the client re-sends it.
+//! ran): it is loaded and the batch sent again. A failed round trip fails every post of the
+//! batch with `unavailable`; one that Redis did run anyway (a reply lost) is found by its
+//! `client_id` when the client re-sends it.
 
 use redis::aio::ConnectionManager;
 use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};

@@ -70,9 +70,10 @@ return {epoch, '0', msg}
 );
 
 /// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE). ARGV: mode (`meta`, `after` or
-/// `before`), bound, limit, room name. Returns `{epoch, head, oldest, message JSON...}` (ascending for `after`,
-/// descending for `before`), all from one moment. Writes nothing: a room's epoch, and a life
-/// renewed since the last post, are computed as the next post will write them.
+/// `before`), bound, limit, room name. Returns `{epoch, head, oldest, message JSON...}`
+/// (ascending for `after`, descending for `before`), all from one moment. Writes nothing: a
+/// room's epoch, and a life renewed since the last post, are computed as the next post will
+/// write them.
 const READ: &str = concat!(
     life_lua!(),
     r#"

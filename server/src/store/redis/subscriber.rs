@@ -8,8 +8,8 @@
 //! it already has). After a reconnect every watched room is re-subscribed and caught up from the
 //! stream before anything else is read (after recording the life of Redis's data, which a
 //! restart may have renewed: rooms then reset to their new epoch, see `life`). A dead
-//! connection is noticed by a PING every [`PING_EVERY`] when nothing arrives; until it is back, [`Subscriber::connected`] is false
-//! (the node is not ready).
+//! connection is noticed by a PING every [`PING_EVERY`] when nothing arrives; until it is back,
+//! [`Subscriber::connected`] is false (the node is not ready).
 //!
 //! Direct messages: the thread also subscribes to the channel of each name connected here
 //! (`banter:u:<name>`) and hands what other nodes publish there to the hub.
