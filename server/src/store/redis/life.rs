@@ -111,6 +111,13 @@ impl Durable {
         durable
     }
 
+    /// Takes what Redis said now (`None`: it did not say; the view is kept).
+    pub fn set(&self, now: Option<bool>) {
+        if let Some(d) = now {
+            self.0.store(d, Ordering::Relaxed);
+        }
+    }
+
     /// `"1"` or `"0"`, as [`REFRESH`] takes it.
     pub fn flag(&self) -> &'static str {
         if self.0.load(Ordering::Relaxed) {

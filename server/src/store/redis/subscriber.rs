@@ -236,7 +236,9 @@ impl Shared {
         if !channels.is_empty() {
             ps.subscribe(channels).map_err(fail)?;
         }
-        // Redis may have restarted: decide its data's life before reading any room's epoch.
+        // Redis may have restarted (with other settings): decide its data's life before reading
+        // any room's epoch.
+        self.durable.set(self.reads.durable());
         self.reads.refresh(&self.durable)?;
         self.connected.store(true, Ordering::Release);
         tracing::info!(rooms = rooms.len(), "redis pub/sub connected");
