@@ -293,7 +293,21 @@ async fn reads_of_rooms_without_messages_leave_no_key_in_redis() {
     c.recv().await; // welcome
     for i in 0..500 {
         let room = format!("joined-{i}");
-        c.join(&room, "ann").await;
+        c.send(&ClientMsg::Join {
+            room: room.clone(),
+            name: "ann".into(),
+            since: None,
+            epoch: None,
+            with: None,
+        })
+        .await;
+        match c
+            .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+            .await
+        {
+            ServerMsg::Joined { .. } => {}
+            other => panic!("join {i} refused: {other:?}"),
+        }
         c.send(&ClientMsg::Leave { room }).await;
     }
     drop(c);

@@ -28,7 +28,7 @@ use redis::{Msg, PubSub};
 use super::keys::{self, Keys, room_of_channel};
 use super::life::Durable;
 use super::presence::{self, Presence};
-use super::reads::Reads;
+use super::reads::{Reads, TIMEOUT};
 use super::script;
 use super::sweep;
 use crate::store::{Range, Sink, StoreError, Stored};
@@ -223,7 +223,9 @@ impl Shared {
     fn session(&self, commands: &Receiver<Command>) -> Result<Stop, StoreError> {
         let mut conn = self.reads.connect()?;
         let mut ps = conn.as_pubsub();
-        ps.set_read_timeout(Some(TICK)).map_err(fail)?;
+        // Replies (to SUBSCRIBE, UNSUBSCRIBE, PING) get a reply's timeout (see `replied`); the
+        // wait for the next message is a short tick, so that commands are not held up.
+        ps.set_read_timeout(Some(TIMEOUT)).map_err(fail)?;
         let rooms = self.watched_rooms();
         let mut channels: Vec<String> = rooms.iter().map(|r| Keys::new(r).channel).collect();
         channels.extend(
@@ -236,6 +238,7 @@ impl Shared {
         if !channels.is_empty() {
             ps.subscribe(channels).map_err(fail)?;
         }
+        ps.set_read_timeout(Some(TICK)).map_err(fail)?;
         // Redis may have restarted (with other settings): decide its data's life before reading
         // any room's epoch.
         self.durable.set(self.reads.durable());
@@ -250,22 +253,7 @@ impl Shared {
         loop {
             loop {
                 match commands.try_recv() {
-                    Ok(Command::Subscribe(room, ack)) => {
-                        ps.subscribe(Keys::new(&room).channel).map_err(fail)?;
-                        // Who is present elsewhere, before the hub builds its `joined`.
-                        self.sweep(std::slice::from_ref(&room))?;
-                        let _ = ack.send(());
-                    }
-                    Ok(Command::Unsubscribe(room)) => {
-                        ps.unsubscribe(Keys::new(&room).channel).map_err(fail)?;
-                    }
-                    Ok(Command::SubscribeUser(name, ack)) => {
-                        ps.subscribe(keys::user_channel(&name)).map_err(fail)?;
-                        let _ = ack.send(());
-                    }
-                    Ok(Command::UnsubscribeUser(name)) => {
-                        ps.unsubscribe(keys::user_channel(&name)).map_err(fail)?;
-                    }
+                    Ok(cmd) => replied(&mut ps, |ps| self.command(ps, cmd))?,
                     Err(std::sync::mpsc::TryRecvError::Empty) => break,
                     Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(Stop),
                 }
@@ -277,13 +265,36 @@ impl Shared {
                 }
                 Err(e) if e.is_timeout() => {
                     if last_heard.elapsed() >= PING_EVERY {
-                        ping(&mut ps)?;
+                        replied(&mut ps, ping)?;
                         last_heard = Instant::now();
                     }
                 }
                 Err(e) => return Err(fail(e)),
             }
         }
+    }
+
+    /// Carries out one command on the pub/sub connection.
+    fn command(&self, ps: &mut PubSub<'_>, cmd: Command) -> Result<(), StoreError> {
+        match cmd {
+            Command::Subscribe(room, ack) => {
+                ps.subscribe(Keys::new(&room).channel).map_err(fail)?;
+                // Who is present elsewhere, before the hub builds its `joined`.
+                self.sweep(std::slice::from_ref(&room))?;
+                let _ = ack.send(());
+            }
+            Command::Unsubscribe(room) => {
+                ps.unsubscribe(Keys::new(&room).channel).map_err(fail)?;
+            }
+            Command::SubscribeUser(name, ack) => {
+                ps.subscribe(keys::user_channel(&name)).map_err(fail)?;
+                let _ = ack.send(());
+            }
+            Command::UnsubscribeUser(name) => {
+                ps.unsubscribe(keys::user_channel(&name)).map_err(fail)?;
+            }
+        }
+        Ok(())
     }
 
     /// Publishes one live message, after filling any gap before it.
@@ -422,6 +433,17 @@ impl sweep::Rooms for Shared {
 
 /// The store was dropped.
 struct Stop;
+
+/// Runs `f`, which waits for a reply, with a reply's timeout instead of the tick: a loaded Redis
+/// or machine may take more than a tick to confirm a SUBSCRIBE, which is no reason to reconnect.
+fn replied<'a>(
+    ps: &mut PubSub<'a>,
+    f: impl FnOnce(&mut PubSub<'a>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    ps.set_read_timeout(Some(TIMEOUT)).map_err(fail)?;
+    f(ps)?;
+    ps.set_read_timeout(Some(TICK)).map_err(fail)
+}
 
 fn ping(ps: &mut PubSub<'_>) -> Result<(), StoreError> {
     ps.ping::<redis::Value>().map(drop).map_err(fail)
