@@ -185,6 +185,20 @@ mod tests {
     }
 
     #[test]
+    fn the_log_names_the_client_only_when_a_trusted_proxy_forwarded_it() {
+        let t = proxies(&["127.0.0.1"]);
+        let seen = |peer: &str| {
+            let mut ext = Extensions::new();
+            ext.insert(t.client(peer.parse().unwrap(), &xff(&["1.2.3.4"])));
+            ext
+        };
+        assert_eq!(describe(&seen("127.0.0.1:9")), "1.2.3.4 via 127.0.0.1:9");
+        assert_eq!(describe(&seen("127.0.0.2:9")), "127.0.0.2:9");
+        assert_eq!(client_ip(&seen("127.0.0.2:9")), "127.0.0.2".parse().ok());
+        assert_eq!(describe(&Extensions::new()), "?");
+    }
+
+    #[test]
     fn flags_take_networks_and_addresses() {
         assert_eq!(parse_net("10.0.0.1").unwrap().to_string(), "10.0.0.1/32");
         assert_eq!(parse_net("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
