@@ -278,7 +278,8 @@ pub async fn serve(
     let server = tokio::spawn(serve::serve(
         listener,
         app,
-        (http, admission),
+        http,
+        admission,
         tls,
         token.clone(),
     ));

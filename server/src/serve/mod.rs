@@ -108,7 +108,8 @@ struct Shared {
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    (http, admission): (HttpSettings, Admission),
+    http: HttpSettings,
+    admission: Admission,
     tls: Option<Tls>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
