@@ -38,7 +38,9 @@ pub struct Config {
     pub store: StoreKind,
 
     /// Join a cluster: keep and sequence messages in Redis at this URL (e.g.
-    /// `redis://127.0.0.1:6379/`), shared with every node given the same URL. Overrides --store.
+    /// `redis://127.0.0.1:6379/`), shared with every node given the same URL. Several URLs,
+    /// separated by commas, shard rooms over several Redis (every node lists the same, in the
+    /// same order). Overrides --store.
     #[arg(long, env = "BANTER_REDIS_URL")]
     pub redis: Option<String>,
 

@@ -10,76 +10,92 @@
 //!
 //! The message is serialized once, in Rust, with a placeholder `seq`; the script splices the
 //! real `seq` in ([`Template`]), so the bytes kept in the stream, published, and sent to clients
-//! are the same JSON. The epoch lives in Redis too (created when missing): a Redis that lost a
-//! room (restarted without persistence) gives it a new epoch, and clients resuming with the old
-//! one are told `complete: false`.
+//! are the same JSON. The epoch lives in Redis too, with the life of Redis's data it belongs to
+//! (see [`life`](super::life)): a Redis that lost a room or rolled back (restarted without
+//! persistence, or from an older snapshot) gives it a new epoch, and clients resuming with the
+//! old one are told `complete: false`. Only a post writes a room's epoch: a read computes it.
 
 use banter_protocol::ChatMessage;
 use redis::Script;
 
+use super::life::life_lua;
+
 use crate::store::{NewMessage, StoreError};
 
 /// KEYS: seq, epoch, stream, dedupe key, room list, and for a private conversation its members
-/// hash and the two members' conversation sets. ARGV: a new epoch, the template's prefix and
-/// suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room name, channel, and
-/// the two members (empty for a room).
+/// hash and the two members' conversation sets; then [`LIFE`](super::life::LIFE). ARGV: the
+/// template's prefix and suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room
+/// name, channel, and the two members (empty for a room).
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
-/// `epoch "\n" seq "\n" message`.
-const POST: &str = r#"
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch)
-end
-local window = tonumber(ARGV[5])
+/// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
+/// pipeline, so the recorded life is this Redis process's; without one it refuses (nothing is
+/// written).
+const POST: &str = concat!(
+    life_lua!(),
+    r#"
+local life_rec = redis.call('GET', KEYS[9])
+local nonce = life_rec and string.match(life_rec, '^%x+ (%x+) [01]$')
+if not nonce then return redis.error_reply('banter: no life recorded: refresh first') end
+local rec = redis.call('GET', KEYS[2])
+local epoch, renewed = epoch_of(rec, ARGV[5], nonce)
+local window = tonumber(ARGV[4])
 if window > 0 then
   local seen = redis.call('GET', KEYS[4])
   if seen then return {epoch, '1', seen} end
 end
 local seq = redis.call('INCR', KEYS[1])
-local msg = ARGV[2] .. seq .. ARGV[3]
-local retain = tonumber(ARGV[4])
+if seq == 1 and rec then
+  -- The counter is gone but the epoch is not: a new epoch, or seq 1 would be reused.
+  epoch = renew(epoch, 'counter ' .. nonce)
+  renewed = true
+end
+if renewed then redis.call('SET', KEYS[2], epoch .. ' ' .. nonce) end
+local msg = ARGV[1] .. seq .. ARGV[2]
+local retain = tonumber(ARGV[3])
 if retain > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', retain, seq .. '-0', 'm', msg)
 else
   redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
 end
 if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
-if seq == 1 and ARGV[8] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[6]) end
-if ARGV[8] ~= '' and redis.call('HSETNX', KEYS[6], 'a', ARGV[8]) == 1 then
-  redis.call('HSET', KEYS[6], 'b', ARGV[9])
-  redis.call('SADD', KEYS[7], ARGV[6])
-  redis.call('SADD', KEYS[8], ARGV[6])
+if seq == 1 and ARGV[7] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[5]) end
+if ARGV[7] ~= '' and redis.call('HSETNX', KEYS[6], 'a', ARGV[7]) == 1 then
+  redis.call('HSET', KEYS[6], 'b', ARGV[8])
+  redis.call('SADD', KEYS[7], ARGV[5])
+  redis.call('SADD', KEYS[8], ARGV[5])
 end
-redis.call('PUBLISH', ARGV[7], epoch .. '\n' .. seq .. '\n' .. msg)
+redis.call('PUBLISH', ARGV[6], epoch .. '\n' .. seq .. '\n' .. msg)
 return {epoch, '0', msg}
-"#;
+"#
+);
 
-/// KEYS: seq, epoch, stream. ARGV: a new epoch, mode (`meta`, `after` or `before`), bound,
-/// limit. Returns `{epoch, head, oldest, message JSON...}` (ascending for `after`, descending
-/// for `before`), all from one moment.
-const READ: &str = r#"
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch)
-end
+/// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE). ARGV: mode (`meta`, `after` or
+/// `before`), bound, limit, room name. Returns `{epoch, head, oldest, message JSON...}`
+/// (ascending for `after`, descending for `before`), all from one moment. Writes nothing: a
+/// room's epoch, and a life renewed since the last post, are computed as the next post will
+/// write them.
+const READ: &str = concat!(
+    life_lua!(),
+    r#"
+local nonce, run = life(KEYS[4])
+local epoch = epoch_of(redis.call('GET', KEYS[2]), ARGV[4], nonce or renew('', run))
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 local oldest = head + 1
 local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
 if #first > 0 then oldest = tonumber(string.match(first[1][1], '^%d+')) end
 local out = {epoch, tostring(head), tostring(oldest)}
-local bound = tonumber(ARGV[3])
-local limit = tonumber(ARGV[4])
+local bound = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
 local entries = {}
-if ARGV[2] == 'after' and limit > 0 then
+if ARGV[1] == 'after' and limit > 0 then
   entries = redis.call('XRANGE', KEYS[3], (bound + 1) .. '-0', '+', 'COUNT', limit)
-elseif ARGV[2] == 'before' and limit > 0 and bound > 1 then
+elseif ARGV[1] == 'before' and limit > 0 and bound > 1 then
   entries = redis.call('XREVRANGE', KEYS[3], (bound - 1) .. '-0', '-', 'COUNT', limit)
 end
 for i = 1, #entries do out[#out + 1] = entries[i][2][2] end
 return out
-"#;
+"#
+);
 
 /// The largest `seq` bound passed to a script: Lua numbers are doubles printed with 14
 /// significant digits, so larger bounds are clamped (no room gets near it).
