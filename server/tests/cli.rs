@@ -177,10 +177,10 @@ async fn tail_prints_exactly_1_to_n_while_the_server_restarts_under_it() {
         if round < 2 {
             if round == 0 {
                 server.signal("TERM").await;
+                server.wait().await;
             } else {
-                server.child.start_kill().expect("kill");
+                server.kill9();
             }
-            server.child.wait().await.expect("exited");
             server = Proc::start(&["--listen", &listen, "--data-dir", &data]).await;
         }
     }
