@@ -22,7 +22,8 @@ pub async fn try_post(
     post_within(server, room, body, Duration::from_secs(3)).await
 }
 
-async fn post_within(
+/// [`post`] with an error instead of a panic, after `timeout` at the most.
+pub async fn post_within(
     server: &impl Endpoint,
     room: &str,
     body: Value,

@@ -32,11 +32,11 @@ pub use acks::Acks;
 pub use banter::{Banter, Launch};
 pub use client::{Client, Ws, message, replay_bounds};
 pub use follow::{Nodes, Resumed, Rng, Seen, follow, follow_once, resume, ws_writer};
-pub use http::{all_messages, get_json, get_json_bearer, page, post, try_post};
+pub use http::{all_messages, get_json, get_json_bearer, page, post, post_within, try_post};
 pub use log::LogLines;
 pub use paths::{Scratch, release_bin, scratch, target_dir, workspace_root};
 pub use proxy::Proxy;
-pub use redis::{Persistence, Redis};
+pub use redis::{Persistence, Redis, free_port};
 
 /// How long any single expected event may take before a test fails.
 pub const WAIT: Duration = Duration::from_secs(20);

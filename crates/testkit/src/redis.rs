@@ -170,7 +170,7 @@ impl Drop for Redis {
 }
 
 /// A loopback port nobody listens on right now.
-pub(crate) fn free_port() -> std::io::Result<u16> {
+pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
