@@ -19,7 +19,9 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::bench::{BenchArgs, Kind, Server, machine, measure_on, median, stamp};
+use crate::bench_args::BenchArgs;
+use crate::bench_measure::{machine, measure_on, median, stamp};
+use crate::bench_server::{Kind, Server};
 use crate::client::{ConnSpec, Dialect};
 use crate::fanout::{self, FanoutReport, Probe};
 use crate::procstat::{CpuMark, Proc};
@@ -55,7 +57,7 @@ impl System {
 enum Sut {
     Single(Server),
     Cluster {
-        redis: RedisProc,
+        redis: Box<RedisProc>,
         nodes: Vec<Server>,
     },
 }
@@ -70,7 +72,7 @@ impl Sut {
                 "banter",
             )?)),
             System::Cluster => {
-                let redis = RedisProc::start(&a.redis_server, *port, &a.redis_fsync)?;
+                let redis = Box::new(RedisProc::start(&a.redis_server, *port, &a.redis_fsync)?);
                 let mut with_redis = a.clone();
                 with_redis
                     .banter_args
@@ -137,7 +139,7 @@ impl Sut {
     fn redis(&self) -> Option<&RedisProc> {
         match self {
             Sut::Single(_) => None,
-            Sut::Cluster { redis, .. } => Some(redis),
+            Sut::Cluster { redis, .. } => Some(redis.as_ref()),
         }
     }
 }

@@ -82,6 +82,13 @@ impl Redis {
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
+        if self.ping() {
+            // Another server on this port would answer for ours.
+            return Err(std::io::Error::other(format!(
+                "port {} is taken by another Redis",
+                self.port
+            )));
+        }
         let log = std::fs::File::create(self.dir.path().join("redis.log"))?;
         let mut cmd = Command::new(&self.exe);
         cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
