@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use banter_protocol::{ChatMessage, ClientMsg, ServerMsg};
 use banter_testkit::{
-    Acks, Banter, Client, Nodes, Persistence, Redis, Rng, WAIT, all_messages, follow, post,
+    Acks, Banter, Client, Nodes, Persistence, Redis, Rng, WAIT, all_messages, follow, post, seeds,
     ws_writer,
 };
 use common::process::cluster;
@@ -170,19 +170,9 @@ async fn chaos(redis: &Redis, nodes: &mut [Banter], seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_across_nodes_readers_resume_exactly_through_pubsub_cuts_and_a_kill_9() {
-    let runs: u64 = std::env::var("CLUSTER_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
-    let base: u64 = std::env::var("CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0xC1u64);
     let redis = Redis::start(Persistence::Off);
     let mut nodes = cluster(&redis, 3).await;
-    for i in 0..runs {
-        let seed = base.wrapping_add(i * 7_777_777);
-        eprintln!("cluster chaos, seed {seed} (CHAOS_SEED={base}, run {i})");
+    for seed in seeds("cluster chaos", "CLUSTER_SEEDS", 2, 0xC1) {
         chaos(&redis, &mut nodes, seed).await;
     }
 }
@@ -247,16 +237,8 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
     }
     // To someone connected nowhere (carol's node died): stored in their conversation, which
     // carol resumes from another node when she is back.
-    ann.send(&ClientMsg::Direct {
-        to: "carol".into(),
-        text: "hello?".into(),
-        client_id: None,
-    })
-    .await;
-    let room = match ann.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
-        ServerMsg::Direct(dm) => dm.room.expect("stored in a conversation"),
-        _ => unreachable!(),
-    };
+    let dm = ann.direct("carol", "hello?", None).await;
+    let room = dm.room.expect("stored in a conversation");
     let mut carol = Client::connect(&nodes[0]).await;
     carol
         .send(&ClientMsg::Join {

@@ -184,16 +184,8 @@ async fn retain_age_trims_old_messages_from_every_node_and_keeps_the_young() {
     // A direct message too: it is kept in its private conversation, which ages the same way.
     let mut ann = Client::connect(&a).await;
     ann.join("side", "ann").await;
-    ann.send(&ClientMsg::Direct {
-        to: "carol".into(),
-        text: "old dm".into(),
-        client_id: None,
-    })
-    .await;
-    let dm_room = match ann.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
-        ServerMsg::Direct(dm) => dm.room.expect("stored in a conversation"),
-        _ => unreachable!(),
-    };
+    let dm = ann.direct("carol", "old dm", None).await;
+    let dm_room = dm.room.expect("stored in a conversation");
     let (young, complete) = page(&b, "aging", 0).await;
     assert_eq!(seqs(&young), [1, 2, 3], "young messages are kept");
     assert!(complete);

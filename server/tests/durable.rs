@@ -20,21 +20,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use banter_protocol::{ClientMsg, ServerMsg};
-use banter_testkit::{Acks, Banter, Client, Nodes, Rng, all_messages, get_json, post, resume};
-use common::process::launch;
+use banter_testkit::{Acks, Client, Nodes, Rng, all_messages, get_json, post, resume, seeds};
+use common::process::{launch, start};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-
-/// A `banter` on a free port with its own data directory, kept across restarts.
-async fn start(extra: &[&str]) -> Banter {
-    launch()
-        .unlimited()
-        .args(extra)
-        .start()
-        .await
-        .expect("banter started")
-}
 
 #[tokio::test]
 async fn resume_across_a_restart_is_exact_with_the_same_epoch() {
@@ -240,17 +230,7 @@ async fn kill9_chaos(seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_while_writing_loses_no_acked_message_and_reuses_no_seq() {
-    let runs: u64 = std::env::var("DURABLE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let base: u64 = std::env::var("CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED);
-    for i in 0..runs {
-        let seed = base.wrapping_add(i * 7_777_777);
-        eprintln!("kill -9 chaos, seed {seed} (CHAOS_SEED={base}, run {i})");
+    for seed in seeds("kill -9 chaos", "DURABLE_SEEDS", 3, 0x5EED) {
         kill9_chaos(seed).await;
     }
 }

@@ -19,19 +19,9 @@ use banter_protocol::{ClientMsg, ServerMsg};
 use banter_testkit::{
     Banter, Client, Endpoint, WAIT, all_messages, get_json, message, post, resume,
 };
-use common::process::launch;
+use common::process::{launch, start};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-
-/// A `banter` on a free port with its own data directory.
-async fn start(extra: &[&str]) -> Banter {
-    launch()
-        .unlimited()
-        .args(extra)
-        .start()
-        .await
-        .expect("banter started")
-}
 
 /// A `banter` on `data`, its log appended to `log` when given.
 async fn start_in(data: &Path, extra: &[&str], log: Option<&Path>) -> Banter {

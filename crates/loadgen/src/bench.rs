@@ -261,18 +261,7 @@ fn fanout_run(
         Slot::new(round, k, "fanout", Some(target)),
         |srv| {
             let spec = spec(common, k, srv.addr, 16 * 1024);
-            let cfg = fanout::FanoutCfg {
-                clients: a.clients,
-                rooms: 1,
-                senders: a.senders,
-                rate: target as f64 / a.clients as f64,
-                duration: Duration::from_secs_f64(a.secs),
-                payload: a.payload,
-                settle: Duration::from_secs_f64(if a.smoke { 0.3 } else { 1.0 }),
-                drain: Duration::from_secs(5),
-                connect_concurrency: 100,
-                setup_timeout: Duration::from_secs(30),
-            };
+            let cfg = a.fanout_cfg(target);
             Ok(runtime(threads)?.block_on(fanout::run(spec, cfg, Some(srv.pid()), None)))
         },
         |r| r.others_cpu_pct,

@@ -2,12 +2,14 @@
 //! one run of the comparison ([`Run`]) as saved in its JSON.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::bench_server::Kind;
+use crate::fanout::FanoutCfg;
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -99,6 +101,25 @@ pub struct BenchArgs {
     /// the single node's `--sqlite-sync full`), `everysec` or `no`; `off` = no persistence.
     #[arg(long, default_value = "always")]
     pub(crate) redis_fsync: String,
+}
+
+impl BenchArgs {
+    /// A fan-out run at `target` deliveries/s: `--clients` in one room, `--senders` of them
+    /// sending `--payload` bytes for `--secs`.
+    pub(crate) fn fanout_cfg(&self, target: u64) -> FanoutCfg {
+        FanoutCfg {
+            clients: self.clients,
+            rooms: 1,
+            senders: self.senders,
+            rate: target as f64 / self.clients as f64,
+            duration: Duration::from_secs_f64(self.secs),
+            payload: self.payload,
+            settle: Duration::from_secs_f64(if self.smoke { 0.3 } else { 1.0 }),
+            drain: Duration::from_secs(5),
+            connect_concurrency: 100,
+            setup_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// One run's record in the JSON.

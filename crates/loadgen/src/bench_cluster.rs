@@ -350,18 +350,7 @@ fn fanout_run(
         |p| Sut::start(a, sys, p),
         |sut| {
             let spec = sut.spec(common, 16 * 1024);
-            let cfg = fanout::FanoutCfg {
-                clients: a.clients,
-                rooms: 1,
-                senders: a.senders,
-                rate: target as f64 / a.clients as f64,
-                duration: Duration::from_secs_f64(a.secs),
-                payload: a.payload,
-                settle: Duration::from_secs_f64(if a.smoke { 0.3 } else { 1.0 }),
-                drain: Duration::from_secs(5),
-                connect_concurrency: 100,
-                setup_timeout: Duration::from_secs(30),
-            };
+            let cfg = a.fanout_cfg(target);
             let procs = sut.procs();
             let first = procs[0].1;
             let mut meter = Meter::new(procs, sut.redis());

@@ -1,6 +1,6 @@
 //! [`Client`]: a typed protocol client over a real WebSocket, for tests that act as a user.
 
-use banter_protocol::{ChatMessage, ClientMsg, ServerMsg};
+use banter_protocol::{ChatMessage, ClientMsg, DirectMessage, ServerMsg};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -133,6 +133,21 @@ impl Client {
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
             ),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Sends a direct message and returns its echo (which names the conversation it is stored
+    /// in).
+    pub async fn direct(&mut self, to: &str, text: &str, client_id: Option<&str>) -> DirectMessage {
+        self.send(&ClientMsg::Direct {
+            to: to.into(),
+            text: text.into(),
+            client_id: client_id.map(Into::into),
+        })
+        .await;
+        match self.recv_until(|m| matches!(m, ServerMsg::Direct(_))).await {
+            ServerMsg::Direct(dm) => dm,
             _ => unreachable!(),
         }
     }

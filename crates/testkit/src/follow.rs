@@ -28,6 +28,22 @@ impl Rng {
     }
 }
 
+/// The seeds of a chaos test's runs: `runs` of them (or as many as the environment variable
+/// `runs_var` says), from `base` (or `CHAOS_SEED`), each announced on stderr so that a failing
+/// one can be run again alone.
+pub fn seeds(what: &str, runs_var: &str, runs: u64, base: u64) -> Vec<u64> {
+    let var = |name: &str| std::env::var(name).ok().and_then(|s| s.parse().ok());
+    let runs: u64 = var(runs_var).unwrap_or(runs);
+    let base: u64 = var("CHAOS_SEED").unwrap_or(base);
+    (0..runs)
+        .map(|i| {
+            let seed = base.wrapping_add(i * 7_777_777);
+            eprintln!("{what}, seed {seed} (CHAOS_SEED={base}, run {i})");
+            seed
+        })
+        .collect()
+}
+
 /// The servers clients may use right now, shared with the test that kills and restarts them.
 #[derive(Clone, Default)]
 pub struct Nodes(Arc<Mutex<Vec<SocketAddr>>>);

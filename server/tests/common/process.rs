@@ -27,6 +27,17 @@ pub fn launch() -> Launch {
     Launch::new(BIN)
 }
 
+/// This build's `banter` on a free port with its own data directory (kept across restarts), the
+/// limits meant for one address lifted, with more flags.
+pub async fn start(extra: &[&str]) -> Banter {
+    launch()
+        .unlimited()
+        .args(extra)
+        .start()
+        .await
+        .expect("banter started")
+}
+
 /// A running server process started with exactly the flags given (see [`Banter`]).
 pub struct Proc(pub Banter);
 
