@@ -240,15 +240,7 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
     let dm = ann.direct("carol", "hello?", None).await;
     let room = dm.room.expect("stored in a conversation");
     let mut carol = Client::connect(&nodes[0]).await;
-    carol
-        .send(&ClientMsg::Join {
-            room: String::new(),
-            name: "carol".into(),
-            since: Some(0),
-            epoch: None,
-            with: Some("ann".into()),
-        })
-        .await;
+    carol.join_with("carol", "ann", Some(0)).await;
     let texts = loop {
         match carol.recv().await {
             ServerMsg::Message(m) if m.room == room => break m.text,

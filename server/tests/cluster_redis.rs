@@ -233,15 +233,7 @@ async fn retain_age_trims_old_messages_from_every_node_and_keeps_the_young() {
     }
     // carol, back, finds the conversation (its seq kept) but the old message gone.
     let mut carol = Client::connect(&b).await;
-    carol
-        .send(&ClientMsg::Join {
-            room: String::new(),
-            name: "carol".into(),
-            since: Some(0),
-            epoch: None,
-            with: Some("ann".into()),
-        })
-        .await;
+    carol.join_with("carol", "ann", Some(0)).await;
     match carol
         .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
         .await

@@ -137,6 +137,19 @@ impl Client {
         }
     }
 
+    /// Asks, as `name`, to join the private conversation with `with` (resuming after `since`);
+    /// the answer is for the caller to read.
+    pub async fn join_with(&mut self, name: &str, with: &str, since: Option<u64>) {
+        self.send(&ClientMsg::Join {
+            room: String::new(),
+            name: name.into(),
+            since,
+            epoch: None,
+            with: Some(with.into()),
+        })
+        .await;
+    }
+
     /// Sends a direct message and returns its echo (which names the conversation it is stored
     /// in).
     pub async fn direct(&mut self, to: &str, text: &str, client_id: Option<&str>) -> DirectMessage {
