@@ -82,11 +82,16 @@ impl Launch {
         self.args(["--redis", url])
     }
 
-    /// The limits meant for one client address lifted (WebSocket and HTTP rates, connections per
-    /// address), since every test client comes from 127.0.0.1.
+    /// The limits meant for one client address lifted (WebSocket and HTTP rates, WebSocket and
+    /// TCP connections per address), since every test client comes from 127.0.0.1.
     pub fn unlimited(self) -> Launch {
         self.args(["--rate-per-sec", "0", "--http-rate-per-sec", "0"])
-            .args(["--max-connections-per-ip", "0"])
+            .args([
+                "--max-connections-per-ip",
+                "0",
+                "--max-tcp-connections-per-ip",
+                "0",
+            ])
     }
 
     /// Listens on this loopback port instead of a free one.
