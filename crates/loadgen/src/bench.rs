@@ -23,7 +23,7 @@ use anyhow::{Result, bail};
 use serde_json::json;
 
 use crate::bench_args::BenchArgs;
-use crate::bench_measure::{Session, Slot, machine, spec, stamp};
+use crate::bench_measure::{Session, Slot, document, spec, stamp};
 use crate::bench_server::Kind;
 use crate::report::{opt, thousands};
 use crate::{Common, connect, fanout, idle, runtime};
@@ -71,17 +71,12 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
     if !store_summary.0.is_empty() {
         println!("{}", store_summary.0);
     }
-    let doc = json!({
-        "started": started,
-        "finished": stamp(),
-        "smoke": a.smoke,
-        "machine": machine(),
-        "loadgen_threads": common.threads,
-        "args": format!("{a:?}"),
+    let results = json!({
         "summary": summary.1,
         "store_summary": store_summary.1,
         "runs": s.runs,
     });
+    let doc = document(&a, common.threads, &started, results);
     crate::bench_summary::finish(
         &a,
         &started.to_string(),

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::bench_args::BenchArgs;
-use crate::bench_measure::{machine, measure_on, median, stamp};
+use crate::bench_measure::{document, measure_on, median, stamp};
 use crate::bench_server::{Kind, Server};
 use crate::client::{ConnSpec, Dialect};
 use crate::fanout::{self, FanoutReport, Probe};
@@ -308,16 +308,8 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
     }
     let (text, summary) = summarize(&a, &runs);
     println!("{text}");
-    let doc = json!({
-        "started": started,
-        "finished": stamp(),
-        "smoke": a.smoke,
-        "machine": machine(),
-        "loadgen_threads": common.threads,
-        "args": format!("{a:?}"),
-        "summary": summary,
-        "runs": runs,
-    });
+    let results = json!({"summary": summary, "runs": runs});
+    let doc = document(&a, common.threads, &started, results);
     crate::bench_summary::finish(
         &a,
         &format!("cluster-{started}"),

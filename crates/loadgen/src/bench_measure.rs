@@ -212,7 +212,23 @@ pub(crate) fn stamp() -> String {
     )
 }
 
-pub(crate) fn machine() -> Value {
+/// A bench's JSON: when it ran, on what machine, with which flags, and `results` (an object).
+pub(crate) fn document(a: &BenchArgs, threads: usize, started: &str, results: Value) -> Value {
+    let mut doc = json!({
+        "started": started,
+        "finished": stamp(),
+        "smoke": a.smoke,
+        "machine": machine(),
+        "loadgen_threads": threads,
+        "args": format!("{a:?}"),
+    });
+    if let (Some(doc), Value::Object(results)) = (doc.as_object_mut(), results) {
+        doc.extend(results);
+    }
+    doc
+}
+
+fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
