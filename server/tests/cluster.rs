@@ -142,7 +142,10 @@ async fn chaos(redis: &Redis, nodes: &mut [Banter], seed: u64) {
     let kill_at = n as usize / 3 + rng.below(n / 3) as usize;
     let victim = rng.below(nodes.len() as u64) as usize;
     acked.wait_for(cut_at).await;
-    assert!(redis.kill_pubsub() >= 1, "some pub/sub connection was cut");
+    assert!(
+        redis.cut_pubsub().await >= 1,
+        "some pub/sub connection was cut"
+    );
     acked.wait_for(kill_at).await;
     nodes[victim].kill9();
     up.remove(nodes[victim].addr);

@@ -41,6 +41,8 @@ pub struct Redis {
     child: Option<Child>,
     pub port: u16,
     persistence: Persistence,
+    /// More `redis-server` arguments (e.g. `--replicaof HOST PORT`), after the kit's own.
+    extra: Vec<String>,
     dir: tempfile::TempDir,
 }
 
@@ -51,11 +53,27 @@ impl Redis {
             .expect("redis-server (apt-get install redis-server)")
     }
 
+    /// `redis-server` on a free port with more arguments (e.g. `--replicaof HOST PORT`); panics
+    /// if it cannot start.
+    pub fn start_args(persistence: Persistence, extra: &[&str]) -> Redis {
+        Redis::start_full("redis-server", None, persistence, extra)
+            .expect("redis-server (apt-get install redis-server)")
+    }
+
     /// `exe` on `port` (a free one when `None`).
     pub fn start_with(
         exe: &str,
         port: Option<u16>,
         persistence: Persistence,
+    ) -> std::io::Result<Redis> {
+        Redis::start_full(exe, port, persistence, &[])
+    }
+
+    fn start_full(
+        exe: &str,
+        port: Option<u16>,
+        persistence: Persistence,
+        extra: &[&str],
     ) -> std::io::Result<Redis> {
         let mut last = None;
         for _ in 0..5 {
@@ -64,6 +82,7 @@ impl Redis {
                 child: None,
                 port: port.map_or_else(free_port, Ok)?,
                 persistence,
+                extra: extra.iter().map(|s| s.to_string()).collect(),
                 dir: tempfile::Builder::new().prefix("banter-redis-").tempdir()?,
             };
             match redis.spawn() {
@@ -102,6 +121,7 @@ impl Redis {
             Persistence::Off => cmd.args(["--appendonly", "no"]),
             Persistence::Aof(fsync) => cmd.args(["--appendonly", "yes", "--appendfsync", fsync]),
         };
+        cmd.args(&self.extra);
         let mut child = cmd
             .spawn()
             .map_err(|e| std::io::Error::other(format!("start {}: {e}", self.exe)))?;
@@ -159,6 +179,26 @@ impl Redis {
             .arg("pubsub")
             .query(&mut c)
             .expect("CLIENT KILL")
+    }
+
+    /// Runs `cmd` on a new connection.
+    pub fn cmd<T: redis::FromRedisValue>(&self, cmd: &mut redis::Cmd) -> redis::RedisResult<T> {
+        cmd.query(&mut self.conn()?)
+    }
+
+    /// Cuts the nodes' pub/sub connections once there is one to cut (a node's connection is of
+    /// type pubsub only while it subscribes to something, and after an earlier cut or a restart
+    /// it comes back by itself a moment later); how many were cut.
+    pub async fn cut_pubsub(&self) -> u64 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let cut = self.kill_pubsub();
+            if cut >= 1 {
+                return cut;
+            }
+            assert!(Instant::now() < deadline, "no pub/sub connection to cut");
+            tokio::time::sleep(POLL).await; // polling interval, with a deadline
+        }
     }
 
     /// `kill -9`; waits until it is gone.
