@@ -7,12 +7,15 @@
 //! storm` joins 10,000 against the release binary (`BANTER_BIN`) and then also holds memory
 //! per user to its bound (a debug build's memory says little about production).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use banter_testkit::{Banter, Launch};
+use banter_testkit::Banter;
+use common::process::launch;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -25,8 +28,7 @@ const ROOM: &str = "lobby";
 /// does). One machine, thousands of clients: the limits meant for one address are lifted, and
 /// the hello timeout (this loaded test process may take seconds to send a join).
 async fn start(extra: &[&str]) -> Banter {
-    let bin = std::env::var("BANTER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_banter").into());
-    Launch::new(bin)
+    launch()
         .unlimited()
         .args(["--auth-timeout", "0", "--shutdown-grace", "5s"])
         .store("memory")

@@ -11,10 +11,15 @@ pub use banter_testkit::{Proxy, Scratch, scratch};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_banter");
 
+/// The binary under test: this build's, or `BANTER_BIN` (e.g. the release binary).
+pub fn bin() -> String {
+    std::env::var("BANTER_BIN").unwrap_or_else(|_| BIN.into())
+}
+
 /// A `banter` command (a client subcommand, or a start expected to fail) with colours off and a
 /// quiet environment.
 pub fn banter() -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .env_remove("RUST_BACKTRACE")
@@ -22,9 +27,10 @@ pub fn banter() -> Command {
     cmd
 }
 
-/// How to start this build's `banter` (free port, temporary data directory: see [`Launch`]).
+/// How to start the `banter` under test ([`bin`]; free port, temporary data directory: see
+/// [`Launch`]).
 pub fn launch() -> Launch {
-    Launch::new(BIN)
+    Launch::new(bin())
 }
 
 /// This build's `banter` on a free port with its own data directory (kept across restarts), the
