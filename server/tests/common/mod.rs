@@ -66,6 +66,23 @@ pub async fn start_server_with(tune: impl FnOnce(&mut Config)) -> TestServer {
     }
 }
 
+/// A TLS client that trusts exactly `trusted` (self-signed test certificates).
+pub fn tls_connector(
+    trusted: &[&rustls::pki_types::CertificateDer<'static>],
+) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in trusted {
+        roots.add((*c).clone()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+}
+
 impl Endpoint for TestServer {
     fn addr(&self) -> SocketAddr {
         self.addr
