@@ -31,7 +31,7 @@ test: setup lint test-unit test-wasm test-e2e test-conformance bench-smoke
 # real-socket tests (the cluster tests start redis-server).
 test-unit: setup-redis
     cargo build -p banter-protocol --target wasm32-unknown-unknown
-    cargo test -p banter-protocol -p banter-server -p banter-client -p banter-loadgen
+    cargo test -p banter-protocol -p banter-server -p banter-client -p banter-loadgen -p banter-testkit
 
 # The contract checked by a client we did not write (Python, from docs/protocol.md alone).
 test-conformance: release
@@ -53,7 +53,7 @@ storm:
 # Formatting and clippy with warnings as errors, for every crate.
 lint: lint-frontend
     cargo fmt --all -- --check
-    cargo clippy -p banter-protocol -p banter-server -p banter-client -p banter-loadgen -p naive-axum --all-targets -- -D warnings
+    cargo clippy -p banter-protocol -p banter-server -p banter-client -p banter-loadgen -p banter-testkit -p naive-axum --all-targets -- -D warnings
 
 # Banter vs the Node `ws` and naive axum references: release build, npm ci, 3 alternating rounds
 # (20-40 min); medians and ratios printed, JSON in bench/results/. Options pass through: `just bench --rounds 5`.
@@ -88,7 +88,7 @@ setup-browser:
         if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
         else echo "the browser tests need Chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; fi
 
-# Install redis-server when missing (apt, needs root): `tests/cluster.rs` starts real ones.
+# Install redis-server when missing (apt, needs root): `tests/cluster*.rs` start real ones.
 setup-redis:
     @if ! command -v redis-server >/dev/null; then \
         if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \

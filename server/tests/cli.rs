@@ -6,7 +6,19 @@ use std::process::Stdio;
 
 use common::process::{Proc, Proxy, banter, scratch};
 use common::*;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::process::ChildStdout;
+
+/// The `seq` of the next line `banter tail --json` prints.
+async fn next_seq(lines: &mut Lines<BufReader<ChildStdout>>) -> u64 {
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("tail printed nothing in time")
+        .expect("read")
+        .expect("tail ended");
+    let m: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    m["seq"].as_u64().unwrap()
+}
 
 async fn post_http(server: &TestServer, room: &str, text: &str) {
     let (status, _) = post(
@@ -90,15 +102,7 @@ async fn tail_prints_exactly_1_to_n_across_connection_cuts() {
         .expect("spawn banter tail");
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
-    let mut next_seq = async |seen: &mut Vec<u64>| {
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("tail printed nothing in time")
-            .expect("read")
-            .expect("tail ended");
-        let m: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
-        seen.push(m["seq"].as_u64().unwrap());
-    };
+    let mut next_seq = async |seen: &mut Vec<u64>| seen.push(next_seq(&mut lines).await);
 
     let mut posted = 0;
     for round in 0..3 {
@@ -166,21 +170,15 @@ async fn tail_prints_exactly_1_to_n_while_the_server_restarts_under_it() {
             assert_eq!(res.status(), 201);
         }
         while (seen.len() as u64) < posted {
-            let line = tokio::time::timeout(WAIT, lines.next_line())
-                .await
-                .expect("tail printed nothing in time")
-                .expect("read")
-                .expect("tail ended");
-            let m: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
-            seen.push(m["seq"].as_u64().unwrap());
+            seen.push(next_seq(&mut lines).await);
         }
         if round < 2 {
             if round == 0 {
                 server.signal("TERM").await;
+                server.wait().await;
             } else {
-                server.child.start_kill().expect("kill");
+                server.kill9();
             }
-            server.child.wait().await.expect("exited");
             server = Proc::start(&["--listen", &listen, "--data-dir", &data]).await;
         }
     }

@@ -16,7 +16,6 @@
 mod common;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use banter_server::limit::proxy::parse_net;
@@ -125,17 +124,9 @@ async fn over_tls_the_handshake_counts_inside_the_first_request_deadline() {
     let t0 = Instant::now();
     // One says nothing at all; one completes the handshake, then says nothing.
     let silent = tcp_from(STRANGER, server.addr).await;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ck.cert.der().clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let tcp = tcp_from(STRANGER, server.addr).await;
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+    let mut tls = tls_connector(&[ck.cert.der()])
         .connect(name, tcp)
         .await
         .expect("handshake");

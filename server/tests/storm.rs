@@ -7,12 +7,15 @@
 //! storm` joins 10,000 against the release binary (`BANTER_BIN`) and then also holds memory
 //! per user to its bound (a debug build's memory says little about production).
 
+mod common;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use banter_testkit::Banter;
+use common::process::launch;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -21,89 +24,19 @@ use tokio_tungstenite::tungstenite::Message;
 
 const ROOM: &str = "lobby";
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        // BANTER_BIN: measure another build (e.g. the release binary, as `just storm` does).
-        let bin =
-            std::env::var("BANTER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_banter").into());
-        let child = Command::new(bin)
-            .args(["--listen", &addr.to_string()])
-            // One machine, thousands of clients: lift the limits meant for one address, and the
-            // hello timeout (this loaded test process may take seconds to send a join).
-            .args([
-                "--rate-per-sec",
-                "0",
-                "--max-connections-per-ip",
-                "0",
-                "--max-tcp-connections-per-ip",
-                "0",
-                "--auth-timeout",
-                "0",
-            ])
-            .args([
-                "--http-rate-per-sec",
-                "0",
-                "--shutdown-grace",
-                "5s",
-                "--store",
-                "memory",
-            ])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(
-                    std::env::temp_dir().join(format!("banter-storm-{port}.log")),
-                )
-                .map(Stdio::from)
-                .unwrap_or_else(|_| Stdio::null()),
-            )
-            .spawn()
-            .expect("start banter");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "server did not listen");
-            std::thread::sleep(Duration::from_millis(20)); // polling, with a deadline
-        }
-        Server { child, addr }
-    }
-
-    fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc status");
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS");
-        kb * 1024
-    }
-
-    fn sigterm(&self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(ok.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `banter` for a storm: this build, or `BANTER_BIN` (e.g. the release binary, as `just storm`
+/// does). One machine, thousands of clients: the limits meant for one address are lifted, and
+/// the hello timeout (this loaded test process may take seconds to send a join).
+async fn start(extra: &[&str]) -> Banter {
+    launch()
+        .unlimited()
+        .args(["--auth-timeout", "0", "--shutdown-grace", "5s"])
+        .store("memory")
+        .args(extra)
+        .log_to(std::env::temp_dir().join("banter-storm.log"))
+        .start()
+        .await
+        .expect("banter started")
 }
 
 /// How one member's connection ended.
@@ -196,23 +129,14 @@ async fn join_members(
 /// 1006). Returns `(server exit, last 1001 read by a client)`: the latter includes this test
 /// process reading its backlog, so it is reported, not asserted.
 async fn sigterm_all_get_1001(
-    server: &mut Server,
+    server: &mut Banter,
     members: Vec<tokio::task::JoinHandle<Ended>>,
 ) -> (Duration, Duration) {
     let t0 = Instant::now();
-    server.sigterm();
-    let child = &mut server.child;
+    server.signal("TERM").await;
     let exited = async move {
-        loop {
-            if child.try_wait().expect("wait").is_some() {
-                return t0.elapsed();
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(15),
-                "the server did not exit"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await; // polling interval
-        }
+        server.wait().await;
+        t0.elapsed()
     };
     let closes = async move {
         let mut last = Duration::ZERO;
@@ -243,7 +167,7 @@ fn raise_fd_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_members_mass_leave_join_and_typing_kick_no_one() {
     raise_fd_limit();
-    let mut server = Server::start(&[]);
+    let mut server = start(&[]).await;
     let frames = Arc::new(AtomicUsize::new(0));
     let (members, took) = join_members(server.addr, 2_000, 200, frames.clone()).await;
     println!("2,000 joined in {took:?}");
@@ -327,7 +251,7 @@ async fn many_users_join_one_room_then_sigterm_closes_all_with_1001() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
-    let mut server = Server::start(&["--max-connections", "20000"]);
+    let mut server = start(&["--max-connections", "20000"]).await;
     let rss0 = server.rss_bytes();
     let frames = Arc::new(AtomicUsize::new(0));
     let (members, took) = join_members(server.addr, users, 200, frames.clone()).await;

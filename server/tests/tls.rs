@@ -4,17 +4,14 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use banter_protocol::{ClientMsg, ServerMsg};
-use common::WAIT;
 use common::process::{Proc, banter, scratch};
+use common::{WAIT, tls_connector};
 use futures_util::{SinkExt, StreamExt};
-use rustls::RootCertStore;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -27,24 +24,10 @@ fn make_cert(dir: &Path) -> CertificateDer<'static> {
     ck.cert.der().clone()
 }
 
-fn connector(trusted: &[&CertificateDer<'static>]) -> TlsConnector {
-    let mut roots = RootCertStore::empty();
-    for c in trusted {
-        roots.add((*c).clone()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    TlsConnector::from(Arc::new(cfg))
-}
-
 async fn tls(server: &Proc, trusted: &[&CertificateDer<'static>]) -> TlsStream<TcpStream> {
     let tcp = TcpStream::connect(server.addr).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    tokio::time::timeout(WAIT, connector(trusted).connect(name, tcp))
+    tokio::time::timeout(WAIT, tls_connector(trusted).connect(name, tcp))
         .await
         .expect("handshake in time")
         .expect("handshake")
@@ -167,7 +150,7 @@ async fn wss_chat_survives_a_certificate_reload() {
     // A client trusting only the old certificate is now refused...
     let tcp = TcpStream::connect(server.addr).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    assert!(connector(&[&first]).connect(name, tcp).await.is_err());
+    assert!(tls_connector(&[&first]).connect(name, tcp).await.is_err());
     // ...while the connections made before the reload still chat, with new ones too.
     chat(&mut bob, &mut ada, "after the reload").await;
     let mut cy = wss(&server, &[&second]).await;

@@ -12,7 +12,7 @@
 //! `CHROME_BIN`).
 
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -21,58 +21,25 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
+use banter_testkit::{Banter, Endpoint, Launch};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 mod page;
-mod proxy;
-pub use proxy::CutProxy;
+
+pub use banter_testkit::{
+    Proxy as CutProxy, free_port, release_bin as banter_bin, target_dir, workspace_root,
+};
 
 /// How long any single condition may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(40);
 
-/// The workspace root (two levels above this crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
-
-/// Cargo's target directory: `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                workspace_root().join(dir)
-            }
-        }
-        None => workspace_root().join("target"),
-    }
-}
-
-/// The server binary under test: `BANTER_BIN`, else `<target>/release/banter`.
-pub fn banter_bin() -> PathBuf {
-    std::env::var_os("BANTER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("release").join("banter"))
-}
-
 /// Where failing tests leave screenshots and logs.
 pub fn artifacts_dir() -> PathBuf {
     target_dir().join("e2e-artifacts")
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> Result<u16> {
-    let l = StdListener::bind("127.0.0.1:0").context("bind an ephemeral port")?;
-    Ok(l.local_addr()?.port())
 }
 
 /// Polls `check` until it yields `Some`, failing after [`TIMEOUT`] with `what` in the message.
@@ -99,12 +66,10 @@ where
     }
 }
 
-/// The release server on a free port. Killed on drop.
+/// The release server on a free port (through `banter-testkit`), its log in the artifacts
+/// directory. Killed on drop.
 pub struct Server {
-    _child: Child,
-    /// The server's own durable store, removed with it.
-    _data: tempfile::TempDir,
-    http: reqwest::Client,
+    _banter: Banter,
     /// `http://127.0.0.1:PORT`
     pub base: String,
     pub addr: SocketAddr,
@@ -112,7 +77,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the binary and waits until `/healthz` answers.
+    /// Starts the binary and waits until it listens.
     pub async fn start(test: &str) -> Result<Server> {
         Server::start_with(test, &[]).await
     }
@@ -126,48 +91,23 @@ impl Server {
                 bin.display()
             );
         }
-        let port = free_port()?;
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         std::fs::create_dir_all(artifacts_dir())?;
         let log = artifacts_dir().join(format!("{test}-server.log"));
-        let log_file = std::fs::File::create(&log)?;
-        let data = tempfile::tempdir()?;
-        let child = Command::new(&bin)
-            .arg("--listen")
-            .arg(addr.to_string())
-            .arg("--data-dir")
-            .arg(data.path())
+        std::fs::File::create(&log)?;
+        let banter = Launch::new(bin)
             // The tests post backlogs over HTTP as fast as they can, as a bot would: no HTTP rate
             // limit here (the WebSocket limits stay, and a test may set its own).
             .args(["--http-rate-per-sec", "0"])
             .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(log_file.try_clone()?))
-            .stderr(Stdio::from(log_file))
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("start {}", bin.display()))?;
-        let base = format!("http://{addr}");
-        let http = reqwest::Client::new();
-        let health = format!("{base}/healthz");
-        wait_for("the server's /healthz", || {
-            let http = http.clone();
-            let health = health.clone();
-            async move {
-                Ok(match http.get(&health).send().await {
-                    Ok(r) if r.status().is_success() => Some(()),
-                    _ => None,
-                })
-            }
-        })
-        .await?;
+            .env("RUST_LOG", Some("info"))
+            .log_to(&log)
+            .start()
+            .await?;
         Ok(Server {
-            _child: child,
-            _data: data,
-            http,
-            base,
-            addr,
+            base: banter.http(""),
+            addr: banter.addr,
             log,
+            _banter: banter,
         })
     }
 
@@ -192,15 +132,10 @@ impl Server {
             text: text.into(),
             client_id: None,
         };
-        let resp = self
-            .http
-            .post(format!("{}/api/rooms/{room}/messages", self.base))
-            .json(&body)
-            .send()
-            .await?;
-        let status = resp.status();
-        let value: Value = resp.json().await.unwrap_or(Value::Null);
-        if status.as_u16() != 201 {
+        let (status, value) =
+            banter_testkit::post_within(&self.addr, room, serde_json::to_value(&body)?, TIMEOUT)
+                .await?;
+        if status != 201 {
             bail!("POST answered {status}: {value}");
         }
         Ok(value)

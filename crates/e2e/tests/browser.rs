@@ -154,11 +154,12 @@ async fn empty_input_is_refused_inline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cut_connection_reconnects_and_resumes_exactly_once() {
     run("cut_connection_reconnects_and_resumes", |ctx| async move {
-        let proxy = CutProxy::start(ctx.server.addr).await?;
+        let proxy = CutProxy::start(ctx.server.addr).await;
         let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
         page.send("before the cut").await?;
         page.wait_message("before the cut").await?;
 
+        proxy.refuse();
         proxy.cut();
         page.wait_state("reconnecting").await?;
         let label = page.state_label().await?;
@@ -529,7 +530,7 @@ async fn incomplete_history_is_reported() {
         &["--max-replay", "10"],
         |ctx| async move {
             ctx.server.post_many("lobby", "grace", "old", 15).await?;
-            let proxy = CutProxy::start(ctx.server.addr).await?;
+            let proxy = CutProxy::start(ctx.server.addr).await;
             let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
             let notice = page.wait_visible_text("#history-notice").await?;
             ensure!(notice.contains("Older messages"), "first visit: {notice}");
@@ -539,6 +540,7 @@ async fn incomplete_history_is_reported() {
             })
             .await?;
 
+            proxy.refuse();
             proxy.cut();
             page.wait_state("reconnecting").await?;
             ctx.server.post_many("lobby", "grace", "missed", 20).await?;
@@ -578,12 +580,13 @@ async fn incomplete_history_is_reported() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_restart_resets_the_room_and_says_so() {
     run("a_server_restart_resets_the_room", |ctx| async move {
-        let proxy = CutProxy::start(ctx.server.addr).await?;
+        let proxy = CutProxy::start(ctx.server.addr).await;
         let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
         ctx.server.post_many("lobby", "grace", "before", 3).await?;
         page.wait_message("before 3").await?;
 
         let restarted = banter_e2e::Server::start("a_server_restart_resets_the_room-2").await?;
+        proxy.refuse();
         proxy.cut();
         page.wait_state("reconnecting").await?;
         proxy.set_upstream(restarted.addr);
@@ -616,7 +619,7 @@ async fn a_send_whose_ack_was_lost_is_stored_once() {
     run(
         "a_send_whose_ack_was_lost_is_stored_once",
         |ctx| async move {
-            let proxy = CutProxy::start(ctx.server.addr).await?;
+            let proxy = CutProxy::start(ctx.server.addr).await;
             let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
             let stored = || async {
                 let v: serde_json::Value = reqwest::get(format!(
@@ -645,6 +648,7 @@ async fn a_send_whose_ack_was_lost_is_stored_once() {
                 "no ack reached the page: still pending"
             );
 
+            proxy.refuse();
             proxy.cut();
             page.wait_state("reconnecting").await?;
             proxy.restore();

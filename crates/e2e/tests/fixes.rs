@@ -110,7 +110,7 @@ async fn rate_limit_says_the_rate_and_retries_all_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_top_bar_stays_one_row() {
     run("the_top_bar_stays_one_row", |ctx| async move {
-        let proxy = CutProxy::start(ctx.server.addr).await?;
+        let proxy = CutProxy::start(ctx.server.addr).await;
         let page = ctx.chat_page("ada", &format!("{}/", proxy.base())).await?;
         ctx.server.post_many("lobby", "grace", "filler", 40).await?;
         page.send("the newest").await?;
@@ -125,6 +125,7 @@ async fn the_top_bar_stays_one_row() {
             .send_keys("Not A Room!\u{E007}")
             .await?;
         page.wait_visible_text("#room-error").await?;
+        proxy.refuse();
         proxy.cut();
         page.wait_visible_text("#conn-now").await?;
         let after = page.js(header_height).await?.as_f64().unwrap_or(0.0);

@@ -173,7 +173,7 @@ async fn a_conversation_works_both_ways_and_survives_a_reconnect() {
     let (secret, args) = token_server(&dir);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     banter_e2e::run_with("a_conversation_works_both_ways", &args, |ctx| async move {
-        let proxy = CutProxy::start(ctx.server.addr).await?;
+        let proxy = CutProxy::start(ctx.server.addr).await;
         let ada = ctx
             .page("ada", &sign_in_link(&secret, "ada", &proxy.base()).await?)
             .await?;
@@ -208,6 +208,7 @@ async fn a_conversation_works_both_ways_and_survives_a_reconnect() {
         ada.wait_message("hi ada, what's up?").await?;
 
         // Cut off, ada misses nothing: the conversation is stored and resumed like a room.
+        proxy.refuse();
         proxy.cut();
         ada.wait_state("reconnecting").await?;
         bob.send("while you were away").await?;

@@ -19,7 +19,9 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::bench::{BenchArgs, Kind, Server, machine, measure_on, median, stamp};
+use crate::bench_args::BenchArgs;
+use crate::bench_measure::{document, measure_on, median, stamp};
+use crate::bench_server::{Kind, Server};
 use crate::client::{ConnSpec, Dialect};
 use crate::fanout::{self, FanoutReport, Probe};
 use crate::procstat::{CpuMark, Proc};
@@ -55,7 +57,7 @@ impl System {
 enum Sut {
     Single(Server),
     Cluster {
-        redis: RedisProc,
+        redis: Box<RedisProc>,
         nodes: Vec<Server>,
     },
 }
@@ -70,7 +72,7 @@ impl Sut {
                 "banter",
             )?)),
             System::Cluster => {
-                let redis = RedisProc::start(&a.redis_server, *port, &a.redis_fsync)?;
+                let redis = Box::new(RedisProc::start(&a.redis_server, *port, &a.redis_fsync)?);
                 let mut with_redis = a.clone();
                 with_redis
                     .banter_args
@@ -137,7 +139,7 @@ impl Sut {
     fn redis(&self) -> Option<&RedisProc> {
         match self {
             Sut::Single(_) => None,
-            Sut::Cluster { redis, .. } => Some(redis),
+            Sut::Cluster { redis, .. } => Some(redis.as_ref()),
         }
     }
 }
@@ -306,16 +308,8 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
     }
     let (text, summary) = summarize(&a, &runs);
     println!("{text}");
-    let doc = json!({
-        "started": started,
-        "finished": stamp(),
-        "smoke": a.smoke,
-        "machine": machine(),
-        "loadgen_threads": common.threads,
-        "args": format!("{a:?}"),
-        "summary": summary,
-        "runs": runs,
-    });
+    let results = json!({"summary": summary, "runs": runs});
+    let doc = document(&a, common.threads, &started, results);
     crate::bench_summary::finish(
         &a,
         &format!("cluster-{started}"),
@@ -348,18 +342,7 @@ fn fanout_run(
         |p| Sut::start(a, sys, p),
         |sut| {
             let spec = sut.spec(common, 16 * 1024);
-            let cfg = fanout::FanoutCfg {
-                clients: a.clients,
-                rooms: 1,
-                senders: a.senders,
-                rate: target as f64 / a.clients as f64,
-                duration: Duration::from_secs_f64(a.secs),
-                payload: a.payload,
-                settle: Duration::from_secs_f64(if a.smoke { 0.3 } else { 1.0 }),
-                drain: Duration::from_secs(5),
-                connect_concurrency: 100,
-                setup_timeout: Duration::from_secs(30),
-            };
+            let cfg = a.fanout_cfg(target);
             let procs = sut.procs();
             let first = procs[0].1;
             let mut meter = Meter::new(procs, sut.redis());

@@ -1,6 +1,6 @@
 //! The servers under test as processes: which kinds there are ([`Kind`]: Banter, the Node `ws`
 //! reference, naive axum) and one started on its own port with its log in the temporary
-//! directory ([`Server`]), killed (and its data directory removed) when dropped.
+//! directory ([`Server`]), killed (and Banter's data directory removed) when dropped.
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::bench::BenchArgs;
+use banter_testkit::Launch;
+
+use crate::bench_args::BenchArgs;
 use crate::client::Dialect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,12 +38,16 @@ impl Kind {
     }
 }
 
-/// A server process started for one run.
+/// A server process started for one run: Banter through `banter-testkit` (its temporary data
+/// directory removed with it), a reference as a plain child process.
 pub(crate) struct Server {
-    child: Child,
+    process: Process,
     pub(crate) addr: SocketAddr,
-    /// Banter's data directory, removed with the server (a store run writes gigabytes).
-    data: Option<std::path::PathBuf>,
+}
+
+enum Process {
+    Banter(Box<banter_testkit::Banter>),
+    Reference(Child),
 }
 
 impl Server {
@@ -51,73 +57,86 @@ impl Server {
 
     /// Starts `kind` on `port`, logging to `banter-bench-<label>.log` in the temporary directory.
     pub(crate) fn start_as(kind: Kind, a: &BenchArgs, port: u16, label: &str) -> Result<Server> {
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log = std::env::temp_dir().join(format!("banter-bench-{label}.log"));
         let log_file = std::fs::File::create(&log).context("creating the server log")?;
-        // A fresh durable store per run, outside the repository.
-        let data = std::env::temp_dir().join(format!("banter-bench-data-{port}"));
-        let mut cmd = match kind {
+        let server = match kind {
             Kind::Banter => {
-                let _ = std::fs::remove_dir_all(&data);
-                let mut c = Command::new(&a.banter);
-                c.arg("--listen").arg(addr.to_string());
-                c.arg("--data-dir").arg(&data).args(&a.banter_args);
-                c
+                let banter = Launch::new(&a.banter)
+                    .port(port)
+                    .args(&a.banter_args)
+                    .log_to(&log)
+                    .start_blocking()?;
+                Server {
+                    addr: banter.addr,
+                    process: Process::Banter(Box::new(banter)),
+                }
             }
-            Kind::Node => {
-                let mut c = Command::new(&a.node);
-                c.arg(a.node_dir.join("server.js")).arg(port.to_string());
-                c
-            }
-            Kind::Naive => {
-                let mut c = Command::new(&a.naive);
-                c.arg(port.to_string());
-                c
-            }
+            Kind::Node | Kind::Naive => reference(kind, a, port, log_file, &log)?,
         };
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("starting {} ({cmd:?})", kind.name()))?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                // Let it finish starting (first accept, allocator warm-up) before measuring.
-                std::thread::sleep(Duration::from_millis(200));
-                return Ok(Server {
-                    child,
-                    addr,
-                    data: (kind == Kind::Banter).then_some(data),
-                });
-            }
-            if let Some(status) = child.try_wait()? {
-                let tail = std::fs::read_to_string(&log).unwrap_or_default();
-                bail!(
-                    "{} exited ({status}) before listening:\n{tail}",
-                    kind.name()
-                );
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                bail!("{} did not listen on {addr} within 15 s", kind.name());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // Let it finish starting (first accept, allocator warm-up) before measuring.
+        std::thread::sleep(Duration::from_millis(200));
+        Ok(server)
     }
 
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.process {
+            Process::Banter(b) => b.pid(),
+            Process::Reference(c) => c.id(),
+        }
     }
 }
 
-impl Drop for Server {
+/// A reference server on `port`, once it accepts connections.
+fn reference(
+    kind: Kind,
+    a: &BenchArgs,
+    port: u16,
+    log_file: std::fs::File,
+    log: &std::path::Path,
+) -> Result<Server> {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut cmd = if kind == Kind::Node {
+        let mut c = Command::new(&a.node);
+        c.arg(a.node_dir.join("server.js"));
+        c
+    } else {
+        Command::new(&a.naive)
+    };
+    let mut child = cmd
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("starting {} ({cmd:?})", kind.name()))?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(Server {
+                addr,
+                process: Process::Reference(child),
+            });
+        }
+        if let Some(status) = child.try_wait()? {
+            let tail = std::fs::read_to_string(log).unwrap_or_default();
+            bail!(
+                "{} exited ({status}) before listening:\n{tail}",
+                kind.name()
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            bail!("{} did not listen on {addr} within 15 s", kind.name());
+        }
+        std::thread::sleep(Duration::from_millis(50)); // polling interval, with a deadline
+    }
+}
+
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(data) = &self.data {
-            let _ = std::fs::remove_dir_all(data);
+        if let Process::Reference(child) = self {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

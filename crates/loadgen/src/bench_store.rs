@@ -12,23 +12,18 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use crate::bench::{BenchArgs, Kind, Run, measure, spec};
+use crate::bench_args::{BenchArgs, Run};
+use crate::bench_measure::{Session, Slot, spec};
+use crate::bench_server::Kind;
 use crate::report::thousands;
+use crate::runtime;
 use crate::store::{self, StoreCfg, StoreReport};
-use crate::{Common, runtime};
 
 const SENDERS: usize = 50;
 const INFLIGHT: usize = 32;
 
 /// One round of the three store measurements.
-pub fn round(
-    a: &BenchArgs,
-    common: &Common,
-    round: usize,
-    port: &mut u16,
-    runs: &mut Vec<Run>,
-    smoke_failures: &mut Vec<String>,
-) -> Result<()> {
+pub fn round(a: &BenchArgs, s: &mut Session, round: usize) -> Result<()> {
     let mut naive = a.clone();
     naive.banter_args.push("--store-batch=1".into());
     let plans: [(&'static str, &BenchArgs, f64); 3] = [
@@ -36,11 +31,11 @@ pub fn round(
         ("store-naive", &naive, 0.0),
         ("store-latency", a, a.store_rate),
     ];
+    let common = s.common;
     for (scenario, args, rate) in plans {
-        let (r, quiet, attempts) = measure(
+        s.record(
             args,
-            Kind::Banter,
-            port,
+            Slot::new(round, Kind::Banter, scenario, None),
             |srv| {
                 let spec = spec(common, Kind::Banter, srv.addr, 64 * 1024);
                 let cfg = StoreCfg {
@@ -53,32 +48,22 @@ pub fn round(
                 Ok(runtime(common.threads)?.block_on(store::run(spec, cfg, Some(srv.pid()))))
             },
             |_: &StoreReport| None,
+            |r| {
+                let line = format!(
+                    "{scenario:<14} {:>8} acked/s  ack p50 {:.2} ms  p99 {:.2} ms  ({} refused, server CPU {} %)",
+                    thousands(r.acked_per_sec),
+                    r.ack_latency_ms.p50,
+                    r.ack_latency_ms.p99,
+                    r.refused,
+                    crate::report::opt(r.server_cpu_pct, 0),
+                );
+                (line, (r.acked == 0).then(|| format!("{scenario}: nothing acked")))
+            },
         )?;
-        eprintln!(
-            "[round {round}] {scenario:<14} {:>8} acked/s  ack p50 {:.2} ms  p99 {:.2} ms  ({} refused, server CPU {} %)",
-            thousands(r.acked_per_sec),
-            r.ack_latency_ms.p50,
-            r.ack_latency_ms.p99,
-            r.refused,
-            crate::report::opt(r.server_cpu_pct, 0),
-        );
-        if r.acked == 0 {
-            smoke_failures.push(format!("{scenario}: nothing acked"));
-        }
-        runs.push(Run {
-            round,
-            others_before_pct: quiet,
-            attempts,
-            server: Kind::Banter,
-            scenario,
-            target: None,
-            report: serde_json::to_value(&r)?,
-        });
     }
     Ok(())
 }
 
-/// Medians of the store runs, and the durable/naive ratio; empty when none ran.
 pub fn summarize(runs: &[Run]) -> (String, Value) {
     let med = |scenario: &str, ptr: &str| {
         let mut v: Vec<f64> = runs

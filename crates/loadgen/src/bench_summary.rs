@@ -4,7 +4,9 @@
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use crate::bench::{BenchArgs, Kind, Run, median};
+use crate::bench_args::{BenchArgs, Run};
+use crate::bench_measure::median;
+use crate::bench_server::Kind;
 use crate::report::thousands;
 
 /// Medians per server and metric, ratios, and the printed comparison table.
@@ -180,7 +182,7 @@ pub(crate) fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::stamp;
+    use crate::bench_measure::stamp;
 
     #[test]
     fn medians() {

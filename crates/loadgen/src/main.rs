@@ -10,7 +10,9 @@
 //! so that it takes as little as possible of the cores it shares with the server under test.
 
 mod bench;
+mod bench_args;
 mod bench_cluster;
+mod bench_measure;
 mod bench_server;
 mod bench_store;
 mod bench_summary;
@@ -97,7 +99,7 @@ enum Cmd {
     Store(StoreArgs),
     /// Run Banter, the Node `ws` and the naive axum references through every scenario, alternating,
     /// and compare.
-    Bench(Box<bench::BenchArgs>),
+    Bench(Box<bench_args::BenchArgs>),
 }
 
 #[derive(Args, Debug)]

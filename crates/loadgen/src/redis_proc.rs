@@ -1,88 +1,45 @@
-//! A `redis-server` the cluster benchmark starts for one run (loopback, its files in a fresh
-//! temporary directory, killed on drop), and what a run cost it: commands from
+//! A `redis-server` the cluster benchmark starts for one run (`banter-testkit`'s: loopback, its
+//! files in a fresh temporary directory, killed on drop), and what a run cost it: commands from
 //! `INFO commandstats` (every command, those the Lua scripts call included) and CPU from
 //! `INFO cpu` (`used_cpu_user` + `used_cpu_sys`), as the difference of two samples.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use banter_testkit::{Persistence, Redis};
 use serde::Serialize;
 
 /// See the module docs.
 pub struct RedisProc {
-    child: Child,
+    redis: Redis,
     pub addr: SocketAddr,
-    dir: PathBuf,
     /// For `INFO` (a lock so that a shared `&RedisProc` can sample).
     conn: std::sync::Mutex<redis::Connection>,
 }
 
 impl RedisProc {
-    /// Starts `exe` on `port`. `fsync`: `always`, `everysec` or `no` (AOF on), or `off` (no
-    /// persistence at all).
+    /// Starts `exe` on `port` (through `banter-testkit`). `fsync`: `always`, `everysec` or `no`
+    /// (AOF on), or `off` (no persistence at all).
     pub fn start(exe: &str, port: u16, fsync: &str) -> Result<RedisProc> {
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-            bail!("port {port} is taken");
-        }
-        let dir = std::env::temp_dir().join(format!("banter-bench-redis-{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        let log = std::fs::File::create(dir.join("redis.log"))?;
-        let mut cmd = Command::new(exe);
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(&dir)
-            .args(["--save", ""]);
-        match fsync {
-            "off" => cmd.args(["--appendonly", "no"]),
-            "always" | "everysec" | "no" => {
-                cmd.args(["--appendonly", "yes", "--appendfsync", fsync])
-            }
-            other => bail!("--redis-fsync {other:?}: always, everysec, no or off"),
-        };
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
+        let persistence = Persistence::parse(fsync).context("--redis-fsync")?;
+        let redis = Redis::start_with(exe, Some(port), persistence)
             .with_context(|| format!("starting {exe} (just setup-redis installs it)"))?;
-        let url = format!("redis://{addr}/");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let conn = redis::Client::open(url.as_str())
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)));
-            if let Ok(mut conn) = conn
-                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
-            {
-                return Ok(RedisProc {
-                    child,
-                    addr,
-                    dir,
-                    conn: std::sync::Mutex::new(conn),
-                });
-            }
-            if let Some(status) = child.try_wait()? {
-                bail!("redis-server exited ({status}) before answering on {addr}");
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                bail!("redis-server did not answer on {addr} within 10 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let conn = redis.conn()?;
+        Ok(RedisProc {
+            addr: redis.addr(),
+            redis,
+            conn: std::sync::Mutex::new(conn),
+        })
     }
 
     pub fn url(&self) -> String {
-        format!("redis://{}/", self.addr)
+        self.redis.url()
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.redis.pid()
     }
 
     /// Its counters now.
@@ -94,14 +51,6 @@ impl RedisProc {
         let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut *conn)?;
         let cpu: String = redis::cmd("INFO").arg("cpu").query(&mut *conn)?;
         Ok(RedisSample::parse(&stats, &cpu, Instant::now()))
-    }
-}
-
-impl Drop for RedisProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -192,6 +141,8 @@ pub struct RedisCost {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -1,24 +1,25 @@
-//! The real `banter` binary as a child process: started on port 0, its address read from its
-//! log, killed when dropped. Plus a scratch directory per test and a TCP proxy that can cut
-//! every connection through it.
+//! The real `banter` binary as a child process, through `banter-testkit`: [`Proc::start`] with
+//! the flags given (add `--listen 127.0.0.1:0` yourself), [`launch`] for any other way; a
+//! scratch directory per test and a TCP proxy that cuts every connection through it.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::ops::{Deref, DerefMut};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, ChildStderr, Command};
-use tokio::task::JoinHandle;
+use banter_testkit::{Banter, Launch, Redis};
+use tokio::process::Command;
 
-use super::WAIT;
+pub use banter_testkit::{Proxy, Scratch, scratch};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_banter");
 
-/// A `banter` command with colours off and a quiet environment.
+/// The binary under test: this build's, or `BANTER_BIN` (e.g. the release binary).
+pub fn bin() -> String {
+    std::env::var("BANTER_BIN").unwrap_or_else(|_| BIN.into())
+}
+
+/// A `banter` command (a client subcommand, or a start expected to fail) with colours off and a
+/// quiet environment.
 pub fn banter() -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .env_remove("RUST_BACKTRACE")
@@ -26,127 +27,64 @@ pub fn banter() -> Command {
     cmd
 }
 
-/// A running server process.
-pub struct Proc {
-    pub child: Child,
-    pub addr: SocketAddr,
-    /// The log lines after the `listening on` line, for tests that read on.
-    pub stderr: tokio::io::Lines<BufReader<ChildStderr>>,
+/// How to start the `banter` under test ([`bin`]; free port, temporary data directory: see
+/// [`Launch`]).
+pub fn launch() -> Launch {
+    Launch::new(bin())
 }
+
+/// This build's `banter` on a free port with its own data directory (kept across restarts), the
+/// limits meant for one address lifted, with more flags.
+pub async fn start(extra: &[&str]) -> Banter {
+    launch()
+        .unlimited()
+        .args(extra)
+        .start()
+        .await
+        .expect("banter started")
+}
+
+/// A running server process started with exactly the flags given (see [`Banter`]).
+pub struct Proc(pub Banter);
 
 impl Proc {
     /// Starts `banter ARGS` (add `--listen 127.0.0.1:0` yourself) and waits for it to listen.
     pub async fn start(args: &[&str]) -> Proc {
-        let mut cmd = banter();
-        cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn banter");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let addr = tokio::time::timeout(WAIT, async {
-            while let Some(line) = stderr.next_line().await.expect("read log") {
-                if let Some(at) = line.find("listening on ") {
-                    // Text logs end the line with the URL; JSON logs close a string after it.
-                    let url = line[at + "listening on ".len()..]
-                        .split(|c: char| c.is_whitespace() || c == '"')
-                        .next()
-                        .unwrap_or_default();
-                    let hostport = url.split("://").nth(1).expect("scheme");
-                    return hostport.parse::<SocketAddr>().expect("address");
-                }
-            }
-            panic!("banter exited before listening");
-        })
+        let banter = launch().bare().args(args).start().await;
+        Proc(banter.expect("banter started"))
+    }
+}
+
+impl Deref for Proc {
+    type Target = Banter;
+    fn deref(&self) -> &Banter {
+        &self.0
+    }
+}
+
+impl DerefMut for Proc {
+    fn deref_mut(&mut self) -> &mut Banter {
+        &mut self.0
+    }
+}
+
+/// A node of a cluster sharing rooms through `redis` (the limits meant for one address lifted),
+/// with more flags.
+pub async fn node(redis: &Redis, extra: &[&str]) -> Banter {
+    launch()
+        .unlimited()
+        .redis(&redis.url())
+        .args(extra)
+        .start()
         .await
-        .expect("banter did not start listening");
-        Proc {
-            child,
-            addr,
-            stderr,
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id().expect("running")
-    }
-
-    /// Sends `signal` (e.g. "HUP") with kill(1).
-    pub async fn signal(&self, signal: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid().to_string())
-            .status()
-            .await
-            .expect("kill");
-        assert!(ok.success());
-    }
+        .expect("a banter node")
 }
 
-/// A fresh directory under the system temp dir, named after the test; removed when dropped.
-pub struct Scratch(tempfile::TempDir);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        self.0.path()
+/// `n` nodes on `redis`.
+pub async fn cluster(redis: &Redis, n: usize) -> Vec<Banter> {
+    let mut nodes = Vec::new();
+    for _ in 0..n {
+        nodes.push(node(redis, &[]).await);
     }
-}
-
-pub fn scratch(name: &str) -> Scratch {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("banter-test-{name}-"))
-        .tempdir()
-        .expect("scratch dir");
-    Scratch(dir)
-}
-
-/// A TCP proxy on a free port to `upstream`; [`Proxy::cut`] drops every connection through it
-/// (new ones are still accepted).
-pub struct Proxy {
-    pub addr: SocketAddr,
-    pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    pub async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("addr");
-        let pipes: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let list = pipes.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut down, _)) = listener.accept().await {
-                let pipe = tokio::spawn(async move {
-                    if let Ok(mut up) = TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
-                    }
-                });
-                list.lock().unwrap().push(pipe);
-            }
-        });
-        Proxy {
-            addr,
-            pipes,
-            accept,
-        }
-    }
-
-    /// Drops every open connection through the proxy, abruptly.
-    pub fn cut(&self) {
-        for pipe in self.pipes.lock().unwrap().drain(..) {
-            pipe.abort();
-        }
-    }
-
-    /// Connections opened through the proxy and not cut.
-    pub fn open(&self) -> usize {
-        let mut pipes = self.pipes.lock().unwrap();
-        pipes.retain(|p| !p.is_finished());
-        pipes.len()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.accept.abort();
-    }
+    nodes
 }
