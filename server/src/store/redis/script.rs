@@ -1,4 +1,5 @@
-//! The Lua scripts that run inside Redis, and the message template they fill in.
+//! The Lua scripts that run inside Redis (`post.lua`, `read.lua`, beside this file), and the
+//! message template they fill in.
 //!
 //! One script per post ([`POST`]) makes a post atomic: it finds a duplicate by the dedupe key,
 //! takes the room's next `seq` (INCR), appends the message to the room's stream under the entry
@@ -25,61 +26,12 @@ use crate::store::{NewMessage, StoreError};
 /// the two members (empty for a room).
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
 /// `epoch "\n" seq "\n" message`.
-const POST: &str = r#"
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch)
-end
-local window = tonumber(ARGV[5])
-if window > 0 then
-  local seen = redis.call('GET', KEYS[4])
-  if seen then return {epoch, '1', seen} end
-end
-local seq = redis.call('INCR', KEYS[1])
-local msg = ARGV[2] .. seq .. ARGV[3]
-local retain = tonumber(ARGV[4])
-if retain > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', retain, seq .. '-0', 'm', msg)
-else
-  redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
-end
-if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
-if seq == 1 and ARGV[8] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[6]) end
-if ARGV[8] ~= '' and redis.call('HSETNX', KEYS[6], 'a', ARGV[8]) == 1 then
-  redis.call('HSET', KEYS[6], 'b', ARGV[9])
-  redis.call('SADD', KEYS[7], ARGV[6])
-  redis.call('SADD', KEYS[8], ARGV[6])
-end
-redis.call('PUBLISH', ARGV[7], epoch .. '\n' .. seq .. '\n' .. msg)
-return {epoch, '0', msg}
-"#;
+const POST: &str = include_str!("post.lua");
 
 /// KEYS: seq, epoch, stream. ARGV: a new epoch, mode (`meta`, `after` or `before`), bound,
 /// limit. Returns `{epoch, head, oldest, message JSON...}` (ascending for `after`, descending
 /// for `before`), all from one moment.
-const READ: &str = r#"
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch)
-end
-local head = tonumber(redis.call('GET', KEYS[1]) or '0')
-local oldest = head + 1
-local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
-if #first > 0 then oldest = tonumber(string.match(first[1][1], '^%d+')) end
-local out = {epoch, tostring(head), tostring(oldest)}
-local bound = tonumber(ARGV[3])
-local limit = tonumber(ARGV[4])
-local entries = {}
-if ARGV[2] == 'after' and limit > 0 then
-  entries = redis.call('XRANGE', KEYS[3], (bound + 1) .. '-0', '+', 'COUNT', limit)
-elseif ARGV[2] == 'before' and limit > 0 and bound > 1 then
-  entries = redis.call('XREVRANGE', KEYS[3], (bound - 1) .. '-0', '-', 'COUNT', limit)
-end
-for i = 1, #entries do out[#out + 1] = entries[i][2][2] end
-return out
-"#;
+const READ: &str = include_str!("read.lua");
 
 /// The largest `seq` bound passed to a script: Lua numbers are doubles printed with 14
 /// significant digits, so larger bounds are clamped (no room gets near it).

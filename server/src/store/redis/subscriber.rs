@@ -59,7 +59,7 @@ struct Shared {
     reads: Arc<Reads>,
     presence: Presence,
     sink: OnceLock<Weak<dyn Sink>>,
-    /// Watch counts per room (see `Store::watch`).
+    /// Watch counts per room (see `Bus::watch`).
     watched: Mutex<HashMap<String, i64>>,
     /// Names connected here (their direct-message channels are subscribed).
     users: Mutex<std::collections::HashSet<String>>,
