@@ -251,7 +251,9 @@ async fn run<S>(
                 if conn.claims.is_some() && let Some(end) = overdue(&deadline) {
                     break conn.deadline_passed(end);
                 }
-                let outcome = conn.handle_frame(msg).await;
+                // Boxed: handling a frame may await the store (a join's reads), and that state
+                // lives on the heap while it lasts instead of in every connection's task.
+                let outcome = Box::pin(conn.handle_frame(msg)).await;
                 match outcome {
                     Outcome::Quiet => {}
                     Outcome::Hello => deadline = None,
