@@ -323,7 +323,7 @@ impl Config {
     }
 
     /// The store's settings (see [`store::open`]). `--redis` means `--store redis`.
-    pub fn store(&self) -> store::Settings {
+    pub fn store_settings(&self) -> store::Settings {
         let kind = match &self.redis {
             Some(_) => "redis",
             None => self.store.as_str(),
@@ -360,5 +360,26 @@ mod tests {
         assert_eq!(cfg.limits(), Limits::default());
         assert_eq!(cfg.listen.port(), 3000);
         assert!(cfg.ping_interval < cfg.idle_timeout);
+    }
+
+    #[test]
+    fn the_store_is_chosen_by_name_and_redis_alone_means_the_redis_store() {
+        let kind = |args: &[&str]| {
+            let args = std::iter::once("banter").chain(args.iter().copied());
+            Config::parse_from(args).store_settings().kind
+        };
+        assert_eq!(kind(&[]), "sqlite");
+        assert_eq!(kind(&["--store", "memory"]), "memory");
+        assert_eq!(kind(&["--redis", "redis://127.0.0.1:1/"]), "redis");
+        assert_eq!(
+            kind(&["--store", "redis", "--redis", "redis://h/"]),
+            "redis"
+        );
+        assert!(Config::try_parse_from(["banter", "--store", "postgres"]).is_err());
+        let alone = Config::parse_from(["banter", "--store", "redis"]).store_settings();
+        let Err(e) = store::open(&alone) else {
+            panic!("a Redis store needs its URL")
+        };
+        assert!(e.to_string().contains("--redis"), "{e}");
     }
 }

@@ -101,7 +101,7 @@ impl AppState {
     /// usable key (the error says what to do).
     pub fn new(config: Config) -> Result<Self, StartError> {
         let identity = identity(&config)?;
-        let store = store::open(&config.store())?;
+        let store = store::open(&config.store_settings())?;
         let conn = ConnSettings {
             identity,
             auth_timeout: config.auth_timeout,

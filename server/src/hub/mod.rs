@@ -413,7 +413,8 @@ impl Hub {
 
     /// Stores a message, then publishes it to the room and calls `reply`: the one path for
     /// WebSocket sends, HTTP posts and classic clients. Validates every field first (a bad one
-    /// is refused here, synchronously); in a private conversation, `user` must be a member. A
+    /// is refused before anything is stored); in a private conversation, `user` must be a
+    /// member (the loaded room or the cache knows; else the store is read). A
     /// `client_id` already seen from the same `user` in this room within the dedupe window
     /// stores nothing: `reply` gets the original message with `duplicate: true`. `reply` runs on
     /// the store's thread: it must not block.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{Retention, SqliteSync, Store, StoreError, memory, redis, sqlite};
 
-/// Everything any backend may need, from the server's flags (`Config::store`).
+/// Everything any backend may need, from the server's flags (`Config::store_settings`).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `--store`: the name of one of [`BACKENDS`].
