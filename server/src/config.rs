@@ -32,8 +32,9 @@ pub struct Config {
     pub store: String,
 
     /// The Redis a cluster shares (e.g. `redis://127.0.0.1:6379/`), shared with every node given
-    /// the same URL. Giving it means `--store redis` (a shorthand kept from before `--store`
-    /// named Redis).
+    /// the same URL. Several URLs, separated by commas, shard rooms over several Redis (every
+    /// node lists the same, in the same order). Giving it means `--store redis` (a shorthand
+    /// kept from before `--store` named Redis).
     #[arg(long, env = "BANTER_REDIS_URL")]
     pub redis: Option<String>,
 

@@ -11,18 +11,22 @@
 //!
 //! Faults: Redis unreachable → posts fail with `unavailable` (never acked), joins that must load
 //! a room fail, [`Bus::ready`] is false; the connections come back by themselves and the
-//! subscriber fills what it missed from the streams. Redis restarted without persistence → rooms
-//! get new epochs (clients resuming are told `complete: false`).
+//! subscriber fills what it missed from the streams. Redis restarted without persistence, or
+//! rolled back (an older snapshot, a failover to a replica that was behind) → rooms get new
+//! epochs (clients resuming are told `complete: false`; see [`life`]).
 
 mod conversations;
 mod keys;
+mod life;
 mod notices;
 mod presence;
 mod publisher;
 mod reads;
 mod retention;
 mod script;
+mod shards;
 mod subscriber;
+mod sweep;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -38,6 +42,7 @@ use self::publisher::{Job, Publisher};
 use self::reads::Reads;
 use self::retention::AgeTrim;
 use self::script::Template;
+pub use self::shards::RedisStore;
 use self::subscriber::Subscriber;
 use super::{
     AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Settings, Sink, Store, StoreError,
@@ -63,6 +68,7 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
 /// The Redis store's settings.
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
+    /// One Redis URL, or several separated by commas: the shards (see [`shards`]).
     pub url: String,
     /// Posts waiting for Redis at most; more are refused as busy.
     pub queue: usize,
@@ -74,8 +80,8 @@ pub struct RedisConfig {
     pub dedupe_window: Duration,
 }
 
-/// See the module docs.
-pub struct RedisStore {
+/// One Redis of the store's shards (see [`shards`]): the whole store for the rooms placed on it.
+pub struct Shard {
     cfg: RedisConfig,
     notices: notices::Notices,
     publisher: Publisher,
@@ -86,21 +92,19 @@ pub struct RedisStore {
     _age_trim: Option<AgeTrim>,
 }
 
-impl RedisStore {
-    /// Connects (call within a tokio runtime). Fails with a sentence saying what to fix when
-    /// the URL is wrong or Redis does not answer.
-    pub fn open(cfg: &RedisConfig) -> Result<Self, StoreError> {
-        let bad = |e: redis::RedisError| {
-            StoreError::failed(format!("cannot use Redis at {}: {e}", cfg.url))
-        };
-        let client = Client::open(cfg.url.as_str()).map_err(bad)?;
+impl Shard {
+    /// Connects to the Redis at `url` (call within a tokio runtime). Fails with a sentence
+    /// saying what to fix when the URL is wrong or Redis does not answer.
+    pub fn open(cfg: &RedisConfig, url: &str) -> Result<Self, StoreError> {
+        let bad =
+            |e: redis::RedisError| StoreError::failed(format!("cannot use Redis at {url}: {e}"));
+        let client = Client::open(url).map_err(bad)?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| StoreError::failed("the Redis store needs a tokio runtime"))?;
         let reads = Arc::new(Reads::new(client.clone()));
         if !reads.ping() {
             return Err(StoreError::failed(format!(
-                "Redis at {} does not answer: start it, or fix --redis",
-                cfg.url
+                "Redis at {url} does not answer: start it, or fix --redis"
             )));
         }
         let manager = ConnectionManagerConfig::new()
@@ -109,18 +113,20 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
+        let durable = life::Durable::start(&runtime, conn.clone(), reads.durable());
+        reads.refresh(&durable)?;
         let presence = Presence::start(&runtime, conn.clone());
         let notices = notices::Notices::start(&runtime, conn.clone());
-        let subscriber = Subscriber::start(reads.clone(), presence.clone())?;
+        let subscriber = Subscriber::start(reads.clone(), presence.clone(), durable.clone())?;
         let post = script::post();
         let age_trim = cfg
             .retain_age
             .map(|age| AgeTrim::start(&runtime, conn.clone(), age, presence.node.clone()));
-        Ok(RedisStore {
+        Ok(Shard {
             cfg: cfg.clone(),
             notices,
             post_hash: post.get_hash().to_owned(),
-            publisher: Publisher::start(&runtime, conn, post, cfg.queue),
+            publisher: Publisher::start(&runtime, conn, post, cfg.queue, durable),
             reads,
             subscriber,
             presence,
@@ -129,7 +135,7 @@ impl RedisStore {
     }
 }
 
-impl History for RedisStore {
+impl History for Shard {
     fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
         self.reads.read(room, None, 0).map(|(_, meta)| meta)
     }
@@ -151,7 +157,7 @@ impl History for RedisStore {
         };
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.post_hash)
-            .arg(8)
+            .arg(9)
             .arg(&keys.seq)
             .arg(&keys.epoch)
             .arg(&keys.stream)
@@ -160,7 +166,7 @@ impl History for RedisStore {
             .arg(&keys.members)
             .arg(a_set)
             .arg(b_set)
-            .arg(&*super::new_epoch())
+            .arg(life::LIFE)
             .arg(&template.prefix)
             .arg(&template.suffix)
             .arg(self.cfg.retain.unwrap_or(0))
@@ -169,7 +175,8 @@ impl History for RedisStore {
             .arg(&keys.channel)
             .arg(a)
             .arg(b);
-        self.publisher.send(Job { cmd, done });
+        self.publisher
+            .send(Job { cmd, done }, shards::hash(&msg.room));
     }
 
     fn read(
@@ -204,7 +211,7 @@ impl History for RedisStore {
     }
 }
 
-impl Bus for RedisStore {
+impl Bus for Shard {
     fn ready(&self) -> bool {
         self.subscriber.connected()
     }

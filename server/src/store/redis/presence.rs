@@ -7,15 +7,18 @@
 //! `p\n<node>\n1|0\n<name>`) so other nodes announce them at once. Every node re-reads the hash
 //! of each room it has loaded every [`SWEEP`] (and after subscribing or reconnecting), keeps the
 //! entries of live nodes and drops the rest: after `kill -9` of a node, its names are gone from
-//! every other node within `NODE_TTL + SWEEP` (about 8 s). Updates go out in order on one task;
-//! updates that failed (Redis away) are retried, in order, after the next heartbeat.
+//! every other node within `NODE_TTL + SWEEP` (about 8 s). Updates never wait: the latest state
+//! of each name in each room is kept until one task writes everything pending as one pipeline
+//! (one round trip for a burst of arrivals); what failed (Redis away) is written after the next
+//! heartbeat that succeeds. The sweep runs on its own thread ([`super::sweep`]), in pipelines
+//! too, so it never holds up the pub/sub connection.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::keys::{self, Keys};
 
@@ -25,6 +28,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(2);
 pub const NODE_TTL: Duration = Duration::from_secs(6);
 /// How often a node re-reads the presence of its loaded rooms.
 pub const SWEEP: Duration = Duration::from_secs(2);
+/// Presence updates written in one pipeline at most.
+const BATCH: usize = 512;
 
 /// A presence payload on a room channel: `(node, here, name)`.
 pub fn parse(payload: &str) -> Option<(&str, bool, &str)> {
@@ -39,87 +44,116 @@ pub fn field(node: &str, name: &str) -> String {
     format!("{node}\n{name}")
 }
 
+/// Updates not yet written: the latest state of each `(room, name)`. A later update replaces
+/// an earlier one, so this holds at most one entry per name present in a loaded room here:
+/// bounded by the connection and room limits, whatever the rate of arrivals and departures.
+type Pending = HashMap<(String, String), bool>;
+
 /// This node's side: see the module docs.
 #[derive(Clone)]
 pub struct Presence {
     pub node: Arc<str>,
-    tx: mpsc::UnboundedSender<(String, String, bool)>,
+    pending: Arc<Mutex<Pending>>,
+    wake: Arc<Notify>,
 }
 
 impl Presence {
     pub fn start(runtime: &tokio::runtime::Handle, conn: ConnectionManager) -> Self {
         let node: Arc<str> = crate::store::new_epoch();
-        let (tx, rx) = mpsc::unbounded_channel();
-        runtime.spawn(run(node.clone(), conn, rx));
-        Presence { node, tx }
+        let p = Presence {
+            node,
+            pending: Arc::default(),
+            wake: Arc::new(Notify::new()),
+        };
+        runtime.spawn(run(p.clone(), conn));
+        p
     }
 
-    /// `name`'s first connection in `room` arrived here (`here`), or its last one left.
+    /// `name`'s first connection in `room` arrived here (`here`), or its last one left. Never
+    /// waits: the update is written by the task, with every other one pending, in one pipeline.
     pub fn set(&self, room: &str, name: &str, here: bool) {
-        let _ = self.tx.send((room.to_owned(), name.to_owned(), here));
+        self.lock().insert((room.to_owned(), name.to_owned()), here);
+        self.wake.notify_one();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts back what failed to be written, unless a newer update replaced it meanwhile.
+    fn restore(&self, failed: Vec<((String, String), bool)>) {
+        let mut pending = self.lock();
+        for (k, v) in failed {
+            pending.entry(k).or_insert(v);
+        }
     }
 }
 
-/// Presence updates kept to retry while Redis is away at most (the oldest are dropped: their
-/// entries then last until the node restarts or the names come and go again).
-const RETRY_MAX: usize = 10_000;
-
-async fn run(
-    node: Arc<str>,
-    mut conn: ConnectionManager,
-    mut rx: mpsc::UnboundedReceiver<(String, String, bool)>,
-) {
-    let mut retry: VecDeque<(String, String, bool)> = VecDeque::new();
+/// Writes what is pending whenever something is (a pipeline per [`BATCH`]), and refreshes the
+/// node's key every [`HEARTBEAT`]. After a failure (Redis away), pending updates wait for the
+/// next heartbeat that succeeds.
+async fn run(p: Presence, mut conn: ConnectionManager) {
     let mut beat = tokio::time::interval(HEARTBEAT);
+    let mut healthy = true;
     loop {
         tokio::select! {
-            op = rx.recv() => {
-                let Some(op) = op else { return };
-                if !retry.is_empty() || update(&mut conn, &node, &op).await.is_err() {
-                    if retry.len() >= RETRY_MAX {
-                        retry.pop_front();
-                    }
-                    retry.push_back(op);
-                }
-            }
+            () = p.wake.notified(), if healthy => {}
             _ = beat.tick() => {
                 let alive: redis::RedisResult<()> = redis::cmd("SET")
-                    .arg(keys::node(&node))
+                    .arg(keys::node(&p.node))
                     .arg(1)
                     .arg("PX")
                     .arg(NODE_TTL.as_millis() as u64)
                     .query_async(&mut conn)
                     .await;
-                while alive.is_ok() && let Some(op) = retry.front() {
-                    if update(&mut conn, &node, op).await.is_err() {
-                        break;
-                    }
-                    retry.pop_front();
-                }
+                healthy = alive.is_ok();
+            }
+        }
+        while healthy {
+            let batch: Vec<_> = {
+                let mut pending = p.lock();
+                let keys: Vec<_> = pending.keys().take(BATCH).cloned().collect();
+                keys.into_iter()
+                    .filter_map(|k| pending.remove_entry(&k))
+                    .collect()
+            };
+            if batch.is_empty() {
+                break;
+            }
+            if write(&mut conn, &p.node, &batch).await.is_err() {
+                p.restore(batch);
+                healthy = false;
             }
         }
     }
 }
 
-/// Writes one arrival or departure, in order.
-async fn update(
+/// Writes arrivals and departures, and announces them, in one round trip.
+async fn write(
     conn: &mut ConnectionManager,
     node: &str,
-    (room, name, here): &(String, String, bool),
+    batch: &[((String, String), bool)],
 ) -> redis::RedisResult<()> {
-    let keys = Keys::new(room);
     let mut pipe = redis::pipe();
-    if *here {
-        pipe.cmd("HSET")
-            .arg(&keys.present)
-            .arg(field(node, name))
-            .arg(1);
-    } else {
-        pipe.cmd("HDEL").arg(&keys.present).arg(field(node, name));
+    for ((room, name), here) in batch {
+        let keys = Keys::new(room);
+        if *here {
+            pipe.cmd("HSET")
+                .arg(&keys.present)
+                .arg(field(node, name))
+                .arg(1)
+                .ignore();
+        } else {
+            pipe.cmd("HDEL")
+                .arg(&keys.present)
+                .arg(field(node, name))
+                .ignore();
+        }
+        let flag = if *here { "1" } else { "0" };
+        pipe.cmd("PUBLISH")
+            .arg(&keys.channel)
+            .arg(format!("p\n{node}\n{flag}\n{name}"))
+            .ignore();
     }
-    let flag = if *here { "1" } else { "0" };
-    pipe.cmd("PUBLISH")
-        .arg(&keys.channel)
-        .arg(format!("p\n{node}\n{flag}\n{name}"));
     pipe.query_async(conn).await
 }

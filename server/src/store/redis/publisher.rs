@@ -1,24 +1,32 @@
-//! Posting: one task sends posts to Redis in the order they were appended, many per round trip.
+//! Posting: [`LANES`] tasks send posts to Redis, each in the order they were appended to it,
+//! many per round trip. A room always goes to the same lane (by a hash of its id), so a room's
+//! posts are sequenced in the order they were sent, while other rooms' pipelines are in flight
+//! at the same time on the same multiplexed connection.
 //!
-//! Appends queue on a bounded channel (`--store-queue`; a full queue refuses with `busy`). The
-//! task takes everything queued (up to [`BATCH`]), sends it as one pipeline of EVALSHA calls on
-//! the multiplexed connection, and completes each append in order once Redis answered. So one
-//! sender's messages are sequenced in the order it sent them (a task per post could reorder
-//! them), and a busy node pays one round trip per batch, not per message: the same group commit
-//! as the SQLite writer. After a Redis restart the script is gone (NOSCRIPT, nothing ran): it is
-//! loaded and the batch sent again. A failed round trip fails every post of the batch with
-//! `unavailable`; one that Redis did run anyway (a reply lost) is found by its `client_id` when
-//! the client re-sends it.
+//! Appends queue on a bounded channel per lane (`--store-queue` in all; a full queue refuses
+//! with `busy`). A lane's task takes everything queued (up to [`BATCH`]), sends it as one
+//! pipeline of EVALSHA calls, and completes each append in order once Redis answered (a task
+//! per post could reorder a room's posts), so a busy node pays one round trip per batch, not
+//! per message: the same group commit as the SQLite writer. Each pipeline opens with the
+//! refresh of the life of Redis's data ([`life`]), so a post never runs in a restarted Redis
+//! before its life is decided. After a Redis restart the script is gone (NOSCRIPT, nothing
+//! ran): it is loaded and the batch sent again. A failed round trip fails every post of the
+//! batch with `unavailable`; one that Redis did run anyway (a reply lost) is found by its
+//! `client_id` when the client re-sends it.
 
 use redis::aio::ConnectionManager;
 use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
+use super::life::{self, Durable};
 use super::reads::unavailable;
 use crate::store::{AppendDone, Appended, StoreError, Stored};
 
 /// Posts sent in one pipeline at most.
 const BATCH: usize = 256;
+
+/// Pipelines in flight at once per node and Redis at most (one per lane).
+const LANES: usize = 4;
 
 /// One post: the prepared EVALSHA and its completion.
 pub struct Job {
@@ -28,25 +36,32 @@ pub struct Job {
 
 /// The sending side; see the module docs.
 pub struct Publisher {
-    tx: mpsc::Sender<Job>,
+    lanes: Vec<mpsc::Sender<Job>>,
 }
 
 impl Publisher {
-    /// Starts the task on `runtime`.
+    /// Starts the lanes' tasks on `runtime`.
     pub fn start(
         runtime: &tokio::runtime::Handle,
         conn: ConnectionManager,
         script: Script,
         queue: usize,
+        durable: Durable,
     ) -> Self {
-        let (tx, rx) = mpsc::channel(queue.max(1));
-        runtime.spawn(run(rx, conn, script));
-        Publisher { tx }
+        let lanes = (0..LANES)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(queue.div_ceil(LANES).max(1));
+                runtime.spawn(run(rx, conn.clone(), script.clone(), durable.clone()));
+                tx
+            })
+            .collect();
+        Publisher { lanes }
     }
 
-    /// Queues a post, or refuses it at once when the queue is full or the task is gone.
-    pub fn send(&self, job: Job) {
-        match self.tx.try_send(job) {
+    /// Queues a post on the lane of `room` (a hash of the room's id), or refuses it at once
+    /// when that lane's queue is full or its task is gone.
+    pub fn send(&self, job: Job, room: u64) {
+        match self.lanes[((room >> 29) % LANES as u64) as usize].try_send(job) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(job)) => (job.done)(Err(StoreError::Busy)),
             Err(mpsc::error::TrySendError::Closed(job)) => {
@@ -56,12 +71,17 @@ impl Publisher {
     }
 }
 
-async fn run(mut rx: mpsc::Receiver<Job>, mut conn: ConnectionManager, script: Script) {
+async fn run(
+    mut rx: mpsc::Receiver<Job>,
+    mut conn: ConnectionManager,
+    script: Script,
+    durable: Durable,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let (cmds, dones): (Vec<Cmd>, Vec<AppendDone>) =
             batch.drain(..).map(|j| (j.cmd, j.done)).unzip();
-        let results = send(&mut conn, &script, &cmds).await;
+        let results = send(&mut conn, &script, &durable, &cmds).await;
         for (done, result) in dones.into_iter().zip(results) {
             done(result);
         }
@@ -70,10 +90,12 @@ async fn run(mut rx: mpsc::Receiver<Job>, mut conn: ConnectionManager, script: S
 
 type Reply = (String, String, String);
 
-/// Sends `jobs` as one pipeline; one result per job, in order.
+/// Sends `jobs` as one pipeline, after the life's refresh (see [`life`]: the posts read the
+/// life it records, in this Redis process); one result per job, in order.
 async fn send(
     conn: &mut ConnectionManager,
     script: &Script,
+    durable: &Durable,
     jobs: &[Cmd],
 ) -> Vec<Result<Appended, StoreError>> {
     let mut results: Vec<Option<Result<Appended, StoreError>>> =
@@ -82,6 +104,7 @@ async fn send(
         let pending: Vec<usize> = (0..jobs.len()).filter(|i| results[*i].is_none()).collect();
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
+        pipe.add_command(life::refresh(durable)).ignore();
         for &i in &pending {
             pipe.add_command(jobs[i].clone());
         }

@@ -11,6 +11,7 @@ use banter_protocol::ChatMessage;
 use redis::{Client, Connection, Script};
 
 use super::keys::Keys;
+use super::life::{self, Durable};
 use super::script::{self, MAX_BOUND};
 use crate::store::{Range, RoomMeta, StoreError};
 
@@ -99,10 +100,11 @@ impl Reads {
                 .key(&keys.seq)
                 .key(&keys.epoch)
                 .key(&keys.stream)
-                .arg(&*crate::store::new_epoch())
+                .key(life::LIFE)
                 .arg(mode)
                 .arg(bound.min(MAX_BOUND))
                 .arg(limit.min(MAX_BOUND as usize))
+                .arg(room)
                 .invoke(c)
         })?;
         parse_read(reply, matches!(range, Some(Range::Before(_))))
@@ -135,11 +137,6 @@ impl Reads {
         })
     }
 
-    /// The fields of a hash.
-    pub fn hkeys(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        self.with(|c| redis::cmd("HKEYS").arg(key).query(c))
-    }
-
     /// Whether each key exists.
     pub fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
         if keys.is_empty() {
@@ -154,12 +151,18 @@ impl Reads {
         })
     }
 
-    /// Deletes fields of a hash.
-    pub fn hdel(&self, key: &str, fields: &[String]) -> Result<(), StoreError> {
-        if fields.is_empty() {
-            return Ok(());
-        }
-        self.with(|c| redis::cmd("HDEL").arg(key).arg(fields).query(c))
+    /// Records the current life of Redis's data (see [`life`]); a write only when it changed.
+    pub fn refresh(&self, durable: &Durable) -> Result<(), StoreError> {
+        self.with(|c| life::refresh(durable).query::<String>(c))
+            .map(drop)
+    }
+
+    /// Whether Redis says it writes every answered write to disk first (`None`: it does not
+    /// say, e.g. `CONFIG` is disabled).
+    pub fn durable(&self) -> Option<bool> {
+        self.with(|c| life::config_get().query::<Vec<String>>(c))
+            .ok()
+            .map(|pairs| life::is_durable(&pairs))
     }
 
     /// Whether Redis answers a PING now.

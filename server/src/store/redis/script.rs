@@ -1,5 +1,5 @@
-//! The Lua scripts that run inside Redis (`post.lua`, `read.lua`, beside this file), and the
-//! message template they fill in.
+//! The Lua scripts that run inside Redis (`post.lua`, `read.lua`, beside this file, each after
+//! `life.lua`), and the message template they fill in.
 //!
 //! One script per post ([`POST`]) makes a post atomic: it finds a duplicate by the dedupe key,
 //! takes the room's next `seq` (INCR), appends the message to the room's stream under the entry
@@ -11,27 +11,34 @@
 //!
 //! The message is serialized once, in Rust, with a placeholder `seq`; the script splices the
 //! real `seq` in ([`Template`]), so the bytes kept in the stream, published, and sent to clients
-//! are the same JSON. The epoch lives in Redis too (created when missing): a Redis that lost a
-//! room (restarted without persistence) gives it a new epoch, and clients resuming with the old
-//! one are told `complete: false`.
+//! are the same JSON. The epoch lives in Redis too, with the life of Redis's data it belongs to
+//! (see [`life`](super::life)): a Redis that lost a room or rolled back (restarted without
+//! persistence, or from an older snapshot) gives it a new epoch, and clients resuming with the
+//! old one are told `complete: false`. Only a post writes a room's epoch: a read computes it.
 
 use banter_protocol::ChatMessage;
 use redis::Script;
 
+use super::life::life_lua;
+
 use crate::store::{NewMessage, StoreError};
 
 /// KEYS: seq, epoch, stream, dedupe key, room list, and for a private conversation its members
-/// hash and the two members' conversation sets. ARGV: a new epoch, the template's prefix and
-/// suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room name, channel, and
-/// the two members (empty for a room).
+/// hash and the two members' conversation sets; then [`LIFE`](super::life::LIFE). ARGV: the
+/// template's prefix and suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room
+/// name, channel, and the two members (empty for a room).
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
-/// `epoch "\n" seq "\n" message`.
-const POST: &str = include_str!("post.lua");
+/// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
+/// pipeline, so the recorded life is this Redis process's; without one it refuses (nothing is
+/// written).
+const POST: &str = concat!(life_lua!(), include_str!("post.lua"));
 
-/// KEYS: seq, epoch, stream. ARGV: a new epoch, mode (`meta`, `after` or `before`), bound,
-/// limit. Returns `{epoch, head, oldest, message JSON...}` (ascending for `after`, descending
-/// for `before`), all from one moment.
-const READ: &str = include_str!("read.lua");
+/// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE). ARGV: mode (`meta`, `after` or
+/// `before`), bound, limit, room name. Returns `{epoch, head, oldest, message JSON...}`
+/// (ascending for `after`, descending for `before`), all from one moment. Writes nothing: a
+/// room's epoch, and a life renewed since the last post, are computed as the next post will
+/// write them.
+const READ: &str = concat!(life_lua!(), include_str!("read.lua"));
 
 /// The largest `seq` bound passed to a script: Lua numbers are doubles printed with 14
 /// significant digits, so larger bounds are clamped (no room gets near it).

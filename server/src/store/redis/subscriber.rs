@@ -6,9 +6,10 @@
 //! missed (a pub/sub message lost, or the connection dropped), so the missing range is read from
 //! the room's stream and published first; members see no gap and no repeat (publish ignores what
 //! it already has). After a reconnect every watched room is re-subscribed and caught up from the
-//! stream before anything else is read. A dead connection is noticed by a PING every
-//! [`PING_EVERY`] when nothing arrives; until it is back, [`Subscriber::connected`] is false
-//! (the node is not ready).
+//! stream before anything else is read (after recording the life of Redis's data, which a
+//! restart may have renewed: rooms then reset to their new epoch, see `life`). A dead
+//! connection is noticed by a PING every [`PING_EVERY`] when nothing arrives; until it is back,
+//! [`Subscriber::connected`] is false (the node is not ready).
 //!
 //! Direct messages: the thread also subscribes to the channel of each name connected here
 //! (`banter:u:<name>`) and hands what other nodes publish there to the hub.
@@ -25,9 +26,11 @@ use std::time::{Duration, Instant};
 use redis::{Msg, PubSub};
 
 use super::keys::{self, Keys, room_of_channel};
-use super::presence::{self, Presence, SWEEP};
-use super::reads::Reads;
+use super::life::Durable;
+use super::presence::{self, Presence};
+use super::reads::{Reads, TIMEOUT};
 use super::script;
+use super::sweep;
 use crate::store::{Range, Sink, StoreError, Stored};
 
 /// How long a read of the pub/sub connection waits before the thread looks at its commands.
@@ -58,6 +61,7 @@ pub struct Subscriber {
 struct Shared {
     reads: Arc<Reads>,
     presence: Presence,
+    durable: Durable,
     sink: OnceLock<Weak<dyn Sink>>,
     /// Watch counts per room (see `Bus::watch`).
     watched: Mutex<HashMap<String, i64>>,
@@ -68,16 +72,27 @@ struct Shared {
 
 impl Subscriber {
     /// Starts the thread.
-    pub fn start(reads: Arc<Reads>, presence: Presence) -> Result<Self, StoreError> {
+    pub fn start(
+        reads: Arc<Reads>,
+        presence: Presence,
+        durable: Durable,
+    ) -> Result<Self, StoreError> {
         let (tx, rx) = channel();
         let shared = Arc::new(Shared {
             reads,
             presence,
+            durable,
             sink: OnceLock::new(),
             watched: Mutex::new(HashMap::new()),
             users: Mutex::default(),
             connected: AtomicBool::new(false),
         });
+        let rooms: Arc<dyn sweep::Rooms> = shared.clone();
+        sweep::start(
+            shared.reads.clone(),
+            shared.presence.node.clone(),
+            Arc::downgrade(&rooms),
+        )?;
         let thread = shared.clone();
         std::thread::Builder::new()
             .name("banter-redis-sub".into())
@@ -208,7 +223,9 @@ impl Shared {
     fn session(&self, commands: &Receiver<Command>) -> Result<Stop, StoreError> {
         let mut conn = self.reads.connect()?;
         let mut ps = conn.as_pubsub();
-        ps.set_read_timeout(Some(TICK)).map_err(fail)?;
+        // Replies (to SUBSCRIBE, UNSUBSCRIBE, PING) get a reply's timeout (see `replied`); the
+        // wait for the next message is a short tick, so that commands are not held up.
+        ps.set_read_timeout(Some(TIMEOUT)).map_err(fail)?;
         let rooms = self.watched_rooms();
         let mut channels: Vec<String> = rooms.iter().map(|r| Keys::new(r).channel).collect();
         channels.extend(
@@ -221,37 +238,22 @@ impl Shared {
         if !channels.is_empty() {
             ps.subscribe(channels).map_err(fail)?;
         }
+        ps.set_read_timeout(Some(TICK)).map_err(fail)?;
+        // Redis may have restarted (with other settings): decide its data's life before reading
+        // any room's epoch.
+        self.durable.set(self.reads.durable());
+        self.reads.refresh(&self.durable)?;
         self.connected.store(true, Ordering::Release);
         tracing::info!(rooms = rooms.len(), "redis pub/sub connected");
         for room in &rooms {
             self.catch_up(room, u64::MAX)?;
         }
-        self.sweep(&rooms)?;
+        // Presence is re-read by the sweep thread within a period.
         let mut last_heard = Instant::now();
-        let mut last_sweep = Instant::now();
         loop {
-            if last_sweep.elapsed() >= SWEEP {
-                self.sweep(&self.watched_rooms())?;
-                last_sweep = Instant::now();
-            }
             loop {
                 match commands.try_recv() {
-                    Ok(Command::Subscribe(room, ack)) => {
-                        ps.subscribe(Keys::new(&room).channel).map_err(fail)?;
-                        // Who is present elsewhere, before the hub builds its `joined`.
-                        self.sweep(std::slice::from_ref(&room))?;
-                        let _ = ack.send(());
-                    }
-                    Ok(Command::Unsubscribe(room)) => {
-                        ps.unsubscribe(Keys::new(&room).channel).map_err(fail)?;
-                    }
-                    Ok(Command::SubscribeUser(name, ack)) => {
-                        ps.subscribe(keys::user_channel(&name)).map_err(fail)?;
-                        let _ = ack.send(());
-                    }
-                    Ok(Command::UnsubscribeUser(name)) => {
-                        ps.unsubscribe(keys::user_channel(&name)).map_err(fail)?;
-                    }
+                    Ok(cmd) => replied(&mut ps, |ps| self.command(ps, cmd))?,
                     Err(std::sync::mpsc::TryRecvError::Empty) => break,
                     Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(Stop),
                 }
@@ -263,13 +265,36 @@ impl Shared {
                 }
                 Err(e) if e.is_timeout() => {
                     if last_heard.elapsed() >= PING_EVERY {
-                        ping(&mut ps)?;
+                        replied(&mut ps, ping)?;
                         last_heard = Instant::now();
                     }
                 }
                 Err(e) => return Err(fail(e)),
             }
         }
+    }
+
+    /// Carries out one command on the pub/sub connection.
+    fn command(&self, ps: &mut PubSub<'_>, cmd: Command) -> Result<(), StoreError> {
+        match cmd {
+            Command::Subscribe(room, ack) => {
+                ps.subscribe(Keys::new(&room).channel).map_err(fail)?;
+                // Who is present elsewhere, before the hub builds its `joined`.
+                self.sweep(std::slice::from_ref(&room))?;
+                let _ = ack.send(());
+            }
+            Command::Unsubscribe(room) => {
+                ps.unsubscribe(Keys::new(&room).channel).map_err(fail)?;
+            }
+            Command::SubscribeUser(name, ack) => {
+                ps.subscribe(keys::user_channel(&name)).map_err(fail)?;
+                let _ = ack.send(());
+            }
+            Command::UnsubscribeUser(name) => {
+                ps.unsubscribe(keys::user_channel(&name)).map_err(fail)?;
+            }
+        }
+        Ok(())
     }
 
     /// Publishes one live message, after filling any gap before it.
@@ -387,50 +412,38 @@ impl Shared {
 }
 
 impl Shared {
-    /// Re-reads who is present in `rooms` on other live nodes (see [`presence`]), and forgets
-    /// the entries of dead nodes.
+    /// Re-reads who is present in `rooms` on other live nodes (see [`sweep`]).
     fn sweep(&self, rooms: &[String]) -> Result<(), StoreError> {
-        let Some(sink) = self.sink() else {
-            return Ok(());
-        };
-        for room in rooms {
-            let present = Keys::new(room).present;
-            let fields = self.reads.hkeys(&present)?;
-            let mut nodes: Vec<&str> = fields
-                .iter()
-                .filter_map(|f| f.split_once('\n').map(|(n, _)| n))
-                .collect();
-            nodes.sort_unstable();
-            nodes.dedup();
-            let alive = self
-                .reads
-                .exist(&nodes.iter().map(|n| keys::node(n)).collect::<Vec<_>>())?;
-            let live: Vec<&str> = nodes
-                .iter()
-                .zip(alive)
-                .filter_map(|(n, a)| a.then_some(*n))
-                .collect();
-            let mut entries = Vec::new();
-            let mut dead = Vec::new();
-            for f in &fields {
-                let Some((node, name)) = f.split_once('\n') else {
-                    continue;
-                };
-                if !live.contains(&node) {
-                    dead.push(f.clone());
-                } else if node != &*self.presence.node {
-                    entries.push((node.to_owned(), name.to_owned()));
-                }
-            }
-            sink.sync_presence(room, &entries);
-            self.reads.hdel(&present, &dead)?;
+        match self.sink() {
+            Some(sink) => sweep::sweep(&self.reads, &*sink, &self.presence.node, rooms),
+            None => Ok(()),
         }
-        Ok(())
+    }
+}
+
+impl sweep::Rooms for Shared {
+    fn sink(&self) -> Option<Arc<dyn Sink>> {
+        Shared::sink(self)
+    }
+
+    fn rooms(&self) -> Vec<String> {
+        self.watched_rooms()
     }
 }
 
 /// The store was dropped.
 struct Stop;
+
+/// Runs `f`, which waits for a reply, with a reply's timeout instead of the tick: a loaded Redis
+/// or machine may take more than a tick to confirm a SUBSCRIBE, which is no reason to reconnect.
+fn replied<'a>(
+    ps: &mut PubSub<'a>,
+    f: impl FnOnce(&mut PubSub<'a>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    ps.set_read_timeout(Some(TIMEOUT)).map_err(fail)?;
+    f(ps)?;
+    ps.set_read_timeout(Some(TICK)).map_err(fail)
+}
 
 fn ping(ps: &mut PubSub<'_>) -> Result<(), StoreError> {
     ps.ping::<redis::Value>().map(drop).map_err(fail)

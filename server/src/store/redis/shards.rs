@@ -1,0 +1,188 @@
+//! Several Redis instances as one store: `--redis` with URLs separated by commas
+//! (`BANTER_REDIS_URL=redis://a:6379/,redis://b:6379/`). Every node must list the same
+//! instances in the same order.
+//!
+//! Each room and private conversation lives on one shard, chosen by a jump consistent hash of
+//! its id ([`place`]): its `seq`, stream, epoch, dedupe keys, presence hash and channel are all
+//! there, so a post is still one script on one Redis and a room never spans shards. What belongs
+//! to a user goes by the user's name: the channel of their direct-message notices. Each shard is
+//! a whole [`Shard`] (its own connections, publisher, pub/sub thread, presence, retention and
+//! life of its data); the room list and a user's conversations are read from every shard and
+//! merged.
+//!
+//! Changing the list moves rooms: with a jump hash, adding an `N+1`th shard moves about
+//! `1/(N+1)` of the rooms to it, and nothing else moves. A moved room's history stays behind on
+//! its old shard: the room starts over at `seq` 1 in a new epoch (clients are told `complete:
+//! false`); moving back to the old list finds the old history again, in its own epoch.
+
+use std::sync::Weak;
+
+use banter_protocol::ChatMessage;
+use banter_protocol::http::ConversationSummary;
+
+use super::{RedisConfig, Shard};
+use crate::store::{
+    AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
+};
+
+/// See the module docs.
+pub struct RedisStore {
+    shards: Vec<Shard>,
+}
+
+impl RedisStore {
+    /// Connects to every shard (call within a tokio runtime); fails if any does not answer.
+    pub fn open(cfg: &RedisConfig) -> Result<Self, StoreError> {
+        let urls: Vec<&str> = cfg
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Err(StoreError::failed("--redis needs at least one URL"));
+        }
+        let shards = urls
+            .iter()
+            .map(|url| Shard::open(cfg, url))
+            .collect::<Result<_, _>>()?;
+        Ok(RedisStore { shards })
+    }
+
+    fn of(&self, id: &str) -> &Shard {
+        &self.shards[place(id, self.shards.len())]
+    }
+}
+
+/// A stable 64-bit hash of an id (FNV-1a): the same on every node and every version.
+pub fn hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The shard of `id` among `n` (Lamping and Veach's jump consistent hash).
+pub fn place(id: &str, n: usize) -> usize {
+    let mut key = hash(id);
+    let (mut b, mut j) = (-1i64, 0i64);
+    while j < n as i64 {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    b.max(0) as usize
+}
+
+impl History for RedisStore {
+    fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
+        self.of(room).room(room)
+    }
+
+    fn append(&self, msg: NewMessage, done: AppendDone) {
+        self.of(&msg.room).append(msg, done);
+    }
+
+    fn read(
+        &self,
+        room: &str,
+        range: Range,
+        limit: usize,
+    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+        self.of(room).read(room, range, limit)
+    }
+
+    fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut all = Vec::new();
+        for s in &self.shards {
+            all.extend(s.list(limit)?);
+        }
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.of(room).members(room)
+    }
+
+    fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        if let [one] = &self.shards[..] {
+            return one.conversations(user, limit);
+        }
+        let mut all = Vec::new();
+        for s in &self.shards {
+            all.extend(s.conversations(user, usize::MAX)?);
+        }
+        crate::store::most_recent_first(&mut all, limit);
+        Ok(all)
+    }
+
+    fn ready(&self) -> bool {
+        self.shards.iter().all(<Shard as History>::ready)
+    }
+}
+
+impl Bus for RedisStore {
+    fn ready(&self) -> bool {
+        self.shards.iter().all(<Shard as Bus>::ready)
+    }
+
+    fn attach(&self, sink: Weak<dyn Sink>) {
+        for s in &self.shards {
+            s.attach(sink.clone());
+        }
+    }
+
+    fn watch(&self, room: &str) -> Result<(), StoreError> {
+        self.of(room).watch(room)
+    }
+
+    fn unwatch(&self, room: &str) {
+        self.of(room).unwatch(room);
+    }
+
+    fn presence(&self, room: &str, name: &str, here: bool) {
+        self.of(room).presence(room, name, here);
+    }
+
+    fn user(&self, name: &str, here: bool) {
+        self.of(name).user(name, here);
+    }
+
+    fn direct(&self, to: &str, room: &str, frame: &Frame) {
+        self.of(to).direct(to, room, frame);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_shard_takes_everything_and_a_new_shard_takes_about_its_share() {
+        let ids: Vec<String> = (0..10_000).map(|i| format!("room-{i}")).collect();
+        assert!(ids.iter().all(|id| place(id, 1) == 0));
+        let on = |n: usize| ids.iter().map(|id| place(id, n)).collect::<Vec<_>>();
+        let (two, three) = (on(2), on(3));
+        let first = two.iter().filter(|s| **s == 0).count();
+        assert!(
+            (4_500..5_500).contains(&first),
+            "{first} of 10,000 on shard 0"
+        );
+        // From 2 to 3 shards, a room either stays or moves to the new one.
+        let moved = two.iter().zip(&three).filter(|(a, b)| a != b).count();
+        assert!(two.iter().zip(&three).all(|(a, b)| a == b || *b == 2));
+        assert!((2_800..3_900).contains(&moved), "{moved} moved");
+    }
+
+    #[test]
+    fn the_hash_is_fixed() {
+        // Every node and every version must place an id alike: FNV-1a's published values.
+        assert_eq!(hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}
