@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use banter_server::hub::Frame;
+use banter_server::frame::Frame;
 use banter_server::metrics;
 use banter_server::outbox::{Outbound, Outbox};
 

@@ -4,25 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
 
 use crate::hub::HubConfig;
-use crate::store::dedupe::DedupeLimits;
-use crate::store::memory::MemoryStore;
-use crate::store::redis::{RedisConfig, RedisStore};
-use crate::store::sqlite::{Retention, SqliteConfig, SqliteStore, Sync};
-use crate::store::{Store, StoreError};
-
-/// Which [`Store`] keeps the messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StoreKind {
-    Sqlite,
-    Memory,
-}
+use crate::store::{self, Retention, SqliteSync as Sync};
 
 /// Banter: a realtime chat server. WebSocket on /ws, HTTP API on /api, the web app on /.
 #[derive(Debug, Clone, Parser)]
@@ -32,15 +20,21 @@ pub struct Config {
     #[arg(long, env = "BANTER_LISTEN", default_value = "0.0.0.0:3000")]
     pub listen: SocketAddr,
 
-    /// Where messages are kept: `sqlite` (durable, in --data-dir) or `memory` (nothing on disk;
-    /// every room starts over, in a new epoch, at each start).
-    #[arg(long, env = "BANTER_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
-    pub store: StoreKind,
+    /// Where messages are kept: `sqlite` (durable, in --data-dir), `memory` (nothing on disk;
+    /// every room starts over, in a new epoch, at each start) or `redis` (a cluster: shared
+    /// with every node given the same --redis).
+    #[arg(
+        long,
+        env = "BANTER_STORE",
+        default_value = "sqlite",
+        value_parser = clap::builder::PossibleValuesParser::new(store::open::names())
+    )]
+    pub store: String,
 
-    /// Join a cluster: keep and sequence messages in Redis at this URL (e.g.
-    /// `redis://127.0.0.1:6379/`), shared with every node given the same URL. Several URLs,
-    /// separated by commas, shard rooms over several Redis (every node lists the same, in the
-    /// same order). Overrides --store.
+    /// The Redis a cluster shares (e.g. `redis://127.0.0.1:6379/`), shared with every node given
+    /// the same URL. Several URLs, separated by commas, shard rooms over several Redis (every
+    /// node lists the same, in the same order). Giving it means `--store redis` (a shorthand
+    /// kept from before `--store` named Redis).
     #[arg(long, env = "BANTER_REDIS_URL")]
     pub redis: Option<String>,
 
@@ -353,40 +347,29 @@ impl Config {
         }
     }
 
-    /// Opens the configured store (for SQLite: creates the directory and file, checks the
-    /// schema, starts the writer).
-    pub fn open_store(&self) -> Result<Arc<dyn Store>, StoreError> {
-        if let Some(url) = &self.redis {
-            return Ok(Arc::new(RedisStore::open(&RedisConfig {
-                url: url.clone(),
-                queue: self.store_queue,
-                retain: (self.retain_messages > 0).then_some(self.retain_messages),
-                retain_age: self.retain_age,
-                dedupe_window: self.dedupe_window,
-            })?));
+    /// The store's settings (see [`store::open`]). `--redis` means `--store redis`.
+    pub fn store_settings(&self) -> store::Settings {
+        let kind = match &self.redis {
+            Some(_) => "redis",
+            None => self.store.as_str(),
+        };
+        store::Settings {
+            kind: kind.to_owned(),
+            redis_url: self.redis.clone(),
+            data_dir: self.data_dir.clone(),
+            sqlite_sync: self.sqlite_sync,
+            queue: self.store_queue,
+            batch: self.store_batch,
+            max_bytes: self.store_max_bytes,
+            retention: Retention {
+                messages: (self.retain_messages > 0).then_some(self.retain_messages),
+                age: self.retain_age,
+            },
+            dedupe_window: self.dedupe_window,
+            dedupe_capacity: self.dedupe_capacity,
+            history: self.history,
+            max_rooms: self.max_rooms,
         }
-        Ok(match self.store {
-            StoreKind::Memory => Arc::new(MemoryStore::new(
-                self.history,
-                self.max_rooms,
-                DedupeLimits {
-                    window: self.dedupe_window,
-                    capacity: self.dedupe_capacity,
-                },
-            )),
-            StoreKind::Sqlite => Arc::new(SqliteStore::open(&SqliteConfig {
-                dir: self.data_dir.clone(),
-                sync: self.sqlite_sync,
-                queue: self.store_queue,
-                retention: Retention {
-                    messages: (self.retain_messages > 0).then_some(self.retain_messages),
-                    age: self.retain_age,
-                },
-                dedupe_window: self.dedupe_window,
-                batch: self.store_batch,
-                max_bytes: self.store_max_bytes,
-            })?),
-        })
     }
 }
 
@@ -402,5 +385,26 @@ mod tests {
         assert_eq!(cfg.limits(), Limits::default());
         assert_eq!(cfg.listen.port(), 3000);
         assert!(cfg.ping_interval < cfg.idle_timeout);
+    }
+
+    #[test]
+    fn the_store_is_chosen_by_name_and_redis_alone_means_the_redis_store() {
+        let kind = |args: &[&str]| {
+            let args = std::iter::once("banter").chain(args.iter().copied());
+            Config::parse_from(args).store_settings().kind
+        };
+        assert_eq!(kind(&[]), "sqlite");
+        assert_eq!(kind(&["--store", "memory"]), "memory");
+        assert_eq!(kind(&["--redis", "redis://127.0.0.1:1/"]), "redis");
+        assert_eq!(
+            kind(&["--store", "redis", "--redis", "redis://h/"]),
+            "redis"
+        );
+        assert!(Config::try_parse_from(["banter", "--store", "postgres"]).is_err());
+        let alone = Config::parse_from(["banter", "--store", "redis"]).store_settings();
+        let Err(e) = store::open(&alone) else {
+            panic!("a Redis store needs its URL")
+        };
+        assert!(e.to_string().contains("--redis"), "{e}");
     }
 }

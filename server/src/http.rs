@@ -1,8 +1,9 @@
 //! The HTTP API: `/api/rooms...`, and the operator's endpoints `/healthz` (liveness), `/readyz`
 //! (readiness, see [`crate::ready`]) and `/metrics` (Prometheus, see [`crate::metrics`]).
 //! Handlers are thin: they call the hub, through the same
-//! [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads run on tokio's
-//! blocking pool, never on a task that serves sockets. Who the caller is (token mode) and the
+//! [`Hub::post`](crate::hub::Hub::post) a WebSocket `send` takes. Store reads are awaited (the
+//! store runs them on tokio's blocking pool, see [`crate::store::handle`]), never blocking a task
+//! that serves sockets. Who the caller is (token mode) and the
 //! request rate are settled before, by [`crate::http_guard`].
 
 use axum::extract::{Path, Query, State};
@@ -43,25 +44,12 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// Runs a blocking store call off the async workers.
-async fn blocking<T: Send + 'static, E: Send + 'static>(
-    f: impl FnOnce() -> Result<T, E> + Send + 'static,
-) -> Result<T, ApiError>
-where
-    ApiError: From<E>,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?
-        .map_err(ApiError::from)
-}
-
 async fn rooms(
     State(app): State<AppState>,
     caller: Option<Extension<Caller>>,
 ) -> Result<Json<RoomList>, ApiError> {
     let caller = caller_of(&app, caller)?;
-    let mut list = blocking(move || app.hub.rooms(ROOMS_MAX)).await?;
+    let mut list = app.hub.rooms(ROOMS_MAX).await?;
     list.rooms.retain(|r| caller.sees(&r.room));
     Ok(Json(list))
 }
@@ -90,15 +78,13 @@ async fn conversations(
     let Query(q) = query?;
     let user = caller.reader(q.user.as_deref())?;
     let user = app.hub.limits().name(&user)?.to_owned();
-    Ok(Json(
-        blocking(move || app.hub.conversations(&user, CONVERSATIONS_MAX)).await?,
-    ))
+    Ok(Json(app.hub.conversations(&user, CONVERSATIONS_MAX).await?))
 }
 
-/// Checks that `user` is a member of conversation `room` (a store read, off the workers).
+/// Checks that `user` is a member of conversation `room`.
 async fn member(app: &AppState, room: &str, user: String) -> Result<(), ApiError> {
-    let (hub, room) = (app.hub.clone(), room.to_owned());
-    blocking(move || hub.member(&room, &user).map(drop)).await
+    app.hub.member(room, &user).await?;
+    Ok(())
 }
 
 async fn messages(
@@ -131,9 +117,7 @@ async fn messages(
         (_, Some(before)) => Range::Before(before),
         (since, None) => Range::After(since.unwrap_or(0)),
     };
-    Ok(Json(
-        blocking(move || app.hub.history(&room, range, limit)).await?,
-    ))
+    Ok(Json(app.hub.history(&room, range, limit).await?))
 }
 
 /// `201` with the stored message once it is durable; `200` with the original when `client_id`
@@ -156,15 +140,17 @@ async fn post_message(
         caller.room(&room)?;
     }
     let (tx, rx) = oneshot::channel();
-    app.hub.post(
-        &room,
-        &user,
-        &body.text,
-        body.client_id.as_deref(),
-        move |result| {
-            let _ = tx.send(result);
-        },
-    )?;
+    app.hub
+        .post(
+            &room,
+            &user,
+            &body.text,
+            body.client_id.as_deref(),
+            move |result| {
+                let _ = tx.send(result);
+            },
+        )
+        .await?;
     let appended = rx.await.map_err(|e| ApiError::Internal(Box::new(e)))??;
     let status = if appended.duplicate {
         StatusCode::OK

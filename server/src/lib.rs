@@ -3,7 +3,7 @@
 //!
 //! Modules, one concern each: [`config`] (flags), [`config_file`] (`--config banter.toml`),
 //! [`store`] (sequencing and keeping messages: SQLite, memory, or Redis shared by several
-//! nodes), [`hub`] (rooms, members, hot windows, fan-out), [`ws`] (WebSocket connections),
+//! nodes), [`frame`] (an encoded frame, shared by every connection it goes to), [`hub`] (rooms, members, hot windows, fan-out), [`ws`] (WebSocket connections),
 //! [`http`] (the HTTP API), [`assets`] (the web app), [`error`] (HTTP errors), [`auth`] (open
 //! names or signed tokens), [`http_guard`] (the API's rate limit and bearer check), [`limit`]
 //! (per-address and echo limits), [`serve`] (the accept loop: HTTP timeouts, TLS), [`metrics`]
@@ -14,6 +14,7 @@ pub mod auth;
 pub mod config;
 pub mod config_file;
 pub mod error;
+pub mod frame;
 pub mod http;
 pub mod http_guard;
 pub mod hub;
@@ -100,7 +101,7 @@ impl AppState {
     /// usable key (the error says what to do).
     pub fn new(config: Config) -> Result<Self, StartError> {
         let identity = identity(&config)?;
-        let store = config.open_store()?;
+        let store = store::open(&config.store_settings())?;
         let conn = ConnSettings {
             identity,
             auth_timeout: config.auth_timeout,

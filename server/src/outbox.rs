@@ -18,7 +18,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 
-use crate::hub::Frame;
+use crate::frame::Frame;
 
 /// What a connection's queue carries. A replay travels as one `Batch` so that it takes one
 /// slot however long it is (it is bounded by the history size).

@@ -141,17 +141,10 @@ async fn redis_restarted_without_persistence_is_a_new_epoch_and_clients_are_told
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_redis_store_is_not_ready_while_redis_is_unreachable_and_ready_again_after() {
-    use banter_server::store::Store;
-    use banter_server::store::redis::{RedisConfig, RedisStore};
     let mut redis = Redis::start(Persistence::Off);
-    let store = RedisStore::open(&RedisConfig {
-        url: redis.url(),
-        queue: 16,
-        retain: None,
-        retain_age: None,
-        dedupe_window: Duration::from_secs(60),
-    })
-    .expect("open");
+    let mut settings = banter_server::store::Settings::new("redis", std::env::temp_dir());
+    settings.redis_url = Some(redis.url());
+    let store = banter_server::store::open(&settings).expect("open");
     wait_until("ready with Redis up", || store.ready()).await;
     redis.kill9();
     let down = Instant::now();

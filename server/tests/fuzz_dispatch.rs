@@ -18,8 +18,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use banter_protocol::Limits;
 use banter_server::auth::{Identity, OpenIdentity, SharedIdentity, TokenIdentity, bearer_token};
 use banter_server::hub::{Hub, HubConfig, conversations};
-use banter_server::store::dedupe::DedupeLimits;
+use banter_server::store::Store;
 use banter_server::store::memory::MemoryStore;
+use banter_server::store::memory::dedupe::DedupeLimits;
 use banter_server::ws::{self, ConnSettings, Mode};
 use futures_util::{Sink, Stream};
 use proptest::prelude::*;
@@ -137,7 +138,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
             capacity: 100,
         },
     );
-    let hub = Hub::new(cfg, Arc::new(store));
+    let hub = Hub::new(cfg, Store::new(Arc::new(store), None));
     let identity: SharedIdentity = if token {
         Arc::new(TokenIdentity::new(SECRET, Limits::default()))
     } else {
@@ -147,6 +148,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     let watcher = hub.new_peer();
     for room in ["lobby", "a", "b"] {
         hub.join(&watcher, room, &"watcher".into(), None, None, None)
+            .await
             .expect("join");
     }
     let (_beat, heartbeat) = tokio::sync::watch::channel(());
@@ -165,7 +167,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     )
     .await;
     assert_eq!(hub.connections(), 0, "the connection is uncounted");
-    for r in hub.rooms(1000).expect("rooms").rooms {
+    for r in hub.rooms(1000).await.expect("rooms").rooms {
         assert!(
             r.users <= 1,
             "only the watcher is left in {}: {r:?}",

@@ -251,7 +251,7 @@ async fn replay_says_incomplete_when_retention_deleted_what_was_missed() {
 #[tokio::test]
 async fn replay_says_incomplete_when_the_memory_store_no_longer_holds_everything() {
     replay_says_incomplete_when_history_no_longer_holds_everything(|c| {
-        c.store = banter_server::config::StoreKind::Memory;
+        c.store = "memory".into();
         c.history = 3;
     })
     .await;

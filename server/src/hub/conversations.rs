@@ -110,16 +110,20 @@ impl Conversations {
 
     /// The members of `room`: from the cache, else from the store (which knows a conversation
     /// once it holds a message). `None` when nobody opened it.
-    pub fn members(&self, room: &str, store: &dyn Store) -> Result<Option<Members>, StoreError> {
-        if let Some(m) = self
+    pub async fn members(&self, room: &str, store: &Store) -> Result<Option<Members>, StoreError> {
+        let cached = self
             .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(room)
-        {
-            return Ok(Some(m.clone()));
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
         }
-        let found = store.members(room)?.map(|(a, b)| Members::new(&a, &b));
+        let found = store
+            .members(room)
+            .await?
+            .map(|(a, b)| Members::new(&a, &b));
         if let Some(m) = &found {
             self.remember(room, m);
         }
@@ -127,13 +131,13 @@ impl Conversations {
     }
 
     /// `user`'s standing in `room`: its members if `user` is one, else `forbidden`.
-    pub fn check(
+    pub async fn check(
         &self,
         room: &str,
         user: &str,
-        store: &dyn Store,
+        store: &Store,
     ) -> Result<Members, ValidationError> {
-        match self.members(room, store) {
+        match self.members(room, store).await {
             Ok(Some(m)) if m.has(user) => Ok(m),
             Ok(_) => Err(forbidden()),
             Err(e) => Err(super::refusal(&e)),
@@ -161,7 +165,7 @@ pub fn direct_of(stored: &Stored, members: &Members, client_id: Option<String>) 
 pub fn notify(
     rooms: &Rooms,
     users: &Users,
-    store: &dyn Store,
+    store: &Store,
     stored: &Stored,
     members: &Members,
     skip: Option<u64>,
@@ -197,7 +201,7 @@ impl Hub {
     }
 
     /// The members of conversation `room` if `user` is one of them, else `forbidden`.
-    pub fn member(&self, room: &str, user: &str) -> Result<Members, ValidationError> {
+    pub async fn member(&self, room: &str, user: &str) -> Result<Members, ValidationError> {
         let loaded = self
             .inner
             .rooms
@@ -206,10 +210,12 @@ impl Hub {
         match loaded {
             Some(m) if m.has(user) => Ok(m),
             Some(_) => Err(forbidden()),
-            None => self
-                .inner
-                .conversations
-                .check(room, user, &*self.inner.store),
+            None => {
+                self.inner
+                    .conversations
+                    .check(room, user, &self.inner.store)
+                    .await
+            }
         }
     }
 
@@ -251,9 +257,13 @@ impl Hub {
     }
 
     /// `user`'s private conversations, most recent first.
-    pub fn conversations(&self, user: &str, limit: usize) -> Result<ConversationList, StoreError> {
+    pub async fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<ConversationList, StoreError> {
         Ok(ConversationList {
-            conversations: self.inner.store.conversations(user, limit)?,
+            conversations: self.inner.store.conversations(user, limit).await?,
         })
     }
 }

@@ -37,7 +37,7 @@ use banter_protocol::http::{MessagePage, RoomList, RoomSummary};
 use banter_protocol::{ErrorCode, Limits, PresenceState, ValidationError};
 
 pub use crate::outbox::Outbound;
-pub use crate::store::{Appended, Frame, Stored};
+pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
 pub use peer::Peer;
@@ -93,7 +93,7 @@ pub struct Hub {
 
 struct Inner {
     cfg: HubConfig,
-    store: Arc<dyn Store>,
+    store: Store,
     rooms: Arc<Rooms>,
     users: Arc<Users>,
     conversations: Conversations,
@@ -105,6 +105,26 @@ struct Inner {
     dirty: Mutex<Vec<Arc<Room>>>,
     /// Set by [`Hub::close`]: presence is no longer recorded.
     closing: AtomicBool,
+}
+
+/// What a `join` asks for.
+struct Want<'a> {
+    peer: &'a Peer,
+    name: &'a Arc<str>,
+    since: Option<u64>,
+    epoch: Option<&'a str>,
+    members: Option<&'a Members>,
+}
+
+/// What one attempt at a join did, or must read first (see [`Hub::join`]).
+enum Step {
+    Joined,
+    /// The room was unloaded meanwhile: load it again.
+    Retry,
+    /// This node is behind the client: publish what the store holds after this head first.
+    CatchUp(u64),
+    /// Read `(from, to]` from the store first (below the room's hot window).
+    Read(u64, u64),
 }
 
 /// A store failure, as a client sees it.
@@ -121,7 +141,7 @@ pub fn refusal(e: &StoreError) -> ValidationError {
 }
 
 impl Hub {
-    pub fn new(cfg: HubConfig, store: Arc<dyn Store>) -> Self {
+    pub fn new(cfg: HubConfig, store: Store) -> Self {
         let rooms = Arc::new(Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms));
         let users = Arc::new(Users::default());
         let sink: Arc<dyn crate::store::Sink> = Arc::new(sink::HubSink {
@@ -158,18 +178,13 @@ impl Hub {
         self.inner.rooms.all().len()
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Store {
         &self.inner.store
     }
 
     /// Bytes held by hot windows now.
     pub fn window_bytes(&self) -> usize {
         self.inner.rooms.budget.used()
-    }
-
-    /// Rooms loaded in memory now.
-    pub fn loaded_rooms(&self) -> usize {
-        self.inner.rooms.all().len()
     }
 
     /// A new connection's peer, with an empty queue of `--client-queue` entries.
@@ -211,7 +226,7 @@ impl Hub {
     /// The member is added in the same critical section that reads the replay's tail from the
     /// hot window, so nothing between the replay and live traffic is lost or doubled. What lies
     /// below the window is read from the store first, outside the lock.
-    pub fn join(
+    pub async fn join(
         &self,
         peer: &Peer,
         room: &str,
@@ -220,8 +235,14 @@ impl Hub {
         epoch: Option<&str>,
         members: Option<&Members>,
     ) -> Result<(), ValidationError> {
-        let store = &*self.inner.store;
-        let max_users = self.inner.cfg.joined_max_users;
+        let store = &self.inner.store;
+        let want = Want {
+            peer,
+            name,
+            since,
+            epoch,
+            members,
+        };
         let mut fetched = Fetched::default();
         let mut caught_up = false;
         for _ in 0..JOIN_ATTEMPTS {
@@ -229,63 +250,19 @@ impl Hub {
                 .inner
                 .rooms
                 .load(room, store)
+                .await
                 .map_err(|e| refusal(&e))?;
-            let mut st = room.lock();
-            if st.unloaded {
-                continue;
-            }
-            if let Some(since) = since
-                && since > st.head
-                && epoch.is_none_or(|e| *e == *st.epoch)
-                && !caught_up
-            {
-                // The client saw more than this node has published: with a store shared by
-                // several nodes, this node may be a moment behind. Bring the room up to date
-                // from the store once; what is still missing after that is another life.
-                let head = st.head;
-                drop(st);
-                caught_up = true;
-                self.catch_up(&room.name, head, since)?;
-                continue;
-            }
-            let plan = replay::plan(&st, since, epoch, self.inner.cfg.max_replay);
-            if let Some(plan) = plan {
-                fetched.rebase(plan.since);
-                let window_start = st.window_start();
-                if window_start > fetched.cursor + 1 {
-                    let (from, to) = (fetched.cursor, window_start - 1);
-                    drop(st);
-                    fetched.read(store, &room.name, from, to)?;
-                    continue;
+            // The store is read between attempts, never under the room's lock.
+            match self.try_join(&room, &want, &mut fetched, caught_up) {
+                Step::Joined => return Ok(()),
+                Step::Retry => {}
+                Step::CatchUp(head) => {
+                    caught_up = true;
+                    let since = since.unwrap_or(head);
+                    self.catch_up(&room.name, head, since).await?;
                 }
+                Step::Read(from, to) => fetched.read(store, &room.name, from, to).await?,
             }
-            if st.conversation.is_none() {
-                st.conversation = members.cloned();
-            }
-            let change = if st.is_member(peer.id()) {
-                None
-            } else {
-                let presence_since = st.batch.mark();
-                st.members.push(Member {
-                    peer: peer.clone(),
-                    name: Some(name.clone()),
-                    presence_since,
-                });
-                Some(st.presence.arrive(name))
-            };
-            let batch = match plan {
-                None => vec![st.joined(&room.name, max_users, name).to_json().into()],
-                Some(plan) => fetched.finish(&st, &room.name, plan, max_users, name),
-            };
-            peer.deliver(Outbound::Batch(batch));
-            if change.is_some_and(|c| c.room) {
-                self.record(&room, &mut st, name, PresenceState::Joined, Some(peer.id()));
-            }
-            drop(st);
-            if change.is_some_and(|c| c.here) {
-                store.presence(&room.name, name, true);
-            }
-            return Ok(());
         }
         Err(ValidationError {
             code: ErrorCode::Unavailable,
@@ -293,14 +270,77 @@ impl Hub {
         })
     }
 
+    /// One attempt at a join, under the room's lock: adds the member and queues its frames, or
+    /// says what to read from the store first.
+    fn try_join(
+        &self,
+        room: &Arc<Room>,
+        want: &Want<'_>,
+        fetched: &mut Fetched,
+        caught_up: bool,
+    ) -> Step {
+        let (peer, name) = (want.peer, want.name);
+        let max_users = self.inner.cfg.joined_max_users;
+        let mut st = room.lock();
+        if st.unloaded {
+            return Step::Retry;
+        }
+        if let Some(since) = want.since
+            && since > st.head
+            && want.epoch.is_none_or(|e| *e == *st.epoch)
+            && !caught_up
+        {
+            // The client saw more than this node has published: with a store shared by
+            // several nodes, this node may be a moment behind. Bring the room up to date
+            // from the store once; what is still missing after that is another life.
+            return Step::CatchUp(st.head);
+        }
+        let plan = replay::plan(&st, want.since, want.epoch, self.inner.cfg.max_replay);
+        if let Some(plan) = plan {
+            fetched.rebase(plan.since);
+            let window_start = st.window_start();
+            if window_start > fetched.cursor + 1 {
+                return Step::Read(fetched.cursor, window_start - 1);
+            }
+        }
+        if st.conversation.is_none() {
+            st.conversation = want.members.cloned();
+        }
+        let change = if st.is_member(peer.id()) {
+            None
+        } else {
+            let presence_since = st.batch.mark();
+            st.members.push(Member {
+                peer: peer.clone(),
+                name: Some(name.clone()),
+                presence_since,
+            });
+            Some(st.presence.arrive(name))
+        };
+        let batch = match plan {
+            None => vec![st.joined(&room.name, max_users, name).to_json().into()],
+            Some(plan) => fetched.finish(&st, &room.name, plan, max_users, name),
+        };
+        peer.deliver(Outbound::Batch(batch));
+        if change.is_some_and(|c| c.room) {
+            self.record(room, &mut st, name, PresenceState::Joined, Some(peer.id()));
+        }
+        drop(st);
+        if change.is_some_and(|c| c.here) {
+            self.inner.store.presence(&room.name, name, true);
+        }
+        Step::Joined
+    }
+
     /// Publishes what the store holds of `room` in `(head, to]` (idempotent: a node that was
     /// behind catches up; nothing is published twice).
-    fn catch_up(&self, room: &str, head: u64, to: u64) -> Result<(), ValidationError> {
+    async fn catch_up(&self, room: &str, head: u64, to: u64) -> Result<(), ValidationError> {
         let want = (to - head).min(self.inner.cfg.max_replay.max(1)) as usize;
         let (msgs, meta) = self
             .inner
             .store
             .read(room, Range::After(head), want)
+            .await
             .map_err(|e| refusal(&e))?;
         for m in msgs {
             self.inner.rooms.publish(room, &meta.epoch, Stored::new(m));
@@ -310,12 +350,13 @@ impl Hub {
 
     /// Adds a classic client to `room`: it receives messages in the `{user, message}` shape and
     /// takes no part in presence.
-    pub fn join_classic(&self, peer: &Peer, room: &str) -> Result<(), ValidationError> {
+    pub async fn join_classic(&self, peer: &Peer, room: &str) -> Result<(), ValidationError> {
         for _ in 0..JOIN_ATTEMPTS {
             let room = self
                 .inner
                 .rooms
-                .load(room, &*self.inner.store)
+                .load(room, &self.inner.store)
+                .await
                 .map_err(|e| refusal(&e))?;
             let mut st = room.lock();
             if st.unloaded {
@@ -357,7 +398,7 @@ impl Hub {
             self.inner.store.presence(&room.name, &name, false);
         }
         if empty {
-            self.inner.rooms.unload_if_empty(&room, &*self.inner.store);
+            self.inner.rooms.unload_if_empty(&room, &self.inner.store);
         }
         true
     }
@@ -372,11 +413,12 @@ impl Hub {
 
     /// Stores a message, then publishes it to the room and calls `reply`: the one path for
     /// WebSocket sends, HTTP posts and classic clients. Validates every field first (a bad one
-    /// is refused here, synchronously); in a private conversation, `user` must be a member. A
+    /// is refused before anything is stored); in a private conversation, `user` must be a
+    /// member (the loaded room or the cache knows; else the store is read). A
     /// `client_id` already seen from the same `user` in this room within the dedupe window
     /// stores nothing: `reply` gets the original message with `duplicate: true`. `reply` runs on
     /// the store's thread: it must not block.
-    pub fn post(
+    pub async fn post(
         &self,
         room: &str,
         user: &str,
@@ -387,7 +429,7 @@ impl Hub {
         let room = self.check_room(room)?;
         let user = self.inner.cfg.limits.name(user)?;
         let members = if banter_protocol::is_conversation(room) {
-            Some(self.member(room, user)?)
+            Some(self.member(room, user).await?)
         } else {
             None
         };
@@ -439,7 +481,7 @@ impl Hub {
                         .rooms
                         .publish(&a.stored.msg.room, &a.epoch, a.stored.clone());
                     if let Some(m) = &members {
-                        let store = &*inner.store;
+                        let store = &inner.store;
                         conversations::notify(
                             &inner.rooms,
                             &inner.users,
@@ -457,9 +499,9 @@ impl Hub {
     }
 
     /// Makes `peer` reachable by direct messages to `name`.
-    pub fn register_user(&self, name: &Arc<str>, peer: &Peer) {
+    pub async fn register_user(&self, name: &Arc<str>, peer: &Peer) {
         if self.inner.users.register(name, peer) {
-            self.inner.store.user(name, true);
+            self.inner.store.user_arrived(name).await;
         }
     }
 
@@ -476,19 +518,19 @@ impl Hub {
         if let Some(name) = name
             && self.inner.users.unregister(name, peer_id)
         {
-            self.inner.store.user(name, false);
+            self.inner.store.user_left(name);
         }
     }
 
     /// A page of a room's history, read from the store: the oldest `limit` after `since`, or
     /// the newest `limit` below `before`.
-    pub fn history(
+    pub async fn history(
         &self,
         room: &str,
         range: Range,
         limit: usize,
     ) -> Result<MessagePage, StoreError> {
-        let (messages, meta) = self.inner.store.read(room, range, limit)?;
+        let (messages, meta) = self.inner.store.read(room, range, limit).await?;
         let complete = match range {
             Range::After(since) => match messages.first() {
                 Some(first) => first.seq == since + 1,
@@ -505,8 +547,8 @@ impl Hub {
     }
 
     /// Stored rooms with their head, and how many users are present in each, sorted by name.
-    pub fn rooms(&self, limit: usize) -> Result<RoomList, StoreError> {
-        let stored = self.inner.store.list(limit)?;
+    pub async fn rooms(&self, limit: usize) -> Result<RoomList, StoreError> {
+        let stored = self.inner.store.list(limit).await?;
         let mut rooms: Vec<RoomSummary> = stored
             .into_iter()
             .filter(|(room, _)| !banter_protocol::is_conversation(room))

@@ -79,15 +79,16 @@ impl Fetched {
     }
 
     /// Reads `(from, to]` from the store, outside any lock.
-    pub fn read(
+    pub async fn read(
         &mut self,
-        store: &dyn Store,
+        store: &Store,
         room: &str,
         from: u64,
         to: u64,
     ) -> Result<(), ValidationError> {
         let (msgs, _) = store
             .read(room, Range::After(from), (to - from) as usize)
+            .await
             .map_err(|e| super::refusal(&e))?;
         if msgs.first().is_none_or(|m| m.seq != from + 1) {
             self.skipped = true;

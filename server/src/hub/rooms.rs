@@ -6,9 +6,9 @@
 //! message committed meanwhile is either counted in that head or published into the loading
 //! room (which holds it until the head is known): nothing falls between.
 //!
-//! A store shared by several nodes is told when a room loads and unloads ([`Store::watch`],
-//! before the head is read, and [`Store::unwatch`]), and delivers what other nodes sequenced
-//! through [`crate::store::Sink`] (`hub::sink`), with the same publish as local posts.
+//! A cluster's bus is told when a room loads and unloads ([`crate::store::Bus::watch`], before
+//! the head is read, and [`crate::store::Bus::unwatch`]), and delivers what other nodes
+//! sequenced through [`crate::store::Sink`] (`hub::sink`), with the same publish as local posts.
 //!
 //! Lock order: the map, then a room. Nothing takes the map while holding a room.
 
@@ -69,7 +69,7 @@ impl Rooms {
 
     /// The room, loaded (its head and epoch read from `store`). The caller locks it and checks
     /// `unloaded` (it may have been unloaded in between: then it calls again).
-    pub fn load(&self, name: &str, store: &dyn Store) -> Result<Arc<Room>, StoreError> {
+    pub async fn load(&self, name: &str, store: &Store) -> Result<Arc<Room>, StoreError> {
         let (room, created) = {
             let mut map = self.lock();
             match map.get(name) {
@@ -85,12 +85,9 @@ impl Rooms {
             }
         };
         if !room.lock().loaded {
-            // Outside every lock: the store may do I/O. Watch first, then read the head.
-            let meta = if created {
-                store.watch(name).and_then(|()| store.room(name))
-            } else {
-                store.room(name)
-            };
+            // Outside every lock, off the runtime: the store may do I/O. Watch first, then read
+            // the head.
+            let meta = store.load(name, created).await;
             match meta {
                 Ok(meta) => room.lock().finish_load(&meta, &self.limits()),
                 Err(e) => {
@@ -114,7 +111,7 @@ impl Rooms {
     }
 
     /// Unloads `room` if nobody is in it (frees its window; the store stops watching it).
-    pub fn unload_if_empty(&self, room: &Arc<Room>, store: &dyn Store) {
+    pub fn unload_if_empty(&self, room: &Arc<Room>, store: &Store) {
         {
             let mut map = self.lock();
             let mut st = room.lock();

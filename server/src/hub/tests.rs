@@ -8,8 +8,9 @@ use std::time::Duration;
 use banter_protocol::ServerMsg;
 
 use super::*;
-use crate::store::dedupe::DedupeLimits;
+use crate::store::Store;
 use crate::store::memory::MemoryStore;
+use crate::store::memory::dedupe::DedupeLimits;
 
 fn hub(tune: impl FnOnce(&mut HubConfig)) -> Hub {
     let mut cfg = HubConfig::default();
@@ -22,17 +23,18 @@ fn hub(tune: impl FnOnce(&mut HubConfig)) -> Hub {
             capacity: 1000,
         },
     );
-    Hub::new(cfg, Arc::new(store))
+    Hub::new(cfg, Store::new(Arc::new(store), None))
 }
 
 /// Posts and returns what the store answered (the memory store answers at once).
-fn post(hub: &Hub, room: &str, user: &str, text: &str, cid: Option<&str>) -> Appended {
-    let (tx, rx) = std::sync::mpsc::channel();
+async fn post(hub: &Hub, room: &str, user: &str, text: &str, cid: Option<&str>) -> Appended {
+    let (tx, rx) = tokio::sync::oneshot::channel();
     hub.post(room, user, text, cid, move |r| {
         let _ = tx.send(r);
     })
+    .await
     .unwrap();
-    rx.recv().unwrap().unwrap()
+    rx.await.unwrap().unwrap()
 }
 
 fn drain(peer: &Peer) -> Vec<String> {
@@ -83,14 +85,22 @@ async fn seq_is_gap_free_per_room() {
     for i in 1..=5 {
         assert_eq!(
             post(&hub, "a", "ada", &format!("m{i}"), None)
+                .await
                 .stored
                 .msg
                 .seq,
             i
         );
     }
-    assert_eq!(post(&hub, "b", "ada", "other room", None).stored.msg.seq, 1);
-    let page = hub.history("a", Range::After(3), 1).unwrap();
+    assert_eq!(
+        post(&hub, "b", "ada", "other room", None)
+            .await
+            .stored
+            .msg
+            .seq,
+        1
+    );
+    let page = hub.history("a", Range::After(3), 1).await.unwrap();
     assert_eq!(page.messages[0].seq, 4);
     assert!(page.complete);
 }
@@ -101,13 +111,15 @@ async fn every_member_gets_the_same_shared_frame_in_order() {
     let a = hub.new_peer();
     let b = hub.new_peer();
     hub.join(&a, "lobby", &"ada".into(), None, None, None)
+        .await
         .unwrap();
     hub.join(&b, "lobby", &"bob".into(), None, None, None)
+        .await
         .unwrap();
     drain(&a);
     drain(&b);
     for i in 0..10 {
-        post(&hub, "lobby", "ada", &format!("m{i}"), None);
+        post(&hub, "lobby", "ada", &format!("m{i}"), None).await;
     }
     let (fa, fb) = (drain(&a), drain(&b));
     assert_eq!(seqs(&fa), (1..=10).collect::<Vec<_>>());
@@ -120,12 +132,14 @@ async fn a_full_queue_kicks_only_that_member() {
     let slow = hub.new_peer();
     let fast = hub.new_peer();
     hub.join(&slow, "lobby", &"slow".into(), None, None, None)
+        .await
         .unwrap();
     hub.join(&fast, "lobby", &"fast".into(), None, None, None)
+        .await
         .unwrap();
     let mut got = Vec::new();
     for i in 0..20 {
-        post(&hub, "lobby", "x", &format!("m{i}"), None);
+        post(&hub, "lobby", "x", &format!("m{i}"), None).await;
         got.extend(seqs(&drain(&fast)));
     }
     assert!(slow.outbox().is_kicked());
@@ -136,14 +150,15 @@ async fn a_full_queue_kicks_only_that_member() {
 #[tokio::test]
 async fn a_repeated_client_id_is_stored_once() {
     let hub = hub(|_| {});
-    let first = post(&hub, "lobby", "ada", "hi", Some("c1"));
-    let again = post(&hub, "lobby", "ada", "hi", Some("c1"));
+    let first = post(&hub, "lobby", "ada", "hi", Some("c1")).await;
+    let again = post(&hub, "lobby", "ada", "hi", Some("c1")).await;
     assert!(!first.duplicate && again.duplicate);
     assert_eq!(again.stored.msg.seq, first.stored.msg.seq);
     // Another user may use the same client_id.
-    assert!(!post(&hub, "lobby", "bob", "hi", Some("c1")).duplicate);
+    assert!(!post(&hub, "lobby", "bob", "hi", Some("c1")).await.duplicate);
     assert_eq!(
         hub.history("lobby", Range::After(0), 10)
+            .await
             .unwrap()
             .messages
             .len(),
@@ -156,14 +171,17 @@ async fn presence_counts_a_name_once_across_connections() {
     let hub = hub(|_| {});
     let watcher = hub.new_peer();
     hub.join(&watcher, "lobby", &"w".into(), None, None, None)
+        .await
         .unwrap();
     let tab1 = hub.new_peer();
     let tab2 = hub.new_peer();
     hub.join(&tab1, "lobby", &"ada".into(), None, None, None)
+        .await
         .unwrap();
     hub.join(&tab2, "lobby", &"ada".into(), None, None, None)
+        .await
         .unwrap();
-    assert_eq!(hub.rooms(10).unwrap().rooms[0].users, 2);
+    assert_eq!(hub.rooms(10).await.unwrap().rooms[0].users, 2);
     // Presence goes out on the next tick (here: by hand).
     hub.flush_presence();
     hub.leave(tab1.id(), "lobby");
@@ -183,8 +201,8 @@ async fn presence_counts_a_name_once_across_connections() {
 async fn classic_members_get_the_classic_shape() {
     let hub = hub(|_| {});
     let c = hub.new_peer();
-    hub.join_classic(&c, "lobby").unwrap();
-    post(&hub, "lobby", "ada", "hi", None);
+    hub.join_classic(&c, "lobby").await.unwrap();
+    post(&hub, "lobby", "ada", "hi", None).await;
     assert_eq!(drain(&c), [r#"{"user":"ada","message":"hi"}"#]);
 }
 
@@ -193,16 +211,17 @@ async fn a_room_is_unloaded_when_its_last_member_leaves() {
     let hub = hub(|_| {});
     let p = hub.new_peer();
     hub.join(&p, "lobby", &"ada".into(), None, None, None)
+        .await
         .unwrap();
-    post(&hub, "lobby", "ada", "hi", None);
-    assert_eq!(hub.loaded_rooms(), 1);
+    post(&hub, "lobby", "ada", "hi", None).await;
+    assert_eq!(hub.rooms_loaded(), 1);
     assert!(hub.window_bytes() > 0);
     hub.leave(p.id(), "lobby");
-    assert_eq!(hub.loaded_rooms(), 0);
+    assert_eq!(hub.rooms_loaded(), 0);
     assert_eq!(hub.window_bytes(), 0, "the window's bytes are given back");
     // Posting to a room nobody is in loads nothing.
-    post(&hub, "lobby", "ada", "again", None);
-    assert_eq!(hub.loaded_rooms(), 0);
+    post(&hub, "lobby", "ada", "again", None).await;
+    assert_eq!(hub.rooms_loaded(), 0);
 }
 
 #[tokio::test]
@@ -210,6 +229,7 @@ async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
     let hub = hub(|c| c.window_budget = 4096);
     let p = hub.new_peer();
     hub.join(&p, "big", &"ada".into(), None, None, None)
+        .await
         .unwrap();
     for i in 1..=200 {
         post(
@@ -218,12 +238,14 @@ async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
             "ada",
             &format!("message number {i} {}", "x".repeat(100)),
             None,
-        );
+        )
+        .await;
     }
     assert!(hub.window_bytes() <= 4096 + 1024, "{}", hub.window_bytes());
     // A resume from far below the window is still exact: the rest comes from the store.
     let q = hub.new_peer();
     hub.join(&q, "big", &"bob".into(), Some(10), None, None)
+        .await
         .unwrap();
     let frames = drain(&q);
     assert_eq!(replay_of(&frames), (11, 200, true));
@@ -234,7 +256,7 @@ async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
 async fn another_epoch_replays_from_the_oldest_held_and_says_incomplete() {
     let hub = hub(|_| {});
     for i in 1..=3 {
-        post(&hub, "lobby", "ada", &format!("m{i}"), None);
+        post(&hub, "lobby", "ada", &format!("m{i}"), None).await;
     }
     let p = hub.new_peer();
     hub.join(
@@ -245,6 +267,7 @@ async fn another_epoch_replays_from_the_oldest_held_and_says_incomplete() {
         Some("an-old-epoch"),
         None,
     )
+    .await
     .unwrap();
     let frames = drain(&p);
     assert_eq!(replay_of(&frames), (1, 3, false));
@@ -255,10 +278,11 @@ async fn another_epoch_replays_from_the_oldest_held_and_says_incomplete() {
 async fn max_replay_sends_the_newest_and_says_incomplete() {
     let hub = hub(|c| c.max_replay = 5);
     for i in 1..=20 {
-        post(&hub, "lobby", "ada", &format!("m{i}"), None);
+        post(&hub, "lobby", "ada", &format!("m{i}"), None).await;
     }
     let p = hub.new_peer();
     hub.join(&p, "lobby", &"ada".into(), Some(0), None, None)
+        .await
         .unwrap();
     let frames = drain(&p);
     assert_eq!(replay_of(&frames), (16, 20, false));
@@ -269,12 +293,15 @@ async fn max_replay_sends_the_newest_and_says_incomplete() {
 async fn history_pages_back_with_before_to_the_first_message() {
     let hub = hub(|_| {});
     for i in 1..=25 {
-        post(&hub, "lobby", "ada", &format!("m{i}"), None);
+        post(&hub, "lobby", "ada", &format!("m{i}"), None).await;
     }
     let mut before = 26;
     let mut seen = Vec::new();
     loop {
-        let page = hub.history("lobby", Range::Before(before), 10).unwrap();
+        let page = hub
+            .history("lobby", Range::Before(before), 10)
+            .await
+            .unwrap();
         seen.splice(0..0, page.messages.iter().map(|m| m.seq));
         if page.complete {
             break;

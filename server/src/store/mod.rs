@@ -1,22 +1,32 @@
-//! The store seam: where messages are sequenced and kept. The hub publishes what a store has
-//! sequenced; a store never touches connections.
+//! The store seam: where messages are sequenced and kept, and how several nodes share rooms.
+//! The hub publishes what a store has sequenced; a store never touches connections.
 //!
-//! A [`Store`] opens a room (its `epoch` and `head`), appends a message (assigning the next
-//! `seq`, or finding the earlier message with the same `client_id`) and reads a range of a room
-//! by `seq`. Appends complete through a callback ([`AppendDone`]) so that a durable store can
-//! batch many messages into one commit and answer each only after its commit: the callback is
-//! where the hub fans the message out and acks it, so nothing is acked or delivered before it is
-//! stored. Completions for one room arrive in `seq` order, or close to it: the hub's publish
-//! reorders what arrives early (see `hub::room`).
+//! Two traits, because they are two jobs that backends combine differently:
+//! - [`History`]: a room's durable history. It opens a room (its `epoch` and `head`), appends a
+//!   message (assigning the next `seq`, or finding the earlier message with the same
+//!   `client_id`), reads a range of a room by `seq`, lists rooms and keeps conversations'
+//!   members; retention (`--retain-*`) is its own business. Appends complete through a callback
+//!   ([`AppendDone`]) so that a durable store can batch many messages into one commit and answer
+//!   each only after its commit: the callback is where the hub fans the message out and acks it,
+//!   so nothing is acked or delivered before it is stored. Completions for one room arrive in
+//!   `seq` order, or close to it: the hub's publish reorders what arrives early (see
+//!   `hub::room`).
+//! - [`Bus`]: what a node shares with the other nodes of a cluster: messages they sequenced
+//!   (delivered through the hub's [`Sink`] for the rooms it watches), presence, which user is
+//!   connected where, and direct-message notices. A single node has no bus at all.
 //!
-//! Implementations: [`sqlite::SqliteStore`] (the default: durable, in `--data-dir`),
-//! [`memory::MemoryStore`] (`--store memory`: nothing on disk, a new epoch each start) and
-//! [`redis::RedisStore`] (`--redis URL`: several nodes sharing rooms). A store shared by several
-//! nodes also sequences messages posted on other nodes: it delivers them through the [`Sink`]
-//! the hub attaches, for the rooms the hub watches (see [`Store::watch`]).
+//! The rest of the server holds a [`Store`] ([`handle`]): the history, the bus if any, and the
+//! one place where blocking store calls are moved off the async workers. [`open`] builds it from
+//! the [`Settings`], choosing the backend by `--store` name ([`open::BACKENDS`]): [`sqlite`] (the
+//! default: durable, in `--data-dir`), [`memory`] (nothing on disk, a new epoch each start) and
+//! [`redis`] (`--store redis` or `--redis URL`: several nodes sharing rooms; both history and
+//! bus).
 
-pub mod dedupe;
+mod bus;
+pub mod handle;
+mod history;
 pub mod memory;
+pub mod open;
 pub mod redis;
 pub mod sqlite;
 
@@ -26,8 +36,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use banter_protocol::http::ConversationSummary;
 use banter_protocol::{ChatMessage, ServerMsg};
 
-/// One encoded WebSocket text frame. Cloning shares the bytes (a reference-count bump).
-pub type Frame = axum::extract::ws::Utf8Bytes;
+pub use crate::frame::Frame;
+pub use bus::{Bus, Sink};
+pub use handle::Store;
+pub use history::History;
+pub use open::{Settings, open};
+pub use sqlite::Sync as SqliteSync;
 
 /// A message as it is kept in memory: the typed value and its `message` frame, encoded once.
 #[derive(Debug)]
@@ -75,7 +89,7 @@ pub struct NewMessage {
     /// `(user, client_id)` folded into one key, when the sender gave a `client_id`.
     pub dedupe_key: Option<String>,
     /// In a private conversation: its two members, stored with the message so that the store
-    /// knows the conversation (see [`Store::members`]).
+    /// knows the conversation (see [`History::members`]).
     pub members: Option<(Arc<str>, Arc<str>)>,
 }
 
@@ -116,6 +130,15 @@ pub enum Range {
     Before(u64),
 }
 
+/// How long messages are kept (`--retain-messages`, `--retain-age`). `None` = forever.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep the newest this many messages per room.
+    pub messages: Option<u64>,
+    /// Keep messages younger than this.
+    pub age: Option<std::time::Duration>,
+}
+
 /// Why a store could not do what was asked. Internals go to the log; clients see a short,
 /// fitting error.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -139,100 +162,6 @@ impl StoreError {
     pub fn failed(e: impl std::fmt::Display) -> Self {
         StoreError::Failed(e.to_string().into())
     }
-}
-
-/// See the module docs.
-pub trait Store: Send + Sync + 'static {
-    /// The room's epoch, head and oldest held `seq`. A room that was never written has an
-    /// epoch too (the one its first message will get).
-    fn room(&self, room: &str) -> Result<RoomMeta, StoreError>;
-
-    /// Appends `msg`, or finds the message already stored under its dedupe key within the
-    /// dedupe window; `done` runs once that is durable.
-    fn append(&self, msg: NewMessage, done: AppendDone);
-
-    /// At most `limit` messages of `room` in `range`, ascending by `seq`, with the room's meta
-    /// as of the read.
-    fn read(
-        &self,
-        room: &str,
-        range: Range,
-        limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError>;
-
-    /// Up to `limit` rooms that hold messages, by name, with their head (never private
-    /// conversations).
-    fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
-
-    /// The two members of the private conversation `room`, once it holds a message.
-    fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError>;
-
-    /// Up to `limit` of `user`'s private conversations, most recent first.
-    fn conversations(
-        &self,
-        user: &str,
-        limit: usize,
-    ) -> Result<Vec<ConversationSummary>, StoreError>;
-
-    /// Whether the store can serve now (for `/readyz`).
-    fn ready(&self) -> bool {
-        true
-    }
-
-    /// Gives the store the hub's rooms, to publish what other nodes sequenced. Called once, by
-    /// `Hub::new`. A store of one node has nothing to deliver.
-    fn attach(&self, _sink: std::sync::Weak<dyn Sink>) {}
-
-    /// The hub is loading `room` (it has local members): from the return on, the store delivers
-    /// to the sink every message of `room` sequenced elsewhere. Called before [`Store::room`],
-    /// so a message sequenced after the head it reads is delivered. Calls are counted: each
-    /// `watch` is matched by one [`Store::unwatch`].
-    fn watch(&self, _room: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    /// The hub unloaded `room` (see [`Store::watch`]).
-    fn unwatch(&self, _room: &str) {}
-
-    /// `name`'s first connection in `room` arrived on this node (`here`), or its last one left:
-    /// a store shared by several nodes tells the others ([`Sink::remote_presence`]).
-    fn presence(&self, _room: &str, _name: &str, _here: bool) {}
-
-    /// `name`'s first connection registered on this node (`here`), or its last one left: a
-    /// store shared by several nodes routes direct messages for `name` here meanwhile.
-    fn user(&self, _name: &str, _here: bool) {}
-
-    /// Sends the `direct` frame of a message in conversation `room` to `to`'s connections on
-    /// other nodes (nothing for a store of one node). Must not block: it is called from
-    /// completions.
-    fn direct(&self, _to: &str, _room: &str, _frame: &Frame) {}
-}
-
-/// Where a store shared with other nodes delivers messages they sequenced: the hub's rooms.
-pub trait Sink: Send + Sync + 'static {
-    /// Publishes a stored message of `epoch` to the room's local members (idempotent and
-    /// ordered by `seq`; ignored if the room is loaded in another epoch).
-    fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>);
-
-    /// The loaded room's epoch and head; `None` when it is not loaded or still loading.
-    fn head(&self, room: &str) -> Option<(Arc<str>, u64)>;
-
-    /// The room's history was lost (a new epoch): closes its members' connections as too slow
-    /// (4000: they resume, and are told `complete: false`) and unloads it, so it loads again
-    /// in the new epoch. When it was loaded, returns the names that were present on this node
-    /// (they left without a [`Store::presence`]); its watch ends: the store uncounts it.
-    fn reset(&self, room: &str) -> Option<Vec<String>>;
-
-    /// `name` arrived in (`here`) or left `room` on another `node`.
-    fn remote_presence(&self, room: &str, node: &str, name: &str, here: bool);
-
-    /// Who is present in `room` on other nodes now, as `(node, name)`: replaces what the room
-    /// held (entries of a node that died are gone from it).
-    fn sync_presence(&self, room: &str, entries: &[(String, String)]);
-
-    /// The `direct` frame of a message in conversation `room`, stored on another node: to
-    /// `to`'s connections here that have not joined `room`.
-    fn direct(&self, to: &str, room: &str, frame: Frame);
 }
 
 /// The dedupe key of a `client_id` sent by `user`: the same `client_id` from another user is

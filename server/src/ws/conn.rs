@@ -84,7 +84,7 @@ impl Conn {
 
     /// Every frame counts against the rate limit, before any parsing: a flood of bad JSON,
     /// binary frames or pings is throttled like a flood of messages.
-    pub(super) fn handle_frame(&mut self, msg: Message) -> Outcome {
+    pub(super) async fn handle_frame(&mut self, msg: Message) -> Outcome {
         let limited = self.rate_limited();
         match msg {
             Message::Text(text) if limited => {
@@ -92,9 +92,9 @@ impl Conn {
                 Outcome::Quiet
             }
             Message::Text(text) => match self.mode {
-                Mode::Typed => self.handle_typed(&text),
+                Mode::Typed => self.handle_typed(&text).await,
                 Mode::Classic => {
-                    self.handle_classic(&text);
+                    self.handle_classic(&text).await;
                     Outcome::Quiet
                 }
             },
@@ -138,7 +138,7 @@ impl Conn {
         Outcome::Refuse
     }
 
-    pub(super) fn handle_typed(&mut self, text: &str) -> Outcome {
+    pub(super) async fn handle_typed(&mut self, text: &str) -> Outcome {
         let token_mode = self.settings.identity.mode() == AuthMode::Token;
         let msg: ClientMsg = match serde_json::from_str(text) {
             Ok(msg) => msg,
@@ -153,7 +153,7 @@ impl Conn {
         if let ClientMsg::Auth { token } = &msg
             && token_mode
         {
-            return self.authenticate(token);
+            return self.authenticate(token).await;
         }
         if token_mode && self.claims.is_none() {
             return self.refuse(AuthError::Missing);
@@ -165,7 +165,7 @@ impl Conn {
             _ => None,
         };
         let was_named = self.name.is_some();
-        match self.dispatch(msg) {
+        match self.dispatch(msg).await {
             Ok(()) if !was_named && self.name.is_some() && !token_mode => Outcome::Hello,
             Ok(()) => Outcome::Quiet,
             Err(e) => {
@@ -177,7 +177,7 @@ impl Conn {
 
     /// Token mode: checks an `auth` frame. The first fixes the connection's user; a later one
     /// (a refreshed token for the same user) extends it.
-    pub(super) fn authenticate(&mut self, token: &str) -> Outcome {
+    pub(super) async fn authenticate(&mut self, token: &str) -> Outcome {
         let claims = match self.settings.identity.verify(token) {
             Ok(c) => c,
             Err(e) => return self.refuse(e),
@@ -193,7 +193,7 @@ impl Conn {
             return Outcome::Quiet;
         }
         if self.name.is_none() {
-            self.hub.register_user(&claims.user, &self.peer);
+            self.hub.register_user(&claims.user, &self.peer).await;
             self.name = Some(claims.user.clone());
         }
         self.peer.deliver(Outbound::Frame(
@@ -209,7 +209,7 @@ impl Conn {
         Outcome::Authenticated(left)
     }
 
-    pub(super) fn dispatch(&mut self, msg: ClientMsg) -> Result<(), ValidationError> {
+    pub(super) async fn dispatch(&mut self, msg: ClientMsg) -> Result<(), ValidationError> {
         let limits = self.hub.limits().clone();
         match msg {
             ClientMsg::Join {
@@ -235,7 +235,7 @@ impl Conn {
                         message: format!("this connection already chats as `{current}`"),
                     });
                 }
-                let (room, members) = self.target(&room, with.as_deref(), name)?;
+                let (room, members) = self.target(&room, with.as_deref(), name).await?;
                 let joined = self.rooms.contains(&room);
                 if !joined && self.rooms.len() >= self.settings.max_rooms {
                     return Err(ValidationError {
@@ -247,16 +247,18 @@ impl Conn {
                     });
                 }
                 let name: Arc<str> = self.name.clone().unwrap_or_else(|| name.into());
-                self.hub.join(
-                    &self.peer,
-                    &room,
-                    &name,
-                    since,
-                    epoch.as_deref(),
-                    members.as_ref(),
-                )?;
+                self.hub
+                    .join(
+                        &self.peer,
+                        &room,
+                        &name,
+                        since,
+                        epoch.as_deref(),
+                        members.as_ref(),
+                    )
+                    .await?;
                 if self.name.is_none() {
-                    self.hub.register_user(&name, &self.peer);
+                    self.hub.register_user(&name, &self.peer).await;
                     self.name = Some(name);
                 }
                 if !joined {
@@ -283,6 +285,7 @@ impl Conn {
                     .post(&room, &name, &text, client_id.as_deref(), move |result| {
                         answer_send(&peer, to, cid, result)
                     })
+                    .await
             }
             ClientMsg::Direct {
                 to,
@@ -317,7 +320,7 @@ impl Conn {
     /// The room a `join` enters, with its members when it is a private conversation: the one
     /// `with` another user, one named by its id (for its members only), or a room (that the
     /// token allows).
-    fn target(
+    async fn target(
         &self,
         room: &str,
         with: Option<&str>,
@@ -334,7 +337,7 @@ impl Conn {
             return Ok((id, Some(members)));
         }
         if banter_protocol::is_conversation(room) {
-            return Ok((room.to_owned(), Some(self.hub.member(room, name)?)));
+            return Ok((room.to_owned(), Some(self.hub.member(room, name).await?)));
         }
         self.allowed(room)?;
         Ok((room.to_owned(), None))
@@ -363,14 +366,15 @@ impl Conn {
             })
     }
 
-    pub(super) fn handle_classic(&mut self, text: &str) {
+    pub(super) async fn handle_classic(&mut self, text: &str) {
         let msg: ClassicMsg = match serde_json::from_str(text) {
             Ok(msg) => msg,
             Err(e) => return self.error(ErrorCode::BadRequest, bad_request(&e), None),
         };
         let peer = self.peer.clone();
-        let posted =
-            self.hub.post(
+        let posted = self
+            .hub
+            .post(
                 DEFAULT_ROOM,
                 &msg.user,
                 &msg.message,
@@ -383,7 +387,8 @@ impl Conn {
                         peer.send(&ServerMsg::error(e.code, e.message, None));
                     }
                 },
-            );
+            )
+            .await;
         if let Err(e) = posted {
             self.error(e.code, e.message, None);
         }

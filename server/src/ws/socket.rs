@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use banter_protocol::{AuthMode, DEFAULT_ROOM, ServerMsg, close};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::RateLimiter;
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn::{Conn, Outcome};
 use super::{ConnSettings, Mode};
+use crate::frame::Frame;
 use crate::hub::{ConnectionGuard, Hub, Outbound};
 use crate::metrics::{self, Kick};
 use crate::outbox::Outbox;
@@ -206,7 +207,7 @@ async fn run<S>(
         }
         Mode::Classic if auth == AuthMode::Token => refused = Some(End::ClassicRefused),
         Mode::Classic => {
-            if let Err(e) = hub.join_classic(&peer, DEFAULT_ROOM) {
+            if let Err(e) = hub.join_classic(&peer, DEFAULT_ROOM).await {
                 conn.error(e.code, e.message, None);
             }
         }
@@ -250,7 +251,9 @@ async fn run<S>(
                 if conn.claims.is_some() && let Some(end) = overdue(&deadline) {
                     break conn.deadline_passed(end);
                 }
-                let outcome = conn.handle_frame(msg);
+                // Boxed: handling a frame may await the store (a join's reads), and that state
+                // lives on the heap while it lasts instead of in every connection's task.
+                let outcome = Box::pin(conn.handle_frame(msg)).await;
                 match outcome {
                     Outcome::Quiet => {}
                     Outcome::Hello => deadline = None,
@@ -275,10 +278,10 @@ async fn run<S>(
                 let write = async {
                     for out in batch.drain(..) {
                         match out {
-                            Outbound::Frame(f) => socket.feed(Message::Text(f)).await?,
+                            Outbound::Frame(f) => socket.feed(text(f)).await?,
                             Outbound::Batch(fs) => {
                                 for f in fs {
-                                    socket.feed(Message::Text(f)).await?;
+                                    socket.feed(text(f)).await?;
                                 }
                             }
                         }
@@ -358,7 +361,7 @@ where
                 Outbound::Batch(fs) => fs,
             };
             for f in frames {
-                socket.feed(Message::Text(f)).await?;
+                socket.feed(text(f)).await?;
             }
         }
         socket.flush().await
@@ -382,6 +385,12 @@ async fn guarded(
         _ = sleep_until(idle_deadline) => Some(End::Idle),
         res = write => res.err().map(|_| End::Broken),
     }
+}
+
+/// A frame as a WebSocket text message: the edge where Banter's [`Frame`] becomes axum's type.
+/// The bytes are shared, not copied (axum checks that they are UTF-8, which a `Frame` always is).
+fn text(f: Frame) -> Message {
+    Message::Text(Utf8Bytes::try_from(f.into_bytes()).unwrap_or_default())
 }
 
 fn is_too_big(e: axum::Error) -> bool {

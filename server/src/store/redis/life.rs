@@ -32,39 +32,12 @@ pub const LIFE: &str = "banter:life";
 /// How often a node re-reads Redis's persistence settings.
 const CHECK_EVERY: Duration = Duration::from_secs(2);
 
-/// Lua: `life(key)` returns the current life's nonce (or `nil` when none is recorded), the
+/// Lua (`life.lua`): `life(key)` returns the current life's nonce (or `nil` when none is recorded), the
 /// `run_id` of this Redis process, and whether the record is out of date. `epoch_of(rec, room,
 /// nonce)` is a room's epoch under that nonce. Prepended to every script that reads a room.
 macro_rules! life_lua {
     () => {
-        r#"
-local function renew(a, b)
-  return string.sub(redis.sha1hex(a .. '\n' .. b), 1, 32)
-end
-local function life(key)
-  local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
-  local rec = redis.call('GET', key)
-  if not rec then return nil, run, true end
-  local r, n, d = string.match(rec, '^(%x+) (%x+) ([01])$')
-  if not n then return renew(rec, run), run, true end
-  if r == run then return n, run, false end
-  if d == '1' then
-    local p = redis.call('INFO', 'persistence')
-    local rep = redis.call('INFO', 'replication')
-    if string.find(p, 'aof_enabled:1', 1, true)
-      and string.find(rep, 'master_replid2:' .. string.rep('0', 40), 1, true) then
-      return n, run, true
-    end
-  end
-  return renew(n, run), run, true
-end
-local function epoch_of(rec, room, nonce)
-  if not rec then return renew('room ' .. room, nonce), true end
-  local e, n = string.match(rec, '^(%x+) (%x+)$')
-  if n == nonce then return e, false end
-  return renew(e or rec, nonce), true
-end
-"#
+        include_str!("life.lua")
     };
 }
 pub(super) use life_lua;
@@ -72,16 +45,7 @@ pub(super) use life_lua;
 /// KEYS: [`LIFE`]. ARGV: a fresh nonce (used when no life is recorded), `1` if this node sees
 /// Redis as durable (AOF, `appendfsync always`) else `0`. Writes the current life when it is
 /// out of date; returns its nonce.
-pub const REFRESH: &str = concat!(
-    life_lua!(),
-    r#"
-local nonce, run, stale = life(KEYS[1])
-nonce = nonce or ARGV[1]
-local rec = run .. ' ' .. nonce .. ' ' .. ARGV[2]
-if stale or redis.call('GET', KEYS[1]) ~= rec then redis.call('SET', KEYS[1], rec) end
-return nonce
-"#
-);
+pub const REFRESH: &str = concat!(life_lua!(), include_str!("refresh.lua"));
 
 /// This node's view of whether Redis writes every answered write to disk first, re-read every
 /// [`CHECK_EVERY`]. Unknown (no answer, `CONFIG` disabled) counts as not durable: a restart

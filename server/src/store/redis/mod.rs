@@ -1,4 +1,4 @@
-//! `--redis URL`: several nodes sharing rooms through Redis, with the same guarantees as one
+//! `--store redis` (or `--redis URL`): several nodes sharing rooms through Redis, with the same guarantees as one
 //! node (one order per room, exact resume on any node, idempotent sends across nodes).
 //!
 //! Redis sequences and keeps every message: a post is one Lua script ([`script`]) that dedupes,
@@ -10,7 +10,7 @@
 //! ([`presence`]). `--retain-age` is a periodic trim by the messages' `ts` ([`retention`]).
 //!
 //! Faults: Redis unreachable → posts fail with `unavailable` (never acked), joins that must load
-//! a room fail, [`Store::ready`] is false; the connections come back by themselves and the
+//! a room fail, [`Bus::ready`] is false; the connections come back by themselves and the
 //! subscriber fills what it missed from the streams. Redis restarted without persistence, or
 //! rolled back (an older snapshot, a failover to a replica that was behind) → rooms get new
 //! epochs (clients resuming are told `complete: false`; see [`life`]).
@@ -44,7 +44,26 @@ use self::retention::AgeTrim;
 use self::script::Template;
 pub use self::shards::RedisStore;
 use self::subscriber::Subscriber;
-use super::{AppendDone, Frame, NewMessage, Range, RoomMeta, Sink, Store, StoreError};
+use super::{
+    AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Settings, Sink, Store, StoreError,
+};
+
+/// `--store redis`: Redis is both the history and the bus.
+pub fn open(s: &Settings) -> Result<Store, StoreError> {
+    let Some(url) = &s.redis_url else {
+        return Err(StoreError::failed(
+            "--store redis needs the Redis to share: give --redis URL",
+        ));
+    };
+    let redis = Arc::new(RedisStore::open(&RedisConfig {
+        url: url.clone(),
+        queue: s.queue,
+        retain: s.retention.messages,
+        retain_age: s.retention.age,
+        dedupe_window: s.dedupe_window,
+    })?);
+    Ok(Store::new(redis.clone(), Some(redis)))
+}
 
 /// The Redis store's settings.
 #[derive(Debug, Clone)]
@@ -116,7 +135,7 @@ impl Shard {
     }
 }
 
-impl Store for Shard {
+impl History for Shard {
     fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
         self.reads.read(room, None, 0).map(|(_, meta)| meta)
     }
@@ -187,6 +206,12 @@ impl Store for Shard {
         Ok(out)
     }
 
+    fn ready(&self) -> bool {
+        self.subscriber.connected()
+    }
+}
+
+impl Bus for Shard {
     fn ready(&self) -> bool {
         self.subscriber.connected()
     }

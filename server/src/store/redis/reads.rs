@@ -1,7 +1,8 @@
 //! Reads from Redis on blocking connections: a room's meta, a range of its stream, the room
-//! list. Like the SQLite store's readers, they run on the caller's thread (the hub's store calls
-//! are synchronous), on a small pool of connections with short timeouts, so an unreachable Redis
-//! fails a read in about a second instead of hanging a join.
+//! list. Like the SQLite store's readers, they run on the caller's thread (a thread of tokio's
+//! blocking pool: the server calls them through `store::Store`), on a small pool of connections
+//! with short timeouts, so an unreachable Redis fails a read in about a second instead of
+//! hanging a join.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The Lua scripts that run inside Redis, and the message template they fill in.
+//! The Lua scripts that run inside Redis (`post.lua`, `read.lua`, beside this file, each after
+//! `life.lua`), and the message template they fill in.
 //!
 //! One script per post ([`POST`]) makes a post atomic: it finds a duplicate by the dedupe key,
 //! takes the room's next `seq` (INCR), appends the message to the room's stream under the entry
@@ -30,72 +31,14 @@ use crate::store::{NewMessage, StoreError};
 /// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
 /// pipeline, so the recorded life is this Redis process's; without one it refuses (nothing is
 /// written).
-const POST: &str = concat!(
-    life_lua!(),
-    r#"
-local life_rec = redis.call('GET', KEYS[9])
-local nonce = life_rec and string.match(life_rec, '^%x+ (%x+) [01]$')
-if not nonce then return redis.error_reply('banter: no life recorded: refresh first') end
-local rec = redis.call('GET', KEYS[2])
-local epoch, renewed = epoch_of(rec, ARGV[5], nonce)
-local window = tonumber(ARGV[4])
-if window > 0 then
-  local seen = redis.call('GET', KEYS[4])
-  if seen then return {epoch, '1', seen} end
-end
-local seq = redis.call('INCR', KEYS[1])
-if seq == 1 and rec then
-  -- The counter is gone but the epoch is not: a new epoch, or seq 1 would be reused.
-  epoch = renew(epoch, 'counter ' .. nonce)
-  renewed = true
-end
-if renewed then redis.call('SET', KEYS[2], epoch .. ' ' .. nonce) end
-local msg = ARGV[1] .. seq .. ARGV[2]
-local retain = tonumber(ARGV[3])
-if retain > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', retain, seq .. '-0', 'm', msg)
-else
-  redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
-end
-if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
-if seq == 1 and ARGV[7] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[5]) end
-if ARGV[7] ~= '' and redis.call('HSETNX', KEYS[6], 'a', ARGV[7]) == 1 then
-  redis.call('HSET', KEYS[6], 'b', ARGV[8])
-  redis.call('SADD', KEYS[7], ARGV[5])
-  redis.call('SADD', KEYS[8], ARGV[5])
-end
-redis.call('PUBLISH', ARGV[6], epoch .. '\n' .. seq .. '\n' .. msg)
-return {epoch, '0', msg}
-"#
-);
+const POST: &str = concat!(life_lua!(), include_str!("post.lua"));
 
 /// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE). ARGV: mode (`meta`, `after` or
 /// `before`), bound, limit, room name. Returns `{epoch, head, oldest, message JSON...}`
 /// (ascending for `after`, descending for `before`), all from one moment. Writes nothing: a
 /// room's epoch, and a life renewed since the last post, are computed as the next post will
 /// write them.
-const READ: &str = concat!(
-    life_lua!(),
-    r#"
-local nonce, run = life(KEYS[4])
-local epoch = epoch_of(redis.call('GET', KEYS[2]), ARGV[4], nonce or renew('', run))
-local head = tonumber(redis.call('GET', KEYS[1]) or '0')
-local oldest = head + 1
-local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
-if #first > 0 then oldest = tonumber(string.match(first[1][1], '^%d+')) end
-local out = {epoch, tostring(head), tostring(oldest)}
-local bound = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local entries = {}
-if ARGV[1] == 'after' and limit > 0 then
-  entries = redis.call('XRANGE', KEYS[3], (bound + 1) .. '-0', '+', 'COUNT', limit)
-elseif ARGV[1] == 'before' and limit > 0 and bound > 1 then
-  entries = redis.call('XREVRANGE', KEYS[3], (bound - 1) .. '-0', '-', 'COUNT', limit)
-end
-for i = 1, #entries do out[#out + 1] = entries[i][2][2] end
-return out
-"#
-);
+const READ: &str = concat!(life_lua!(), include_str!("read.lua"));
 
 /// The largest `seq` bound passed to a script: Lua numbers are doubles printed with 14
 /// significant digits, so larger bounds are clamped (no room gets near it).

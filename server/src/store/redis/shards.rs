@@ -21,7 +21,9 @@ use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 
 use super::{RedisConfig, Shard};
-use crate::store::{AppendDone, Frame, NewMessage, Range, RoomMeta, Sink, Store, StoreError};
+use crate::store::{
+    AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
+};
 
 /// See the module docs.
 pub struct RedisStore {
@@ -71,7 +73,7 @@ pub fn place(id: &str, n: usize) -> usize {
     b.max(0) as usize
 }
 
-impl Store for RedisStore {
+impl History for RedisStore {
     fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
         self.of(room).room(room)
     }
@@ -120,7 +122,13 @@ impl Store for RedisStore {
     }
 
     fn ready(&self) -> bool {
-        self.shards.iter().all(Shard::ready)
+        self.shards.iter().all(<Shard as History>::ready)
+    }
+}
+
+impl Bus for RedisStore {
+    fn ready(&self) -> bool {
+        self.shards.iter().all(<Shard as Bus>::ready)
     }
 
     fn attach(&self, sink: Weak<dyn Sink>) {

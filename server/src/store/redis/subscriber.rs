@@ -63,7 +63,7 @@ struct Shared {
     presence: Presence,
     durable: Durable,
     sink: OnceLock<Weak<dyn Sink>>,
-    /// Watch counts per room (see `Store::watch`).
+    /// Watch counts per room (see `Bus::watch`).
     watched: Mutex<HashMap<String, i64>>,
     /// Names connected here (their direct-message channels are subscribed).
     users: Mutex<std::collections::HashSet<String>>,

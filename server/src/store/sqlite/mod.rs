@@ -28,19 +28,26 @@ use checkpoint::Checkpointer;
 pub use schema::{FILE_NAME, SCHEMA_VERSION, Sync};
 use writer::{Request, Writer};
 
-use super::{AppendDone, NewMessage, Range, RoomMeta, Store, StoreError};
+use super::{
+    AppendDone, History, NewMessage, Range, Retention, RoomMeta, Settings, Store, StoreError,
+};
+
+/// `--store sqlite`: the durable history in `--data-dir`, and no bus.
+pub fn open(s: &Settings) -> Result<Store, StoreError> {
+    let history = SqliteStore::open(&SqliteConfig {
+        dir: s.data_dir.clone(),
+        sync: s.sqlite_sync,
+        queue: s.queue,
+        retention: s.retention,
+        dedupe_window: s.dedupe_window,
+        batch: s.batch,
+        max_bytes: s.max_bytes,
+    })?;
+    Ok(Store::new(Arc::new(history), None))
+}
 
 /// Readers kept open between reads.
 const READER_POOL: usize = 4;
-
-/// How long messages are kept. `None` = forever.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Retention {
-    /// Keep the newest this many messages per room.
-    pub messages: Option<u64>,
-    /// Keep messages younger than this.
-    pub age: Option<Duration>,
-}
 
 /// The SQLite store's settings.
 #[derive(Debug, Clone)]
@@ -161,7 +168,7 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
+impl History for SqliteStore {
     fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
         self.with_reader(|c| self.meta(c, room).map(|(_, m)| m))
     }

@@ -1,7 +1,7 @@
 //! `--store memory`: rooms kept in this process only, as before the durable store existed.
 //!
-//! Each room holds its last `--history` messages and a dedupe table; at most `--max-rooms`
-//! rooms exist. Everything is lost on restart, which is why the store has one epoch per process:
+//! Each room holds its last `--history` messages (fewer with `--retain-messages`) and a dedupe
+//! table ([`dedupe`]); at most `--max-rooms` rooms exist. Everything is lost on restart, which is why the store has one epoch per process:
 //! a client that resumes after a restart presents the old epoch and is told `complete: false`.
 //!
 //! An append completes synchronously, under the room's lock, so completions reach the hub in
@@ -15,8 +15,27 @@ use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 use tokio::time::Instant;
 
-use super::dedupe::{Dedupe, DedupeLimits};
-use super::{AppendDone, Appended, NewMessage, Range, RoomMeta, Store, StoreError, Stored};
+pub mod dedupe;
+
+use dedupe::{Dedupe, DedupeLimits};
+
+use super::{
+    AppendDone, Appended, History, NewMessage, Range, RoomMeta, Settings, Store, StoreError, Stored,
+};
+
+/// `--store memory`: a history of this process only, and no bus.
+pub fn open(s: &Settings) -> Result<Store, StoreError> {
+    let keep = match s.retention.messages {
+        Some(n) => s.history.min(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => s.history,
+    };
+    let limits = DedupeLimits {
+        window: s.dedupe_window,
+        capacity: s.dedupe_capacity,
+    };
+    let history = MemoryStore::new(keep, s.max_rooms, limits);
+    Ok(Store::new(Arc::new(history), None))
+}
 
 /// See the module docs.
 pub struct MemoryStore {
@@ -111,7 +130,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl History for MemoryStore {
     fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
         Ok(match self.get(room) {
             Some(r) => self.meta(&lock(&r)),
@@ -245,5 +264,9 @@ impl Store for MemoryStore {
             }
         };
         Ok((msgs, meta))
+    }
+
+    fn ready(&self) -> bool {
+        true
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Stored;
+use crate::store::Stored;
 
 /// See the module docs.
 #[derive(Default)]

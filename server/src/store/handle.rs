@@ -1,0 +1,173 @@
+//! [`Store`]: the store as the rest of the server holds it: the [`History`], the [`Bus`] when
+//! there is a cluster, and the one place where their blocking calls leave the async workers.
+//!
+//! Every read and every call that may wait (a Redis subscription) runs on tokio's blocking pool,
+//! at most [`BLOCKING_CALLS`] at once, and is awaited: neither the HTTP handlers nor the hub's
+//! `join` ever block a task that serves sockets. Appends are queued, never blocking, and complete
+//! through their callback. Without a bus (one node) the cluster calls do nothing: there is no one
+//! to tell.
+
+use std::sync::{Arc, Weak};
+
+use banter_protocol::ChatMessage;
+use banter_protocol::http::ConversationSummary;
+use tokio::sync::Semaphore;
+
+use super::{AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError};
+
+/// Blocking store calls in flight at most (each may hold a database reader or a connection);
+/// more wait their turn.
+pub const BLOCKING_CALLS: usize = 32;
+
+/// See the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    history: Arc<dyn History>,
+    bus: Option<Arc<dyn Bus>>,
+    calls: Arc<Semaphore>,
+}
+
+impl Store {
+    /// A store of one node (`bus: None`) or of a cluster.
+    pub fn new(history: Arc<dyn History>, bus: Option<Arc<dyn Bus>>) -> Self {
+        Store {
+            history,
+            bus,
+            calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
+        }
+    }
+
+    /// The history itself (its calls may block).
+    pub fn history(&self) -> &Arc<dyn History> {
+        &self.history
+    }
+
+    /// The bus, for a node of a cluster.
+    pub fn bus(&self) -> Option<&Arc<dyn Bus>> {
+        self.bus.as_ref()
+    }
+
+    /// Runs `f` on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _permit = self.calls.acquire().await.map_err(StoreError::failed)?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(StoreError::failed)?
+    }
+
+    /// See [`History::append`].
+    pub fn append(&self, msg: NewMessage, done: AppendDone) {
+        self.history.append(msg, done);
+    }
+
+    /// See [`History::room`].
+    pub async fn room(&self, room: &str) -> Result<RoomMeta, StoreError> {
+        let (h, room) = (self.history.clone(), room.to_owned());
+        self.blocking(move || h.room(&room)).await
+    }
+
+    /// The meta of a room the hub is loading; `watch`: the bus watches it first (see
+    /// [`Bus::watch`]), so nothing sequenced after the head read is missed.
+    pub async fn load(&self, room: &str, watch: bool) -> Result<RoomMeta, StoreError> {
+        let (h, room) = (self.history.clone(), room.to_owned());
+        let bus = self.bus.clone().filter(|_| watch);
+        self.blocking(move || {
+            if let Some(bus) = bus {
+                bus.watch(&room)?;
+            }
+            h.room(&room)
+        })
+        .await
+    }
+
+    /// See [`History::read`].
+    pub async fn read(
+        &self,
+        room: &str,
+        range: Range,
+        limit: usize,
+    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+        let (h, room) = (self.history.clone(), room.to_owned());
+        self.blocking(move || h.read(&room, range, limit)).await
+    }
+
+    /// See [`History::list`].
+    pub async fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let h = self.history.clone();
+        self.blocking(move || h.list(limit)).await
+    }
+
+    /// See [`History::members`].
+    pub async fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
+        let (h, room) = (self.history.clone(), room.to_owned());
+        self.blocking(move || h.members(&room)).await
+    }
+
+    /// See [`History::conversations`].
+    pub async fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let (h, user) = (self.history.clone(), user.to_owned());
+        self.blocking(move || h.conversations(&user, limit)).await
+    }
+
+    /// Whether the history and the bus can serve now (for `/readyz`).
+    pub fn ready(&self) -> bool {
+        self.history.ready() && self.bus.as_ref().is_none_or(|b| b.ready())
+    }
+
+    /// See [`Bus::attach`].
+    pub fn attach(&self, sink: Weak<dyn Sink>) {
+        if let Some(bus) = &self.bus {
+            bus.attach(sink);
+        }
+    }
+
+    /// See [`Bus::unwatch`].
+    pub fn unwatch(&self, room: &str) {
+        if let Some(bus) = &self.bus {
+            bus.unwatch(room);
+        }
+    }
+
+    /// See [`Bus::presence`].
+    pub fn presence(&self, room: &str, name: &str, here: bool) {
+        if let Some(bus) = &self.bus {
+            bus.presence(room, name, here);
+        }
+    }
+
+    /// `name`'s first connection registered here: returns once direct messages for `name` are
+    /// routed to this node (see [`Bus::user`]).
+    pub async fn user_arrived(&self, name: &str) {
+        if let Some(bus) = self.bus.clone() {
+            let name = name.to_owned();
+            let routed = self.blocking(move || {
+                bus.user(&name, true);
+                Ok(())
+            });
+            if let Err(e) = routed.await {
+                tracing::warn!(error = %e, "a user's direct messages may not reach this node");
+            }
+        }
+    }
+
+    /// `name`'s last connection here left (see [`Bus::user`]).
+    pub fn user_left(&self, name: &str) {
+        if let Some(bus) = &self.bus {
+            bus.user(name, false);
+        }
+    }
+
+    /// See [`Bus::direct`].
+    pub fn direct(&self, to: &str, room: &str, frame: &Frame) {
+        if let Some(bus) = &self.bus {
+            bus.direct(to, room, frame);
+        }
+    }
+}

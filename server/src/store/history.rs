@@ -1,0 +1,46 @@
+//! [`History`]: a room's durable history, the part of the store every backend has.
+
+use banter_protocol::ChatMessage;
+use banter_protocol::http::ConversationSummary;
+
+use super::{AppendDone, NewMessage, Range, RoomMeta, StoreError};
+
+/// See the module docs of [`crate::store`]. Every method but [`History::append`] may block
+/// (disk, network): the server calls them through [`super::Store`], off the async workers.
+/// `server/tests/store_contract.rs` states what every implementation promises.
+pub trait History: Send + Sync + 'static {
+    /// The room's epoch, head and oldest held `seq`. A room that was never written has an
+    /// epoch too (the one its first message will get).
+    fn room(&self, room: &str) -> Result<RoomMeta, StoreError>;
+
+    /// Appends `msg`, or finds the message already stored under its dedupe key within the
+    /// dedupe window; `done` runs once that is durable, in `seq` order per room. Never blocks:
+    /// a store that is behind refuses at once with [`StoreError::Busy`].
+    fn append(&self, msg: NewMessage, done: AppendDone);
+
+    /// At most `limit` messages of `room` in `range`, ascending by `seq`, with the room's meta
+    /// as of the read.
+    fn read(
+        &self,
+        room: &str,
+        range: Range,
+        limit: usize,
+    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError>;
+
+    /// Up to `limit` rooms that hold messages, by name, with their head (never private
+    /// conversations).
+    fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// The two members of the private conversation `room`, once it holds a message.
+    fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError>;
+
+    /// Up to `limit` of `user`'s private conversations, most recent first.
+    fn conversations(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationSummary>, StoreError>;
+
+    /// Whether the history can serve now (for `/readyz`).
+    fn ready(&self) -> bool;
+}

@@ -1,0 +1,366 @@
+//! The store contract: what every history backend promises, run unchanged against each of them
+//! (the memory store; SQLite on a real file in a temporary directory; Redis, a real
+//! `redis-server` on a free loopback port), through the same `store::open` the server uses.
+//!
+//! Each promise is one `async fn(Backend)` below, listed once in the `contract!` call at the end,
+//! which instantiates it for every backend. A new promise is one function and one name there; a
+//! new backend is one constructor and one line in the macro.
+//!
+//! Promises: `seq` is gap-free under concurrent appends; a `client_id` is stored once within the
+//! dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
+//! one at each open, SQLite and Redis keep theirs); reads page by `since` and by `before`;
+//! retention keeps the newest messages and the `seq` carries on; conversations know their
+//! members and each user's conversations; the room list holds rooms, not conversations.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use banter_server::store::{self, Appended, NewMessage, Range, Settings, Store, StoreError};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A backend under test: how to open its store, and whether it keeps history across a reopen.
+struct Backend {
+    settings: Settings,
+    durable: bool,
+    _dir: tempfile::TempDir,
+    _redis: Option<Redis>,
+}
+
+impl Backend {
+    fn memory() -> Self {
+        Backend::with("memory", false, None)
+    }
+
+    fn sqlite() -> Self {
+        Backend::with("sqlite", true, None)
+    }
+
+    fn redis() -> Self {
+        Backend::with("redis", true, Some(Redis::start()))
+    }
+
+    fn with(kind: &str, durable: bool, redis: Option<Redis>) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut settings = Settings::new(kind, dir.path().to_owned());
+        settings.redis_url = redis.as_ref().map(Redis::url);
+        Backend {
+            settings,
+            durable,
+            _dir: dir,
+            _redis: redis,
+        }
+    }
+
+    fn open(&self) -> Store {
+        store::open(&self.settings).expect("the store opens")
+    }
+
+    /// Closes `store` and opens the same backend again (same file, same Redis).
+    fn reopen(&self, store: Store) -> Store {
+        drop(store);
+        self.open()
+    }
+}
+
+/// A `redis-server` on a free loopback port, without persistence. Killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)");
+        let redis = Redis { child, port };
+        let deadline = Instant::now() + WAIT;
+        while !redis.answers() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20)); // polling interval
+        }
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn answers(&self) -> bool {
+        redis::Client::open(self.url())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_ok()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn message(room: &str, user: &str, text: &str, client_id: Option<&str>) -> NewMessage {
+    NewMessage {
+        room: room.into(),
+        user: user.to_owned(),
+        text: text.to_owned(),
+        dedupe_key: client_id.map(|c| store::dedupe_key(user, c)),
+        members: None,
+    }
+}
+
+/// Appends and waits for the completion.
+async fn append(store: &Store, msg: NewMessage) -> Result<Appended, StoreError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    store.append(
+        msg,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    tokio::time::timeout(WAIT, rx)
+        .await
+        .expect("the append completes")
+        .expect("the completion runs")
+}
+
+async fn post(store: &Store, room: &str, text: &str) -> Appended {
+    append(store, message(room, "ada", text, None))
+        .await
+        .expect("stored")
+}
+
+async fn seqs(store: &Store, room: &str, range: Range, limit: usize) -> Vec<u64> {
+    let (msgs, _) = store.read(room, range, limit).await.expect("read");
+    msgs.iter().map(|m| m.seq).collect()
+}
+
+// --- The promises ---
+
+async fn seq_is_gap_free_under_concurrent_appends(b: Backend) {
+    const WRITERS: usize = 4;
+    const EACH: usize = 50;
+    let store = b.open();
+    let writer = store.clone();
+    let got = tokio::task::spawn_blocking(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            for w in 0..WRITERS {
+                let (store, tx) = (&writer, tx.clone());
+                s.spawn(move || {
+                    for i in 0..EACH {
+                        let cid = format!("w{w}-{i}");
+                        let tx = tx.clone();
+                        store.append(
+                            message("busy", &format!("w{w}"), &cid, Some(&cid)),
+                            Box::new(move |r| {
+                                let _ = tx.send(r);
+                            }),
+                        );
+                    }
+                });
+            }
+        });
+        (0..WRITERS * EACH)
+            .map(|_| rx.recv_timeout(WAIT).expect("every append completes"))
+            .map(|r| r.expect("stored").stored.msg.seq)
+            .collect::<Vec<u64>>()
+    })
+    .await
+    .expect("the writers");
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    let all: Vec<u64> = (1..=(WRITERS * EACH) as u64).collect();
+    assert_eq!(sorted, all, "each seq given once, none skipped");
+    assert_eq!(seqs(&store, "busy", Range::After(0), 1000).await, all);
+    let meta = store.room("busy").await.expect("meta");
+    assert_eq!((meta.head, meta.oldest), ((WRITERS * EACH) as u64, 1));
+}
+
+async fn a_client_id_is_stored_once_within_the_window(b: Backend) {
+    let store = b.open();
+    let first = append(&store, message("r", "ada", "hi", Some("c1")))
+        .await
+        .expect("stored");
+    let again = append(&store, message("r", "ada", "hi again", Some("c1")))
+        .await
+        .expect("answered");
+    assert!(!first.duplicate && again.duplicate);
+    assert_eq!(
+        again.stored.msg, first.stored.msg,
+        "the original, as stored"
+    );
+    let other_user = append(&store, message("r", "bob", "hi", Some("c1")))
+        .await
+        .expect("stored");
+    assert!(!other_user.duplicate, "a client_id is per user");
+    let other_room = append(&store, message("s", "ada", "hi", Some("c1")))
+        .await
+        .expect("stored");
+    assert!(!other_room.duplicate, "a client_id is per room");
+    assert_eq!(seqs(&store, "r", Range::After(0), 10).await, [1, 2]);
+}
+
+async fn a_durable_store_dedupes_across_a_reopen(b: Backend) {
+    let store = b.open();
+    let first = append(&store, message("r", "ada", "hi", Some("c1")))
+        .await
+        .expect("stored");
+    let store = b.reopen(store);
+    let again = append(&store, message("r", "ada", "hi", Some("c1")))
+        .await
+        .expect("answered");
+    if b.durable {
+        assert!(again.duplicate, "found after the reopen");
+        assert_eq!(again.stored.msg.seq, first.stored.msg.seq);
+        assert_eq!(again.epoch, first.epoch);
+    } else {
+        assert!(!again.duplicate);
+        assert_ne!(again.epoch, first.epoch, "a new life: a new epoch");
+    }
+}
+
+async fn epochs_name_the_life_of_a_room(b: Backend) {
+    let store = b.open();
+    let before = store.room("r").await.expect("meta");
+    assert_eq!((before.head, before.oldest), (0, 1), "never written");
+    let a = post(&store, "r", "one").await;
+    assert_eq!(a.epoch, before.epoch, "the epoch its first message gets");
+    assert_eq!(store.room("r").await.expect("meta").epoch, a.epoch);
+    let store = b.reopen(store);
+    let after = store.room("r").await.expect("meta");
+    if b.durable {
+        assert_eq!(after.epoch, a.epoch, "kept across a reopen");
+        assert_eq!(after.head, 1);
+        assert_eq!(post(&store, "r", "two").await.stored.msg.seq, 2);
+    } else {
+        assert_ne!(after.epoch, a.epoch, "a new epoch at each open");
+        assert_eq!(after.head, 0);
+    }
+}
+
+async fn reads_page_by_since_and_by_before(b: Backend) {
+    let store = b.open();
+    for i in 1..=25 {
+        post(&store, "r", &format!("m{i}")).await;
+    }
+    let after = |s| seqs(&store, "r", Range::After(s), 10);
+    assert_eq!(after(0).await, (1..=10).collect::<Vec<_>>());
+    assert_eq!(after(10).await, (11..=20).collect::<Vec<_>>());
+    assert_eq!(after(20).await, (21..=25).collect::<Vec<_>>());
+    assert!(after(25).await.is_empty());
+    let before = |s| seqs(&store, "r", Range::Before(s), 10);
+    assert_eq!(before(26).await, (16..=25).collect::<Vec<_>>());
+    assert_eq!(before(16).await, (6..=15).collect::<Vec<_>>());
+    assert_eq!(before(6).await, (1..=5).collect::<Vec<_>>());
+    assert!(before(1).await.is_empty());
+    let (msgs, meta) = store.read("r", Range::After(3), 1).await.expect("read");
+    assert_eq!((msgs[0].seq, msgs[0].text.as_str()), (4, "m4"));
+    assert_eq!((meta.head, meta.oldest), (25, 1));
+    let (none, meta) = store
+        .read("nobody-here", Range::After(0), 10)
+        .await
+        .expect("read");
+    assert!(none.is_empty());
+    assert_eq!((meta.head, meta.oldest), (0, 1));
+}
+
+async fn retention_keeps_the_newest_and_the_seq_carries_on(mut b: Backend) {
+    b.settings.retention.messages = Some(5);
+    let store = b.open();
+    for i in 1..=12 {
+        post(&store, "r", &format!("m{i}")).await;
+    }
+    assert_eq!(
+        seqs(&store, "r", Range::After(0), 100).await,
+        [8, 9, 10, 11, 12]
+    );
+    let meta = store.room("r").await.expect("meta");
+    assert_eq!((meta.head, meta.oldest), (12, 8));
+    assert_eq!(post(&store, "r", "m13").await.stored.msg.seq, 13);
+    assert_eq!(
+        seqs(&store, "r", Range::Before(100), 100).await,
+        [9, 10, 11, 12, 13]
+    );
+}
+
+async fn conversations_know_their_members(b: Backend) {
+    let store = b.open();
+    let room = format!("dm-{}", "0123456789abcdef".repeat(2));
+    let mut m = message(&room, "ada", "psst", None);
+    m.members = Some(("ada".into(), "bob".into()));
+    append(&store, m).await.expect("stored");
+    post(&store, "general", "hello").await;
+    post(&store, "general", "again").await;
+    let members = store.members(&room).await.expect("members");
+    assert_eq!(members, Some(("ada".to_owned(), "bob".to_owned())));
+    assert_eq!(store.members("dm-unknown").await.expect("members"), None);
+    for (user, with) in [("ada", "bob"), ("bob", "ada")] {
+        let list = store.conversations(user, 10).await.expect("conversations");
+        assert_eq!(list.len(), 1, "{user}'s conversations");
+        assert_eq!(
+            (list[0].room.as_str(), list[0].with.as_str()),
+            (&*room, with)
+        );
+        assert_eq!(list[0].head, 1);
+        assert!(list[0].ts > 0);
+    }
+    assert!(
+        store
+            .conversations("eve", 10)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    let rooms = store.list(10).await.expect("list");
+    assert_eq!(
+        rooms,
+        [("general".to_owned(), 2)],
+        "rooms, not conversations"
+    );
+}
+
+/// Instantiates every promise for every backend.
+macro_rules! contract {
+    ($($promise:ident),* $(,)?) => {
+        mod on_memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $promise() {
+                super::$promise(super::Backend::memory()).await;
+            })*
+        }
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $promise() {
+                super::$promise(super::Backend::sqlite()).await;
+            })*
+        }
+        mod on_redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $promise() {
+                super::$promise(super::Backend::redis()).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    seq_is_gap_free_under_concurrent_appends,
+    a_client_id_is_stored_once_within_the_window,
+    a_durable_store_dedupes_across_a_reopen,
+    epochs_name_the_life_of_a_room,
+    reads_page_by_since_and_by_before,
+    retention_keeps_the_newest_and_the_seq_carries_on,
+    conversations_know_their_members,
+);
