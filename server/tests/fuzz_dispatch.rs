@@ -120,6 +120,7 @@ fn settings(identity: SharedIdentity, rate: u32) -> Arc<ConnSettings> {
         version: "fuzz",
         identity,
         auth_timeout: Duration::from_secs(5),
+        rooms_per_ip: banter_server::limit::rooms_per_ip::RoomsPerIp::new(3),
     })
 }
 
@@ -155,7 +156,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
         Script {
             frames: frames.into(),
         },
-        "fuzz".to_owned(),
+        ("fuzz".to_owned(), Some([127, 0, 0, 1].into())),
         hub.clone(),
         settings(identity, rate),
         mode,

@@ -108,16 +108,20 @@ impl Conversations {
         cache.insert(room.into(), members.clone());
     }
 
-    /// The members of `room`: from the cache, else from the store (which knows a conversation
-    /// once it holds a message). `None` when nobody opened it.
-    pub fn members(&self, room: &str, store: &dyn Store) -> Result<Option<Members>, StoreError> {
-        if let Some(m) = self
-            .cache
+    /// The members of `room` if the cache has them.
+    pub fn cached(&self, room: &str) -> Option<Members> {
+        self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(room)
-        {
-            return Ok(Some(m.clone()));
+            .cloned()
+    }
+
+    /// The members of `room`: from the cache, else from the store (which knows a conversation
+    /// once it holds a message). `None` when nobody opened it.
+    pub fn members(&self, room: &str, store: &dyn Store) -> Result<Option<Members>, StoreError> {
+        if let Some(m) = self.cached(room) {
+            return Ok(Some(m));
         }
         let found = store.members(room)?.map(|(a, b)| Members::new(&a, &b));
         if let Some(m) = &found {
@@ -211,6 +215,21 @@ impl Hub {
                 .conversations
                 .check(room, user, &*self.inner.store),
         }
+    }
+
+    /// [`Hub::member`] from memory only: `None` when only the store knows.
+    pub fn member_now(&self, room: &str, user: &str) -> Option<Result<Members, ValidationError>> {
+        let known = self
+            .inner
+            .rooms
+            .get(room)
+            .and_then(|r| r.lock().conversation.clone())
+            .or_else(|| self.inner.conversations.cached(room))?;
+        Some(if known.has(user) {
+            Ok(known)
+        } else {
+            Err(forbidden())
+        })
     }
 
     /// A v1 `direct`: stored in the conversation of `from` and `to` like any message; once it

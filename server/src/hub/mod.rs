@@ -36,12 +36,14 @@ use std::sync::{Arc, Mutex};
 use banter_protocol::http::{MessagePage, RoomList, RoomSummary};
 use banter_protocol::{ErrorCode, Limits, PresenceState, ValidationError};
 
+use crate::limit::reads::{ReadGate, ReadLimits};
 pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Frame, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
 pub use peer::Peer;
 use replay::Fetched;
+pub use replay::{BacklogGap, BacklogStep};
 use room::{Member, Room};
 use rooms::Rooms;
 use users::Users;
@@ -64,6 +66,13 @@ pub struct HubConfig {
     pub max_rooms: usize,
     /// Outbound queue length per connection, in frames.
     pub client_queue: usize,
+    /// Outbound queue size per connection, in bytes.
+    pub client_queue_bytes: usize,
+    /// Messages a replay reads and queues at a time (its memory per connection).
+    pub replay_chunk: usize,
+    /// Store reads for joins and replays at once, on this node and per room, and joins that
+    /// may wait for one (see [`ReadGate`]).
+    pub replay_reads: ReadLimits,
     /// Presence frames per room per tick; 8 times as many changes may wait for later ticks.
     pub presence_batch: usize,
     /// Names listed in `joined` at most (the count is in `users_total`).
@@ -79,6 +88,9 @@ impl Default for HubConfig {
             max_replay: 10_000,
             max_rooms: 10_000,
             client_queue: 1024,
+            client_queue_bytes: 8 << 20,
+            replay_chunk: 256,
+            replay_reads: ReadLimits::default(),
             presence_batch: 32,
             joined_max_users: 100,
         }
@@ -105,6 +117,31 @@ struct Inner {
     dirty: Mutex<Vec<Arc<Room>>>,
     /// Set by [`Hub::close`]: presence is no longer recorded.
     closing: AtomicBool,
+    /// Store reads for joins and replays in flight, per node and per room.
+    reads: ReadGate,
+}
+
+/// What a `join` asks for (see [`Hub::join`]).
+struct JoinRequest<'a> {
+    peer: &'a Peer,
+    room: &'a str,
+    name: &'a Arc<str>,
+    since: Option<u64>,
+    epoch: Option<&'a str>,
+    members: Option<&'a Members>,
+}
+
+/// Why a `join` stopped short.
+enum JoinStop {
+    Refused(ValidationError),
+    /// It needs the store, and was asked not to read it.
+    NeedsStore,
+}
+
+impl From<ValidationError> for JoinStop {
+    fn from(e: ValidationError) -> Self {
+        JoinStop::Refused(e)
+    }
 }
 
 /// A store failure, as a client sees it.
@@ -131,7 +168,6 @@ impl Hub {
         store.attach(Arc::downgrade(&sink));
         Hub {
             inner: Arc::new(Inner {
-                cfg,
                 store,
                 rooms,
                 users,
@@ -141,6 +177,8 @@ impl Hub {
                 connections: AtomicUsize::new(0),
                 dirty: Mutex::new(Vec::new()),
                 closing: AtomicBool::new(false),
+                reads: ReadGate::new(cfg.replay_reads),
+                cfg,
             }),
         }
     }
@@ -155,7 +193,12 @@ impl Hub {
 
     /// Rooms loaded in memory now (for `/metrics`).
     pub fn rooms_loaded(&self) -> usize {
-        self.inner.rooms.all().len()
+        self.inner.rooms.len()
+    }
+
+    /// The gate of store reads for joins and replays.
+    pub fn reads(&self) -> &ReadGate {
+        &self.inner.reads
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -167,16 +210,13 @@ impl Hub {
         self.inner.rooms.budget.used()
     }
 
-    /// Rooms loaded in memory now.
-    pub fn loaded_rooms(&self) -> usize {
-        self.inner.rooms.all().len()
-    }
-
-    /// A new connection's peer, with an empty queue of `--client-queue` entries.
+    /// A new connection's peer, with an empty queue of `--client-queue` entries and
+    /// `--client-queue-bytes` bytes.
     pub fn new_peer(&self) -> Peer {
         Peer::new(
             self.inner.next_id.fetch_add(1, Ordering::Relaxed),
             self.inner.cfg.client_queue,
+            self.inner.cfg.client_queue_bytes,
         )
     }
 
@@ -207,10 +247,12 @@ impl Hub {
 
     /// Adds `peer` to `room` as `name` (already validated; for a private conversation, checked
     /// to be one of its `members`) and queues `joined`, then, with `since`, the replay (see
-    /// [`replay`]); tells the others if the name was not present yet.
-    /// The member is added in the same critical section that reads the replay's tail from the
+    /// [`replay`]); tells the others if the name was not present yet. A connection already in
+    /// the room gets a fresh `joined` and no replay.
+    /// The member is added in the same critical section that fixes the replay's end from the
     /// hot window, so nothing between the replay and live traffic is lost or doubled. What lies
-    /// below the window is read from the store first, outside the lock.
+    /// below the window is read from the store first, outside the lock. Blocking: it may read
+    /// the store (see [`Hub::join_now`]).
     pub fn join(
         &self,
         peer: &Peer,
@@ -220,49 +262,113 @@ impl Hub {
         epoch: Option<&str>,
         members: Option<&Members>,
     ) -> Result<(), ValidationError> {
+        let req = JoinRequest {
+            peer,
+            room,
+            name,
+            since,
+            epoch,
+            members,
+        };
+        match self.join_inner(&req, true) {
+            Ok(()) => Ok(()),
+            Err(JoinStop::Refused(e)) => Err(e),
+            // Only a join told not to read the store stops for it.
+            Err(JoinStop::NeedsStore) => Err(refusal(&StoreError::Busy)),
+        }
+    }
+
+    /// [`Hub::join`] if it needs nothing from the store (the room is loaded and the replay lies
+    /// in its hot window): `Ok(false)` when it does, and then nothing was done.
+    pub fn join_now(
+        &self,
+        peer: &Peer,
+        room: &str,
+        name: &Arc<str>,
+        since: Option<u64>,
+        epoch: Option<&str>,
+        members: Option<&Members>,
+    ) -> Result<bool, ValidationError> {
+        let req = JoinRequest {
+            peer,
+            room,
+            name,
+            since,
+            epoch,
+            members,
+        };
+        match self.join_inner(&req, false) {
+            Ok(()) => Ok(true),
+            Err(JoinStop::Refused(e)) => Err(e),
+            Err(JoinStop::NeedsStore) => Ok(false),
+        }
+    }
+
+    /// See [`Hub::join`]; without `io`, stops with `NeedsStore` before any change.
+    fn join_inner(&self, req: &JoinRequest<'_>, io: bool) -> Result<(), JoinStop> {
         let store = &*self.inner.store;
-        let max_users = self.inner.cfg.joined_max_users;
+        let cfg = &self.inner.cfg;
+        let (peer, name) = (req.peer, req.name);
         let mut fetched = Fetched::default();
         let mut caught_up = false;
         for _ in 0..JOIN_ATTEMPTS {
-            let room = self
-                .inner
-                .rooms
-                .load(room, store)
-                .map_err(|e| refusal(&e))?;
+            let room = match self.inner.rooms.get(req.room) {
+                Some(r) if !io => r,
+                None if !io => return Err(JoinStop::NeedsStore),
+                _ => self
+                    .inner
+                    .rooms
+                    .load(req.room, store)
+                    .map_err(|e| JoinStop::Refused(refusal(&e)))?,
+            };
             let mut st = room.lock();
             if st.unloaded {
                 continue;
             }
+            if !st.loaded {
+                // Loading, by another join: only a join that may wait on the store goes on.
+                if io {
+                    continue;
+                }
+                return Err(JoinStop::NeedsStore);
+            }
+            let member = st.is_member(peer.id());
+            let since = req.since.filter(|_| !member);
             if let Some(since) = since
                 && since > st.head
-                && epoch.is_none_or(|e| *e == *st.epoch)
+                && req.epoch.is_none_or(|e| *e == *st.epoch)
                 && !caught_up
             {
                 // The client saw more than this node has published: with a store shared by
                 // several nodes, this node may be a moment behind. Bring the room up to date
                 // from the store once; what is still missing after that is another life.
+                if !io {
+                    return Err(JoinStop::NeedsStore);
+                }
                 let head = st.head;
                 drop(st);
                 caught_up = true;
                 self.catch_up(&room.name, head, since)?;
                 continue;
             }
-            let plan = replay::plan(&st, since, epoch, self.inner.cfg.max_replay);
+            let plan = replay::plan(&st, since, req.epoch, cfg.max_replay);
             if let Some(plan) = plan {
                 fetched.rebase(plan.since);
                 let window_start = st.window_start();
-                if window_start > fetched.cursor + 1 {
-                    let (from, to) = (fetched.cursor, window_start - 1);
+                if fetched.wants(window_start) {
+                    if !io {
+                        return Err(JoinStop::NeedsStore);
+                    }
+                    let range = (fetched.cursor, window_start - 1);
                     drop(st);
-                    fetched.read(store, &room.name, from, to)?;
+                    fetched.read(store, &room.name, range, cfg.replay_chunk)?;
                     continue;
                 }
             }
             if st.conversation.is_none() {
-                st.conversation = members.cloned();
+                st.conversation = req.members.cloned();
             }
-            let change = if st.is_member(peer.id()) {
+            let change = if member {
                 None
             } else {
                 let presence_since = st.batch.mark();
@@ -273,11 +379,23 @@ impl Hub {
                 });
                 Some(st.presence.arrive(name))
             };
-            let batch = match plan {
-                None => vec![st.joined(&room.name, max_users, name).to_json().into()],
-                Some(plan) => fetched.finish(&st, &room.name, plan, max_users, name),
-            };
-            peer.deliver(Outbound::Batch(batch));
+            let joined: Frame = st
+                .joined(&room.name, cfg.joined_max_users, name)
+                .to_json()
+                .into();
+            match plan {
+                None => {
+                    peer.deliver(Outbound::Frame(joined));
+                }
+                Some(plan) => {
+                    let (batch, backlog) =
+                        fetched.finish(&st, &room.name, plan, joined, cfg.replay_chunk);
+                    peer.deliver(Outbound::Batch(batch));
+                    if let Some(b) = backlog {
+                        peer.deliver(Outbound::Backlog(b));
+                    }
+                }
+            }
             if change.is_some_and(|c| c.room) {
                 self.record(&room, &mut st, name, PresenceState::Joined, Some(peer.id()));
             }
@@ -287,10 +405,10 @@ impl Hub {
             }
             return Ok(());
         }
-        Err(ValidationError {
+        Err(JoinStop::Refused(ValidationError {
             code: ErrorCode::Unavailable,
             message: "the room is too busy to replay right now: retry".into(),
-        })
+        }))
     }
 
     /// Publishes what the store holds of `room` in `(head, to]` (idempotent: a node that was

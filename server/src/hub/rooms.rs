@@ -62,6 +62,11 @@ impl Rooms {
         })
     }
 
+    /// How many rooms are loaded.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Every loaded room.
     pub fn all(&self) -> Vec<Arc<Room>> {
         self.lock().values().cloned().collect()

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use banter_protocol::ServerMsg;
 
+use super::replay::BacklogStep;
 use super::*;
 use crate::store::dedupe::DedupeLimits;
 use crate::store::memory::MemoryStore;
@@ -35,7 +36,9 @@ fn post(hub: &Hub, room: &str, user: &str, text: &str, cid: Option<&str>) -> App
     rx.recv().unwrap().unwrap()
 }
 
-fn drain(peer: &Peer) -> Vec<String> {
+/// What `peer`'s writer would write: its queue, with each backlog read to its end (from the
+/// window, else the store).
+fn drain(hub: &Hub, peer: &Peer) -> Vec<String> {
     let mut out = Vec::new();
     let mut taken = VecDeque::new();
     peer.outbox().take(&mut taken);
@@ -43,6 +46,14 @@ fn drain(peer: &Peer) -> Vec<String> {
         match o {
             Outbound::Frame(f) => out.push(f.to_string()),
             Outbound::Batch(fs) => out.extend(fs.iter().map(|f| f.to_string())),
+            Outbound::Backlog(mut b) => loop {
+                let fs = match hub.backlog_window(peer.id(), &mut b) {
+                    BacklogStep::Frames(fs) => fs,
+                    BacklogStep::Store => hub.backlog_store(&mut b).expect("no gap"),
+                    BacklogStep::Done => break,
+                };
+                out.extend(fs.iter().map(|f| f.to_string()));
+            },
         }
     }
     out
@@ -104,12 +115,12 @@ async fn every_member_gets_the_same_shared_frame_in_order() {
         .unwrap();
     hub.join(&b, "lobby", &"bob".into(), None, None, None)
         .unwrap();
-    drain(&a);
-    drain(&b);
+    drain(&hub, &a);
+    drain(&hub, &b);
     for i in 0..10 {
         post(&hub, "lobby", "ada", &format!("m{i}"), None);
     }
-    let (fa, fb) = (drain(&a), drain(&b));
+    let (fa, fb) = (drain(&hub, &a), drain(&hub, &b));
     assert_eq!(seqs(&fa), (1..=10).collect::<Vec<_>>());
     assert_eq!(fa, fb);
 }
@@ -126,7 +137,7 @@ async fn a_full_queue_kicks_only_that_member() {
     let mut got = Vec::new();
     for i in 0..20 {
         post(&hub, "lobby", "x", &format!("m{i}"), None);
-        got.extend(seqs(&drain(&fast)));
+        got.extend(seqs(&drain(&hub, &fast)));
     }
     assert!(slow.outbox().is_kicked());
     assert!(!fast.outbox().is_kicked());
@@ -169,7 +180,7 @@ async fn presence_counts_a_name_once_across_connections() {
     hub.leave(tab1.id(), "lobby");
     hub.leave(tab2.id(), "lobby");
     hub.flush_presence();
-    let states: Vec<PresenceState> = parsed(&drain(&watcher))
+    let states: Vec<PresenceState> = parsed(&drain(&hub, &watcher))
         .into_iter()
         .filter_map(|m| match m {
             ServerMsg::Presence { state, .. } => Some(state),
@@ -185,7 +196,7 @@ async fn classic_members_get_the_classic_shape() {
     let c = hub.new_peer();
     hub.join_classic(&c, "lobby").unwrap();
     post(&hub, "lobby", "ada", "hi", None);
-    assert_eq!(drain(&c), [r#"{"user":"ada","message":"hi"}"#]);
+    assert_eq!(drain(&hub, &c), [r#"{"user":"ada","message":"hi"}"#]);
 }
 
 #[tokio::test]
@@ -195,19 +206,22 @@ async fn a_room_is_unloaded_when_its_last_member_leaves() {
     hub.join(&p, "lobby", &"ada".into(), None, None, None)
         .unwrap();
     post(&hub, "lobby", "ada", "hi", None);
-    assert_eq!(hub.loaded_rooms(), 1);
+    assert_eq!(hub.rooms_loaded(), 1);
     assert!(hub.window_bytes() > 0);
     hub.leave(p.id(), "lobby");
-    assert_eq!(hub.loaded_rooms(), 0);
+    assert_eq!(hub.rooms_loaded(), 0);
     assert_eq!(hub.window_bytes(), 0, "the window's bytes are given back");
     // Posting to a room nobody is in loads nothing.
     post(&hub, "lobby", "ada", "again", None);
-    assert_eq!(hub.loaded_rooms(), 0);
+    assert_eq!(hub.rooms_loaded(), 0);
 }
 
 #[tokio::test]
 async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
-    let hub = hub(|c| c.window_budget = 4096);
+    let hub = hub(|c| {
+        c.window_budget = 4096;
+        c.replay_chunk = 16;
+    });
     let p = hub.new_peer();
     hub.join(&p, "big", &"ada".into(), None, None, None)
         .unwrap();
@@ -225,9 +239,38 @@ async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
     let q = hub.new_peer();
     hub.join(&q, "big", &"bob".into(), Some(10), None, None)
         .unwrap();
-    let frames = drain(&q);
+    let frames = drain(&hub, &q);
     assert_eq!(replay_of(&frames), (11, 200, true));
     assert_eq!(seqs(&frames), (11..=200).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_replay_is_queued_a_chunk_at_a_time_and_a_second_join_replays_nothing() {
+    let hub = hub(|c| c.replay_chunk = 8);
+    for i in 1..=100 {
+        post(&hub, "lobby", "ada", &format!("m{i}"), None);
+    }
+    let p = hub.new_peer();
+    hub.join(&p, "lobby", &"bob".into(), Some(0), None, None)
+        .unwrap();
+    let mut queued = VecDeque::new();
+    p.outbox().take(&mut queued);
+    let frames: usize = queued
+        .iter()
+        .map(|o| match o {
+            Outbound::Frame(_) => 1,
+            Outbound::Batch(fs) => fs.len(),
+            Outbound::Backlog(_) => 0,
+        })
+        .sum();
+    assert_eq!(frames, 2 + 8, "joined, the bracket and one chunk");
+    assert!(matches!(queued.back(), Some(Outbound::Backlog(b)) if b.next == 9 && b.last == 100));
+    // Joining again, even with `since`, answers `joined` alone.
+    hub.join(&p, "lobby", &"bob".into(), Some(0), None, None)
+        .unwrap();
+    let again = parsed(&drain(&hub, &p));
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(matches!(again[0], ServerMsg::Joined { head: 100, .. }));
 }
 
 #[tokio::test]
@@ -246,7 +289,7 @@ async fn another_epoch_replays_from_the_oldest_held_and_says_incomplete() {
         None,
     )
     .unwrap();
-    let frames = drain(&p);
+    let frames = drain(&hub, &p);
     assert_eq!(replay_of(&frames), (1, 3, false));
     assert_eq!(seqs(&frames), [1, 2, 3]);
 }
@@ -260,7 +303,7 @@ async fn max_replay_sends_the_newest_and_says_incomplete() {
     let p = hub.new_peer();
     hub.join(&p, "lobby", &"ada".into(), Some(0), None, None)
         .unwrap();
-    let frames = drain(&p);
+    let frames = drain(&hub, &p);
     assert_eq!(replay_of(&frames), (16, 20, false));
     assert_eq!(seqs(&frames), (16..=20).collect::<Vec<_>>());
 }

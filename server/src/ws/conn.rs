@@ -1,6 +1,7 @@
 //! A connection's own state (who it is, its rooms, its rate limiter) and the dispatcher of its
 //! frames: rate limit first, then decode, then the hub.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,10 +11,10 @@ use banter_protocol::{
 };
 use governor::DefaultDirectRateLimiter;
 
+pub(super) use super::join::{JoinRequest, Membership};
 use super::socket::End;
 use super::{ConnSettings, Mode};
 use crate::auth::{AuthError, Claims};
-use crate::hub::conversations::Members;
 use crate::hub::{Appended, Hub, Outbound, Peer, refusal};
 use crate::limit::echo;
 use crate::metrics::{self};
@@ -32,6 +33,8 @@ pub(super) struct Conn {
     pub(super) rooms: Vec<String>,
     pub(super) limiter: Option<Box<DefaultDirectRateLimiter>>,
     pub(super) settings: Arc<ConnSettings>,
+    /// The client's address, for the limits per address.
+    pub(super) ip: Option<IpAddr>,
 }
 
 /// What a client frame did to the connection's standing.
@@ -44,6 +47,8 @@ pub(super) enum Outcome {
     Authenticated(Duration),
     /// Token mode: no valid token; `unauthorized` is queued, close with 4001.
     Refuse,
+    /// A `join`, checked: to be carried out with [`Conn::join`].
+    Join(Box<JoinRequest>),
 }
 
 impl Conn {
@@ -164,10 +169,9 @@ impl Conn {
             }
             _ => None,
         };
-        let was_named = self.name.is_some();
         match self.dispatch(msg) {
-            Ok(()) if !was_named && self.name.is_some() && !token_mode => Outcome::Hello,
-            Ok(()) => Outcome::Quiet,
+            Ok(Some(join)) => Outcome::Join(join),
+            Ok(None) => Outcome::Quiet,
             Err(e) => {
                 self.error(e.code, e.message, client_id);
                 Outcome::Quiet
@@ -196,6 +200,7 @@ impl Conn {
             self.hub.register_user(&claims.user, &self.peer);
             self.name = Some(claims.user.clone());
         }
+        self.leave_forbidden(&claims);
         self.peer.deliver(Outbound::Frame(
             ServerMsg::Authenticated {
                 user: claims.user.to_string(),
@@ -209,8 +214,12 @@ impl Conn {
         Outcome::Authenticated(left)
     }
 
-    pub(super) fn dispatch(&mut self, msg: ClientMsg) -> Result<(), ValidationError> {
-        let limits = self.hub.limits().clone();
+    /// Carries out a typed frame; a `join` is only checked here and returned, to be carried
+    /// out by [`Conn::join`] (it may wait for the store).
+    pub(super) fn dispatch(
+        &mut self,
+        msg: ClientMsg,
+    ) -> Result<Option<Box<JoinRequest>>, ValidationError> {
         match msg {
             ClientMsg::Join {
                 room,
@@ -219,56 +228,13 @@ impl Conn {
                 epoch,
                 with,
             } => {
-                if with.is_none() {
-                    self.hub.check_room(&room)?;
-                }
-                // With a token, the name is the token's user: `name` may be left out.
-                let name = match (&self.claims, name.trim()) {
-                    (Some(c), "") => &*c.user,
-                    _ => limits.name(&name)?,
-                };
-                if let Some(current) = &self.name
-                    && &**current != name
-                {
-                    return Err(ValidationError {
-                        code: ErrorCode::NameTaken,
-                        message: format!("this connection already chats as `{current}`"),
-                    });
-                }
-                let (room, members) = self.target(&room, with.as_deref(), name)?;
-                let joined = self.rooms.contains(&room);
-                if !joined && self.rooms.len() >= self.settings.max_rooms {
-                    return Err(ValidationError {
-                        code: ErrorCode::InvalidRoom,
-                        message: format!(
-                            "one connection may be in at most {} rooms",
-                            self.settings.max_rooms
-                        ),
-                    });
-                }
-                let name: Arc<str> = self.name.clone().unwrap_or_else(|| name.into());
-                self.hub.join(
-                    &self.peer,
-                    &room,
-                    &name,
-                    since,
-                    epoch.as_deref(),
-                    members.as_ref(),
-                )?;
-                if self.name.is_none() {
-                    self.hub.register_user(&name, &self.peer);
-                    self.name = Some(name);
-                }
-                if !joined {
-                    self.rooms.push(room);
-                }
-                Ok(())
+                let req = self.join_request(&room, &name, since, epoch, with.as_deref())?;
+                Ok(Some(Box::new(req)))
             }
             ClientMsg::Leave { room } => {
                 let at = self.joined(&room)?;
-                self.rooms.swap_remove(at);
-                self.hub.leave(self.peer.id(), &room);
-                Ok(())
+                self.leave_room(at);
+                Ok(None)
             }
             ClientMsg::Send {
                 room,
@@ -283,6 +249,7 @@ impl Conn {
                     .post(&room, &name, &text, client_id.as_deref(), move |result| {
                         answer_send(&peer, to, cid, result)
                     })
+                    .map(|()| None)
             }
             ClientMsg::Direct {
                 to,
@@ -297,6 +264,7 @@ impl Conn {
                 };
                 self.hub
                     .direct(&self.peer, name, &to, &text, client_id.as_deref())
+                    .map(|()| None)
             }
             // Open mode has nothing to check: names are chosen freely. (Token mode answers
             // `auth` before dispatch.)
@@ -309,7 +277,7 @@ impl Conn {
                 if let Some(name) = &self.name {
                     self.hub.typing(self.peer.id(), &room, name);
                 }
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -317,12 +285,12 @@ impl Conn {
     /// The room a `join` enters, with its members when it is a private conversation: the one
     /// `with` another user, one named by its id (for its members only), or a room (that the
     /// token allows).
-    fn target(
+    pub(super) fn target(
         &self,
         room: &str,
         with: Option<&str>,
         name: &str,
-    ) -> Result<(String, Option<Members>), ValidationError> {
+    ) -> Result<(String, Membership), ValidationError> {
         if let Some(with) = with {
             let (id, members) = self.hub.open_conversation(name, with)?;
             if !room.is_empty() && room != id {
@@ -331,13 +299,13 @@ impl Conn {
                     message: "`room` and `with` name different conversations".into(),
                 });
             }
-            return Ok((id, Some(members)));
+            return Ok((id, Membership::Known(members)));
         }
         if banter_protocol::is_conversation(room) {
-            return Ok((room.to_owned(), Some(self.hub.member(room, name)?)));
+            return Ok((room.to_owned(), Membership::Lookup));
         }
         self.allowed(room)?;
-        Ok((room.to_owned(), None))
+        Ok((room.to_owned(), Membership::Room))
     }
 
     /// Token mode: whether the token's `rooms` claim allows `room` (absent: every room).
@@ -391,11 +359,16 @@ impl Conn {
 
     pub(super) fn leave_all(&mut self) {
         match self.mode {
-            Mode::Typed => self.hub.disconnect(
-                self.peer.id(),
-                self.name.as_deref(),
-                self.rooms.iter().map(String::as_str),
-            ),
+            Mode::Typed => {
+                for room in &self.rooms {
+                    self.settings.rooms_per_ip.leave(self.ip, room);
+                }
+                self.hub.disconnect(
+                    self.peer.id(),
+                    self.name.as_deref(),
+                    self.rooms.iter().map(String::as_str),
+                );
+            }
             Mode::Classic => {
                 self.hub.leave(self.peer.id(), DEFAULT_ROOM);
             }

@@ -16,11 +16,14 @@
 //! Every frame the client sends (text, binary, ping) counts against its rate limit, and error
 //! frames echo at most a short prefix of what the client sent ([`crate::limit::echo`]).
 //!
-//! Files: this one is the door; [`socket`] runs a connection (its loop, deadlines, writes and
-//! close codes); [`conn`] is a connection's state and the dispatcher of its frames.
+//! Files: this one is the door; [`socket`] runs a connection (its loop, deadlines and close
+//! codes); [`write`] writes what the hub queued (batches, and replays a chunk at a time);
+//! [`conn`] is a connection's state and the dispatcher of its frames; [`join`] its joins.
 
 mod conn;
+mod join;
 mod socket;
+mod write;
 
 pub use socket::serve_socket;
 
@@ -40,6 +43,7 @@ use crate::AppState;
 use crate::auth::SharedIdentity;
 use crate::error::ApiError;
 use crate::limit::per_ip::IpGuard;
+use crate::limit::rooms_per_ip::RoomsPerIp;
 
 /// Which dialect a socket speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +68,8 @@ pub struct ConnSettings {
     pub identity: SharedIdentity,
     /// A socket with no valid frame this long after the upgrade is closed (zero: never).
     pub auth_timeout: Duration,
+    /// Rooms the connections of one address may be in (`--max-rooms-per-ip`).
+    pub rooms_per_ip: RoomsPerIp,
 }
 
 /// `GET /ws`: the typed protocol.
@@ -75,8 +81,9 @@ pub async fn ws_handler(
     ws: WebSocketUpgrade,
 ) -> Response {
     let remote = remote(&headers, &extensions);
-    match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
-        Some(ip) => upgrade(app, &headers, remote, ws, Mode::Typed, ip),
+    let addr = peer.map(|p| p.0.0.ip());
+    match app.per_ip.try_open(addr) {
+        Some(ip) => upgrade(app, &headers, (remote, addr), ws, Mode::Typed, ip),
         None => ApiError::TooManyConnections.into_response(),
     }
 }
@@ -93,8 +100,9 @@ pub async fn root_handler(
     match ws {
         Ok(ws) => {
             let remote = remote(&headers, &extensions);
-            match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
-                Some(ip) => upgrade(app, &headers, remote, ws, Mode::Classic, ip),
+            let addr = peer.map(|p| p.0.0.ip());
+            match app.per_ip.try_open(addr) {
+                Some(ip) => upgrade(app, &headers, (remote, addr), ws, Mode::Classic, ip),
                 None => ApiError::TooManyConnections.into_response(),
             }
         }
@@ -122,7 +130,7 @@ fn remote(headers: &HeaderMap, extensions: &Extensions) -> String {
 fn upgrade(
     app: AppState,
     headers: &HeaderMap,
-    remote: String,
+    (remote, addr): (String, Option<std::net::IpAddr>),
     ws: WebSocketUpgrade,
     mode: Mode,
     ip: IpGuard,
@@ -147,7 +155,7 @@ fn upgrade(
         .on_upgrade(move |socket: WebSocket| {
             let task = serve_socket(
                 socket,
-                remote,
+                (remote, addr),
                 app.hub.clone(),
                 app.conn.clone(),
                 mode,

@@ -3,6 +3,7 @@
 //! deadlines, and closes with the right code.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,14 +12,14 @@ use banter_protocol::{AuthMode, DEFAULT_ROOM, ServerMsg, close};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::RateLimiter;
 use tokio::sync::watch;
-use tokio::time::{Instant, Sleep, sleep, sleep_until, timeout};
+use tokio::time::{Instant, Sleep, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{Conn, Outcome};
+use super::write::{self, guarded};
 use super::{ConnSettings, Mode};
 use crate::hub::{ConnectionGuard, Hub, Outbound};
 use crate::metrics::{self, Kick};
-use crate::outbox::Outbox;
 
 /// Batch buffers up to this many entries are freed after each write.
 const SMALL_BATCH: usize = 8;
@@ -133,7 +134,7 @@ fn overdue(deadline: &Option<Deadline>) -> Option<End> {
 #[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
 pub fn serve_socket<S>(
     mut socket: S,
-    remote: String,
+    remote: (String, Option<IpAddr>),
     hub: Hub,
     settings: Arc<ConnSettings>,
     mode: Mode,
@@ -163,7 +164,7 @@ where
 /// The connection's loop and close (see [`serve_socket`]).
 async fn run<S>(
     socket: &mut S,
-    remote: &str,
+    (remote, ip): &(String, Option<IpAddr>),
     hub: &Hub,
     settings: &Arc<ConnSettings>,
     mode: Mode,
@@ -184,6 +185,7 @@ async fn run<S>(
         claims: None,
         rooms: Vec::new(),
         settings: settings.clone(),
+        ip: *ip,
     };
     let hello_end = match auth {
         AuthMode::Token => End::Unauthorized,
@@ -250,7 +252,14 @@ async fn run<S>(
                 if conn.claims.is_some() && let Some(end) = overdue(&deadline) {
                     break conn.deadline_passed(end);
                 }
-                let outcome = conn.handle_frame(msg);
+                let mut outcome = conn.handle_frame(msg);
+                if let Outcome::Join(req) = outcome {
+                    // Boxed: the join's future is held only while one is under way.
+                    outcome = match Box::pin(conn.join(req, shutdown)).await {
+                        Ok(outcome) => outcome,
+                        Err(end) => break end,
+                    };
+                }
                 match outcome {
                     Outcome::Quiet => {}
                     Outcome::Hello => deadline = None,
@@ -258,6 +267,7 @@ async fn run<S>(
                         deadline = Deadline::after(left, End::Unauthorized);
                     }
                     Outcome::Refuse => break End::Unauthorized,
+                    Outcome::Join(_) => {}
                 }
                 // ...nor keep a socket open with frames that are never valid.
                 if let Some(end) = overdue(&deadline) {
@@ -272,19 +282,7 @@ async fn run<S>(
                     continue;
                 }
                 // Feed every frame, flush once: one write for the whole batch.
-                let write = async {
-                    for out in batch.drain(..) {
-                        match out {
-                            Outbound::Frame(f) => socket.feed(Message::Text(f)).await?,
-                            Outbound::Batch(fs) => {
-                                for f in fs {
-                                    socket.feed(Message::Text(f)).await?;
-                                }
-                            }
-                        }
-                    }
-                    socket.flush().await
-                };
+                let write = write::batch(socket, hub, peer.id(), &mut batch);
                 if let Some(end) = guarded(write, shutdown, outbox, idle_deadline).await {
                     break end;
                 }
@@ -302,7 +300,9 @@ async fn run<S>(
                 if Instant::now() >= idle_deadline {
                     break End::Idle;
                 }
-                let ping = socket.send(Message::Ping(Default::default()));
+                let ping = async {
+                    socket.send(Message::Ping(Default::default())).await.map_err(|_| End::Broken)
+                };
                 if let Some(end) = guarded(ping, shutdown, outbox, idle_deadline).await {
                     break end;
                 }
@@ -326,7 +326,7 @@ async fn run<S>(
     conn.leave_all();
     if matches!(end, End::Unauthorized | End::ClassicRefused) {
         // Whatever is queued (the `unauthorized` error) goes out before the close.
-        flush_outbox(socket, outbox, settings.close_grace).await;
+        write::flush_outbox(socket, outbox, settings.close_grace).await;
     }
     match end.close_frame() {
         Some(frame) => {
@@ -341,46 +341,6 @@ async fn run<S>(
             let _ = timeout(settings.close_grace, socket.flush()).await;
         }
         None => {}
-    }
-}
-
-/// Writes what is queued for the client, bounded by `grace`.
-async fn flush_outbox<S>(socket: &mut S, outbox: &Outbox, grace: Duration)
-where
-    S: Sink<Message, Error = axum::Error> + Unpin,
-{
-    let mut batch = VecDeque::new();
-    outbox.take(&mut batch);
-    let write = async {
-        for out in batch {
-            let frames = match out {
-                Outbound::Frame(f) => vec![f],
-                Outbound::Batch(fs) => fs,
-            };
-            for f in frames {
-                socket.feed(Message::Text(f)).await?;
-            }
-        }
-        socket.flush().await
-    };
-    let _ = timeout(grace, write).await;
-}
-
-/// Runs a write to the socket unless the server shuts down, the client is kicked, or the client
-/// stays silent past its idle deadline first: a client that stops reading blocks a write, and
-/// must not keep its connection (or its memory) alive by doing so. `None` means written.
-async fn guarded(
-    write: impl Future<Output = Result<(), axum::Error>>,
-    shutdown: &CancellationToken,
-    outbox: &Outbox,
-    idle_deadline: Instant,
-) -> Option<End> {
-    tokio::select! {
-        biased;
-        _ = shutdown.cancelled() => Some(End::Shutdown),
-        _ = outbox.kicked() => Some(End::TooSlow),
-        _ = sleep_until(idle_deadline) => Some(End::Idle),
-        res = write => res.err().map(|_| End::Broken),
     }
 }
 
