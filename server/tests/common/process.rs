@@ -16,9 +16,11 @@ use super::WAIT;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_banter");
 
-/// A `banter` command with colours off and a quiet environment.
+/// A `banter` command with colours off and a quiet environment. `BANTER_BIN` runs another
+/// build (e.g. the release binary).
 pub fn banter() -> Command {
-    let mut cmd = Command::new(BIN);
+    let bin = std::env::var("BANTER_BIN").unwrap_or_else(|_| BIN.into());
+    let mut cmd = Command::new(bin);
     cmd.env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .env_remove("RUST_BACKTRACE")
