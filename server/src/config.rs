@@ -139,7 +139,7 @@ pub struct Config {
     pub dedupe_capacity: usize,
 
     /// Rooms loaded in memory at once (a room is loaded while someone is in it); with
-    /// `--store memory`, rooms that may exist.
+    /// `--store memory`, rooms it holds (past it, a room nobody is in is forgotten).
     #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
 
@@ -249,6 +249,11 @@ pub struct Config {
     /// Joins that may wait for a store read at once; more are refused with `unavailable`.
     #[arg(long, env = "BANTER_REPLAY_QUEUE", default_value_t = 10_000)]
     pub replay_queue: usize,
+
+    /// `--store memory`: bytes of messages all rooms together may hold; past it, rooms nobody is
+    /// in are forgotten (least recently written first; one written again starts a new epoch).
+    #[arg(long, env = "BANTER_MEMORY_STORE_BYTES", default_value_t = 256 << 20)]
+    pub memory_store_bytes: usize,
 
     /// Distinct rooms the WebSockets of one client address may be in at once (0 = unlimited);
     /// keep it well below --max-rooms, so one address cannot load every room.
@@ -375,14 +380,17 @@ impl Config {
             })?));
         }
         Ok(match self.store {
-            StoreKind::Memory => Arc::new(MemoryStore::new(
-                self.history,
-                self.max_rooms,
-                DedupeLimits {
-                    window: self.dedupe_window,
-                    capacity: self.dedupe_capacity,
-                },
-            )),
+            StoreKind::Memory => Arc::new(
+                MemoryStore::new(
+                    self.history,
+                    self.max_rooms,
+                    DedupeLimits {
+                        window: self.dedupe_window,
+                        capacity: self.dedupe_capacity,
+                    },
+                )
+                .with_max_bytes(self.memory_store_bytes),
+            ),
             StoreKind::Sqlite => Arc::new(SqliteStore::open(&SqliteConfig {
                 dir: self.data_dir.clone(),
                 sync: self.sqlite_sync,
