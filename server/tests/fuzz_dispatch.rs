@@ -166,7 +166,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     )
     .await;
     assert_eq!(hub.connections(), 0, "the connection is uncounted");
-    for r in hub.rooms(1000).expect("rooms").rooms {
+    for r in hub.rooms(1000, None).expect("rooms").rooms {
         assert!(
             r.users <= 1,
             "only the watcher is left in {}: {r:?}",

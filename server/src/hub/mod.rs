@@ -622,9 +622,13 @@ impl Hub {
         })
     }
 
-    /// Stored rooms with their head, and how many users are present in each, sorted by name.
-    pub fn rooms(&self, limit: usize) -> Result<RoomList, StoreError> {
-        let stored = self.inner.store.list(limit)?;
+    /// Stored rooms with their head, and how many users are present in each, sorted by name;
+    /// with `only` (a token's `rooms` claim), those rooms alone, filtered before the cut.
+    pub fn rooms(&self, limit: usize, only: Option<&[String]>) -> Result<RoomList, StoreError> {
+        let stored = match only {
+            Some(names) => self.inner.store.list_named(names, limit)?,
+            None => self.inner.store.list(limit)?,
+        };
         let mut rooms: Vec<RoomSummary> = stored
             .into_iter()
             .filter(|(room, _)| !banter_protocol::is_conversation(room))
@@ -641,6 +645,7 @@ impl Hub {
         // Rooms people are in that have no message yet.
         for r in self.inner.rooms.all() {
             if !banter_protocol::is_conversation(&r.name)
+                && only.is_none_or(|names| names.iter().any(|n| *n == *r.name))
                 && !rooms.iter().any(|s| *s.room == *r.name)
             {
                 let st = r.lock();

@@ -174,7 +174,7 @@ async fn presence_counts_a_name_once_across_connections() {
         .unwrap();
     hub.join(&tab2, "lobby", &"ada".into(), None, None, None)
         .unwrap();
-    assert_eq!(hub.rooms(10).unwrap().rooms[0].users, 2);
+    assert_eq!(hub.rooms(10, None).unwrap().rooms[0].users, 2);
     // Presence goes out on the next tick (here: by hand).
     hub.flush_presence();
     hub.leave(tab1.id(), "lobby");
