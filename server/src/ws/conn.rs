@@ -11,10 +11,10 @@ use banter_protocol::{
 };
 use governor::DefaultDirectRateLimiter;
 
-pub(super) use super::join::{JoinRequest, Membership};
-use super::socket::End;
+use super::end::End;
 use super::{ConnSettings, Mode};
 use crate::auth::{AuthError, Claims};
+use crate::hub::conversations::Members;
 use crate::hub::{Appended, Hub, Outbound, Peer, refusal};
 use crate::limit::echo;
 use crate::metrics::{self};
@@ -35,6 +35,27 @@ pub(super) struct Conn {
     pub(super) settings: Arc<ConnSettings>,
     /// The client's address, for the limits per address.
     pub(super) ip: Option<IpAddr>,
+}
+
+/// A checked `join`, to be carried out.
+pub(crate) struct JoinRequest {
+    pub(super) room: String,
+    pub(super) name: Arc<str>,
+    pub(super) since: Option<u64>,
+    pub(super) epoch: Option<String>,
+    pub(super) members: Membership,
+    /// The connection is in the room already.
+    pub(super) repeated: bool,
+}
+
+/// Whose room it is.
+pub(crate) enum Membership {
+    /// A room (the token allows it).
+    Room,
+    /// A private conversation whose members are known (opened `with` the other).
+    Known(Members),
+    /// A private conversation named by its id: the joiner must be found among its members.
+    Lookup,
 }
 
 /// What a client frame did to the connection's standing.

@@ -14,33 +14,11 @@ use std::sync::Arc;
 use banter_protocol::{ErrorCode, ValidationError};
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{Conn, Outcome};
-use super::socket::End;
+use super::conn::{Conn, JoinRequest, Membership, Outcome};
+use super::end::End;
 use crate::auth::Claims;
-use crate::hub::conversations::Members;
 use crate::hub::refusal;
 use crate::store::StoreError;
-
-/// A checked `join`, to be carried out.
-pub(crate) struct JoinRequest {
-    room: String,
-    name: Arc<str>,
-    since: Option<u64>,
-    epoch: Option<String>,
-    members: Membership,
-    /// The connection is in the room already.
-    repeated: bool,
-}
-
-/// Whose room it is.
-pub(crate) enum Membership {
-    /// A room (the token allows it).
-    Room,
-    /// A private conversation whose members are known (opened `with` the other).
-    Known(Members),
-    /// A private conversation named by its id: the joiner must be found among its members.
-    Lookup,
-}
 
 impl Conn {
     /// Checks a `join` and counts its room against the connection's and the address's limits.

@@ -16,11 +16,13 @@
 //! Every frame the client sends (text, binary, ping) counts against its rate limit, and error
 //! frames echo at most a short prefix of what the client sent ([`crate::limit::echo`]).
 //!
-//! Files: this one is the door; [`socket`] runs a connection (its loop, deadlines and close
-//! codes); [`write`] writes what the hub queued (batches, and replays a chunk at a time);
-//! [`conn`] is a connection's state and the dispatcher of its frames; [`join`] its joins.
+//! Files: this one is the door; [`socket`] runs a connection (greet, its loop, close); [`end`]
+//! how a connection ends (close codes) and its deadlines; [`write`] writes what the hub queued
+//! (batches, and replays a chunk at a time); [`conn`] is a connection's state and the
+//! dispatcher of its frames; [`join`] its joins and leaves.
 
 mod conn;
+mod end;
 mod join;
 mod socket;
 mod write;

@@ -11,7 +11,7 @@ use futures_util::{Sink, SinkExt};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::socket::End;
+use super::end::End;
 use crate::hub::{BacklogStep, Hub, Outbound};
 use crate::outbox::{Backlog, Outbox};
 use crate::store::Frame;
@@ -34,7 +34,8 @@ where
                     feed(socket, f).await?;
                 }
             }
-            Outbound::Backlog(b) => backlog(socket, hub, peer, b).await?,
+            // Boxed: the connection's task holds a replay's state only while one is written.
+            Outbound::Backlog(b) => Box::pin(backlog(socket, hub, peer, b)).await?,
         }
     }
     socket.flush().await.map_err(|_| End::Broken)
