@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use axum::extract::ws::Message;
 use banter_protocol::{
-    AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg, ValidationError,
+    AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, DirectMessage, ErrorCode, ServerMsg,
+    ValidationError,
 };
 use governor::DefaultDirectRateLimiter;
 
@@ -283,8 +284,16 @@ impl Conn {
                         message: "join a room first: that gives this connection its name".into(),
                     });
                 };
+                let (peer, cid) = (self.peer.clone(), client_id.clone());
                 self.hub
-                    .direct(&self.peer, name, &to, &text, client_id.as_deref())
+                    .direct(
+                        name,
+                        &to,
+                        &text,
+                        client_id.as_deref(),
+                        self.peer.id(),
+                        move |result| answer_direct(&peer, cid, result),
+                    )
                     .map(|()| None)
             }
             // Open mode has nothing to check: names are chosen freely. (Token mode answers
@@ -419,6 +428,27 @@ fn answer_send(
                     seq: a.stored.msg.seq,
                 });
             }
+        }
+        Err(e) => {
+            let e = refusal(&e);
+            peer.send(&ServerMsg::error(e.code, e.message, client_id));
+        }
+    }
+}
+
+/// Answers a `direct` to the connection that sent it: its `direct` echo (the ack), or why it
+/// was not stored. Runs on the store's thread.
+fn answer_direct(
+    peer: &Peer,
+    client_id: Option<String>,
+    result: Result<(Appended, DirectMessage), StoreError>,
+) {
+    match result {
+        Ok((a, direct)) => {
+            if !a.duplicate {
+                metrics::message_stored(metrics::Path::Ws);
+            }
+            peer.send(&ServerMsg::Direct(direct));
         }
         Err(e) => {
             let e = refusal(&e);
