@@ -10,7 +10,7 @@ use banter_protocol::{
     AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, DirectMessage, ErrorCode, ServerMsg,
     ValidationError,
 };
-use governor::DefaultDirectRateLimiter;
+use governor::{DefaultDirectRateLimiter, RateLimiter};
 
 use super::end::End;
 use super::{ConnSettings, Mode};
@@ -74,6 +74,26 @@ pub(super) enum Outcome {
 }
 
 impl Conn {
+    /// A new connection's state, with a fresh peer (its outbox) in `hub`.
+    pub(super) fn new(
+        hub: &Hub,
+        settings: &Arc<ConnSettings>,
+        mode: Mode,
+        ip: Option<IpAddr>,
+    ) -> Self {
+        Conn {
+            limiter: settings.rate.map(RateLimiter::direct).map(Box::new),
+            hub: hub.clone(),
+            peer: hub.new_peer(),
+            mode,
+            name: None,
+            claims: None,
+            rooms: Vec::new(),
+            settings: settings.clone(),
+            ip,
+        }
+    }
+
     /// Queues an `error` frame. The message is capped, and `client_id` is echoed only when it is
     /// valid, so an error never carries more than a short prefix of the client's input.
     pub(super) fn error(
@@ -251,65 +271,86 @@ impl Conn {
                 with,
             } => {
                 let req = self.join_request(&room, &name, since, epoch, with.as_deref())?;
-                Ok(Some(Box::new(req)))
+                return Ok(Some(Box::new(req)));
             }
-            ClientMsg::Leave { room } => {
-                let at = self.joined(&room)?;
-                self.leave_room(at);
-                Ok(None)
-            }
+            ClientMsg::Leave { room } => self.on_leave(&room),
             ClientMsg::Send {
                 room,
                 text,
                 client_id,
-            } => {
-                self.joined(&room)?;
-                let name = self.name.clone().unwrap_or_else(|| "".into());
-                let peer = self.peer.clone();
-                let (cid, to) = (client_id.clone(), room.clone());
-                self.hub
-                    .post(&room, &name, &text, client_id.as_deref(), move |result| {
-                        answer_send(&peer, to, cid, result)
-                    })
-                    .map(|()| None)
-            }
+            } => self.on_send(room, &text, client_id),
             ClientMsg::Direct {
                 to,
                 text,
                 client_id,
-            } => {
-                let Some(name) = &self.name else {
-                    return Err(ValidationError {
-                        code: ErrorCode::NotJoined,
-                        message: "join a room first: that gives this connection its name".into(),
-                    });
-                };
-                let (peer, cid) = (self.peer.clone(), client_id.clone());
-                self.hub
-                    .direct(
-                        name,
-                        &to,
-                        &text,
-                        client_id.as_deref(),
-                        self.peer.id(),
-                        move |result| answer_direct(&peer, cid, result),
-                    )
-                    .map(|()| None)
-            }
+            } => self.on_direct(&to, &text, client_id),
             // Open mode has nothing to check: names are chosen freely. (Token mode answers
             // `auth` before dispatch.)
             ClientMsg::Auth { .. } => Err(ValidationError {
                 code: ErrorCode::BadRequest,
                 message: "this server does not use tokens (welcome.auth is \"open\")".into(),
             }),
-            ClientMsg::Typing { room } => {
-                self.joined(&room)?;
-                if let Some(name) = &self.name {
-                    self.hub.typing(self.peer.id(), &room, name);
-                }
-                Ok(None)
-            }
+            ClientMsg::Typing { room } => self.on_typing(&room),
+        }?;
+        Ok(None)
+    }
+
+    fn on_leave(&mut self, room: &str) -> Result<(), ValidationError> {
+        let at = self.joined(room)?;
+        self.leave_room(at);
+        Ok(())
+    }
+
+    /// Stores a message in a room the connection joined; the store's completion acks it.
+    fn on_send(
+        &mut self,
+        room: String,
+        text: &str,
+        client_id: Option<String>,
+    ) -> Result<(), ValidationError> {
+        self.joined(&room)?;
+        let name = self.name.clone().unwrap_or_else(|| "".into());
+        let peer = self.peer.clone();
+        let cid = client_id.clone();
+        self.hub.post(
+            &room.clone(),
+            &name,
+            text,
+            client_id.as_deref(),
+            move |result| answer_send(&peer, room, cid, result),
+        )
+    }
+
+    /// A v1 `direct`: stored in the conversation with `to`; the echo is the ack.
+    fn on_direct(
+        &mut self,
+        to: &str,
+        text: &str,
+        client_id: Option<String>,
+    ) -> Result<(), ValidationError> {
+        let Some(name) = &self.name else {
+            return Err(ValidationError {
+                code: ErrorCode::NotJoined,
+                message: "join a room first: that gives this connection its name".into(),
+            });
+        };
+        let (peer, cid) = (self.peer.clone(), client_id.clone());
+        self.hub.direct(
+            name,
+            to,
+            text,
+            client_id.as_deref(),
+            self.peer.id(),
+            move |result| answer_direct(&peer, cid, result),
+        )
+    }
+
+    fn on_typing(&mut self, room: &str) -> Result<(), ValidationError> {
+        self.joined(room)?;
+        if let Some(name) = &self.name {
+            self.hub.typing(self.peer.id(), room, name);
         }
+        Ok(())
     }
 
     /// The room a `join` enters, with its members when it is a private conversation: the one

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use axum::extract::ws::{CloseFrame, Message};
 use banter_protocol::{AuthMode, DEFAULT_ROOM, ServerMsg};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use governor::RateLimiter;
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
@@ -19,7 +18,7 @@ use super::end::End;
 use super::end::{Deadline, overdue, passed};
 use super::write::{self, guarded};
 use super::{ConnSettings, Mode};
-use crate::hub::{ConnectionGuard, Hub, Outbound};
+use crate::hub::{ConnectionGuard, Hub, Outbound, Peer};
 use crate::metrics;
 
 /// Batch buffers up to this many entries are freed after each write.
@@ -62,7 +61,7 @@ where
     }
 }
 
-/// The connection's loop and close (see [`serve_socket`]).
+/// The connection, greeted, served to its end, closed (see [`serve_socket`]).
 async fn run<S>(
     socket: &mut S,
     (remote, ip): &(String, Option<IpAddr>),
@@ -74,174 +73,244 @@ async fn run<S>(
 ) where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
-    let peer = hub.new_peer();
-    let outbox = peer.outbox();
-    let auth = settings.identity.mode();
-    let mut conn = Conn {
-        limiter: settings.rate.map(RateLimiter::direct).map(Box::new),
-        hub: hub.clone(),
-        peer: peer.clone(),
-        mode,
-        name: None,
-        claims: None,
-        rooms: Vec::new(),
-        settings: settings.clone(),
-        ip: *ip,
+    let conn = Conn::new(hub, settings, mode, *ip);
+    let mut session = Session {
+        peer: conn.peer.clone(),
+        conn,
+        socket,
+        settings,
+        shutdown,
+        heartbeat,
+        deadline: None,
+        last_seen: Instant::now(),
+        batch: VecDeque::new(),
+        client_close: None,
     };
-    let hello_end = match auth {
-        AuthMode::Token => End::Unauthorized,
-        AuthMode::Open => End::NoHello,
-    };
-    let mut deadline = if settings.auth_timeout.is_zero() || mode == Mode::Classic {
-        None
-    } else {
-        Deadline::after(settings.auth_timeout, hello_end)
-    };
-    let mut refused = None;
-    match mode {
-        Mode::Typed => {
-            let session = uuid::Uuid::now_v7().to_string();
-            peer.deliver(Outbound::Frame(
-                ServerMsg::welcome(session, settings.version, hub.limits().clone(), auth)
-                    .to_json()
-                    .into(),
-            ));
-        }
-        Mode::Classic if auth == AuthMode::Token => refused = Some(End::ClassicRefused),
-        Mode::Classic => {
-            if let Err(e) = hub.join_classic(&peer, DEFAULT_ROOM) {
-                conn.error(e.code, e.message, None);
-            }
-        }
-    }
-    metrics::connection_opened();
-    tracing::info!(conn = peer.id(), ?mode, remote, "connection opened");
     let opened = Instant::now();
-    // The client's close frame, if it sent one: its code goes in the log line.
-    let mut client_close: Option<CloseFrame> = None;
-
-    let mut last_seen = Instant::now();
-    // Swapped with the outbox's queue; see the end of a write for how it stays small when idle.
-    let mut batch = VecDeque::new();
-
-    // Order matters: shutdown and kicks first; then the client's frames before the hello/expiry
-    // deadline and our writes, so
-    // heavy fan-out never starves reading (a flooding client starves only its own writes, and
-    // is then kicked); pings last. Pings follow one server-wide heartbeat rather than a timer
-    // per connection: idle connections then cost no timer at all.
-    let end = loop {
-        if let Some(end) = refused.take() {
-            break end;
-        }
-        let idle_deadline = last_seen + settings.idle_timeout;
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break End::Shutdown,
-            _ = outbox.kicked() => break End::TooSlow,
-            incoming = socket.next() => {
-                last_seen = Instant::now();
-                let msg = match incoming {
-                    None => break End::ClientClosed,
-                    Some(Err(e)) => break if is_too_big(e) { End::TooBig } else { End::Broken },
-                    Some(Ok(Message::Close(frame))) => {
-                        client_close = frame;
-                        break End::ClientClosed;
-                    }
-                    Some(Ok(msg)) => msg,
-                };
-                // A client that never pauses must not outlive its token...
-                if conn.claims.is_some() && let Some(end) = overdue(&deadline) {
-                    break conn.deadline_passed(end);
-                }
-                let mut outcome = conn.handle_frame(msg);
-                if let Outcome::Join(req) = outcome {
-                    // Boxed: the join's future is held only while one is under way.
-                    outcome = match Box::pin(conn.join(req, shutdown)).await {
-                        Ok(outcome) => outcome,
-                        Err(end) => break end,
-                    };
-                }
-                match outcome {
-                    Outcome::Quiet => {}
-                    Outcome::Hello => deadline = None,
-                    Outcome::Authenticated(left) => {
-                        deadline = Deadline::after(left, End::Unauthorized);
-                    }
-                    Outcome::Refuse => break End::Unauthorized,
-                    Outcome::Join(_) => {}
-                }
-                // ...nor keep a socket open with frames that are never valid.
-                if let Some(end) = overdue(&deadline) {
-                    break conn.deadline_passed(end);
-                }
-            }
-            // After the client's frames: a frame that arrived in time counts even when the
-            // server is slow to read it.
-            end = passed(&mut deadline) => break conn.deadline_passed(end),
-            _ = outbox.ready() => {
-                if !outbox.take(&mut batch) {
-                    continue;
-                }
-                // Feed every frame, flush once: one write for the whole batch.
-                let write = write::batch(socket, hub, peer.id(), &mut batch);
-                if let Some(end) = guarded(write, shutdown, outbox, idle_deadline).await {
-                    break end;
-                }
-                // A connection that writes a little now and then (most of them) holds no batch
-                // buffer between writes; a busy one keeps its buffer.
-                if batch.capacity() <= SMALL_BATCH {
-                    batch = VecDeque::new();
-                }
-            }
-            beat = heartbeat.changed() => {
-                // The heartbeat ends only when the server shuts down.
-                if beat.is_err() {
-                    break End::Shutdown;
-                }
-                if Instant::now() >= idle_deadline {
-                    break End::Idle;
-                }
-                let ping = async {
-                    socket.send(Message::Ping(Default::default())).await.map_err(|_| End::Broken)
-                };
-                if let Some(end) = guarded(ping, shutdown, outbox, idle_deadline).await {
-                    break end;
-                }
-            }
-        }
+    let end = match session.greet(remote) {
+        Some(refused) => refused,
+        None => session.serve().await,
     };
+    session.close(end, opened).await;
+}
 
-    if let Some(kick) = end.kick() {
-        metrics::kicked(kick);
-    }
-    let (code, reason) = end.describe(client_close.as_ref());
-    tracing::info!(
-        conn = peer.id(),
-        user = conn.name.as_deref().unwrap_or(""),
-        code,
-        reason,
-        secs = opened.elapsed().as_secs(),
-        "connection closed"
-    );
-    // Leave rooms first, so the others see `left` even while the close is being written.
-    conn.leave_all();
-    if matches!(end, End::Unauthorized | End::ClassicRefused) {
-        // Whatever is queued (the `unauthorized` error) goes out before the close.
-        write::flush_outbox(socket, outbox, settings.close_grace).await;
-    }
-    match end.close_frame() {
-        Some(frame) => {
-            let _ = timeout(
-                settings.close_grace,
-                socket.send(Message::Close(Some(frame))),
-            )
-            .await;
+/// A connection while it runs: its socket, its state ([`Conn`]), its deadline, and the batch its
+/// writer holds.
+struct Session<'a, S> {
+    socket: &'a mut S,
+    conn: Conn,
+    /// The connection's side of the hub (its outbox); the same as `conn.peer`.
+    peer: Peer,
+    settings: &'a ConnSettings,
+    shutdown: &'a CancellationToken,
+    heartbeat: &'a mut watch::Receiver<()>,
+    deadline: Option<Deadline>,
+    last_seen: Instant,
+    /// Swapped with the outbox's queue; see [`Session::on_outbox`] for how it stays small.
+    batch: VecDeque<Outbound>,
+    /// The client's close frame, if it sent one: its code goes in the log line.
+    client_close: Option<CloseFrame>,
+}
+
+/// What woke a connection's task.
+enum Event {
+    End(End),
+    Frame(Option<Result<Message, axum::Error>>),
+    Deadline(End),
+    Outbox,
+    /// The heartbeat ticked (`false`: it ended, the server shuts down).
+    Beat(bool),
+}
+
+impl<S> Session<'_, S>
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
+{
+    /// Arms the hello deadline and queues `welcome` (typed) or joins the lobby (classic).
+    /// `Some` when the connection is refused at once.
+    fn greet(&mut self, remote: &str) -> Option<End> {
+        let (settings, hub) = (self.settings, &self.conn.hub);
+        let auth = settings.identity.mode();
+        let mode = self.conn.mode;
+        if !settings.auth_timeout.is_zero() && mode == Mode::Typed {
+            let hello_end = match auth {
+                AuthMode::Token => End::Unauthorized,
+                AuthMode::Open => End::NoHello,
+            };
+            self.deadline = Deadline::after(settings.auth_timeout, hello_end);
         }
-        // Lets tungstenite write the reply to the client's close.
-        None if end == End::ClientClosed => {
-            let _ = timeout(settings.close_grace, socket.flush()).await;
+        metrics::connection_opened();
+        tracing::info!(conn = self.peer.id(), ?mode, remote, "connection opened");
+        match mode {
+            Mode::Typed => {
+                let session = uuid::Uuid::now_v7().to_string();
+                let welcome =
+                    ServerMsg::welcome(session, settings.version, hub.limits().clone(), auth);
+                self.peer.deliver(Outbound::Frame(welcome.to_json().into()));
+            }
+            Mode::Classic if auth == AuthMode::Token => return Some(End::ClassicRefused),
+            Mode::Classic => {
+                if let Err(e) = hub.join_classic(&self.peer, DEFAULT_ROOM) {
+                    self.conn.error(e.code, e.message, None);
+                }
+            }
         }
-        None => {}
+        None
+    }
+
+    /// Runs the connection until it ends.
+    ///
+    /// Order matters: shutdown and kicks first; then the client's frames before the
+    /// hello/expiry deadline and our writes, so heavy fan-out never starves reading (a flooding
+    /// client starves only its own writes, and is then kicked); pings last. Pings follow one
+    /// server-wide heartbeat rather than a timer per connection: idle connections then cost no
+    /// timer at all.
+    async fn serve(&mut self) -> End {
+        loop {
+            let idle_deadline = self.last_seen + self.settings.idle_timeout;
+            let outbox = self.peer.outbox();
+            let event = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => Event::End(End::Shutdown),
+                _ = outbox.kicked() => Event::End(End::TooSlow),
+                incoming = self.socket.next() => Event::Frame(incoming),
+                // After the client's frames: a frame that arrived in time counts even when the
+                // server is slow to read it.
+                end = passed(&mut self.deadline) => Event::Deadline(end),
+                _ = outbox.ready() => Event::Outbox,
+                beat = self.heartbeat.changed() => Event::Beat(beat.is_ok()),
+            };
+            let end = match event {
+                Event::End(end) => Some(end),
+                Event::Frame(incoming) => self.on_frame(incoming).await,
+                Event::Deadline(end) => Some(self.conn.deadline_passed(end)),
+                Event::Outbox => self.on_outbox(idle_deadline).await,
+                Event::Beat(beating) => self.on_beat(beating, idle_deadline).await,
+            };
+            if let Some(end) = end {
+                return end;
+            }
+        }
+    }
+
+    /// A frame from the client (or its end): rate-limited, decoded and carried out.
+    async fn on_frame(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Option<End> {
+        self.last_seen = Instant::now();
+        let msg = match incoming {
+            None => return Some(End::ClientClosed),
+            Some(Err(e)) => {
+                return Some(if is_too_big(e) {
+                    End::TooBig
+                } else {
+                    End::Broken
+                });
+            }
+            Some(Ok(Message::Close(frame))) => {
+                self.client_close = frame;
+                return Some(End::ClientClosed);
+            }
+            Some(Ok(msg)) => msg,
+        };
+        // A client that never pauses must not outlive its token...
+        if self.conn.claims.is_some()
+            && let Some(end) = overdue(&self.deadline)
+        {
+            return Some(self.conn.deadline_passed(end));
+        }
+        let mut outcome = self.conn.handle_frame(msg);
+        if let Outcome::Join(req) = outcome {
+            // Boxed: the join's future is held only while one is under way.
+            outcome = match Box::pin(self.conn.join(req, self.shutdown)).await {
+                Ok(outcome) => outcome,
+                Err(end) => return Some(end),
+            };
+        }
+        match outcome {
+            Outcome::Quiet | Outcome::Join(_) => {}
+            Outcome::Hello => self.deadline = None,
+            Outcome::Authenticated(left) => {
+                self.deadline = Deadline::after(left, End::Unauthorized);
+            }
+            Outcome::Refuse => return Some(End::Unauthorized),
+        }
+        // ...nor keep a socket open with frames that are never valid.
+        overdue(&self.deadline).map(|end| self.conn.deadline_passed(end))
+    }
+
+    /// Writes everything queued as one batch (feed every frame, flush once).
+    async fn on_outbox(&mut self, idle_deadline: Instant) -> Option<End> {
+        let outbox = self.peer.outbox();
+        if !outbox.take(&mut self.batch) {
+            return None;
+        }
+        let write = write::batch(
+            &mut *self.socket,
+            &self.conn.hub,
+            self.peer.id(),
+            &mut self.batch,
+        );
+        if let Some(end) = guarded(write, self.shutdown, outbox, idle_deadline).await {
+            return Some(end);
+        }
+        // A connection that writes a little now and then (most of them) holds no batch buffer
+        // between writes; a busy one keeps its buffer.
+        if self.batch.capacity() <= SMALL_BATCH {
+            self.batch = VecDeque::new();
+        }
+        None
+    }
+
+    /// The server-wide heartbeat: a ping, unless the client has been silent too long.
+    async fn on_beat(&mut self, beating: bool, idle_deadline: Instant) -> Option<End> {
+        // The heartbeat ends only when the server shuts down.
+        if !beating {
+            return Some(End::Shutdown);
+        }
+        if Instant::now() >= idle_deadline {
+            return Some(End::Idle);
+        }
+        let socket = &mut *self.socket;
+        let ping = async {
+            socket
+                .send(Message::Ping(Default::default()))
+                .await
+                .map_err(|_| End::Broken)
+        };
+        guarded(ping, self.shutdown, self.peer.outbox(), idle_deadline).await
+    }
+
+    /// Logs the end, leaves the rooms, and sends the close frame (with what must go before it).
+    async fn close(&mut self, end: End, opened: Instant) {
+        if let Some(kick) = end.kick() {
+            metrics::kicked(kick);
+        }
+        let (code, reason) = end.describe(self.client_close.as_ref());
+        tracing::info!(
+            conn = self.peer.id(),
+            user = self.conn.name.as_deref().unwrap_or(""),
+            code,
+            reason,
+            secs = opened.elapsed().as_secs(),
+            "connection closed"
+        );
+        // Leave rooms first, so the others see `left` even while the close is being written.
+        self.conn.leave_all();
+        let grace = self.settings.close_grace;
+        if matches!(end, End::Unauthorized | End::ClassicRefused) {
+            // Whatever is queued (the `unauthorized` error) goes out before the close.
+            write::flush_outbox(&mut *self.socket, self.peer.outbox(), grace).await;
+        }
+        match end.close_frame() {
+            Some(frame) => {
+                let close = self.socket.send(Message::Close(Some(frame)));
+                let _ = timeout(grace, close).await;
+            }
+            // Lets tungstenite write the reply to the client's close.
+            None if end == End::ClientClosed => {
+                let _ = timeout(grace, self.socket.flush()).await;
+            }
+            None => {}
+        }
     }
 }
 
