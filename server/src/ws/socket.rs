@@ -87,7 +87,7 @@ async fn run<S>(
         client_close: None,
     };
     let opened = Instant::now();
-    let end = match session.greet(remote) {
+    let end = match session.greet(remote).await {
         Some(refused) => refused,
         None => session.serve().await,
     };
@@ -126,9 +126,10 @@ impl<S> Session<'_, S>
 where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
-    /// Arms the hello deadline and queues `welcome` (typed) or joins the lobby (classic).
-    /// `Some` when the connection is refused at once.
-    fn greet(&mut self, remote: &str) -> Option<End> {
+    /// Arms the hello deadline and queues `welcome` (typed) or joins the lobby (classic, off
+    /// the runtime: loading the room may read the store). `Some` when the connection is refused
+    /// at once.
+    async fn greet(&mut self, remote: &str) -> Option<End> {
         let (settings, hub) = (self.settings, &self.conn.hub);
         let auth = settings.identity.mode();
         let mode = self.conn.mode;
@@ -150,7 +151,11 @@ where
             }
             Mode::Classic if auth == AuthMode::Token => return Some(End::ClassicRefused),
             Mode::Classic => {
-                if let Err(e) = hub.join_classic(&self.peer, DEFAULT_ROOM) {
+                let (hub, peer) = (hub.clone(), self.peer.clone());
+                let joined =
+                    tokio::task::spawn_blocking(move || hub.join_classic(&peer, DEFAULT_ROOM))
+                        .await;
+                if let Ok(Err(e)) = joined {
                     self.conn.error(e.code, e.message, None);
                 }
             }
