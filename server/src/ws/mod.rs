@@ -29,13 +29,12 @@ mod write;
 
 pub use socket::serve_socket;
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -45,6 +44,7 @@ use crate::AppState;
 use crate::auth::SharedIdentity;
 use crate::error::ApiError;
 use crate::limit::per_ip::IpGuard;
+use crate::limit::proxy;
 use crate::limit::rooms_per_ip::RoomsPerIp;
 
 /// Which dialect a socket speaks.
@@ -77,13 +77,12 @@ pub struct ConnSettings {
 /// `GET /ws`: the typed protocol.
 pub async fn ws_handler(
     State(app): State<AppState>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     extensions: Extensions,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let remote = remote(&headers, &extensions);
-    let addr = peer.map(|p| p.0.0.ip());
+    let remote = proxy::describe(&extensions);
+    let addr = proxy::client_ip(&extensions);
     match app.per_ip.try_open(addr) {
         Some(ip) => upgrade(app, &headers, (remote, addr), ws, Mode::Typed, ip),
         None => ApiError::TooManyConnections.into_response(),
@@ -93,7 +92,6 @@ pub async fn ws_handler(
 /// `GET /`: a classic client's upgrade, or else the web app.
 pub async fn root_handler(
     State(app): State<AppState>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     extensions: Extensions,
     uri: Uri,
@@ -101,31 +99,14 @@ pub async fn root_handler(
 ) -> Response {
     match ws {
         Ok(ws) => {
-            let remote = remote(&headers, &extensions);
-            let addr = peer.map(|p| p.0.0.ip());
+            let remote = proxy::describe(&extensions);
+            let addr = proxy::client_ip(&extensions);
             match app.per_ip.try_open(addr) {
                 Some(ip) => upgrade(app, &headers, (remote, addr), ws, Mode::Classic, ip),
                 None => ApiError::TooManyConnections.into_response(),
             }
         }
         Err(_) => crate::assets::serve(uri).await,
-    }
-}
-
-/// Who is connecting, for the log: the peer address, and the client a proxy names in
-/// `X-Forwarded-For` (first entry) when there is one.
-fn remote(headers: &HeaderMap, extensions: &Extensions) -> String {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "?".to_owned(), |c| c.0.to_string());
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim);
-    match forwarded {
-        Some(client) if !client.is_empty() => format!("{client} via {peer}"),
-        _ => peer,
     }
 }
 
