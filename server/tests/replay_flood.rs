@@ -103,7 +103,7 @@ async fn fifty_sockets_joining_forty_times_without_reading_cannot_take_the_memor
     });
     let http = reqwest::Client::new();
     let health = format!("http://{addr}/healthz");
-    let (mut peak, mut slowest) = (base, Duration::ZERO);
+    let (mut peak, mut slowest, mut unanswered) = (base, Duration::ZERO, 0);
     let mut flood = Some(flood);
     let mut sockets = None;
     let mut watch_until = None;
@@ -120,11 +120,9 @@ async fn fifty_sockets_joining_forty_times_without_reading_cannot_take_the_memor
             .send()
             .await;
         slowest = slowest.max(t0.elapsed());
-        assert!(
-            answered.is_ok_and(|r| r.status().is_success()),
-            "/healthz did not answer within 1 s (RSS {} MB)",
-            now >> 20
-        );
+        if !answered.is_ok_and(|r| r.status().is_success()) {
+            unanswered += 1;
+        }
         if flood.as_ref().is_some_and(|f| f.is_finished()) {
             sockets = Some(flood.take().expect("flood").await.expect("flood task"));
             watch_until = Some(Instant::now() + WATCH);
@@ -136,11 +134,12 @@ async fn fifty_sockets_joining_forty_times_without_reading_cannot_take_the_memor
     }
     println!(
         "replay flood: {SOCKETS} sockets x {JOINS} joins of {MESSAGES} messages: RSS {} MB at \
-         rest, peak {} MB; slowest /healthz {} ms",
+         rest, peak {} MB; slowest /healthz {} ms, {unanswered} not answered within 1 s",
         base >> 20,
         peak >> 20,
         slowest.as_millis()
     );
+    assert_eq!(unanswered, 0, "/healthz did not answer within 1 s");
     assert!(
         peak < RSS_BOUND,
         "peak RSS {} MB (bound {} MB)",
