@@ -1,0 +1,145 @@
+//! A room's messages, keyed and ordered by `seq`, bounded, with the highest `seq` ever held.
+//!
+//! The web app keeps up to [`KEEP_PER_ROOM`] per room for its views (window, scrollback); a bot
+//! keeps none (`with_cap(0)`): only the rules that decide what is new need the core.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use banter_protocol::ChatMessage;
+
+/// How many messages a room keeps in memory by default; older ones are dropped (the room's resume
+/// point, kept by [`crate::Core`], stays).
+pub const KEEP_PER_ROOM: usize = 10_000;
+
+/// A room's messages, keyed and ordered by `seq`.
+#[derive(Debug, Clone)]
+pub struct MessageStore {
+    messages: BTreeMap<u64, Arc<ChatMessage>>,
+    high_seq: u64,
+    cap: usize,
+}
+
+impl Default for MessageStore {
+    fn default() -> Self {
+        MessageStore::with_cap(KEEP_PER_ROOM)
+    }
+}
+
+impl MessageStore {
+    /// An empty store that keeps at most `cap` messages (0: none, only [`Self::high_seq`]).
+    pub fn with_cap(cap: usize) -> Self {
+        MessageStore {
+            messages: BTreeMap::new(),
+            high_seq: 0,
+            cap,
+        }
+    }
+
+    /// Stores `msg` unless its `seq` is already here (or older than everything kept after an
+    /// eviction). Returns whether it was new.
+    pub fn insert(&mut self, msg: ChatMessage) -> bool {
+        self.insert_shared(Arc::new(msg))
+    }
+
+    /// [`Self::insert`] of a message already shared.
+    pub fn insert_shared(&mut self, msg: Arc<ChatMessage>) -> bool {
+        let seq = msg.seq;
+        if self.cap == 0 {
+            let new = seq > self.high_seq;
+            self.high_seq = self.high_seq.max(seq);
+            return new;
+        }
+        if self.messages.contains_key(&seq) {
+            return false;
+        }
+        if self.messages.len() >= self.cap
+            && self
+                .messages
+                .first_key_value()
+                .is_some_and(|(&low, _)| seq < low)
+        {
+            return false;
+        }
+        self.messages.insert(seq, msg);
+        self.high_seq = self.high_seq.max(seq);
+        while self.messages.len() > self.cap {
+            self.messages.pop_first();
+        }
+        true
+    }
+
+    /// The highest `seq` ever held here (evicted or not).
+    pub fn high_seq(&self) -> u64 {
+        self.high_seq
+    }
+
+    /// How many messages are held.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether no message is held.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Whether the message with this `seq` is held.
+    pub fn contains(&self, seq: u64) -> bool {
+        self.messages.contains_key(&seq)
+    }
+
+    /// The newest `n` messages, oldest first (what the view renders).
+    pub fn last(&self, n: usize) -> Vec<Arc<ChatMessage>> {
+        let skip = self.messages.len().saturating_sub(n);
+        self.messages.values().skip(skip).cloned().collect()
+    }
+
+    /// What the view shows, oldest first: the newest `newest` messages, or, when the reader
+    /// holds a place (scrolled up, or asked for earlier messages), up to `held_max` messages from
+    /// `first` on. Either way the DOM stays bounded.
+    pub fn window(
+        &self,
+        first: Option<u64>,
+        newest: usize,
+        held_max: usize,
+    ) -> Vec<Arc<ChatMessage>> {
+        match first {
+            Some(first) => self
+                .messages
+                .range(first..)
+                .take(held_max)
+                .map(|(_, m)| m.clone())
+                .collect(),
+            None => self.last(newest),
+        }
+    }
+
+    /// The `seq` `n` messages before `seq` (or the oldest held): where "show earlier" starts.
+    pub fn seq_before(&self, seq: u64, n: usize) -> Option<u64> {
+        self.messages
+            .range(..seq)
+            .rev()
+            .take(n)
+            .last()
+            .map(|(&s, _)| s)
+            .or_else(|| self.messages.first_key_value().map(|(&s, _)| s))
+    }
+
+    /// How many held messages are older than `seq`: what "show earlier" can still add above a
+    /// window starting at `seq` (newer messages never count).
+    pub fn count_before(&self, seq: u64) -> usize {
+        self.messages.range(..seq).count()
+    }
+
+    /// The oldest `seq` held.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.messages.first_key_value().map(|(&s, _)| s)
+    }
+
+    /// Forgets everything, the highest `seq` included (the room's history is another life).
+    pub fn reset(&mut self) {
+        self.messages.clear();
+        self.high_seq = 0;
+    }
+}
