@@ -154,7 +154,9 @@ impl Session {
     }
 
     /// A refusal: a send's is dropped (the next of its room goes); one without a `client_id`
-    /// answers the oldest unanswered `join`, whose room is given up with its waiting sends.
+    /// answers the oldest unanswered `join`: the sends waiting for that room fail with it, and
+    /// the room is given up unless the refusal is passing (rate limit, busy or failing server:
+    /// the next connection joins it again).
     fn refused(
         &mut self,
         code: ErrorCode,
@@ -168,7 +170,16 @@ impl Session {
                 if let Some(room) = self.unanswered.pop_front() {
                     let stranded = self.core.pending().in_room(&room);
                     let ids: Vec<String> = stranded.map(|p| p.client_id.clone()).collect();
-                    self.core.leave(&room);
+                    for id in &ids {
+                        self.core.discard(id);
+                    }
+                    let passing = matches!(
+                        code,
+                        ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal
+                    );
+                    if !passing {
+                        self.core.leave(&room);
+                    }
                     events.extend(ids.into_iter().map(|id| Event::Refused {
                         code,
                         message: message.clone(),
@@ -311,6 +322,17 @@ mod tests {
         );
         assert_eq!(s.pending(), 0);
         assert!(!s.follows("secret") && s.follows("ok"));
+
+        // A passing refusal (the rate limit) keeps the room for the next connection.
+        s.join("busy", None);
+        s.send("busy", "later", "c2");
+        let events = s.on_server(ServerMsg::error(ErrorCode::RateLimited, "slow", None));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Refused { client_id: Some(id), .. } if id == "c2"))
+        );
+        assert!(s.follows("busy") && s.pending() == 0);
     }
 
     #[test]
