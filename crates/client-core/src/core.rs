@@ -13,7 +13,6 @@
 //!   joined on the current connection, one in flight per room, in the order written, and are
 //!   written again after a reconnect until their `ack` ([`crate::PendingSends`]).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use banter_protocol::ChatMessage;
@@ -43,7 +42,9 @@ pub struct Acked {
 /// See the module docs.
 #[derive(Debug, Clone)]
 pub struct Core {
-    rooms: BTreeMap<String, RoomSync>,
+    /// By id, in the order first followed. A list, not a map: a client follows few rooms, and a
+    /// second map type would cost the web app's WASM several KB.
+    rooms: Vec<(String, RoomSync)>,
     pending: PendingSends,
     /// Messages kept per room (0: none, only the resume point).
     keep: usize,
@@ -53,7 +54,7 @@ impl Core {
     /// A client keeping up to `keep_per_room` messages of each room (0 for none).
     pub fn new(keep_per_room: usize) -> Self {
         Core {
-            rooms: BTreeMap::new(),
+            rooms: Vec::new(),
             pending: PendingSends::default(),
             keep: keep_per_room,
         }
@@ -61,12 +62,32 @@ impl Core {
 
     /// What the core knows of `room`, if anything.
     pub fn room(&self, room: &str) -> Option<&RoomSync> {
-        self.rooms.get(room)
+        self.rooms.iter().find(|(id, _)| id == room).map(|(_, r)| r)
     }
 
-    /// Every room known, by id.
+    fn get_mut(&mut self, room: &str) -> Option<&mut RoomSync> {
+        self.rooms
+            .iter_mut()
+            .find(|(id, _)| id == room)
+            .map(|(_, r)| r)
+    }
+
+    /// `room`, added (from after `since`) when new.
+    fn entry(&mut self, room: &str, since: Option<u64>) -> &mut RoomSync {
+        let at = match self.rooms.iter().position(|(id, _)| id == room) {
+            Some(at) => at,
+            None => {
+                self.rooms
+                    .push((room.to_string(), RoomSync::new(self.keep, since)));
+                self.rooms.len() - 1
+            }
+        };
+        &mut self.rooms[at].1
+    }
+
+    /// Every room known, by id, in the order first followed.
     pub fn rooms(&self) -> impl Iterator<Item = (&String, &RoomSync)> {
-        self.rooms.iter()
+        self.rooms.iter().map(|(id, r)| (id, r))
     }
 
     /// The sends not acked yet, in the order written.
@@ -75,32 +96,29 @@ impl Core {
     }
 
     fn room_mut(&mut self, room: &str) -> &mut RoomSync {
-        let keep = self.keep;
-        self.rooms
-            .entry(room.to_string())
-            .or_insert_with(|| RoomSync::new(keep, Some(0)))
+        self.entry(room, Some(0))
     }
 
     /// Follows `room`: with `since`, its first replay starts after that `seq`; without, it starts
     /// at the room's head when joined (only new messages). A room already followed keeps its
     /// resume point.
     pub fn follow(&mut self, room: &str, since: Option<u64>) {
-        let keep = self.keep;
-        self.rooms
-            .entry(room.to_string())
-            .or_insert_with(|| RoomSync::new(keep, since));
+        self.entry(room, since);
     }
 
     /// Stops following `room`: forgets it and its sends. Returns whether it was joined (so a
     /// `leave` is due).
     pub fn leave(&mut self, room: &str) -> bool {
         self.pending.discard_room(room);
-        self.rooms.remove(room).is_some_and(|r| r.joined)
+        let Some(at) = self.rooms.iter().position(|(id, _)| id == room) else {
+            return false;
+        };
+        self.rooms.remove(at).1.joined
     }
 
     /// The `since` and `epoch` of `room`'s next `join` (an unknown room: from the start).
     pub fn resume(&self, room: &str) -> (Option<u64>, Option<String>) {
-        match self.rooms.get(room) {
+        match self.room(room) {
             Some(r) => (r.resume_point(), r.resume_epoch()),
             None => (Some(0), None),
         }
@@ -134,7 +152,7 @@ impl Core {
     /// A `replay` header: checked like a `joined`; `complete: false` names what is missing.
     /// Returns the gap to tell, if any (a reset is [`Gap::ServerReset`]).
     pub fn replay(&mut self, room: &str, to: u64, epoch: &str, complete: bool) -> Option<Gap> {
-        let state = self.rooms.get_mut(room)?;
+        let state = self.get_mut(room)?;
         if state.take_life(to, epoch) {
             return Some(Gap::ServerReset);
         }
@@ -161,7 +179,7 @@ impl Core {
     /// how many of its messages were new; `None` when the page is of another life of the room
     /// (or of a room not known).
     pub fn earlier(&mut self, page: MessagePage) -> Option<usize> {
-        let state = self.rooms.get_mut(&page.room)?;
+        let state = self.get_mut(&page.room)?;
         if !page.epoch.is_empty() && page.epoch != state.epoch {
             return None;
         }
@@ -176,7 +194,7 @@ impl Core {
 
     /// Whether `room` is joined on the current connection.
     pub fn is_joined(&self, room: &str) -> bool {
-        self.rooms.get(room).is_some_and(|r| r.joined)
+        self.room(room).is_some_and(|r| r.joined)
     }
 
     /// The next send of `room`, if its room is joined and it is its turn.
@@ -247,7 +265,7 @@ impl Core {
     /// The connection dropped: no room is joined any more; sends in flight are written again
     /// once their room is joined on the next connection.
     pub fn disconnected(&mut self) {
-        for room in self.rooms.values_mut() {
+        for (_, room) in &mut self.rooms {
             room.joined = false;
         }
         self.pending.requeue();
