@@ -28,13 +28,14 @@ else
 fi
 
 # Banter runs with its defaults except the limits a load test from one address must lift: the
-# per-connection rate, the HTTP rate, the per-address connection cap (thousands of clients all
+# per-connection rate, the HTTP rate, the per-address connection caps (thousands of clients all
 # come from 127.0.0.1) and the hello timeout (idle clients connect and never send a frame).
 exec "$target_dir/release/banter-loadgen" bench \
     --banter "$target_dir/release/banter" \
     --banter-arg=--rate-per-sec=0 \
     --banter-arg=--http-rate-per-sec=0 \
     --banter-arg=--max-connections-per-ip=0 \
+    --banter-arg=--max-tcp-connections-per-ip=0 \
     --banter-arg=--auth-timeout=0 \
     --node-dir bench/node-ws \
     --naive "$target_dir/release/naive-axum" \

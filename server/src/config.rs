@@ -215,7 +215,8 @@ pub struct Config {
     pub http_rate_keys: usize,
 
     /// An HTTP connection must send a request's complete headers within this time, including
-    /// while it sits idle between keep-alive requests (else it is closed).
+    /// while it sits idle between keep-alive requests (else it is closed); a new connection its
+    /// first request's, counted from accept (TLS handshake and HTTP/1-or-2 detection included).
     #[arg(long, env = "BANTER_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub http_header_timeout: Duration,
 
@@ -226,6 +227,29 @@ pub struct Config {
     /// Open WebSockets allowed from one client address (0 = unlimited); more: `429` at the door.
     #[arg(long, env = "BANTER_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_connections_per_ip: usize,
+
+    // --- Sockets and proxies (issue 20; docs/security.md "Sockets and proxies") ---
+    /// Open TCP connections allowed from one peer address, HTTP and WebSocket together, counted
+    /// at accept before anything is read (0 = unlimited); one more is closed at once. Trusted
+    /// proxies are not counted (they carry many clients).
+    #[arg(long, env = "BANTER_MAX_TCP_CONNECTIONS_PER_IP", default_value_t = 512)]
+    pub max_tcp_connections_per_ip: usize,
+
+    /// A connection whose peer accepts none of what the server writes for this long is closed
+    /// (HTTP responses and WebSockets alike; 0 = never).
+    #[arg(long, env = "BANTER_WRITE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub write_timeout: Duration,
+
+    /// A reverse proxy whose `X-Forwarded-For` is believed: an address or a network
+    /// (`10.0.0.0/8`); repeat the flag, or comma-separate in the variable. For requests from
+    /// these peers the client is the rightmost entry that is not itself a trusted proxy.
+    #[arg(
+        long = "trusted-proxy",
+        env = "BANTER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::limit::proxy::parse_net
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     // --- Operations: TLS and logs ---
     /// TLS certificate chain (PEM). With `--tls-key`, the port serves https:// and wss://.

@@ -1,11 +1,10 @@
-//! The door of the HTTP API (`/api/...`): the request rate per client address and per token
-//! user (`--http-rate-per-sec`, `429` with `retry-after`), and, in token mode, the
-//! `Authorization: Bearer` check (`401 unauthorized`). The verified caller travels to the
-//! handlers as a [`Caller`] extension. `/healthz` passes untouched.
+//! The door of the HTTP API (`/api/...`): the request rate per client address (behind a
+//! `--trusted-proxy`, the address it forwarded for) and per token user (`--http-rate-per-sec`,
+//! `429` with `retry-after`), and, in token mode, the `Authorization: Bearer` check
+//! (`401 unauthorized`). The verified caller travels to the handlers as a [`Caller`] extension.
+//! `/healthz` passes untouched.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use banter_protocol::AuthMode;
@@ -13,6 +12,7 @@ use banter_protocol::AuthMode;
 use crate::AppState;
 use crate::auth::{AuthError, Claims, bearer_token};
 use crate::error::ApiError;
+use crate::limit::proxy::client_ip;
 
 /// Who made an HTTP request: the verified token in token mode, `None` in open mode.
 #[derive(Debug, Clone)]
@@ -70,11 +70,7 @@ pub async fn guard(State(app): State<AppState>, mut req: Request, next: Next) ->
     if req.uri().path() == "/healthz" {
         return next.run(req).await;
     }
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = ip
+    if let Some(ip) = client_ip(req.extensions())
         && let Err(wait) = app.http_rate.check_ip(ip)
     {
         return ApiError::RateLimited(wait).into_response();

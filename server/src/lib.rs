@@ -253,6 +253,7 @@ pub async fn serve(
     let tracker = state.tracker.clone();
     let hub = state.hub.clone();
     let http = serve::HttpSettings::from(&*state.config);
+    let admission = serve::Admission::from(&*state.config);
     let tls = match (&state.config.tls_cert, &state.config.tls_key) {
         (Some(cert), Some(key)) => {
             let store = tls::CertStore::load(cert, key)
@@ -274,7 +275,14 @@ pub async fn serve(
         state.config.auth
     );
     let app = router(state);
-    let server = tokio::spawn(serve::serve(listener, app, http, tls, token.clone()));
+    let server = tokio::spawn(serve::serve(
+        listener,
+        app,
+        http,
+        admission,
+        tls,
+        token.clone(),
+    ));
     drain(server, shutdown, (hub, token, tracker), grace).await
 }
 

@@ -49,6 +49,9 @@ pub const STORE_BATCH_SIZE: &str = "banter_store_batch_size";
 pub const REDIS_ERRORS: &str = "banter_redis_errors_total";
 /// Gaps in a room's sequence filled from Redis (clustered nodes).
 pub const REDIS_GAP_FILLS: &str = "banter_redis_gap_fills_total";
+/// Sockets closed by the accept loop's limits, labelled `reason` = `per_ip` (refused at accept),
+/// `no_request` (no request head in time) or `write_timeout` (the peer read nothing).
+pub const SOCKETS_CLOSED: &str = "banter_sockets_closed_total";
 
 /// Where a message entered the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +70,17 @@ pub enum Kick {
     Idle,
     /// A frame over `--max-frame-bytes` (close 1009).
     TooBig,
+}
+
+/// Why the accept loop closed a socket (see [`SOCKETS_CLOSED`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketClosed {
+    /// Over `--max-tcp-connections-per-ip`, closed at accept.
+    PerIp,
+    /// No complete request head within `--http-header-timeout` of accept.
+    NoRequest,
+    /// A write blocked past `--write-timeout`.
+    WriteTimeout,
 }
 
 const FANOUT_BUCKETS: &[f64] = &[
@@ -103,6 +117,7 @@ struct Metrics {
     batch: Histogram,
     redis_errors: Counter,
     gap_fills: Counter,
+    sockets_closed: [Counter; 3],
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -163,6 +178,11 @@ fn build() -> Metrics {
         batch: histogram(STORE_BATCH_SIZE),
         redis_errors: counter(REDIS_ERRORS, None),
         gap_fills: counter(REDIS_GAP_FILLS, None),
+        sockets_closed: [
+            counter(SOCKETS_CLOSED, Some(("reason", "per_ip"))),
+            counter(SOCKETS_CLOSED, Some(("reason", "no_request"))),
+            counter(SOCKETS_CLOSED, Some(("reason", "write_timeout"))),
+        ],
     };
     let upkeep = metrics.handle.clone();
     let spawned = std::thread::Builder::new()
@@ -180,7 +200,7 @@ fn build() -> Metrics {
 }
 
 fn describe(rec: &PrometheusRecorder) {
-    let help: [(&'static str, Option<Unit>, &'static str); 14] = [
+    let help: [(&'static str, Option<Unit>, &'static str); 15] = [
         (CONNECTIONS, None, "Open WebSocket connections."),
         (ROOMS_LOADED, None, "Rooms held in memory."),
         (
@@ -229,6 +249,11 @@ fn describe(rec: &PrometheusRecorder) {
             REDIS_GAP_FILLS,
             None,
             "Gaps in a room's sequence filled from Redis.",
+        ),
+        (
+            SOCKETS_CLOSED,
+            None,
+            "Sockets closed by the accept loop, by reason (per_ip, no_request, write_timeout).",
         ),
         (
             "banter_build_info",
@@ -331,6 +356,11 @@ pub fn redis_gap_fill() {
     m().gap_fills.increment(1);
 }
 
+/// The accept loop closed a socket for `reason`.
+pub fn socket_closed(reason: SocketClosed) {
+    m().sockets_closed[reason as usize].increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +383,7 @@ mod tests {
             CONNECTIONS_OPENED,
             REDIS_ERRORS,
             REDIS_GAP_FILLS,
+            SOCKETS_CLOSED,
         ] {
             assert!(
                 text.contains(&format!("# HELP {name} ")),

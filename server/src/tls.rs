@@ -8,7 +8,8 @@
 //! modification time changes (checked every `--tls-watch-interval`).
 //!
 //! The accept loop ([`crate::serve`]) runs each handshake in its own task, bounded by
-//! `--tls-handshake-timeout`, so a slow or silent client never holds up the next one. Only
+//! `--tls-handshake-timeout` and by the first-request deadline (`--http-header-timeout` from
+//! accept), so a slow or silent client never holds up the next one, nor its socket for long. Only
 //! HTTP/1.1 is offered through ALPN, since WebSocket upgrades are HTTP/1.1.
 
 use std::path::{Path, PathBuf};

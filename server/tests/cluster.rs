@@ -151,6 +151,7 @@ impl Node {
                 .arg(data.path())
                 .args(["--redis", &redis.url(), "--rate-per-sec", "0"])
                 .args(["--http-rate-per-sec", "0", "--max-connections-per-ip", "0"])
+                .args(["--max-tcp-connections-per-ip", "0"])
                 .args(extra)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())

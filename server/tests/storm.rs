@@ -45,6 +45,8 @@ impl Server {
                 "0",
                 "--max-connections-per-ip",
                 "0",
+                "--max-tcp-connections-per-ip",
+                "0",
                 "--auth-timeout",
                 "0",
             ])

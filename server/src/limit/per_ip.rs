@@ -1,7 +1,8 @@
-//! `--max-connections-per-ip`: how many WebSockets one client address may hold open, so one host
-//! cannot fill `--max-connections` for everyone. Counted at the door; a guard uncounts the
-//! connection when its task ends. The table holds only addresses with open connections, so its
-//! size is bounded by `--max-connections`.
+//! Connections per address, so one host cannot fill the server for everyone. Two tables use it:
+//! `--max-connections-per-ip` counts WebSockets per client address at the door (a guard uncounts
+//! the connection when its task ends), and `--max-tcp-connections-per-ip` counts raw sockets per
+//! peer address at accept (the guard lives in the socket). A table holds only addresses with open
+//! connections, so its size is bounded by the connections open.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

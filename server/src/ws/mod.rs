@@ -24,13 +24,12 @@ mod socket;
 
 pub use socket::serve_socket;
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -40,6 +39,7 @@ use crate::AppState;
 use crate::auth::SharedIdentity;
 use crate::error::ApiError;
 use crate::limit::per_ip::IpGuard;
+use crate::limit::proxy;
 
 /// Which dialect a socket speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,13 +69,12 @@ pub struct ConnSettings {
 /// `GET /ws`: the typed protocol.
 pub async fn ws_handler(
     State(app): State<AppState>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     extensions: Extensions,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let remote = remote(&headers, &extensions);
-    match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
+    let remote = proxy::describe(&extensions);
+    match app.per_ip.try_open(proxy::client_ip(&extensions)) {
         Some(ip) => upgrade(app, &headers, remote, ws, Mode::Typed, ip),
         None => ApiError::TooManyConnections.into_response(),
     }
@@ -84,7 +83,6 @@ pub async fn ws_handler(
 /// `GET /`: a classic client's upgrade, or else the web app.
 pub async fn root_handler(
     State(app): State<AppState>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     extensions: Extensions,
     uri: Uri,
@@ -92,30 +90,13 @@ pub async fn root_handler(
 ) -> Response {
     match ws {
         Ok(ws) => {
-            let remote = remote(&headers, &extensions);
-            match app.per_ip.try_open(peer.map(|p| p.0.0.ip())) {
+            let remote = proxy::describe(&extensions);
+            match app.per_ip.try_open(proxy::client_ip(&extensions)) {
                 Some(ip) => upgrade(app, &headers, remote, ws, Mode::Classic, ip),
                 None => ApiError::TooManyConnections.into_response(),
             }
         }
         Err(_) => crate::assets::serve(uri).await,
-    }
-}
-
-/// Who is connecting, for the log: the peer address, and the client a proxy names in
-/// `X-Forwarded-For` (first entry) when there is one.
-fn remote(headers: &HeaderMap, extensions: &Extensions) -> String {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "?".to_owned(), |c| c.0.to_string());
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim);
-    match forwarded {
-        Some(client) if !client.is_empty() => format!("{client} via {peer}"),
-        _ => peer,
     }
 }
 
