@@ -7,7 +7,8 @@
 //! data (`store/redis/life.rs`), so the room carries on from the `seq` it holds in a new epoch:
 //! a member present through it is closed with 4000, a client resuming with the old epoch is told
 //! `complete: false`, and no `seq` is ever served under the epoch a client saw with another
-//! message than the one it saw.
+//! message than the one it saw. A planned switchover (`SENTINEL FAILOVER`, the old primary alive
+//! and demoted) moves every write to the new primary.
 
 mod common;
 
@@ -47,9 +48,10 @@ fn info(redis: &Redis, section: &str) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sentinel_failover_is_followed_without_a_restart_in_a_new_epoch() {
-    let mut primary = Redis::start(Persistence::ALWAYS);
+/// A primary and its replica, both AOF `always`, the replica in sync, and a Sentinel watching
+/// the primary as `mymaster` that knows the replica.
+async fn watched_pair() -> (Redis, Redis, Sentinel) {
+    let primary = Redis::start(Persistence::ALWAYS);
     let port = primary.port.to_string();
     let replica = Redis::start_args(Persistence::ALWAYS, &["--replicaof", "127.0.0.1", &port]);
     wait_until("the replica is in sync", || {
@@ -62,6 +64,20 @@ async fn a_sentinel_failover_is_followed_without_a_restart_in_a_new_epoch() {
     })
     .await;
     assert_eq!(sentinel.master_port(), Some(primary.port));
+    (primary, replica, sentinel)
+}
+
+/// The `seq` counter of `room` on `redis`.
+fn head(redis: &Redis, room: &str) -> Option<u64> {
+    redis
+        .cmd(redis::cmd("GET").arg(format!("banter:r:{{{room}}}:seq")))
+        .ok()
+        .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_is_followed_without_a_restart_in_a_new_epoch() {
+    let (mut primary, replica, sentinel) = watched_pair().await;
 
     let (a, b) = (node(&sentinel).await, node(&sentinel).await);
     let mut member = Client::connect(&b).await;
@@ -77,11 +93,7 @@ async fn a_sentinel_failover_is_followed_without_a_restart_in_a_new_epoch() {
     // The replica has all five (replication is asynchronous: the test waits for it, so that
     // what it checks after the failover is the epoch, not a lost write).
     wait_until("the replica has every post", || {
-        replica
-            .cmd::<Option<u64>>(redis::cmd("GET").arg("banter:r:{ops}:seq"))
-            .ok()
-            .flatten()
-            == Some(5)
+        head(&replica, "ops") == Some(5)
     })
     .await;
 
@@ -90,17 +102,23 @@ async fn a_sentinel_failover_is_followed_without_a_restart_in_a_new_epoch() {
         sentinel.master_port() == Some(replica.port)
     })
     .await;
-    assert!(info(&replica, "replication").contains("role:master"));
+    // Why the epoch must change (life.rs): the promoted replica loaded its AOF and fsyncs every
+    // write, like the old primary, but it was promoted (`master_replid2` set).
+    let replication = info(&replica, "replication");
+    assert!(replication.contains("role:master"), "{replication}");
+    assert!(!replication.contains(&format!("master_replid2:{}", "0".repeat(40))));
+    assert!(info(&replica, "persistence").contains("aof_enabled:1"));
 
     // Both nodes take posts again, on the promoted replica, without a restart: the room carries
     // on after what the replica holds.
     let m6 = stored(&a, "ops", "m6").await;
     let m7 = stored(&b, "ops", "m7").await;
     assert_eq!((m6.seq, m7.seq), (6, 7));
-    let head: Option<u64> = replica
-        .cmd(redis::cmd("GET").arg("banter:r:{ops}:seq"))
-        .expect("GET");
-    assert_eq!(head, Some(7), "the posts went to the new primary");
+    assert_eq!(
+        head(&replica, "ops"),
+        Some(7),
+        "the posts went to the new primary"
+    );
 
     // The member present through the failover is told to resume.
     assert_eq!(member.expect_close().await, 4000);
@@ -126,4 +144,42 @@ async fn a_sentinel_failover_is_followed_without_a_restart_in_a_new_epoch() {
         saw.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
         ["m1", "m2", "m3", "m4", "m5"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switchover_with_the_old_primary_alive_moves_every_write_to_the_new_one() {
+    let (primary, replica, sentinel) = watched_pair().await;
+    let a = node(&sentinel).await;
+    for i in 1..=3u64 {
+        assert_eq!(stored(&a, "ops", &format!("m{i}")).await.seq, i);
+    }
+    // A planned switchover: the old primary lives on and becomes a replica of the new one.
+    let _: String = sentinel
+        .cmd(redis::cmd("SENTINEL").arg("FAILOVER").arg("mymaster"))
+        .expect("SENTINEL FAILOVER");
+    wait_until("Sentinel names the replica", || {
+        sentinel.master_port() == Some(replica.port)
+    })
+    .await;
+    wait_until("the old primary follows the new one", || {
+        let r = info(&primary, "replication");
+        r.contains("role:slave") && r.contains("master_link_status:up")
+    })
+    .await;
+    let m4 = stored(&a, "ops", "m4").await;
+    let m5 = stored(&a, "ops", "m5").await;
+    assert_eq!((m4.seq, m5.seq), (4, 5));
+    // Written on the new primary, and replicated to the old one: nothing was written to it
+    // after it was demoted (it would refuse, READONLY, and hold a different history).
+    assert_eq!(head(&replica, "ops"), Some(5));
+    wait_until("the old primary has what the new one has", || {
+        head(&primary, "ops") == Some(5)
+    })
+    .await;
+    let texts: Vec<String> = all_messages(&a, "ops")
+        .await
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["m1", "m2", "m3", "m4", "m5"]);
 }
