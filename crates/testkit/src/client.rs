@@ -92,6 +92,41 @@ impl Client {
         }
     }
 
+    /// Asks to join `room` as `name`; the answer, `joined` or `error`, is returned for the caller
+    /// to read.
+    pub async fn try_join(&mut self, room: &str, name: &str) -> ServerMsg {
+        self.send(&ClientMsg::Join {
+            room: room.into(),
+            name: name.into(),
+            since: None,
+            epoch: None,
+            with: None,
+        })
+        .await;
+        self.recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+            .await
+    }
+
+    /// Joins `room` resuming after `since` in `epoch`: the `joined` epoch and the `replay`
+    /// bracket `(room, from, to, complete)`; the replayed messages follow for the caller.
+    pub async fn resume(
+        &mut self,
+        room: &str,
+        since: u64,
+        epoch: Option<&str>,
+    ) -> (String, (String, u64, u64, bool)) {
+        self.send(&ClientMsg::Join {
+            room: room.into(),
+            name: "reader".into(),
+            since: Some(since),
+            epoch: epoch.map(Into::into),
+            with: None,
+        })
+        .await;
+        let (_, epoch) = self.joined().await;
+        (epoch, replay_bounds(self.recv().await))
+    }
+
     pub async fn say(&mut self, room: &str, text: &str, client_id: Option<&str>) {
         self.send(&ClientMsg::Send {
             room: room.into(),
