@@ -75,14 +75,7 @@ impl Client {
 
     /// Joins and returns `(users, head)`.
     pub async fn join(&mut self, room: &str, name: &str) -> (Vec<String>, u64) {
-        self.send(&ClientMsg::Join {
-            room: room.into(),
-            name: name.into(),
-            since: None,
-            epoch: None,
-            with: None,
-        })
-        .await;
+        self.send_join(room, name, None, None).await;
         match self
             .recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
             .await
@@ -95,14 +88,7 @@ impl Client {
     /// Asks to join `room` as `name`; the answer, `joined` or `error`, is returned for the caller
     /// to read.
     pub async fn try_join(&mut self, room: &str, name: &str) -> ServerMsg {
-        self.send(&ClientMsg::Join {
-            room: room.into(),
-            name: name.into(),
-            since: None,
-            epoch: None,
-            with: None,
-        })
-        .await;
+        self.send_join(room, name, None, None).await;
         self.recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
             .await
     }
@@ -115,16 +101,21 @@ impl Client {
         since: u64,
         epoch: Option<&str>,
     ) -> (String, (String, u64, u64, bool)) {
+        self.send_join(room, "reader", Some(since), epoch).await;
+        let (_, epoch) = self.joined().await;
+        (epoch, replay_bounds(self.recv().await))
+    }
+
+    /// Sends a `join` of `room` as `name`, resuming after `since` in `epoch` when given.
+    async fn send_join(&mut self, room: &str, name: &str, since: Option<u64>, epoch: Option<&str>) {
         self.send(&ClientMsg::Join {
             room: room.into(),
-            name: "reader".into(),
-            since: Some(since),
+            name: name.into(),
+            since,
             epoch: epoch.map(Into::into),
             with: None,
         })
         .await;
-        let (_, epoch) = self.joined().await;
-        (epoch, replay_bounds(self.recv().await))
     }
 
     pub async fn say(&mut self, room: &str, text: &str, client_id: Option<&str>) {
