@@ -270,11 +270,12 @@ async fn classic_clients_are_refused_in_token_mode() {
 #[tokio::test]
 async fn banter_token_prints_a_token_the_server_accepts() {
     let server = token_server().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_banter"))
+    let out = common::process::banter()
         .args(["token", "--sub", "cli-bot", "--ttl", "10m"])
         .env("BANTER_AUTH_SECRET", SECRET)
         .env_remove("BANTER_AUTH_SECRET_FILE")
         .output()
+        .await
         .expect("run banter token");
     assert!(
         out.status.success(),
@@ -287,10 +288,11 @@ async fn banter_token_prints_a_token_the_server_accepts() {
         auth(&mut c, &tok).await,
         ServerMsg::Authenticated { user, .. } if user == "cli-bot"
     ));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_banter"))
+    let out = common::process::banter()
         .args(["invite", "--sub", "ada", "--url", "https://chat.example/"])
         .env("BANTER_AUTH_SECRET", SECRET)
         .output()
+        .await
         .expect("run banter invite");
     let link = String::from_utf8(out.stdout).unwrap();
     let tok = link
