@@ -27,11 +27,11 @@ run *ARGS: release
 # Every check CI runs: fmt, clippy, unit + socket tests, wasm tests, browser tests, conformance.
 test: setup lint test-unit test-wasm test-e2e test-conformance bench-smoke
 
-# The protocol (also built for wasm32), the server and the client library: unit tests and
-# real-socket tests (the cluster tests start redis-server).
+# The protocol and the client core (both also built for wasm32), the server and the client
+# library: unit tests and real-socket tests (the cluster tests start redis-server).
 test-unit: setup-redis
-    cargo build -p banter-protocol --target wasm32-unknown-unknown
-    cargo test -p banter-protocol -p banter-server -p banter-client -p banter-loadgen -p banter-testkit
+    cargo build -p banter-protocol -p banter-client-core --target wasm32-unknown-unknown
+    cargo test -p banter-protocol -p banter-client-core -p banter-server -p banter-client -p banter-loadgen -p banter-testkit
 
 # The contract checked by a client we did not write (Python, from docs/protocol.md alone).
 test-conformance: release
@@ -53,7 +53,7 @@ storm:
 # Formatting and clippy with warnings as errors, for every crate.
 lint: lint-frontend
     cargo fmt --all -- --check
-    cargo clippy -p banter-protocol -p banter-server -p banter-client -p banter-loadgen -p banter-testkit -p naive-axum --all-targets -- -D warnings
+    cargo clippy -p banter-protocol -p banter-client-core -p banter-server -p banter-client -p banter-loadgen -p banter-testkit -p naive-axum --all-targets -- -D warnings
 
 # Banter vs the Node `ws` and naive axum references: release build, npm ci, 3 alternating rounds
 # (20-40 min); medians and ratios printed, JSON in bench/results/. Options pass through: `just bench --rounds 5`.

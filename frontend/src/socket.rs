@@ -13,7 +13,9 @@ use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use crate::state::{Session, backoff_ms};
+use banter_client_core::{Backoff, Reconnect};
+
+use crate::state::Session;
 use crate::{notify, prefs};
 
 /// What the user sees of the connection.
@@ -258,9 +260,13 @@ impl Chat {
         self.push(frames);
     }
 
-    /// Drops a refused message.
+    /// Drops a refused message (the next one of its room may then go).
     pub fn discard(&self, client_id: &str) {
-        self.session.update(|s| s.pending.discard(client_id));
+        let frames = self
+            .session
+            .try_update(|s| s.discard(client_id))
+            .unwrap_or_default();
+        self.push(frames);
     }
 
     /// Clears the current notice.
@@ -294,7 +300,10 @@ enum Ended {
 }
 
 async fn run(chat: Chat, mut cmds: UnboundedReceiver<Cmd>) {
-    let mut attempt: u32 = 0;
+    // The core's backoff (its docs say why these delays), seeded apart from every other page.
+    let seed =
+        (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64 ^ js_sys::Date::now() as u64;
+    let mut reconnect = Reconnect::new(Backoff::default(), seed);
     let mut want_online = true;
     loop {
         if !want_online {
@@ -307,7 +316,7 @@ async fn run(chat: Chat, mut cmds: UnboundedReceiver<Cmd>) {
                 }
             }
             want_online = true;
-            attempt = 0;
+            reconnect.connected();
         }
         chat.conn.set(ConnState::Connecting);
         let ended = connection(chat, &mut cmds).await;
@@ -333,17 +342,16 @@ async fn run(chat: Chat, mut cmds: UnboundedReceiver<Cmd>) {
                 continue;
             }
             Ended::Restart => {
-                attempt = 0;
+                reconnect.connected();
                 continue;
             }
             Ended::Lost { was_online } => {
                 if was_online {
-                    attempt = 0;
+                    reconnect.connected();
                 }
             }
         }
-        attempt = attempt.saturating_add(1);
-        let delay = f64::from(backoff_ms(attempt, js_sys::Math::random()));
+        let delay = f64::from(reconnect.delay_ms());
         let deadline = now_ms() + delay;
         'wait: loop {
             let left = deadline - now_ms();

@@ -2,38 +2,39 @@
 //!
 //! [`Session`] is a small sans-IO state machine. The socket module feeds it what happens
 //! ([`Session::handle`] for each server frame, [`Session::disconnected`] when the link drops) and
-//! writes out the [`ClientMsg`] frames it returns; the views only read it. Keeping it apart from
-//! Leptos is what lets `wasm-bindgen-test` (and plain `cargo test`) check the resume and
-//! pending-send rules directly.
+//! writes out the [`ClientMsg`] frames it returns; the views only read it. The rules every client
+//! shares (resume points and epochs, dedupe by `seq`, the messages held, pending sends in the
+//! order written) are the client core's ([`Core`], `crates/client-core`); this module adds what
+//! is the page's own: who the user is, the rooms on their list and the one on screen, unread
+//! and mention counts, typing, people, conversations, sign-in.
 //!
 //! The user's rooms and private conversations are all joined at once on the one connection; one
 //! of them is on screen. The others count what the user has not read. A conversation is a room
 //! whose id (`dm-…`) the server gives: it is joined `with` the other user and then kept like
 //! any room (resume point, epoch, unread, typing).
 //!
-//! Invariants:
-//! - a room's messages are keyed by `seq`: a replayed or repeated `message` is stored once;
-//! - the resume point of a room is the highest `seq` ever seen there, even after old messages
-//!   were evicted from memory, and it is sent with the room's `epoch`; a `joined` naming another
-//!   epoch (or a head behind ours) drops what we held for that room;
-//! - a send keeps its `client_id` for life, so re-sending it after a reconnect can never store it
-//!   twice (the server acks a repeated `client_id` with the same `seq`).
+//! Invariants (the core's, kept by it): a room's messages are keyed by `seq`, a replayed or
+//! repeated `message` is stored once; a room's resume point is the highest `seq` seen there, sent
+//! with its `epoch`, and a `joined` naming another epoch (or a head behind ours) drops what we
+//! held for that room; a send keeps its `client_id` for life and sends go in the order written.
 
 use std::collections::BTreeMap;
 
+use banter_client_core::Core;
 use banter_protocol::http::{ConversationSummary, MessagePage};
 use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 
+mod address;
 mod direct;
 mod inbound;
-mod pending;
 mod room;
-mod store;
 
+pub use address::{hash_for_room, room_from_hash, token_from_fragment};
+pub use banter_client_core::{
+    Gap, KEEP_PER_ROOM, MessageStore, PendingSend, PendingSends, PendingState,
+};
 pub use direct::{Conversation, Conversations};
-pub use pending::{PendingSend, PendingSends, PendingState};
-pub use room::{Gap, PresenceLine, RoomState, TYPING_SHOWS_MS};
-pub use store::{KEEP_PER_ROOM, MessageStore};
+pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
 
 /// The least time between two `typing` frames for one room, in milliseconds.
 pub const TYPING_EVERY_MS: f64 = 3_000.0;
@@ -67,11 +68,12 @@ pub struct Session {
     pub dm: Option<String>,
     /// The user's rooms, in the order they joined them; all joined at once.
     pub my_rooms: Vec<String>,
-    /// Rooms and conversations (by id), as far as known.
+    /// What the page shows of rooms and conversations (by id), as far as known.
     rooms: BTreeMap<String, RoomState>,
+    /// The rules: rooms' messages, resume points and epochs, pending sends.
+    core: Core,
     /// Conversations with one person each.
     pub conversations: Conversations,
-    pub pending: PendingSends,
     /// The server's limits (defaults until `welcome`).
     pub limits: Limits,
     /// `welcome` received on the current connection.
@@ -115,8 +117,8 @@ impl Session {
             dm: None,
             my_rooms: vec![DEFAULT_ROOM.to_string()],
             rooms: BTreeMap::new(),
+            core: Core::new(KEEP_PER_ROOM),
             conversations: Conversations::default(),
-            pending: PendingSends::default(),
             limits: Limits::default(),
             welcomed: false,
             auth: AuthMode::Open,
@@ -193,9 +195,47 @@ impl Session {
         self.rooms.entry(room.to_string()).or_default()
     }
 
+    /// The messages held of `room`, if any.
+    pub fn store(&self, room: &str) -> Option<&MessageStore> {
+        self.core.room(room).map(|r| &r.store)
+    }
+
+    /// The messages held of the room (or conversation) on screen.
+    pub fn current_store(&self) -> Option<&MessageStore> {
+        self.store(self.screen_room()?)
+    }
+
+    /// The newest `seq` held of `room` (0 when none).
+    fn newest(&self, room: &str) -> u64 {
+        self.store(room).map_or(0, MessageStore::high_seq)
+    }
+
+    /// The sends not acked yet, in the order written.
+    pub fn pending(&self) -> &PendingSends {
+        self.core.pending()
+    }
+
     /// The resume point of `room`: the highest `seq` seen there (0 when none).
     pub fn resume_point(&self, room: &str) -> u64 {
-        self.rooms.get(room).map_or(0, |r| r.store.high_seq())
+        self.core.resume(room).0.unwrap_or(0)
+    }
+
+    /// Whether older messages than those held on screen may be fetched (`before=`, v1.1
+    /// servers: those that name an epoch).
+    pub fn current_more_on_server(&self) -> bool {
+        let Some(room) = self.screen_room() else {
+            return false;
+        };
+        let reached = self.rooms.get(room).is_some_and(|r| r.reached_start);
+        self.core.room(room).is_some_and(|r| {
+            !r.epoch.is_empty() && !reached && r.store.first_seq().is_some_and(|s| s > 1)
+        })
+    }
+
+    /// What is on screen in `room` counts as read.
+    fn mark_read(&mut self, room: &str) {
+        let newest = self.newest(room);
+        self.room_mut(room).mark_read(newest);
     }
 
     /// Whether the user is looking at `room` right now.
@@ -208,32 +248,22 @@ impl Session {
         self.rooms.values().map(|r| r.unread).sum::<u32>()
     }
 
-    /// The epoch the resume point of `room` belongs to (none before any message).
-    fn resume_epoch(&self, room: &str) -> Option<String> {
-        let state = self.rooms.get(room)?;
-        (!state.epoch.is_empty() && state.store.high_seq() > 0).then(|| state.epoch.clone())
-    }
-
     /// The `join` for `room`, resuming after what was already seen, in the epoch it belongs to.
     fn join_frame(&self, room: &str) -> ClientMsg {
-        ClientMsg::Join {
-            room: room.to_string(),
-            name: self.name.clone().unwrap_or_default(),
-            since: Some(self.resume_point(room)),
-            epoch: self.resume_epoch(room),
-            with: None,
-        }
+        let name = self.name.clone().unwrap_or_default();
+        self.core.join_frame(room, &name)
     }
 
     /// The `join` of the conversation with `peer` (by `with`: before its first message a
     /// conversation has no stored id to join by), resuming like a room once its id is known.
     fn conversation_join(&self, peer: &str) -> ClientMsg {
         let id = self.conversations.get(peer).and_then(|c| c.room.as_deref());
+        let (since, epoch) = id.map_or((Some(0), None), |id| self.core.resume(id));
         ClientMsg::Join {
             room: String::new(),
             name: self.name.clone().unwrap_or_default(),
-            since: Some(id.map_or(0, |id| self.resume_point(id))),
-            epoch: id.and_then(|id| self.resume_epoch(id)),
+            since,
+            epoch,
             with: Some(peer.to_string()),
         }
     }
@@ -321,11 +351,9 @@ impl Session {
                 out.push(self.join_frame(&room));
             }
         }
-        self.room = room;
-        let hidden = self.hidden;
-        let state = self.room_mut(&self.room.clone());
-        if !hidden {
-            state.mark_read();
+        self.room = room.clone();
+        if !self.hidden {
+            self.mark_read(&room);
         }
         Ok(out)
     }
@@ -338,12 +366,12 @@ impl Session {
         };
         self.my_rooms.remove(at);
         let mut out = Vec::new();
-        if self.rooms.remove(room).is_some_and(|r| r.joined) {
+        self.rooms.remove(room);
+        if self.core.leave(room) {
             out.push(ClientMsg::Leave {
                 room: room.to_string(),
             });
         }
-        self.pending.discard_room(room);
         let next = (self.room == room).then(|| {
             self.my_rooms
                 .first()
@@ -377,7 +405,7 @@ impl Session {
             return;
         }
         if let Some(room) = self.screen_room().map(str::to_string) {
-            self.room_mut(&room).mark_read();
+            self.mark_read(&room);
         }
     }
 
@@ -393,19 +421,6 @@ impl Session {
         }
     }
 
-    /// Whether sends for `key` may be written now (never for `@peer`: it waits for the id).
-    fn can_send_to(&self, key: &str) -> bool {
-        self.rooms.get(key).is_some_and(|r| r.joined)
-    }
-
-    fn flush(&mut self, key: &str) -> Vec<ClientMsg> {
-        if self.can_send_to(key) {
-            self.pending.flush(key)
-        } else {
-            Vec::new()
-        }
-    }
-
     /// Checks and queues a message for what is on screen (room or conversation). Returns the
     /// frames to write now (none when offline or not joined yet: it goes out after `joined`).
     pub fn compose(&mut self, text: &str) -> Result<Vec<ClientMsg>, String> {
@@ -416,9 +431,12 @@ impl Session {
         self.next_client_id += 1;
         let client_id = format!("{}-{}", self.client_prefix, self.next_client_id);
         let key = self.view_key();
-        self.pending.add(client_id, key.clone(), text);
         self.last_typing = None;
-        Ok(self.flush(&key))
+        Ok(self
+            .core
+            .send(&client_id, &key, &text)
+            .into_iter()
+            .collect())
     }
 
     /// A `typing` frame for the room (or conversation) on screen, at most every
@@ -427,7 +445,7 @@ impl Session {
         let Some(target) = self.screen_room().map(str::to_string) else {
             return Vec::new();
         };
-        if !self.can_send_to(&target) {
+        if !self.core.is_joined(&target) {
             return Vec::new();
         }
         if let Some((room, at)) = &self.last_typing
@@ -456,24 +474,22 @@ impl Session {
         any
     }
 
-    /// Queues a failed send again; returns its frame if it can go now.
+    /// Queues a refused send again (after the refused ones written before it in its room);
+    /// returns the frame that can go now.
     pub fn retry(&mut self, client_id: &str) -> Vec<ClientMsg> {
-        let key = self
-            .pending
-            .in_all()
-            .find(|p| p.client_id == client_id)
-            .map(|p| p.room.clone());
-        match key {
-            Some(key) if self.pending.retry(client_id) => self.flush(&key),
-            _ => Vec::new(),
-        }
+        self.core.retry(client_id).into_iter().collect()
     }
 
-    /// Queues every failed send on screen again; returns the frames that can go now.
+    /// Queues every refused send on screen again, in the order written; returns the frame that
+    /// can go now (each of the others goes after the previous one's `ack`).
     pub fn retry_all(&mut self) -> Vec<ClientMsg> {
         let key = self.view_key();
-        self.pending.retry_all(&key);
-        self.flush(&key)
+        self.core.retry_all(&key).into_iter().collect()
+    }
+
+    /// Drops a send the user gave up on; returns the frame of the next one if it can go now.
+    pub fn discard(&mut self, client_id: &str) -> Vec<ClientMsg> {
+        self.core.discard(client_id).into_iter().collect()
     }
 
     /// The page was hidden or shown again (shown: what is on screen is read).
@@ -485,20 +501,15 @@ impl Session {
     /// Adds a scrollback page (`before=`) to `room` when it belongs to the epoch held. Returns
     /// how many messages were new (0: nothing more to show from there).
     pub fn add_earlier(&mut self, room: &str, page: MessagePage) -> usize {
-        let Some(state) = self.rooms.get_mut(room) else {
+        let complete = page.complete;
+        if page.room != room || !self.rooms.contains_key(room) {
+            return 0;
+        }
+        let Some(added) = self.core.earlier(page) else {
             return 0;
         };
-        if !page.epoch.is_empty() && page.epoch != state.epoch {
-            return 0;
-        }
-        let mut added = 0;
-        for m in page.messages {
-            if m.room == room && state.store.insert(m) {
-                added += 1;
-            }
-        }
-        if page.complete || added == 0 {
-            state.reached_start = true;
+        if complete || added == 0 {
+            self.room_mut(room).reached_start = true;
         }
         added
     }
@@ -548,52 +559,11 @@ impl Session {
         self.signed_in = None;
         self.last_typing = None;
         for room in self.rooms.values_mut() {
-            room.joined = false;
             room.users.clear();
             room.typing.clear();
         }
-        self.pending.requeue();
+        self.core.disconnected();
     }
-}
-
-/// The token of a sign-in link's fragment (`#token=...`), if it carries one.
-pub fn token_from_fragment(hash: &str) -> Option<String> {
-    let rest = hash.trim_start_matches('#').strip_prefix("token=")?;
-    let token = rest.split('&').next().unwrap_or_default().trim();
-    (!token.is_empty()).then(|| token.to_string())
-}
-
-/// The room named by the address fragment: `#/r/NAME`, or `lobby` for an empty fragment.
-///
-/// Returns an error sentence for a fragment that names a room badly.
-pub fn room_from_hash(hash: &str, limits: &Limits) -> Result<String, String> {
-    let path = hash.trim_start_matches('#');
-    if path.is_empty() || path == "/" {
-        return Ok(DEFAULT_ROOM.to_string());
-    }
-    let Some(name) = path.strip_prefix("/r/") else {
-        return Err(format!("“{path}” is not a room address; use #/r/NAME"));
-    };
-    let name = name.trim_end_matches('/');
-    limits.room(name).map(str::to_string).map_err(|e| e.message)
-}
-
-/// The address fragment of `room`.
-pub fn hash_for_room(room: &str) -> String {
-    format!("#/r/{room}")
-}
-
-/// The delay before reconnect attempt `attempt` (1, 2, …): exponential from 1 s, capped at
-/// 30 s, with "equal jitter" (`rand01` in 0..1 picks a point in the upper half) so that many
-/// clients dropped at once do not come back in lockstep.
-pub fn backoff_ms(attempt: u32, rand01: f64) -> u32 {
-    const BASE_MS: u32 = 1_000;
-    const CAP_MS: u32 = 30_000;
-    let exp = attempt.saturating_sub(1).min(16);
-    let full = BASE_MS.saturating_mul(1 << exp).min(CAP_MS);
-    let half = full / 2;
-    let jitter = (f64::from(half) * rand01.clamp(0.0, 1.0)) as u32;
-    half + jitter
 }
 
 /// How many characters a message counts for the limit (after trimming, like the server).

@@ -55,7 +55,9 @@ fn counting_only() -> f64 {
 
 fn main() {
     metrics::init();
-    let outboxes: Vec<Outbox> = (0..MEMBERS).map(|_| Outbox::new(MESSAGES + 1)).collect();
+    let outboxes: Vec<Outbox> = (0..MEMBERS)
+        .map(|_| Outbox::new(MESSAGES + 1, usize::MAX))
+        .collect();
     let frame = Frame::from("x".repeat(200));
     let (mut plain, mut counted) = (Duration::MAX, Duration::MAX);
     for _ in 0..ROUNDS {

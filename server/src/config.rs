@@ -10,6 +10,7 @@ use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
 
 use crate::hub::HubConfig;
+use crate::limit::reads::ReadLimits;
 use crate::store::{self, Retention, SqliteSync as Sync};
 
 /// Banter: a realtime chat server. WebSocket on /ws, HTTP API on /api, the web app on /.
@@ -134,7 +135,7 @@ pub struct Config {
     pub dedupe_capacity: usize,
 
     /// Rooms loaded in memory at once (a room is loaded while someone is in it); with
-    /// `--store memory`, rooms that may exist.
+    /// `--store memory`, rooms it holds (past it, a room nobody is in is forgotten).
     #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
 
@@ -247,6 +248,38 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    // --- Replays and loaded rooms, per connection, room, address and node (docs/security.md) ---
+    /// Outbound queue per connection, in bytes; a client that fills it is closed with 4000.
+    #[arg(long, env = "BANTER_CLIENT_QUEUE_BYTES", default_value_t = 8 << 20)]
+    pub client_queue_bytes: usize,
+
+    /// Messages a replay reads and queues at a time: a replay holds at most this many per
+    /// connection, and reads on as the client takes them.
+    #[arg(long, env = "BANTER_REPLAY_CHUNK", default_value_t = 256)]
+    pub replay_chunk: usize,
+
+    /// Store reads for joins and replays at once on this node (more wait their turn).
+    #[arg(long, env = "BANTER_REPLAY_READS", default_value_t = 8)]
+    pub replay_reads: usize,
+
+    /// Store reads for joins and replays of one room at once.
+    #[arg(long, env = "BANTER_REPLAY_READS_PER_ROOM", default_value_t = 2)]
+    pub replay_reads_per_room: usize,
+
+    /// Joins that may wait for a store read at once; more are refused with `unavailable`.
+    #[arg(long, env = "BANTER_REPLAY_QUEUE", default_value_t = 10_000)]
+    pub replay_queue: usize,
+
+    /// `--store memory`: bytes of messages all rooms together may hold; past it, rooms nobody is
+    /// in are forgotten (least recently written first; one written again starts a new epoch).
+    #[arg(long, env = "BANTER_MEMORY_STORE_BYTES", default_value_t = 256 << 20)]
+    pub memory_store_bytes: usize,
+
+    /// Distinct rooms the WebSockets of one client address may be in at once (0 = unlimited);
+    /// keep it well below --max-rooms, so one address cannot load every room.
+    #[arg(long, env = "BANTER_MAX_ROOMS_PER_IP", default_value_t = 1000)]
+    pub max_rooms_per_ip: usize,
+
     // --- Operations: TLS and logs ---
     /// TLS certificate chain (PEM). With `--tls-key`, the port serves https:// and wss://.
     #[arg(long, env = "BANTER_TLS_CERT", requires = "tls_key")]
@@ -342,6 +375,13 @@ impl Config {
             max_replay: self.max_replay,
             max_rooms: self.max_rooms,
             client_queue: self.client_queue,
+            client_queue_bytes: self.client_queue_bytes,
+            replay_chunk: self.replay_chunk,
+            replay_reads: ReadLimits {
+                node: self.replay_reads,
+                per_room: self.replay_reads_per_room,
+                queue: self.replay_queue,
+            },
             presence_batch: self.presence_batch,
             joined_max_users: self.joined_max_users,
         }
@@ -369,6 +409,7 @@ impl Config {
             dedupe_capacity: self.dedupe_capacity,
             history: self.history,
             max_rooms: self.max_rooms,
+            memory_bytes: self.memory_store_bytes,
         }
     }
 }

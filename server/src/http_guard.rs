@@ -63,6 +63,11 @@ impl Caller {
     pub fn sees(&self, room: &str) -> bool {
         self.0.as_ref().is_none_or(|c| c.allows_room(room))
     }
+
+    /// The token's `rooms` claim, when it limits the rooms.
+    pub fn rooms_claim(&self) -> Option<std::sync::Arc<[String]>> {
+        self.0.as_ref().and_then(|c| c.rooms.clone())
+    }
 }
 
 /// The middleware; see the module docs.

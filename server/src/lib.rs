@@ -111,6 +111,7 @@ impl AppState {
             rate: ws::quota(config.rate_per_sec, config.rate_burst),
             close_grace: config.shutdown_grace,
             version: env!("CARGO_PKG_VERSION"),
+            rooms_per_ip: crate::limit::rooms_per_ip::RoomsPerIp::new(config.max_rooms_per_ip),
         };
         let shutdown = CancellationToken::new();
         let http_rate = HttpRate::new(

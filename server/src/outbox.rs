@@ -6,33 +6,59 @@
 //! double-buffered: the writer swaps the whole queue out under the lock in O(1) and writes it
 //! as one batch, so the hub's side never waits for a write.
 //!
-//! The bound is a count of entries. When a push finds the queue full, the connection is *kicked*:
-//! its queue is dropped and its writer is told to close with 4000 ("too slow"). The client then
-//! resumes with `since`; nothing is lost, and memory stays bounded.
+//! The bound is a count of entries (`--client-queue`) and a count of bytes
+//! (`--client-queue-bytes`). When a push would pass either, the connection is *kicked*: its
+//! queue is dropped and its writer is told to close with 4000 ("too slow"). The client then
+//! resumes with `since`; nothing is lost, and memory stays bounded. A replay never sits here
+//! whole: past its first chunk it is a [`Backlog`], a range of `seq`s that the writer reads a
+//! chunk at a time as the client takes them, so a replay holds at most one chunk per connection.
 //!
 //! The lock is a std `Mutex` held only to push, swap or flag, never across an `.await`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 
 use crate::frame::Frame;
 
-/// What a connection's queue carries. A replay travels as one `Batch` so that it takes one
-/// slot however long it is (it is bounded by the history size).
+/// What a connection's queue carries. A replay's start (`joined`, the `replay` bracket, its first
+/// chunk) travels as one `Batch`; the rest of it as a [`Backlog`].
 #[derive(Debug)]
 pub enum Outbound {
     Frame(Frame),
     Batch(Vec<Frame>),
+    Backlog(Backlog),
+}
+
+impl Outbound {
+    /// The bytes this entry holds (a backlog holds none until it is read).
+    fn bytes(&self) -> usize {
+        match self {
+            Outbound::Frame(f) => f.len(),
+            Outbound::Batch(fs) => fs.iter().map(|f| f.len()).sum(),
+            Outbound::Backlog(_) => 0,
+        }
+    }
+}
+
+/// The rest of a replay: the messages `next..=last` of `room` (in `epoch`), still to be read
+/// (from the room's hot window, else the store) and written, a chunk at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    pub room: Arc<str>,
+    pub epoch: Arc<str>,
+    pub next: u64,
+    pub last: u64,
 }
 
 /// See the module docs.
 #[derive(Debug)]
 pub struct Outbox {
-    queue: Mutex<VecDeque<Outbound>>,
+    queue: Mutex<Queue>,
     capacity: usize,
+    max_bytes: usize,
     kicked: AtomicBool,
     /// Signalled when the queue goes from empty to non-empty.
     ready: Notify,
@@ -40,18 +66,27 @@ pub struct Outbox {
     kick: Notify,
 }
 
+/// The entries queued and their bytes.
+#[derive(Debug, Default)]
+struct Queue {
+    entries: VecDeque<Outbound>,
+    bytes: usize,
+}
+
 impl Outbox {
-    pub fn new(capacity: usize) -> Self {
+    /// A queue of at most `capacity` entries and `max_bytes` bytes.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Outbox {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::default(),
             capacity: capacity.max(1),
+            max_bytes: max_bytes.max(1),
             kicked: AtomicBool::new(false),
             ready: Notify::new(),
             kick: Notify::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Outbound>> {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
         // A poisoned queue is still a valid queue.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -62,15 +97,17 @@ impl Outbox {
         if self.is_kicked() {
             return false;
         }
+        let bytes = out.bytes();
         let mut queue = self.lock();
-        if queue.len() >= self.capacity {
-            queue.clear();
+        if queue.entries.len() >= self.capacity || queue.bytes + bytes > self.max_bytes {
+            *queue = Queue::default();
             drop(queue);
             self.kick();
             return false;
         }
-        let was_empty = queue.is_empty();
-        queue.push_back(out);
+        let was_empty = queue.entries.is_empty();
+        queue.entries.push_back(out);
+        queue.bytes += bytes;
         drop(queue);
         if was_empty {
             // The writer takes everything at once, so only the first push after a take wakes it.
@@ -107,7 +144,8 @@ impl Outbox {
     /// allocation to the queue. Returns whether anything was taken.
     pub fn take(&self, into: &mut VecDeque<Outbound>) -> bool {
         let mut queue = self.lock();
-        std::mem::swap(&mut *queue, into);
+        std::mem::swap(&mut queue.entries, into);
+        queue.bytes = 0;
         !into.is_empty()
     }
 }
@@ -122,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn takes_everything_at_once_and_wakes_once_per_take() {
-        let outbox = Outbox::new(8);
+        let outbox = Outbox::new(8, 1 << 20);
         assert!(outbox.push(frame("a")));
         assert!(outbox.push(frame("b")));
         outbox.ready().await; // a permit from the first push
@@ -139,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_kicks_and_drops_its_backlog() {
-        let outbox = Outbox::new(2);
+        let outbox = Outbox::new(2, 1 << 20);
         assert!(outbox.push(frame("a")));
         assert!(outbox.push(frame("b")));
         assert!(!outbox.is_kicked());
@@ -149,5 +187,17 @@ mod tests {
         let mut batch = VecDeque::new();
         assert!(!outbox.take(&mut batch), "the backlog is freed");
         assert!(!outbox.push(frame("d")), "nothing more is queued");
+    }
+
+    #[test]
+    fn the_bound_counts_bytes_not_only_entries() {
+        let outbox = Outbox::new(100, 10);
+        assert!(outbox.push(frame("12345")));
+        assert!(outbox.push(frame("1234")));
+        let mut batch = VecDeque::new();
+        assert!(outbox.take(&mut batch), "a take frees the bytes");
+        assert!(outbox.push(Outbound::Batch(vec![Frame::from_static("123456789")])));
+        assert!(!outbox.push(frame("12")), "11 bytes > 10: kicked");
+        assert!(outbox.is_kicked());
     }
 }

@@ -121,6 +121,7 @@ fn settings(identity: SharedIdentity, rate: u32) -> Arc<ConnSettings> {
         version: "fuzz",
         identity,
         auth_timeout: Duration::from_secs(5),
+        rooms_per_ip: banter_server::limit::rooms_per_ip::RoomsPerIp::new(3),
     })
 }
 
@@ -148,7 +149,6 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     let watcher = hub.new_peer();
     for room in ["lobby", "a", "b"] {
         hub.join(&watcher, room, &"watcher".into(), None, None, None)
-            .await
             .expect("join");
     }
     let (_beat, heartbeat) = tokio::sync::watch::channel(());
@@ -157,7 +157,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
         Script {
             frames: frames.into(),
         },
-        "fuzz".to_owned(),
+        ("fuzz".to_owned(), Some([127, 0, 0, 1].into())),
         hub.clone(),
         settings(identity, rate),
         mode,
@@ -167,7 +167,7 @@ async fn run_connection(frames: Vec<Message>, mode: Mode, token: bool, rate: u32
     )
     .await;
     assert_eq!(hub.connections(), 0, "the connection is uncounted");
-    for r in hub.rooms(1000).await.expect("rooms").rooms {
+    for r in hub.rooms(1000, None).await.expect("rooms").rooms {
         assert!(
             r.users <= 1,
             "only the watcher is left in {}: {r:?}",

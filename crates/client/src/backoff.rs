@@ -1,9 +1,12 @@
-//! Reconnect delays: exponential from `base` to `max`, with jitter so that many clients cut off
-//! together do not all come back at the same instant.
+//! Reconnect delays as [`Duration`]s: [`banter_client_core::backoff`] (exponential with jitter,
+//! one set of constants for every Banter client; its docs say why) in this library's types.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-/// See the module docs.
+use banter_client_core::{Jitter, Reconnect, backoff};
+
+/// The steps of the reconnect delays: from `base` (the first retry waits half of it to all of
+/// it) doubling up to `max`. The default is the core's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     pub base: Duration,
@@ -13,28 +16,39 @@ pub struct Backoff {
 impl Default for Backoff {
     fn default() -> Self {
         Backoff {
-            base: Duration::from_millis(200),
-            max: Duration::from_secs(10),
+            base: Duration::from_millis(backoff::BASE_MS.into()),
+            max: Duration::from_millis(backoff::CAP_MS.into()),
         }
     }
 }
 
 impl Backoff {
+    fn core(&self) -> backoff::Backoff {
+        let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+        backoff::Backoff {
+            base_ms: ms(self.base),
+            cap_ms: ms(self.max),
+        }
+    }
+
     /// The delay before reconnect attempt `attempt` (0 = the first after a drop): between half
     /// and all of `base * 2^attempt`, capped at `max`.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let full = self
-            .base
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.max);
-        let half = full / 2;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let span = half.as_nanos().max(1) as u64;
-        half + Duration::from_nanos(u64::from(nanos) % span)
+        let ms = self.core().delay_ms(attempt, &mut Jitter::new(seed()));
+        Duration::from_millis(ms.into())
     }
+
+    /// A client's run of attempts, seeded apart from every other client's.
+    pub fn attempts(&self) -> Reconnect {
+        Reconnect::new(self.core(), seed())
+    }
+}
+
+/// A seed for the jitter: the random bits of a fresh UUID (v7), so clients started in the same
+/// instant still spread apart.
+fn seed() -> u64 {
+    let id = uuid::Uuid::now_v7().as_u128();
+    (id as u64) ^ ((id >> 64) as u64)
 }
 
 #[cfg(test)]

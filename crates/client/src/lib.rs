@@ -12,8 +12,10 @@
 //! `Authorization: Bearer`. `https://` and `wss://` servers are reached through rustls, trusting
 //! the system's roots and optionally a CA file ([`ClientConfig::ca_file`]).
 //!
-//! Modules: [`backoff`] (reconnect delays), [`session`] (what to resume, sans IO),
-//! [`socket`] (the connection task), [`http`] (the HTTP API), [`tls`] (certificates trusted).
+//! The rules (resume points and epochs, dedupe, sends in the order written, backoff) are
+//! `banter-client-core`'s, shared with the web app. Modules: [`backoff`] (reconnect delays as
+//! `Duration`s), [`session`] (the core's results as [`Event`]s, sans IO), [`socket`] (the
+//! connection task), [`http`] (the HTTP API), [`tls`] (certificates trusted).
 
 pub mod backoff;
 pub mod http;

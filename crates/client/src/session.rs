@@ -1,14 +1,16 @@
-//! What a client must remember to resume, without any IO: the rooms it follows with the last
-//! `seq` it delivered and their `epoch`, and the messages it sent that are not acked yet.
+//! What this library reports and remembers, without any IO: a [`Core`] (the rules every Banter
+//! client follows: rooms with their resume point and epoch, sends by `client_id` in the order
+//! written, repeats dropped) turned into [`Event`]s for the caller.
 //!
-//! The socket task feeds every server frame to [`Session::on_server`] and, after each
-//! (re)connect, sends [`Session::resume_frames`]. Messages are delivered once each, in `seq`
-//! order: a replayed message the client already delivered is dropped. When a room's history is
-//! a new life (a different `epoch`, or a server without epochs whose room went back below what
-//! the client saw), the cursor starts over and [`Event::Gap`] says so.
+//! The socket task feeds every server frame to [`Session::on_server`], writes
+//! [`Session::take_frames`] after each, and at each (re)connect writes
+//! [`Session::resume_frames`]. Messages are delivered once each, in `seq` order. A refused send
+//! is dropped (its caller gets the refusal), so the sends after it go on. A refused `join` (the
+//! server answers joins in order) fails the sends waiting for that room.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
+use banter_client_core::Core;
 use banter_protocol::{ChatMessage, ClientMsg, ErrorCode, ServerMsg};
 
 /// What the client reports.
@@ -36,80 +38,65 @@ pub enum Event {
     Disconnected { reason: String },
 }
 
-/// A room followed: where its replay resumes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Cursor {
-    /// The last `seq` delivered (or the `since` asked for at first).
-    last: Option<u64>,
-    epoch: Option<String>,
-}
-
-/// A send not acked yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Pending {
-    client_id: String,
-    room: String,
-    text: String,
-}
-
 /// See the module docs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Session {
     name: String,
-    rooms: BTreeMap<String, Cursor>,
-    pending: VecDeque<Pending>,
+    core: Core,
+    /// Rooms whose `join` the server has not answered yet, in the order written.
+    unanswered: VecDeque<String>,
+    /// Frames due (a send whose turn came), taken by the socket task.
+    due: Vec<ClientMsg>,
 }
 
 impl Session {
     pub fn new(name: impl Into<String>) -> Self {
         Session {
             name: name.into(),
-            ..Session::default()
+            // A library keeps no messages: the caller has them.
+            core: Core::new(0),
+            unanswered: VecDeque::new(),
+            due: Vec::new(),
         }
     }
 
-    /// Follows `room`; with `since`, its replay starts after that `seq`. Returns the frame.
+    /// Follows `room`; with `since`, its replay starts after that `seq` (without: only what comes
+    /// after joining). Returns the frame.
     pub fn join(&mut self, room: &str, since: Option<u64>) -> ClientMsg {
-        let cursor = self.rooms.entry(room.to_owned()).or_default();
-        if cursor.last.is_none() {
-            cursor.last = since;
-        }
-        self.join_frame(room)
+        self.core.follow(room, since);
+        self.unanswered.push_back(room.to_owned());
+        self.core.join_frame(room, &self.name)
     }
 
-    fn join_frame(&self, room: &str) -> ClientMsg {
-        let cursor = self.rooms.get(room).cloned().unwrap_or_default();
-        ClientMsg::Join {
-            room: room.to_owned(),
-            name: self.name.clone(),
-            since: cursor.last,
-            epoch: cursor.epoch,
-            with: None,
-        }
+    /// Whether `room` is followed (sends to another room are refused at once).
+    pub fn follows(&self, room: &str) -> bool {
+        self.core.room(room).is_some()
     }
 
-    /// Queues a send until its `ack`. Returns the frame.
-    pub fn send(&mut self, room: &str, text: &str, client_id: &str) -> ClientMsg {
-        let p = Pending {
-            client_id: client_id.to_owned(),
-            room: room.to_owned(),
-            text: text.to_owned(),
-        };
-        let frame = send_frame(&p);
-        self.pending.push_back(p);
-        frame
+    /// Queues a send until its `ack`. Returns the frame if it may be written now (its room is
+    /// joined and no earlier send of the room waits).
+    pub fn send(&mut self, room: &str, text: &str, client_id: &str) -> Option<ClientMsg> {
+        self.core.send(client_id, room, text)
     }
 
     /// Sends not acked yet.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.core.pending().len()
     }
 
-    /// After a (re)connect: a `join` per room (with `since` and `epoch`), then every un-acked
-    /// send again, with its `client_id`.
-    pub fn resume_frames(&self) -> Vec<ClientMsg> {
-        let joins = self.rooms.keys().map(|r| self.join_frame(r));
-        joins.chain(self.pending.iter().map(send_frame)).collect()
+    /// A new connection: a `join` per room (with `since` and `epoch`). The un-acked sends follow,
+    /// with their `client_id`, as each room's `joined` comes ([`Session::take_frames`]).
+    pub fn resume_frames(&mut self) -> Vec<ClientMsg> {
+        self.core.disconnected();
+        self.due.clear();
+        self.unanswered = self.core.rooms().map(|(r, _)| r.clone()).collect();
+        let rooms = self.unanswered.iter();
+        rooms.map(|r| self.core.join_frame(r, &self.name)).collect()
+    }
+
+    /// The frames due after the last server frame.
+    pub fn take_frames(&mut self) -> Vec<ClientMsg> {
+        std::mem::take(&mut self.due)
     }
 
     /// Takes in one server frame; returns what to report.
@@ -117,7 +104,12 @@ impl Session {
         match msg {
             ServerMsg::Joined {
                 room, head, epoch, ..
-            } => self.new_life(&room, head, &epoch),
+            } => {
+                self.answered(&room);
+                let joined = self.core.joined(&room, head, &epoch);
+                self.due.extend(joined.send);
+                gap(joined.reset, room)
+            }
             ServerMsg::Replay {
                 room,
                 to,
@@ -125,29 +117,21 @@ impl Session {
                 epoch,
                 ..
             } => {
-                let mut events = self.new_life(&room, to, &epoch);
-                let since = self.rooms.get(&room).and_then(|c| c.last).unwrap_or(0);
-                if !complete && since > 0 && events.is_empty() {
-                    events.push(Event::Gap { room });
-                }
-                events
+                use banter_client_core::Gap;
+                let gap = self.core.replay(&room, to, &epoch, complete);
+                let told = matches!(gap, Some(Gap::ServerReset | Gap::MissedWhileAway));
+                self::gap(told, room)
             }
-            ServerMsg::Message(m) => {
-                let Some(cursor) = self.rooms.get_mut(&m.room) else {
-                    return Vec::new();
-                };
-                if cursor.last.is_some_and(|last| m.seq <= last) {
-                    return Vec::new();
-                }
-                cursor.last = Some(m.seq);
-                vec![Event::Message(m)]
-            }
+            ServerMsg::Message(m) => match self.core.message(m) {
+                Some(m) => vec![Event::Message(std::sync::Arc::unwrap_or_clone(m))],
+                None => Vec::new(),
+            },
             ServerMsg::Ack {
                 client_id,
                 room,
                 seq,
             } => {
-                self.pending.retain(|p| p.client_id != client_id);
+                self.due.extend(self.core.ack(&client_id).next);
                 vec![Event::Acked {
                     client_id,
                     room,
@@ -158,46 +142,66 @@ impl Session {
                 code,
                 message,
                 client_id,
-            } => {
-                if let Some(id) = &client_id {
-                    self.pending.retain(|p| &p.client_id != id);
-                }
-                vec![Event::Refused {
-                    code,
-                    message,
-                    client_id,
-                }]
-            }
+            } => self.refused(code, message, client_id),
             _ => Vec::new(),
         }
     }
 
-    /// Starts a room's cursor over when its history is not the one the cursor counted in: a
-    /// different epoch, or (servers without epochs) a head below what was delivered.
-    fn new_life(&mut self, room: &str, head: u64, epoch: &str) -> Vec<Event> {
-        let Some(cursor) = self.rooms.get_mut(room) else {
-            return Vec::new();
-        };
-        let other_epoch = !epoch.is_empty() && cursor.epoch.as_deref().is_some_and(|e| e != epoch);
-        let went_back = cursor.last.is_some_and(|last| head < last);
-        if !epoch.is_empty() {
-            cursor.epoch = Some(epoch.to_owned());
+    fn answered(&mut self, room: &str) {
+        if let Some(at) = self.unanswered.iter().position(|r| r == room) {
+            self.unanswered.remove(at);
         }
-        if other_epoch || went_back {
-            cursor.last = Some(0);
-            return vec![Event::Gap {
-                room: room.to_owned(),
-            }];
+    }
+
+    /// A refusal: a send's is dropped (the next of its room goes); one without a `client_id`
+    /// answers the oldest unanswered `join`: the sends waiting for that room fail with it, and
+    /// the room is given up unless the refusal is passing (rate limit, busy or failing server:
+    /// the next connection joins it again).
+    fn refused(
+        &mut self,
+        code: ErrorCode,
+        message: String,
+        client_id: Option<String>,
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        match &client_id {
+            Some(id) => self.due.extend(self.core.discard(id)),
+            None => {
+                if let Some(room) = self.unanswered.pop_front() {
+                    let stranded = self.core.pending().in_room(&room);
+                    let ids: Vec<String> = stranded.map(|p| p.client_id.clone()).collect();
+                    for id in &ids {
+                        self.core.discard(id);
+                    }
+                    let passing = matches!(
+                        code,
+                        ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal
+                    );
+                    if !passing {
+                        self.core.leave(&room);
+                    }
+                    events.extend(ids.into_iter().map(|id| Event::Refused {
+                        code,
+                        message: message.clone(),
+                        client_id: Some(id),
+                    }));
+                }
+            }
         }
-        Vec::new()
+        events.push(Event::Refused {
+            code,
+            message,
+            client_id,
+        });
+        events
     }
 }
 
-fn send_frame(p: &Pending) -> ClientMsg {
-    ClientMsg::Send {
-        room: p.room.clone(),
-        text: p.text.clone(),
-        client_id: Some(p.client_id.clone()),
+fn gap(told: bool, room: String) -> Vec<Event> {
+    if told {
+        vec![Event::Gap { room }]
+    } else {
+        Vec::new()
     }
 }
 
@@ -214,6 +218,17 @@ mod tests {
             text: "hi".into(),
             ts: 0,
         })
+    }
+
+    fn joined(room: &str, head: u64, epoch: &str) -> ServerMsg {
+        ServerMsg::Joined {
+            room: room.into(),
+            users: vec![],
+            head,
+            epoch: epoch.into(),
+            users_total: None,
+            with: None,
+        }
     }
 
     fn seqs(events: &[Event]) -> Vec<u64> {
@@ -262,39 +277,72 @@ mod tests {
             seq: 1,
         });
         let frames = s.resume_frames();
-        assert_eq!(frames.len(), 2);
+        assert_eq!(frames.len(), 1, "the join; the send waits for joined");
+        s.on_server(joined("lobby", 1, "e1"));
         assert_eq!(
-            frames[1],
-            ClientMsg::Send {
+            s.take_frames(),
+            [ClientMsg::Send {
                 room: "lobby".into(),
                 text: "two".into(),
                 client_id: Some("c2".into())
-            }
+            }]
         );
+    }
+
+    #[test]
+    fn sends_go_one_at_a_time_in_the_order_written() {
+        let mut s = Session::new("bot");
+        s.join("lobby", None);
+        s.on_server(joined("lobby", 0, "e1"));
+        assert!(s.send("lobby", "one", "c1").is_some());
+        assert!(s.send("lobby", "two", "c2").is_none(), "after one's ack");
+        // A refused send is dropped for good: the next one goes.
+        let events = s.on_server(ServerMsg::error(
+            ErrorCode::RateLimited,
+            "slow",
+            Some("c1".into()),
+        ));
+        assert!(matches!(&events[..], [Event::Refused { client_id: Some(id), .. }] if id == "c1"));
+        assert!(matches!(&s.take_frames()[..], [ClientMsg::Send { text, .. }] if text == "two"));
+    }
+
+    #[test]
+    fn a_refused_join_fails_the_sends_waiting_for_it() {
+        let mut s = Session::new("bot");
+        s.join("ok", None);
+        s.join("secret", None);
+        s.send("secret", "psst", "c1");
+        s.on_server(joined("ok", 0, "e1"));
+        let events = s.on_server(ServerMsg::error(ErrorCode::Forbidden, "not yours", None));
+        assert!(
+            events.iter().any(
+                |e| matches!(e, Event::Refused { client_id: Some(id), code: ErrorCode::Forbidden, .. } if id == "c1")
+            ),
+            "{events:?}"
+        );
+        assert_eq!(s.pending(), 0);
+        assert!(!s.follows("secret") && s.follows("ok"));
+
+        // A passing refusal (the rate limit) keeps the room for the next connection.
+        s.join("busy", None);
+        s.send("busy", "later", "c2");
+        let events = s.on_server(ServerMsg::error(ErrorCode::RateLimited, "slow", None));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Refused { client_id: Some(id), .. } if id == "c2"))
+        );
+        assert!(s.follows("busy") && s.pending() == 0);
     }
 
     #[test]
     fn a_new_epoch_starts_the_room_over() {
         let mut s = Session::new("bot");
         s.join("lobby", None);
-        s.on_server(ServerMsg::Joined {
-            room: "lobby".into(),
-            users: vec![],
-            head: 0,
-            epoch: "e1".into(),
-            users_total: None,
-            with: None,
-        });
+        s.on_server(joined("lobby", 0, "e1"));
         s.on_server(msg("lobby", 1));
         s.on_server(msg("lobby", 2));
-        let events = s.on_server(ServerMsg::Joined {
-            room: "lobby".into(),
-            users: vec![],
-            head: 5,
-            epoch: "e2".into(),
-            users_total: None,
-            with: None,
-        });
+        let events = s.on_server(joined("lobby", 5, "e2"));
         assert_eq!(
             events,
             [Event::Gap {

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use banter_client_core::Reconnect;
 use banter_protocol::{AuthMode, ClientMsg, ErrorCode, ServerMsg};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -55,6 +56,7 @@ impl Client {
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
         let task = Task {
             session: Session::new(cfg.name.clone()),
+            reconnect: cfg.backoff.attempts(),
             cfg,
             url,
             tls,
@@ -110,6 +112,7 @@ struct Task {
     url: String,
     tls: Connector,
     session: Session,
+    reconnect: Reconnect,
     events: mpsc::Sender<Event>,
     /// Callers waiting for their send's `ack`, by `client_id`.
     waiting: HashMap<String, oneshot::Sender<Result<u64, ClientError>>>,
@@ -118,7 +121,6 @@ struct Task {
 
 impl Task {
     async fn run(mut self) {
-        let mut attempt = 0u32;
         loop {
             let connect = tokio_tungstenite::connect_async_tls_with_config(
                 self.url.as_str(),
@@ -127,7 +129,7 @@ impl Task {
                 Some(self.tls.clone()),
             );
             let ended = match connect.await {
-                Ok((ws, _)) => self.connected(ws, &mut attempt).await,
+                Ok((ws, _)) => self.connected(ws).await,
                 Err(e) => Ended::Dropped(format!("cannot connect: {e}")),
             };
             match ended {
@@ -139,8 +141,7 @@ impl Task {
                     }
                 }
             }
-            let delay = self.cfg.backoff.delay(attempt);
-            attempt = attempt.saturating_add(1);
+            let delay = Duration::from_millis(self.reconnect.delay_ms().into());
             if !self.wait(delay).await {
                 break;
             }
@@ -164,11 +165,18 @@ impl Task {
         }
     }
 
-    /// Records a command in the session; returns the frame to send if connected.
-    fn command(&mut self, cmd: Cmd) -> ClientMsg {
+    /// Records a command in the session; returns the frame to send now if connected.
+    fn command(&mut self, cmd: Cmd) -> Option<ClientMsg> {
         match cmd {
-            Cmd::Join { room, since } => self.session.join(&room, since),
+            Cmd::Join { room, since } => Some(self.session.join(&room, since)),
             Cmd::Send { room, text, done } => {
+                if !self.session.follows(&room) {
+                    let _ = done.send(Err(ClientError::Refused {
+                        code: ErrorCode::NotJoined.to_string(),
+                        message: format!("join {room} before sending to it"),
+                    }));
+                    return None;
+                }
                 let id = new_client_id();
                 self.waiting.insert(id.clone(), done);
                 self.session.send(&room, &text, &id)
@@ -180,7 +188,7 @@ impl Task {
         self.events.send(e).await.map_err(|_| ())
     }
 
-    async fn connected(&mut self, mut ws: Ws, attempt: &mut u32) -> Ended {
+    async fn connected(&mut self, mut ws: Ws) -> Ended {
         if let Err(end) = self.handshake(&mut ws).await {
             return end;
         }
@@ -189,7 +197,7 @@ impl Task {
                 return Ended::Dropped(e);
             }
         }
-        *attempt = 0;
+        self.reconnect.connected();
         if self.emit(Event::Connected).await.is_err() {
             return Ended::Stop;
         }
@@ -200,8 +208,9 @@ impl Task {
                         let _ = ws.close(None).await;
                         return Ended::Stop;
                     };
-                    let frame = self.command(cmd);
-                    if let Err(e) = send(&mut ws, &frame).await {
+                    if let Some(frame) = self.command(cmd)
+                        && let Err(e) = send(&mut ws, &frame).await
+                    {
                         return Ended::Dropped(e);
                     }
                 }
@@ -217,6 +226,11 @@ impl Task {
                     let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) else { continue };
                     if self.server(msg).await.is_err() {
                         return Ended::Stop;
+                    }
+                    for frame in self.session.take_frames() {
+                        if let Err(e) = send(&mut ws, &frame).await {
+                            return Ended::Dropped(e);
+                        }
                     }
                 }
             }

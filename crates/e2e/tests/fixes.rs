@@ -58,7 +58,7 @@ async fn show_earlier_never_counts_newer_messages() {
 }
 
 /// The rate-limit refusal says the rate in force, and one "Retry all" sends every refused
-/// message again.
+/// message again, in the order written (it once stored them as 43, 50, 59, 31…).
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limit_says_the_rate_and_retries_all_at_once() {
     let args = ["--rate-per-sec", "1", "--rate-burst", "3"];
@@ -100,6 +100,9 @@ async fn rate_limit_says_the_rate_and_retries_all_at_once() {
                 .then_some(()))
         })
         .await?;
+        let stored: Vec<String> = page.messages().await?.into_iter().map(|m| m.2).collect();
+        let written: Vec<String> = (1..=6).map(|i| format!("quick {i}")).collect();
+        ensure!(stored == written, "stored in the order written: {stored:?}");
         page.assert_clean_console(&[]).await
     })
     .await;

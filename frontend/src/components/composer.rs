@@ -20,7 +20,7 @@ pub fn Composer() -> impl IntoView {
     let failed = Memo::new(move |_| {
         chat.session.with(|s| {
             let key = s.view_key();
-            s.pending
+            s.pending()
                 .in_room(&key)
                 .filter(|p| matches!(p.state, PendingState::Failed(_)))
                 .count()

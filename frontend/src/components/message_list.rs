@@ -11,7 +11,7 @@ use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
 use crate::api;
 use crate::socket::use_chat;
-use crate::state::{PendingSend, PresenceLine};
+use crate::state::{MessageStore, PendingSend, PresenceLine};
 
 /// One line of the list.
 #[derive(Clone)]
@@ -116,8 +116,8 @@ pub fn MessageList() -> impl IntoView {
     let messages = Memo::new(move |_| {
         let first = anchor.get();
         chat.session.with(|s| {
-            s.current()
-                .map(|r| r.store.window(first, WINDOW, HELD_MAX))
+            s.current_store()
+                .map(|st| st.window(first, WINDOW, HELD_MAX))
                 .unwrap_or_default()
         })
     });
@@ -127,25 +127,25 @@ pub fn MessageList() -> impl IntoView {
     });
     let total = Memo::new(move |_| {
         chat.session
-            .with(|s| s.current().map_or(0, |r| r.store.len()))
+            .with(|s| s.current_store().map_or(0, MessageStore::len))
     });
     let latest = Memo::new(move |_| {
         chat.session
-            .with(|s| s.current().map_or(0, |r| r.store.high_seq()))
+            .with(|s| s.current_store().map_or(0, MessageStore::high_seq))
     });
     // Held messages older than the first one shown (newer ones never count here: they are
     // what the "new messages" pill is for).
     let hidden_older = Memo::new(move |_| {
         let first = messages.with(|m| m.first().map(|m| m.seq));
         chat.session.with(|s| match first {
-            Some(first) => s.current().map_or(0, |r| r.store.count_before(first)),
+            Some(first) => s.current_store().map_or(0, |st| st.count_before(first)),
             None => 0,
         })
     });
     let pending = Memo::new(move |_| {
         let key = room.get();
         chat.session.with(|s| {
-            s.pending
+            s.pending()
                 .in_room(&key)
                 .cloned()
                 .collect::<Vec<PendingSend>>()
@@ -194,16 +194,13 @@ pub fn MessageList() -> impl IntoView {
 
     // Scrollback from the server (`before=`), when every message held is already on screen.
     let loading = RwSignal::new(false);
-    let more_on_server = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().is_some_and(|r| r.more_on_server()))
-    });
+    let more_on_server = Memo::new(move |_| chat.session.with(|s| s.current_more_on_server()));
     let fetch_earlier = move || {
         if loading.get_untracked() || !more_on_server.get_untracked() {
             return;
         }
         let Some((room, before, who)) = chat.session.with_untracked(|s| {
-            let first = s.current()?.store.first_seq()?;
+            let first = s.current_store()?.first_seq()?;
             Some((s.screen_room()?.to_string(), first, s.who()))
         }) else {
             return;
@@ -232,7 +229,7 @@ pub fn MessageList() -> impl IntoView {
                 stick.set(false);
                 anchor.set(
                     chat.session
-                        .with_untracked(|s| s.current().and_then(|r| r.store.first_seq())),
+                        .with_untracked(|s| s.current_store().and_then(MessageStore::first_seq)),
                 );
                 restore_place(el, keep, place);
             }
@@ -273,9 +270,9 @@ pub fn MessageList() -> impl IntoView {
         let first = messages.with_untracked(|m| m.first().map(|m| m.seq));
         let place = first.and_then(|seq| offset_of(&el, seq).map(|top| top - el.scroll_top()));
         let earlier = chat.session.with_untracked(|s| {
-            s.current()
+            s.current_store()
                 .zip(first)
-                .and_then(|(r, first)| r.store.seq_before(first, WINDOW))
+                .and_then(|(st, first)| st.seq_before(first, WINDOW))
         });
         stick.set(false);
         anchor.set(earlier);

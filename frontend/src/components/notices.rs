@@ -19,7 +19,7 @@ pub fn Notices(
             // A server that pages back (`before=`) still has the older ones: say how to see them.
             Some(
                 match gap {
-                    Gap::OlderNotKept if room.more_on_server() => {
+                    Gap::OlderNotKept if s.current_more_on_server() => {
                         "Older messages load when you scroll up."
                     }
                     other => other.describe(),

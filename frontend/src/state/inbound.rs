@@ -1,6 +1,7 @@
 //! What the server says, applied to the [`Session`]: one method per server frame type, each
-//! returning the frames to write in answer (a `joined` may bring a join of the rooms that
-//! wait, a `direct` of a new conversation its join).
+//! returning the frames to write in answer (a `joined` or an `ack` may bring the next pending
+//! send, a `direct` of a new conversation its join). The client core rules on messages, resume
+//! points, epochs and sends; this adds what the page shows (people, unread, typing, notices).
 
 use banter_protocol::{
     AuthMode, ChatMessage, ClientMsg, DirectMessage, ErrorCode, PresenceState, ServerMsg,
@@ -42,7 +43,7 @@ impl Session {
                 if let Some(peer) = &with {
                     // A conversation: now its id is known; sends written before move under it.
                     self.conversations.learn(peer, &room, 0);
-                    self.pending.rekey(&format!("@{peer}"), &room);
+                    self.core.rekey(&format!("@{peer}"), &room);
                 } else if !self.my_rooms.contains(&room) {
                     // A late answer for a room the user left before it came: leave it now.
                     return vec![ClientMsg::Leave { room }];
@@ -53,22 +54,18 @@ impl Session {
                 self.on_message(m);
                 Vec::new()
             }
-            ServerMsg::Replay { room, complete, .. } => {
-                if !complete
-                    && let Some(state) = self.rooms.get_mut(&room)
-                    && state.gap != Some(Gap::ServerReset)
-                {
-                    state.gap = Some(if state.store.is_empty() {
-                        Gap::OlderNotKept
-                    } else {
-                        Gap::MissedWhileAway
-                    });
-                }
+            ServerMsg::Replay {
+                room,
+                to,
+                complete,
+                epoch,
+                ..
+            } => {
+                self.on_replay(&room, to, &epoch, complete);
                 Vec::new()
             }
             ServerMsg::Ack { client_id, .. } => {
-                self.pending.ack(&client_id);
-                Vec::new()
+                self.core.ack(&client_id).next.into_iter().collect()
             }
             ServerMsg::Presence { room, user, state } => {
                 self.on_presence(room, user, state);
@@ -94,20 +91,15 @@ impl Session {
         epoch: String,
     ) -> Vec<ClientMsg> {
         let viewing = self.viewing_room(&room);
+        let joined = self.core.joined(&room, head, &epoch);
         let state = self.room_mut(&room);
-        state.joined = true;
         state.users.clear();
         for user in users {
             state.add_user(user);
         }
-        let other_epoch = !epoch.is_empty() && !state.epoch.is_empty() && epoch != state.epoch;
-        if other_epoch || head < state.store.high_seq() {
-            // The server's history is not the one our seqs belong to (another epoch, or it
-            // numbers from 1 again): what we hold would collide with the new seqs.
+        if joined.reset {
+            // Another life of the room's history: the core dropped its messages.
             state.reset_history(head);
-        }
-        if !epoch.is_empty() {
-            state.epoch = epoch;
         }
         if !state.ever_joined {
             // History from before the user came is not "unread".
@@ -118,22 +110,37 @@ impl Session {
             state.read_seq = state.read_seq.max(head);
         }
         self.notice = None;
-        self.pending.flush(&room)
+        joined.send.into_iter().collect()
+    }
+
+    fn on_replay(&mut self, room: &str, to: u64, epoch: &str, complete: bool) {
+        let Some(gap) = self.core.replay(room, to, epoch, complete) else {
+            return;
+        };
+        let Some(state) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if gap == Gap::ServerReset {
+            state.reset_history(to);
+        } else if state.gap != Some(Gap::ServerReset) {
+            state.gap = Some(gap);
+        }
     }
 
     /// A `direct`: a message in a conversation this connection has not joined (or the echo of
     /// one written elsewhere). The conversation comes into the list and is joined; the message
     /// itself then arrives with the replay, counted unread like any message.
     fn on_direct(&mut self, dm: DirectMessage) -> Vec<ClientMsg> {
+        let mut out = Vec::new();
         if let Some(id) = &dm.client_id {
-            self.pending.ack(id);
+            out.extend(self.core.ack(id).next);
         }
         let me = self.name.clone().unwrap_or_default();
         let mine = dm.from == me;
         let peer = if mine { dm.to } else { dm.from };
         let (Some(room), Some(seq)) = (dm.room, dm.seq) else {
             // A v1 server: no stored conversation to join.
-            return Vec::new();
+            return out;
         };
         self.conversations.learn(&peer, &room, dm.ts);
         let state = self.room_mut(&room);
@@ -144,7 +151,8 @@ impl Session {
                 .read_seq
                 .max(if mine { seq } else { seq.saturating_sub(1) });
         }
-        self.join_conversation(&peer)
+        out.extend(self.join_conversation(&peer));
+        out
     }
 
     fn on_message(&mut self, m: ChatMessage) {
@@ -166,9 +174,10 @@ impl Session {
             },
             body: m.text.clone(),
         };
+        let new = self.core.message(m).is_some();
         let state = self.room_mut(&room);
         state.typing.retain(|(u, _)| *u != user);
-        if !state.store.insert(m) || seq <= state.read_seq || user == me {
+        if !new || seq <= state.read_seq || user == me {
             return;
         }
         if viewing {
@@ -186,20 +195,21 @@ impl Session {
 
     fn on_presence(&mut self, room: String, user: String, presence: PresenceState) {
         let now = self.now;
+        let newest = self.newest(&room);
         let Some(state) = self.rooms.get_mut(&room) else {
             return;
         };
         match presence {
             PresenceState::Joined => {
                 if state.add_user(user.clone()) {
-                    state.add_event(user, true);
+                    state.add_event(user, true, newest);
                 }
             }
             PresenceState::Left => {
                 if state.users.contains(&user) {
                     state.users.retain(|u| *u != user);
                     state.typing.retain(|(u, _)| *u != user);
-                    state.add_event(user, false);
+                    state.add_event(user, false, newest);
                 }
             }
             PresenceState::Typing => state.typing(user, now),
@@ -212,7 +222,7 @@ impl Session {
             _ => message,
         };
         if let Some(id) = client_id
-            && self.pending.fail(&id, message.clone())
+            && self.core.fail(&id, message.clone())
         {
             return;
         }

@@ -1,7 +1,8 @@
-//! What the client knows about one room besides its messages: who is here, who is typing, the
-//! quiet join/leave lines, unread counts, the epoch its `seq`s belong to, missing history.
+//! What the page shows of one room besides its messages: who is here, who is typing, the quiet
+//! join/leave lines, unread counts, missing history. Its messages, resume point, epoch and
+//! whether it is joined are the client core's ([`banter_client_core::RoomSync`]).
 
-use super::MessageStore;
+use banter_client_core::Gap;
 
 /// How long "is typing…" shows after the last `typing` event, in milliseconds.
 pub const TYPING_SHOWS_MS: f64 = 5_000.0;
@@ -20,20 +21,15 @@ pub struct PresenceLine {
     pub key: u64,
 }
 
-/// One room, as this client knows it.
+/// One room, as the page shows it.
 #[derive(Debug, Clone, Default)]
 pub struct RoomState {
-    pub store: MessageStore,
     /// Who is present (from `joined`, then `presence`): each name once, in arrival order. A
     /// `Vec`, not a set: the list is small and a set's sort would grow the WASM.
     pub users: Vec<String>,
-    /// Joined on the current connection.
-    pub joined: bool,
     /// Joined at least once on any connection of this page (the first `joined` sets the read
     /// point: history is not "unread").
     pub ever_joined: bool,
-    /// The life of the room's history our `seq`s belong to (empty: the server names none).
-    pub epoch: String,
     /// Messages by others after `read_seq` that the user has not seen.
     pub unread: u32,
     /// How many of those mention the user.
@@ -61,11 +57,11 @@ impl RoomState {
         true
     }
 
-    /// A quiet "joined"/"left" line after the newest message held.
-    pub fn add_event(&mut self, user: String, joined: bool) {
+    /// A quiet "joined"/"left" line after the message `after_seq` (the newest held).
+    pub fn add_event(&mut self, user: String, joined: bool, after_seq: u64) {
         self.next_event += 1;
         self.events.push(PresenceLine {
-            after_seq: self.store.high_seq(),
+            after_seq,
             user,
             joined,
             key: self.next_event,
@@ -90,53 +86,21 @@ impl RoomState {
         self.typing.len() != before
     }
 
-    /// The user has seen everything here.
-    pub fn mark_read(&mut self) {
-        self.read_seq = self.read_seq.max(self.store.high_seq());
+    /// The user has seen everything here, up to `newest`.
+    pub fn mark_read(&mut self, newest: u64) {
+        self.read_seq = self.read_seq.max(newest);
         self.unread = 0;
         self.mentions = 0;
     }
 
-    /// Whether older messages than those held may be fetched (`before=`, v1.1 servers: those
-    /// that name an epoch).
-    pub fn more_on_server(&self) -> bool {
-        !self.epoch.is_empty()
-            && !self.reached_start
-            && self.store.first_seq().is_some_and(|s| s > 1)
-    }
-
-    /// The history we held no longer matches the server's: forget it and say so.
+    /// The history we held no longer matches the server's (the core dropped its messages):
+    /// forget what the page showed of it and say so.
     pub fn reset_history(&mut self, head: u64) {
-        self.store.reset();
         self.events.clear();
         self.reached_start = false;
         self.read_seq = head;
         self.unread = 0;
         self.mentions = 0;
         self.gap = Some(Gap::ServerReset);
-    }
-}
-
-/// Why some messages are missing, for the notice the view shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gap {
-    /// The first load: the server keeps only the most recent messages.
-    OlderNotKept,
-    /// Messages sent while this client was away are no longer held by the server.
-    MissedWhileAway,
-    /// The server's history restarted (its latest `seq` is behind ours, or its epoch changed).
-    ServerReset,
-}
-
-impl Gap {
-    /// A sentence for the user.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Gap::OlderNotKept => "Older messages are no longer kept by the server.",
-            Gap::MissedWhileAway => {
-                "Some messages sent while you were away are no longer available."
-            }
-            Gap::ServerReset => "The server restarted and its history was reset.",
-        }
     }
 }

@@ -20,10 +20,10 @@ use banter_protocol::http::ConversationList;
 use banter_protocol::{DirectMessage, ErrorCode, ServerMsg, ValidationError};
 use sha2::{Digest, Sha256};
 
+use super::Hub;
 use super::rooms::Rooms;
 use super::users::Users;
-use super::{Hub, Peer};
-use crate::store::{Frame, Store, StoreError, Stored};
+use crate::store::{Appended, Frame, Store, StoreError, Stored};
 
 /// Conversations whose members are remembered in memory at most; the cache is cleared when it
 /// grows past this (it is only a cache: the store has them).
@@ -108,17 +108,20 @@ impl Conversations {
         cache.insert(room.into(), members.clone());
     }
 
-    /// The members of `room`: from the cache, else from the store (which knows a conversation
-    /// once it holds a message). `None` when nobody opened it.
-    pub async fn members(&self, room: &str, store: &Store) -> Result<Option<Members>, StoreError> {
-        let cached = self
-            .cache
+    /// The members of `room` if the cache has them.
+    pub fn cached(&self, room: &str) -> Option<Members> {
+        self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(room)
-            .cloned();
-        if cached.is_some() {
-            return Ok(cached);
+            .cloned()
+    }
+
+    /// The members of `room`: from the cache, else from the store (which knows a conversation
+    /// once it holds a message). `None` when nobody opened it.
+    pub async fn members(&self, room: &str, store: &Store) -> Result<Option<Members>, StoreError> {
+        if let Some(m) = self.cached(room) {
+            return Ok(Some(m));
         }
         let found = store
             .members(room)
@@ -219,19 +222,35 @@ impl Hub {
         }
     }
 
+    /// [`Hub::member`] from memory only: `None` when only the store knows.
+    pub fn member_now(&self, room: &str, user: &str) -> Option<Result<Members, ValidationError>> {
+        let known = self
+            .inner
+            .rooms
+            .get(room)
+            .and_then(|r| r.lock().conversation.clone())
+            .or_else(|| self.inner.conversations.cached(room))?;
+        Some(if known.has(user) {
+            Ok(known)
+        } else {
+            Err(forbidden())
+        })
+    }
+
     /// A v1 `direct`: stored in the conversation of `from` and `to` like any message; once it
-    /// is stored, the sending connection `peer` gets it back as a `direct` echoing `client_id`
-    /// (or the error), and the members' other connections hear of it (see [`notify`]).
+    /// is stored, `reply` gets it with its `direct` form (echoing `client_id`) or the error, and
+    /// the members' other connections (all but `skip`, the sending one) hear of it (see
+    /// [`notify`]). `reply` runs on the store's thread: it must not block.
     pub fn direct(
         &self,
-        peer: &Peer,
         from: &str,
         to: &str,
         text: &str,
         client_id: Option<&str>,
+        skip: u64,
+        reply: impl FnOnce(Result<(Appended, DirectMessage), StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let (room, members) = self.open_conversation(from, to)?;
-        let sender = peer.clone();
         let cid = client_id.map(str::to_owned);
         let m = members.clone();
         self.append(
@@ -240,18 +259,12 @@ impl Hub {
             text,
             client_id,
             Some(members),
-            Some(peer.id()),
-            move |result| match result {
-                Ok(a) => {
-                    if !a.duplicate {
-                        crate::metrics::message_stored(crate::metrics::Path::Ws);
-                    }
-                    sender.send(&ServerMsg::Direct(direct_of(&a.stored, &m, cid)));
-                }
-                Err(e) => {
-                    let e = super::refusal(&e);
-                    sender.send(&ServerMsg::error(e.code, e.message, cid));
-                }
+            Some(skip),
+            move |result| {
+                reply(result.map(|a| {
+                    let direct = direct_of(&a.stored, &m, cid);
+                    (a, direct)
+                }))
             },
         )
     }

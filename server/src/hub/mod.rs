@@ -20,6 +20,7 @@
 
 mod budget;
 pub mod conversations;
+mod join;
 mod peer;
 mod presence;
 pub mod presence_batch;
@@ -36,18 +37,19 @@ use std::sync::{Arc, Mutex};
 use banter_protocol::http::{MessagePage, RoomList, RoomSummary};
 use banter_protocol::{ErrorCode, Limits, PresenceState, ValidationError};
 
+use crate::limit::reads::{ReadGate, ReadLimits};
 pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
 pub use peer::Peer;
-use replay::Fetched;
+pub use replay::{BacklogGap, BacklogStep};
 use room::{Member, Room};
 use rooms::Rooms;
 use users::Users;
 
-/// How many times a `join` retries when its room is unloaded under it or its replay is
-/// overtaken by new messages, before answering `unavailable`.
+/// How many times a `join` retries when its room is unloaded under it, before answering
+/// `unavailable`.
 const JOIN_ATTEMPTS: usize = 8;
 
 /// The hub's settings, taken from the server's [`crate::Config`].
@@ -64,6 +66,13 @@ pub struct HubConfig {
     pub max_rooms: usize,
     /// Outbound queue length per connection, in frames.
     pub client_queue: usize,
+    /// Outbound queue size per connection, in bytes.
+    pub client_queue_bytes: usize,
+    /// Messages a replay reads and queues at a time (its memory per connection).
+    pub replay_chunk: usize,
+    /// Store reads for joins and replays at once, on this node and per room, and joins that
+    /// may wait for one (see [`ReadGate`]).
+    pub replay_reads: ReadLimits,
     /// Presence frames per room per tick; 8 times as many changes may wait for later ticks.
     pub presence_batch: usize,
     /// Names listed in `joined` at most (the count is in `users_total`).
@@ -79,6 +88,9 @@ impl Default for HubConfig {
             max_replay: 10_000,
             max_rooms: 10_000,
             client_queue: 1024,
+            client_queue_bytes: 8 << 20,
+            replay_chunk: 256,
+            replay_reads: ReadLimits::default(),
             presence_batch: 32,
             joined_max_users: 100,
         }
@@ -105,26 +117,8 @@ struct Inner {
     dirty: Mutex<Vec<Arc<Room>>>,
     /// Set by [`Hub::close`]: presence is no longer recorded.
     closing: AtomicBool,
-}
-
-/// What a `join` asks for.
-struct Want<'a> {
-    peer: &'a Peer,
-    name: &'a Arc<str>,
-    since: Option<u64>,
-    epoch: Option<&'a str>,
-    members: Option<&'a Members>,
-}
-
-/// What one attempt at a join did, or must read first (see [`Hub::join`]).
-enum Step {
-    Joined,
-    /// The room was unloaded meanwhile: load it again.
-    Retry,
-    /// This node is behind the client: publish what the store holds after this head first.
-    CatchUp(u64),
-    /// Read `(from, to]` from the store first (below the room's hot window).
-    Read(u64, u64),
+    /// Store reads for joins and replays in flight, per node and per room.
+    reads: ReadGate,
 }
 
 /// A store failure, as a client sees it.
@@ -151,7 +145,6 @@ impl Hub {
         store.attach(Arc::downgrade(&sink));
         Hub {
             inner: Arc::new(Inner {
-                cfg,
                 store,
                 rooms,
                 users,
@@ -161,6 +154,8 @@ impl Hub {
                 connections: AtomicUsize::new(0),
                 dirty: Mutex::new(Vec::new()),
                 closing: AtomicBool::new(false),
+                reads: ReadGate::new(cfg.replay_reads),
+                cfg,
             }),
         }
     }
@@ -175,7 +170,12 @@ impl Hub {
 
     /// Rooms loaded in memory now (for `/metrics`).
     pub fn rooms_loaded(&self) -> usize {
-        self.inner.rooms.all().len()
+        self.inner.rooms.len()
+    }
+
+    /// The gate of store reads for joins and replays.
+    pub fn reads(&self) -> &ReadGate {
+        &self.inner.reads
     }
 
     pub fn store(&self) -> &Store {
@@ -187,11 +187,13 @@ impl Hub {
         self.inner.rooms.budget.used()
     }
 
-    /// A new connection's peer, with an empty queue of `--client-queue` entries.
+    /// A new connection's peer, with an empty queue of `--client-queue` entries and
+    /// `--client-queue-bytes` bytes.
     pub fn new_peer(&self) -> Peer {
         Peer::new(
             self.inner.next_id.fetch_add(1, Ordering::Relaxed),
             self.inner.cfg.client_queue,
+            self.inner.cfg.client_queue_bytes,
         )
     }
 
@@ -218,134 +220,6 @@ impl Hub {
     /// Open WebSocket connections.
     pub fn connections(&self) -> usize {
         self.inner.connections.load(Ordering::Relaxed)
-    }
-
-    /// Adds `peer` to `room` as `name` (already validated; for a private conversation, checked
-    /// to be one of its `members`) and queues `joined`, then, with `since`, the replay (see
-    /// [`replay`]); tells the others if the name was not present yet.
-    /// The member is added in the same critical section that reads the replay's tail from the
-    /// hot window, so nothing between the replay and live traffic is lost or doubled. What lies
-    /// below the window is read from the store first, outside the lock.
-    pub async fn join(
-        &self,
-        peer: &Peer,
-        room: &str,
-        name: &Arc<str>,
-        since: Option<u64>,
-        epoch: Option<&str>,
-        members: Option<&Members>,
-    ) -> Result<(), ValidationError> {
-        let store = &self.inner.store;
-        let want = Want {
-            peer,
-            name,
-            since,
-            epoch,
-            members,
-        };
-        let mut fetched = Fetched::default();
-        let mut caught_up = false;
-        for _ in 0..JOIN_ATTEMPTS {
-            let room = self
-                .inner
-                .rooms
-                .load(room, store)
-                .await
-                .map_err(|e| refusal(&e))?;
-            // The store is read between attempts, never under the room's lock.
-            match self.try_join(&room, &want, &mut fetched, caught_up) {
-                Step::Joined => return Ok(()),
-                Step::Retry => {}
-                Step::CatchUp(head) => {
-                    caught_up = true;
-                    let since = since.unwrap_or(head);
-                    self.catch_up(&room.name, head, since).await?;
-                }
-                Step::Read(from, to) => fetched.read(store, &room.name, from, to).await?,
-            }
-        }
-        Err(ValidationError {
-            code: ErrorCode::Unavailable,
-            message: "the room is too busy to replay right now: retry".into(),
-        })
-    }
-
-    /// One attempt at a join, under the room's lock: adds the member and queues its frames, or
-    /// says what to read from the store first.
-    fn try_join(
-        &self,
-        room: &Arc<Room>,
-        want: &Want<'_>,
-        fetched: &mut Fetched,
-        caught_up: bool,
-    ) -> Step {
-        let (peer, name) = (want.peer, want.name);
-        let max_users = self.inner.cfg.joined_max_users;
-        let mut st = room.lock();
-        if st.unloaded {
-            return Step::Retry;
-        }
-        if let Some(since) = want.since
-            && since > st.head
-            && want.epoch.is_none_or(|e| *e == *st.epoch)
-            && !caught_up
-        {
-            // The client saw more than this node has published: with a store shared by
-            // several nodes, this node may be a moment behind. Bring the room up to date
-            // from the store once; what is still missing after that is another life.
-            return Step::CatchUp(st.head);
-        }
-        let plan = replay::plan(&st, want.since, want.epoch, self.inner.cfg.max_replay);
-        if let Some(plan) = plan {
-            fetched.rebase(plan.since);
-            let window_start = st.window_start();
-            if window_start > fetched.cursor + 1 {
-                return Step::Read(fetched.cursor, window_start - 1);
-            }
-        }
-        if st.conversation.is_none() {
-            st.conversation = want.members.cloned();
-        }
-        let change = if st.is_member(peer.id()) {
-            None
-        } else {
-            let presence_since = st.batch.mark();
-            st.members.push(Member {
-                peer: peer.clone(),
-                name: Some(name.clone()),
-                presence_since,
-            });
-            Some(st.presence.arrive(name))
-        };
-        let batch = match plan {
-            None => vec![st.joined(&room.name, max_users, name).to_json().into()],
-            Some(plan) => fetched.finish(&st, &room.name, plan, max_users, name),
-        };
-        peer.deliver(Outbound::Batch(batch));
-        if change.is_some_and(|c| c.room) {
-            self.record(room, &mut st, name, PresenceState::Joined, Some(peer.id()));
-        }
-        drop(st);
-        if change.is_some_and(|c| c.here) {
-            self.inner.store.presence(&room.name, name, true);
-        }
-        Step::Joined
-    }
-
-    /// Publishes what the store holds of `room` in `(head, to]` (idempotent: a node that was
-    /// behind catches up; nothing is published twice).
-    async fn catch_up(&self, room: &str, head: u64, to: u64) -> Result<(), ValidationError> {
-        let want = (to - head).min(self.inner.cfg.max_replay.max(1)) as usize;
-        let (msgs, meta) = self
-            .inner
-            .store
-            .read(room, Range::After(head), want)
-            .await
-            .map_err(|e| refusal(&e))?;
-        for m in msgs {
-            self.inner.rooms.publish(room, &meta.epoch, Stored::new(m));
-        }
-        Ok(())
     }
 
     /// Adds a classic client to `room`: it receives messages in the `{user, message}` shape and
@@ -430,6 +304,30 @@ impl Hub {
         let user = self.inner.cfg.limits.name(user)?;
         let members = if banter_protocol::is_conversation(room) {
             Some(self.member(room, user).await?)
+        } else {
+            None
+        };
+        self.append(room, user, text, client_id, members, None, reply)
+    }
+
+    /// [`Hub::post`] for a sender already in the room (a WebSocket's `send`, a classic client):
+    /// a conversation's members are then known in memory, so nothing waits for the store. When
+    /// only the store knows them (never, for a joined sender), `unavailable`: retry.
+    pub fn post_now(
+        &self,
+        room: &str,
+        user: &str,
+        text: &str,
+        client_id: Option<&str>,
+        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
+    ) -> Result<(), ValidationError> {
+        let room = self.check_room(room)?;
+        let user = self.inner.cfg.limits.name(user)?;
+        let members = if banter_protocol::is_conversation(room) {
+            match self.member_now(room, user) {
+                Some(m) => Some(m?),
+                None => return Err(refusal(&StoreError::Busy)),
+            }
         } else {
             None
         };
@@ -546,9 +444,17 @@ impl Hub {
         })
     }
 
-    /// Stored rooms with their head, and how many users are present in each, sorted by name.
-    pub async fn rooms(&self, limit: usize) -> Result<RoomList, StoreError> {
-        let stored = self.inner.store.list(limit).await?;
+    /// Stored rooms with their head, and how many users are present in each, sorted by name;
+    /// with `only` (a token's `rooms` claim), those rooms alone, filtered before the cut.
+    pub async fn rooms(
+        &self,
+        limit: usize,
+        only: Option<&[String]>,
+    ) -> Result<RoomList, StoreError> {
+        let stored = match only {
+            Some(names) => self.inner.store.list_named(names, limit).await?,
+            None => self.inner.store.list(limit).await?,
+        };
         let mut rooms: Vec<RoomSummary> = stored
             .into_iter()
             .filter(|(room, _)| !banter_protocol::is_conversation(room))
@@ -565,6 +471,7 @@ impl Hub {
         // Rooms people are in that have no message yet.
         for r in self.inner.rooms.all() {
             if !banter_protocol::is_conversation(&r.name)
+                && only.is_none_or(|names| names.iter().any(|n| *n == *r.name))
                 && !rooms.iter().any(|s| *s.room == *r.name)
             {
                 let st = r.lock();

@@ -14,10 +14,10 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn new(id: u64, queue: usize) -> Self {
+    pub fn new(id: u64, queue: usize, queue_bytes: usize) -> Self {
         Peer {
             id,
-            outbox: Arc::new(Outbox::new(queue)),
+            outbox: Arc::new(Outbox::new(queue, queue_bytes)),
         }
     }
 

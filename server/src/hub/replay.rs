@@ -8,12 +8,24 @@
 //!   client pages further back with `GET ...?before=`);
 //! - otherwise exactly `since + 1 ..= head`, `complete: true` unless retention deleted some.
 //!
-//! What lies below the room's hot window is read from the store outside the room's lock
-//! ([`Fetched`]); the rest comes from the window in the critical section that adds the member.
+//! A connection already in the room gets no replay: it was sent everything live.
+//!
+//! A replay is never built whole. The `join` queues `joined`, the `replay` bracket and the first
+//! chunk (`--replay-chunk` messages: read from the store outside the room's lock when they lie
+//! below the room's hot window, [`Fetched`]); the rest is a [`Backlog`] that the connection's
+//! writer reads a chunk at a time as the client takes them ([`Hub::backlog_window`], else
+//! [`Hub::backlog_store`], off the runtime and through the hub's [`ReadGate`]). So a replay
+//! holds one chunk per connection, however long it is and however slowly the client reads.
+//! The member is added in the critical section that fixes the replay's end (`head`), so what
+//! follows it live has no seam with it.
+//!
+//! [`ReadGate`]: crate::limit::reads::ReadGate
 
 use banter_protocol::{ServerMsg, ValidationError};
 
+use super::Hub;
 use super::room::RoomState;
+use crate::outbox::Backlog;
 use crate::store::{Frame, Range, Store};
 
 /// See the module docs.
@@ -52,8 +64,8 @@ pub fn plan(
     })
 }
 
-/// What a `join` has read from the store so far: frames after the plan's `since`, contiguous,
-/// up to `cursor`.
+/// The first chunk of a replay below the hot window, read from the store: frames after the
+/// plan's `since`, contiguous, up to `cursor`.
 #[derive(Default)]
 pub struct Fetched {
     since: u64,
@@ -78,21 +90,29 @@ impl Fetched {
         }
     }
 
-    /// Reads `(from, to]` from the store, outside any lock.
-    pub async fn read(
+    /// Whether the first chunk still has to be read (the window starts after `since + 1` and
+    /// nothing was read yet).
+    pub fn wants(&self, window_start: u64) -> bool {
+        self.frames.is_empty() && !self.skipped && window_start > self.cursor + 1
+    }
+
+    /// Reads at most `chunk` messages of `(from, to]` from the store, outside any lock.
+    pub fn read(
         &mut self,
         store: &Store,
         room: &str,
-        from: u64,
-        to: u64,
+        (from, to): (u64, u64),
+        chunk: usize,
     ) -> Result<(), ValidationError> {
+        let want = ((to - from) as usize).min(chunk.max(1));
         let (msgs, _) = store
-            .read(room, Range::After(from), (to - from) as usize)
-            .await
+            .history()
+            .read(room, Range::After(from), want)
             .map_err(|e| super::refusal(&e))?;
         if msgs.first().is_none_or(|m| m.seq != from + 1) {
             self.skipped = true;
         }
+        // Nothing held below the window: the replay goes on from the window.
         self.cursor = msgs.last().map_or(to, |m| m.seq);
         self.frames.extend(
             msgs.iter()
@@ -101,21 +121,21 @@ impl Fetched {
         Ok(())
     }
 
-    /// The frames to queue: `joined`, the `replay` bracket, what was read, the window's rest.
+    /// The frames to queue: `joined`, the `replay` bracket and the first chunk (what was read,
+    /// else the window's first `chunk` after the cursor), and the [`Backlog`] of the rest.
     pub fn finish(
         &mut self,
         st: &RoomState,
         room: &str,
         plan: Plan,
-        max_users: usize,
-        viewer: &str,
-    ) -> Vec<Frame> {
-        let tail: Vec<Frame> = st.window_after(self.cursor).collect();
+        joined: Frame,
+        chunk: usize,
+    ) -> (Vec<Frame>, Option<Backlog>) {
         let first = self
             .frames
             .first()
             .map(|(seq, _)| *seq)
-            .or_else(|| (!tail.is_empty()).then(|| self.cursor + 1));
+            .or_else(|| (st.head > self.cursor).then(|| self.cursor + 1));
         let complete = !plan.forced_incomplete
             && !self.skipped
             && first.is_none_or(|seq| seq == plan.since + 1);
@@ -127,11 +147,87 @@ impl Fetched {
             complete,
             epoch: st.epoch.to_string(),
         };
-        let mut batch = Vec::with_capacity(self.frames.len() + tail.len() + 2);
-        batch.push(st.joined(room, max_users, viewer).to_json().into());
+        let mut batch = Vec::with_capacity(self.frames.len().max(chunk.min(64)) + 2);
+        batch.push(joined);
         batch.push(bracket.to_json().into());
-        batch.extend(self.frames.drain(..).map(|(_, f)| f));
-        batch.extend(tail);
-        batch
+        let next = if self.frames.is_empty() {
+            let from_window: Vec<Frame> = st.window_after(self.cursor).take(chunk.max(1)).collect();
+            let next = self.cursor + 1 + from_window.len() as u64;
+            batch.extend(from_window);
+            next
+        } else {
+            let next = self.cursor + 1;
+            batch.extend(self.frames.drain(..).map(|(_, f)| f));
+            next
+        };
+        let backlog = (next <= st.head).then(|| Backlog {
+            room: room.into(),
+            epoch: st.epoch.clone(),
+            next,
+            last: st.head,
+        });
+        (batch, backlog)
+    }
+}
+
+/// The next step of a [`Backlog`].
+pub enum BacklogStep {
+    /// The next chunk, from the hot window.
+    Frames(Vec<Frame>),
+    /// The window no longer holds `next`: read it from the store ([`Hub::backlog_store`]).
+    Store,
+    /// Nothing more to write: done, or the connection is no longer in the room.
+    Done,
+}
+
+/// The store no longer holds what a backlog still has to send (retention deleted it, or the
+/// room's history was lost): the connection must resume.
+#[derive(Debug)]
+pub struct BacklogGap;
+
+impl Hub {
+    /// The next chunk of `b` for connection `peer_id` from the room's hot window, if the window
+    /// holds it. Stops when the connection left the room (or was made to leave it).
+    pub fn backlog_window(&self, peer_id: u64, b: &mut Backlog) -> BacklogStep {
+        if b.next > b.last {
+            return BacklogStep::Done;
+        }
+        let Some(room) = self.inner.rooms.get(&b.room) else {
+            return BacklogStep::Done;
+        };
+        let st = room.lock();
+        if st.unloaded || !st.is_member(peer_id) || *st.epoch != *b.epoch {
+            return BacklogStep::Done;
+        }
+        if st.window_start() > b.next {
+            return BacklogStep::Store;
+        }
+        let n = (b.last + 1 - b.next).min(self.inner.cfg.replay_chunk.max(1) as u64) as usize;
+        let frames: Vec<Frame> = st.window_after(b.next - 1).take(n).collect();
+        b.next += frames.len() as u64;
+        if frames.is_empty() {
+            b.next = b.last + 1;
+        }
+        BacklogStep::Frames(frames)
+    }
+
+    /// The next chunk of `b` read from the store (blocking: run it off the runtime).
+    pub fn backlog_store(&self, b: &mut Backlog) -> Result<Vec<Frame>, BacklogGap> {
+        let want = (b.last + 1 - b.next).min(self.inner.cfg.replay_chunk.max(1) as u64) as usize;
+        let (msgs, meta) = self
+            .inner
+            .store
+            .history()
+            .read(&b.room, Range::After(b.next - 1), want)
+            .map_err(|_| BacklogGap)?;
+        if *meta.epoch != *b.epoch || msgs.first().is_none_or(|m| m.seq != b.next) {
+            return Err(BacklogGap);
+        }
+        b.next = msgs.last().map_or(b.next, |m| m.seq + 1);
+        Ok(msgs
+            .iter()
+            .filter(|m| m.seq <= b.last)
+            .map(|m| ServerMsg::message_json(m).into())
+            .collect())
     }
 }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::budget::Budget;
 use super::room::{Room, WindowLimits};
-use crate::store::{Store, StoreError, Stored};
+use crate::store::{RoomMeta, Store, StoreError, Stored};
 
 /// See the module docs.
 pub struct Rooms {
@@ -62,6 +62,11 @@ impl Rooms {
         })
     }
 
+    /// How many rooms are loaded.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Every loaded room.
     pub fn all(&self) -> Vec<Arc<Room>> {
         self.lock().values().cloned().collect()
@@ -70,33 +75,58 @@ impl Rooms {
     /// The room, loaded (its head and epoch read from `store`). The caller locks it and checks
     /// `unloaded` (it may have been unloaded in between: then it calls again).
     pub async fn load(&self, name: &str, store: &Store) -> Result<Arc<Room>, StoreError> {
-        let (room, created) = {
-            let mut map = self.lock();
-            match map.get(name) {
-                Some(room) => (room.clone(), false),
-                None => {
-                    if map.len() >= self.max_loaded {
-                        return Err(StoreError::TooManyRooms(self.max_loaded));
-                    }
-                    let room = Arc::new(Room::new(name.into()));
-                    map.insert(room.name.clone(), room.clone());
-                    (room, true)
-                }
-            }
-        };
+        let (room, created) = self.claim(name)?;
         if !room.lock().loaded {
             // Outside every lock, off the runtime: the store may do I/O. Watch first, then read
             // the head.
             let meta = store.load(name, created).await;
-            match meta {
-                Ok(meta) => room.lock().finish_load(&meta, &self.limits()),
-                Err(e) => {
-                    self.unload_if_empty(&room, store);
-                    return Err(e);
-                }
-            }
+            self.finish(&room, meta, store)?;
         }
         Ok(room)
+    }
+
+    /// [`Rooms::load`] on the calling thread: only for code already on the blocking pool (a
+    /// join that reads the store, behind the hub's read gate).
+    pub fn load_blocking(&self, name: &str, store: &Store) -> Result<Arc<Room>, StoreError> {
+        let (room, created) = self.claim(name)?;
+        if !room.lock().loaded {
+            let meta = store.load_blocking(name, created);
+            self.finish(&room, meta, store)?;
+        }
+        Ok(room)
+    }
+
+    /// The room in the map, made (`true`) if it was not there.
+    fn claim(&self, name: &str) -> Result<(Arc<Room>, bool), StoreError> {
+        let mut map = self.lock();
+        if let Some(room) = map.get(name) {
+            return Ok((room.clone(), false));
+        }
+        if map.len() >= self.max_loaded {
+            return Err(StoreError::TooManyRooms(self.max_loaded));
+        }
+        let room = Arc::new(Room::new(name.into()));
+        map.insert(room.name.clone(), room.clone());
+        Ok((room, true))
+    }
+
+    /// Applies what the store said of a loading room; on failure, unloads it if it is empty.
+    fn finish(
+        &self,
+        room: &Arc<Room>,
+        meta: Result<RoomMeta, StoreError>,
+        store: &Store,
+    ) -> Result<(), StoreError> {
+        match meta {
+            Ok(meta) => {
+                room.lock().finish_load(&meta, &self.limits());
+                Ok(())
+            }
+            Err(e) => {
+                self.unload_if_empty(room, store);
+                Err(e)
+            }
+        }
     }
 
     /// Publishes a stored message of `epoch` to the room's members, if the room is loaded

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use banter_protocol::ServerMsg;
 
+use super::replay::BacklogStep;
 use super::*;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
@@ -37,7 +38,9 @@ async fn post(hub: &Hub, room: &str, user: &str, text: &str, cid: Option<&str>) 
     rx.await.unwrap().unwrap()
 }
 
-fn drain(peer: &Peer) -> Vec<String> {
+/// What `peer`'s writer would write: its queue, with each backlog read to its end (from the
+/// window, else the store).
+fn drain(hub: &Hub, peer: &Peer) -> Vec<String> {
     let mut out = Vec::new();
     let mut taken = VecDeque::new();
     peer.outbox().take(&mut taken);
@@ -45,6 +48,14 @@ fn drain(peer: &Peer) -> Vec<String> {
         match o {
             Outbound::Frame(f) => out.push(f.to_string()),
             Outbound::Batch(fs) => out.extend(fs.iter().map(|f| f.to_string())),
+            Outbound::Backlog(mut b) => loop {
+                let fs = match hub.backlog_window(peer.id(), &mut b) {
+                    BacklogStep::Frames(fs) => fs,
+                    BacklogStep::Store => hub.backlog_store(&mut b).expect("no gap"),
+                    BacklogStep::Done => break,
+                };
+                out.extend(fs.iter().map(|f| f.to_string()));
+            },
         }
     }
     out
@@ -111,17 +122,15 @@ async fn every_member_gets_the_same_shared_frame_in_order() {
     let a = hub.new_peer();
     let b = hub.new_peer();
     hub.join(&a, "lobby", &"ada".into(), None, None, None)
-        .await
         .unwrap();
     hub.join(&b, "lobby", &"bob".into(), None, None, None)
-        .await
         .unwrap();
-    drain(&a);
-    drain(&b);
+    drain(&hub, &a);
+    drain(&hub, &b);
     for i in 0..10 {
         post(&hub, "lobby", "ada", &format!("m{i}"), None).await;
     }
-    let (fa, fb) = (drain(&a), drain(&b));
+    let (fa, fb) = (drain(&hub, &a), drain(&hub, &b));
     assert_eq!(seqs(&fa), (1..=10).collect::<Vec<_>>());
     assert_eq!(fa, fb);
 }
@@ -132,15 +141,13 @@ async fn a_full_queue_kicks_only_that_member() {
     let slow = hub.new_peer();
     let fast = hub.new_peer();
     hub.join(&slow, "lobby", &"slow".into(), None, None, None)
-        .await
         .unwrap();
     hub.join(&fast, "lobby", &"fast".into(), None, None, None)
-        .await
         .unwrap();
     let mut got = Vec::new();
     for i in 0..20 {
         post(&hub, "lobby", "x", &format!("m{i}"), None).await;
-        got.extend(seqs(&drain(&fast)));
+        got.extend(seqs(&drain(&hub, &fast)));
     }
     assert!(slow.outbox().is_kicked());
     assert!(!fast.outbox().is_kicked());
@@ -171,23 +178,20 @@ async fn presence_counts_a_name_once_across_connections() {
     let hub = hub(|_| {});
     let watcher = hub.new_peer();
     hub.join(&watcher, "lobby", &"w".into(), None, None, None)
-        .await
         .unwrap();
     let tab1 = hub.new_peer();
     let tab2 = hub.new_peer();
     hub.join(&tab1, "lobby", &"ada".into(), None, None, None)
-        .await
         .unwrap();
     hub.join(&tab2, "lobby", &"ada".into(), None, None, None)
-        .await
         .unwrap();
-    assert_eq!(hub.rooms(10).await.unwrap().rooms[0].users, 2);
+    assert_eq!(hub.rooms(10, None).await.unwrap().rooms[0].users, 2);
     // Presence goes out on the next tick (here: by hand).
     hub.flush_presence();
     hub.leave(tab1.id(), "lobby");
     hub.leave(tab2.id(), "lobby");
     hub.flush_presence();
-    let states: Vec<PresenceState> = parsed(&drain(&watcher))
+    let states: Vec<PresenceState> = parsed(&drain(&hub, &watcher))
         .into_iter()
         .filter_map(|m| match m {
             ServerMsg::Presence { state, .. } => Some(state),
@@ -203,7 +207,7 @@ async fn classic_members_get_the_classic_shape() {
     let c = hub.new_peer();
     hub.join_classic(&c, "lobby").await.unwrap();
     post(&hub, "lobby", "ada", "hi", None).await;
-    assert_eq!(drain(&c), [r#"{"user":"ada","message":"hi"}"#]);
+    assert_eq!(drain(&hub, &c), [r#"{"user":"ada","message":"hi"}"#]);
 }
 
 #[tokio::test]
@@ -211,7 +215,6 @@ async fn a_room_is_unloaded_when_its_last_member_leaves() {
     let hub = hub(|_| {});
     let p = hub.new_peer();
     hub.join(&p, "lobby", &"ada".into(), None, None, None)
-        .await
         .unwrap();
     post(&hub, "lobby", "ada", "hi", None).await;
     assert_eq!(hub.rooms_loaded(), 1);
@@ -226,10 +229,12 @@ async fn a_room_is_unloaded_when_its_last_member_leaves() {
 
 #[tokio::test]
 async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
-    let hub = hub(|c| c.window_budget = 4096);
+    let hub = hub(|c| {
+        c.window_budget = 4096;
+        c.replay_chunk = 16;
+    });
     let p = hub.new_peer();
     hub.join(&p, "big", &"ada".into(), None, None, None)
-        .await
         .unwrap();
     for i in 1..=200 {
         post(
@@ -245,11 +250,39 @@ async fn the_byte_budget_bounds_every_window_and_replay_reads_below_it() {
     // A resume from far below the window is still exact: the rest comes from the store.
     let q = hub.new_peer();
     hub.join(&q, "big", &"bob".into(), Some(10), None, None)
-        .await
         .unwrap();
-    let frames = drain(&q);
+    let frames = drain(&hub, &q);
     assert_eq!(replay_of(&frames), (11, 200, true));
     assert_eq!(seqs(&frames), (11..=200).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_replay_is_queued_a_chunk_at_a_time_and_a_second_join_replays_nothing() {
+    let hub = hub(|c| c.replay_chunk = 8);
+    for i in 1..=100 {
+        post(&hub, "lobby", "ada", &format!("m{i}"), None).await;
+    }
+    let p = hub.new_peer();
+    hub.join(&p, "lobby", &"bob".into(), Some(0), None, None)
+        .unwrap();
+    let mut queued = VecDeque::new();
+    p.outbox().take(&mut queued);
+    let frames: usize = queued
+        .iter()
+        .map(|o| match o {
+            Outbound::Frame(_) => 1,
+            Outbound::Batch(fs) => fs.len(),
+            Outbound::Backlog(_) => 0,
+        })
+        .sum();
+    assert_eq!(frames, 2 + 8, "joined, the bracket and one chunk");
+    assert!(matches!(queued.back(), Some(Outbound::Backlog(b)) if b.next == 9 && b.last == 100));
+    // Joining again, even with `since`, answers `joined` alone.
+    hub.join(&p, "lobby", &"bob".into(), Some(0), None, None)
+        .unwrap();
+    let again = parsed(&drain(&hub, &p));
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(matches!(again[0], ServerMsg::Joined { head: 100, .. }));
 }
 
 #[tokio::test]
@@ -267,9 +300,8 @@ async fn another_epoch_replays_from_the_oldest_held_and_says_incomplete() {
         Some("an-old-epoch"),
         None,
     )
-    .await
     .unwrap();
-    let frames = drain(&p);
+    let frames = drain(&hub, &p);
     assert_eq!(replay_of(&frames), (1, 3, false));
     assert_eq!(seqs(&frames), [1, 2, 3]);
 }
@@ -282,9 +314,8 @@ async fn max_replay_sends_the_newest_and_says_incomplete() {
     }
     let p = hub.new_peer();
     hub.join(&p, "lobby", &"ada".into(), Some(0), None, None)
-        .await
         .unwrap();
-    let frames = drain(&p);
+    let frames = drain(&hub, &p);
     assert_eq!(replay_of(&frames), (16, 20, false));
     assert_eq!(seqs(&frames), (16..=20).collect::<Vec<_>>());
 }

@@ -73,14 +73,33 @@ impl Store {
     /// [`Bus::watch`]), so nothing sequenced after the head read is missed.
     pub async fn load(&self, room: &str, watch: bool) -> Result<RoomMeta, StoreError> {
         let (h, room) = (self.history.clone(), room.to_owned());
-        let bus = self.bus.clone().filter(|_| watch);
-        self.blocking(move || {
-            if let Some(bus) = bus {
-                bus.watch(&room)?;
-            }
-            h.room(&room)
-        })
-        .await
+        let bus = self.bus.clone();
+        self.blocking(move || Self::load_with(&*h, bus.as_deref(), &room, watch))
+            .await
+    }
+
+    /// [`Store::load`] on the calling thread: only for code already on the blocking pool (a
+    /// join that reads the store, behind the hub's read gate).
+    pub fn load_blocking(&self, room: &str, watch: bool) -> Result<RoomMeta, StoreError> {
+        Self::load_with(&*self.history, self.bus.as_deref(), room, watch)
+    }
+
+    /// The room's meta; with `watch`, held by the history and watched by the bus first.
+    fn load_with(
+        h: &dyn History,
+        bus: Option<&dyn Bus>,
+        room: &str,
+        watch: bool,
+    ) -> Result<RoomMeta, StoreError> {
+        if !watch {
+            return h.room(room);
+        }
+        // On failure the hub unloads the room, which releases and unwatches it.
+        h.hold(room)?;
+        if let Some(bus) = bus {
+            bus.watch(room)?;
+        }
+        h.room(room)
     }
 
     /// See [`History::read`].
@@ -92,6 +111,16 @@ impl Store {
     ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
         let (h, room) = (self.history.clone(), room.to_owned());
         self.blocking(move || h.read(&room, range, limit)).await
+    }
+
+    /// See [`History::list_named`].
+    pub async fn list_named(
+        &self,
+        names: &[String],
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let (h, names) = (self.history.clone(), names.to_vec());
+        self.blocking(move || h.list_named(&names, limit)).await
     }
 
     /// See [`History::list`].
@@ -128,11 +157,13 @@ impl Store {
         }
     }
 
-    /// See [`Bus::unwatch`].
+    /// The hub unloaded `room`: ends what [`Store::load`] began (see [`Bus::unwatch`] and
+    /// [`History::release`]).
     pub fn unwatch(&self, room: &str) {
         if let Some(bus) = &self.bus {
             bus.unwatch(room);
         }
+        self.history.release(room);
     }
 
     /// See [`Bus::presence`].

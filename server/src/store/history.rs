@@ -31,6 +31,39 @@ pub trait History: Send + Sync + 'static {
     /// conversations).
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
 
+    /// Those of `names` that hold messages, with their head, by name, at most `limit` (never
+    /// private conversations): the room list of a token limited to some rooms, filtered before
+    /// it is cut. By default one [`History::room`] per name.
+    fn list_named(&self, names: &[String], limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut names: Vec<&String> = names
+            .iter()
+            .filter(|n| !banter_protocol::is_conversation(n))
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut out = Vec::new();
+        for name in names {
+            if out.len() >= limit {
+                break;
+            }
+            let head = self.room(name)?.head;
+            if head > 0 {
+                out.push((name.clone(), head));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The hub is loading `room`: a history that forgets rooms (the bounded memory store) must
+    /// keep it until [`History::release`]. Calls are counted. A durable history forgets
+    /// nothing: by default this does nothing.
+    fn hold(&self, _room: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The hub unloaded `room` (see [`History::hold`]).
+    fn release(&self, _room: &str) {}
+
     /// The two members of the private conversation `room`, once it holds a message.
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError>;
 

@@ -36,6 +36,8 @@ pub struct Settings {
     pub history: usize,
     /// `--max-rooms`: rooms the memory store may hold.
     pub max_rooms: usize,
+    /// `--memory-store-bytes`: message bytes the memory store may hold.
+    pub memory_bytes: usize,
 }
 
 impl Settings {
@@ -54,6 +56,7 @@ impl Settings {
             dedupe_capacity: 1000,
             history: 1000,
             max_rooms: 10_000,
+            memory_bytes: 256 << 20,
         }
     }
 }

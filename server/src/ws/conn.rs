@@ -1,16 +1,18 @@
 //! A connection's own state (who it is, its rooms, its rate limiter) and the dispatcher of its
 //! frames: rate limit first, then decode, then the hub.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Message;
 use banter_protocol::{
-    AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, ErrorCode, ServerMsg, ValidationError,
+    AuthMode, ClassicMsg, ClientMsg, DEFAULT_ROOM, DirectMessage, ErrorCode, ServerMsg,
+    ValidationError,
 };
-use governor::DefaultDirectRateLimiter;
+use governor::{DefaultDirectRateLimiter, RateLimiter};
 
-use super::socket::End;
+use super::end::End;
 use super::{ConnSettings, Mode};
 use crate::auth::{AuthError, Claims};
 use crate::hub::conversations::Members;
@@ -32,6 +34,29 @@ pub(super) struct Conn {
     pub(super) rooms: Vec<String>,
     pub(super) limiter: Option<Box<DefaultDirectRateLimiter>>,
     pub(super) settings: Arc<ConnSettings>,
+    /// The client's address, for the limits per address.
+    pub(super) ip: Option<IpAddr>,
+}
+
+/// A checked `join`, to be carried out.
+pub(crate) struct JoinRequest {
+    pub(super) room: String,
+    pub(super) name: Arc<str>,
+    pub(super) since: Option<u64>,
+    pub(super) epoch: Option<String>,
+    pub(super) members: Membership,
+    /// The connection is in the room already.
+    pub(super) repeated: bool,
+}
+
+/// Whose room it is.
+pub(crate) enum Membership {
+    /// A room (the token allows it).
+    Room,
+    /// A private conversation whose members are known (opened `with` the other).
+    Known(Members),
+    /// A private conversation named by its id: the joiner must be found among its members.
+    Lookup,
 }
 
 /// What a client frame did to the connection's standing.
@@ -40,13 +65,36 @@ pub(super) enum Outcome {
     Quiet,
     /// Open mode: the first accepted `join` (the hello deadline no longer applies).
     Hello,
-    /// Token mode: a token was accepted; it expires in this long.
-    Authenticated(Duration),
+    /// Token mode: a token was accepted; it expires in this long. `first`: the connection's
+    /// first token, whose user is to be registered with [`Conn::register`].
+    Authenticated { left: Duration, first: bool },
     /// Token mode: no valid token; `unauthorized` is queued, close with 4001.
     Refuse,
+    /// A `join`, checked: to be carried out with [`Conn::join`].
+    Join(Box<JoinRequest>),
 }
 
 impl Conn {
+    /// A new connection's state, with a fresh peer (its outbox) in `hub`.
+    pub(super) fn new(
+        hub: &Hub,
+        settings: &Arc<ConnSettings>,
+        mode: Mode,
+        ip: Option<IpAddr>,
+    ) -> Self {
+        Conn {
+            limiter: settings.rate.map(RateLimiter::direct).map(Box::new),
+            hub: hub.clone(),
+            peer: hub.new_peer(),
+            mode,
+            name: None,
+            claims: None,
+            rooms: Vec::new(),
+            settings: settings.clone(),
+            ip,
+        }
+    }
+
     /// Queues an `error` frame. The message is capped, and `client_id` is echoed only when it is
     /// valid, so an error never carries more than a short prefix of the client's input.
     pub(super) fn error(
@@ -84,7 +132,7 @@ impl Conn {
 
     /// Every frame counts against the rate limit, before any parsing: a flood of bad JSON,
     /// binary frames or pings is throttled like a flood of messages.
-    pub(super) async fn handle_frame(&mut self, msg: Message) -> Outcome {
+    pub(super) fn handle_frame(&mut self, msg: Message) -> Outcome {
         let limited = self.rate_limited();
         match msg {
             Message::Text(text) if limited => {
@@ -92,9 +140,9 @@ impl Conn {
                 Outcome::Quiet
             }
             Message::Text(text) => match self.mode {
-                Mode::Typed => self.handle_typed(&text).await,
+                Mode::Typed => self.handle_typed(&text),
                 Mode::Classic => {
-                    self.handle_classic(&text).await;
+                    self.handle_classic(&text);
                     Outcome::Quiet
                 }
             },
@@ -132,13 +180,21 @@ impl Conn {
         end
     }
 
+    /// Makes the connection reachable by direct messages to its name (after its first token);
+    /// returns once they are routed here, on every node.
+    pub(super) async fn register(&self) {
+        if let Some(name) = &self.name {
+            self.hub.register_user(name, &self.peer).await;
+        }
+    }
+
     /// Queues `unauthorized` for a connection that is about to be closed with 4001.
     pub(super) fn refuse(&self, why: AuthError) -> Outcome {
         self.error(ErrorCode::Unauthorized, why.to_string(), None);
         Outcome::Refuse
     }
 
-    pub(super) async fn handle_typed(&mut self, text: &str) -> Outcome {
+    pub(super) fn handle_typed(&mut self, text: &str) -> Outcome {
         let token_mode = self.settings.identity.mode() == AuthMode::Token;
         let msg: ClientMsg = match serde_json::from_str(text) {
             Ok(msg) => msg,
@@ -153,7 +209,7 @@ impl Conn {
         if let ClientMsg::Auth { token } = &msg
             && token_mode
         {
-            return self.authenticate(token).await;
+            return self.authenticate(token);
         }
         if token_mode && self.claims.is_none() {
             return self.refuse(AuthError::Missing);
@@ -164,10 +220,9 @@ impl Conn {
             }
             _ => None,
         };
-        let was_named = self.name.is_some();
-        match self.dispatch(msg).await {
-            Ok(()) if !was_named && self.name.is_some() && !token_mode => Outcome::Hello,
-            Ok(()) => Outcome::Quiet,
+        match self.dispatch(msg) {
+            Ok(Some(join)) => Outcome::Join(join),
+            Ok(None) => Outcome::Quiet,
             Err(e) => {
                 self.error(e.code, e.message, client_id);
                 Outcome::Quiet
@@ -177,7 +232,7 @@ impl Conn {
 
     /// Token mode: checks an `auth` frame. The first fixes the connection's user; a later one
     /// (a refreshed token for the same user) extends it.
-    pub(super) async fn authenticate(&mut self, token: &str) -> Outcome {
+    pub(super) fn authenticate(&mut self, token: &str) -> Outcome {
         let claims = match self.settings.identity.verify(token) {
             Ok(c) => c,
             Err(e) => return self.refuse(e),
@@ -192,10 +247,11 @@ impl Conn {
             );
             return Outcome::Quiet;
         }
-        if self.name.is_none() {
-            self.hub.register_user(&claims.user, &self.peer).await;
+        let first = self.name.is_none();
+        if first {
             self.name = Some(claims.user.clone());
         }
+        self.leave_forbidden(&claims);
         self.peer.deliver(Outbound::Frame(
             ServerMsg::Authenticated {
                 user: claims.user.to_string(),
@@ -206,11 +262,15 @@ impl Conn {
         ));
         let left = claims.remaining();
         self.claims = Some(claims);
-        Outcome::Authenticated(left)
+        Outcome::Authenticated { left, first }
     }
 
-    pub(super) async fn dispatch(&mut self, msg: ClientMsg) -> Result<(), ValidationError> {
-        let limits = self.hub.limits().clone();
+    /// Carries out a typed frame; a `join` is only checked here and returned, to be carried
+    /// out by [`Conn::join`] (it may wait for the store).
+    pub(super) fn dispatch(
+        &mut self,
+        msg: ClientMsg,
+    ) -> Result<Option<Box<JoinRequest>>, ValidationError> {
         match msg {
             ClientMsg::Join {
                 room,
@@ -219,113 +279,98 @@ impl Conn {
                 epoch,
                 with,
             } => {
-                if with.is_none() {
-                    self.hub.check_room(&room)?;
-                }
-                // With a token, the name is the token's user: `name` may be left out.
-                let name = match (&self.claims, name.trim()) {
-                    (Some(c), "") => &*c.user,
-                    _ => limits.name(&name)?,
-                };
-                if let Some(current) = &self.name
-                    && &**current != name
-                {
-                    return Err(ValidationError {
-                        code: ErrorCode::NameTaken,
-                        message: format!("this connection already chats as `{current}`"),
-                    });
-                }
-                let (room, members) = self.target(&room, with.as_deref(), name).await?;
-                let joined = self.rooms.contains(&room);
-                if !joined && self.rooms.len() >= self.settings.max_rooms {
-                    return Err(ValidationError {
-                        code: ErrorCode::InvalidRoom,
-                        message: format!(
-                            "one connection may be in at most {} rooms",
-                            self.settings.max_rooms
-                        ),
-                    });
-                }
-                let name: Arc<str> = self.name.clone().unwrap_or_else(|| name.into());
-                self.hub
-                    .join(
-                        &self.peer,
-                        &room,
-                        &name,
-                        since,
-                        epoch.as_deref(),
-                        members.as_ref(),
-                    )
-                    .await?;
-                if self.name.is_none() {
-                    self.hub.register_user(&name, &self.peer).await;
-                    self.name = Some(name);
-                }
-                if !joined {
-                    self.rooms.push(room);
-                }
-                Ok(())
+                let req = self.join_request(&room, &name, since, epoch, with.as_deref())?;
+                return Ok(Some(Box::new(req)));
             }
-            ClientMsg::Leave { room } => {
-                let at = self.joined(&room)?;
-                self.rooms.swap_remove(at);
-                self.hub.leave(self.peer.id(), &room);
-                Ok(())
-            }
+            ClientMsg::Leave { room } => self.on_leave(&room),
             ClientMsg::Send {
                 room,
                 text,
                 client_id,
-            } => {
-                self.joined(&room)?;
-                let name = self.name.clone().unwrap_or_else(|| "".into());
-                let peer = self.peer.clone();
-                let (cid, to) = (client_id.clone(), room.clone());
-                self.hub
-                    .post(&room, &name, &text, client_id.as_deref(), move |result| {
-                        answer_send(&peer, to, cid, result)
-                    })
-                    .await
-            }
+            } => self.on_send(room, &text, client_id),
             ClientMsg::Direct {
                 to,
                 text,
                 client_id,
-            } => {
-                let Some(name) = &self.name else {
-                    return Err(ValidationError {
-                        code: ErrorCode::NotJoined,
-                        message: "join a room first: that gives this connection its name".into(),
-                    });
-                };
-                self.hub
-                    .direct(&self.peer, name, &to, &text, client_id.as_deref())
-            }
+            } => self.on_direct(&to, &text, client_id),
             // Open mode has nothing to check: names are chosen freely. (Token mode answers
             // `auth` before dispatch.)
             ClientMsg::Auth { .. } => Err(ValidationError {
                 code: ErrorCode::BadRequest,
                 message: "this server does not use tokens (welcome.auth is \"open\")".into(),
             }),
-            ClientMsg::Typing { room } => {
-                self.joined(&room)?;
-                if let Some(name) = &self.name {
-                    self.hub.typing(self.peer.id(), &room, name);
-                }
-                Ok(())
-            }
+            ClientMsg::Typing { room } => self.on_typing(&room),
+        }?;
+        Ok(None)
+    }
+
+    fn on_leave(&mut self, room: &str) -> Result<(), ValidationError> {
+        let at = self.joined(room)?;
+        self.leave_room(at);
+        Ok(())
+    }
+
+    /// Stores a message in a room the connection joined; the store's completion acks it.
+    fn on_send(
+        &mut self,
+        room: String,
+        text: &str,
+        client_id: Option<String>,
+    ) -> Result<(), ValidationError> {
+        self.joined(&room)?;
+        let name = self.name.clone().unwrap_or_else(|| "".into());
+        let peer = self.peer.clone();
+        let cid = client_id.clone();
+        self.hub.post_now(
+            &room.clone(),
+            &name,
+            text,
+            client_id.as_deref(),
+            move |result| answer_send(&peer, room, cid, result),
+        )
+    }
+
+    /// A v1 `direct`: stored in the conversation with `to`; the echo is the ack.
+    fn on_direct(
+        &mut self,
+        to: &str,
+        text: &str,
+        client_id: Option<String>,
+    ) -> Result<(), ValidationError> {
+        let Some(name) = &self.name else {
+            return Err(ValidationError {
+                code: ErrorCode::NotJoined,
+                message: "join a room first: that gives this connection its name".into(),
+            });
+        };
+        let (peer, cid) = (self.peer.clone(), client_id.clone());
+        self.hub.direct(
+            name,
+            to,
+            text,
+            client_id.as_deref(),
+            self.peer.id(),
+            move |result| answer_direct(&peer, cid, result),
+        )
+    }
+
+    fn on_typing(&mut self, room: &str) -> Result<(), ValidationError> {
+        self.joined(room)?;
+        if let Some(name) = &self.name {
+            self.hub.typing(self.peer.id(), room, name);
         }
+        Ok(())
     }
 
     /// The room a `join` enters, with its members when it is a private conversation: the one
     /// `with` another user, one named by its id (for its members only), or a room (that the
     /// token allows).
-    async fn target(
+    pub(super) fn target(
         &self,
         room: &str,
         with: Option<&str>,
         name: &str,
-    ) -> Result<(String, Option<Members>), ValidationError> {
+    ) -> Result<(String, Membership), ValidationError> {
         if let Some(with) = with {
             let (id, members) = self.hub.open_conversation(name, with)?;
             if !room.is_empty() && room != id {
@@ -334,13 +379,13 @@ impl Conn {
                     message: "`room` and `with` name different conversations".into(),
                 });
             }
-            return Ok((id, Some(members)));
+            return Ok((id, Membership::Known(members)));
         }
         if banter_protocol::is_conversation(room) {
-            return Ok((room.to_owned(), Some(self.hub.member(room, name).await?)));
+            return Ok((room.to_owned(), Membership::Lookup));
         }
         self.allowed(room)?;
-        Ok((room.to_owned(), None))
+        Ok((room.to_owned(), Membership::Room))
     }
 
     /// Token mode: whether the token's `rooms` claim allows `room` (absent: every room).
@@ -366,29 +411,28 @@ impl Conn {
             })
     }
 
-    pub(super) async fn handle_classic(&mut self, text: &str) {
+    pub(super) fn handle_classic(&mut self, text: &str) {
         let msg: ClassicMsg = match serde_json::from_str(text) {
             Ok(msg) => msg,
             Err(e) => return self.error(ErrorCode::BadRequest, bad_request(&e), None),
         };
         let peer = self.peer.clone();
-        let posted = self
-            .hub
-            .post(
-                DEFAULT_ROOM,
-                &msg.user,
-                &msg.message,
-                None,
-                move |result| match result {
-                    Ok(a) if !a.duplicate => metrics::message_stored(metrics::Path::Classic),
-                    Ok(_) => {}
-                    Err(e) => {
-                        let e = refusal(&e);
-                        peer.send(&ServerMsg::error(e.code, e.message, None));
-                    }
-                },
-            )
-            .await;
+        let posted =
+            self.hub
+                .post_now(
+                    DEFAULT_ROOM,
+                    &msg.user,
+                    &msg.message,
+                    None,
+                    move |result| match result {
+                        Ok(a) if !a.duplicate => metrics::message_stored(metrics::Path::Classic),
+                        Ok(_) => {}
+                        Err(e) => {
+                            let e = refusal(&e);
+                            peer.send(&ServerMsg::error(e.code, e.message, None));
+                        }
+                    },
+                );
         if let Err(e) = posted {
             self.error(e.code, e.message, None);
         }
@@ -396,11 +440,16 @@ impl Conn {
 
     pub(super) fn leave_all(&mut self) {
         match self.mode {
-            Mode::Typed => self.hub.disconnect(
-                self.peer.id(),
-                self.name.as_deref(),
-                self.rooms.iter().map(String::as_str),
-            ),
+            Mode::Typed => {
+                for room in &self.rooms {
+                    self.settings.rooms_per_ip.leave(self.ip, room);
+                }
+                self.hub.disconnect(
+                    self.peer.id(),
+                    self.name.as_deref(),
+                    self.rooms.iter().map(String::as_str),
+                );
+            }
             Mode::Classic => {
                 self.hub.leave(self.peer.id(), DEFAULT_ROOM);
             }
@@ -430,6 +479,27 @@ fn answer_send(
                     seq: a.stored.msg.seq,
                 });
             }
+        }
+        Err(e) => {
+            let e = refusal(&e);
+            peer.send(&ServerMsg::error(e.code, e.message, client_id));
+        }
+    }
+}
+
+/// Answers a `direct` to the connection that sent it: its `direct` echo (the ack), or why it
+/// was not stored. Runs on the store's thread.
+fn answer_direct(
+    peer: &Peer,
+    client_id: Option<String>,
+    result: Result<(Appended, DirectMessage), StoreError>,
+) {
+    match result {
+        Ok((a, direct)) => {
+            if !a.duplicate {
+                metrics::message_stored(metrics::Path::Ws);
+            }
+            peer.send(&ServerMsg::Direct(direct));
         }
         Err(e) => {
             let e = refusal(&e);

@@ -16,11 +16,16 @@
 //! Every frame the client sends (text, binary, ping) counts against its rate limit, and error
 //! frames echo at most a short prefix of what the client sent ([`crate::limit::echo`]).
 //!
-//! Files: this one is the door; [`socket`] runs a connection (its loop, deadlines, writes and
-//! close codes); [`conn`] is a connection's state and the dispatcher of its frames.
+//! Files: this one is the door; [`socket`] runs a connection (greet, its loop, close); [`end`]
+//! how a connection ends (close codes) and its deadlines; [`write`] writes what the hub queued
+//! (batches, and replays a chunk at a time); [`conn`] is a connection's state and the
+//! dispatcher of its frames; [`join`] its joins and leaves.
 
 mod conn;
+mod end;
+mod join;
 mod socket;
+mod write;
 
 pub use socket::serve_socket;
 
@@ -40,6 +45,7 @@ use crate::auth::SharedIdentity;
 use crate::error::ApiError;
 use crate::limit::per_ip::IpGuard;
 use crate::limit::proxy;
+use crate::limit::rooms_per_ip::RoomsPerIp;
 
 /// Which dialect a socket speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +70,8 @@ pub struct ConnSettings {
     pub identity: SharedIdentity,
     /// A socket with no valid frame this long after the upgrade is closed (zero: never).
     pub auth_timeout: Duration,
+    /// Rooms the connections of one address may be in (`--max-rooms-per-ip`).
+    pub rooms_per_ip: RoomsPerIp,
 }
 
 /// `GET /ws`: the typed protocol.
@@ -74,8 +82,9 @@ pub async fn ws_handler(
     ws: WebSocketUpgrade,
 ) -> Response {
     let remote = proxy::describe(&extensions);
-    match app.per_ip.try_open(proxy::client_ip(&extensions)) {
-        Some(ip) => upgrade(app, &headers, remote, ws, Mode::Typed, ip),
+    let addr = proxy::client_ip(&extensions);
+    match app.per_ip.try_open(addr) {
+        Some(ip) => upgrade(app, &headers, (remote, addr), ws, Mode::Typed, ip),
         None => ApiError::TooManyConnections.into_response(),
     }
 }
@@ -91,8 +100,9 @@ pub async fn root_handler(
     match ws {
         Ok(ws) => {
             let remote = proxy::describe(&extensions);
-            match app.per_ip.try_open(proxy::client_ip(&extensions)) {
-                Some(ip) => upgrade(app, &headers, remote, ws, Mode::Classic, ip),
+            let addr = proxy::client_ip(&extensions);
+            match app.per_ip.try_open(addr) {
+                Some(ip) => upgrade(app, &headers, (remote, addr), ws, Mode::Classic, ip),
                 None => ApiError::TooManyConnections.into_response(),
             }
         }
@@ -103,7 +113,7 @@ pub async fn root_handler(
 fn upgrade(
     app: AppState,
     headers: &HeaderMap,
-    remote: String,
+    (remote, addr): (String, Option<std::net::IpAddr>),
     ws: WebSocketUpgrade,
     mode: Mode,
     ip: IpGuard,
@@ -128,7 +138,7 @@ fn upgrade(
         .on_upgrade(move |socket: WebSocket| {
             let task = serve_socket(
                 socket,
-                remote,
+                (remote, addr),
                 app.hub.clone(),
                 app.conn.clone(),
                 mode,

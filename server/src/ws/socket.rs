@@ -3,126 +3,26 @@
 //! deadlines, and closes with the right code.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
-use banter_protocol::{AuthMode, DEFAULT_ROOM, ServerMsg, close};
+use axum::extract::ws::{CloseFrame, Message};
+use banter_protocol::{AuthMode, DEFAULT_ROOM, ServerMsg};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use governor::RateLimiter;
 use tokio::sync::watch;
-use tokio::time::{Instant, Sleep, sleep, sleep_until, timeout};
+use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{Conn, Outcome};
+use super::end::End;
+use super::end::{Deadline, overdue, passed};
+use super::write::{self, guarded};
 use super::{ConnSettings, Mode};
-use crate::frame::Frame;
-use crate::hub::{ConnectionGuard, Hub, Outbound};
-use crate::metrics::{self, Kick};
-use crate::outbox::Outbox;
+use crate::hub::{ConnectionGuard, Hub, Outbound, Peer};
+use crate::metrics;
 
 /// Batch buffers up to this many entries are freed after each write.
 const SMALL_BATCH: usize = 8;
-
-/// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum End {
-    Shutdown,
-    TooSlow,
-    Idle,
-    TooBig,
-    ClientClosed,
-    Broken,
-    /// Token mode: no valid `auth` first, or the token expired (the message was sent before).
-    Unauthorized,
-    /// Token mode: the classic `/` dialect has no way to present a token.
-    ClassicRefused,
-    /// Open mode: no accepted `join` within `--auth-timeout`.
-    NoHello,
-}
-
-impl End {
-    /// The close code and reason the client sees (for the log: the client's own code when it
-    /// closed, none when the connection broke).
-    fn describe(self, client: Option<&CloseFrame>) -> (Option<u16>, String) {
-        match (self.close_frame(), client) {
-            (Some(f), _) => (Some(f.code), f.reason.to_string()),
-            (None, Some(f)) => (Some(f.code), format!("client: {}", f.reason.as_str())),
-            (None, None) if self == End::ClientClosed => (None, "client closed".into()),
-            (None, None) => (None, "connection broken".into()),
-        }
-    }
-
-    fn kick(self) -> Option<Kick> {
-        match self {
-            End::TooSlow => Some(Kick::TooSlow),
-            End::Idle => Some(Kick::Idle),
-            End::TooBig => Some(Kick::TooBig),
-            _ => None,
-        }
-    }
-
-    fn close_frame(self) -> Option<CloseFrame> {
-        let (code, reason) = match self {
-            End::Shutdown => (close::GOING_AWAY, "server shutting down"),
-            End::TooSlow => (close::TOO_SLOW, "too slow: reconnect and resume with since"),
-            End::Idle => (
-                close::TOO_SLOW,
-                "idle timeout: reconnect and resume with since",
-            ),
-            End::TooBig => (close::TOO_BIG, "message too big"),
-            End::Unauthorized => (close::UNAUTHORIZED, "unauthorized: get a new token"),
-            End::ClassicRefused => (
-                close::UNAUTHORIZED,
-                "this server needs tokens: use /ws and send auth first",
-            ),
-            End::NoHello => (close::POLICY, "no valid frame within the auth timeout"),
-            End::ClientClosed | End::Broken => return None,
-        };
-        Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })
-    }
-}
-
-/// A per-connection timer, armed only while it matters: before the first valid frame (the
-/// hello deadline) and, in token mode, until the token expires. Established open-mode
-/// connections own no timer at all (pings follow the server-wide heartbeat).
-struct Deadline {
-    sleep: std::pin::Pin<Box<Sleep>>,
-    /// What passing it means.
-    end: End,
-}
-
-impl Deadline {
-    fn after(d: Duration, end: End) -> Option<Deadline> {
-        Some(Deadline {
-            sleep: Box::pin(sleep(d)),
-            end,
-        })
-    }
-}
-
-/// Waits for the deadline, or forever when there is none.
-async fn passed(deadline: &mut Option<Deadline>) -> End {
-    match deadline {
-        Some(d) => {
-            d.sleep.as_mut().await;
-            d.end
-        }
-        None => std::future::pending().await,
-    }
-}
-
-/// The deadline's meaning if it has passed (checked between frames, for clients that keep the
-/// read branch busy).
-fn overdue(deadline: &Option<Deadline>) -> Option<End> {
-    deadline
-        .as_ref()
-        .filter(|d| Instant::now() >= d.sleep.deadline())
-        .map(|d| d.end)
-}
 
 /// Runs one connection to its end. `socket` is any stream/sink of WebSocket messages.
 ///
@@ -134,7 +34,7 @@ fn overdue(deadline: &Option<Deadline>) -> Option<End> {
 #[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
 pub fn serve_socket<S>(
     mut socket: S,
-    remote: String,
+    remote: (String, Option<IpAddr>),
     hub: Hub,
     settings: Arc<ConnSettings>,
     mode: Mode,
@@ -161,10 +61,10 @@ where
     }
 }
 
-/// The connection's loop and close (see [`serve_socket`]).
+/// The connection, greeted, served to its end, closed (see [`serve_socket`]).
 async fn run<S>(
     socket: &mut S,
-    remote: &str,
+    (remote, ip): &(String, Option<IpAddr>),
     hub: &Hub,
     settings: &Arc<ConnSettings>,
     mode: Mode,
@@ -173,224 +73,250 @@ async fn run<S>(
 ) where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
-    let peer = hub.new_peer();
-    let outbox = peer.outbox();
-    let auth = settings.identity.mode();
-    let mut conn = Conn {
-        limiter: settings.rate.map(RateLimiter::direct).map(Box::new),
-        hub: hub.clone(),
-        peer: peer.clone(),
-        mode,
-        name: None,
-        claims: None,
-        rooms: Vec::new(),
-        settings: settings.clone(),
+    let conn = Conn::new(hub, settings, mode, *ip);
+    let mut session = Session {
+        peer: conn.peer.clone(),
+        conn,
+        socket,
+        settings,
+        shutdown,
+        heartbeat,
+        deadline: None,
+        last_seen: Instant::now(),
+        batch: VecDeque::new(),
+        client_close: None,
     };
-    let hello_end = match auth {
-        AuthMode::Token => End::Unauthorized,
-        AuthMode::Open => End::NoHello,
-    };
-    let mut deadline = if settings.auth_timeout.is_zero() || mode == Mode::Classic {
-        None
-    } else {
-        Deadline::after(settings.auth_timeout, hello_end)
-    };
-    let mut refused = None;
-    match mode {
-        Mode::Typed => {
-            let session = uuid::Uuid::now_v7().to_string();
-            peer.deliver(Outbound::Frame(
-                ServerMsg::welcome(session, settings.version, hub.limits().clone(), auth)
-                    .to_json()
-                    .into(),
-            ));
-        }
-        Mode::Classic if auth == AuthMode::Token => refused = Some(End::ClassicRefused),
-        Mode::Classic => {
-            if let Err(e) = hub.join_classic(&peer, DEFAULT_ROOM).await {
-                conn.error(e.code, e.message, None);
-            }
-        }
-    }
-    metrics::connection_opened();
-    tracing::info!(conn = peer.id(), ?mode, remote, "connection opened");
     let opened = Instant::now();
-    // The client's close frame, if it sent one: its code goes in the log line.
-    let mut client_close: Option<CloseFrame> = None;
-
-    let mut last_seen = Instant::now();
-    // Swapped with the outbox's queue; see the end of a write for how it stays small when idle.
-    let mut batch = VecDeque::new();
-
-    // Order matters: shutdown and kicks first; then the client's frames before the hello/expiry
-    // deadline and our writes, so
-    // heavy fan-out never starves reading (a flooding client starves only its own writes, and
-    // is then kicked); pings last. Pings follow one server-wide heartbeat rather than a timer
-    // per connection: idle connections then cost no timer at all.
-    let end = loop {
-        if let Some(end) = refused.take() {
-            break end;
-        }
-        let idle_deadline = last_seen + settings.idle_timeout;
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break End::Shutdown,
-            _ = outbox.kicked() => break End::TooSlow,
-            incoming = socket.next() => {
-                last_seen = Instant::now();
-                let msg = match incoming {
-                    None => break End::ClientClosed,
-                    Some(Err(e)) => break if is_too_big(e) { End::TooBig } else { End::Broken },
-                    Some(Ok(Message::Close(frame))) => {
-                        client_close = frame;
-                        break End::ClientClosed;
-                    }
-                    Some(Ok(msg)) => msg,
-                };
-                // A client that never pauses must not outlive its token...
-                if conn.claims.is_some() && let Some(end) = overdue(&deadline) {
-                    break conn.deadline_passed(end);
-                }
-                // Boxed: handling a frame may await the store (a join's reads), and that state
-                // lives on the heap while it lasts instead of in every connection's task.
-                let outcome = Box::pin(conn.handle_frame(msg)).await;
-                match outcome {
-                    Outcome::Quiet => {}
-                    Outcome::Hello => deadline = None,
-                    Outcome::Authenticated(left) => {
-                        deadline = Deadline::after(left, End::Unauthorized);
-                    }
-                    Outcome::Refuse => break End::Unauthorized,
-                }
-                // ...nor keep a socket open with frames that are never valid.
-                if let Some(end) = overdue(&deadline) {
-                    break conn.deadline_passed(end);
-                }
-            }
-            // After the client's frames: a frame that arrived in time counts even when the
-            // server is slow to read it.
-            end = passed(&mut deadline) => break conn.deadline_passed(end),
-            _ = outbox.ready() => {
-                if !outbox.take(&mut batch) {
-                    continue;
-                }
-                // Feed every frame, flush once: one write for the whole batch.
-                let write = async {
-                    for out in batch.drain(..) {
-                        match out {
-                            Outbound::Frame(f) => socket.feed(text(f)).await?,
-                            Outbound::Batch(fs) => {
-                                for f in fs {
-                                    socket.feed(text(f)).await?;
-                                }
-                            }
-                        }
-                    }
-                    socket.flush().await
-                };
-                if let Some(end) = guarded(write, shutdown, outbox, idle_deadline).await {
-                    break end;
-                }
-                // A connection that writes a little now and then (most of them) holds no batch
-                // buffer between writes; a busy one keeps its buffer.
-                if batch.capacity() <= SMALL_BATCH {
-                    batch = VecDeque::new();
-                }
-            }
-            beat = heartbeat.changed() => {
-                // The heartbeat ends only when the server shuts down.
-                if beat.is_err() {
-                    break End::Shutdown;
-                }
-                if Instant::now() >= idle_deadline {
-                    break End::Idle;
-                }
-                let ping = socket.send(Message::Ping(Default::default()));
-                if let Some(end) = guarded(ping, shutdown, outbox, idle_deadline).await {
-                    break end;
-                }
-            }
-        }
+    let end = match session.greet(remote).await {
+        Some(refused) => refused,
+        None => session.serve().await,
     };
-
-    if let Some(kick) = end.kick() {
-        metrics::kicked(kick);
-    }
-    let (code, reason) = end.describe(client_close.as_ref());
-    tracing::info!(
-        conn = peer.id(),
-        user = conn.name.as_deref().unwrap_or(""),
-        code,
-        reason,
-        secs = opened.elapsed().as_secs(),
-        "connection closed"
-    );
-    // Leave rooms first, so the others see `left` even while the close is being written.
-    conn.leave_all();
-    if matches!(end, End::Unauthorized | End::ClassicRefused) {
-        // Whatever is queued (the `unauthorized` error) goes out before the close.
-        flush_outbox(socket, outbox, settings.close_grace).await;
-    }
-    match end.close_frame() {
-        Some(frame) => {
-            let _ = timeout(
-                settings.close_grace,
-                socket.send(Message::Close(Some(frame))),
-            )
-            .await;
-        }
-        // Lets tungstenite write the reply to the client's close.
-        None if end == End::ClientClosed => {
-            let _ = timeout(settings.close_grace, socket.flush()).await;
-        }
-        None => {}
-    }
+    session.close(end, opened).await;
 }
 
-/// Writes what is queued for the client, bounded by `grace`.
-async fn flush_outbox<S>(socket: &mut S, outbox: &Outbox, grace: Duration)
+/// A connection while it runs: its socket, its state ([`Conn`]), its deadline, and the batch its
+/// writer holds.
+struct Session<'a, S> {
+    socket: &'a mut S,
+    conn: Conn,
+    /// The connection's side of the hub (its outbox); the same as `conn.peer`.
+    peer: Peer,
+    settings: &'a ConnSettings,
+    shutdown: &'a CancellationToken,
+    heartbeat: &'a mut watch::Receiver<()>,
+    deadline: Option<Deadline>,
+    last_seen: Instant,
+    /// Swapped with the outbox's queue; see [`Session::on_outbox`] for how it stays small.
+    batch: VecDeque<Outbound>,
+    /// The client's close frame, if it sent one: its code goes in the log line.
+    client_close: Option<CloseFrame>,
+}
+
+/// What woke a connection's task.
+enum Event {
+    End(End),
+    Frame(Option<Result<Message, axum::Error>>),
+    Deadline(End),
+    Outbox,
+    /// The heartbeat ticked (`false`: it ended, the server shuts down).
+    Beat(bool),
+}
+
+impl<S> Session<'_, S>
 where
-    S: Sink<Message, Error = axum::Error> + Unpin,
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
-    let mut batch = VecDeque::new();
-    outbox.take(&mut batch);
-    let write = async {
-        for out in batch {
-            let frames = match out {
-                Outbound::Frame(f) => vec![f],
-                Outbound::Batch(fs) => fs,
+    /// Arms the hello deadline and queues `welcome` (typed) or joins the lobby (classic, off
+    /// the runtime: loading the room may read the store). `Some` when the connection is refused
+    /// at once.
+    async fn greet(&mut self, remote: &str) -> Option<End> {
+        let (settings, hub) = (self.settings, &self.conn.hub);
+        let auth = settings.identity.mode();
+        let mode = self.conn.mode;
+        if !settings.auth_timeout.is_zero() && mode == Mode::Typed {
+            let hello_end = match auth {
+                AuthMode::Token => End::Unauthorized,
+                AuthMode::Open => End::NoHello,
             };
-            for f in frames {
-                socket.feed(text(f)).await?;
+            self.deadline = Deadline::after(settings.auth_timeout, hello_end);
+        }
+        metrics::connection_opened();
+        tracing::info!(conn = self.peer.id(), ?mode, remote, "connection opened");
+        match mode {
+            Mode::Typed => {
+                let session = uuid::Uuid::now_v7().to_string();
+                let welcome =
+                    ServerMsg::welcome(session, settings.version, hub.limits().clone(), auth);
+                self.peer.deliver(Outbound::Frame(welcome.to_json().into()));
+            }
+            Mode::Classic if auth == AuthMode::Token => return Some(End::ClassicRefused),
+            Mode::Classic => {
+                // Its store reads run off the runtime (see `store::Store`).
+                if let Err(e) = hub.join_classic(&self.peer, DEFAULT_ROOM).await {
+                    self.conn.error(e.code, e.message, None);
+                }
             }
         }
-        socket.flush().await
-    };
-    let _ = timeout(grace, write).await;
-}
-
-/// Runs a write to the socket unless the server shuts down, the client is kicked, or the client
-/// stays silent past its idle deadline first: a client that stops reading blocks a write, and
-/// must not keep its connection (or its memory) alive by doing so. `None` means written.
-async fn guarded(
-    write: impl Future<Output = Result<(), axum::Error>>,
-    shutdown: &CancellationToken,
-    outbox: &Outbox,
-    idle_deadline: Instant,
-) -> Option<End> {
-    tokio::select! {
-        biased;
-        _ = shutdown.cancelled() => Some(End::Shutdown),
-        _ = outbox.kicked() => Some(End::TooSlow),
-        _ = sleep_until(idle_deadline) => Some(End::Idle),
-        res = write => res.err().map(|_| End::Broken),
+        None
     }
-}
 
-/// A frame as a WebSocket text message: the edge where Banter's [`Frame`] becomes axum's type.
-/// The bytes are shared, not copied (axum checks that they are UTF-8, which a `Frame` always is).
-fn text(f: Frame) -> Message {
-    Message::Text(Utf8Bytes::try_from(f.into_bytes()).unwrap_or_default())
+    /// Runs the connection until it ends.
+    ///
+    /// Order matters: shutdown and kicks first; then the client's frames before the
+    /// hello/expiry deadline and our writes, so heavy fan-out never starves reading (a flooding
+    /// client starves only its own writes, and is then kicked); pings last. Pings follow one
+    /// server-wide heartbeat rather than a timer per connection: idle connections then cost no
+    /// timer at all.
+    async fn serve(&mut self) -> End {
+        loop {
+            let idle_deadline = self.last_seen + self.settings.idle_timeout;
+            let outbox = self.peer.outbox();
+            let event = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => Event::End(End::Shutdown),
+                _ = outbox.kicked() => Event::End(End::TooSlow),
+                incoming = self.socket.next() => Event::Frame(incoming),
+                // After the client's frames: a frame that arrived in time counts even when the
+                // server is slow to read it.
+                end = passed(&mut self.deadline) => Event::Deadline(end),
+                _ = outbox.ready() => Event::Outbox,
+                beat = self.heartbeat.changed() => Event::Beat(beat.is_ok()),
+            };
+            let end = match event {
+                Event::End(end) => Some(end),
+                Event::Frame(incoming) => self.on_frame(incoming).await,
+                Event::Deadline(end) => Some(self.conn.deadline_passed(end)),
+                Event::Outbox => self.on_outbox(idle_deadline).await,
+                Event::Beat(beating) => self.on_beat(beating, idle_deadline).await,
+            };
+            if let Some(end) = end {
+                return end;
+            }
+        }
+    }
+
+    /// A frame from the client (or its end): rate-limited, decoded and carried out.
+    async fn on_frame(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Option<End> {
+        self.last_seen = Instant::now();
+        let msg = match incoming {
+            None => return Some(End::ClientClosed),
+            Some(Err(e)) => {
+                return Some(if is_too_big(e) {
+                    End::TooBig
+                } else {
+                    End::Broken
+                });
+            }
+            Some(Ok(Message::Close(frame))) => {
+                self.client_close = frame;
+                return Some(End::ClientClosed);
+            }
+            Some(Ok(msg)) => msg,
+        };
+        // A client that never pauses must not outlive its token...
+        if self.conn.claims.is_some()
+            && let Some(end) = overdue(&self.deadline)
+        {
+            return Some(self.conn.deadline_passed(end));
+        }
+        let mut outcome = self.conn.handle_frame(msg);
+        if let Outcome::Join(req) = outcome {
+            // Boxed: the join's future is held only while one is under way.
+            outcome = match Box::pin(self.conn.join(req, self.shutdown)).await {
+                Ok(outcome) => outcome,
+                Err(end) => return Some(end),
+            };
+        }
+        match outcome {
+            Outcome::Quiet | Outcome::Join(_) => {}
+            Outcome::Hello => self.deadline = None,
+            Outcome::Authenticated { left, first } => {
+                if first {
+                    self.conn.register().await;
+                }
+                self.deadline = Deadline::after(left, End::Unauthorized);
+            }
+            Outcome::Refuse => return Some(End::Unauthorized),
+        }
+        // ...nor keep a socket open with frames that are never valid.
+        overdue(&self.deadline).map(|end| self.conn.deadline_passed(end))
+    }
+
+    /// Writes everything queued as one batch (feed every frame, flush once).
+    async fn on_outbox(&mut self, idle_deadline: Instant) -> Option<End> {
+        let outbox = self.peer.outbox();
+        if !outbox.take(&mut self.batch) {
+            return None;
+        }
+        let write = write::batch(
+            &mut *self.socket,
+            &self.conn.hub,
+            self.peer.id(),
+            &mut self.batch,
+        );
+        if let Some(end) = guarded(write, self.shutdown, outbox, idle_deadline).await {
+            return Some(end);
+        }
+        // A connection that writes a little now and then (most of them) holds no batch buffer
+        // between writes; a busy one keeps its buffer.
+        if self.batch.capacity() <= SMALL_BATCH {
+            self.batch = VecDeque::new();
+        }
+        None
+    }
+
+    /// The server-wide heartbeat: a ping, unless the client has been silent too long.
+    async fn on_beat(&mut self, beating: bool, idle_deadline: Instant) -> Option<End> {
+        // The heartbeat ends only when the server shuts down.
+        if !beating {
+            return Some(End::Shutdown);
+        }
+        if Instant::now() >= idle_deadline {
+            return Some(End::Idle);
+        }
+        let socket = &mut *self.socket;
+        let ping = async {
+            socket
+                .send(Message::Ping(Default::default()))
+                .await
+                .map_err(|_| End::Broken)
+        };
+        guarded(ping, self.shutdown, self.peer.outbox(), idle_deadline).await
+    }
+
+    /// Logs the end, leaves the rooms, and sends the close frame (with what must go before it).
+    async fn close(&mut self, end: End, opened: Instant) {
+        if let Some(kick) = end.kick() {
+            metrics::kicked(kick);
+        }
+        let (code, reason) = end.describe(self.client_close.as_ref());
+        tracing::info!(
+            conn = self.peer.id(),
+            user = self.conn.name.as_deref().unwrap_or(""),
+            code,
+            reason,
+            secs = opened.elapsed().as_secs(),
+            "connection closed"
+        );
+        // Leave rooms first, so the others see `left` even while the close is being written.
+        self.conn.leave_all();
+        let grace = self.settings.close_grace;
+        if matches!(end, End::Unauthorized | End::ClassicRefused) {
+            // Whatever is queued (the `unauthorized` error) goes out before the close.
+            write::flush_outbox(&mut *self.socket, self.peer.outbox(), grace).await;
+        }
+        match end.close_frame() {
+            Some(frame) => {
+                let close = self.socket.send(Message::Close(Some(frame)));
+                let _ = timeout(grace, close).await;
+            }
+            // Lets tungstenite write the reply to the client's close.
+            None if end == End::ClientClosed => {
+                let _ = timeout(grace, self.socket.flush()).await;
+            }
+            None => {}
+        }
+    }
 }
 
 fn is_too_big(e: axum::Error) -> bool {

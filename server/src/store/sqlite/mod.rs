@@ -216,6 +216,21 @@ impl History for SqliteStore {
         })
     }
 
+    fn list_named(&self, names: &[String], limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let names = serde_json::to_string(names).map_err(StoreError::failed)?;
+        self.with_reader(|c| {
+            c.prepare_cached(
+                "SELECT name, head FROM rooms
+                 WHERE name IN (SELECT value FROM json_each(?1)) AND substr(name, 1, 3) <> 'dm-'
+                 ORDER BY name LIMIT ?2",
+            )?
+            .query_map(params![names, limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect()
+        })
+    }
+
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
         self.with_reader(|c| {
             c.prepare_cached("SELECT a, b FROM conversations WHERE room = ?1")?
@@ -229,14 +244,20 @@ impl History for SqliteStore {
         user: &str,
         limit: usize,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
+        // The page is cut in the query (a sort bounded by the limit), not after reading every
+        // conversation of the user.
         let mut out = self.with_reader(|c| {
             c.prepare_cached(
-                "SELECT c.room, CASE WHEN c.a = ?1 THEN c.b ELSE c.a END, r.head,
-                   (SELECT ts FROM messages m WHERE m.room_id = r.id ORDER BY seq DESC LIMIT 1)
-                 FROM conversations c JOIN rooms r ON r.name = c.room
-                 WHERE c.a = ?1 OR c.b = ?1",
+                "SELECT room, peer, head, ts FROM (
+                   SELECT c.room AS room, CASE WHEN c.a = ?1 THEN c.b ELSE c.a END AS peer,
+                     r.head AS head,
+                     (SELECT ts FROM messages m WHERE m.room_id = r.id
+                      ORDER BY seq DESC LIMIT 1) AS ts
+                   FROM conversations c JOIN rooms r ON r.name = c.room
+                   WHERE c.a = ?1 OR c.b = ?1)
+                 ORDER BY ts DESC, room LIMIT ?2",
             )?
-            .query_map(params![user], |r| {
+            .query_map(params![user, limit.min(i64::MAX as usize) as i64], |r| {
                 Ok(ConversationSummary {
                     room: r.get(0)?,
                     with: r.get(1)?,

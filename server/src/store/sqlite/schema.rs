@@ -54,9 +54,32 @@ CREATE INDEX IF NOT EXISTS conversations_a ON conversations (a);
 CREATE INDEX IF NOT EXISTS conversations_b ON conversations (b);
 ";
 
-/// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`.
-const LEGACY_DM_ROOMS: &str =
-    "UPDATE rooms SET name = 'legacy-' || name WHERE substr(name, 1, 3) = 'dm-';";
+/// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`, or `legacy-dm-…-2` (`-3`, …) when a
+/// room of that name exists already: the migration never stops a start on a name clash.
+fn rename_legacy_dm_rooms(conn: &Connection) -> rusqlite::Result<()> {
+    let old: Vec<(i64, String)> = conn
+        .prepare("SELECT id, name FROM rooms WHERE substr(name, 1, 3) = 'dm-'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut taken = conn.prepare("SELECT 1 FROM rooms WHERE name = ?1")?;
+    for (id, name) in old {
+        let mut new = format!("legacy-{name}");
+        let mut n = 1;
+        while taken.exists(params![new])? {
+            n += 1;
+            new = format!("legacy-{name}-{n}");
+        }
+        if n > 1 {
+            tracing::warn!(
+                room = name,
+                renamed = new,
+                "schema 2: a legacy `dm-` room renamed"
+            );
+        }
+        conn.execute("UPDATE rooms SET name = ?1 WHERE id = ?2", params![new, id])?;
+    }
+    Ok(())
+}
 
 /// How hard a commit pushes to the disk (`--sqlite-sync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -113,13 +136,17 @@ pub fn open_writer(
     }
     // Before schema 2, `dm-…` was an ordinary room name anyone could write to: such rooms are
     // renamed, so nothing planted there before can appear in a private conversation.
-    let migrate = if version < 2 { LEGACY_DM_ROOMS } else { "" };
     let setup = format!(
-        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; BEGIN; {SCHEMA} {migrate} \
-         PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; BEGIN; {SCHEMA}",
         sync.pragma()
     );
     conn.execute_batch(&setup)
+        .and_then(|()| {
+            if version < 2 {
+                rename_legacy_dm_rooms(&conn)?;
+            }
+            conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
+        })
         .map_err(|e| failed("cannot write to", &path, e))?;
     let epoch = epoch(&conn).map_err(|e| failed("cannot write to", &path, e))?;
     if max_bytes > 0 {

@@ -1,6 +1,9 @@
-//! The client's rules, checked without a DOM or a socket. They run in a real browser with
-//! `cargo test -p banter-frontend --target wasm32-unknown-unknown` (wasm-bindgen-test) and
-//! natively with plain `cargo test -p banter-frontend`.
+//! The page's state, checked without a DOM or a socket: rooms joined and resumed, unread,
+//! presence, typing, names, sign-in, scrollback; sends in `sends.rs`, conversations in
+//! `conversations.rs`. The rules every client shares are tested once in `crates/client-core`.
+//! They run in a real browser with `cargo test -p banter-frontend --target
+//! wasm32-unknown-unknown` (wasm-bindgen-test) and natively with plain `cargo test -p
+//! banter-frontend`.
 
 use super::*;
 use banter_protocol::http::MessagePage;
@@ -72,54 +75,8 @@ fn sends(frames: &[ClientMsg]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn store_dedupes_by_seq_and_keeps_order() {
-    let mut store = MessageStore::default();
-    assert!(store.insert(msg("lobby", 2, "a", "two")));
-    assert!(store.insert(msg("lobby", 1, "a", "one")));
-    assert!(!store.insert(msg("lobby", 2, "a", "two again")));
-    assert_eq!(store.len(), 2);
-    let texts: Vec<_> = store.last(10).iter().map(|m| m.text.clone()).collect();
-    assert_eq!(texts, ["one", "two"]);
-    assert_eq!(store.high_seq(), 2);
-}
-
-#[test]
-fn store_window_and_cap_keep_the_newest_and_the_resume_point() {
-    let mut store = MessageStore::with_cap(100);
-    for seq in 1..=5_000 {
-        store.insert(msg("lobby", seq, "a", "x"));
-    }
-    assert_eq!(store.len(), 100);
-    assert_eq!(store.high_seq(), 5_000);
-    let window = store.last(3);
-    let seqs: Vec<_> = window.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, [4_998, 4_999, 5_000]);
-    // An evicted message replayed again is not re-added at the front.
-    assert!(!store.insert(msg("lobby", 7, "a", "old")));
-    assert!(!store.contains(7));
-}
-
-#[test]
-fn a_held_window_grows_instead_of_sliding() {
-    let mut store = MessageStore::default();
-    for seq in 1..=500 {
-        store.insert(msg("lobby", seq, "a", "x"));
-    }
-    let newest = store.window(None, 200, 1_000);
-    assert_eq!(newest.first().map(|m| m.seq), Some(301));
-    // The reader holds their place at 301; new messages add to the end, nothing leaves the top.
-    store.insert(msg("lobby", 501, "a", "x"));
-    let held = store.window(Some(301), 200, 1_000);
-    assert_eq!(held.len(), 201);
-    assert_eq!(held.first().map(|m| m.seq), Some(301));
-    // Bounded even while held.
-    assert_eq!(store.window(Some(1), 200, 300).len(), 300);
-    // "Show earlier" starts 200 before the first shown, then at the oldest held.
-    assert_eq!(store.seq_before(301, 200), Some(101));
-    assert_eq!(store.seq_before(101, 200), Some(1));
-    assert_eq!(store.seq_before(1, 200), Some(1));
-}
+mod conversations;
+mod sends;
 
 #[test]
 fn first_join_asks_for_everything_after_welcome() {
@@ -163,10 +120,9 @@ fn resume_joins_with_the_highest_seq_seen() {
     for seq in [4, 5, 5, 3] {
         s.handle(ServerMsg::Message(msg("lobby", seq, "grace", "x")));
     }
-    let room = s.current().expect("lobby known");
-    assert_eq!(room.store.len(), 5);
+    assert_eq!(s.current_store().map(MessageStore::len), Some(5));
     assert_eq!(s.resume_point("lobby"), 5);
-    assert_eq!(room.gap, None);
+    assert_eq!(s.current().and_then(|r| r.gap), None);
 }
 
 #[test]
@@ -189,77 +145,10 @@ fn server_history_reset_drops_the_stale_messages() {
     s.disconnected();
     s.handle(welcome());
     s.handle(joined("lobby", 1));
-    let room = s.current().expect("lobby known");
-    assert!(room.store.is_empty());
-    assert_eq!(room.gap, Some(Gap::ServerReset));
+    assert!(s.current_store().is_some_and(MessageStore::is_empty));
+    assert_eq!(s.current().and_then(|r| r.gap), Some(Gap::ServerReset));
     s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "new one")));
     assert_eq!(s.resume_point("lobby"), 1);
-}
-
-#[test]
-fn a_send_is_pending_until_its_ack() {
-    let mut s = online_with(&[1]);
-    let out = s.compose("  hello  ").expect("valid text");
-    let sent = sends(&out);
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].0, "hello");
-    let id = sent[0].1.clone();
-    assert!(id.starts_with("t-"));
-    assert_eq!(s.pending.len(), 1);
-    // The echo arrives before the ack; the ack clears the pending send.
-    s.handle(ServerMsg::Message(msg("lobby", 2, "ada", "hello")));
-    s.handle(ServerMsg::Ack {
-        client_id: id,
-        room: "lobby".into(),
-        seq: 2,
-    });
-    assert!(s.pending.is_empty());
-}
-
-#[test]
-fn unacked_sends_go_again_with_the_same_client_id_after_reconnect() {
-    let mut s = online_with(&[1]);
-    let first = sends(&s.compose("one").expect("valid"));
-    s.disconnected();
-    // Written while offline: queued, nothing goes out.
-    assert!(s.compose("two").expect("valid").is_empty());
-    assert_eq!(s.pending.len(), 2);
-
-    assert_eq!(s.handle(welcome()).len(), 1, "just the join");
-    let again = sends(&s.handle(joined("lobby", 1)));
-    assert_eq!(again.len(), 2);
-    assert_eq!(again[0], first[0], "same text, same client_id");
-    assert_eq!(again[1].0, "two");
-    // Nothing is sent twice on the same connection.
-    assert!(s.handle(joined("lobby", 1)).is_empty());
-}
-
-#[test]
-fn refused_sends_can_be_retried_or_discarded() {
-    let mut s = online_with(&[]);
-    let id = sends(&s.compose("spam").expect("valid"))[0].1.clone();
-    s.handle(ServerMsg::error(
-        ErrorCode::RateLimited,
-        "slow down",
-        Some(id.clone()),
-    ));
-    let p = s.pending.in_room("lobby").next().expect("still listed");
-    // A rate-limit refusal is told with the rate in force (the server's sentence omits it).
-    assert_eq!(p.state, PendingState::Failed(s.rate_sentence()));
-    assert_eq!(s.notice, None, "a send's refusal is shown on the send");
-    assert_eq!(sends(&s.retry(&id)), [("spam".to_string(), id.clone())]);
-    s.pending.discard(&id);
-    assert!(s.pending.is_empty());
-}
-
-#[test]
-fn empty_and_too_long_text_is_refused_locally() {
-    let mut s = online_with(&[]);
-    assert!(s.compose("   \n ").is_err());
-    assert!(s.compose(&"x".repeat(4_001)).is_err());
-    assert!(s.compose(&"x".repeat(4_000)).is_ok());
-    assert_eq!(s.pending.len(), 1);
-    assert!(Session::new("t").compose("hi").is_err(), "no name yet");
 }
 
 #[test]
@@ -320,7 +209,7 @@ fn leaving_a_room_leaves_it_and_a_late_joined_is_ignored() {
             room: "lobby".into()
         }]
     );
-    assert_eq!(s.room_state("lobby").map(|r| r.joined), None);
+    assert!(s.room_state("lobby").is_none() && s.store("lobby").is_none());
     s.handle(joined("other", 0));
     let (out, next) = s.leave_room("other");
     assert!(matches!(&out[0], ClientMsg::Leave { room } if room == "other"));
@@ -337,8 +226,8 @@ fn leaving_a_room_leaves_it_and_a_late_joined_is_ignored() {
 fn messages_of_other_rooms_do_not_leak_into_the_current_one() {
     let mut s = online_with(&[1]);
     s.handle(ServerMsg::Message(msg("other", 1, "bob", "elsewhere")));
-    assert_eq!(s.current().map(|r| r.store.len()), Some(1));
-    assert_eq!(s.room_state("other").map(|r| r.store.len()), Some(1));
+    assert_eq!(s.current_store().map(MessageStore::len), Some(1));
+    assert_eq!(s.store("other").map(MessageStore::len), Some(1));
 }
 
 #[test]
@@ -393,19 +282,6 @@ fn room_addresses() {
 }
 
 #[test]
-fn backoff_grows_with_jitter_and_a_cap() {
-    assert_eq!(backoff_ms(1, 0.0), 500);
-    assert_eq!(backoff_ms(1, 1.0), 1_000);
-    assert_eq!(backoff_ms(3, 0.0), 2_000);
-    assert_eq!(backoff_ms(3, 1.0), 4_000);
-    assert_eq!(backoff_ms(40, 1.0), 30_000);
-    assert_eq!(backoff_ms(40, 0.0), 15_000);
-    for attempt in 1..20 {
-        assert!(backoff_ms(attempt, 0.5) <= backoff_ms(attempt + 1, 0.5));
-    }
-}
-
-#[test]
 fn counter_shows_near_the_limit() {
     let l = Limits::default();
     assert!(!counter_visible(3_199, &l));
@@ -439,10 +315,8 @@ fn another_epoch_drops_what_the_room_held() {
     s.handle(welcome());
     // Same head, another life of the room: the seqs we hold mean other messages now.
     s.handle(joined_epoch("lobby", 3, "e2"));
-    let room = s.current().expect("lobby");
-    assert!(room.store.is_empty());
-    assert_eq!(room.gap, Some(Gap::ServerReset));
-    assert_eq!(room.epoch, "e2");
+    assert!(s.current_store().is_some_and(MessageStore::is_empty));
+    assert_eq!(s.current().and_then(|r| r.gap), Some(Gap::ServerReset));
     s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "new life")));
     s.disconnected();
     let out = s.handle(welcome());
@@ -534,180 +408,6 @@ fn joins_and_leaves_become_quiet_lines_after_the_newest_message() {
     );
 }
 
-const DM: &str = "dm-0123456789abcdef0123456789abcdef";
-
-fn joined_dm(peer: &str, head: u64) -> ServerMsg {
-    ServerMsg::Joined {
-        room: DM.into(),
-        users: vec!["ada".into()],
-        head,
-        epoch: "e9".into(),
-        users_total: None,
-        with: Some(peer.into()),
-    }
-}
-
-fn direct(from: &str, to: &str, seq: u64, text: &str) -> ServerMsg {
-    ServerMsg::Direct(banter_protocol::DirectMessage {
-        from: from.into(),
-        to: to.into(),
-        text: text.into(),
-        id: format!("d{seq}"),
-        ts: 1_764_110_000_000 + seq,
-        client_id: None,
-        room: Some(DM.into()),
-        seq: Some(seq),
-    })
-}
-
-#[test]
-fn a_conversation_is_joined_with_the_peer_and_written_like_a_room() {
-    let mut s = online_with(&[]);
-    let out = s.open_dm("grace").expect("valid name");
-    assert!(
-        matches!(out.as_slice(), [ClientMsg::Join { room, with: Some(w), since: Some(0), .. }]
-            if room.is_empty() && w == "grace"),
-        "joined with `with`: {out:?}"
-    );
-    assert!(s.open_dm("grace").expect("valid").is_empty(), "asked once");
-    // Written before the id is known: it waits, then goes to the conversation's id.
-    assert!(s.compose("psst").expect("valid").is_empty());
-    let out = s.handle(joined_dm("grace", 0));
-    assert!(
-        matches!(out.as_slice(), [ClientMsg::Send { room, text, .. }] if room == DM && text == "psst"),
-        "{out:?}"
-    );
-    assert_eq!(s.screen_room(), Some(DM));
-    s.handle(ServerMsg::Ack {
-        client_id: "t-1".into(),
-        room: DM.into(),
-        seq: 1,
-    });
-    s.handle(ServerMsg::Message(msg(DM, 1, "ada", "psst")));
-    assert!(s.pending.is_empty());
-    // Grace answers while ada looks at the lobby: unread in the conversation (twice delivered,
-    // counted once), read again when ada opens it.
-    s.switch_room("lobby").expect("valid");
-    s.handle(ServerMsg::Message(msg(DM, 2, "grace", "what?")));
-    s.handle(ServerMsg::Message(msg(DM, 2, "grace", "what?")));
-    assert_eq!(s.room_state(DM).map(|r| r.unread), Some(1));
-    assert_eq!(s.unread_total(), 1);
-    assert!(s.open_dm("grace").expect("valid").is_empty());
-    assert_eq!(s.unread_total(), 0);
-    // Typing goes to the conversation too.
-    assert!(matches!(s.typing_frame(0.0).as_slice(), [ClientMsg::Typing { room }] if room == DM));
-
-    // After a reconnect it is resumed like a room: `with`, since the last seq, in its epoch.
-    s.disconnected();
-    assert!(s.compose("later").expect("valid").is_empty());
-    let out = s.handle(welcome());
-    assert!(
-        out.iter().any(|f| matches!(f,
-            ClientMsg::Join { with: Some(w), since: Some(2), epoch: Some(e), .. }
-                if w == "grace" && e == "e9")),
-        "{out:?}"
-    );
-    let out = s.handle(joined_dm("grace", 2));
-    assert_eq!(sends(&out).len(), 1, "the queued send goes once joined");
-    assert_eq!(
-        s.room_state(DM).map(|r| r.store.len()),
-        Some(2),
-        "nothing lost, nothing doubled"
-    );
-}
-
-#[test]
-fn a_direct_for_a_new_conversation_adds_it_joins_it_and_counts_it_unread() {
-    let mut s = online_with(&[]);
-    s.hidden = true;
-    let out = s.handle(direct("grace", "ada", 3, "are you there?"));
-    assert!(
-        matches!(out.as_slice(), [ClientMsg::Join { with: Some(w), .. }] if w == "grace"),
-        "{out:?}"
-    );
-    assert_eq!(
-        s.conversations.get("grace").and_then(|c| c.room.clone()),
-        Some(DM.to_string())
-    );
-    s.handle(joined_dm("grace", 3));
-    for seq in 1..=3 {
-        let from = if seq == 2 { "ada" } else { "grace" };
-        s.handle(ServerMsg::Message(msg(DM, seq, from, "old or new")));
-    }
-    // Only the message that came as news is unread; the page is hidden: a notification.
-    assert_eq!(s.unread_total(), 1);
-    assert_eq!(s.alerts.len(), 1);
-    assert_eq!(s.alerts[0].title, "grace wrote to you");
-    // A second direct on a connection that asked already writes no second join.
-    assert!(s.handle(direct("grace", "ada", 4, "hello?")).is_empty());
-}
-
-#[test]
-fn listed_conversations_are_joined_most_recent_first() {
-    let mut s = online_with(&[]);
-    let summary = |room: &str, with: &str, ts: u64| banter_protocol::http::ConversationSummary {
-        room: room.into(),
-        with: with.into(),
-        head: 1,
-        ts,
-    };
-    let out = s.add_conversations(&[summary("dm-b", "linus", 20), summary("dm-a", "grace", 10)]);
-    assert_eq!(out.len(), 2);
-    let peers: Vec<&str> = s
-        .conversations
-        .all()
-        .iter()
-        .map(|c| c.peer.as_str())
-        .collect();
-    assert_eq!(peers, ["linus", "grace"]);
-    // A new message moves its conversation to the top.
-    s.handle(ServerMsg::Message(ChatMessage {
-        ts: 30,
-        ..msg("dm-a", 2, "grace", "hi")
-    }));
-    assert_eq!(s.conversations.all()[0].peer, "grace");
-    assert!(
-        s.add_conversations(&[summary("dm-a", "grace", 10)])
-            .is_empty()
-    );
-}
-
-#[test]
-fn the_rate_limit_refusal_says_the_rate_and_retries_together() {
-    let mut s = online_with(&[]);
-    let ids: Vec<String> = (0..3)
-        .map(|i| {
-            sends(&s.compose(&format!("m{i}")).expect("valid"))[0]
-                .1
-                .clone()
-        })
-        .collect();
-    for id in &ids[1..] {
-        s.handle(ServerMsg::error(
-            ErrorCode::RateLimited,
-            "slow down: the burst allows 40 messages, then the sustained rate",
-            Some(id.clone()),
-        ));
-    }
-    let reasons: Vec<String> = s
-        .pending
-        .in_room("lobby")
-        .filter_map(|p| match &p.state {
-            PendingState::Failed(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(reasons.len(), 2);
-    assert!(
-        reasons[0].contains("20 messages per second") && reasons[0].contains("40"),
-        "{}",
-        reasons[0]
-    );
-    let again = sends(&s.retry_all());
-    assert_eq!(again.len(), 2, "both refused sends go again, same ids");
-    assert_eq!(again[0].1, ids[1]);
-}
-
 #[test]
 fn token_mode_signs_in_before_joining() {
     let token_welcome = ServerMsg::welcome("s".into(), "0.1.0", Limits::default(), AuthMode::Token);
@@ -766,30 +466,12 @@ fn token_mode_signs_in_before_joining() {
 }
 
 #[test]
-fn show_earlier_counts_only_older_messages() {
-    let mut store = MessageStore::default();
-    for seq in 1..=1_000 {
-        store.insert(msg("lobby", seq, "a", "x"));
-    }
-    assert_eq!(store.count_before(1), 0);
-    for seq in 1_001..=1_050 {
-        store.insert(msg("lobby", seq, "a", "x"));
-    }
-    assert_eq!(
-        store.count_before(1),
-        0,
-        "newer messages are not earlier ones"
-    );
-    assert_eq!(store.count_before(801), 800);
-}
-
-#[test]
 fn scrollback_pages_join_the_store_until_the_start() {
     let mut s = online_with(&[]);
     for seq in 801..=1_000 {
         s.handle(ServerMsg::Message(msg("lobby", seq, "grace", "x")));
     }
-    assert!(s.current().is_some_and(RoomState::more_on_server));
+    assert!(s.current_more_on_server());
     let page = |from: u64, to: u64, complete: bool, epoch: &str| MessagePage {
         room: "lobby".into(),
         messages: (from..=to)
@@ -801,10 +483,13 @@ fn scrollback_pages_join_the_store_until_the_start() {
     // A page from another life of the room is not mixed in.
     assert_eq!(s.add_earlier("lobby", page(601, 800, false, "e2")), 0);
     assert_eq!(s.add_earlier("lobby", page(601, 800, false, "e1")), 200);
-    assert!(s.current().is_some_and(RoomState::more_on_server));
+    assert!(s.current_more_on_server());
     assert_eq!(s.add_earlier("lobby", page(1, 600, true, "e1")), 600);
-    let room = s.current().expect("lobby");
-    assert_eq!(room.store.first_seq(), Some(1));
-    assert!(!room.more_on_server());
-    assert_eq!(room.unread, 0, "history is not unread");
+    assert_eq!(s.current_store().and_then(MessageStore::first_seq), Some(1));
+    assert!(!s.current_more_on_server());
+    assert_eq!(
+        s.current().map(|r| r.unread),
+        Some(0),
+        "history is not unread"
+    );
 }

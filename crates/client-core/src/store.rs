@@ -1,11 +1,15 @@
-//! A room's messages, keyed and ordered by `seq`, bounded, with the room's resume point.
+//! A room's messages, keyed and ordered by `seq`, bounded, with the highest `seq` ever held.
+//!
+//! The web app keeps up to [`KEEP_PER_ROOM`] per room for its views (window, scrollback); a bot
+//! keeps none (`with_cap(0)`): only the rules that decide what is new need the core.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use banter_protocol::ChatMessage;
 
-/// How many messages a room keeps in memory; older ones are dropped (the resume point stays).
+/// How many messages a room keeps in memory by default; older ones are dropped (the room's resume
+/// point, kept by [`crate::Core`], stays).
 pub const KEEP_PER_ROOM: usize = 10_000;
 
 /// A room's messages, keyed and ordered by `seq`.
@@ -23,19 +27,29 @@ impl Default for MessageStore {
 }
 
 impl MessageStore {
-    /// An empty store that keeps at most `cap` messages (at least one).
+    /// An empty store that keeps at most `cap` messages (0: none, only [`Self::high_seq`]).
     pub fn with_cap(cap: usize) -> Self {
         MessageStore {
             messages: BTreeMap::new(),
             high_seq: 0,
-            cap: cap.max(1),
+            cap,
         }
     }
 
     /// Stores `msg` unless its `seq` is already here (or older than everything kept after an
     /// eviction). Returns whether it was new.
     pub fn insert(&mut self, msg: ChatMessage) -> bool {
+        self.insert_shared(Arc::new(msg))
+    }
+
+    /// [`Self::insert`] of a message already shared.
+    pub fn insert_shared(&mut self, msg: Arc<ChatMessage>) -> bool {
         let seq = msg.seq;
+        if self.cap == 0 {
+            let new = seq > self.high_seq;
+            self.high_seq = self.high_seq.max(seq);
+            return new;
+        }
         if self.messages.contains_key(&seq) {
             return false;
         }
@@ -47,7 +61,7 @@ impl MessageStore {
         {
             return false;
         }
-        self.messages.insert(seq, Arc::new(msg));
+        self.messages.insert(seq, msg);
         self.high_seq = self.high_seq.max(seq);
         while self.messages.len() > self.cap {
             self.messages.pop_first();
@@ -55,7 +69,7 @@ impl MessageStore {
         true
     }
 
-    /// The highest `seq` seen in this room: the `since` to resume from.
+    /// The highest `seq` ever held here (evicted or not).
     pub fn high_seq(&self) -> u64 {
         self.high_seq
     }
@@ -123,7 +137,7 @@ impl MessageStore {
         self.messages.first_key_value().map(|(&s, _)| s)
     }
 
-    /// Forgets everything, resume point included (the server lost its history).
+    /// Forgets everything, the highest `seq` included (the room's history is another life).
     pub fn reset(&mut self) {
         self.messages.clear();
         self.high_seq = 0;

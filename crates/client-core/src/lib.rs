@@ -1,0 +1,33 @@
+//! `banter-client-core`: the rules every Banter client follows, written once, with no I/O.
+//!
+//! The web app (`frontend/`) and the client library for bots and scripts (`crates/client`) both
+//! drive a [`Core`] with the server's frames and write out the frames it returns; each keeps only
+//! what is its own (the web app its views: unread counts, typing, people; the library its
+//! callers waiting for acks). The rules:
+//!
+//! - resume by `seq`: each room's resume point and the `epoch` it belongs to, sent with every
+//!   `join` ([`Core::join_frame`], [`Core::resume`]);
+//! - epoch reset: a `joined` of another epoch (or behind what we saw) drops what the room held
+//!   ([`Core::joined`]); a `replay` with `complete: false` names the [`Gap`];
+//! - dedupe: a replayed or repeated `message` is delivered once ([`Core::message`]);
+//! - pending sends by `client_id` until their `ack`, in the order written, one in flight per room,
+//!   written again after a reconnect ([`PendingSends`]);
+//! - reconnect backoff with jitter, one set of constants ([`backoff`]).
+//!
+//! Time and randomness come in as parameters ([`Jitter`] is seeded by the caller), so the crate
+//! builds for `wasm32-unknown-unknown` and every rule is tested exactly.
+
+pub mod backoff;
+mod core;
+mod pending;
+mod room;
+mod store;
+
+pub use backoff::{Backoff, Jitter, Reconnect};
+pub use core::{Acked, Core, Joined};
+pub use pending::{PendingSend, PendingSends, PendingState};
+pub use room::{Gap, RoomSync};
+pub use store::{KEEP_PER_ROOM, MessageStore};
+
+#[cfg(test)]
+mod tests;
