@@ -219,6 +219,17 @@ impl Client {
     }
 }
 
+/// A `join` of `room` as `name` (empty: the signed-in user's name), from the start.
+pub fn join_msg(room: &str, name: &str) -> ClientMsg {
+    ClientMsg::Join {
+        room: room.into(),
+        name: name.into(),
+        since: None,
+        epoch: None,
+        with: None,
+    }
+}
+
 /// `(room, from, to, complete)` of a `replay` frame; panics on anything else.
 pub fn replay_bounds(m: ServerMsg) -> (String, u64, u64, bool) {
     match m {

@@ -81,6 +81,18 @@ pub async fn page(server: &impl Endpoint, room: &str, since: u64) -> (Vec<ChatMe
     )
 }
 
+/// The names `GET /api/rooms` lists, in its order.
+pub async fn room_names(server: &impl Endpoint) -> Vec<String> {
+    let (status, rooms) = get_json(server, "/api/rooms").await;
+    assert_eq!(status, 200, "GET /api/rooms: {rooms}");
+    rooms["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .filter_map(|r| r["room"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Every message of `room`, paging forward with `since`.
 pub async fn all_messages(server: &impl Endpoint, room: &str) -> Vec<ChatMessage> {
     let mut out: Vec<ChatMessage> = Vec::new();
