@@ -62,11 +62,12 @@ bench *ARGS:
     bench/run.sh {{ARGS}}
 
 # Seconds-long run of every benchmark scenario against all three servers, and of the cluster
-# comparison; fails only if the tool or a server breaks, asserts nothing about speed (CI runs it
+# comparison (and its store scenario with 2 Redis shards); fails only if the tool or a server breaks, asserts nothing about speed (CI runs it
 # to keep the tool working).
 bench-smoke: setup-redis
     bench/run.sh --smoke
     bench/run.sh --smoke --cluster
+    bench/run.sh --smoke --cluster --shards 2 --scenarios store
 
 # --- Web app (frontend/, Trunk.toml, crates/e2e) ---
 #

@@ -5,7 +5,8 @@
 # (see its --help), e.g.
 #   bench/run.sh --rounds 5 --scenarios fanout --deliveries 500000,1000000
 # `--cluster` (`just bench --cluster`) runs instead 2 nodes sharing rooms through a redis-server it
-# starts (`--redis`) beside one node with its embedded store: no Node or naive axum needed.
+# starts (`--redis`) beside one node with its embedded store: no Node or naive axum needed;
+# `--cluster --shards 2` gives the nodes 2 redis-servers, rooms sharded over them.
 # Results: bench/results/<UTC date>.json, cluster-<UTC date>.json (smoke runs: smoke-*.json, not
 # committed).
 set -euo pipefail

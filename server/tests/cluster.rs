@@ -265,18 +265,7 @@ async fn presence_and_directs_span_nodes_and_a_killed_node_leaves_no_ghost() {
     })
     .await;
     assert_eq!(eve.expect_error().await, "forbidden");
-    ann2.send(&ClientMsg::Join {
-        room: room.clone(),
-        name: "ann".into(),
-        since: None,
-        epoch: None,
-        with: None,
-    })
-    .await;
-    match ann2
-        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
-        .await
-    {
+    match ann2.try_join(&room, "ann").await {
         ServerMsg::Joined { with, head, .. } => {
             assert_eq!((with.as_deref(), head), (Some("carol"), 1));
         }

@@ -15,30 +15,19 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use banter_protocol::{ClientMsg, ServerMsg};
+use banter_protocol::ServerMsg;
 use banter_testkit::{
-    Banter, Client, Persistence, Redis, WAIT, all_messages, get_json, page, post, replay_bounds,
-    retry, try_post, wait_until,
+    Banter, Client, Persistence, Redis, WAIT, all_messages, get_json, page, post, post_stored,
+    replay_bounds, wait_until,
 };
 use common::process::{cluster, node};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Joins `room` on `node` as a member and returns the client after `joined`.
 async fn member(node: &Banter, room: &str) -> Client {
     let mut c = Client::connect(node).await;
     c.join(room, "watcher").await;
     c
-}
-
-/// Re-posts `body` to `room` on `node`, as a client retries, until it is stored (201).
-async fn stored_after_recovery(node: &Banter, room: &str, body: Value) -> Value {
-    retry("posts recovered", || async {
-        match try_post(node, room, body.clone()).await {
-            Ok((201, m)) => Some(m),
-            _ => None,
-        }
-    })
-    .await
 }
 
 fn seqs(msgs: &[banter_protocol::ChatMessage]) -> Vec<u64> {
@@ -84,7 +73,7 @@ async fn redis_unreachable_posts_are_refused_then_nodes_recover_without_a_restar
     // once, and the member on the other node sees it live, right after m3.
     redis.restart();
     let lost = json!({"user": "ci", "text": "lost?", "client_id": "x-1"});
-    let stored = stored_after_recovery(a, "ops", lost).await;
+    let stored = post_stored(a, "ops", lost).await;
     assert_eq!(stored["seq"], 4, "nothing lost, nothing doubled");
     let live = sender.next_message().await;
     assert_eq!((live.seq, live.text.as_str()), (4, "lost?"));
@@ -112,29 +101,14 @@ async fn redis_restarted_without_persistence_is_a_new_epoch_and_clients_are_told
     redis.kill9();
     redis.restart();
     let new = json!({"user": "bot", "text": "new 1"});
-    let m = stored_after_recovery(&nodes[0], "lobby", new).await;
+    let m = post_stored(&nodes[0], "lobby", new).await;
     assert_eq!(m["seq"], 1, "Redis lost the room: it starts over");
     // The member is closed as too slow (4000: resume), so it learns the history was lost.
     assert_eq!(present.expect_close().await, 4000);
     // A client that saw 1..5 of the old life resumes on the other node: it is told.
     let mut r = Client::connect(&nodes[1]).await;
-    r.send(&ClientMsg::Join {
-        room: "lobby".into(),
-        name: "reader".into(),
-        since: Some(5),
-        epoch: Some(old_epoch.clone()),
-        with: None,
-    })
-    .await;
-    let epoch = match r
-        .recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
-        .await
-    {
-        ServerMsg::Joined { epoch, .. } => epoch,
-        _ => unreachable!(),
-    };
+    let (epoch, (_, from, to, complete)) = r.resume("lobby", 5, Some(&old_epoch)).await;
     assert_ne!(epoch, old_epoch, "a new epoch");
-    let (_, from, to, complete) = replay_bounds(r.recv().await);
     assert_eq!((from, to, complete), (1, 1, false));
     assert_eq!(r.next_message().await.text, "new 1");
 }

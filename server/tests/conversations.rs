@@ -6,43 +6,19 @@
 
 mod common;
 
-use std::time::Duration;
-
-use banter_protocol::{AuthMode, ClientMsg, DirectMessage, Limits, ServerMsg};
-use banter_server::auth::TokenIdentity;
-use banter_server::config::AuthKind;
+use banter_protocol::{ClientMsg, DirectMessage, ServerMsg};
 use common::*;
 use serde_json::json;
 
 const SECRET: &str = "conversations-test-secret-0123456789";
 
 fn token(sub: &str) -> String {
-    TokenIdentity::new(SECRET.as_bytes(), Limits::default())
-        .issue(sub, Duration::from_secs(600), None)
-        .expect("sign")
-}
-
-async fn token_server() -> TestServer {
-    start_server_with(|c| {
-        c.auth = AuthKind::Token;
-        c.auth_secret = Some(SECRET.into());
-    })
-    .await
+    sign(SECRET, sub, None)
 }
 
 /// A connection signed in as `sub`.
 async fn signed_in(server: &TestServer, sub: &str) -> Client {
-    let mut c = Client::connect_raw(&server.ws_url()).await;
-    match c.recv().await {
-        ServerMsg::Welcome { auth, .. } => assert_eq!(auth, AuthMode::Token),
-        other => panic!("expected welcome, got {other:?}"),
-    }
-    c.send(&ClientMsg::Auth { token: token(sub) }).await;
-    match c.recv().await {
-        ServerMsg::Authenticated { user, .. } => assert_eq!(user, sub),
-        other => panic!("expected authenticated, got {other:?}"),
-    }
-    c
+    sign_in(server, token(sub)).await
 }
 
 fn join_with(with: &str, name: &str, since: Option<u64>) -> ClientMsg {
@@ -122,7 +98,7 @@ async fn post_bearer(
 
 #[tokio::test]
 async fn only_its_two_members_can_join_read_post_or_resume_a_conversation() {
-    let server = token_server().await;
+    let server = token_server(SECRET).await;
     let mut ada = signed_in(&server, "ada").await;
     let mut bob = signed_in(&server, "bob").await;
     let mut eve = signed_in(&server, "eve").await;
@@ -313,14 +289,7 @@ async fn rooms_are_listed_however_many_conversations_there_are() {
     }
     let (status, _) = post(&server, "zeta", json!({"user": "ada", "text": "last"})).await;
     assert_eq!(status, 201);
-    let (_, rooms) = get_json(&server, "/api/rooms").await;
-    let names: Vec<&str> = rooms["rooms"]
-        .as_array()
-        .expect("rooms")
-        .iter()
-        .filter_map(|r| r["room"].as_str())
-        .collect();
-    assert_eq!(names, ["lobby", "zeta"]);
+    assert_eq!(room_names(&server).await, ["lobby", "zeta"]);
     let (_, list) = get_json(&server, "/api/conversations?user=%20ada").await;
     assert_eq!(
         list["conversations"].as_array().map(Vec::len),

@@ -66,16 +66,6 @@ async fn auth(c: &mut Client, token: &str) -> ServerMsg {
     c.recv().await
 }
 
-fn join(room: &str, name: &str) -> ClientMsg {
-    ClientMsg::Join {
-        room: room.into(),
-        name: name.into(),
-        since: None,
-        epoch: None,
-        with: None,
-    }
-}
-
 #[tokio::test]
 async fn no_token_a_forged_one_and_an_expired_one_get_unauthorized_and_4001() {
     let server = token_server().await;
@@ -91,7 +81,7 @@ async fn no_token_a_forged_one_and_an_expired_one_get_unauthorized_and_4001() {
     for (what, tok) in cases {
         let mut c = connect_token_mode(&server).await;
         match tok {
-            None => c.send(&join("lobby", "ada")).await,
+            None => c.send(&join_msg("lobby", "ada")).await,
             Some(t) => {
                 c.send(&ClientMsg::Auth { token: t }).await;
             }
@@ -116,7 +106,7 @@ async fn a_token_expiring_mid_connection_closes_with_4001() {
         }
         other => panic!("expected authenticated, got {other:?}"),
     };
-    c.send(&join("lobby", "")).await;
+    c.send(&join_msg("lobby", "")).await;
     assert!(matches!(c.recv().await, ServerMsg::Joined { .. }));
     assert_eq!(c.expect_error().await, "unauthorized");
     assert_eq!(c.expect_close().await, 4001);
@@ -133,7 +123,7 @@ async fn a_valid_token_makes_the_user_its_sub_whatever_the_frames_say() {
     let server = token_server().await;
     let mut bob = connect_token_mode(&server).await;
     auth(&mut bob, &token("bob", 60)).await;
-    bob.send(&join("lobby", "")).await;
+    bob.send(&join_msg("lobby", "")).await;
     assert!(matches!(bob.recv().await, ServerMsg::Joined { .. }));
 
     let mut ada = connect_token_mode(&server).await;
@@ -142,9 +132,9 @@ async fn a_valid_token_makes_the_user_its_sub_whatever_the_frames_say() {
         ServerMsg::Authenticated { user, .. } if user == "ada"
     ));
     // Claiming another name is refused; no name, or its own, is fine.
-    ada.send(&join("lobby", "bob")).await;
+    ada.send(&join_msg("lobby", "bob")).await;
     assert_eq!(ada.expect_error().await, "name_taken");
-    ada.send(&join("lobby", "")).await;
+    ada.send(&join_msg("lobby", "")).await;
     match ada.recv().await {
         ServerMsg::Joined { users, .. } => assert_eq!(users, ["ada", "bob"]),
         other => panic!("expected joined, got {other:?}"),
@@ -223,9 +213,9 @@ async fn a_rooms_claim_limits_the_rooms_a_token_may_use() {
         .unwrap();
     let mut c = connect_token_mode(&server).await;
     auth(&mut c, &t).await;
-    c.send(&join("lobby", "")).await;
+    c.send(&join_msg("lobby", "")).await;
     assert_eq!(c.expect_error().await, "forbidden");
-    c.send(&join("team", "")).await;
+    c.send(&join_msg("team", "")).await;
     assert!(matches!(c.recv().await, ServerMsg::Joined { .. }));
     let (status, _) = get_json_bearer(&server, "/api/rooms/lobby/messages", &t).await;
     assert_eq!(status, 403);
@@ -270,11 +260,12 @@ async fn classic_clients_are_refused_in_token_mode() {
 #[tokio::test]
 async fn banter_token_prints_a_token_the_server_accepts() {
     let server = token_server().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_banter"))
+    let out = common::process::banter()
         .args(["token", "--sub", "cli-bot", "--ttl", "10m"])
         .env("BANTER_AUTH_SECRET", SECRET)
         .env_remove("BANTER_AUTH_SECRET_FILE")
         .output()
+        .await
         .expect("run banter token");
     assert!(
         out.status.success(),
@@ -287,10 +278,11 @@ async fn banter_token_prints_a_token_the_server_accepts() {
         auth(&mut c, &tok).await,
         ServerMsg::Authenticated { user, .. } if user == "cli-bot"
     ));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_banter"))
+    let out = common::process::banter()
         .args(["invite", "--sub", "ada", "--url", "https://chat.example/"])
         .env("BANTER_AUTH_SECRET", SECRET)
         .output()
+        .await
         .expect("run banter invite");
     let link = String::from_utf8(out.stdout).unwrap();
     let tok = link

@@ -35,15 +35,8 @@ async fn a_legacy_name_already_taken_does_not_stop_the_start() {
         db.pragma_update(None, "user_version", 1).expect("version");
     }
     let server = start_server_with(|c| c.data_dir = dir.clone()).await;
-    let (status, rooms) = get_json(&server, "/api/rooms").await;
-    assert_eq!(status, 200, "the server started and answers");
-    let names: Vec<&str> = rooms["rooms"]
-        .as_array()
-        .expect("rooms")
-        .iter()
-        .filter_map(|r| r["room"].as_str())
-        .collect();
-    assert_eq!(names, ["legacy-dm-x", "legacy-dm-x-2"]);
+    // The server started and answers.
+    assert_eq!(room_names(&server).await, ["legacy-dm-x", "legacy-dm-x-2"]);
     for (room, text) in [
         ("legacy-dm-x", "written to legacy-dm-x"),
         ("legacy-dm-x-2", "written to dm-x"),

@@ -14,7 +14,7 @@ mod common;
 
 use banter_protocol::ChatMessage;
 use banter_testkit::{
-    Banter, Client, Persistence, Redis, Sentinel, all_messages, resume, retry, try_post, wait_until,
+    Banter, Client, Persistence, Redis, Sentinel, all_messages, post_stored, resume, wait_until,
 };
 use common::process::launch;
 use serde_json::json;
@@ -29,17 +29,11 @@ async fn node(sentinel: &Sentinel) -> Banter {
         .expect("a banter node on Sentinel")
 }
 
-/// Posts `text` to `room` on `node` until it is stored (201), as a client retries while Redis
-/// fails over; the stored message.
+/// Posts `text` to `room` on `node` (with `text` as its `client_id`) until it is stored, as a
+/// client retries while Redis fails over; the stored message.
 async fn stored(node: &Banter, room: &str, text: &str) -> ChatMessage {
     let body = json!({"user": "ci", "text": text, "client_id": text});
-    retry("the post is stored", || async {
-        match try_post(node, room, body.clone()).await {
-            Ok((201, m)) => serde_json::from_value(m).ok(),
-            _ => None,
-        }
-    })
-    .await
+    serde_json::from_value(post_stored(node, room, body).await).expect("a message")
 }
 
 fn info(redis: &Redis, section: &str) -> String {

@@ -30,16 +30,6 @@ async fn connect_from(server: &TestServer, from: [u8; 4]) -> Client {
     c
 }
 
-fn join(room: &str, name: &str) -> ClientMsg {
-    ClientMsg::Join {
-        room: room.into(),
-        name: name.into(),
-        since: None,
-        epoch: None,
-        with: None,
-    }
-}
-
 /// The answer to a join: the room joined, or the error's code.
 async fn answer(c: &mut Client) -> Result<String, ErrorCode> {
     match c
@@ -66,7 +56,7 @@ async fn one_address_cannot_load_every_room() {
     for s in 0..6 {
         let mut c = connect_from(&server, [127, 0, 0, 1]).await;
         for r in 0..10 {
-            c.send(&join(&format!("flood-{s}-{r}"), &format!("f{s}")))
+            c.send(&join_msg(&format!("flood-{s}-{r}"), &format!("f{s}")))
                 .await;
             match answer(&mut c).await {
                 Ok(_) => joined += 1,
@@ -78,12 +68,12 @@ async fn one_address_cannot_load_every_room() {
     assert_eq!(joined, 25);
     // Another tab of the same address may still join a room the address is in.
     let mut tab = connect_from(&server, [127, 0, 0, 1]).await;
-    tab.send(&join("flood-0-0", "f9")).await;
+    tab.send(&join_msg("flood-0-0", "f9")).await;
     assert_eq!(answer(&mut tab).await, Ok("flood-0-0".into()));
 
     // Someone else: a room nobody has loaded, and a conversation.
     let mut ada = connect_from(&server, [127, 0, 0, 2]).await;
-    ada.send(&join("fresh", "ada")).await;
+    ada.send(&join_msg("fresh", "ada")).await;
     assert_eq!(answer(&mut ada).await, Ok("fresh".into()));
     ada.send(&ClientMsg::Join {
         room: String::new(),
@@ -105,7 +95,7 @@ async fn one_address_cannot_load_every_room() {
             })
             .await;
     }
-    first.send(&join("after-leaving", "f0")).await;
+    first.send(&join_msg("after-leaving", "f0")).await;
     assert_eq!(answer(&mut first).await, Ok("after-leaving".into()));
 }
 

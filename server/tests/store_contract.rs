@@ -12,12 +12,8 @@
 //! retention keeps the newest messages and the `seq` carries on; conversations know their
 //! members and each user's conversations; the room list holds rooms, not conversations.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use banter_server::store::{self, Appended, NewMessage, Range, Settings, Store, StoreError};
-
-const WAIT: Duration = Duration::from_secs(20);
+use banter_testkit::{Persistence, Redis, WAIT};
 
 /// A backend under test: how to open its store, and whether it keeps history across a reopen.
 struct Backend {
@@ -37,7 +33,7 @@ impl Backend {
     }
 
     fn redis() -> Self {
-        Backend::with("redis", true, Some(Redis::start()))
+        Backend::with("redis", true, Some(Redis::start(Persistence::Off)))
     }
 
     fn with(kind: &str, durable: bool, redis: Option<Redis>) -> Self {
@@ -60,53 +56,6 @@ impl Backend {
     fn reopen(&self, store: Store) -> Store {
         drop(store);
         self.open()
-    }
-}
-
-/// A `redis-server` on a free loopback port, without persistence. Killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server)");
-        let redis = Redis { child, port };
-        let deadline = Instant::now() + WAIT;
-        while !redis.answers() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20)); // polling interval
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn answers(&self) -> bool {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

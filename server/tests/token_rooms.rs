@@ -5,50 +5,14 @@
 
 mod common;
 
-use std::time::Duration;
-
-use banter_protocol::{ClientMsg, ErrorCode, Limits, ServerMsg};
-use banter_server::auth::TokenIdentity;
-use banter_server::config::AuthKind;
+use banter_protocol::{ClientMsg, ErrorCode, ServerMsg};
 use common::*;
 use serde_json::json;
 
 const SECRET: &str = "token-rooms-test-secret-0123456789abcdef";
 
 fn token(sub: &str, rooms: Option<&[&str]>) -> String {
-    TokenIdentity::new(SECRET.as_bytes(), Limits::default())
-        .issue(
-            sub,
-            Duration::from_secs(3600),
-            rooms.map(|r| r.iter().map(|s| s.to_string()).collect()),
-        )
-        .expect("sign")
-}
-
-async fn token_server() -> TestServer {
-    start_server_with(|c| {
-        c.auth = AuthKind::Token;
-        c.auth_secret = Some(SECRET.into());
-    })
-    .await
-}
-
-async fn signed_in(server: &TestServer, token: String) -> Client {
-    let mut c = Client::connect(server).await;
-    c.send(&ClientMsg::Auth { token }).await;
-    c.recv_until(|m| matches!(m, ServerMsg::Authenticated { .. }))
-        .await;
-    c
-}
-
-fn join(room: &str) -> ClientMsg {
-    ClientMsg::Join {
-        room: room.into(),
-        name: String::new(),
-        since: None,
-        epoch: None,
-        with: None,
-    }
+    sign(SECRET, sub, rooms)
 }
 
 async fn error_code(c: &mut Client) -> ErrorCode {
@@ -60,10 +24,10 @@ async fn error_code(c: &mut Client) -> ErrorCode {
 
 #[tokio::test]
 async fn a_renewed_token_with_fewer_rooms_leaves_the_others() {
-    let server = token_server().await;
-    let mut ada = signed_in(&server, token("ada", Some(&["open", "secret"]))).await;
+    let server = token_server(SECRET).await;
+    let mut ada = sign_in(&server, token("ada", Some(&["open", "secret"]))).await;
     for room in ["open", "secret"] {
-        ada.send(&join(room)).await;
+        ada.send(&join_msg(room, "")).await;
         ada.recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
             .await;
     }
@@ -85,7 +49,7 @@ async fn a_renewed_token_with_fewer_rooms_leaves_the_others() {
     let m = message(&m).expect("a message");
     assert_eq!((m.room.as_str(), m.text.as_str()), ("open", "for everyone"));
     // Joining it again is refused too.
-    ada.send(&join("secret")).await;
+    ada.send(&join_msg("secret", "")).await;
     assert_eq!(error_code(&mut ada).await, ErrorCode::Forbidden);
 }
 
@@ -109,11 +73,11 @@ async fn post_as(
 
 #[tokio::test]
 async fn the_room_list_is_filtered_by_the_claim_before_it_is_cut() {
-    let server = token_server().await;
+    let server = token_server(SECRET).await;
     // More rooms than the list shows, all named before the restricted user's room.
     let n = banter_server::http::ROOMS_MAX + 5;
-    let mut bob = signed_in(&server, token("bob", None)).await;
-    bob.send(&join("a-0000")).await;
+    let mut bob = sign_in(&server, token("bob", None)).await;
+    bob.send(&join_msg("a-0000", "")).await;
     bob.recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
         .await;
     for i in 0..n {

@@ -33,7 +33,7 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("banter"), String::from("node"), String::from("naive")])]
     pub(crate) servers: Vec<String>,
     /// Only these scenarios (`connect`, `idle`, `fanout`, `store`: Banter's durable store
-    /// beside a commit-per-message one).
+    /// beside a commit-per-message one; `--cluster` runs `fanout` and `store`).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout"), String::from("store")])]
     pub(crate) scenarios: Vec<String>,
     #[arg(long, default_value_t = 3)]
@@ -94,6 +94,10 @@ pub struct BenchArgs {
     /// Cluster: how many nodes.
     #[arg(long, default_value_t = 2)]
     pub(crate) nodes: usize,
+    /// Cluster: how many Redis the nodes share (`--redis A,B,…`: each room on one of them),
+    /// each measured on its own.
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    pub(crate) shards: usize,
     /// Cluster: the redis-server executable.
     #[arg(long, default_value = "redis-server")]
     pub(crate) redis_server: String,

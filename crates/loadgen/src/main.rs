@@ -12,6 +12,8 @@
 mod bench;
 mod bench_args;
 mod bench_cluster;
+mod bench_cluster_report;
+mod bench_cluster_sut;
 mod bench_measure;
 mod bench_server;
 mod bench_store;

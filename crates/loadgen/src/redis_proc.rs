@@ -1,7 +1,8 @@
 //! A `redis-server` the cluster benchmark starts for one run (`banter-testkit`'s: loopback, its
 //! files in a fresh temporary directory, killed on drop), and what a run cost it: commands from
 //! `INFO commandstats` (every command, those the Lua scripts call included) and CPU from
-//! `INFO cpu` (`used_cpu_user` + `used_cpu_sys`), as the difference of two samples.
+//! `INFO cpu` (`used_cpu_user` + `used_cpu_sys`), as the difference of two samples; with several
+//! shards, each one's and their sum ([`RedisCost::total`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -139,6 +140,30 @@ pub struct RedisCost {
     pub calls: BTreeMap<String, u64>,
 }
 
+impl RedisCost {
+    /// The cost of several shards over the same interval and messages: CPU and calls summed.
+    pub fn total(shards: &[RedisCost]) -> Option<RedisCost> {
+        let first = shards.first()?;
+        let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+        for c in shards {
+            for (name, n) in &c.calls {
+                *calls.entry(name.clone()).or_default() += n;
+            }
+        }
+        let sum = |f: fn(&RedisCost) -> Option<f64>| -> Option<f64> {
+            shards.iter().map(f).sum::<Option<f64>>()
+        };
+        Some(RedisCost {
+            messages: first.messages,
+            cpu_pct: shards.iter().map(|c| c.cpu_pct).sum(),
+            cpu_us_per_msg: sum(|c| c.cpu_us_per_msg),
+            commands_per_msg: sum(|c| c.commands_per_msg),
+            scripts_per_msg: sum(|c| c.scripts_per_msg),
+            calls,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -164,5 +189,9 @@ mod tests {
         assert!((c.cpu_pct - 20.0).abs() < 1e-6, "{}", c.cpu_pct);
         assert!((c.cpu_us_per_msg.unwrap() - 2000.0).abs() < 1e-6);
         assert!(!c.calls.contains_key("info"));
+        let both = RedisCost::total(&[c.clone(), c]).expect("two shards");
+        assert_eq!(both.commands_per_msg, Some(4.0));
+        assert!((both.cpu_pct - 40.0).abs() < 1e-6, "{}", both.cpu_pct);
+        assert_eq!(both.calls["evalsha"], 200);
     }
 }

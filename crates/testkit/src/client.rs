@@ -75,14 +75,7 @@ impl Client {
 
     /// Joins and returns `(users, head)`.
     pub async fn join(&mut self, room: &str, name: &str) -> (Vec<String>, u64) {
-        self.send(&ClientMsg::Join {
-            room: room.into(),
-            name: name.into(),
-            since: None,
-            epoch: None,
-            with: None,
-        })
-        .await;
+        self.send_join(room, name, None, None).await;
         match self
             .recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
             .await
@@ -90,6 +83,39 @@ impl Client {
             ServerMsg::Joined { users, head, .. } => (users, head),
             _ => unreachable!(),
         }
+    }
+
+    /// Asks to join `room` as `name`; the answer, `joined` or `error`, is returned for the caller
+    /// to read.
+    pub async fn try_join(&mut self, room: &str, name: &str) -> ServerMsg {
+        self.send_join(room, name, None, None).await;
+        self.recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+            .await
+    }
+
+    /// Joins `room` resuming after `since` in `epoch`: the `joined` epoch and the `replay`
+    /// bracket `(room, from, to, complete)`; the replayed messages follow for the caller.
+    pub async fn resume(
+        &mut self,
+        room: &str,
+        since: u64,
+        epoch: Option<&str>,
+    ) -> (String, (String, u64, u64, bool)) {
+        self.send_join(room, "reader", Some(since), epoch).await;
+        let (_, epoch) = self.joined().await;
+        (epoch, replay_bounds(self.recv().await))
+    }
+
+    /// Sends a `join` of `room` as `name`, resuming after `since` in `epoch` when given.
+    async fn send_join(&mut self, room: &str, name: &str, since: Option<u64>, epoch: Option<&str>) {
+        self.send(&ClientMsg::Join {
+            room: room.into(),
+            name: name.into(),
+            since,
+            epoch: epoch.map(Into::into),
+            with: None,
+        })
+        .await;
     }
 
     pub async fn say(&mut self, room: &str, text: &str, client_id: Option<&str>) {
@@ -190,6 +216,17 @@ impl Client {
                 None => panic!("socket ended without a close frame"),
             }
         }
+    }
+}
+
+/// A `join` of `room` as `name` (empty: the signed-in user's name), from the start.
+pub fn join_msg(room: &str, name: &str) -> ClientMsg {
+    ClientMsg::Join {
+        room: room.into(),
+        name: name.into(),
+        since: None,
+        epoch: None,
+        with: None,
     }
 }
 

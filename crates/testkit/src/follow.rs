@@ -215,16 +215,7 @@ pub async fn resume(
     expect: usize,
 ) -> Resumed {
     let mut c = Client::connect(server).await;
-    c.send(&ClientMsg::Join {
-        room: room.into(),
-        name: "reader".into(),
-        since: Some(since),
-        epoch,
-        with: None,
-    })
-    .await;
-    let (_, epoch) = c.joined().await;
-    let bracket = crate::replay_bounds(c.recv().await);
+    let (epoch, bracket) = c.resume(room, since, epoch.as_deref()).await;
     let mut seqs = Vec::new();
     while seqs.len() < expect {
         seqs.push(c.next_message().await.seq);

@@ -13,6 +13,18 @@ pub async fn post(server: &impl Endpoint, room: &str, body: Value) -> (u16, Valu
     post_within(server, room, body, WAIT).await.expect("post")
 }
 
+/// Posts `body` to `room` again and again, as a client retries while a node or its store comes
+/// back, until it is stored (201); the stored message. Panics after [`WAIT`].
+pub async fn post_stored(server: &impl Endpoint, room: &str, body: Value) -> Value {
+    crate::retry(&format!("stored in {room}: {body}"), || async {
+        match try_post(server, room, body.clone()).await {
+            Ok((201, m)) => Some(m),
+            _ => None,
+        }
+    })
+    .await
+}
+
 /// [`post`] for a server that may be down: an error if it does not answer within 3 s.
 pub async fn try_post(
     server: &impl Endpoint,
@@ -67,6 +79,18 @@ pub async fn page(server: &impl Endpoint, room: &str, since: u64) -> (Vec<ChatMe
         serde_json::from_value(page["messages"].clone()).expect("messages"),
         page["complete"].as_bool().expect("complete"),
     )
+}
+
+/// The names `GET /api/rooms` lists, in its order.
+pub async fn room_names(server: &impl Endpoint) -> Vec<String> {
+    let (status, rooms) = get_json(server, "/api/rooms").await;
+    assert_eq!(status, 200, "GET /api/rooms: {rooms}");
+    rooms["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .filter_map(|r| r["room"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Every message of `room`, paging forward with `since`.

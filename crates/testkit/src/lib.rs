@@ -32,9 +32,12 @@ use std::time::{Duration, Instant};
 
 pub use acks::Acks;
 pub use banter::{Banter, Launch};
-pub use client::{Client, Ws, message, replay_bounds};
+pub use client::{Client, Ws, join_msg, message, replay_bounds};
 pub use follow::{Nodes, Resumed, Rng, Seen, follow, follow_once, resume, seeds, ws_writer};
-pub use http::{all_messages, get_json, get_json_bearer, page, post, post_within, try_post};
+pub use http::{
+    all_messages, get_json, get_json_bearer, page, post, post_stored, post_within, room_names,
+    try_post,
+};
 pub use log::LogLines;
 pub use paths::{Scratch, release_bin, scratch, target_dir, workspace_root};
 pub use proxy::Proxy;

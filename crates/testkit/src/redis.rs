@@ -94,7 +94,8 @@ impl Redis {
         Err(last.expect("an attempt"))
     }
 
-    /// Starts it (again) on the same port and directory; waits until it answers.
+    /// Starts it (again) on the same port and directory, from what it persisted (the append-only
+    /// file, or the last [`Redis::save`]); waits until it answers.
     pub fn restart(&mut self) {
         self.kill9();
         self.spawn().expect("redis-server restarted");
@@ -199,6 +200,13 @@ impl Redis {
             assert!(Instant::now() < deadline, "no pub/sub connection to cut");
             tokio::time::sleep(POLL).await; // polling interval, with a deadline
         }
+    }
+
+    /// `SAVE`: an RDB snapshot of what it holds now, which a [`Redis::restart`] loads (with
+    /// [`Persistence::Off`]; an append-only file would win over it).
+    pub fn save(&self) {
+        let saved: String = self.cmd(&mut redis::cmd("SAVE")).expect("SAVE");
+        assert_eq!(saved, "OK", "SAVE");
     }
 
     /// `kill -9`; waits until it is gone.

@@ -13,7 +13,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use banter_testkit::{
-    Client, Endpoint, WAIT, Ws, get_json, get_json_bearer, message, post, replay_bounds,
+    Client, Endpoint, WAIT, Ws, get_json, get_json_bearer, join_msg, message, post, replay_bounds,
+    room_names,
 };
 
 pub struct TestServer {
@@ -63,6 +64,44 @@ pub async fn start_server_with(tune: impl FnOnce(&mut Config)) -> TestServer {
         stop: Some(stop),
         handle,
         data,
+    }
+}
+
+/// A server in token mode (`--auth token`) that accepts tokens signed with `secret`.
+pub async fn token_server(secret: &str) -> TestServer {
+    start_server_with(|c| {
+        c.auth = banter_server::config::AuthKind::Token;
+        c.auth_secret = Some(secret.into());
+    })
+    .await
+}
+
+/// A token for `sub` signed with `secret`, valid for an hour, with a `rooms` claim if given.
+pub fn sign(secret: &str, sub: &str, rooms: Option<&[&str]>) -> String {
+    banter_server::auth::TokenIdentity::new(secret.as_bytes(), banter_protocol::Limits::default())
+        .issue(
+            sub,
+            std::time::Duration::from_secs(3600),
+            rooms.map(|r| r.iter().map(|s| s.to_string()).collect()),
+        )
+        .expect("sign")
+}
+
+/// A connection to a token-mode `server` (its `welcome` says so), signed in with `token`.
+pub async fn sign_in(server: &TestServer, token: String) -> Client {
+    use banter_protocol::{AuthMode, ClientMsg, ServerMsg};
+    let mut c = Client::connect_raw(&server.ws_url()).await;
+    match c.recv().await {
+        ServerMsg::Welcome { auth, .. } => assert_eq!(auth, AuthMode::Token),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+    c.send(&ClientMsg::Auth { token }).await;
+    match c
+        .recv_until(|m| matches!(m, ServerMsg::Authenticated { .. } | ServerMsg::Error { .. }))
+        .await
+    {
+        ServerMsg::Authenticated { .. } => c,
+        other => panic!("not signed in: {other:?}"),
     }
 }
 

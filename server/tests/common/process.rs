@@ -71,9 +71,15 @@ impl DerefMut for Proc {
 /// A node of a cluster sharing rooms through `redis` (the limits meant for one address lifted),
 /// with more flags.
 pub async fn node(redis: &Redis, extra: &[&str]) -> Banter {
+    node_on(&redis.url(), extra).await
+}
+
+/// A node on the Redis URL(s) `urls` (comma-separated: rooms sharded over them), with more
+/// flags.
+pub async fn node_on(urls: &str, extra: &[&str]) -> Banter {
     launch()
         .unlimited()
-        .redis(&redis.url())
+        .redis(urls)
         .args(extra)
         .start()
         .await
