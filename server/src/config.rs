@@ -34,8 +34,9 @@ pub struct Config {
 
     /// The Redis a cluster shares (e.g. `redis://127.0.0.1:6379/`), shared with every node given
     /// the same URL. Several URLs, separated by commas, shard rooms over several Redis (every
-    /// node lists the same, in the same order). Giving it means `--store redis` (a shorthand
-    /// kept from before `--store` named Redis).
+    /// node lists the same, in the same order). An entry
+    /// `redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME` follows the master Sentinel names.
+    /// Giving it means `--store redis` (a shorthand kept from before `--store` named Redis).
     #[arg(long, env = "BANTER_REDIS_URL")]
     pub redis: Option<String>,
 

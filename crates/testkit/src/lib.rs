@@ -4,7 +4,8 @@
 //! - [`Launch`] / [`Banter`]: the `banter` binary as a process with any flags and any store, on a
 //!   free loopback port (or a chosen one), ready when its log says it listens (no sleeps), killed
 //!   on drop; `kill -9`, signals and a restart on the same data directory.
-//! - [`Redis`]: a `redis-server` on a free loopback port with the persistence a test chooses.
+//! - [`Redis`]: a `redis-server` on a free loopback port with the persistence a test chooses;
+//!   [`Sentinel`]: a Redis Sentinel watching one of them, quick to fail over.
 //! - [`Proxy`]: a TCP proxy a test cuts (every open connection dropped), makes refuse new
 //!   connections, and restores, as a network failure would.
 //! - [`Client`]: a typed protocol client over a real WebSocket; [`post`], [`get_json`],
@@ -23,6 +24,7 @@ mod log;
 mod paths;
 mod proxy;
 mod redis;
+mod sentinel;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,6 +42,7 @@ pub use log::LogLines;
 pub use paths::{Scratch, release_bin, scratch, target_dir, workspace_root};
 pub use proxy::Proxy;
 pub use redis::{Persistence, Redis, free_port};
+pub use sentinel::Sentinel;
 
 /// How long any single expected event may take before a test fails.
 pub const WAIT: Duration = Duration::from_secs(20);

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use super::conn::Conn;
 
 /// The key holding the current life (see the module docs).
 pub const LIFE: &str = "banter:life";
@@ -55,11 +55,7 @@ pub struct Durable(Arc<AtomicBool>);
 
 impl Durable {
     /// Reads it once now (blocking), then keeps it fresh on `runtime`.
-    pub fn start(
-        runtime: &tokio::runtime::Handle,
-        mut conn: ConnectionManager,
-        now: Option<bool>,
-    ) -> Self {
+    pub fn start(runtime: &tokio::runtime::Handle, mut conn: Conn, now: Option<bool>) -> Self {
         let durable = Durable::default();
         durable.0.store(now.unwrap_or(false), Ordering::Relaxed);
         let d = durable.clone();

@@ -3,8 +3,7 @@
 //!
 //! Redis sequences and keeps every message: a post is one Lua script ([`script`]) that dedupes,
 //! takes the next `seq`, appends to the room's stream and publishes, atomically. A node posts on
-//! an async multiplexed connection (redis-rs's connection manager, which reconnects by itself)
-//! and completes the append when the script's reply arrives, so nothing is acked before Redis
+//! an async multiplexed connection ([`conn`], which reconnects by itself) and completes the append when the script's reply arrives, so nothing is acked before Redis
 //! has it. Reads ([`reads`]) and fan-out from other nodes ([`subscriber`]) use blocking
 //! connections on the caller's thread and on one pub/sub thread. Who is present is shared too
 //! ([`presence`]). `--retain-age` is a periodic trim by the messages' `ts` ([`retention`]).
@@ -13,8 +12,11 @@
 //! a room fail, [`Bus::ready`] is false; the connections come back by themselves and the
 //! subscriber fills what it missed from the streams. Redis restarted without persistence, or
 //! rolled back (an older snapshot, a failover to a replica that was behind) → rooms get new
-//! epochs (clients resuming are told `complete: false`; see [`life`]).
+//! epochs (clients resuming are told `complete: false`; see [`life`]). A shard given as
+//! Sentinels ([`sentinel`]) follows a failover: every connection is made to the master they
+//! name when it connects; the promoted replica is a new life, so rooms get new epochs.
 
+mod conn;
 mod conversations;
 mod keys;
 mod life;
@@ -24,6 +26,7 @@ mod publisher;
 mod reads;
 mod retention;
 mod script;
+mod sentinel;
 mod shards;
 mod subscriber;
 mod sweep;
@@ -33,15 +36,15 @@ use std::time::Duration;
 
 use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
-use redis::Client;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use self::conn::Conn;
 use self::keys::Keys;
 use self::presence::Presence;
 use self::publisher::{Job, Publisher};
 use self::reads::Reads;
 use self::retention::AgeTrim;
 use self::script::Template;
+use self::sentinel::Endpoint;
 pub use self::shards::RedisStore;
 use self::subscriber::Subscriber;
 use super::{
@@ -93,26 +96,25 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Connects to the Redis at `url` (call within a tokio runtime). Fails with a sentence
-    /// saying what to fix when the URL is wrong or Redis does not answer.
+    /// Connects to the Redis at `url` (a `redis://` URL, or Sentinels: see [`sentinel`]; call
+    /// within a tokio runtime). Fails with a sentence saying what to fix when the URL is wrong
+    /// or Redis does not answer.
     pub fn open(cfg: &RedisConfig, url: &str) -> Result<Self, StoreError> {
-        let bad =
-            |e: redis::RedisError| StoreError::failed(format!("cannot use Redis at {url}: {e}"));
-        let client = Client::open(url).map_err(bad)?;
+        let endpoint = Endpoint::parse(url)
+            .map_err(|e| StoreError::failed(format!("cannot use Redis at {url}: {e}")))?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| StoreError::failed("the Redis store needs a tokio runtime"))?;
-        let reads = Arc::new(Reads::new(client.clone()));
-        if !reads.ping() {
+        let answers = endpoint
+            .connect(reads::TIMEOUT)
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+        if let Err(e) = answers {
             return Err(StoreError::failed(format!(
-                "Redis at {url} does not answer: start it, or fix --redis"
+                "{endpoint} does not answer ({e}): start it, or fix --redis"
             )));
         }
-        let manager = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(reads::TIMEOUT))
-            .set_response_timeout(Some(reads::TIMEOUT * 2))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, manager).map_err(bad)?;
+        let conn = Conn::new(&endpoint)
+            .map_err(|e| StoreError::failed(format!("cannot use {endpoint}: {e}")))?;
+        let reads = Arc::new(Reads::new(endpoint));
         let durable = life::Durable::start(&runtime, conn.clone(), reads.durable());
         reads.refresh(&durable)?;
         let presence = Presence::start(&runtime, conn.clone());

@@ -3,7 +3,7 @@
 //! bounded: when Redis is too slow to keep up, notices are dropped (and logged). A notice is only
 //! a nudge: the message itself is stored, and a client finds it by joining the conversation.
 
-use redis::aio::ConnectionManager;
+use super::conn::Conn;
 use tokio::sync::mpsc;
 
 /// Notices waiting for Redis at most.
@@ -17,7 +17,7 @@ pub struct Notices {
 }
 
 impl Notices {
-    pub fn start(runtime: &tokio::runtime::Handle, conn: ConnectionManager) -> Self {
+    pub fn start(runtime: &tokio::runtime::Handle, conn: Conn) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         runtime.spawn(run(rx, conn));
         Notices { tx }
@@ -31,7 +31,7 @@ impl Notices {
     }
 }
 
-async fn run(mut rx: mpsc::Receiver<(String, String)>, mut conn: ConnectionManager) {
+async fn run(mut rx: mpsc::Receiver<(String, String)>, mut conn: Conn) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let mut pipe = redis::pipe();

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use super::conn::Conn;
 use tokio::sync::Notify;
 
 use super::keys::{self, Keys};
@@ -58,7 +58,7 @@ pub struct Presence {
 }
 
 impl Presence {
-    pub fn start(runtime: &tokio::runtime::Handle, conn: ConnectionManager) -> Self {
+    pub fn start(runtime: &tokio::runtime::Handle, conn: Conn) -> Self {
         let node: Arc<str> = crate::store::new_epoch();
         let p = Presence {
             node,
@@ -92,7 +92,7 @@ impl Presence {
 /// Writes what is pending whenever something is (a pipeline per [`BATCH`]), and refreshes the
 /// node's key every [`HEARTBEAT`]. After a failure (Redis away), pending updates wait for the
 /// next heartbeat that succeeds.
-async fn run(p: Presence, mut conn: ConnectionManager) {
+async fn run(p: Presence, mut conn: Conn) {
     let mut beat = tokio::time::interval(HEARTBEAT);
     let mut healthy = true;
     loop {
@@ -130,7 +130,7 @@ async fn run(p: Presence, mut conn: ConnectionManager) {
 
 /// Writes arrivals and departures, and announces them, in one round trip.
 async fn write(
-    conn: &mut ConnectionManager,
+    conn: &mut Conn,
     node: &str,
     batch: &[((String, String), bool)],
 ) -> redis::RedisResult<()> {

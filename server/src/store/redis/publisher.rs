@@ -14,7 +14,7 @@
 //! batch with `unavailable`; one that Redis did run anyway (a reply lost) is found by its
 //! `client_id` when the client re-sends it.
 
-use redis::aio::ConnectionManager;
+use super::conn::Conn;
 use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
@@ -43,7 +43,7 @@ impl Publisher {
     /// Starts the lanes' tasks on `runtime`.
     pub fn start(
         runtime: &tokio::runtime::Handle,
-        conn: ConnectionManager,
+        conn: Conn,
         script: Script,
         queue: usize,
         durable: Durable,
@@ -71,12 +71,7 @@ impl Publisher {
     }
 }
 
-async fn run(
-    mut rx: mpsc::Receiver<Job>,
-    mut conn: ConnectionManager,
-    script: Script,
-    durable: Durable,
-) {
+async fn run(mut rx: mpsc::Receiver<Job>, mut conn: Conn, script: Script, durable: Durable) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let (cmds, dones): (Vec<Cmd>, Vec<AppendDone>) =
@@ -93,7 +88,7 @@ type Reply = (String, String, String);
 /// Sends `jobs` as one pipeline, after the life's refresh (see [`life`]: the posts read the
 /// life it records, in this Redis process); one result per job, in order.
 async fn send(
-    conn: &mut ConnectionManager,
+    conn: &mut Conn,
     script: &Script,
     durable: &Durable,
     jobs: &[Cmd],

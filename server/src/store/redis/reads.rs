@@ -2,17 +2,19 @@
 //! list. Like the SQLite store's readers, they run on the caller's thread (a thread of tokio's
 //! blocking pool: the server calls them through `store::Store`), on a small pool of connections
 //! with short timeouts, so an unreachable Redis fails a read in about a second instead of
-//! hanging a join.
+//! hanging a join. Each new connection goes to the Redis the shard's [`Endpoint`] names now
+//! (the current master, with Sentinels).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use banter_protocol::ChatMessage;
-use redis::{Client, Connection, Script};
+use redis::{Connection, Script};
 
 use super::keys::Keys;
 use super::life::{self, Durable};
 use super::script::{self, MAX_BOUND};
+use super::sentinel::Endpoint;
 use crate::store::{Range, RoomMeta, StoreError};
 
 /// Connections kept open between reads.
@@ -22,15 +24,15 @@ pub const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// See the module docs.
 pub struct Reads {
-    client: Client,
+    endpoint: Endpoint,
     pool: Mutex<Vec<Connection>>,
     script: Script,
 }
 
 impl Reads {
-    pub fn new(client: Client) -> Self {
+    pub fn new(endpoint: Endpoint) -> Self {
         Reads {
-            client,
+            endpoint,
             pool: Mutex::new(Vec::new()),
             script: script::read(),
         }
@@ -38,10 +40,7 @@ impl Reads {
 
     /// A new blocking connection with the read timeouts set.
     pub fn connect(&self) -> Result<Connection, StoreError> {
-        let conn = self
-            .client
-            .get_connection_with_timeout(TIMEOUT)
-            .map_err(unavailable)?;
+        let conn = self.endpoint.connect(TIMEOUT).map_err(unavailable)?;
         conn.set_read_timeout(Some(TIMEOUT)).map_err(unavailable)?;
         conn.set_write_timeout(Some(TIMEOUT)).map_err(unavailable)?;
         Ok(conn)
@@ -163,11 +162,6 @@ impl Reads {
         self.with(|c| life::config_get().query::<Vec<String>>(c))
             .ok()
             .map(|pairs| life::is_durable(&pairs))
-    }
-
-    /// Whether Redis answers a PING now.
-    pub fn ping(&self) -> bool {
-        self.with(|c| redis::cmd("PING").query::<String>(c)).is_ok()
     }
 }
 

@@ -20,8 +20,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::conn::Conn;
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 use crate::store::now_ms;
 
@@ -69,7 +69,7 @@ impl AgeTrim {
     /// Starts the task on `runtime`; `node` is this node's id (the lock's value).
     pub fn start(
         runtime: &tokio::runtime::Handle,
-        conn: ConnectionManager,
+        conn: Conn,
         age: Duration,
         node: Arc<str>,
     ) -> Self {
@@ -84,7 +84,7 @@ impl Drop for AgeTrim {
     }
 }
 
-async fn run(mut conn: ConnectionManager, age: Duration, node: Arc<str>) {
+async fn run(mut conn: Conn, age: Duration, node: Arc<str>) {
     let period = every(age);
     let script = Script::new(TRIM);
     let mut tick = tokio::time::interval(period);
@@ -102,7 +102,7 @@ async fn run(mut conn: ConnectionManager, age: Duration, node: Arc<str>) {
 
 /// Trims every room if this node holds the period's lock; how many messages went.
 async fn trim_all(
-    conn: &mut ConnectionManager,
+    conn: &mut Conn,
     script: &Script,
     period: Duration,
     node: &str,
@@ -154,7 +154,7 @@ async fn trim_all(
 
 /// Runs `pipe` of EVALSHA calls, loading the script first if Redis does not have it.
 async fn load_and_query(
-    conn: &mut ConnectionManager,
+    conn: &mut Conn,
     script: &Script,
     pipe: &redis::Pipeline,
 ) -> redis::RedisResult<Vec<u64>> {

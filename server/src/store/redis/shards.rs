@@ -1,6 +1,9 @@
 //! Several Redis instances as one store: `--redis` with URLs separated by commas
 //! (`BANTER_REDIS_URL=redis://a:6379/,redis://b:6379/`). Every node must list the same
-//! instances in the same order.
+//! instances in the same order. An entry may name Sentinels instead of one Redis
+//! (`redis+sentinel://s1:26379,s2:26379/mymaster`, see `sentinel`): its own commas separate
+//! Sentinels, and a new entry starts only where a piece starts with a scheme (`…://`), see
+//! [`entries`].
 //!
 //! Each room and private conversation lives on one shard, chosen by a jump consistent hash of
 //! its id ([`place`]): its `seq`, stream, epoch, dedupe keys, presence hash and channel are all
@@ -33,12 +36,7 @@ pub struct RedisStore {
 impl RedisStore {
     /// Connects to every shard (call within a tokio runtime); fails if any does not answer.
     pub fn open(cfg: &RedisConfig) -> Result<Self, StoreError> {
-        let urls: Vec<&str> = cfg
-            .url
-            .split(',')
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .collect();
+        let urls = entries(&cfg.url);
         if urls.is_empty() {
             return Err(StoreError::failed("--redis needs at least one URL"));
         }
@@ -52,6 +50,22 @@ impl RedisStore {
     fn of(&self, id: &str) -> &Shard {
         &self.shards[place(id, self.shards.len())]
     }
+}
+
+/// The shards of a `--redis` list: split at commas, a piece without a scheme (`HOST:PORT/…`)
+/// continuing the entry before it (a Sentinel entry's further Sentinels).
+pub fn entries(list: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match out.last_mut() {
+            Some(last) if !piece.contains("://") => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => out.push(piece.to_owned()),
+        }
+    }
+    out
 }
 
 /// A stable 64-bit hash of an id (FNV-1a): the same on every node and every version.
@@ -177,6 +191,19 @@ mod tests {
         let moved = two.iter().zip(&three).filter(|(a, b)| a != b).count();
         assert!(two.iter().zip(&three).all(|(a, b)| a == b || *b == 2));
         assert!((2_800..3_900).contains(&moved), "{moved} moved");
+    }
+
+    #[test]
+    fn sentinel_entries_keep_their_commas() {
+        assert_eq!(
+            entries("redis://a/, redis+sentinel://s1:1,s2:2/m,redis://b/,"),
+            ["redis://a/", "redis+sentinel://s1:1,s2:2/m", "redis://b/"]
+        );
+        assert_eq!(
+            entries("redis+sentinel://s1,s2/m"),
+            ["redis+sentinel://s1,s2/m"]
+        );
+        assert!(entries(" , ").is_empty());
     }
 
     #[test]
