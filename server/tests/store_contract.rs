@@ -280,6 +280,32 @@ async fn conversations_know_their_members(b: Backend) {
     );
 }
 
+/// A page of a user's conversations is the most recent ones, newest first, cut by the store.
+async fn a_page_of_conversations_is_the_most_recent(b: Backend) {
+    let store = b.open();
+    let rooms: Vec<String> = (1..=3)
+        .map(|i| format!("dm-{}", format!("{i:x}").repeat(32)))
+        .collect();
+    let mut last_ts = 0;
+    for room in rooms.iter().chain([&rooms[0]]) {
+        // Each message in a later millisecond than the one before (the order is by time).
+        let deadline = std::time::Instant::now() + WAIT;
+        while store::now_ms() <= last_ts {
+            assert!(std::time::Instant::now() < deadline, "the clock moves on");
+            tokio::task::yield_now().await;
+        }
+        let mut m = message(room, "ada", "hi", None);
+        m.members = Some(("ada".into(), "bob".into()));
+        last_ts = append(&store, m).await.expect("stored").stored.msg.ts;
+    }
+    let page = store.conversations("ada", 2).await.expect("conversations");
+    let got: Vec<&str> = page.iter().map(|c| c.room.as_str()).collect();
+    assert_eq!(got, [&*rooms[0], &*rooms[2]], "newest first, two of three");
+    assert_eq!(page[0].head, 2);
+    let all = store.conversations("bob", 10).await.expect("conversations");
+    assert_eq!(all.len(), 3);
+}
+
 /// Instantiates every promise for every backend.
 macro_rules! contract {
     ($($promise:ident),* $(,)?) => {
@@ -312,4 +338,35 @@ contract!(
     reads_page_by_since_and_by_before,
     retention_keeps_the_newest_and_the_seq_carries_on,
     conversations_know_their_members,
+    a_page_of_conversations_is_the_most_recent,
 );
+
+/// Redis only: the unordered set of conversations kept before the sorted index is moved into it
+/// on the first read, in order, and then dropped (an upgrade loses no conversation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_conversations_kept_by_an_older_version_are_listed_after_the_upgrade() {
+    let b = Backend::redis();
+    let redis = b._redis.as_ref().expect("redis");
+    let store = b.open();
+    let room = format!("dm-{}", "ab".repeat(16));
+    let mut m = message(&room, "ada", "from before the upgrade", None);
+    m.members = Some(("ada".into(), "bob".into()));
+    append(&store, m).await.expect("stored");
+    // What an older version left: the set, and no sorted index.
+    let (index, legacy) = ("banter:ucr:ada", "banter:uc:ada");
+    let _: () = redis.cmd(redis::cmd("DEL").arg(index)).expect("DEL");
+    let _: () = redis
+        .cmd(redis::cmd("SADD").arg(legacy).arg(&room))
+        .expect("SADD");
+    let list = store.conversations("ada", 10).await.expect("conversations");
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0].room.as_str(), list[0].with.as_str()),
+        (&*room, "bob")
+    );
+    assert!(list[0].ts > 0, "scored by its last message's time");
+    let left: bool = redis.cmd(redis::cmd("EXISTS").arg(legacy)).expect("EXISTS");
+    assert!(!left, "the old set is gone once moved");
+    let again = store.conversations("ada", 10).await.expect("conversations");
+    assert_eq!(again.len(), 1, "and read from the index from then on");
+}

@@ -1,6 +1,7 @@
 //! Private conversations in Redis: who the members are (a hash beside the room's keys, written
-//! by the post script with the first message) and each user's set of conversations, read here
-//! for `GET /api/conversations`.
+//! by the post script with the first message) and each user's conversations, a sorted set by the
+//! last message's time that the post script keeps, read a page at a time here for
+//! `GET /api/conversations`.
 
 use banter_protocol::http::ConversationSummary;
 
@@ -22,13 +23,59 @@ pub fn members(reads: &Reads, room: &str) -> Result<Option<(String, String)>, St
     Ok(a.zip(b))
 }
 
-/// `user`'s conversations with their head and last message's time (unsorted).
-pub fn of_user(reads: &Reads, user: &str) -> Result<Vec<ConversationSummary>, StoreError> {
+/// `user`'s `limit` most recent conversations with their head and last message's time: the page
+/// is cut in Redis (`ZREVRANGE`), never after reading them all.
+pub fn of_user(
+    reads: &Reads,
+    user: &str,
+    limit: usize,
+) -> Result<Vec<ConversationSummary>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    migrate_legacy(reads, user)?;
+    let last = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
     let rooms: Vec<String> = reads.with(|c| {
-        redis::cmd("SMEMBERS")
+        redis::cmd("ZREVRANGE")
             .arg(keys::conversations_of(user))
+            .arg(0)
+            .arg(last)
             .query(c)
     })?;
+    summaries(reads, user, rooms)
+}
+
+/// Moves the unordered set of conversations that older versions kept into the sorted index, each
+/// scored by its last message's time (never lowering a score a newer post wrote), then drops the
+/// set. Once per user; idempotent if two nodes race.
+fn migrate_legacy(reads: &Reads, user: &str) -> Result<(), StoreError> {
+    let legacy = keys::legacy_conversations_of(user);
+    let rooms: Vec<String> = reads.with(|c| redis::cmd("SMEMBERS").arg(&legacy).query(c))?;
+    if rooms.is_empty() {
+        return Ok(());
+    }
+    let found = summaries(reads, user, rooms)?;
+    reads.with(|c| {
+        let mut pipe = redis::pipe();
+        for s in &found {
+            pipe.cmd("ZADD")
+                .arg(keys::conversations_of(user))
+                .arg("GT")
+                .arg(s.ts)
+                .arg(&s.room)
+                .ignore();
+        }
+        pipe.cmd("DEL").arg(&legacy).ignore();
+        pipe.query::<()>(c)
+    })
+}
+
+/// The summaries of `rooms`, `user`'s conversations (unsorted; rooms without members skipped).
+fn summaries(
+    reads: &Reads,
+    user: &str,
+    rooms: Vec<String>,
+) -> Result<Vec<ConversationSummary>, StoreError> {
     if rooms.is_empty() {
         return Ok(Vec::new());
     }

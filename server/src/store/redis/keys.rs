@@ -61,8 +61,15 @@ pub fn node(id: &str) -> String {
 
 const USER: &str = "banter:u:";
 
-/// The set of `name`'s private conversations (room ids).
+/// `name`'s private conversations (room ids) scored by their last message's time (ms): a page
+/// of the most recent is one `ZREVRANGE`.
 pub fn conversations_of(name: &str) -> String {
+    format!("banter:ucr:{name}")
+}
+
+/// The unordered set of `name`'s conversations that versions before the sorted index kept;
+/// moved into [`conversations_of`] on the first read (see `conversations::of_user`).
+pub fn legacy_conversations_of(name: &str) -> String {
     format!("banter:uc:{name}")
 }
 

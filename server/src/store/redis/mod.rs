@@ -176,7 +176,8 @@ impl History for Shard {
             .arg(&*msg.room)
             .arg(&keys.channel)
             .arg(a)
-            .arg(b);
+            .arg(b)
+            .arg(template.ts);
         self.publisher
             .send(Job { cmd, done }, shards::hash(&msg.room));
     }
@@ -203,7 +204,7 @@ impl History for Shard {
         user: &str,
         limit: usize,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
-        let mut out = conversations::of_user(&self.reads, user)?;
+        let mut out = conversations::of_user(&self.reads, user, limit)?;
         super::most_recent_first(&mut out, limit);
         Ok(out)
     }

@@ -25,10 +25,13 @@ else
 end
 if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
 if seq == 1 and ARGV[7] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[5]) end
-if ARGV[7] ~= '' and redis.call('HSETNX', KEYS[6], 'a', ARGV[7]) == 1 then
-  redis.call('HSET', KEYS[6], 'b', ARGV[8])
-  redis.call('SADD', KEYS[7], ARGV[5])
-  redis.call('SADD', KEYS[8], ARGV[5])
+if ARGV[7] ~= '' then
+  if redis.call('HSETNX', KEYS[6], 'a', ARGV[7]) == 1 then
+    redis.call('HSET', KEYS[6], 'b', ARGV[8])
+  end
+  -- Each member's conversations by their last message's time: a page is read in the query.
+  redis.call('ZADD', KEYS[7], ARGV[9], ARGV[5])
+  redis.call('ZADD', KEYS[8], ARGV[9], ARGV[5])
 end
 redis.call('PUBLISH', ARGV[6], epoch .. '\n' .. seq .. '\n' .. msg)
 return {epoch, '0', msg}

@@ -24,9 +24,10 @@ use super::life::life_lua;
 use crate::store::{NewMessage, StoreError};
 
 /// KEYS: seq, epoch, stream, dedupe key, room list, and for a private conversation its members
-/// hash and the two members' conversation sets; then [`LIFE`](super::life::LIFE). ARGV: the
-/// template's prefix and suffix, retain (0 = all), dedupe window in ms (0 = no dedupe key), room
-/// name, channel, and the two members (empty for a room).
+/// hash and the two members' conversation indexes (sorted sets by the last message's time); then
+/// [`LIFE`](super::life::LIFE). ARGV: the template's prefix and suffix, retain (0 = all), dedupe
+/// window in ms (0 = no dedupe key), room name, channel, the two members (empty for a room), and
+/// the message's `ts`.
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
 /// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
 /// pipeline, so the recorded life is this Redis process's; without one it refuses (nothing is
@@ -57,6 +58,8 @@ pub fn read() -> Script {
 pub struct Template {
     pub prefix: String,
     pub suffix: String,
+    /// The message's time (ms), as written in the JSON.
+    pub ts: u64,
 }
 
 /// The placeholder the template is cut at. Inside a JSON string a `"` is escaped, so this can
@@ -66,7 +69,8 @@ const PLACEHOLDER: &str = "\"seq\":0,";
 impl Template {
     /// Serializes `msg` with a fresh id and the time now, leaving the `seq` to the script.
     pub fn new(msg: &NewMessage) -> Result<Self, StoreError> {
-        let json = serde_json::to_string(&msg.sequenced(0)).map_err(StoreError::failed)?;
+        let sequenced = msg.sequenced(0);
+        let json = serde_json::to_string(&sequenced).map_err(StoreError::failed)?;
         let at = json
             .find(PLACEHOLDER)
             .ok_or_else(|| StoreError::failed("message template without a seq field"))?;
@@ -74,6 +78,7 @@ impl Template {
         Ok(Template {
             prefix: json[..split].to_owned(),
             suffix: json[split + 1..].to_owned(),
+            ts: sequenced.ts,
         })
     }
 }

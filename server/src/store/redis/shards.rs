@@ -129,7 +129,8 @@ impl History for RedisStore {
         }
         let mut all = Vec::new();
         for s in &self.shards {
-            all.extend(s.conversations(user, usize::MAX)?);
+            // Each shard's newest `limit`: the newest `limit` of all are among them.
+            all.extend(s.conversations(user, limit)?);
         }
         crate::store::most_recent_first(&mut all, limit);
         Ok(all)
