@@ -9,6 +9,7 @@ use banter_protocol::{ErrorCode, PresenceState, ValidationError};
 use super::conversations::Members;
 use super::replay::{self, Fetched};
 use super::room::Member;
+use super::rooms::LOAD_WAIT;
 use super::{Hub, Outbound, Peer, Stored, refusal};
 use crate::frame::Frame;
 use crate::store::{Range, StoreError};
@@ -66,12 +67,21 @@ impl Hub {
             epoch,
             members,
         };
-        match self.join_inner(&req, true) {
-            Ok(()) => Ok(()),
-            Err(JoinStop::Refused(e)) => Err(e),
+        let result = match self.join_inner(&req, true) {
+            Ok(()) => return Ok(()),
+            Err(JoinStop::Refused(e)) => e,
             // Only a join told not to read the store stops for it.
-            Err(JoinStop::NeedsStore) => Err(refusal(&StoreError::Busy)),
+            Err(JoinStop::NeedsStore) => refusal(&StoreError::Busy),
+        };
+        // A join that loaded the room and then failed (a store read, too many attempts) must
+        // not leave it loaded with nobody in it: nothing else would unload it.
+        // (A room still loading belongs to the join that creates it.)
+        if let Some(r) = self.inner.rooms.get(room)
+            && r.lock().loaded
+        {
+            self.inner.rooms.unload_if_empty(&r, &self.inner.store);
         }
+        Err(result)
     }
 
     /// [`Hub::join`] if it needs nothing from the store (the room is loaded and the replay lies
@@ -122,8 +132,10 @@ impl Hub {
                 continue;
             }
             if !st.loaded {
-                // Loading, by another join: only a join that may wait on the store goes on.
+                // Loading, by the join that created it: only a join that may wait on the store
+                // goes on, once that load is done (or failed: then this one loads it).
                 if io {
+                    drop(room.wait_settled(st, LOAD_WAIT));
                     continue;
                 }
                 return Err(JoinStop::NeedsStore);

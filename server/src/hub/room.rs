@@ -11,7 +11,8 @@
 //! in `early`, and what the store's head already counts is dropped when loading completes.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use banter_protocol::{ClassicMsg, PresenceState, ServerMsg};
 
@@ -36,6 +37,8 @@ pub const PRESENCE_DELIVERIES: usize = 32_000;
 pub struct Room {
     pub name: Arc<str>,
     state: Mutex<RoomState>,
+    /// Signalled when the room is loaded or unloaded (see [`Room::wait_settled`]).
+    settled: Condvar,
 }
 
 pub struct Member {
@@ -72,6 +75,7 @@ impl Room {
     pub fn new(name: Arc<str>) -> Self {
         Room {
             name,
+            settled: Condvar::new(),
             state: Mutex::new(RoomState {
                 loaded: false,
                 unloaded: false,
@@ -93,6 +97,23 @@ impl Room {
     /// hold between statements.
     pub fn lock(&self) -> MutexGuard<'_, RoomState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocking (a join on the blocking pool): waits, at most `limit`, while the room is being
+    /// loaded by the join that created it (only that one reads its meta from the store).
+    pub fn wait_settled<'a>(
+        &self,
+        st: MutexGuard<'a, RoomState>,
+        limit: Duration,
+    ) -> MutexGuard<'a, RoomState> {
+        self.settled
+            .wait_timeout_while(st, limit, |st| !st.loaded && !st.unloaded)
+            .map_or_else(|e| e.into_inner().0, |(st, _)| st)
+    }
+
+    /// The room was loaded or unloaded: wakes the joins waiting for it.
+    pub fn settle(&self) {
+        self.settled.notify_all();
     }
 }
 

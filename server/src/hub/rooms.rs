@@ -14,10 +14,15 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use super::budget::Budget;
 use super::room::{Room, WindowLimits};
 use crate::store::{RoomMeta, Store, StoreError, Stored};
+
+/// How long a join waits, at most, for another join's load of the same room before it looks
+/// again (a Redis watch may take up to 2 s).
+pub const LOAD_WAIT: Duration = Duration::from_secs(5);
 
 /// See the module docs.
 pub struct Rooms {
@@ -76,21 +81,36 @@ impl Rooms {
     /// `unloaded` (it may have been unloaded in between: then it calls again).
     pub async fn load(&self, name: &str, store: &Store) -> Result<Arc<Room>, StoreError> {
         let (room, created) = self.claim(name)?;
-        if !room.lock().loaded {
+        if created {
             // Outside every lock, off the runtime: the store may do I/O. Watch first, then read
-            // the head.
-            let meta = store.load(name, created).await;
+            // the head. Only the creator reads it, so the room and the store agree on its epoch.
+            let meta = store.load(name, true).await;
             self.finish(&room, meta, store)?;
+            return Ok(room);
         }
-        Ok(room)
+        // Another loader's: wait until it is done (or failed: then the caller loads it again).
+        let deadline = tokio::time::Instant::now() + LOAD_WAIT;
+        loop {
+            {
+                let st = room.lock();
+                if st.loaded || st.unloaded {
+                    return Ok(room.clone());
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Busy);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await; // polling interval
+        }
     }
 
     /// [`Rooms::load`] on the calling thread: only for code already on the blocking pool (a
-    /// join that reads the store, behind the hub's read gate).
+    /// join that reads the store, behind the hub's read gate). Returns a room another join is
+    /// still loading as it is: the caller waits with [`Room::wait_settled`].
     pub fn load_blocking(&self, name: &str, store: &Store) -> Result<Arc<Room>, StoreError> {
         let (room, created) = self.claim(name)?;
-        if !room.lock().loaded {
-            let meta = store.load_blocking(name, created);
+        if created {
+            let meta = store.load_blocking(name, true);
             self.finish(&room, meta, store)?;
         }
         Ok(room)
@@ -120,6 +140,7 @@ impl Rooms {
         match meta {
             Ok(meta) => {
                 room.lock().finish_load(&meta, &self.limits());
+                room.settle();
                 Ok(())
             }
             Err(e) => {
@@ -154,6 +175,7 @@ impl Rooms {
                 map.remove(&room.name);
             }
         }
+        room.settle();
         store.unwatch(&room.name);
     }
 }
@@ -209,6 +231,7 @@ impl Rooms {
         if map.get(room).is_some_and(|m| Arc::ptr_eq(m, &r)) {
             map.remove(room);
         }
+        r.settle();
         Some(st.presence.here())
     }
 }

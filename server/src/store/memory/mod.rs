@@ -162,9 +162,12 @@ impl MemoryStore {
     }
 
     /// The room, created (after forgetting one nobody is in, when at `--max-rooms`) if new.
-    fn get_or_create(&self, room: &str) -> Result<Arc<Mutex<MemRoom>>, StoreError> {
+    /// The room, created if missing; `hold`: counted as watched in the same critical section,
+    /// so no append can forget it in between.
+    fn get_or_create(&self, room: &str, hold: bool) -> Result<Arc<Mutex<MemRoom>>, StoreError> {
         let mut rooms = lock(&self.rooms);
-        if let Some(e) = rooms.map.get(room) {
+        if let Some(e) = rooms.map.get_mut(room) {
+            e.watchers += u32::from(hold);
             return Ok(e.room.clone());
         }
         if rooms.map.len() >= self.max_rooms && !self.forget_one(&mut rooms, room) {
@@ -181,7 +184,7 @@ impl MemoryStore {
             room.into(),
             Entry {
                 room: r.clone(),
-                watchers: 0,
+                watchers: u32::from(hold),
                 written: 0,
                 bytes: 0,
             },
@@ -276,7 +279,7 @@ impl History for MemoryStore {
 
     fn append(&self, msg: NewMessage, done: AppendDone) {
         let (stored, removed) = loop {
-            let room = match self.get_or_create(&msg.room) {
+            let room = match self.get_or_create(&msg.room, false) {
                 Ok(r) => r,
                 Err(e) => return done(Err(e)),
             };
@@ -324,11 +327,7 @@ impl History for MemoryStore {
     }
 
     fn hold(&self, room: &str) -> Result<(), StoreError> {
-        self.get_or_create(room)?;
-        if let Some(e) = lock(&self.rooms).map.get_mut(room) {
-            e.watchers += 1;
-        }
-        Ok(())
+        self.get_or_create(room, true).map(|_| ())
     }
 
     fn release(&self, room: &str) {
