@@ -300,14 +300,12 @@ impl Hub {
         client_id: Option<&str>,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
-        let room = self.check_room(room)?;
-        let user = self.inner.cfg.limits.name(user)?;
-        let members = if banter_protocol::is_conversation(room) {
-            Some(self.member(room, user).await?)
-        } else {
-            None
-        };
-        self.append(room, user, text, client_id, members, None, reply)
+        let (checked, name) = (self.check_room(room)?, self.inner.cfg.limits.name(user)?);
+        if banter_protocol::is_conversation(checked) && self.member_now(checked, name).is_none() {
+            // Only the store knows the members: read them (they stay in the members cache).
+            self.member(checked, name).await?;
+        }
+        self.post_now(room, user, text, client_id, reply)
     }
 
     /// [`Hub::post`] for a sender already in the room (a WebSocket's `send`, a classic client):
