@@ -125,6 +125,9 @@ fn read_rooms(json: &JsValue) -> Vec<RoomSummary> {
             room: text(r, "room")?,
             head: number(r, "head")?,
             users: number(r, "users")? as usize,
+            private: field(r, "private")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
         })
     })
 }
@@ -153,10 +156,12 @@ fn read_page(json: &JsValue) -> Option<MessagePage> {
                 user: text(m, "user")?,
                 text: text(m, "text")?,
                 ts: number(m, "ts")?,
+                ..Default::default()
             })
         }),
         complete: field(json, "complete")?.as_bool()?,
         epoch: text(json, "epoch").unwrap_or_default(),
+        changes: Vec::new(),
     })
 }
 

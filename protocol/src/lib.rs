@@ -10,16 +10,22 @@
 //! builds for `wasm32-unknown-unknown` so the web client uses the very same types.
 
 mod codes;
+mod files;
 pub mod http;
+mod lifecycle;
 mod limits;
 mod msg;
+mod roles;
 
 pub use codes::{ErrorCode, close};
+pub use files::FileInfo;
+pub use lifecycle::{Change, ChangeKind, Reaction};
 pub use limits::{Limits, ValidationError};
 pub use msg::{
     AuthMode, ChatMessage, ClassicMsg, ClientMsg, DirectMessage, PresenceState, ServerInfo,
     ServerMsg,
 };
+pub use roles::{RoomRole, UserRole};
 
 /// The room a client lands in when it names none (and where classic clients chat).
 pub const DEFAULT_ROOM: &str = "lobby";

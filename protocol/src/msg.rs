@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ErrorCode, Limits};
+use crate::{Change, ErrorCode, FileInfo, Limits, Reaction, RoomRole};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 /// What a client sends over `GET /ws`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +36,40 @@ pub enum ClientMsg {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
+        /// v1.2: the message answers message `reply_to` (its thread is the root's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+        /// v1.2: ids of files uploaded to this room, attached to the message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<String>,
     },
+    /// v1.2: replace the text of your message `seq` (acked like `send`).
+    Edit {
+        room: String,
+        seq: u64,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// v1.2: delete message `seq` (yours; any, for moderators and admins).
+    Delete {
+        room: String,
+        seq: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// v1.2: add (or with `remove`, take back) your reaction `emoji` to message `seq`.
+    React {
+        room: String,
+        seq: u64,
+        emoji: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        remove: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// v1.2: you have read `room` up to `seq` (positions only move forward).
+    Read { room: String, seq: u64 },
     /// A private message to the user named `to`.
     Direct {
         to: String,
@@ -47,7 +84,11 @@ pub enum ClientMsg {
 }
 
 /// A stored chat message, as sent live, replayed, and returned by the HTTP API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Live and replayed `message` frames carry a message as it was posted (v1.2 changes follow as
+/// `change` frames); HTTP pages fold its current state in (`edited_ts`, `deleted`,
+/// `reactions`, `replies`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub room: String,
     /// Per-room sequence number: 1, 2, 3, … gap-free; the client's resume point.
@@ -58,6 +99,27 @@ pub struct ChatMessage {
     pub text: String,
     /// Milliseconds since the Unix epoch, set by the server.
     pub ts: u64,
+    /// v1.2: the root of the thread this message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// v1.2: files attached to the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
+    /// v1.2, folded state: when the text was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_ts: Option<u64>,
+    /// v1.2, folded state: the message was deleted (its `text` is empty, its reactions gone).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    /// v1.2, folded state: reactions by emoji, in the order each emoji was first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// v1.2, folded state on a thread's root: how many replies it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies: Option<u64>,
+    /// v1.2, folded state on a thread's root: when its latest reply was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reply_ts: Option<u64>,
 }
 
 /// A private message, sent to both its sender and its recipient: to their connections that have
@@ -141,9 +203,24 @@ pub enum ServerMsg {
         /// In a private conversation (v1.1): the other member.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         with: Option<String>,
+        /// v1.2: the user's read position in the room (`0` when never set).
+        #[serde(default)]
+        read: u64,
+        /// v1.2: the user's role in the room, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<RoomRole>,
+        /// v1.2: only members may join the room.
+        #[serde(default, skip_serializing_if = "is_false")]
+        private: bool,
     },
     /// A chat message, live or replayed.
     Message(ChatMessage),
+    /// v1.2: an entry that changed a message (edit, delete, react, unreact), live or replayed.
+    Change(Change),
+    /// v1.2: the user's read position in `room` moved to `seq` (from another connection).
+    Read { room: String, seq: u64 },
+    /// v1.2: the user was removed or banned from `room`: nothing more comes from it.
+    Removed { room: String },
     /// Brackets a replay: messages `from..=to` follow. `complete: false` means history no longer
     /// holds everything after the client's `since`.
     Replay {

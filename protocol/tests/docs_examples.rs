@@ -82,18 +82,23 @@ fn every_docs_example_round_trips_exactly() {
     let want = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
         client_types,
-        want(&["auth", "direct", "join", "leave", "send", "typing"])
+        want(&[
+            "auth", "delete", "direct", "edit", "join", "leave", "react", "read", "send", "typing"
+        ])
     );
     assert_eq!(
         server_types,
         want(&[
             "ack",
             "authenticated",
+            "change",
             "direct",
             "error",
             "joined",
             "message",
             "presence",
+            "read",
+            "removed",
             "replay",
             "welcome"
         ])
@@ -124,6 +129,7 @@ fn classic_encoding_of_a_stored_message() {
         user: "ada".into(),
         text: "hi \"there\"".into(),
         ts: 1,
+        ..Default::default()
     };
     assert_eq!(
         ClassicMsg::json_from(&m),

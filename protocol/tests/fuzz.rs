@@ -304,6 +304,8 @@ fn generated_client_messages_round_trip() {
                     room: room.clone(),
                     text: text.clone(),
                     client_id: id.clone(),
+                    reply_to: None,
+                    files: Vec::new(),
                 },
                 ClientMsg::Direct {
                     to: room.clone(),

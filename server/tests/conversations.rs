@@ -128,6 +128,8 @@ async fn only_its_two_members_can_join_read_post_or_resume_a_conversation() {
         room: room.clone(),
         text: "let me in".into(),
         client_id: None,
+        reply_to: None,
+        files: Vec::new(),
     })
     .await;
     assert_eq!(eve.expect_error().await, "not_joined");

@@ -136,6 +136,8 @@ async fn ws_round(url: &str, acks: &Acks, id: usize, pending: &[String]) -> Resu
                 room: "chaos".into(),
                 text: format!("from {cid}"),
                 client_id: Some(cid.clone()),
+                reply_to: None,
+                files: Vec::new(),
             };
             ws.send(Message::text(send.to_json()))
                 .await

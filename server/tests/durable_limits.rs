@@ -175,6 +175,8 @@ async fn fill_over_ws(server: SocketAddr, room: &str, id: usize, refusals: usize
                 room: room.into(),
                 text: full_text(&cid),
                 client_id: Some(cid),
+                reply_to: None,
+                files: Vec::new(),
             })
             .await;
         }

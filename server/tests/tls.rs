@@ -85,6 +85,8 @@ async fn chat(from: &mut Wss, to: &mut Wss, text: &str) {
             room: "lobby".into(),
             text: text.into(),
             client_id: None,
+            reply_to: None,
+            files: Vec::new(),
         },
     )
     .await;

@@ -54,6 +54,8 @@ impl PendingSend {
             room: self.room.clone(),
             text: self.text.clone(),
             client_id: Some(self.client_id.clone()),
+            reply_to: None,
+            files: Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@ fn msg(room: &str, seq: u64) -> ChatMessage {
         user: "grace".into(),
         text: format!("m{seq}"),
         ts: 1_764_110_000_000 + seq,
+        ..Default::default()
     }
 }
 
@@ -298,6 +299,7 @@ fn scrollback_pages_join_the_store_only_in_the_epoch_held() {
         messages: (from..=to).map(|q| msg("lobby", q)).collect(),
         complete: false,
         epoch: epoch.into(),
+        changes: Vec::new(),
     };
     assert_eq!(c.earlier(page(601, 800, "e2")), None, "another life");
     assert_eq!(c.earlier(page(601, 800, "e1")), Some(200));

@@ -20,6 +20,8 @@ pub async fn post_http(
         user: cfg.name.clone(),
         text: text.to_owned(),
         client_id: Some(new_client_id()),
+        reply_to: None,
+        files: Vec::new(),
     };
     let mut client = reqwest::Client::builder();
     if cfg.is_tls()? {

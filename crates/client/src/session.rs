@@ -217,6 +217,7 @@ mod tests {
             user: "ada".into(),
             text: "hi".into(),
             ts: 0,
+            ..Default::default()
         })
     }
 
@@ -228,6 +229,9 @@ mod tests {
             epoch: epoch.into(),
             users_total: None,
             with: None,
+            read: 0,
+            role: None,
+            private: false,
         }
     }
 
@@ -284,7 +288,9 @@ mod tests {
             [ClientMsg::Send {
                 room: "lobby".into(),
                 text: "two".into(),
-                client_id: Some("c2".into())
+                client_id: Some("c2".into()),
+                reply_to: None,
+                files: Vec::new(),
             }]
         );
     }

@@ -131,6 +131,8 @@ impl Server {
             user: user.into(),
             text: text.into(),
             client_id: None,
+            reply_to: None,
+            files: Vec::new(),
         };
         let (status, value) =
             banter_testkit::post_within(&self.addr, room, serde_json::to_value(&body)?, TIMEOUT)

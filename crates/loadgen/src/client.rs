@@ -206,6 +206,8 @@ pub fn post_json(dialect: Dialect, user: &str, room: &str, text: String) -> Stri
             room: room.to_owned(),
             text,
             client_id: None,
+            reply_to: None,
+            files: Vec::new(),
         }
         .to_json(),
         Dialect::Classic => serde_json::to_string(&ClassicMsg {

@@ -171,6 +171,8 @@ async fn sender(
                     room: room.clone(),
                     text: text.clone(),
                     client_id: Some(format!("@T{stamp}.{i}.{k}")),
+                    reply_to: None,
+                    files: Vec::new(),
                 };
                 conn.tx.push(op::TEXT, msg.to_json().as_bytes());
                 k += 1;

@@ -123,6 +123,8 @@ impl Client {
             room: room.into(),
             text: text.into(),
             client_id: client_id.map(Into::into),
+            reply_to: None,
+            files: Vec::new(),
         })
         .await;
     }

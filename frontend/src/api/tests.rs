@@ -23,6 +23,7 @@ fn message(seq: u64) -> ChatMessage {
         user: "grace".into(),
         text: "line one\nline \"two\" <b>é</b>".into(),
         ts: 1_764_110_094_000 + seq,
+        ..Default::default()
     }
 }
 
@@ -33,6 +34,7 @@ fn every_answer_reads_back_as_the_server_wrote_it() {
             room: "lobby".into(),
             head: 12,
             users: 3,
+            private: false,
         }],
     };
     assert_eq!(read_rooms(&parsed(&rooms)), rooms.rooms);
@@ -63,6 +65,7 @@ fn every_answer_reads_back_as_the_server_wrote_it() {
         messages: vec![message(1), message(2)],
         complete: true,
         epoch: "01JDQ3Z9W6K8M2N4P5R7S9T1V3".into(),
+        changes: Vec::new(),
     };
     assert_eq!(read_page(&parsed(&page)), Some(page));
 }

@@ -54,6 +54,8 @@ impl Session {
                 self.on_message(m);
                 Vec::new()
             }
+            // v1.2 frames this page does not show yet.
+            ServerMsg::Change(_) | ServerMsg::Read { .. } | ServerMsg::Removed { .. } => Vec::new(),
             ServerMsg::Replay {
                 room,
                 to,

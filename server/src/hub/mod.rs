@@ -439,6 +439,7 @@ impl Hub {
             messages,
             complete,
             epoch: meta.epoch.to_string(),
+            changes: Vec::new(),
         })
     }
 
@@ -464,6 +465,7 @@ impl Hub {
                     .map_or(0, |r| r.lock().presence.len()),
                 room,
                 head,
+                private: false,
             })
             .collect();
         // Rooms people are in that have no message yet.
@@ -477,6 +479,7 @@ impl Hub {
                     room: r.name.to_string(),
                     head: st.head,
                     users: st.presence.len(),
+                    private: false,
                 });
             }
         }

@@ -270,6 +270,9 @@ impl RoomState {
                 .conversation
                 .as_ref()
                 .map(|m| m.other(viewer).to_string()),
+            read: 0,
+            role: None,
+            private: false,
         }
     }
 }

@@ -103,6 +103,7 @@ impl NewMessage {
             user: self.user.clone(),
             text: self.text.clone(),
             ts: now_ms(),
+            ..Default::default()
         }
     }
 }

@@ -16,6 +16,9 @@ fn joined_dm(peer: &str, head: u64) -> ServerMsg {
         epoch: "e9".into(),
         users_total: None,
         with: Some(peer.into()),
+        read: 0,
+        role: None,
+        private: false,
     }
 }
 

@@ -23,6 +23,7 @@ fn msg(room: &str, seq: u64, user: &str, text: &str) -> ChatMessage {
         user: user.into(),
         text: text.into(),
         ts: 1_764_110_000_000 + seq,
+        ..Default::default()
     }
 }
 
@@ -38,6 +39,9 @@ fn joined(room: &str, head: u64) -> ServerMsg {
         epoch: "e1".into(),
         users_total: None,
         with: None,
+        read: 0,
+        role: None,
+        private: false,
     }
 }
 
@@ -297,6 +301,9 @@ fn joined_epoch(room: &str, head: u64, epoch: &str) -> ServerMsg {
         epoch: epoch.into(),
         users_total: None,
         with: None,
+        read: 0,
+        role: None,
+        private: false,
     }
 }
 
@@ -479,6 +486,7 @@ fn scrollback_pages_join_the_store_until_the_start() {
             .collect(),
         complete,
         epoch: epoch.into(),
+        changes: Vec::new(),
     };
     // A page from another life of the room is not mixed in.
     assert_eq!(s.add_earlier("lobby", page(601, 800, false, "e2")), 0);

@@ -320,6 +320,7 @@ fn row_to_message(room: &str, r: &Row<'_>) -> rusqlite::Result<ChatMessage> {
         user: r.get(2)?,
         text: r.get(3)?,
         ts: r.get::<_, i64>(4)? as u64,
+        ..Default::default()
     })
 }
 

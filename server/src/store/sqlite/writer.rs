@@ -168,6 +168,7 @@ impl Writer {
                 user: std::mem::take(&mut msg.user),
                 text: std::mem::take(&mut msg.text),
                 ts: now,
+                ..Default::default()
             };
             tx.prepare_cached(
                 "INSERT INTO messages (room_id, seq, id, user, text, ts, client_key)

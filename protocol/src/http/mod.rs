@@ -2,7 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ChatMessage, ErrorCode};
+use crate::{Change, ChatMessage, ErrorCode};
+
+mod accounts;
+mod members;
+mod push;
+mod search;
+
+pub use accounts::{Login, LoginOk, PasswordChange, Signup};
+pub use members::{CreateRoom, Member, MemberList, SetRole};
+pub use push::{PushKey, PushKeys, PushSubscription};
+pub use search::{SearchHit, SearchResults};
 
 /// Body of `POST /api/rooms/{room}/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +24,40 @@ pub struct PostMessage {
     /// Optional idempotency key, as in the WebSocket `send`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// v1.2: the message answers message `reply_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// v1.2: ids of files uploaded to this room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+/// Body of `PATCH /api/rooms/{room}/messages/{seq}` (v1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditMessage {
+    pub text: String,
+    /// Optional idempotency key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// Answer of the v1.2 change routes (`PATCH`, `DELETE`, `PUT` on a message): the entry's `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub room: String,
+    pub seq: u64,
+}
+
+/// Answer of `GET /api/rooms/{room}/threads/{seq}` (v1.2): a thread's root and its replies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    pub room: String,
+    /// The root, with its folded state (`replies`, `last_reply_ts`).
+    pub root: ChatMessage,
+    /// The replies in `seq` order, folded.
+    pub replies: Vec<ChatMessage>,
+    #[serde(default)]
+    pub epoch: String,
 }
 
 /// Answer of `GET /api/rooms/{room}/messages?since=SEQ&limit=N` (or `before=SEQ`).
@@ -28,6 +72,10 @@ pub struct MessagePage {
     /// The room's epoch (v1.1): the life of its history these `seq`s belong to.
     #[serde(default)]
     pub epoch: String,
+    /// v1.2: the change entries whose `seq` falls in this page's range (their effect is
+    /// already folded into `messages`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
 }
 
 /// One room in `GET /api/rooms`.
@@ -38,6 +86,9 @@ pub struct RoomSummary {
     pub head: u64,
     /// How many users are present.
     pub users: usize,
+    /// v1.2: only members may join it (listed only to them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
 }
 
 /// Answer of `GET /api/rooms`.

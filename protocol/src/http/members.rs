@@ -1,0 +1,37 @@
+//! v1.2 private rooms and moderation: creating rooms and listing and changing members.
+
+use serde::{Deserialize, Serialize};
+
+use crate::RoomRole;
+
+/// Body of `POST /api/rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRoom {
+    pub room: String,
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// One member in `GET /api/rooms/{room}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: String,
+    pub role: RoomRole,
+    /// May read but not post.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub muted: bool,
+}
+
+/// Answer of `GET /api/rooms/{room}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    pub room: String,
+    pub members: Vec<Member>,
+}
+
+/// Body of `PUT /api/rooms/{room}/members/{user}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRole {
+    #[serde(default)]
+    pub role: RoomRole,
+}
