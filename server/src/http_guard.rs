@@ -95,7 +95,7 @@ pub async fn guard(State(app): State<AppState>, mut req: Request, next: Next) ->
 
 fn identify(app: &AppState, req: &Request) -> Result<Caller, ApiError> {
     let identity = &app.conn.identity;
-    if identity.mode() == AuthMode::Open {
+    if identity.mode() == AuthMode::Open || crate::http::accounts::is_public(req.uri().path()) {
         return Ok(Caller(None));
     }
     let token = bearer_token(req.headers()).ok_or(ApiError::Unauthorized(AuthError::Missing))?;

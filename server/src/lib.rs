@@ -9,6 +9,7 @@
 //! (per-address and echo limits), [`serve`] (the accept loop: HTTP timeouts, TLS), [`metrics`]
 //! (Prometheus), [`ready`] (readiness checks), [`tls`] (certificates and their reload).
 
+pub mod accounts;
 pub mod assets;
 pub mod auth;
 pub mod config;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub http_rate: HttpRate,
     /// What `/readyz` checks; parts that depend on something outside register here.
     pub readiness: Readiness,
+    /// `--auth accounts`: users, passwords and invites.
+    pub accounts: Option<accounts::Accounts>,
 }
 
 /// Why the server could not start.
@@ -79,13 +82,16 @@ pub enum StartError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Auth(#[from] SecretError),
+    #[error("--auth accounts: {0}")]
+    Accounts(String),
 }
 
 /// The identity checker `config` asks for (`--auth`), with its key in token mode.
 pub fn identity(config: &Config) -> Result<SharedIdentity, SecretError> {
     Ok(match config.auth {
         AuthKind::Open => Arc::new(OpenIdentity),
-        AuthKind::Token => {
+        // `--auth accounts` checks tokens against the accounts too: see [`AppState::new`].
+        AuthKind::Token | AuthKind::Accounts => {
             let secret = auth::load_secret(
                 config.auth_secret_file.as_deref(),
                 config.auth_secret.as_deref(),
@@ -100,7 +106,20 @@ impl AppState {
     /// within a tokio runtime. Fails when the store cannot be opened or `--auth token` has no
     /// usable key (the error says what to do).
     pub fn new(config: Config) -> Result<Self, StartError> {
-        let identity = identity(&config)?;
+        let mut identity = identity(&config)?;
+        let accounts = match config.auth {
+            AuthKind::Accounts => {
+                let secret = auth::load_secret(
+                    config.auth_secret_file.as_deref(),
+                    config.auth_secret.as_deref(),
+                )?;
+                let prepared = accounts::prepare(&config, &secret, config.limits())
+                    .map_err(StartError::Accounts)?;
+                identity = Arc::new(prepared.identity.clone());
+                Some(prepared)
+            }
+            _ => None,
+        };
         let store = store::open(&config.store_settings())?;
         let conn = ConnSettings {
             identity,
@@ -132,7 +151,9 @@ impl AppState {
         });
         let hub = Hub::new(config.hub(), store);
         flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
+        let accounts = accounts.map(|p| p.start(&config, hub.clone(), shutdown.clone()));
         Ok(AppState {
+            accounts,
             readiness,
             hub,
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),

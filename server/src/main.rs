@@ -3,7 +3,8 @@
 //!
 //! Subcommands are the [`Command`] enum: each is one variant with its own `clap::Args` and one
 //! function in `cli/`, so adding one is one variant, one match arm and one file. `banter token`
-//! and `banter invite` sign tokens for `--auth token` (see `docs/security.md`).
+//! and `banter invite` sign tokens for `--auth token`; `banter user` and `banter invite` without
+//! `--sub` manage `--auth accounts` (see `docs/security.md`).
 
 mod cli;
 
@@ -45,10 +46,15 @@ enum Command {
     Post(cli::PostArgs),
     /// Print a room's messages as they arrive, resuming across disconnects.
     Tail(cli::TailArgs),
+    /// Manage `--auth accounts` users in the server's store (the same --data-dir or --redis),
+    /// also while it runs.
+    User(cli::UserArgs),
     /// Print a signed token for `--auth token` servers (for bots, scripts and tests).
     Token(TokenArgs),
-    /// Print a sign-in link for the web app: BASE/#token=... (a URL fragment is never sent to
-    /// a server, so the token stays out of server logs).
+    /// With `--sub`: print a sign-in link for the web app: BASE/#token=... (a URL fragment is
+    /// never sent to a server, so the token stays out of server logs). Without (`--auth
+    /// accounts`): store a single-use sign-up code, valid for `--ttl`, and print its link
+    /// BASE/#invite=CODE.
     Invite {
         #[command(flatten)]
         token: TokenArgs,
@@ -64,9 +70,9 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct TokenArgs {
-    /// The user the token names (its `sub`).
+    /// The user the token names (its `sub`); required but by `banter invite` for a sign-up code.
     #[arg(long)]
-    sub: String,
+    sub: Option<String>,
     /// How long the token is valid (e.g. `1h`, `7d`).
     #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
     ttl: Duration,
@@ -93,12 +99,15 @@ impl TokenArgs {
             self.auth_secret.as_deref(),
         )?;
         let config = Config::with_listen(([127, 0, 0, 1], 0).into());
+        let Some(sub) = &self.sub else {
+            anyhow::bail!("--sub NAME is required: the user the token names");
+        };
         config
             .limits()
-            .name(&self.sub)
+            .name(sub)
             .map_err(|e| anyhow::anyhow!("--sub: {e}"))?;
         let rooms = (!self.rooms.is_empty()).then(|| self.rooms.clone());
-        Ok(TokenIdentity::new(&secret, config.limits()).issue(&self.sub, self.ttl, rooms)?)
+        Ok(TokenIdentity::new(&secret, config.limits()).issue(sub, self.ttl, rooms)?)
     }
 }
 
@@ -147,6 +156,10 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
         Some(Command::Token(t)) => {
             println!("{}", t.sign()?);
             Ok(())
+        }
+        Some(Command::User(args)) => cli::user(&cli.server, args),
+        Some(Command::Invite { token, url }) if token.sub.is_none() => {
+            cli::invite_code(&cli.server, &url, token.ttl)
         }
         Some(Command::Invite { token, url }) => {
             println!("{}/#token={}", url.trim_end_matches('/'), token.sign()?);

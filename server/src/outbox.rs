@@ -60,6 +60,8 @@ pub struct Outbox {
     capacity: usize,
     max_bytes: usize,
     kicked: AtomicBool,
+    /// Kicked because the user's sessions were revoked (close with 4001, not 4000).
+    revoked: AtomicBool,
     /// Signalled when the queue goes from empty to non-empty.
     ready: Notify,
     /// Signalled once, when the connection is kicked.
@@ -81,6 +83,7 @@ impl Outbox {
             capacity: capacity.max(1),
             max_bytes: max_bytes.max(1),
             kicked: AtomicBool::new(false),
+            revoked: AtomicBool::new(false),
             ready: Notify::new(),
             kick: Notify::new(),
         }
@@ -121,6 +124,16 @@ impl Outbox {
         if !self.kicked.swap(true, Ordering::AcqRel) {
             self.kick.notify_one();
         }
+    }
+
+    /// Ends the connection because its user's sessions were revoked: kicked, closing with 4001.
+    pub fn revoke(&self) {
+        self.revoked.store(true, Ordering::Release);
+        self.kick();
+    }
+
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Acquire)
     }
 
     pub fn is_kicked(&self) -> bool {

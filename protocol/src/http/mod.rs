@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 use crate::{Change, ChatMessage, ErrorCode};
 
 mod accounts;
+mod admin;
 mod members;
 mod push;
 mod search;
 
 pub use accounts::{Login, LoginOk, PasswordChange, Signup};
+pub use admin::{Account, InviteInfo, NewInvite, NewUser, UserInfo, UserPatch};
 pub use members::{CreateRoom, Member, MemberList, SetRole};
 pub use push::{PushKey, PushKeys, PushSubscription};
 pub use search::{SearchHit, SearchResults};

@@ -18,6 +18,10 @@ pub struct TokenClaims {
     /// The rooms this token may join, read and post to; absent = all rooms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rooms: Option<Vec<String>>,
+    /// `--auth accounts`: the user's generation when the token was issued (see
+    /// `accounts::identity`); absent in tokens from `banter token`.
+    #[serde(default, rename = "gen", skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
 }
 
 /// A verified identity. In open mode there are none: names are chosen per `join`.
@@ -27,6 +31,10 @@ pub struct Claims {
     /// Seconds since the Unix epoch.
     pub exp: u64,
     pub rooms: Option<Arc<[String]>>,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// The user's generation when it was issued (`--auth accounts` login tokens).
+    pub generation: Option<u64>,
 }
 
 impl Claims {
@@ -60,6 +68,8 @@ mod tests {
             user: "ada".into(),
             exp: 0,
             rooms: None,
+            iat: 0,
+            generation: None,
         };
         assert!(c.allows_room("anything"));
         c.rooms = Some(vec!["a".to_owned()].into());

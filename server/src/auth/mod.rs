@@ -8,7 +8,7 @@
 //! (the HTTP `Authorization: Bearer` header).
 
 mod bearer;
-mod claims;
+pub mod claims;
 mod open;
 mod secret;
 mod token;
@@ -35,6 +35,16 @@ pub enum AuthError {
     Expired,
     #[error("the token is not valid (bad signature, algorithm or claims)")]
     Invalid,
+    /// `--auth accounts`: the user was disabled, changed their password or signed out
+    /// everywhere after the token was issued.
+    #[error(
+        "this session has ended (signed out everywhere, password changed or account disabled): sign in again"
+    )]
+    Revoked,
+    /// `--auth accounts`: a login with an unknown name or a wrong password (the same answer
+    /// for both).
+    #[error("wrong name or password")]
+    BadLogin,
 }
 
 /// Decides who a client is. Implementations must be cheap to call: every `auth` frame and
@@ -45,6 +55,12 @@ pub trait Identity: std::fmt::Debug + Send + Sync + 'static {
 
     /// Checks a presented token and says whom it names.
     fn verify(&self, token: &str) -> Result<Claims, AuthError>;
+
+    /// Checks again claims [`Identity::verify`] accepted earlier: whether they have been
+    /// revoked since (`--auth accounts`). Tokens that cannot be revoked pass.
+    fn recheck(&self, _claims: &Claims) -> Result<(), AuthError> {
+        Ok(())
+    }
 }
 
 /// A shared identity checker.

@@ -53,14 +53,28 @@ impl TokenIdentity {
         ttl: Duration,
         rooms: Option<Vec<String>>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.issue_for(sub, ttl, rooms, None).map(|(t, _)| t)
+    }
+
+    /// [`TokenIdentity::issue`] with the user's `generation` (`--auth accounts`); also returns
+    /// the token's `exp`.
+    pub fn issue_for(
+        &self,
+        sub: &str,
+        ttl: Duration,
+        rooms: Option<Vec<String>>,
+        generation: Option<u64>,
+    ) -> Result<(String, u64), jsonwebtoken::errors::Error> {
         let now = since_epoch().as_secs();
         let claims = TokenClaims {
             sub: sub.to_owned(),
             exp: now.saturating_add(ttl.as_secs().max(1)),
             iat: now,
             rooms,
+            generation,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, claims.exp))
     }
 }
 
@@ -94,6 +108,8 @@ impl Identity for TokenIdentity {
             user: user.into(),
             exp: c.exp,
             rooms: c.rooms.map(Arc::from),
+            iat: c.iat,
+            generation: c.generation,
         })
     }
 }
@@ -131,6 +147,7 @@ mod tests {
                 exp: since_epoch().as_secs() - 1,
                 iat: 0,
                 rooms: None,
+                generation: None,
             },
             &ours.encoding,
         )
@@ -152,6 +169,7 @@ mod tests {
             exp: since_epoch().as_secs() + 60,
             iat: 0,
             rooms: Some(vec!["a".into()]),
+            generation: None,
         };
         let hs512 =
             jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &ours.encoding).unwrap();

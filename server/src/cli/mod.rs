@@ -4,9 +4,11 @@
 
 mod post;
 mod tail;
+mod user;
 
 pub use post::{PostArgs, post};
 pub use tail::{TailArgs, tail};
+pub use user::{UserArgs, invite_code, user};
 
 use banter_client::ClientConfig;
 use clap::Args;

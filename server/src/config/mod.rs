@@ -9,6 +9,8 @@ use std::time::Duration;
 use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
 
+pub mod accounts;
+
 use crate::hub::HubConfig;
 use crate::limit::reads::ReadLimits;
 use crate::store::{self, Retention, SqliteSync as Sync};
@@ -177,6 +179,8 @@ pub struct Config {
     // --- Identity and abuse resistance (docs/security.md) ---
     /// `open`: clients choose their names (v1). `token`: the first WebSocket frame must be
     /// `auth` with an HS256 token, HTTP needs `Authorization: Bearer`; the user is the `sub`.
+    /// `accounts`: `token`, where people also sign up with an invite and sign in with a
+    /// password (docs/security.md).
     #[arg(long, env = "BANTER_AUTH", value_enum, default_value_t = AuthKind::Open)]
     pub auth: AuthKind,
 
@@ -322,6 +326,9 @@ pub struct Config {
     /// machine do best with their share of its cores each.
     #[arg(long, env = "BANTER_WORKER_THREADS", default_value_t = 0)]
     pub worker_threads: usize,
+
+    #[command(flatten)]
+    pub accounts: accounts::AccountsConfig,
 }
 
 /// `--auth`: how clients are identified.
@@ -329,13 +336,14 @@ pub struct Config {
 pub enum AuthKind {
     Open,
     Token,
+    Accounts,
 }
 
 impl From<AuthKind> for AuthMode {
     fn from(k: AuthKind) -> Self {
         match k {
             AuthKind::Open => AuthMode::Open,
-            AuthKind::Token => AuthMode::Token,
+            AuthKind::Token | AuthKind::Accounts => AuthMode::Token,
         }
     }
 }

@@ -31,8 +31,11 @@ pub const ROOMS_MAX: usize = 1000;
 /// The most conversations `GET /api/conversations` lists.
 pub const CONVERSATIONS_MAX: usize = 1000;
 
+pub mod accounts;
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(accounts::router())
         .route("/api/rooms", get(rooms))
         .route("/api/conversations", get(conversations))
         .route(

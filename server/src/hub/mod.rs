@@ -401,6 +401,12 @@ impl Hub {
         }
     }
 
+    /// Ends every connection of `name` on this node with 4001 (their sessions were revoked:
+    /// `--auth accounts`). Returns how many there were.
+    pub fn revoke_user(&self, name: &str) -> usize {
+        self.inner.users.revoke(name)
+    }
+
     /// Forgets a closed connection: leaves its rooms and unregisters its name.
     pub fn disconnect<'a>(
         &self,

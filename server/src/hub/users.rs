@@ -44,6 +44,16 @@ impl Users {
         false
     }
 
+    /// Revokes every connection of `name` here (see [`crate::outbox::Outbox::revoke`]).
+    pub fn revoke(&self, name: &str) -> usize {
+        let users = self.lock();
+        let peers = users.get(name).map_or(&[][..], Vec::as_slice);
+        for p in peers {
+            p.outbox().revoke();
+        }
+        peers.len()
+    }
+
     /// Queues `frame` to every connection of `name` here for which `skip` is false.
     pub fn deliver_except(&self, name: &str, frame: &Frame, skip: impl Fn(u64) -> bool) {
         let users = self.lock();

@@ -22,6 +22,7 @@
 //! [`redis`] (`--store redis` or `--redis URL`: several nodes sharing rooms; both history and
 //! bus).
 
+pub mod accounts;
 mod bus;
 pub mod handle;
 mod history;

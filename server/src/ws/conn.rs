@@ -188,6 +188,13 @@ impl Conn {
         }
     }
 
+    /// Whether the connection's token has been revoked since it was checked.
+    pub(super) fn revoked(&self) -> bool {
+        self.claims
+            .as_ref()
+            .is_some_and(|c| self.settings.identity.recheck(c).is_err())
+    }
+
     /// Queues `unauthorized` for a connection that is about to be closed with 4001.
     pub(super) fn refuse(&self, why: AuthError) -> Outcome {
         self.error(ErrorCode::Unauthorized, why.to_string(), None);

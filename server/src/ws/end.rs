@@ -20,6 +20,9 @@ pub(super) enum End {
     Broken,
     /// Token mode: no valid `auth` first, or the token expired (the message was sent before).
     Unauthorized,
+    /// `--auth accounts`: the user's sessions were revoked (disabled, password changed, signed
+    /// out everywhere) while connected.
+    Revoked,
     /// Token mode: the classic `/` dialect has no way to present a token.
     ClassicRefused,
     /// Open mode: no accepted `join` within `--auth-timeout`.
@@ -57,6 +60,10 @@ impl End {
             ),
             End::TooBig => (close::TOO_BIG, "message too big"),
             End::Unauthorized => (close::UNAUTHORIZED, "unauthorized: get a new token"),
+            End::Revoked => (
+                close::UNAUTHORIZED,
+                "unauthorized: signed out (password changed or account disabled)",
+            ),
             End::ClassicRefused => (
                 close::UNAUTHORIZED,
                 "this server needs tokens: use /ws and send auth first",

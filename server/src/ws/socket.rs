@@ -174,7 +174,11 @@ where
             let event = tokio::select! {
                 biased;
                 _ = self.shutdown.cancelled() => Event::End(End::Shutdown),
-                _ = outbox.kicked() => Event::End(End::TooSlow),
+                _ = outbox.kicked() => Event::End(if outbox.is_revoked() {
+                    End::Revoked
+                } else {
+                    End::TooSlow
+                }),
                 incoming = self.socket.next() => Event::Frame(incoming),
                 // After the client's frames: a frame that arrived in time counts even when the
                 // server is slow to read it.
@@ -233,6 +237,10 @@ where
             Outcome::Authenticated { left, first } => {
                 if first {
                     self.conn.register().await;
+                    // Revoked while it registered: the revocation did not see it.
+                    if self.conn.revoked() {
+                        return Some(End::Revoked);
+                    }
                 }
                 self.deadline = Deadline::after(left, End::Unauthorized);
             }
@@ -301,6 +309,18 @@ where
         // Leave rooms first, so the others see `left` even while the close is being written.
         self.conn.leave_all();
         let grace = self.settings.close_grace;
+        if end == End::Revoked {
+            let error = ServerMsg::error(
+                banter_protocol::ErrorCode::Unauthorized,
+                crate::auth::AuthError::Revoked.to_string(),
+                None,
+            );
+            let _ = timeout(
+                grace,
+                self.socket.send(Message::Text(error.to_json().into())),
+            )
+            .await;
+        }
         if matches!(end, End::Unauthorized | End::ClassicRefused) {
             // Whatever is queued (the `unauthorized` error) goes out before the close.
             write::flush_outbox(&mut *self.socket, self.peer.outbox(), grace).await;

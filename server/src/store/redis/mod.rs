@@ -16,6 +16,7 @@
 //! Sentinels ([`sentinel`]) follows a failover: every connection is made to the master they
 //! name when it connects; the promoted replica is a new life, so rooms get new epochs.
 
+pub mod accounts;
 mod conn;
 mod conversations;
 mod keys;
