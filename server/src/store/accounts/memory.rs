@@ -88,7 +88,7 @@ impl AccountStore for MemoryAccounts {
 
     fn invites(&self) -> Result<Vec<Invite>, StoreError> {
         let mut all: Vec<Invite> = self.lock().invites.values().cloned().collect();
-        all.sort_by(|a, b| b.expires.cmp(&a.expires));
+        all.sort_by_key(|i| std::cmp::Reverse(i.expires));
         Ok(all)
     }
 

@@ -247,7 +247,7 @@ impl AccountStore for RedisAccounts {
         for code in codes {
             out.extend(self.read_invite(&code)?);
         }
-        out.sort_by(|a, b| b.expires.cmp(&a.expires));
+        out.sort_by_key(|i| std::cmp::Reverse(i.expires));
         Ok(out)
     }
 
