@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, TypingLine,
+    AccountMenu, Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, SignUp,
+    TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
 use crate::state::{Screen, room_from_hash, token_from_fragment};
@@ -16,12 +17,23 @@ pub fn App() -> impl IntoView {
     let route_error = RwSignal::new(None::<String>);
     // The phone drawer holding the sidebar.
     let drawer = RwSignal::new(false);
+    // `#invite=CODE` (`--auth accounts`): the sign-up page, until it is done or left.
+    let invite = RwSignal::new(None::<String>);
 
     // `#token=...` is a sign-in link: keep the token, take it out of the address bar (and the
     // history), then show the lobby. `#/r/NAME` picks the room; an empty fragment is the lobby.
     let follow_address = move || {
         let location = window().location();
         let hash = location.hash().unwrap_or_default();
+        if let Some(code) = hash.strip_prefix("#invite=").filter(|c| !c.is_empty()) {
+            invite.set(Some(code.to_string()));
+            let clean = location.pathname().unwrap_or_else(|_| "/".into());
+            if let Ok(history) = window().history() {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
+            }
+            return;
+        }
         if let Some(token) = token_from_fragment(&hash) {
             let clean = location.pathname().unwrap_or_else(|_| "/".into());
             if let Ok(history) = window().history() {
@@ -75,7 +87,13 @@ pub fn App() -> impl IntoView {
     view! {
         <div class="app" id="app" data-online-ms=online_after>
             <Header drawer=drawer />
-            {move || match screen.get() {
+            <AccountMenu />
+            {move || match (invite.get(), screen.get()) {
+                (Some(code), _) => {
+                    let done = Callback::new(move |()| invite.set(None));
+                    view! { <SignUp code=code done=done /> }.into_any()
+                }
+                (None, screen) => match screen {
                 Screen::Name => view! { <NamePrompt /> }.into_any(),
                 Screen::SignIn => view! { <SignIn /> }.into_any(),
                 Screen::Chat => {
@@ -92,6 +110,7 @@ pub fn App() -> impl IntoView {
                     }
                         .into_any()
                 }
+                },
             }}
         </div>
     }

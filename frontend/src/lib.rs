@@ -7,11 +7,13 @@
 //! - [`socket`]: the one WebSocket (connect, reconnect with backoff and jitter, resume with
 //!   `since`), exposed to views as the [`socket::Chat`] context.
 //! - [`components`]: the views, one per file.
+//! - [`accounts`]: sign-in, sign-up, the remembered session's renewal, the admin's calls.
 //! - [`api`]: the HTTP calls (room list, conversation list, scrollback pages).
 //! - [`markup`]: the safe markdown subset (links, bold, italic, code, mentions) as a tree.
 //! - [`notify`]: browser notifications, once the user allowed them.
 //! - [`prefs`]: what the browser remembers (the name, the rooms, the sign-in token).
 
+pub mod accounts;
 pub mod api;
 pub mod components;
 pub mod markup;

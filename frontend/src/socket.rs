@@ -239,6 +239,14 @@ impl Chat {
         self.cmd(Cmd::Reconnect);
     }
 
+    /// A renewed token for the same user: kept, and presented on the open socket (an `auth`
+    /// frame extends the connection; no reconnect).
+    pub fn renew_token(&self, token: String) {
+        prefs::save_token(Some(&token));
+        self.session.update(|s| s.token = Some(token.clone()));
+        self.push(vec![ClientMsg::Auth { token }]);
+    }
+
     /// Forgets the token; the page explains how to sign in again.
     pub fn sign_out(&self) {
         prefs::save_token(None);

@@ -1,6 +1,8 @@
 //! The views, one component per file. They read the [`crate::socket::Chat`] context and never
 //! touch the socket themselves.
 
+mod account;
+mod admin;
 mod bubble;
 mod composer;
 mod connection_status;
@@ -15,6 +17,8 @@ mod sidebar;
 mod sign_in;
 mod typing_line;
 
+pub use account::{AccountMenu, PasswordSignIn, SignUp};
+pub use admin::AdminPanel;
 pub use bubble::Bubble;
 pub use composer::Composer;
 pub use connection_status::ConnectionStatus;

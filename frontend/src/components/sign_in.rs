@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::PasswordSignIn;
 use crate::socket::use_chat;
 
 /// Explains how to sign in (`banter invite --sub NAME` prints a sign-in link).
@@ -27,6 +28,7 @@ pub fn SignIn() -> impl IntoView {
 
     view! {
         <main class="name-prompt" id="sign-in">
+            <PasswordSignIn />
             <form class="card" on:submit=submit novalidate>
                 <h2>"Sign in to Banter"</h2>
                 <p class="notice warn" id="auth-error" hidden=move || refused.with(Option::is_none)>
