@@ -247,11 +247,16 @@ impl Chat {
         self.push(vec![ClientMsg::Auth { token }]);
     }
 
-    /// Forgets the token; the page explains how to sign in again.
+    /// Forgets the token (and, on a server with accounts, this device's remembered session,
+    /// first: the sign-in page would otherwise renew it); the page explains how to sign in again.
     pub fn sign_out(&self) {
-        prefs::save_token(None);
-        self.session.update(Session::sign_out);
-        self.cmd(Cmd::Reconnect);
+        let chat = *self;
+        leptos::task::spawn_local(async move {
+            let _ = crate::accounts::sign_out(None, false).await;
+            prefs::save_token(None);
+            chat.session.update(Session::sign_out);
+            chat.cmd(Cmd::Reconnect);
+        });
     }
 
     /// The page was hidden or shown again.

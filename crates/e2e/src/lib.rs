@@ -77,6 +77,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's data directory (for `banter user ...` beside it).
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self._banter.data_dir()
+    }
+
     /// Starts the binary and waits until it listens.
     pub async fn start(test: &str) -> Result<Server> {
         Server::start_with(test, &[]).await

@@ -1,7 +1,7 @@
 //! The account views of `--auth accounts`: the password form of the sign-in page
 //! ([`PasswordSignIn`], which first tries the remembered session), the sign-up page of an
 //! invite link ([`SignUp`]), and the signed-in user's menu ([`AccountMenu`]: change password,
-//! sign out, sign out everywhere, and the admin page for admins).
+//! sign out everywhere, and the admin page for admins; Sign out is the sidebar's).
 
 use leptos::prelude::*;
 
@@ -155,10 +155,10 @@ pub fn AccountMenu() -> impl IntoView {
     let open = RwSignal::new(false);
     let admin_open = RwSignal::new(false);
     let notice = RwSignal::new(None::<String>);
-    let sign_out = move |everywhere: bool| {
+    let everywhere = move |_| {
         let t = token.get_untracked();
         leptos::task::spawn_local(async move {
-            match accounts::sign_out(t.as_deref(), everywhere).await {
+            match accounts::sign_out(t.as_deref(), true).await {
                 Ok(()) => chat.sign_out(),
                 Err(e) => notice.set(Some(e.message)),
             }
@@ -172,8 +172,7 @@ pub fn AccountMenu() -> impl IntoView {
             <div class="account-actions" hidden=move || !open.get()>
                 <p class="notice" hidden=move || notice.with(Option::is_none)>{move || notice.get()}</p>
                 <ChangePassword notice=notice />
-                <button type="button" id="sign-out" on:click=move |_| sign_out(false)>"Sign out"</button>
-                <button type="button" id="sign-out-everywhere" on:click=move |_| sign_out(true)>
+                <button type="button" id="sign-out-everywhere" on:click=everywhere>
                     "Sign out everywhere"
                 </button>
                 <button type="button" id="open-admin" hidden=move || !me.get().is_some_and(|(_, a)| a)
