@@ -44,3 +44,56 @@ impl Identity for AccountsIdentity {
         if ok { Ok(()) } else { Err(AuthError::Revoked) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use banter_protocol::{Limits, UserRole};
+
+    use super::*;
+    use crate::store::accounts::UserRecord;
+
+    fn rec(generation: u64, disabled: bool, valid_after: u64) -> UserRecord {
+        UserRecord {
+            name: "ada".into(),
+            hash: String::new(),
+            role: UserRole::Member,
+            disabled,
+            generation,
+            valid_after,
+            rev: generation + u64::from(disabled) + 1,
+        }
+    }
+
+    #[test]
+    fn a_token_counts_only_in_its_users_generation_and_while_enabled() {
+        let tokens = Arc::new(TokenIdentity::new(&[5; 32], Limits::default()));
+        let id = AccountsIdentity {
+            tokens: tokens.clone(),
+            cache: Arc::new(UserCache::default()),
+        };
+        let hour = Duration::from_secs(3600);
+        let g0 = tokens.issue_for("ada", hour, None, Some(0)).unwrap().0;
+        let bot = tokens.issue("ada", hour, None).unwrap();
+        assert!(id.verify(&g0).is_ok(), "not yet known here: counts");
+        id.cache.apply(&rec(0, false, 0));
+        assert!(id.verify(&g0).is_ok() && id.verify(&bot).is_ok());
+        id.cache.apply(&rec(1, false, u64::MAX - 1));
+        assert_eq!(id.verify(&g0), Err(AuthError::Revoked));
+        assert_eq!(
+            id.verify(&bot),
+            Err(AuthError::Revoked),
+            "issued before the revocation"
+        );
+        let g1 = tokens.issue_for("ada", hour, None, Some(1)).unwrap().0;
+        assert!(id.verify(&g1).is_ok());
+        id.cache.apply(&rec(1, true, u64::MAX - 1));
+        assert_eq!(id.verify(&g1), Err(AuthError::Revoked), "disabled");
+        let other = tokens.issue("bot", hour, None).unwrap();
+        assert!(
+            id.verify(&other).is_ok(),
+            "bots without accounts keep working"
+        );
+    }
+}

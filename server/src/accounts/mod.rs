@@ -6,10 +6,11 @@
 //! the user's connections here closed with 4001; other nodes and `banter user ...` changes are
 //! picked up by the watcher of `users.rs` within `--accounts-poll`.
 //!
-//! Files: `password.rs` (Argon2id), `users.rs` (the cache and its watcher), `identity.rs` (the
+//! Files: `admin.rs` (the admin's users and invites), `password.rs` (Argon2id), `users.rs` (the cache and its watcher), `identity.rs` (the
 //! token check), `guess.rs` (the guessing limit), `cookie.rs` (the remembered session),
 //! `invite.rs` (invite codes).
 
+mod admin;
 pub mod cookie;
 pub mod guess;
 pub mod identity;
@@ -387,78 +388,9 @@ impl Accounts {
         self.session(&rec)
     }
 
-    /// An admin sets `user`'s password (their sessions end).
-    pub async fn reset_password(
-        &self,
-        user: &str,
-        password: String,
-    ) -> Result<UserRecord, ApiError> {
-        self.check_password(&password)?;
-        let hash = self.inner.hasher.hash(password).await?;
-        self.change(user, UserChange::Password(hash)).await
-    }
-
-    /// Adds a user (an admin's `POST /api/users`); `403`-free: the caller is checked before.
-    pub async fn add_user(
-        &self,
-        name: &str,
-        password: String,
-        role: UserRole,
-    ) -> Result<UserRecord, ApiError> {
-        let rec = self.new_record(name, password, role).await?;
-        let r = rec.clone();
-        if !self.store(move |s| s.add_user(r)).await? {
-            return Err(ApiError::BadRequest(format!(
-                "the name `{}` is taken",
-                rec.name
-            )));
-        }
-        let n = rec.name.clone();
-        let stored = self.store(move |s| s.user(&n)).await?.unwrap_or(rec);
-        users::take_in(&self.inner.cache, &self.inner.hub, &stored);
-        Ok(stored)
-    }
-
     /// The stored record of `name`.
     pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, ApiError> {
         let n = name.to_owned();
         self.store(move |s| s.user(&n)).await
-    }
-
-    /// `403` unless `name` is an admin now (read from the store, not the token).
-    pub async fn require_admin(&self, name: &str) -> Result<(), ApiError> {
-        match self.user(name).await? {
-            Some(r) if r.role == UserRole::Admin && !r.disabled => Ok(()),
-            _ => Err(ApiError::Denied("only a server admin may do this".into())),
-        }
-    }
-
-    pub async fn users(&self) -> Result<Vec<UserRecord>, ApiError> {
-        self.store(|s| s.users()).await
-    }
-
-    /// A new invite by `by`, valid for `ttl` (default `--invite-ttl`).
-    pub async fn invite(
-        &self,
-        by: &str,
-        ttl: Option<Duration>,
-    ) -> Result<banter_protocol::http::NewInvite, ApiError> {
-        let ttl = ttl.unwrap_or(self.inner.cfg.invite_ttl);
-        let (made, invite) = invite::new(by, ttl).map_err(ApiError::from)?;
-        self.store(move |s| s.add_invite(invite)).await?;
-        Ok(made)
-    }
-
-    pub async fn invites(&self) -> Result<Vec<crate::store::accounts::Invite>, ApiError> {
-        self.store(|s| s.invites()).await
-    }
-
-    pub async fn revoke_invite(&self, id: &str) -> Result<(), ApiError> {
-        let id = id.to_owned();
-        if self.store(move |s| s.revoke_invite(&id)).await? {
-            Ok(())
-        } else {
-            Err(ApiError::NotFound)
-        }
     }
 }
