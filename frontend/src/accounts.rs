@@ -118,10 +118,37 @@ pub async fn signup(invite: &str, name: &str, password: &str) -> Result<Signed, 
     signed(&call("POST", "/api/signup", Some(b), None).await?)
 }
 
-/// `POST /api/session/renew`: a fresh token for the remembered session (`404`: the server has
-/// no accounts; `401`: no session, or it ended).
+thread_local! {
+    static ENABLED: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether the server has accounts (`GET /api/session`, asked once): the other calls are made
+/// only where it has.
+pub async fn enabled() -> bool {
+    if let Some(known) = ENABLED.with(std::cell::Cell::get) {
+        return known;
+    }
+    let answer = call("GET", "/api/session", None, None).await;
+    let on = answer
+        .ok()
+        .and_then(|v| field(&v, "accounts"))
+        .and_then(|a| a.as_bool())
+        .unwrap_or(false);
+    ENABLED.with(|e| e.set(Some(on)));
+    on
+}
+
+/// `POST /api/session/renew`: a fresh token for the remembered session (`401`: none on this
+/// device, or it ended).
 pub async fn renew() -> Result<Signed, Failed> {
-    signed(&call("POST", "/api/session/renew", None, None).await?)
+    let v = call("POST", "/api/session/renew", None, None).await?;
+    if v.is_null() {
+        return Err(Failed {
+            status: 401,
+            message: "no remembered session".into(),
+        });
+    }
+    signed(&v)
 }
 
 /// `POST /api/password`: a new session for this device (the others end).
@@ -132,6 +159,9 @@ pub async fn change_password(token: &str, old: &str, new: &str) -> Result<Signed
 
 /// Signs this device out (forgets the cookie) or, `everywhere`, every session of the user.
 pub async fn sign_out(token: Option<&str>, everywhere: bool) -> Result<(), Failed> {
+    if !enabled().await {
+        return Ok(());
+    }
     match (everywhere, token) {
         (true, Some(t)) => call("POST", "/api/session/everywhere", None, Some(t)).await?,
         _ => call("POST", "/api/session/logout", None, None).await?,

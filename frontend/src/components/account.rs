@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::accounts::{self, Failed, field, keep_renewed, text};
+use crate::accounts::{self, field, keep_renewed, text};
 use crate::components::AdminPanel;
 use crate::socket::use_chat;
 
@@ -34,9 +34,11 @@ pub fn PasswordSignIn() -> impl IntoView {
     let has_accounts = RwSignal::new(false);
     let busy = RwSignal::new(false);
     leptos::task::spawn_local(async move {
+        if !accounts::enabled().await {
+            return;
+        }
         match accounts::renew().await {
             Ok(s) => keep_renewed(chat, s, true),
-            Err(Failed { status: 404, .. }) => {}
             Err(_) => has_accounts.set(true),
         }
     });
@@ -144,6 +146,9 @@ pub fn AccountMenu() -> impl IntoView {
             return;
         };
         leptos::task::spawn_local(async move {
+            if !accounts::enabled().await {
+                return;
+            }
             let found = accounts::call("GET", "/api/account", None, Some(&t)).await;
             me.set(found.ok().and_then(|v| {
                 let admin =

@@ -1,6 +1,7 @@
 //! The HTTP side of `--auth accounts` (docs/protocol.md, "Accounts"; the service is
 //! [`crate::accounts`]):
-//! - without a token: `POST /api/signup`, `POST /api/login`, `POST /api/session/renew` (the
+//! - without a token: `GET /api/session` (`{"accounts": bool}`, on every server), `POST
+//!   /api/signup`, `POST /api/login`, `POST /api/session/renew` (the
 //!   remembered session's cookie), `POST /api/session/logout` (forgets this device's cookie);
 //! - with one: `GET /api/account`, `POST /api/password`, `POST /api/session/everywhere` (sign
 //!   out everywhere);
@@ -32,6 +33,7 @@ use crate::store::accounts::{UserChange, UserRecord};
 
 /// The routes that need no token (checked by the guard before the bearer).
 const PUBLIC: &[&str] = &[
+    "/api/session",
     "/api/signup",
     "/api/login",
     "/api/session/renew",
@@ -45,6 +47,7 @@ pub fn is_public(path: &str) -> bool {
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/session", get(session))
         .route("/api/signup", post(signup))
         .route("/api/login", post(login))
         .route("/api/session/renew", post(renew))
@@ -101,6 +104,12 @@ fn opened(accounts: &Accounts, status: StatusCode, s: Session) -> Response {
         .into_response()
 }
 
+/// `GET /api/session`: `{"accounts": bool}`, whether this server has accounts (so the web app
+/// asks for nothing else where there are none). Every server answers it.
+async fn session(State(app): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({"accounts": app.accounts.is_some()}))
+}
+
 async fn signup(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -127,7 +136,11 @@ async fn login(
 
 async fn renew(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let accounts = service(&app)?;
-    match accounts.renew(cookie::read(&headers)).await {
+    let Some(held) = cookie::read(&headers) else {
+        // No remembered session on this device: nothing to renew (not an error).
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    match accounts.renew(Some(held)).await {
         Ok(s) => Ok(opened(accounts, StatusCode::OK, s)),
         Err(e @ ApiError::Unauthorized(_)) => {
             // A dead session's cookie is removed with the refusal.
