@@ -22,7 +22,7 @@ use banter_protocol::ClientMsg;
 use banter_protocol::http::MessagePage;
 use banter_protocol::{Change, ChatMessage};
 
-use crate::{Gap, PendingSend, PendingSends, RoomSync};
+use crate::{Gap, PendingOp, PendingSend, PendingSends, RoomSync};
 
 /// What a `joined` changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +290,21 @@ impl Core {
     pub fn send(&mut self, client_id: &str, room: &str, text: &str) -> Option<ClientMsg> {
         self.pending
             .add(client_id.to_string(), room.to_string(), text.to_string());
+        self.next(room)
+    }
+
+    /// Queues any request to `room` (v1.2: a reply, an edit, a deletion or a reaction; `text`
+    /// for a send, reply or edit, else empty) until its `ack`, in turn with the room's sends.
+    /// Returns its frame if it may be written now.
+    pub fn submit(
+        &mut self,
+        client_id: &str,
+        room: &str,
+        text: &str,
+        op: PendingOp,
+    ) -> Option<ClientMsg> {
+        let (id, r, t) = (client_id.to_string(), room.to_string(), text.to_string());
+        self.pending.add_op(id, r, t, op);
         self.next(room)
     }
 

@@ -14,7 +14,8 @@
 //! - the fold (v1.2): edits, deletions, reactions and reply counts folded into the messages held,
 //!   idempotent, never twice for a page or replay in current state ([`fold`], [`MessageStore`]);
 //! - pending sends by `client_id` until their `ack`, in the order written, one in flight per room,
-//!   written again after a reconnect ([`PendingSends`]);
+//!   written again after a reconnect ([`PendingSends`]); v1.2 replies, edits, deletions and
+//!   reactions wait their turn the same way ([`Core::submit`], [`PendingOp`]);
 //! - reconnect backoff with jitter, one set of constants ([`backoff`]).
 //!
 //! Time and randomness come in as parameters ([`Jitter`] is seeded by the caller), so the crate
@@ -30,7 +31,7 @@ mod store;
 
 pub use backoff::{Backoff, Jitter, Reconnect};
 pub use core::{Acked, Changed, Core, Joined};
-pub use pending::{PendingSend, PendingSends, PendingState};
+pub use pending::{PendingOp, PendingSend, PendingSends, PendingState};
 pub use room::{Gap, RoomSync};
 pub use seqset::SeqSet;
 pub use store::{KEEP_PER_ROOM, MessageStore};

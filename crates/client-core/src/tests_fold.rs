@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use banter_protocol::http::MessagePage;
-use banter_protocol::{Change, ChangeKind, ChatMessage, Reaction};
+use banter_protocol::{Change, ChangeKind, ChatMessage, ClientMsg, Reaction};
 
 use super::*;
 
@@ -211,4 +211,58 @@ fn a_scrollback_page_folds_its_changes_into_older_messages_held_only_when_new() 
     assert_eq!(c.earlier(page), Some(1));
     assert_eq!(held(&c, 11).reactions, thumbs(&["bob"]));
     assert_eq!(held(&c, 9).text, "nine");
+}
+
+#[test]
+fn edits_deletions_and_reactions_wait_their_turn_with_the_sends_by_client_id() {
+    let mut c = joined_at(0);
+    let first = c.submit("c1", "lobby", "q?", PendingOp::Send);
+    assert!(matches!(
+        first,
+        Some(ClientMsg::Send { reply_to: None, .. })
+    ));
+    assert_eq!(
+        c.submit("c2", "lobby", "fixed", PendingOp::Edit { seq: 1 }),
+        None
+    );
+    let thumbs = PendingOp::React {
+        seq: 1,
+        emoji: "👍".into(),
+        remove: false,
+    };
+    assert_eq!(c.submit("c3", "lobby", "", thumbs), None);
+    let next = c.ack("c1").next;
+    let edit = ClientMsg::Edit {
+        room: "lobby".into(),
+        seq: 1,
+        text: "fixed".into(),
+        client_id: Some("c2".into()),
+    };
+    assert_eq!(next, Some(edit.clone()));
+    c.disconnected();
+    c.joined("lobby", 1, "e1");
+    assert_eq!(c.pending().len(), 2);
+    let again = c.pending().in_all().next().unwrap().frame();
+    assert_eq!(again, edit, "written again with the same client_id");
+    assert!(!c.pending().in_all().any(|p| p.is_message()));
+    let next = c.ack("c2").next;
+    assert!(matches!(
+        next,
+        Some(ClientMsg::React {
+            seq: 1,
+            remove: false,
+            ..
+        })
+    ));
+    c.ack("c3");
+    let reply = c.submit("c4", "lobby", "a", PendingOp::Reply { reply_to: 1 });
+    assert!(matches!(
+        reply,
+        Some(ClientMsg::Send {
+            reply_to: Some(1),
+            ..
+        })
+    ));
+    let delete = c.submit("c5", "lobby", "", PendingOp::Delete { seq: 1 });
+    assert_eq!(delete, None, "after the reply's ack");
 }
