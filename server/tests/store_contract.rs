@@ -65,7 +65,7 @@ fn message(room: &str, user: &str, text: &str, client_id: Option<&str>) -> NewMe
         user: user.to_owned(),
         text: text.to_owned(),
         dedupe_key: client_id.map(|c| store::dedupe_key(user, c)),
-        members: None,
+        ..NewMessage::default()
     }
 }
 
@@ -92,7 +92,7 @@ async fn post(store: &Store, room: &str, text: &str) -> Appended {
 
 async fn seqs(store: &Store, room: &str, range: Range, limit: usize) -> Vec<u64> {
     let (msgs, _) = store.read(room, range, limit).await.expect("read");
-    msgs.iter().map(|m| m.seq).collect()
+    msgs.iter().map(|m| m.seq()).collect()
 }
 
 // --- The promises ---
@@ -123,7 +123,7 @@ async fn seq_is_gap_free_under_concurrent_appends(b: Backend) {
         });
         (0..WRITERS * EACH)
             .map(|_| rx.recv_timeout(WAIT).expect("every append completes"))
-            .map(|r| r.expect("stored").stored.msg.seq)
+            .map(|r| r.expect("stored").stored.seq())
             .collect::<Vec<u64>>()
     })
     .await
@@ -147,7 +147,7 @@ async fn a_client_id_is_stored_once_within_the_window(b: Backend) {
         .expect("answered");
     assert!(!first.duplicate && again.duplicate);
     assert_eq!(
-        again.stored.msg, first.stored.msg,
+        again.stored.entry, first.stored.entry,
         "the original, as stored"
     );
     let other_user = append(&store, message("r", "bob", "hi", Some("c1")))
@@ -172,7 +172,7 @@ async fn a_durable_store_dedupes_across_a_reopen(b: Backend) {
         .expect("answered");
     if b.durable {
         assert!(again.duplicate, "found after the reopen");
-        assert_eq!(again.stored.msg.seq, first.stored.msg.seq);
+        assert_eq!(again.stored.seq(), first.stored.seq());
         assert_eq!(again.epoch, first.epoch);
     } else {
         assert!(!again.duplicate);
@@ -192,7 +192,7 @@ async fn epochs_name_the_life_of_a_room(b: Backend) {
     if b.durable {
         assert_eq!(after.epoch, a.epoch, "kept across a reopen");
         assert_eq!(after.head, 1);
-        assert_eq!(post(&store, "r", "two").await.stored.msg.seq, 2);
+        assert_eq!(post(&store, "r", "two").await.stored.seq(), 2);
     } else {
         assert_ne!(after.epoch, a.epoch, "a new epoch at each open");
         assert_eq!(after.head, 0);
@@ -215,7 +215,8 @@ async fn reads_page_by_since_and_by_before(b: Backend) {
     assert_eq!(before(6).await, (1..=5).collect::<Vec<_>>());
     assert!(before(1).await.is_empty());
     let (msgs, meta) = store.read("r", Range::After(3), 1).await.expect("read");
-    assert_eq!((msgs[0].seq, msgs[0].text.as_str()), (4, "m4"));
+    let first = msgs[0].message().expect("a message");
+    assert_eq!((first.seq, first.text.as_str()), (4, "m4"));
     assert_eq!((meta.head, meta.oldest), (25, 1));
     let (none, meta) = store
         .read("nobody-here", Range::After(0), 10)
@@ -237,7 +238,7 @@ async fn retention_keeps_the_newest_and_the_seq_carries_on(mut b: Backend) {
     );
     let meta = store.room("r").await.expect("meta");
     assert_eq!((meta.head, meta.oldest), (12, 8));
-    assert_eq!(post(&store, "r", "m13").await.stored.msg.seq, 13);
+    assert_eq!(post(&store, "r", "m13").await.stored.seq(), 13);
     assert_eq!(
         seqs(&store, "r", Range::Before(100), 100).await,
         [9, 10, 11, 12, 13]
@@ -296,7 +297,7 @@ async fn a_page_of_conversations_is_the_most_recent(b: Backend) {
         }
         let mut m = message(room, "ada", "hi", None);
         m.members = Some(("ada".into(), "bob".into()));
-        last_ts = append(&store, m).await.expect("stored").stored.msg.ts;
+        last_ts = append(&store, m).await.expect("stored").stored.entry.ts();
     }
     let page = store.conversations("ada", 2).await.expect("conversations");
     let got: Vec<&str> = page.iter().map(|c| c.room.as_str()).collect();
