@@ -44,7 +44,7 @@ pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
-pub use lifecycle::ChangeRequest;
+pub use lifecycle::{ChangeRequest, refused as lifecycle_refused};
 pub use peer::Peer;
 pub use replay::{BacklogGap, BacklogStep};
 use room::{Member, Room};
@@ -476,6 +476,16 @@ impl Hub {
             epoch: meta.epoch.to_string(),
             changes,
         })
+    }
+
+    /// v1.2: thread `root` of `room` (see [`crate::store::History::thread`]).
+    pub async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        limit: usize,
+    ) -> Result<crate::store::Thread, StoreError> {
+        self.inner.store.thread(room, root, limit).await
     }
 
     /// Stored rooms with their head, and how many users are present in each, sorted by name;
