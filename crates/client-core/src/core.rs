@@ -198,9 +198,11 @@ impl Core {
         if !state.advance(m.seq) {
             return None;
         }
-        let as_of = state.as_of(m.seq);
         let m = Arc::new(m);
-        state.store.insert_as_of(m.clone(), as_of);
+        match state.replayed_as_of(m.seq) {
+            Some(as_of) => state.store.insert_as_of(m.clone(), as_of),
+            None => state.store.insert_shared(m.clone()),
+        };
         Some(m)
     }
 

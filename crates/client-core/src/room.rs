@@ -92,14 +92,10 @@ impl RoomSync {
         }
     }
 
-    /// The `seq` a message's state reflects when it comes as a frame: the replay's end while
-    /// it is one of the replay's messages, else itself.
-    pub(crate) fn as_of(&self, seq: u64) -> u64 {
-        if seq <= self.replay_to {
-            self.replay_to
-        } else {
-            seq
-        }
+    /// For a message of the replay (in its current state), the replay's end: its state reflects
+    /// at least that; `None` for one that came live.
+    pub(crate) fn replayed_as_of(&self, seq: u64) -> Option<u64> {
+        (seq <= self.replay_to).then_some(self.replay_to)
     }
 
     /// Takes entry `seq` in: whether it is new (a repeat comes from a replay overlapping what

@@ -266,3 +266,26 @@ fn edits_deletions_and_reactions_wait_their_turn_with_the_sends_by_client_id() {
     let delete = c.submit("c5", "lobby", "", PendingOp::Delete { seq: 1 });
     assert_eq!(delete, None, "after the reply's ack");
 }
+
+#[test]
+fn a_reply_a_snapshot_root_already_counts_is_not_counted_again() {
+    // A replay up to 3 whose root (read late) already counts reply 5, committed after it.
+    let mut root = msg(1, "ada", "q?");
+    root.replies = Some(2);
+    root.last_reply_ts = Some(1_005);
+    let mut c = joined_at(0);
+    c.replay_range("lobby", 1, 3, "e1", true);
+    c.message(root);
+    c.message(reply(2, 1));
+    c.message(msg(3, "cy", "x"));
+    c.message(reply(5, 1));
+    assert_eq!(held(&c, 1).replies, Some(2), "5 was in the snapshot");
+    let mut six = reply(6, 1);
+    six.ts = 1_006;
+    let mut seven = reply(7, 1);
+    seven.ts = 1_006;
+    c.message(six);
+    c.message(seven);
+    let m = held(&c, 1);
+    assert_eq!((m.replies, m.last_reply_ts), (Some(4), Some(1_006)));
+}
