@@ -1,6 +1,6 @@
 //! Keeps a room's hot window in the entries' current state as they are published (v1.2): a
 //! change folds into its target's copy in the window, a reply into its thread root's, and a
-//! deletion erases the target and the text of its earlier edits there, with the same
+//! deletion erases the target and what its earlier edits and reactions held there, with the same
 //! functions the stores use in their append ([`crate::store::entry`]). The entries changed are
 //! encoded again, once each, under the room's lock: only on changes and replies, never for a
 //! plain message. So a replay served from the window is what the store would serve.

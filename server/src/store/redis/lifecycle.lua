@@ -1,7 +1,7 @@
 -- v1.2 message lifecycle, prepended to the post script (see script.rs). KEYS[10] is the
 -- room's fold hash (seq -> the entry's current JSON, when it changed since it was stored: a
 -- message folded, an edit erased), KEYS[11] its edits hash (target -> edit count, and
--- target..':s' -> the edit entries' seqs). ARGV[10] mode ('', 'reply', 'change'), [11] the
+-- target..':s' -> the seqs of its edit and reaction entries, to erase on deletion). ARGV[10] mode ('', 'reply', 'change'), [11] the
 -- target (or parent), [12] kind, [13] user, [14] emoji, [15] an edit's text, [16] the most
 -- edits, [17] the most reactions, [18] '1' when the user may delete anyone's message.
 local function current_of(s)
@@ -49,19 +49,18 @@ local function apply_change(t, target, seq, ts)
     t.text = ARGV[15]
     t.edited_ts = ts
     redis.call('HINCRBY', KEYS[11], target, 1)
-    redis.call('HSET', KEYS[11], target .. ':s',
-      (redis.call('HGET', KEYS[11], target .. ':s') or '') .. seq .. ',')
   elseif kind == 'delete' then
     t.deleted = true
     t.text = ''
     t.reactions = nil
     t.files = nil
-    -- Erase the text of the target's edit entries too.
+    -- Erase the text of the target's edit entries and the emoji of its reactions too.
     for s in string.gmatch(redis.call('HGET', KEYS[11], target .. ':s') or '', '(%d+),') do
       local e = current_of(s)
       if e then
         local c = cjson.decode(e)
         c.text = nil
+        c.emoji = nil
         redis.call('HSET', KEYS[10], s, encode(c))
       end
     end
@@ -85,6 +84,10 @@ local function apply_change(t, target, seq, ts)
       if #r.users > 0 then kept[#kept + 1] = r end
     end
     t.reactions = kept
+  end
+  if kind ~= 'delete' then
+    redis.call('HSET', KEYS[11], target .. ':s',
+      (redis.call('HGET', KEYS[11], target .. ':s') or '') .. seq .. ',')
   end
   redis.call('HSET', KEYS[10], target, encode(t))
 end
