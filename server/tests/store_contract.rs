@@ -528,6 +528,7 @@ async fn only_the_author_changes_and_a_deleted_message_is_gone(b: Backend) {
         changes[0].text, None,
         "the earlier edit's text is erased too"
     );
+    assert_eq!(changes[1].emoji, None, "and the reaction's emoji");
     assert_eq!(changes.len(), 3);
 }
 
