@@ -85,8 +85,16 @@ async fn post_changes_messages_and_tail_shows_each_change_as_what_it_is() {
 
     // A tail that comes later replays the messages in their current state, then the changes.
     let (mut late, mut late_lines) = tail(&url);
-    let mut want = vec!["#1 ada: ship it! (edited)", "#2 bob (re #1 ada): (deleted)"];
-    want.extend(changes);
+    // The reactions to the deleted message lost their emoji with it.
+    let want = [
+        "#1 ada: ship it! (edited)",
+        "#2 bob (re #1 ada): (deleted)",
+        "✎ #1 ada: ship it!",
+        "+(erased) #2 ada",
+        "+(erased) #2 cy",
+        "-(erased) #2 cy",
+        "✗ #2 deleted by bob",
+    ];
     assert_eq!(lines(&mut late_lines, 7).await, want);
 
     // Not yours to edit: refused with the server's reason, nothing stored.

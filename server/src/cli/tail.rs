@@ -3,7 +3,8 @@
 //!
 //! v1.2 entries are shown as what they are, never as new messages: `#45 bob (re #42 ada): on it`
 //! for a reply (with its thread's root), `✎ #42 ada: new text` for an edit, `✗ #42 deleted by
-//! ada` for a deletion, `+👍 #42 bob` / `-👍 #42 bob` for a reaction given or taken back. A
+//! ada` for a deletion, `+👍 #42 bob` / `-👍 #42 bob` for a reaction given or taken back
+//! (`+(erased) #42 bob` replayed after its message was deleted, which erased the emoji). A
 //! replayed message comes in its current state: `(edited)` after an edited text, `(deleted)` for
 //! a tombstone. With `--json`, a message is its JSON object as before and a change is its
 //! `change` object (it has `target` and `kind`).
@@ -102,7 +103,8 @@ fn message_line(m: &ChatMessage, authors: &Authors) -> String {
 
 /// One line per change: what happened to which message, by whom.
 fn change_line(c: &Change) -> String {
-    let emoji = c.emoji.as_deref().unwrap_or_default();
+    // A reaction to a message deleted since has lost its emoji (erased with the message).
+    let emoji = c.emoji.as_deref().unwrap_or("(erased)");
     match c.kind {
         ChangeKind::Edit => match &c.text {
             Some(text) => format!("✎ #{} {}: {text}", c.target, c.user),
