@@ -129,5 +129,8 @@ async fn a_lost_ack_and_a_kill_9_lose_or_double_no_change() {
     assert_eq!(head, 6);
     let (root, gone) = (&held[0], &held[1]);
     assert_eq!((root.text.as_str(), root.replies), ("hello", Some(1)));
+    let thread = http.thread(ROOM, 1).await.expect("the thread");
+    assert_eq!(&thread.root, root);
+    assert_eq!(thread.replies, [held[2].clone()]);
     assert!(gone.deleted && gone.text.is_empty() && gone.reactions.is_empty());
 }

@@ -1,5 +1,5 @@
-//! The HTTP API from a script: [`Http`] posts (and, v1.2, replies, edits, deletes, reacts and
-//! reads pages), retrying what may not have arrived (connection failures, 5xx) with the same
+//! The HTTP API from a script: [`Http`] posts (and, v1.2, replies, edits, deletes, reacts, and
+//! reads pages and threads), retrying what may not have arrived (connection failures, 5xx) with the same
 //! `client_id`, so a message or an edit is stored once. [`post_http`] is the one-call post.
 //!
 //! Who acts: with a token, the token's user (`Authorization: Bearer`); without (an `--auth open`
@@ -7,7 +7,7 @@
 //! bodies have no user field.
 
 use banter_protocol::ChatMessage;
-use banter_protocol::http::{ApiError, EditMessage, MessagePage, PostMessage, Posted};
+use banter_protocol::http::{ApiError, EditMessage, MessagePage, PostMessage, Posted, ThreadPage};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
@@ -127,14 +127,32 @@ impl Http {
         self.call(|| self.client.get(url.clone())).await
     }
 
+    /// `GET /api/rooms/{room}/threads/{seq}`: the thread rooted at `seq` (its root and replies,
+    /// folded).
+    pub async fn thread(&self, room: &str, seq: u64) -> Result<ThreadPage, ClientError> {
+        let mut url = self.path(&["api", "rooms", room, "threads", &seq.to_string()])?;
+        if self.cfg.token.is_none() {
+            url.query_pairs_mut().append_pair("user", &self.cfg.name);
+        }
+        self.call(|| self.client.get(url.clone())).await
+    }
+
     /// `/api/rooms/{room}/messages` and then `more` path segments (each percent-encoded).
     fn url(&self, room: &str, more: &[&str]) -> Result<Url, ClientError> {
+        let mut url = self.path(&["api", "rooms", room, "messages"])?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::Url(self.base.clone()))?
+            .extend(more);
+        Ok(url)
+    }
+
+    /// The base URL with these path segments (each percent-encoded).
+    fn path(&self, segments: &[&str]) -> Result<Url, ClientError> {
         let mut url = Url::parse(&self.base).map_err(|_| ClientError::Url(self.base.clone()))?;
         url.path_segments_mut()
             .map_err(|()| ClientError::Url(self.base.clone()))?
             .pop_if_empty()
-            .extend(["api", "rooms", room, "messages"])
-            .extend(more);
+            .extend(segments);
         Ok(url)
     }
 
