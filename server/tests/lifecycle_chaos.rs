@@ -4,8 +4,9 @@
 //! server's state (its folded messages equal to the pages read at the end) and took every `seq`
 //! of the room once, messages and changes alike.
 //!
-//! `LIFECYCLE_CHAOS_RUNS` runs (default 1); a failing seed is printed and can be run again with
-//! `CHAOS_SEED`.
+//! Once on one node (the durable store), once on two nodes sharing the room through Redis.
+//! `LIFECYCLE_CHAOS_RUNS` runs each (default 1); a failing seed is printed and can be run again
+//! with `CHAOS_SEED`.
 
 mod common;
 
@@ -16,8 +17,8 @@ use std::time::Duration;
 use banter_client::http::Http;
 use banter_client::{Backoff, Client, ClientConfig, Event};
 use banter_protocol::{ChatMessage, ClientMsg, ErrorCode, ServerMsg};
-use banter_testkit::{Client as Raw, Endpoint, Rng, seeds};
-use common::process::{Proxy, launch};
+use banter_testkit::{Banter, Client as Raw, Endpoint, Persistence, Redis, Rng, seeds};
+use common::process::{Proxy, launch, node};
 use tokio::sync::watch;
 
 const ROOM: &str = "chaos";
@@ -38,17 +39,34 @@ type Shared = Arc<Mutex<Model>>;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_cut_at_random_end_with_the_servers_state_and_every_seq_once() {
     for seed in seeds("lifecycle chaos", "LIFECYCLE_CHAOS_RUNS", 1, 16_016) {
-        run(seed).await;
+        let log = std::env::temp_dir().join(format!("banter-lifecycle-chaos-{seed}.log"));
+        let server = launch().unlimited().log_to(&log).start().await;
+        run(seed, &[server.expect("banter started")]).await;
     }
 }
 
-async fn run(seed: u64) {
-    let log = std::env::temp_dir().join(format!("banter-lifecycle-chaos-{seed}.log"));
-    let server = launch().unlimited().log_to(&log).start().await;
-    let server = server.expect("banter started");
+/// The same across two nodes sharing the room through Redis: senders and readers on either
+/// node, one order for all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_two_nodes_sharing_redis_every_reader_ends_with_the_same_state() {
+    for seed in seeds(
+        "lifecycle chaos, 2 nodes",
+        "LIFECYCLE_CHAOS_RUNS",
+        1,
+        61_061,
+    ) {
+        let redis = Redis::start(Persistence::Off);
+        let nodes = [node(&redis, &[]).await, node(&redis, &[]).await];
+        run(seed, &nodes).await;
+    }
+}
+
+/// Senders and readers spread over `nodes` (reader `i` through its own proxy to node `i`).
+async fn run(seed: u64, nodes: &[Banter]) {
+    let on = |i: usize| &nodes[i % nodes.len()];
     let mut proxies = Vec::new();
-    for _ in 0..READERS {
-        proxies.push(Proxy::start(server.addr()).await);
+    for i in 0..READERS {
+        proxies.push(Proxy::start(on(i).addr()).await);
     }
     let (head_tx, head_rx) = watch::channel(None::<u64>);
     let readers: Vec<_> = (0..READERS)
@@ -56,12 +74,11 @@ async fn run(seed: u64) {
         .collect();
     let proxies = Arc::new(proxies);
     let model = Shared::default();
-    let url = server.ws_url();
     let senders: Vec<_> = SENDERS
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let (url, model, proxies) = (url.clone(), model.clone(), proxies.clone());
+            let (url, model, proxies) = (on(i + 1).ws_url(), model.clone(), proxies.clone());
             let seed = seed.wrapping_add(i as u64 * 1_000_003);
             tokio::spawn(sender(url, name, seed, model, proxies))
         })
@@ -70,7 +87,7 @@ async fn run(seed: u64) {
     for s in senders {
         unavailable += s.await.expect("a sender failed");
     }
-    let pages = server_state(&server).await;
+    let pages = server_state(on(0)).await;
     let head = pages.1;
     head_tx.send(Some(head)).expect("readers listening");
     for (i, r) in readers.into_iter().enumerate() {
