@@ -158,6 +158,17 @@ fn a_replay_that_starts_past_the_resume_point_lets_it_pass_what_is_gone() {
     );
     c.message(msg(400, "ada", "x"));
     assert_eq!(c.resume("lobby").0, Some(400));
+
+    // A caller that does not give `from`: the replay's first entry says it.
+    let mut old = joined_at(3);
+    old.joined("lobby", 500, "e1");
+    assert_eq!(
+        old.replay("lobby", 500, "e1", false),
+        Some(Gap::MissedWhileAway)
+    );
+    old.change(&edit(401, 400, "y")).unwrap();
+    old.message(msg(402, "ada", "z"));
+    assert_eq!(old.resume("lobby").0, Some(402));
 }
 
 #[test]
