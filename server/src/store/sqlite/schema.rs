@@ -236,8 +236,10 @@ fn epoch(conn: &Connection) -> rusqlite::Result<Arc<str>> {
 pub fn open_checkpointer(dir: &Path, sync: Sync) -> Result<Connection, StoreError> {
     let path = dir.join(FILE_NAME);
     let conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
+    // A short busy timeout: a `TRUNCATE` checkpoint holds off new writes while it waits for
+    // readers, so it gives up soon (and is retried) rather than stall the writer for long.
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;",
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 100; PRAGMA secure_delete = ON;",
         sync.pragma()
     ))
     .map_err(|e| failed("cannot open", &path, e))?;

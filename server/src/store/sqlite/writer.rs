@@ -148,7 +148,13 @@ impl Writer {
 
     /// Writes the batch in one transaction; the messages' texts are moved out of it.
     fn write(&mut self, batch: &mut [(NewMessage, AppendDone)]) -> rusqlite::Result<Vec<Outcome>> {
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: the write lock is taken (waiting out a checkpoint) before the first read.
+        // A deferred transaction that reads and then writes cannot wait: when a `TRUNCATE`
+        // checkpoint reset the WAL under its snapshot, its upgrade fails at once with "database
+        // is locked", and the batch would be refused.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(batch.len());
         let mut dirty: Vec<Arc<str>> = Vec::new();
         let now = now_ms();
