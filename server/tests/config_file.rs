@@ -67,6 +67,12 @@ presence-interval = "100ms"
 presence-batch = 8
 joined-max-users = 40
 worker-threads = 2
+search-index = "/var/lib/banter/search.db"
+search-batch = 500
+search-max-query-chars = 100
+search-max-terms = 8
+search-page-max = 50
+search-max-offset = 500
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

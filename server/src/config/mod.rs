@@ -2,6 +2,8 @@
 //!
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
+pub mod search;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -322,6 +324,9 @@ pub struct Config {
     /// machine do best with their share of its cores each.
     #[arg(long, env = "BANTER_WORKER_THREADS", default_value_t = 0)]
     pub worker_threads: usize,
+
+    #[command(flatten)]
+    pub search: search::SearchConfig,
 }
 
 /// `--auth`: how clients are identified.

@@ -37,8 +37,8 @@ use banter_protocol::http::ConversationSummary;
 use banter_protocol::{ChatMessage, ServerMsg};
 
 pub use crate::frame::Frame;
-pub use bus::{Bus, Sink};
-pub use handle::Store;
+pub use bus::{Bus, COMMITS_LOST, Sink};
+pub use handle::{CommitHook, Store};
 pub use history::History;
 pub use open::{Settings, open};
 pub use sqlite::Sync as SqliteSync;
