@@ -71,8 +71,8 @@ pub struct AppState {
     pub http_rate: HttpRate,
     /// What `/readyz` checks; parts that depend on something outside register here.
     pub readiness: Readiness,
-    /// The search index and its indexer (`GET /api/search`).
-    pub search: search::Search,
+    /// The search index and its indexer (`GET /api/search`); `None` with `--search false`.
+    pub search: Option<search::Search>,
 }
 
 /// Why the server could not start.
@@ -136,8 +136,15 @@ impl AppState {
             }
         });
         let settings = config.store_settings();
-        let search =
-            search::Search::start(&config.search, &store, &settings.kind, &settings.data_dir)?;
+        let search = match config.search.search_on {
+            true => Some(search::Search::start(
+                &config.search,
+                &store,
+                &settings.kind,
+                &settings.data_dir,
+            )?),
+            false => None,
+        };
         let hub = Hub::new(config.hub(), store);
         flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         Ok(AppState {

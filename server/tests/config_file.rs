@@ -67,6 +67,7 @@ presence-interval = "100ms"
 presence-batch = 8
 joined-max-users = 40
 worker-threads = 2
+search = "false"
 search-index = "/var/lib/banter/search.db"
 search-batch = 500
 search-max-query-chars = 100

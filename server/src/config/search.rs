@@ -6,6 +6,11 @@ use std::path::PathBuf;
 /// `--search-*`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchConfig {
+    /// Keep a search index and answer `GET /api/search` (`false`: no index, no indexer, and
+    /// the route answers 404).
+    #[arg(long = "search", env = "BANTER_SEARCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub search_on: bool,
+
     /// The search index's SQLite file. Default: `search.db` in --data-dir with the SQLite store
     /// (kept: the indexer resumes where it stopped); with `--store redis` or `memory`, a file in
     /// the temporary directory rebuilt from the store at each start and removed at exit.

@@ -40,8 +40,11 @@ async fn search(
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let caller = caller_of(&app, caller)?;
+    let Some(index) = &app.search else {
+        return Err(ApiError::NotFound);
+    };
     let Query(q) = query?;
-    let max = app.search.config().search_page_max;
+    let max = index.config().search_page_max;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT.min(max));
     if limit == 0 || limit > max {
         return Err(ApiError::BadRequest(format!(
@@ -64,8 +67,7 @@ async fn search(
             "give `q`: words, \"phrases\", from:NAME or in:ROOM".into(),
         ));
     }
-    let found = app
-        .search
+    let found = index
         .search(&q.q, q.room, reader, limit, q.cursor.as_deref())
         .await;
     Ok(Json(found.map_err(|e| match e {
