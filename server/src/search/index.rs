@@ -252,16 +252,26 @@ pub fn clear_room(conn: &Connection, room: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Forgets the messages of `room` below `oldest` (removed by retention).
-pub fn remove_below(conn: &Connection, room: &str, oldest: u64) -> rusqlite::Result<()> {
+/// Copies the WAL into the file and empties it (after text was erased: with `secure_delete`
+/// the freed pages are zeroed, and no old image of them stays in the WAL). Best effort: a search
+/// reading meanwhile keeps part of the WAL until the next one.
+pub fn checkpoint(conn: &Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::debug!(error = %e, "search index checkpoint");
+    }
+}
+
+/// Forgets the messages of `room` below `oldest` (removed by retention); whether any was.
+pub fn remove_below(conn: &Connection, room: &str, oldest: u64) -> rusqlite::Result<bool> {
     let seqs: Vec<i64> = conn
         .prepare_cached("SELECT seq FROM docs WHERE room = ?1 AND seq < ?2")?
         .query_map(params![room, oldest.min(i64::MAX as u64) as i64], |r| {
             r.get(0)
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let any = !seqs.is_empty();
     for seq in seqs {
         remove_doc(conn, room, seq as u64)?;
     }
-    Ok(())
+    Ok(any)
 }

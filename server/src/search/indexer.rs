@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use banter_protocol::ChatMessage;
+use banter_protocol::{Change, ChangeKind, ChatMessage};
 use rusqlite::Connection;
 
 use super::dirty::Dirty;
@@ -143,6 +143,35 @@ impl Indexer {
     }
 }
 
+/// A page of a room's history as entries, in `seq` order: its messages (deleted ones left out)
+/// and its change entries (see [`change`]).
+pub fn entries_of(
+    msgs: Vec<ChatMessage>,
+    changes: &[Change],
+    members: &Option<(String, String)>,
+) -> Vec<Entry> {
+    let mut out: Vec<(u64, Entry)> = msgs
+        .into_iter()
+        .filter_map(|m| Some((m.seq, message(m, members)?)))
+        .chain(changes.iter().filter_map(|c| Some((c.seq, change(c)?))))
+        .collect();
+    out.sort_by_key(|(seq, _)| *seq);
+    out.into_iter().map(|(_, e)| e).collect()
+}
+
+/// A change entry (issue 16) as the index takes it: an edit gives its target new text, a
+/// deletion removes its target; reactions change nothing searchable.
+pub fn change(c: &Change) -> Option<Entry> {
+    match c.kind {
+        ChangeKind::Edit => Some(Entry::Edit {
+            target: c.target,
+            text: c.text.clone()?,
+        }),
+        ChangeKind::Delete => Some(Entry::Delete { target: c.target }),
+        ChangeKind::React | ChangeKind::Unreact => None,
+    }
+}
+
 /// A message read from the store as an entry (none for a deleted one).
 fn message(m: ChatMessage, members: &Option<(String, String)>) -> Option<Entry> {
     (!m.deleted).then(|| {
@@ -157,22 +186,30 @@ fn message(m: ChatMessage, members: &Option<(String, String)>) -> Option<Entry> 
     })
 }
 
-/// Writes `entries` of `room`, and forgets what retention removed (below `oldest`).
+/// Writes `entries` of `room`, and forgets what retention removed (below `oldest`). Returns
+/// whether text was erased (an edit or a deletion): the caller then checkpoints the WAL, so no
+/// old page of it stays there either.
 pub fn apply(
     conn: &Connection,
     room: &str,
     oldest: u64,
     entries: impl IntoIterator<Item = Entry>,
-) -> rusqlite::Result<()> {
-    index::remove_below(conn, room, oldest)?;
+) -> rusqlite::Result<bool> {
+    let mut erased = index::remove_below(conn, room, oldest)?;
     for e in entries {
         match e {
             Entry::Message(doc) => index::insert(conn, &doc)?,
-            Entry::Edit { target, text } => index::edit(conn, room, target, &text)?,
-            Entry::Delete { target } => index::remove_doc(conn, room, target)?,
+            Entry::Edit { target, text } => {
+                index::edit(conn, room, target, &text)?;
+                erased = true;
+            }
+            Entry::Delete { target } => {
+                index::remove_doc(conn, room, target)?;
+                erased = true;
+            }
         }
     }
-    Ok(())
+    Ok(erased)
 }
 
 /// Logs a failure once per run of failures; returns `true` (now failing).

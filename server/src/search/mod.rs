@@ -19,6 +19,8 @@ pub mod find;
 pub mod index;
 pub mod indexer;
 pub mod query;
+#[cfg(test)]
+mod tests;
 pub mod text;
 
 use std::path::{Path, PathBuf};
