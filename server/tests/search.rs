@@ -353,3 +353,47 @@ async fn every_node_of_a_cluster_answers_alike() {
     };
     assert_eq!(key(&on_a), key(&on_c));
 }
+
+/// Whether any byte of the search index's files spells `word`.
+fn in_index_files(dir: &std::path::Path, word: &str) -> bool {
+    ["search.db", "search.db-wal"].iter().any(|f| {
+        let bytes = std::fs::read(dir.join(f)).unwrap_or_default();
+        bytes.windows(word.len()).any(|w| w == word.as_bytes())
+    })
+}
+
+#[tokio::test]
+async fn an_edit_is_found_by_its_new_text_and_a_deletion_leaves_no_trace() {
+    let server = start_server().await;
+    say(&server, "r", "ann", "zanzibarian travel plans").await;
+    say(&server, "r", "bob", "unrelated chatter").await;
+    search_n(&server, &[("q", "zanzibarian")], 1).await;
+    let http = reqwest::Client::new();
+    let url = server.http("/api/rooms/r/messages/1?user=ann");
+    let res = http
+        .patch(&url)
+        .json(&json!({"text": "mombasan travel plans"}))
+        .send()
+        .await
+        .expect("edit");
+    assert_eq!(res.status().as_u16(), 201);
+    search_n(&server, &[("q", "mombasan")], 1).await;
+    search_n(&server, &[("q", "zanzibarian")], 0).await;
+    search_n(&server, &[("q", "anzibar")], 0).await;
+
+    let res = http.delete(&url).send().await.expect("delete");
+    assert_eq!(res.status().as_u16(), 201);
+    search_n(&server, &[("q", "travel")], 0).await;
+    search_n(&server, &[("q", "mombasan")], 0).await;
+    search_n(&server, &[("q", "from:ann")], 0).await;
+    let dir = server.data.path().to_owned();
+    retry(
+        "no byte of the deleted texts in the index files",
+        || async {
+            (!in_index_files(&dir, "zanzibarian") && !in_index_files(&dir, "mombasan"))
+                .then_some(())
+        },
+    )
+    .await;
+    search_n(&server, &[("q", "chatter")], 1).await;
+}

@@ -21,7 +21,7 @@ use rusqlite::Connection;
 use super::dirty::Dirty;
 use super::index;
 use super::text::Doc;
-use crate::store::{History, Range, StoreError};
+use crate::store::{Entry as Stored, History, Range, StoreError};
 
 /// How long a failed read (the store away) waits before the indexer tries the room again.
 const RETRY: Duration = Duration::from_secs(1);
@@ -109,7 +109,7 @@ impl Indexer {
         let (mut epoch, mut seq) = index::progress(&self.conn, room)?.unwrap_or_default();
         let mut members = None;
         loop {
-            let (msgs, meta) = self.history.read(room, Range::After(seq), self.batch)?;
+            let (page, meta) = self.history.read(room, Range::After(seq), self.batch)?;
             if *meta.epoch != *epoch {
                 // A new life of the room: what was indexed of the old one means nothing now.
                 if !epoch.is_empty() {
@@ -124,11 +124,11 @@ impl Indexer {
             if banter_protocol::is_conversation(room) && members.is_none() {
                 members = self.history.members(room)?;
             }
-            let last = msgs.last().map(|m| m.seq);
-            let done = msgs.len() < self.batch;
-            let entries = msgs.into_iter().filter_map(|m| message(m, &members));
+            let last = page.last().map(Stored::seq);
+            let done = page.len() < self.batch;
+            let entries = entries_of(page, &members);
             let tx = self.conn.transaction()?;
-            apply(&tx, room, meta.oldest, entries)?;
+            let erased = apply(&tx, room, meta.oldest, entries)?;
             seq = if done {
                 meta.head
             } else {
@@ -136,6 +136,9 @@ impl Indexer {
             };
             index::set_progress(&tx, room, &epoch, seq)?;
             tx.commit()?;
+            if erased {
+                index::checkpoint(&self.conn);
+            }
             if done {
                 return Ok(());
             }
@@ -143,20 +146,15 @@ impl Indexer {
     }
 }
 
-/// A page of a room's history as entries, in `seq` order: its messages (deleted ones left out)
-/// and its change entries (see [`change`]).
-pub fn entries_of(
-    msgs: Vec<ChatMessage>,
-    changes: &[Change],
-    members: &Option<(String, String)>,
-) -> Vec<Entry> {
-    let mut out: Vec<(u64, Entry)> = msgs
-        .into_iter()
-        .filter_map(|m| Some((m.seq, message(m, members)?)))
-        .chain(changes.iter().filter_map(|c| Some((c.seq, change(c)?))))
-        .collect();
-    out.sort_by_key(|(seq, _)| *seq);
-    out.into_iter().map(|(_, e)| e).collect()
+/// A page of a room's history (in `seq` order) as index entries: its messages in their current
+/// state (deleted ones left out) and its change entries (see [`change`]).
+pub fn entries_of(page: Vec<Stored>, members: &Option<(String, String)>) -> Vec<Entry> {
+    page.into_iter()
+        .filter_map(|e| match e {
+            Stored::Message(m) => message(m, members),
+            Stored::Change(c) => change(&c),
+        })
+        .collect()
 }
 
 /// A change entry (issue 16) as the index takes it: an edit gives its target new text, a
