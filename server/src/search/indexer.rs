@@ -68,7 +68,8 @@ impl Indexer {
         }
     }
 
-    /// The thread's loop: every room at start, then the dirty ones, until stopped.
+    /// The thread's loop: every room at start, then the dirty ones, until stopped. The rooms of
+    /// one pass share transactions of about `--search-batch` entries.
     pub fn run(mut self, dirty: Arc<Dirty>) {
         dirty.touch_all();
         let mut failing = false;
@@ -86,10 +87,18 @@ impl Indexer {
                 work.rooms.into_iter().collect()
             };
             failing = false;
-            for room in rooms {
-                if let Err(e) = self.catch_up(&room) {
-                    failing = report(failing, &e);
-                    dirty.touch(&room);
+            match self.pass(&rooms) {
+                Ok(behind) => {
+                    for (room, e) in behind {
+                        failing = report(failing, &e);
+                        dirty.touch(&room);
+                    }
+                }
+                Err(e) => {
+                    // The index itself failed: what this pass wrote is rolled back; again.
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    failing = report(failing, &e.into());
+                    dirty.touch_all();
                 }
             }
         }
@@ -97,23 +106,58 @@ impl Indexer {
 
     /// Indexes every room now (`banter reindex`).
     pub fn all(&mut self) -> Result<usize, IndexError> {
-        let rooms = self.history.every_room()?;
-        for room in &rooms {
-            self.catch_up(room)?;
+        let rooms: Vec<Arc<str>> = self
+            .history
+            .every_room()?
+            .into_iter()
+            .map(Arc::from)
+            .collect();
+        if let Some((_, e)) = self.pass(&rooms)?.into_iter().next() {
+            return Err(e);
         }
         Ok(rooms.len())
     }
 
-    /// Indexes what `room` holds after the index's last `seq` there.
-    pub fn catch_up(&mut self, room: &str) -> Result<(), IndexError> {
-        let (mut epoch, mut seq) = index::progress(&self.conn, room)?.unwrap_or_default();
+    /// Brings `rooms` up to date; returns those the store could not read now.
+    fn pass(&mut self, rooms: &[Arc<str>]) -> rusqlite::Result<Vec<(Arc<str>, IndexError)>> {
+        let mut w = Writes::default();
+        let mut behind = Vec::new();
+        self.conn.execute_batch("BEGIN")?;
+        for room in rooms {
+            match self.catch_up(room, &mut w) {
+                Ok(()) => {}
+                Err(IndexError::Index(e)) => return Err(e),
+                Err(e) => behind.push((room.clone(), e)),
+            }
+        }
+        self.commit(&mut w, false)?;
+        Ok(behind)
+    }
+
+    /// Commits what is written (and begins again when `more`); checkpoints after an erasure.
+    fn commit(&self, w: &mut Writes, more: bool) -> rusqlite::Result<()> {
+        self.conn
+            .execute_batch(if more { "COMMIT; BEGIN" } else { "COMMIT" })?;
+        if std::mem::take(&mut w.erased) {
+            index::checkpoint(&self.conn);
+        }
+        w.pending = 0;
+        Ok(())
+    }
+
+    /// Indexes what `room` holds after the index's last `seq` there, within the pass's
+    /// transaction (committed every `--search-batch` entries).
+    fn catch_up(&self, room: &str, w: &mut Writes) -> Result<(), IndexError> {
+        let conn = &self.conn;
+        let (mut epoch, mut seq) = index::progress(conn, room)?.unwrap_or_default();
         let mut members = None;
         loop {
             let (page, meta) = self.history.read(room, Range::After(seq), self.batch)?;
             if *meta.epoch != *epoch {
                 // A new life of the room: what was indexed of the old one means nothing now.
                 if !epoch.is_empty() {
-                    index::clear_room(&self.conn, room)?;
+                    index::clear_room(conn, room)?;
+                    w.erased = true;
                 }
                 if seq > 0 {
                     (epoch, seq) = (meta.epoch.to_string(), 0);
@@ -126,24 +170,29 @@ impl Indexer {
             }
             let last = page.last().map(Stored::seq);
             let done = page.len() < self.batch;
-            let entries = entries_of(page, &members);
-            let tx = self.conn.transaction()?;
-            let erased = apply(&tx, room, meta.oldest, entries)?;
+            w.pending += page.len();
+            w.erased |= apply(conn, room, meta.oldest, entries_of(page, &members))?;
             seq = if done {
                 meta.head
             } else {
                 last.unwrap_or(meta.head)
             };
-            index::set_progress(&tx, room, &epoch, seq)?;
-            tx.commit()?;
-            if erased {
-                index::checkpoint(&self.conn);
+            index::set_progress(conn, room, &epoch, seq)?;
+            if w.pending >= self.batch {
+                self.commit(w, true)?;
             }
             if done {
                 return Ok(());
             }
         }
     }
+}
+
+/// What the open transaction holds.
+#[derive(Debug, Default)]
+struct Writes {
+    pending: usize,
+    erased: bool,
 }
 
 /// A page of a room's history (in `seq` order) as index entries: its messages in their current
