@@ -5,10 +5,7 @@ mod common;
 use common::process::{Proc, banter, scratch};
 
 /// Every setting, none at its default. `tls-key` and the `auth-secret*` keys print as hidden.
-const EVERY_KEY: &str = r#"max-emoji-bytes = 16
-max-edits = 5
-max-reactions = 50
-listen = "127.0.0.1:0"
+const EVERY_KEY: &str = r#"listen = "127.0.0.1:0"
 store = "memory"
 redis = "redis://127.0.0.1:6390/"
 data-dir = "/var/lib/banter/data"
@@ -70,6 +67,9 @@ presence-interval = "100ms"
 presence-batch = 8
 joined-max-users = 40
 worker-threads = 2
+max-emoji-bytes = 16
+max-edits = 5
+max-reactions = 50
 search = "false"
 search-index = "/var/lib/banter/search.db"
 search-batch = 500

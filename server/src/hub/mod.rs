@@ -304,8 +304,9 @@ impl Hub {
     /// is refused before anything is stored); in a private conversation, `user` must be a
     /// member (the loaded room or the cache knows; else the store is read). A
     /// `client_id` already seen from the same `user` in this room within the dedupe window
-    /// stores nothing: `reply` gets the original message with `duplicate: true`. `reply` runs on
-    /// the store's thread: it must not block.
+    /// stores nothing: `reply` gets the original message with `duplicate: true`. With
+    /// `reply_to` (v1.2) the message answers that one; the store checks it exists in the room
+    /// and stores the thread's root. `reply` runs on the store's thread: it must not block.
     pub async fn post(
         &self,
         room: &str,

@@ -36,6 +36,12 @@ if root then msg = string.sub(msg, 1, -2) .. ',"reply_to":' .. root .. '}' end
 local retain = tonumber(ARGV[3])
 if retain > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', retain, seq .. '-0', 'm', msg)
+  -- v1.2: the entry this trimmed leaves the fold and edits hashes too.
+  if seq > retain then
+    local gone = seq - retain
+    redis.call('HDEL', KEYS[10], gone)
+    redis.call('HDEL', KEYS[11], gone, gone .. ':s')
+  end
 else
   redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
 end
