@@ -352,6 +352,27 @@ async fn every_node_of_a_cluster_answers_alike() {
             .collect()
     };
     assert_eq!(key(&on_a), key(&on_c));
+
+    // An edit on one node and a deletion on another reach every node's index.
+    let http = reqwest::Client::new();
+    let res = http
+        .patch(a.http("/api/rooms/ops/messages/1?user=ann"))
+        .json(&json!({"text": "rewritten on node a"}))
+        .send()
+        .await
+        .expect("edit");
+    assert_eq!(res.status().as_u16(), 201);
+    let res = http
+        .delete(b.http("/api/rooms/ops/messages/2?user=bob"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(res.status().as_u16(), 201);
+    for n in [&a, &b, &c] {
+        search_n(n, &[("q", "rewritten")], 1).await;
+        search_n(n, &[("q", "posted")], 0).await;
+        search_n(n, &[("q", "node")], 2).await;
+    }
 }
 
 /// Whether any byte of the search index's files spells `word`.
