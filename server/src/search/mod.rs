@@ -96,11 +96,37 @@ pub fn index_path(cfg: &SearchConfig, store_kind: &str, data_dir: &Path) -> (Pat
         (None, "sqlite") => (data_dir.join("search.db"), false),
         (None, _) => {
             let name = format!(
-                "banter-search-{}-{}.db",
+                "{SCRATCH}{}-{}.db",
                 std::process::id(),
                 uuid::Uuid::now_v7().simple()
             );
             (std::env::temp_dir().join(name), true)
+        }
+    }
+}
+
+/// How a scratch index's file name begins (then the pid of the process it belongs to).
+const SCRATCH: &str = "banter-search-";
+
+/// Removes the scratch indexes of processes that are gone (killed before they could remove
+/// their own). Where `/proc` cannot tell (not Linux), nothing is removed.
+fn sweep_scratch(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().filter(|p| p.parse::<u32>().is_ok()) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -116,6 +142,7 @@ impl Search {
     ) -> Result<Self, SearchError> {
         let (path, scratch) = index_path(cfg, store_kind, data_dir);
         if scratch {
+            sweep_scratch(&std::env::temp_dir());
             index::remove(&path)?;
         }
         let conn = index::open_writer(&path)?;
