@@ -70,6 +70,13 @@ worker-threads = 2
 max-emoji-bytes = 16
 max-edits = 5
 max-reactions = 50
+search = "false"
+search-index = "/var/lib/banter/search.db"
+search-batch = 500
+search-max-query-chars = 100
+search-max-terms = 8
+search-page-max = 50
+search-max-offset = 500
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -2,6 +2,8 @@
 //!
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
+pub mod search;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -329,6 +331,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub lifecycle: LifecycleConfig,
+
+    #[command(flatten)]
+    pub search: search::SearchConfig,
 }
 
 /// `--auth`: how clients are identified.

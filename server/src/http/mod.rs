@@ -17,6 +17,8 @@ use banter_protocol::http::{ConversationList, Health, MessagePage, PostMessage, 
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
+pub mod search;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::http_guard::{Caller, caller_of};
@@ -43,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .merge(search::router())
         .merge(lifecycle::router())
 }
 

@@ -7,7 +7,7 @@
 //! through their callback. Without a bus (one node) the cluster calls do nothing: there is no one
 //! to tell.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
@@ -26,7 +26,13 @@ pub struct Store {
     history: Arc<dyn History>,
     bus: Option<Arc<dyn Bus>>,
     calls: Arc<Semaphore>,
+    /// Told of each room a commit changed (the search indexer): see [`Store::on_commit`].
+    committed: Arc<OnceLock<CommitHook>>,
 }
+
+/// Called with a room's name after a commit that changed it, on the store's completion thread:
+/// it must not block.
+pub type CommitHook = Arc<dyn Fn(&Arc<str>) + Send + Sync>;
 
 impl Store {
     /// A store of one node (`bus: None`) or of a cluster.
@@ -35,6 +41,7 @@ impl Store {
             history,
             bus,
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
+            committed: Arc::new(OnceLock::new()),
         }
     }
 
@@ -59,9 +66,32 @@ impl Store {
             .map_err(StoreError::failed)?
     }
 
-    /// See [`History::append`].
+    /// See [`History::append`]. After a commit that stored something, the
+    /// [`Store::on_commit`] hook hears of the room, before `done` runs.
     pub fn append(&self, msg: NewMessage, done: AppendDone) {
-        self.history.append(msg, done);
+        let Some(hook) = self.committed.get().cloned() else {
+            return self.history.append(msg, done);
+        };
+        let room = msg.room.clone();
+        self.history.append(
+            msg,
+            Box::new(move |result| {
+                if result.as_ref().is_ok_and(|a| !a.duplicate) {
+                    hook(&room);
+                }
+                done(result)
+            }),
+        );
+    }
+
+    /// Sets the hook told of every commit's rooms (once: the search indexer's; a second call
+    /// is ignored). In a cluster the bus tells it of other nodes' commits too (see
+    /// [`Bus::follow_commits`]).
+    pub fn on_commit(&self, hook: CommitHook) {
+        if let Some(bus) = &self.bus {
+            bus.follow_commits(hook.clone());
+        }
+        let _ = self.committed.set(hook);
     }
 
     /// See [`History::room`].

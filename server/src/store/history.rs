@@ -88,6 +88,13 @@ pub trait History: Send + Sync + 'static {
         Ok(out)
     }
 
+    /// Every room and private conversation that holds messages (the search indexer's
+    /// catch-up). By default the rooms of [`History::list`]: a history whose conversations
+    /// outlive a restart lists them too.
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.list(usize::MAX)?.into_iter().map(|r| r.0).collect())
+    }
+
     /// The hub is loading `room`: a history that forgets rooms (the bounded memory store) must
     /// keep it until [`History::release`]. Calls are counted. A durable history forgets
     /// nothing: by default this does nothing.

@@ -38,9 +38,9 @@ use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 
 pub use crate::frame::Frame;
-pub use bus::{Bus, Sink};
+pub use bus::{Bus, COMMITS_LOST, Sink};
 pub use entry::{ChangeLimits, Entry, NewChange, Refusal};
-pub use handle::Store;
+pub use handle::{CommitHook, Store};
 pub use history::{History, Thread};
 pub use open::{Settings, open};
 pub use sqlite::Sync as SqliteSync;

@@ -16,6 +16,7 @@
 //! Sentinels ([`sentinel`]) follows a failover: every connection is made to the master they
 //! name when it connects; the promoted replica is a new life, so rooms get new epochs.
 
+mod commits;
 mod conn;
 mod conversations;
 mod keys;
@@ -198,6 +199,17 @@ impl History for Shard {
         self.reads.list(limit)
     }
 
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        let mut all: Vec<String> = self
+            .reads
+            .list(usize::MAX)?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        all.extend(conversations::every(&self.reads)?);
+        Ok(all)
+    }
+
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
         conversations::members(&self.reads, room)
     }
@@ -240,6 +252,12 @@ impl Bus for Shard {
 
     fn user(&self, name: &str, here: bool) {
         self.subscriber.user(name, here);
+    }
+
+    fn follow_commits(&self, hook: crate::store::CommitHook) {
+        if let Err(e) = commits::follow(&self.reads, hook) {
+            tracing::error!(error = %e, "cannot follow the commit stream: search misses other nodes");
+        }
     }
 
     fn direct(&self, to: &str, room: &str, frame: &Frame) {

@@ -57,5 +57,7 @@ if ARGV[7] ~= '' then
   redis.call('ZADD', KEYS[7], ARGV[9], ARGV[5])
   redis.call('ZADD', KEYS[8], ARGV[9], ARGV[5])
 end
+-- The cluster's commit stream (commits.rs): every node's search index learns the room changed.
+redis.call('XADD', 'banter:commits', 'MAXLEN', '~', 100000, '*', 'r', ARGV[5])
 redis.call('PUBLISH', ARGV[6], epoch .. '\n' .. seq .. '\n' .. msg)
 return {epoch, '0', msg}

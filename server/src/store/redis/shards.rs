@@ -119,6 +119,14 @@ impl History for RedisStore {
         self.of(room).members(room)
     }
 
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        let mut all = Vec::new();
+        for s in &self.shards {
+            all.extend(s.every_room()?);
+        }
+        Ok(all)
+    }
+
     fn conversations(
         &self,
         user: &str,
@@ -170,6 +178,12 @@ impl Bus for RedisStore {
 
     fn direct(&self, to: &str, room: &str, frame: &Frame) {
         self.of(to).direct(to, room, frame);
+    }
+
+    fn follow_commits(&self, hook: crate::store::CommitHook) {
+        for s in &self.shards {
+            s.follow_commits(hook.clone());
+        }
     }
 }
 

@@ -250,6 +250,14 @@ impl History for SqliteStore {
         })
     }
 
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT name FROM rooms WHERE head > 0 ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+    }
+
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
         self.with_reader(|c| {
             c.prepare_cached("SELECT a, b FROM conversations WHERE room = ?1")?
