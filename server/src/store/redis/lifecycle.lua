@@ -42,8 +42,31 @@ local function check_change(target)
   end
   return t
 end
+-- Rewrites the room's stream with the entries in `erased` (seq -> true) replaced by their
+-- fold (the tombstone, the erased edits and reactions): XDEL only flags an entry, its bytes
+-- stay, so every entry is copied, in pages, under its own id to a new key that is renamed over
+-- the stream. O(the stream's length), bounded by --retain-messages (see docs/guarantees.md).
+local function erase_stream(erased)
+  local tmp = KEYS[3] .. ':erase'
+  redis.call('DEL', tmp)
+  local from = '-'
+  while true do
+    local page = redis.call('XRANGE', KEYS[3], from, '+', 'COUNT', 1000)
+    for i = 1, #page do
+      local id = page[i][1]
+      local s = string.match(id, '^%d+')
+      local json = page[i][2][2]
+      if erased[s] then json = redis.call('HGET', KEYS[10], s) or json end
+      redis.call('XADD', tmp, id, 'm', json)
+    end
+    if #page < 1000 then break end
+    from = (tonumber(string.match(page[#page][1], '^%d+')) + 1) .. '-0'
+  end
+  redis.call('RENAME', tmp, KEYS[3])
+end
 -- Folds the stored change `seq` into its target `t` (as entry::fold does).
 local function apply_change(t, target, seq, ts)
+  local erased = {}
   local kind, user, emoji = ARGV[12], ARGV[13], ARGV[14]
   if kind == 'edit' then
     t.text = ARGV[15]
@@ -54,7 +77,9 @@ local function apply_change(t, target, seq, ts)
     t.text = ''
     t.reactions = nil
     t.files = nil
-    -- Erase the text of the target's edit entries and the emoji of its reactions too.
+    -- Erase the text of the target's edit entries and the emoji of its reactions too; the
+    -- stream itself is rewritten below (erase_stream), once the tombstone is in the fold.
+    erased[tostring(target)] = true
     for s in string.gmatch(redis.call('HGET', KEYS[11], target .. ':s') or '', '(%d+),') do
       local e = current_of(s)
       if e then
@@ -62,6 +87,7 @@ local function apply_change(t, target, seq, ts)
         c.text = nil
         c.emoji = nil
         redis.call('HSET', KEYS[10], s, encode(c))
+        erased[s] = true
       end
     end
   elseif kind == 'react' then
@@ -90,6 +116,7 @@ local function apply_change(t, target, seq, ts)
       (redis.call('HGET', KEYS[11], target .. ':s') or '') .. seq .. ',')
   end
   redis.call('HSET', KEYS[10], target, encode(t))
+  if kind == 'delete' then erase_stream(erased) end
 end
 -- Counts a reply on its thread's root (as entry::fold_reply does).
 local function fold_reply(root, ts)
