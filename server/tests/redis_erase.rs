@@ -12,7 +12,7 @@ use std::path::Path;
 
 use banter_protocol::{ClientMsg, ErrorCode, ServerMsg};
 use banter_testkit::{Client, Endpoint, Persistence, Redis, get_json, wait_until};
-use common::process::cluster;
+use common::process::node;
 use serde_json::Value;
 
 /// Messages before the deleted one: more than one page (1,000) of the stream's rewrite.
@@ -124,11 +124,42 @@ async fn paged_seqs(server: &impl Endpoint) -> (Vec<u64>, Vec<Value>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_a_deletion_erases_memory_and_files_and_every_seq_stays_once() {
-    let redis = Redis::start_args(Persistence::ALWAYS, &["--rdbcompression", "no"]);
-    let nodes = cluster(&redis, 2).await;
-    let (a, b) = (&nodes[0], &nodes[1]);
+    deletion_erases(&[], false).await;
+}
+
+/// With `stream-node-max-entries 0` (nodes bounded by bytes only) the node gives the script no
+/// bound, and a deletion copies the whole stream instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_unbounded_stream_nodes_a_deletion_copies_the_stream_and_erases_too() {
+    deletion_erases(&["--stream-node-max-entries", "0"], true).await;
+}
+
+/// How many times Redis ran `command` (from `INFO commandstats`).
+fn calls(redis: &Redis, command: &str) -> u64 {
+    let info: String = redis
+        .cmd(redis::cmd("INFO").arg("commandstats"))
+        .expect("INFO");
+    let field = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&field))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().expect("a count"))
+}
+
+/// The scenario; `copies`: whether the deletions copy the whole stream (RENAME) rather than
+/// rewrite its end in place.
+async fn deletion_erases(extra: &[&str], copies: bool) {
+    let mut args = vec!["--rdbcompression", "no"];
+    args.extend(extra);
+    let redis = Redis::start_args(Persistence::ALWAYS, &args);
+    // Two deletions a moment apart: a short rewrite period, so the second is rewritten too.
+    let every = ["--redis-aof-rewrite-after-delete", "1s"];
+    let (a, b) = (&node(&redis, &every).await, &node(&redis, &every).await);
     let mut ann = Client::connect(a).await;
     ann.join("lobby", "ann").await;
+    // An early message, deleted last: the rewrite then spans every entry of the stream.
+    let early = "early-secret-3319";
+    assert_eq!(ask(&mut ann, send(early, "c-early")).await, Ok(1));
     for chunk in 0..FILL / 100 {
         for i in 0..100 {
             ann.send(&send(
@@ -143,7 +174,7 @@ async fn with_redis_a_deletion_erases_memory_and_files_and_every_seq_stays_once(
     }
     let (secret, edited, emoji) = ("zebra-secret-8841", "okapi-secret-1177", "🦓");
     let target = ask(&mut ann, send(secret, "c-secret")).await.expect("sent");
-    assert_eq!(target, FILL as u64 + 1);
+    assert_eq!(target, FILL as u64 + 2);
     let edit = ClientMsg::Edit {
         room: "lobby".into(),
         seq: target,
@@ -186,8 +217,7 @@ async fn with_redis_a_deletion_erases_memory_and_files_and_every_seq_stays_once(
         seq: target,
         client_id: Some("c-delete".into()),
     };
-    let head = ask(&mut ann, delete).await.expect("deleted");
-    assert_eq!(head, target + 4);
+    assert_eq!(ask(&mut ann, delete).await, Ok(target + 4));
     // Acked means erased from every key: the stream, the fold, the dedupe keys.
     for needle in [secret, edited, emoji] {
         assert_eq!(
@@ -199,16 +229,31 @@ async fn with_redis_a_deletion_erases_memory_and_files_and_every_seq_stays_once(
     // The same client_id sent again gets the tombstone's seq, and stores nothing.
     assert_eq!(ask(&mut ann, send(secret, "c-secret")).await, Ok(target));
     assert!(keys_holding(&redis, secret).is_empty());
+    let early_delete = ClientMsg::Delete {
+        room: "lobby".into(),
+        seq: 1,
+        client_id: Some("c-delete-early".into()),
+    };
+    let head = ask(&mut ann, early_delete).await.expect("deleted");
+    assert_eq!(head, target + 5);
+    assert!(keys_holding(&redis, early).is_empty());
+    assert_eq!(
+        calls(&redis, "rename") == 2,
+        copies,
+        "how the stream was rewritten"
+    );
     // A snapshot saved now holds no trace; the AOF loses it once the node's rewrite is done.
     redis.save();
-    for needle in [secret, edited, emoji] {
+    for needle in [secret, edited, emoji, early] {
         assert!(
             !file_holds(&dir.join("dump.rdb"), needle),
             "{needle} in the snapshot"
         );
     }
     wait_until("the AOF rewritten without the deleted texts", || {
-        [secret, edited, emoji].iter().all(|n| !files_hold(&dir, n))
+        [secret, edited, emoji, early]
+            .iter()
+            .all(|n| !files_hold(&dir, n))
     })
     .await;
 

@@ -3,7 +3,8 @@
 -- message folded, an edit erased), KEYS[11] its edits hash (target -> edit count, and
 -- target..':s' -> the seqs of its edit and reaction entries, to erase on deletion). ARGV[10] mode ('', 'reply', 'change'), [11] the
 -- target (or parent), [12] kind, [13] user, [14] emoji, [15] an edit's text, [16] the most
--- edits, [17] the most reactions, [18] '1' when the user may delete anyone's message.
+-- edits, [17] the most reactions, [18] '1' when the user may delete anyone's message, [19] the
+-- most entries a stream node holds (0: unknown; see erase_stream).
 local function current_of(s)
   local j = redis.call('HGET', KEYS[10], s)
   if j then return j end
@@ -42,27 +43,52 @@ local function check_change(target)
   end
   return t
 end
--- Rewrites the room's stream with the entries in `erased` (seq -> true) replaced by their
--- fold (the tombstone, the erased edits and reactions): XDEL only flags an entry, its bytes
--- stay, so every entry is copied, in pages, under its own id to a new key that is renamed over
--- the stream. O(the stream's length), bounded by --retain-messages (see docs/guarantees.md).
-local function erase_stream(erased)
-  local tmp = KEYS[3] .. ':erase'
-  redis.call('DEL', tmp)
-  local from = '-'
+-- The entries of the room's stream from `from` on, in pages.
+local function entries_from(from)
+  local out = {}
   while true do
     local page = redis.call('XRANGE', KEYS[3], from, '+', 'COUNT', 1000)
-    for i = 1, #page do
-      local id = page[i][1]
-      local s = string.match(id, '^%d+')
-      local json = page[i][2][2]
-      if erased[s] then json = redis.call('HGET', KEYS[10], s) or json end
-      redis.call('XADD', tmp, id, 'm', json)
-    end
-    if #page < 1000 then break end
+    for i = 1, #page do out[#out + 1] = page[i] end
+    if #page < 1000 then return out end
     from = (tonumber(string.match(page[#page][1], '^%d+')) + 1) .. '-0'
   end
-  redis.call('RENAME', tmp, KEYS[3])
+end
+-- Erases the bytes of the stream's entries in `erased` (seq -> true) by writing their fold
+-- (the tombstone, the erased edits and reactions) in their place. XDEL only flags an entry: its
+-- bytes stay in its node (a listpack of at most ARGV[19] entries, stream-node-max-entries) until
+-- every entry of that node is deleted. So with a bound, every entry from `bound` before the
+-- target on is deleted (which frees the target's node and every later one), the stream's last
+-- id is set back (XSETID) and the entries are added again under their own ids: O(the bound +
+-- the entries since the target). Without one (0: unknown, or not supported by this Redis), the
+-- whole stream is copied to a new key renamed over it. See docs/guarantees.md.
+local function erase_stream(erased, target)
+  local bound = tonumber(ARGV[19]) or 0
+  local from, into = '-', KEYS[3] .. ':erase'
+  if bound > 0 then
+    into = KEYS[3]
+    if target > bound then from = (target - bound) .. '-0' end
+  end
+  local all = entries_from(from)
+  if #all == 0 then return end
+  if bound > 0 then
+    for i = 1, #all, 500 do
+      local ids = {}
+      for j = i, math.min(i + 499, #all) do ids[#ids + 1] = all[j][1] end
+      redis.call('XDEL', KEYS[3], unpack(ids))
+    end
+    local first = tonumber(string.match(all[1][1], '^%d+'))
+    redis.call('XSETID', KEYS[3], (first - 1) .. '-0')
+  else
+    redis.call('DEL', into)
+  end
+  for i = 1, #all do
+    local id = all[i][1]
+    local s = string.match(id, '^%d+')
+    local json = all[i][2][2]
+    if erased[s] then json = redis.call('HGET', KEYS[10], s) or json end
+    redis.call('XADD', into, id, 'm', json)
+  end
+  if into ~= KEYS[3] then redis.call('RENAME', into, KEYS[3]) end
 end
 -- Folds the stored change `seq` into its target `t` (as entry::fold does).
 local function apply_change(t, target, seq, ts)
@@ -116,7 +142,7 @@ local function apply_change(t, target, seq, ts)
       (redis.call('HGET', KEYS[11], target .. ':s') or '') .. seq .. ',')
   end
   redis.call('HSET', KEYS[10], target, encode(t))
-  if kind == 'delete' then erase_stream(erased) end
+  if kind == 'delete' then erase_stream(erased, target) end
 end
 -- Counts a reply on its thread's root (as entry::fold_reply does).
 local function fold_reply(root, ts)

@@ -193,6 +193,7 @@ impl History for Shard {
             .arg(b)
             .arg(template.ts);
         lifecycle_args(&mut cmd, &msg);
+        cmd.arg(self.rewrite.bound());
         let done = self.rewrite.after(&msg, done);
         self.publisher
             .send(Job { cmd, done }, shards::hash(&msg.room));
