@@ -237,9 +237,11 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
     let head = ask(&mut ann, early_delete).await.expect("deleted");
     assert_eq!(head, target + 5);
     assert!(keys_holding(&redis, early).is_empty());
+    // The first message's deletion rewrites more than half the stream: a copy either way.
+    let renamed = if copies { 2 } else { 1 };
     assert_eq!(
-        calls(&redis, "rename") == 2,
-        copies,
+        calls(&redis, "rename"),
+        renamed,
         "how the stream was rewritten"
     );
     // A snapshot saved now holds no trace; the AOF loses it once the node's rewrite is done.

@@ -59,10 +59,12 @@ end
 -- every entry of that node is deleted. So with a bound, every entry from `bound` before the
 -- target on is deleted (which frees the target's node and every later one), the stream's last
 -- id is set back (XSETID) and the entries are added again under their own ids: O(the bound +
--- the entries since the target). Without one (0: unknown, or not supported by this Redis), the
+-- the entries since the target). Without one (0: unknown, or not supported by this Redis), or
+-- when that end is over half the stream (deleting an entry costs more than copying it), the
 -- whole stream is copied to a new key renamed over it. See docs/guarantees.md.
-local function erase_stream(erased, target)
+local function erase_stream(erased, target, head)
   local bound = tonumber(ARGV[19]) or 0
+  if 2 * (head - target + bound) > redis.call('XLEN', KEYS[3]) then bound = 0 end
   local from, into = '-', KEYS[3] .. ':erase'
   if bound > 0 then
     into = KEYS[3]
@@ -142,7 +144,7 @@ local function apply_change(t, target, seq, ts)
       (redis.call('HGET', KEYS[11], target .. ':s') or '') .. seq .. ',')
   end
   redis.call('HSET', KEYS[10], target, encode(t))
-  if kind == 'delete' then erase_stream(erased, target) end
+  if kind == 'delete' then erase_stream(erased, target, seq) end
 end
 -- Counts a reply on its thread's root (as entry::fold_reply does).
 local function fold_reply(root, ts)
