@@ -43,16 +43,27 @@ local function check_change(target)
   end
   return t
 end
--- The entries of the room's stream from `from` on, in pages.
-local function entries_from(from)
-  local out = {}
+-- Calls `each(page)` on the room's stream's entries from `from` on, a page at a time.
+local function pages_from(from, each)
   while true do
     local page = redis.call('XRANGE', KEYS[3], from, '+', 'COUNT', 1000)
-    for i = 1, #page do out[#out + 1] = page[i] end
-    if #page < 1000 then return out end
+    if #page > 0 then each(page) end
+    if #page < 1000 then return end
     from = (tonumber(string.match(page[#page][1], '^%d+')) + 1) .. '-0'
   end
 end
+-- Adds `page`'s entries to `into` under their ids, those in `erased` as their fold.
+local function add_erased(into, page, erased)
+  for i = 1, #page do
+    local id = page[i][1]
+    local s = string.match(id, '^%d+')
+    local json = page[i][2][2]
+    if erased[s] then json = redis.call('HGET', KEYS[10], s) or json end
+    redis.call('XADD', into, id, 'm', json)
+  end
+end
+-- The longest end of a stream rewritten in place (held in the script's memory meanwhile).
+local MAX_TAIL = 10000
 -- Erases the bytes of the stream's entries in `erased` (seq -> true) by writing their fold
 -- (the tombstone, the erased edits and reactions) in their place. XDEL only flags an entry: its
 -- bytes stay in its node (a listpack of at most ARGV[19] entries, stream-node-max-entries) until
@@ -60,37 +71,32 @@ end
 -- target on is deleted (which frees the target's node and every later one), the stream's last
 -- id is set back (XSETID) and the entries are added again under their own ids: O(the bound +
 -- the entries since the target). Without one (0: unknown, or not supported by this Redis), or
--- when that end is over half the stream (deleting an entry costs more than copying it), the
--- whole stream is copied to a new key renamed over it. See docs/guarantees.md.
+-- when that end is over half the stream (deleting an entry costs more than copying it) or over
+-- MAX_TAIL, the whole stream is copied, a page at a time, to a new key renamed over it.
+-- See docs/guarantees.md.
 local function erase_stream(erased, target, head)
   local bound = tonumber(ARGV[19]) or 0
-  if 2 * (head - target + bound) > redis.call('XLEN', KEYS[3]) then bound = 0 end
-  local from, into = '-', KEYS[3] .. ':erase'
-  if bound > 0 then
-    into = KEYS[3]
-    if target > bound then from = (target - bound) .. '-0' end
-  end
-  local all = entries_from(from)
-  if #all == 0 then return end
-  if bound > 0 then
-    for i = 1, #all, 500 do
-      local ids = {}
-      for j = i, math.min(i + 499, #all) do ids[#ids + 1] = all[j][1] end
-      redis.call('XDEL', KEYS[3], unpack(ids))
-    end
-    local first = tonumber(string.match(all[1][1], '^%d+'))
-    redis.call('XSETID', KEYS[3], (first - 1) .. '-0')
-  else
+  local tail = head - target + bound
+  if tail > MAX_TAIL or 2 * tail > redis.call('XLEN', KEYS[3]) then bound = 0 end
+  if bound == 0 then
+    local into = KEYS[3] .. ':erase'
     redis.call('DEL', into)
+    pages_from('-', function(page) add_erased(into, page, erased) end)
+    redis.call('RENAME', into, KEYS[3])
+    return
   end
-  for i = 1, #all do
-    local id = all[i][1]
-    local s = string.match(id, '^%d+')
-    local json = all[i][2][2]
-    if erased[s] then json = redis.call('HGET', KEYS[10], s) or json end
-    redis.call('XADD', into, id, 'm', json)
-  end
-  if into ~= KEYS[3] then redis.call('RENAME', into, KEYS[3]) end
+  local all = {}
+  pages_from(math.max(target - bound, 0) .. '-0', function(page)
+    local ids = {}
+    for i = 1, #page do
+      all[#all + 1] = page[i]
+      ids[i] = page[i][1]
+    end
+    redis.call('XDEL', KEYS[3], unpack(ids))
+  end)
+  if #all == 0 then return end
+  redis.call('XSETID', KEYS[3], (tonumber(string.match(all[1][1], '^%d+')) - 1) .. '-0')
+  add_erased(KEYS[3], all, erased)
 end
 -- Folds the stored change `seq` into its target `t` (as entry::fold does).
 local function apply_change(t, target, seq, ts)
