@@ -32,8 +32,10 @@ const LOCK: &str = "banter:aof-rewrite";
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 /// How often the stream node bound is read again.
 const BOUND_EVERY: Duration = Duration::from_secs(30);
-/// Redis's default `stream-node-max-entries`: the bound is never taken below it, so that
-/// lowering the setting at run time (old nodes keep their size) never under-erases.
+/// Redis's default `stream-node-max-entries`: the bound is never taken below it, nor below the
+/// largest setting this node saw, so that lowering the setting at run time (old nodes keep
+/// their size) does not under-erase. A setting lowered before the node started is not known:
+/// lower it only on an empty Redis.
 const DEFAULT_NODE_ENTRIES: u64 = 100;
 /// A scratch key for the `XSETID` check (this node's id appended).
 const PROBE: &str = "banter:xsetid-probe:";
@@ -113,13 +115,21 @@ async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut xsetid = None;
     let mut since_bound = BOUND_EVERY;
+    // The largest setting seen: nodes made under a larger one keep their size.
+    let mut largest = DEFAULT_NODE_ENTRIES;
     loop {
         tick.tick().await;
         if since_bound >= BOUND_EVERY {
             if xsetid.is_none() {
                 xsetid = probe_xsetid(&mut conn, &node).await;
             }
-            let b = node_entries(&mut conn).await;
+            let b = match node_entries(&mut conn).await {
+                0 => 0,
+                n => {
+                    largest = largest.max(n);
+                    largest
+                }
+            };
             bound.store(if xsetid == Some(true) { b } else { 0 }, Ordering::Relaxed);
             since_bound = Duration::ZERO;
         }
