@@ -70,6 +70,7 @@ worker-threads = 2
 max-emoji-bytes = 16
 max-edits = 5
 max-reactions = 50
+redis-aof-rewrite-after-delete = "2m"
 search = "false"
 search-index = "/var/lib/banter/search.db"
 search-batch = 500

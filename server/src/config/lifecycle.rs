@@ -1,6 +1,9 @@
 //! Flags of the message lifecycle (v1.2): how long a reaction's emoji may be, how many times a
 //! message may be edited, how many reactions it may hold. The last two are checked by the
-//! store on the message's stored state (see `store::entry`).
+//! store on the message's stored state (see `store::entry`). With Redis, how soon after a
+//! deletion its append-only file is rewritten (so the erased bytes leave it).
+
+use std::time::Duration;
 
 use banter_protocol::{ErrorCode, ValidationError};
 
@@ -22,6 +25,12 @@ pub struct LifecycleConfig {
     /// refused with `too_large`.
     #[arg(long, env = "BANTER_MAX_REACTIONS", default_value_t = 1_000)]
     pub max_reactions: u32,
+
+    /// With Redis: after a deletion, ask Redis to rewrite its append-only file
+    /// (`BGREWRITEAOF`), at most once per this period across the cluster, so the deleted
+    /// message's text leaves the AOF too (0 = never: the operator rewrites it).
+    #[arg(long, env = "BANTER_REDIS_AOF_REWRITE_AFTER_DELETE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub redis_aof_rewrite_after_delete: Duration,
 }
 
 impl Default for LifecycleConfig {
@@ -30,6 +39,7 @@ impl Default for LifecycleConfig {
             max_emoji_bytes: 32,
             max_edits: ChangeLimits::default().edits,
             max_reactions: ChangeLimits::default().reactions,
+            redis_aof_rewrite_after_delete: Duration::from_secs(60),
         }
     }
 }

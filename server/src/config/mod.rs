@@ -424,6 +424,7 @@ impl Config {
             history: self.history,
             max_rooms: self.max_rooms,
             memory_bytes: self.memory_store_bytes,
+            aof_rewrite_after_delete: self.lifecycle.redis_aof_rewrite_after_delete,
         }
     }
 }

@@ -55,7 +55,8 @@ impl Keys {
         }
     }
 
-    /// The key remembering a dedupe key of this room for the dedupe window.
+    /// The key remembering a dedupe key of this room for the dedupe window (its value: the
+    /// entry's `seq`).
     pub fn dedupe(&self, key: &str) -> String {
         format!("{}:dd:{key}", self.prefix)
     }

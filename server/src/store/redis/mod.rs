@@ -19,6 +19,7 @@
 mod commits;
 mod conn;
 mod conversations;
+mod erase;
 mod keys;
 mod life;
 mod notices;
@@ -65,6 +66,7 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         retain: s.retention.messages,
         retain_age: s.retention.age,
         dedupe_window: s.dedupe_window,
+        aof_rewrite: s.aof_rewrite_after_delete,
     })?);
     Ok(Store::new(redis.clone(), Some(redis)))
 }
@@ -82,6 +84,8 @@ pub struct RedisConfig {
     /// [`retention`]).
     pub retain_age: Option<Duration>,
     pub dedupe_window: Duration,
+    /// After a deletion, `BGREWRITEAOF` at most once per this (zero = never; see [`erase`]).
+    pub aof_rewrite: Duration,
 }
 
 /// One Redis of the store's shards (see [`shards`]): the whole store for the rooms placed on it.
@@ -94,6 +98,7 @@ pub struct Shard {
     subscriber: Subscriber,
     presence: Presence,
     _age_trim: Option<AgeTrim>,
+    rewrite: erase::AofRewrite,
 }
 
 impl Shard {
@@ -125,7 +130,14 @@ impl Shard {
         let age_trim = cfg
             .retain_age
             .map(|age| AgeTrim::start(&runtime, conn.clone(), age, presence.node.clone()));
+        let rewrite = erase::AofRewrite::start(
+            &runtime,
+            conn.clone(),
+            cfg.aof_rewrite,
+            presence.node.clone(),
+        );
         Ok(Shard {
+            rewrite,
             cfg: cfg.clone(),
             notices,
             post_hash: post.get_hash().to_owned(),
@@ -182,6 +194,8 @@ impl History for Shard {
             .arg(b)
             .arg(template.ts);
         lifecycle_args(&mut cmd, &msg);
+        cmd.arg(self.rewrite.bound());
+        let done = self.rewrite.after(&msg, done);
         self.publisher
             .send(Job { cmd, done }, shards::hash(&msg.room));
     }

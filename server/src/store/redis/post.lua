@@ -6,8 +6,13 @@ local rec = redis.call('GET', KEYS[2])
 local epoch, renewed = epoch_of(rec, ARGV[5], nonce)
 local window = tonumber(ARGV[4])
 if window > 0 then
+  -- The dedupe key holds the entry's seq (not its bytes, so that a deletion erases nothing
+  -- there): a re-send gets the entry as it is now (a tombstone once deleted). One trimmed away
+  -- is stored anew, as with SQLite. A key of an older version holds the JSON itself.
   local seen = redis.call('GET', KEYS[4])
-  if seen then return {epoch, '1', seen} end
+  if seen and string.sub(seen, 1, 1) == '{' then return {epoch, '1', seen} end
+  local now = seen and current_of(seen)
+  if now then return {epoch, '1', now} end
 end
 -- v1.2: a change is checked on its target's current state here, atomically (see lifecycle.lua).
 local mode, target = ARGV[10], tonumber(ARGV[11])
@@ -45,7 +50,7 @@ if retain > 0 then
 else
   redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
 end
-if window > 0 then redis.call('SET', KEYS[4], msg, 'PX', window) end
+if window > 0 then redis.call('SET', KEYS[4], seq, 'PX', window) end
 if folded then apply_change(folded, target, seq, tonumber(ARGV[9])) end
 if root then fold_reply(root, tonumber(ARGV[9])) end
 if seq == 1 and ARGV[7] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[5]) end

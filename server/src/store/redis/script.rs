@@ -3,8 +3,9 @@
 //!
 //! One script per post ([`POST`]) makes a post atomic: it finds a duplicate by the dedupe key,
 //! takes the room's next `seq` (INCR), appends the message to the room's stream under the entry
-//! id `<seq>-0`, trims the stream to `--retain-messages`, remembers the dedupe key for
-//! `--dedupe-window`, and PUBLISHes the message on the room's channel, all in one step that no
+//! id `<seq>-0`, trims the stream to `--retain-messages`, remembers the dedupe key (holding the
+//! entry's `seq`, never its bytes, so a deletion leaves nothing there) for `--dedupe-window`,
+//! and PUBLISHes the message on the room's channel, all in one step that no
 //! other node's post can interleave with. The entry id is the `seq` itself (not a field) so that
 //! a range of `seq`s is one XRANGE with no index to keep, and Redis refuses an id that does not
 //! grow: a `seq` can never be appended twice.
@@ -28,8 +29,8 @@ use crate::store::{Entry, NewMessage, StoreError};
 /// [`LIFE`](super::life::LIFE). ARGV: the template's prefix and suffix, retain (0 = all), dedupe
 /// window in ms (0 = no dedupe key), room name, channel, the two members (empty for a room), and
 /// the message's `ts`. v1.2 adds KEYS fold and edits, and ARGV mode, target, kind, user, emoji,
-/// an edit's text, the edit and reaction limits and whether the user may delete any message
-/// (see `lifecycle.lua`, prepended). Returns `{epoch, "0" | "1" (duplicate) | "2" (a change
+/// an edit's text, the edit and reaction limits, whether the user may delete any message and
+/// the most entries a stream node holds (see `lifecycle.lua`, prepended, and [`erase`](super::erase)). Returns `{epoch, "0" | "1" (duplicate) | "2" (a change
 /// that changes nothing: the target's JSON), JSON}` or `{epoch, "e", refusal}`.
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
 /// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
