@@ -13,6 +13,7 @@ use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
 
+use super::positions::{MemoryPositions, Position, Positions, PositionsDone};
 use super::{AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError};
 
 /// Blocking store calls in flight at most (each may hold a database reader or a connection);
@@ -24,17 +25,37 @@ pub const BLOCKING_CALLS: usize = 32;
 pub struct Store {
     history: Arc<dyn History>,
     bus: Option<Arc<dyn Bus>>,
+    positions: Arc<dyn Positions>,
     calls: Arc<Semaphore>,
 }
 
 impl Store {
-    /// A store of one node (`bus: None`) or of a cluster.
+    /// A store of one node (`bus: None`) or of a cluster; its read positions are kept in
+    /// memory until [`Store::with_positions`] says where else.
     pub fn new(history: Arc<dyn History>, bus: Option<Arc<dyn Bus>>) -> Self {
         Store {
             history,
             bus,
+            positions: Arc::new(MemoryPositions::default()),
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
         }
+    }
+
+    /// The same store, keeping read positions in `positions`.
+    pub fn with_positions(mut self, positions: Arc<dyn Positions>) -> Self {
+        self.positions = positions;
+        self
+    }
+
+    /// `user`'s read positions (see [`Positions::positions`]).
+    pub async fn positions(&self, user: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let (p, user) = (self.positions.clone(), user.to_owned());
+        self.blocking(move || p.positions(&user)).await
+    }
+
+    /// See [`Positions::save_positions`].
+    pub fn save_positions(&self, batch: Vec<Position>, done: PositionsDone) {
+        self.positions.save_positions(batch, done);
     }
 
     /// The history itself (its calls may block).

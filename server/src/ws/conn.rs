@@ -294,8 +294,7 @@ impl Conn {
             ClientMsg::Send { .. }
             | ClientMsg::Edit { .. }
             | ClientMsg::Delete { .. }
-            | ClientMsg::React { .. }
-            | ClientMsg::Read { .. } => Err(ValidationError {
+            | ClientMsg::React { .. } => Err(ValidationError {
                 code: ErrorCode::BadRequest,
                 message: "this server does not support that request yet".into(),
             }),
@@ -311,6 +310,7 @@ impl Conn {
                 message: "this server does not use tokens (welcome.auth is \"open\")".into(),
             }),
             ClientMsg::Typing { room } => self.on_typing(&room),
+            ClientMsg::Read { room, seq } => self.on_read(&room, seq),
         }?;
         Ok(None)
     }

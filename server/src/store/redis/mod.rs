@@ -21,6 +21,7 @@ mod conversations;
 mod keys;
 mod life;
 mod notices;
+mod positions;
 mod presence;
 mod publisher;
 mod reads;
@@ -48,7 +49,8 @@ use self::sentinel::Endpoint;
 pub use self::shards::RedisStore;
 use self::subscriber::Subscriber;
 use super::{
-    AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Settings, Sink, Store, StoreError,
+    AppendDone, Bus, Frame, History, NewMessage, Position, PositionsDone, Range, RoomMeta,
+    Settings, Sink, Store, StoreError,
 };
 
 /// `--store redis`: Redis is both the history and the bus.
@@ -65,7 +67,7 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         retain_age: s.retention.age,
         dedupe_window: s.dedupe_window,
     })?);
-    Ok(Store::new(redis.clone(), Some(redis)))
+    Ok(Store::new(redis.clone(), Some(redis.clone())).with_positions(redis))
 }
 
 /// The Redis store's settings.
@@ -87,6 +89,7 @@ pub struct RedisConfig {
 pub struct Shard {
     cfg: RedisConfig,
     notices: notices::Notices,
+    positions: positions::PositionWriter,
     publisher: Publisher,
     post_hash: String,
     reads: Arc<Reads>,
@@ -119,6 +122,7 @@ impl Shard {
         reads.refresh(&durable)?;
         let presence = Presence::start(&runtime, conn.clone());
         let notices = notices::Notices::start(&runtime, conn.clone());
+        let positions = positions::PositionWriter::start(&runtime, conn.clone());
         let subscriber = Subscriber::start(reads.clone(), presence.clone(), durable.clone())?;
         let post = script::post();
         let age_trim = cfg
@@ -127,6 +131,7 @@ impl Shard {
         Ok(Shard {
             cfg: cfg.clone(),
             notices,
+            positions,
             post_hash: post.get_hash().to_owned(),
             publisher: Publisher::start(&runtime, conn, post, cfg.queue, durable),
             reads,
@@ -211,6 +216,18 @@ impl History for Shard {
 
     fn ready(&self) -> bool {
         self.subscriber.connected()
+    }
+}
+
+impl Shard {
+    /// `user`'s read positions kept on this shard.
+    fn positions(&self, user: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        positions::load(&self.reads, user)
+    }
+
+    /// Saves read positions of users placed on this shard.
+    fn save_positions(&self, batch: Vec<Position>, done: PositionsDone) {
+        self.positions.save(batch, done);
     }
 }
 
