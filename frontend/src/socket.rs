@@ -578,7 +578,7 @@ pub fn now_ms() -> f64 {
 }
 
 /// Resolves after `ms` milliseconds.
-async fn sleep(ms: f64) {
+pub async fn sleep(ms: f64) {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let _ = window()
             .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.ceil() as i32);

@@ -108,6 +108,8 @@ pub struct Session {
     pub alerts: Vec<Alert>,
     /// Read positions to send, the highest per room (see `reads`).
     reads_due: BTreeMap<String, u64>,
+    /// A message to show (a search result's room and `seq`), taken by the message list.
+    pub jump: Option<(String, u64)>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -139,6 +141,7 @@ impl Session {
             last_typing: None,
             alerts: Vec::new(),
             reads_due: BTreeMap::new(),
+            jump: None,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }

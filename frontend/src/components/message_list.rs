@@ -177,6 +177,32 @@ pub fn MessageList() -> impl IntoView {
         r
     });
 
+    // A search result to show (`Session::jump`): hold the place a few messages above it.
+    Effect::new(move |_| {
+        let Some((target, seq)) = chat.session.with(|s| s.jump.clone()) else {
+            return;
+        };
+        if chat
+            .session
+            .with_untracked(|s| s.screen_room() != Some(target.as_str()))
+        {
+            return;
+        }
+        chat.session.update_untracked(|s| s.jump = None);
+        stick.set(false);
+        anchor.set(
+            chat.session
+                .with_untracked(|s| s.current_store().and_then(|st| st.seq_before(seq, 10))),
+        );
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked()
+                && let Some(top) = offset_of(&el, seq)
+            {
+                el.set_scroll_top(top - 40);
+            }
+        });
+    });
+
     // After the list changes (the DOM is updated by the next frame), keep to the bottom if the
     // reader was there. Sending a message always brings the reader down to it.
     Effect::new(move |prev_pending: Option<usize>| {
