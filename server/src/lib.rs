@@ -22,6 +22,7 @@ pub mod limit;
 pub mod metrics;
 pub mod outbox;
 pub mod ready;
+pub mod search;
 pub mod serve;
 pub mod store;
 pub mod tls;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub http_rate: HttpRate,
     /// What `/readyz` checks; parts that depend on something outside register here.
     pub readiness: Readiness,
+    /// The search index and its indexer (`GET /api/search`); `None` with `--search false`.
+    pub search: Option<search::Search>,
 }
 
 /// Why the server could not start.
@@ -79,6 +82,8 @@ pub enum StartError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Auth(#[from] SecretError),
+    #[error(transparent)]
+    Search(#[from] search::SearchError),
 }
 
 /// The identity checker `config` asks for (`--auth`), with its key in token mode.
@@ -130,6 +135,16 @@ impl AppState {
                 Err("the last commit failed (see the log)".into())
             }
         });
+        let settings = config.store_settings();
+        let search = match config.search.search_on {
+            true => Some(search::Search::start(
+                &config.search,
+                &store,
+                &settings.kind,
+                &settings.data_dir,
+            )?),
+            false => None,
+        };
         let hub = Hub::new(config.hub(), store);
         flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         Ok(AppState {
@@ -138,6 +153,7 @@ impl AppState {
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,
+            search,
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,

@@ -45,6 +45,9 @@ enum Command {
     Post(cli::PostArgs),
     /// Print a room's messages as they arrive, resuming across disconnects.
     Tail(cli::TailArgs),
+    /// Rebuild the search index from the stored messages (the server's own settings), then
+    /// exit. Run it while the server is stopped.
+    Reindex,
     /// Print a signed token for `--auth token` servers (for bots, scripts and tests).
     Token(TokenArgs),
     /// Print a sign-in link for the web app: BASE/#token=... (a URL fragment is never sent to
@@ -144,6 +147,7 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
         None => serve(cli.server).await,
         Some(Command::Post(args)) => cli::post(args).await,
         Some(Command::Tail(args)) => cli::tail(args).await,
+        Some(Command::Reindex) => cli::reindex(cli.server).await,
         Some(Command::Token(t)) => {
             println!("{}", t.sign()?);
             Ok(())

@@ -5,7 +5,10 @@ mod common;
 use common::process::{Proc, banter, scratch};
 
 /// Every setting, none at its default. `tls-key` and the `auth-secret*` keys print as hidden.
-const EVERY_KEY: &str = r#"listen = "127.0.0.1:0"
+const EVERY_KEY: &str = r#"max-emoji-bytes = 16
+max-edits = 5
+max-reactions = 50
+listen = "127.0.0.1:0"
 store = "memory"
 redis = "redis://127.0.0.1:6390/"
 data-dir = "/var/lib/banter/data"
@@ -67,6 +70,13 @@ presence-interval = "100ms"
 presence-batch = 8
 joined-max-users = 40
 worker-threads = 2
+search = "false"
+search-index = "/var/lib/banter/search.db"
+search-batch = 500
+search-max-query-chars = 100
+search-max-terms = 8
+search-page-max = 50
+search-max-offset = 500
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -3,9 +3,11 @@
 //! on stderr.
 
 mod post;
+mod reindex;
 mod tail;
 
 pub use post::{PostArgs, post};
+pub use reindex::reindex;
 pub use tail::{TailArgs, tail};
 
 use banter_client::ClientConfig;

@@ -2,12 +2,18 @@
 //!
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
+pub mod search;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
+
+mod lifecycle;
+
+pub use lifecycle::LifecycleConfig;
 
 use crate::hub::HubConfig;
 use crate::limit::reads::ReadLimits;
@@ -17,6 +23,9 @@ use crate::store::{self, Retention, SqliteSync as Sync};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "banter", version, about, long_about = None)]
 pub struct Config {
+    #[command(flatten)]
+    pub lifecycle: LifecycleConfig,
+
     /// Address and port to listen on.
     #[arg(long, env = "BANTER_LISTEN", default_value = "0.0.0.0:3000")]
     pub listen: SocketAddr,
@@ -322,6 +331,9 @@ pub struct Config {
     /// machine do best with their share of its cores each.
     #[arg(long, env = "BANTER_WORKER_THREADS", default_value_t = 0)]
     pub worker_threads: usize,
+
+    #[command(flatten)]
+    pub search: search::SearchConfig,
 }
 
 /// `--auth`: how clients are identified.
@@ -385,6 +397,7 @@ impl Config {
             },
             presence_batch: self.presence_batch,
             joined_max_users: self.joined_max_users,
+            lifecycle: self.lifecycle,
         }
     }
 

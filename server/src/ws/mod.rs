@@ -24,6 +24,7 @@
 mod conn;
 mod end;
 mod join;
+mod lifecycle;
 mod read;
 mod socket;
 mod write;

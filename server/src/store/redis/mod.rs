@@ -16,6 +16,7 @@
 //! Sentinels ([`sentinel`]) follows a failover: every connection is made to the master they
 //! name when it connects; the promoted replica is a new life, so rooms get new epochs.
 
+mod commits;
 mod conn;
 mod conversations;
 mod keys;
@@ -35,7 +36,7 @@ mod sweep;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use banter_protocol::ChatMessage;
+use crate::store::Entry;
 use banter_protocol::http::ConversationSummary;
 
 use self::conn::Conn;
@@ -164,7 +165,7 @@ impl History for Shard {
         };
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.post_hash)
-            .arg(9)
+            .arg(11)
             .arg(&keys.seq)
             .arg(&keys.epoch)
             .arg(&keys.stream)
@@ -174,6 +175,8 @@ impl History for Shard {
             .arg(a_set)
             .arg(b_set)
             .arg(life::LIFE)
+            .arg(&keys.fold)
+            .arg(&keys.edits)
             .arg(&template.prefix)
             .arg(&template.suffix)
             .arg(self.cfg.retain.unwrap_or(0))
@@ -183,6 +186,7 @@ impl History for Shard {
             .arg(a)
             .arg(b)
             .arg(template.ts);
+        lifecycle_args(&mut cmd, &msg);
         self.publisher
             .send(Job { cmd, done }, shards::hash(&msg.room));
     }
@@ -192,12 +196,23 @@ impl History for Shard {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         self.reads.read(room, Some(range), limit)
     }
 
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.reads.list(limit)
+    }
+
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        let mut all: Vec<String> = self
+            .reads
+            .list(usize::MAX)?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        all.extend(conversations::every(&self.reads)?);
+        Ok(all)
     }
 
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
@@ -256,9 +271,38 @@ impl Bus for Shard {
         self.subscriber.user(name, here);
     }
 
+    fn follow_commits(&self, hook: crate::store::CommitHook) {
+        if let Err(e) = commits::follow(&self.reads, hook) {
+            tracing::error!(error = %e, "cannot follow the commit stream: search misses other nodes");
+        }
+    }
+
     fn direct(&self, to: &str, room: &str, frame: &Frame) {
         // Every node with `to` connected hears it; this node skips its own (it delivered here).
         let payload = format!("{}\n{room}\n{}", self.presence.node, frame.as_str());
         self.notices.send(keys::user_channel(to), payload);
     }
+}
+
+/// The post script's v1.2 arguments (see `lifecycle.lua`).
+fn lifecycle_args(cmd: &mut redis::Cmd, msg: &NewMessage) {
+    let (mode, target) = match (&msg.change, msg.reply_to) {
+        (Some(c), _) => ("change", c.target),
+        (None, Some(parent)) => ("reply", parent),
+        (None, None) => ("", 0),
+    };
+    let c = msg.change.as_ref();
+    cmd.arg(mode)
+        .arg(target.min(script::MAX_BOUND))
+        .arg(c.map_or("", |c| c.kind.as_str()))
+        .arg(&msg.user)
+        .arg(c.and_then(|c| c.emoji.as_deref()).unwrap_or(""))
+        .arg(&msg.text)
+        .arg(c.map_or(0, |c| c.limits.edits))
+        .arg(c.map_or(0, |c| c.limits.reactions))
+        .arg(if c.is_some_and(|c| c.moderator) {
+            "1"
+        } else {
+            "0"
+        });
 }

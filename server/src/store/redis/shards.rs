@@ -20,7 +20,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use banter_protocol::ChatMessage;
+use crate::store::Entry;
 use banter_protocol::http::ConversationSummary;
 
 use super::{RedisConfig, Shard};
@@ -102,7 +102,7 @@ impl History for RedisStore {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         self.of(room).read(room, range, limit)
     }
 
@@ -118,6 +118,14 @@ impl History for RedisStore {
 
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
         self.of(room).members(room)
+    }
+
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        let mut all = Vec::new();
+        for s in &self.shards {
+            all.extend(s.every_room()?);
+        }
+        Ok(all)
     }
 
     fn conversations(
@@ -214,6 +222,12 @@ impl Bus for RedisStore {
 
     fn direct(&self, to: &str, room: &str, frame: &Frame) {
         self.of(to).direct(to, room, frame);
+    }
+
+    fn follow_commits(&self, hook: crate::store::CommitHook) {
+        for s in &self.shards {
+            s.follow_commits(hook.clone());
+        }
     }
 }
 
