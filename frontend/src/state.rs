@@ -110,6 +110,8 @@ pub struct Session {
     reads_due: BTreeMap<String, u64>,
     /// A message to show (a search result's room and `seq`), taken by the message list.
     pub jump: Option<(String, u64)>,
+    /// Where "new messages" starts: a room and the user's position when they opened it.
+    pub unread_line: Option<(String, u64)>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -142,6 +144,7 @@ impl Session {
             alerts: Vec::new(),
             reads_due: BTreeMap::new(),
             jump: None,
+            unread_line: None,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -243,6 +246,7 @@ impl Session {
     /// What is on screen in `room` counts as read.
     fn mark_read(&mut self, room: &str) {
         let newest = self.newest(room);
+        self.note_unread_line(room);
         self.seen(room, newest);
     }
 

@@ -59,10 +59,27 @@ impl Session {
             state.read_seq = read;
         }
         self.on_read(room, read);
+        if viewing && !(first && read == 0) {
+            self.recount(room);
+            self.note_unread_line(room);
+        }
         if (first && read == 0) || viewing {
             self.seen(room, head);
         }
         self.recount(room);
+    }
+
+    /// `room` is being opened (or comes back on screen): when some of it is unread, "new
+    /// messages" starts after the position it had.
+    pub(super) fn note_unread_line(&mut self, room: &str) {
+        let Some(state) = self.rooms.get(room) else {
+            return;
+        };
+        if state.unread > 0 {
+            self.unread_line = Some((room.to_string(), state.read_seq));
+        } else if self.unread_line.as_ref().is_some_and(|(r, _)| r != room) {
+            self.unread_line = None;
+        }
     }
 
     /// A message new to this page in `room`, not on screen: counted unread (past the position),

@@ -155,3 +155,14 @@ fn nothing_is_sent_for_a_room_not_joined_on_this_connection() {
     s.handle(joined_at("ops", 5, 1));
     assert_eq!(reads(&s.take_reads()), [("ops".to_string(), 5)]);
 }
+
+#[test]
+fn opening_a_room_with_unread_marks_where_new_messages_start() {
+    let mut s = reloaded(5, 1, &[("grace", "a")]);
+    s.switch_room("ops").expect("valid");
+    assert_eq!(s.unread_line, Some(("ops".to_string(), 1)));
+    assert_eq!(s.unread_total(), 0);
+    // A room with nothing unread shows no line.
+    s.switch_room("lobby").expect("valid");
+    assert_eq!(s.unread_line, None);
+}
