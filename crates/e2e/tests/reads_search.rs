@@ -17,7 +17,8 @@ async fn wait_badges(page: &Page, room: &str, want: (u64, u64)) -> anyhow::Resul
 }
 
 /// Two browsers of the same user: reading a room in one clears its unread count in the other;
-/// a reload keeps the position, and what came after it is still unread.
+/// a reload keeps the position, what came after it is still unread, and opening the room shows
+/// the "new messages" line above it (and clears it in the other browser).
 #[tokio::test(flavor = "multi_thread")]
 async fn reading_in_one_browser_clears_unread_in_the_other_and_a_reload_keeps_it() {
     run("reads_across_browsers", |ctx| async move {
@@ -41,8 +42,11 @@ async fn reading_in_one_browser_clears_unread_in_the_other_and_a_reload_keeps_it
         laptop.wait_room("ops").await?;
         laptop.wait_message("deploy done").await?;
         wait_badges(&phone, "ops", (0, 0)).await?;
+        laptop.click("#room-list li[data-room=lobby] a").await?;
+        laptop.wait_room("lobby").await?;
 
         ctx.server.post("ops", "grace", "one more thing").await?;
+        wait_badges(&laptop, "ops", (1, 0)).await?;
         wait_badges(&phone, "ops", (1, 0)).await?;
         phone.client.refresh().await?;
         phone.wait_state("online").await?;
@@ -51,6 +55,22 @@ async fn reading_in_one_browser_clears_unread_in_the_other_and_a_reload_keeps_it
             phone.title().await?.starts_with("(1)"),
             "the title counts it"
         );
+        // Opening the room shows where the new messages start: just above the unread one.
+        phone.click("#room-list li[data-room=ops] a").await?;
+        phone.wait_room("ops").await?;
+        phone.wait_message("one more thing").await?;
+        let next = phone
+            .js(
+                "const l = document.querySelector('#messages li.unread-line'); \
+                 const m = l && l.nextElementSibling; \
+                 return m ? m.querySelector('.msg-text').textContent : null;",
+            )
+            .await?;
+        ensure!(
+            next == "one more thing",
+            "the new-messages line is above it: {next}"
+        );
+        wait_badges(&laptop, "ops", (0, 0)).await?;
         Ok(())
     })
     .await;
