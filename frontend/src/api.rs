@@ -3,7 +3,7 @@
 //! carries the token (`Authorization: Bearer`); on an open one, reading a conversation or the
 //! list of them names the user (`?user=`).
 
-use banter_protocol::http::{ConversationSummary, MessagePage, RoomSummary};
+use banter_protocol::http::{ConversationSummary, MessagePage, RoomSummary, SearchHit};
 use banter_protocol::{ChatMessage, is_conversation};
 use leptos::prelude::window;
 use wasm_bindgen::{JsCast, JsValue};
@@ -116,6 +116,28 @@ pub async fn messages_before(room: &str, before: u64, who: &Who) -> Result<Messa
     };
     let path = format!("/api/rooms/{room}/messages?before={before}&limit={PAGE}{user}");
     read_page(&get(&path, who).await?).ok_or_else(|| "the answer could not be read".to_string())
+}
+
+/// Messages matching `q` (`GET /api/search`), best first, in `room` only when given.
+pub async fn search(q: &str, room: Option<&str>, who: &Who) -> Result<Vec<SearchHit>, String> {
+    let q: String = js_sys::encode_uri_component(q).into();
+    let room = room.map_or_else(String::new, |r| format!("&room={r}"));
+    let limit = crate::search::LIMIT;
+    let path = format!(
+        "/api/search?q={q}{room}&limit={limit}{}",
+        who.user_param('&')
+    );
+    let json = get(&path, who).await?;
+    Ok(list(&json, "results", |h| {
+        Some(SearchHit {
+            room: text(h, "room")?,
+            seq: number(h, "seq")?,
+            user: text(h, "user")?,
+            text: text(h, "text")?,
+            ts: number(h, "ts")?,
+            snippet: text(h, "snippet")?,
+        })
+    }))
 }
 
 /// A [`RoomList`](banter_protocol::http::RoomList)'s rooms.

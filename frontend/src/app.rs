@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, TypingLine,
+    Composer, Header, MessageList, NamePrompt, Notices, SearchBox, Sidebar, SignIn, TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
 use crate::state::{Screen, room_from_hash, token_from_fragment};
@@ -82,6 +82,7 @@ pub fn App() -> impl IntoView {
                     view! {
                         <div class="body">
                             <Sidebar drawer=drawer />
+                            <SearchBox />
                             <main class="chat">
                                 <Notices route_error=route_error />
                                 <MessageList />

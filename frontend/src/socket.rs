@@ -15,7 +15,7 @@ use wasm_bindgen::JsValue;
 
 use banter_client_core::{Backoff, Reconnect};
 
-use crate::state::Session;
+use crate::state::{READ_EVERY_MS, Session};
 use crate::{notify, prefs};
 
 /// What the user sees of the connection.
@@ -97,7 +97,16 @@ pub fn provide_chat() -> Chat {
     };
     provide_context(chat);
     leptos::task::spawn_local(run(chat, rx));
+    leptos::task::spawn_local(send_reads(chat));
     chat
+}
+
+/// Sends the read positions the page gathered, at most every [`READ_EVERY_MS`].
+async fn send_reads(chat: Chat) {
+    loop {
+        sleep(READ_EVERY_MS).await;
+        chat.flush_reads();
+    }
 }
 
 /// The chat provided by [`provide_chat`].
@@ -246,9 +255,34 @@ impl Chat {
         self.cmd(Cmd::Reconnect);
     }
 
-    /// The page was hidden or shown again.
+    /// The page was hidden or shown again (hidden: what was read is sent at once).
     pub fn set_hidden(&self, hidden: bool) {
         self.session.update(|s| s.set_hidden(hidden));
+        if hidden {
+            self.flush_reads();
+        }
+    }
+
+    /// Every room and conversation counts as read.
+    pub fn mark_all_read(&self) {
+        self.session.update(Session::mark_all_read);
+        self.flush_reads();
+    }
+
+    /// Sends the read positions gathered since the last time, if any.
+    fn flush_reads(&self) {
+        if !self
+            .session
+            .try_with_untracked(Session::reads_due)
+            .unwrap_or(false)
+        {
+            return;
+        }
+        let frames = self
+            .session
+            .try_update_untracked(Session::take_reads)
+            .unwrap_or_default();
+        self.push(frames);
     }
 
     /// Sends a refused message again, same `client_id`.
@@ -544,7 +578,7 @@ pub fn now_ms() -> f64 {
 }
 
 /// Resolves after `ms` milliseconds.
-async fn sleep(ms: f64) {
+pub async fn sleep(ms: f64) {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let _ = window()
             .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.ceil() as i32);

@@ -27,6 +27,7 @@ use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 mod address;
 mod direct;
 mod inbound;
+mod reads;
 mod room;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
@@ -34,6 +35,7 @@ pub use banter_client_core::{
     Gap, KEEP_PER_ROOM, MessageStore, PendingSend, PendingSends, PendingState,
 };
 pub use direct::{Conversation, Conversations};
+pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
 
 /// The least time between two `typing` frames for one room, in milliseconds.
@@ -104,6 +106,12 @@ pub struct Session {
     last_typing: Option<(String, f64)>,
     /// Notifications to show, taken by the caller.
     pub alerts: Vec<Alert>,
+    /// Read positions to send, the highest per room (see `reads`).
+    reads_due: BTreeMap<String, u64>,
+    /// A message to show (a search result's room and `seq`), taken by the message list.
+    pub jump: Option<(String, u64)>,
+    /// Where "new messages" starts: a room and the user's position when they opened it.
+    pub unread_line: Option<(String, u64)>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -134,6 +142,9 @@ impl Session {
             now: 0.0,
             last_typing: None,
             alerts: Vec::new(),
+            reads_due: BTreeMap::new(),
+            jump: None,
+            unread_line: None,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -235,7 +246,8 @@ impl Session {
     /// What is on screen in `room` counts as read.
     fn mark_read(&mut self, room: &str) {
         let newest = self.newest(room);
-        self.room_mut(room).mark_read(newest);
+        self.note_unread_line(room);
+        self.seen(room, newest);
     }
 
     /// Whether the user is looking at `room` right now.

@@ -336,5 +336,12 @@ async fn drain(
         tracing::warn!("shutdown grace elapsed with connections still open; exiting anyway");
         server.abort();
     }
+    // Read positions not saved yet are saved before the process ends.
+    let saved = tokio::time::timeout(grace.max(std::time::Duration::from_secs(1)), async {
+        hub.flush_positions().await
+    });
+    if !matches!(saved.await, Ok(Ok(Ok(())))) {
+        tracing::warn!("the latest read positions may not have been saved");
+    }
     Ok(())
 }

@@ -22,6 +22,8 @@ enum Row {
     Msg(Arc<ChatMessage>, bool),
     /// Someone joined or left.
     Event(PresenceLine),
+    /// The user's read position when they opened the room: "new messages" below.
+    Unread(u64),
 }
 
 impl Row {
@@ -30,13 +32,15 @@ impl Row {
             Row::Day(day, _) => format!("d{day}"),
             Row::Msg(m, cont) => format!("m{}{}", m.id, if *cont { "+" } else { "" }),
             Row::Event(e) => format!("e{}", e.key),
+            Row::Unread(seq) => format!("u{seq}"),
         }
     }
 }
 
 /// Lays out `messages` (oldest first) with day separators, grouping and the presence lines that
 /// fall inside the window.
-fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
+fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine], line: Option<u64>) -> Vec<Row> {
+    let mut line = line;
     let mut out = Vec::with_capacity(messages.len() + 8);
     let first = messages.first().map_or(0, |m| m.seq);
     let mut events = events
@@ -55,6 +59,11 @@ fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
         if last_day != Some(day) {
             out.push(Row::Day(day, day_label(m.ts)));
             last_day = Some(day);
+            prev = None;
+        }
+        if let Some(at) = line.filter(|at| m.seq > *at) {
+            out.push(Row::Unread(at));
+            line = None;
             prev = None;
         }
         let minute = m.ts / 60_000;
@@ -175,6 +184,42 @@ pub fn MessageList() -> impl IntoView {
             stick.set(true);
         }
         r
+    });
+
+    // Where "new messages" starts in the room on screen (see `Session::unread_line`).
+    let unread_line = Memo::new(move |_| {
+        chat.session.with(|s| {
+            s.unread_line
+                .as_ref()
+                .filter(|(r, _)| s.screen_room() == Some(r.as_str()))
+                .map(|(_, seq)| *seq)
+        })
+    });
+
+    // A search result to show (`Session::jump`): hold the place a few messages above it.
+    Effect::new(move |_| {
+        let Some((target, seq)) = chat.session.with(|s| s.jump.clone()) else {
+            return;
+        };
+        if chat
+            .session
+            .with_untracked(|s| s.screen_room() != Some(target.as_str()))
+        {
+            return;
+        }
+        chat.session.update_untracked(|s| s.jump = None);
+        stick.set(false);
+        anchor.set(
+            chat.session
+                .with_untracked(|s| s.current_store().and_then(|st| st.seq_before(seq, 10))),
+        );
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked()
+                && let Some(top) = offset_of(&el, seq)
+            {
+                el.set_scroll_top(top - 40);
+            }
+        });
     });
 
     // After the list changes (the DOM is updated by the next frame), keep to the bottom if the
@@ -316,7 +361,7 @@ pub fn MessageList() -> impl IntoView {
             </p>
             <ol id="messages" class="messages" role="log" aria-live="polite">
                 <For
-                    each=move || messages.with(|m| events.with(|e| rows(m, e)))
+                    each=move || messages.with(|m| events.with(|e| rows(m, e, unread_line.get())))
                     key=Row::key
                     children=move |row| {
                         // Day separators and join/leave lines share one element shape.
@@ -328,6 +373,7 @@ pub fn MessageList() -> impl IntoView {
                                     .into_any();
                             }
                             Row::Day(_, label) => ("day-sep", Some("separator"), label),
+                            Row::Unread(_) => ("unread-line", Some("separator"), "New messages".to_string()),
                             Row::Event(e) => {
                                 let what = if e.joined { "joined" } else { "left" };
                                 ("presence-line", None, format!("{} {what}", e.user))

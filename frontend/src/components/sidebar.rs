@@ -153,6 +153,15 @@ pub fn Sidebar(
         >
             <nav aria-labelledby="rooms-heading">
                 <h2 id="rooms-heading">"Rooms"</h2>
+                <button
+                    type="button"
+                    id="mark-all-read"
+                    class="link mark-all-read"
+                    hidden=move || chat.session.with(|s| s.unread_total() == 0)
+                    on:click=move |_| chat.mark_all_read()
+                >
+                    "Mark all read"
+                </button>
                 <ul id="room-list" class="nav-list">
                     {move || {
                         rooms.get()

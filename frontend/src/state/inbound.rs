@@ -38,6 +38,7 @@ impl Session {
                 head,
                 epoch,
                 with,
+                read,
                 ..
             } => {
                 if let Some(peer) = &with {
@@ -48,14 +49,18 @@ impl Session {
                     // A late answer for a room the user left before it came: leave it now.
                     return vec![ClientMsg::Leave { room }];
                 }
-                self.on_joined(room, users, head, epoch)
+                self.on_joined(room, users, (head, read), epoch)
             }
             ServerMsg::Message(m) => {
                 self.on_message(m);
                 Vec::new()
             }
+            ServerMsg::Read { room, seq } => {
+                self.on_read(&room, seq);
+                Vec::new()
+            }
             // v1.2 frames this page does not show yet.
-            ServerMsg::Change(_) | ServerMsg::Read { .. } | ServerMsg::Removed { .. } => Vec::new(),
+            ServerMsg::Change(_) | ServerMsg::Removed { .. } => Vec::new(),
             ServerMsg::Replay {
                 room,
                 to,
@@ -89,7 +94,7 @@ impl Session {
         &mut self,
         room: String,
         users: Vec<String>,
-        head: u64,
+        (head, read): (u64, u64),
         epoch: String,
     ) -> Vec<ClientMsg> {
         let viewing = self.viewing_room(&room);
@@ -103,14 +108,7 @@ impl Session {
             // Another life of the room's history: the core dropped its messages.
             state.reset_history(head);
         }
-        if !state.ever_joined {
-            // History from before the user came is not "unread".
-            state.ever_joined = true;
-            state.read_seq = state.read_seq.max(head);
-        }
-        if viewing {
-            state.read_seq = state.read_seq.max(head);
-        }
+        self.joined_read(&room, head, read, viewing);
         self.notice = None;
         joined.send.into_iter().collect()
     }
@@ -179,19 +177,17 @@ impl Session {
         let new = self.core.message(m).is_some();
         let state = self.room_mut(&room);
         state.typing.retain(|(u, _)| *u != user);
-        if !new || seq <= state.read_seq || user == me {
+        if !new {
             return;
         }
         if viewing {
-            state.read_seq = seq;
+            self.seen(&room, seq);
             return;
         }
-        state.unread += 1;
-        if mention {
-            state.mentions += 1;
-            if hidden {
-                self.alerts.push(alert);
-            }
+        let unseen = seq > state.read_seq;
+        self.count_unseen(&room, seq, user == me, mention);
+        if unseen && mention && hidden {
+            self.alerts.push(alert);
         }
     }
 

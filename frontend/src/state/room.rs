@@ -34,8 +34,15 @@ pub struct RoomState {
     pub unread: u32,
     /// How many of those mention the user.
     pub mentions: u32,
-    /// The newest `seq` the user has seen (or that came before they joined).
+    /// The user's read position: the newest `seq` they have seen, here or on another device
+    /// (see `super::reads`).
     pub read_seq: u64,
+    /// The newest `seq` the server has, as far as known.
+    pub head: u64,
+    /// The highest position the server knows of (told by it, or sent to it).
+    pub server_read: u64,
+    /// The user's own messages held past the position (not unread).
+    pub own: u32,
     /// Who is typing, with when we last heard it (ms).
     pub typing: Vec<(String, f64)>,
     /// Joins and leaves seen while here, oldest first.
@@ -86,19 +93,14 @@ impl RoomState {
         self.typing.len() != before
     }
 
-    /// The user has seen everything here, up to `newest`.
-    pub fn mark_read(&mut self, newest: u64) {
-        self.read_seq = self.read_seq.max(newest);
-        self.unread = 0;
-        self.mentions = 0;
-    }
-
     /// The history we held no longer matches the server's (the core dropped its messages):
     /// forget what the page showed of it and say so.
     pub fn reset_history(&mut self, head: u64) {
         self.events.clear();
         self.reached_start = false;
         self.read_seq = head;
+        self.head = head;
+        self.own = 0;
         self.unread = 0;
         self.mentions = 0;
         self.gap = Some(Gap::ServerReset);

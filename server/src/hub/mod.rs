@@ -10,7 +10,8 @@
 //! (a room's members, hot window and ordered publish), [`replay`] (what a resuming `join`
 //! gets), [`presence`], [`presence_batch`] (presence coalesced per tick), [`users`] (the
 //! directory for direct messages), [`budget`] (the byte budget of hot windows), [`peer`] (a
-//! connection's queue), [`sink`] (what a store shared by several nodes delivers here).
+//! connection's queue), [`sink`] (what a store shared by several nodes delivers here),
+//! [`positions`] (where each connected user has read up to).
 //!
 //! Presence is never sent from `join`/`leave`/`typing` themselves: they record it in the room's
 //! [`presence_batch::PresenceBatch`] and list the room as dirty; [`Hub::flush_presence`], run
@@ -24,6 +25,7 @@ mod fold;
 mod join;
 mod lifecycle;
 mod peer;
+mod positions;
 mod presence;
 pub mod presence_batch;
 mod presence_tick;
@@ -114,6 +116,8 @@ struct Inner {
     store: Store,
     rooms: Arc<Rooms>,
     users: Arc<Users>,
+    /// Where the users connected here have read up to.
+    positions: Arc<positions::ReadPositions>,
     conversations: Conversations,
     /// What the store delivers into (it holds only a weak reference).
     _sink: Arc<dyn crate::store::Sink>,
@@ -152,9 +156,11 @@ impl Hub {
     pub fn new(cfg: HubConfig, store: Store) -> Self {
         let rooms = Arc::new(Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms));
         let users = Arc::new(Users::default());
+        let positions = Arc::new(positions::ReadPositions::new(users.clone(), rooms.clone()));
         let sink: Arc<dyn crate::store::Sink> = Arc::new(sink::HubSink {
             rooms: rooms.clone(),
             users: users.clone(),
+            positions: positions.clone(),
         });
         store.attach(Arc::downgrade(&sink));
         Hub {
@@ -162,6 +168,7 @@ impl Hub {
                 store,
                 rooms,
                 users,
+                positions,
                 conversations: Conversations::default(),
                 _sink: sink,
                 next_id: AtomicU64::new(1),
@@ -443,6 +450,7 @@ impl Hub {
         if let Some(name) = name
             && self.inner.users.unregister(name, peer_id)
         {
+            self.inner.positions.forget_unless_connected(name);
             self.inner.store.user_left(name);
         }
     }

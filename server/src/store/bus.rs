@@ -71,4 +71,8 @@ pub trait Sink: Send + Sync + 'static {
     /// The `direct` frame of a message in conversation `room`, stored on another node: to
     /// `to`'s connections here that have not joined `room`.
     fn direct(&self, to: &str, room: &str, frame: Frame);
+
+    /// `user`'s read position in `room` moved to `seq` on another node: to `user`'s
+    /// connections here that are in `room` (ignored when it is not ahead).
+    fn read(&self, user: &str, room: &str, seq: u64);
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
 
+use super::positions::{MemoryPositions, Position, Positions, PositionsDone};
 use super::{
     AppendDone, Bus, Entry, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
 };
@@ -25,6 +26,7 @@ pub const BLOCKING_CALLS: usize = 32;
 pub struct Store {
     history: Arc<dyn History>,
     bus: Option<Arc<dyn Bus>>,
+    positions: Arc<dyn Positions>,
     calls: Arc<Semaphore>,
     /// Told of each room a commit changed (the search indexer): see [`Store::on_commit`].
     committed: Arc<OnceLock<CommitHook>>,
@@ -35,14 +37,33 @@ pub struct Store {
 pub type CommitHook = Arc<dyn Fn(&Arc<str>) + Send + Sync>;
 
 impl Store {
-    /// A store of one node (`bus: None`) or of a cluster.
+    /// A store of one node (`bus: None`) or of a cluster; its read positions are kept in
+    /// memory until [`Store::with_positions`] says where else.
     pub fn new(history: Arc<dyn History>, bus: Option<Arc<dyn Bus>>) -> Self {
         Store {
             history,
             bus,
+            positions: Arc::new(MemoryPositions::default()),
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
             committed: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// The same store, keeping read positions in `positions`.
+    pub fn with_positions(mut self, positions: Arc<dyn Positions>) -> Self {
+        self.positions = positions;
+        self
+    }
+
+    /// `user`'s read positions (see [`Positions::positions`]).
+    pub async fn positions(&self, user: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let (p, user) = (self.positions.clone(), user.to_owned());
+        self.blocking(move || p.positions(&user)).await
+    }
+
+    /// See [`Positions::save_positions`].
+    pub fn save_positions(&self, batch: Vec<Position>, done: PositionsDone) {
+        self.positions.save_positions(batch, done);
     }
 
     /// The history itself (its calls may block).

@@ -15,6 +15,8 @@
 //!   (delivered through the hub's [`Sink`] for the rooms it watches), presence, which user is
 //!   connected where, and direct-message notices. A single node has no bus at all.
 //!
+//! A third, small trait, [`Positions`], keeps where each user has read up to in each room.
+//!
 //! The rest of the server holds a [`Store`] ([`handle`]): the history, the bus if any, and the
 //! one place where blocking store calls are moved off the async workers. [`open`] builds it from
 //! the [`Settings`], choosing the backend by `--store` name ([`open::BACKENDS`]): [`sqlite`] (the
@@ -28,6 +30,7 @@ pub mod handle;
 mod history;
 pub mod memory;
 pub mod open;
+mod positions;
 pub mod redis;
 pub mod sqlite;
 
@@ -43,6 +46,7 @@ pub use entry::{ChangeLimits, Entry, NewChange, Refusal};
 pub use handle::{CommitHook, Store};
 pub use history::{History, Thread};
 pub use open::{Settings, open};
+pub use positions::{MAX_POSITIONS, MemoryPositions, Position, Positions, PositionsDone};
 pub use sqlite::Sync as SqliteSync;
 
 /// An entry as it is kept in memory: the typed value and its frame, encoded once.

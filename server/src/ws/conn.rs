@@ -309,7 +309,7 @@ impl Conn {
                 client_id,
             } => self.on_react(room, seq, &emoji, remove, client_id),
             // v1.2 requests this server does not carry out yet: refused, never half done.
-            ClientMsg::Send { .. } | ClientMsg::Read { .. } => Err(ValidationError {
+            ClientMsg::Send { .. } => Err(ValidationError {
                 code: ErrorCode::BadRequest,
                 message: "this server does not support that request yet".into(),
             }),
@@ -325,6 +325,7 @@ impl Conn {
                 message: "this server does not use tokens (welcome.auth is \"open\")".into(),
             }),
             ClientMsg::Typing { room } => self.on_typing(&room),
+            ClientMsg::Read { room, seq } => self.on_read(&room, seq),
         }?;
         Ok(None)
     }

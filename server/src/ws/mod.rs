@@ -25,6 +25,7 @@ mod conn;
 mod end;
 mod join;
 mod lifecycle;
+mod read;
 mod socket;
 mod write;
 

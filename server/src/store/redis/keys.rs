@@ -81,6 +81,11 @@ pub fn legacy_conversations_of(name: &str) -> String {
     format!("banter:uc:{name}")
 }
 
+/// `name`'s read positions: a hash of room → `seq` (see `positions`).
+pub fn positions_of(name: &str) -> String {
+    format!("banter:rp:{name}")
+}
+
 /// The channel of direct messages for `name`, subscribed by the nodes it is connected to.
 pub fn user_channel(name: &str) -> String {
     format!("{USER}{name}")

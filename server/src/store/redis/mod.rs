@@ -23,6 +23,7 @@ mod erase;
 mod keys;
 mod life;
 mod notices;
+mod positions;
 mod presence;
 mod publisher;
 mod reads;
@@ -50,7 +51,8 @@ use self::sentinel::Endpoint;
 pub use self::shards::RedisStore;
 use self::subscriber::Subscriber;
 use super::{
-    AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Settings, Sink, Store, StoreError,
+    AppendDone, Bus, Frame, History, NewMessage, Position, PositionsDone, Range, RoomMeta,
+    Settings, Sink, Store, StoreError,
 };
 
 /// `--store redis`: Redis is both the history and the bus.
@@ -68,7 +70,7 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         dedupe_window: s.dedupe_window,
         aof_rewrite: s.aof_rewrite_after_delete,
     })?);
-    Ok(Store::new(redis.clone(), Some(redis)))
+    Ok(Store::new(redis.clone(), Some(redis.clone())).with_positions(redis))
 }
 
 /// The Redis store's settings.
@@ -92,6 +94,7 @@ pub struct RedisConfig {
 pub struct Shard {
     cfg: RedisConfig,
     notices: notices::Notices,
+    positions: positions::PositionWriter,
     publisher: Publisher,
     post_hash: String,
     reads: Arc<Reads>,
@@ -125,6 +128,7 @@ impl Shard {
         reads.refresh(&durable)?;
         let presence = Presence::start(&runtime, conn.clone());
         let notices = notices::Notices::start(&runtime, conn.clone());
+        let positions = positions::PositionWriter::start(&runtime, conn.clone());
         let subscriber = Subscriber::start(reads.clone(), presence.clone(), durable.clone())?;
         let post = script::post();
         let age_trim = cfg
@@ -140,6 +144,7 @@ impl Shard {
             rewrite,
             cfg: cfg.clone(),
             notices,
+            positions,
             post_hash: post.get_hash().to_owned(),
             publisher: Publisher::start(&runtime, conn, post, cfg.queue, durable),
             reads,
@@ -240,6 +245,18 @@ impl History for Shard {
 
     fn ready(&self) -> bool {
         self.subscriber.connected()
+    }
+}
+
+impl Shard {
+    /// `user`'s read positions kept on this shard.
+    fn positions(&self, user: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        positions::load(&self.reads, user)
+    }
+
+    /// Saves read positions of users placed on this shard.
+    fn save_positions(&self, batch: Vec<Position>, done: PositionsDone) {
+        self.positions.save(batch, done);
     }
 }
 

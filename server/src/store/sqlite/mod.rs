@@ -11,6 +11,7 @@ mod completions;
 mod failures;
 mod ids;
 mod lifecycle;
+mod positions;
 mod recent;
 mod schema;
 mod writer;
@@ -44,7 +45,8 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         batch: s.batch,
         max_bytes: s.max_bytes,
     })?;
-    Ok(Store::new(Arc::new(history), None))
+    let history = Arc::new(history);
+    Ok(Store::new(history.clone(), None).with_positions(history))
 }
 
 /// Readers kept open between reads.
@@ -181,6 +183,7 @@ impl History for SqliteStore {
             Err(TrySendError::Disconnected(Request::Append(_, done))) => {
                 done(Err(StoreError::failed("the store's writer has stopped")))
             }
+            Err(_) => {}
         }
     }
 

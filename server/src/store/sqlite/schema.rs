@@ -56,6 +56,17 @@ CREATE INDEX IF NOT EXISTS conversations_a ON conversations (a);
 CREATE INDEX IF NOT EXISTS conversations_b ON conversations (b);
 ";
 
+/// Read positions (added after schema 2; a build without it ignores the table): each user's
+/// position in each room, the highest `seq` they have read.
+const READ_POSITIONS: &str = "
+CREATE TABLE IF NOT EXISTS read_positions (
+    user TEXT NOT NULL,
+    room TEXT NOT NULL,
+    seq  INTEGER NOT NULL,
+    PRIMARY KEY (user, room)
+) WITHOUT ROWID;
+";
+
 /// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`, or `legacy-dm-…-2` (`-3`, …) when a
 /// room of that name exists already: the migration never stops a start on a name clash.
 fn rename_legacy_dm_rooms(conn: &Connection) -> rusqlite::Result<()> {
@@ -175,7 +186,7 @@ pub fn open_writer(
     // renamed, so nothing planted there before can appear in a private conversation.
     let setup = format!(
         "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON; \
-         BEGIN; {SCHEMA}",
+         BEGIN; {SCHEMA} {READ_POSITIONS}",
         sync.pragma()
     );
     conn.execute_batch(&setup)

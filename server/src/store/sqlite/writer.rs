@@ -29,7 +29,7 @@ use banter_protocol::ChangeKind;
 use super::checkpoint::Checkpointer;
 use super::completions::{Completions, Outcome};
 use super::ids::Ids;
-use crate::store::{AppendDone, Entry, NewMessage, StoreError, now_ms};
+use crate::store::{AppendDone, Entry, NewMessage, Position, PositionsDone, StoreError, now_ms};
 
 /// How often rooms are pruned by age.
 const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -37,6 +37,8 @@ const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// What the writer is asked to do.
 pub enum Request {
     Append(NewMessage, AppendDone),
+    /// Read positions to save (see `super::positions`).
+    Positions(Vec<Position>, PositionsDone),
 }
 
 /// A room as the writer caches it: its row id and head.
@@ -100,15 +102,19 @@ impl Writer {
     pub fn run(mut self, rx: Receiver<Request>) {
         let mut batch: Vec<(NewMessage, AppendDone)> = Vec::with_capacity(64);
         while let Ok(first) = rx.recv() {
-            let Request::Append(m, d) = first;
-            batch.push((m, d));
-            while batch.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(Request::Append(m, d)) => batch.push((m, d)),
-                    Err(_) => break,
+            let mut next = Some(first);
+            while let Some(request) = next.take() {
+                match request {
+                    Request::Append(m, d) => batch.push((m, d)),
+                    Request::Positions(p, done) => self.save_positions(&p, done),
+                }
+                if batch.len() < self.max_batch {
+                    next = rx.try_recv().ok();
                 }
             }
-            self.commit(&mut batch);
+            if !batch.is_empty() {
+                self.commit(&mut batch);
+            }
             self.maybe_prune_by_age();
         }
         self.alive.store(false, Ordering::Release);
@@ -228,6 +234,19 @@ impl Writer {
             self.checkpointer.erase();
         }
         Ok(out)
+    }
+
+    /// Saves a batch of read positions in its own short transaction.
+    fn save_positions(&mut self, batch: &[Position], done: PositionsDone) {
+        let saved = super::positions::save(&mut self.conn, batch).map_err(|e| {
+            tracing::warn!(error = %e, "read positions could not be saved");
+            if is_full(&e) {
+                StoreError::Full
+            } else {
+                StoreError::failed(e)
+            }
+        });
+        done(saved);
     }
 
     /// Deletes messages older than `--retain-age`, oldest first, a chunk per room at a time.
