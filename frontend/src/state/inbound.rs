@@ -177,8 +177,9 @@ impl Session {
             body: m.text.clone(),
         };
         let new = self.core.message(m).is_some();
+        let now = self.now;
         let state = self.room_mut(&room);
-        state.typing.retain(|(u, _)| *u != user);
+        state.spoke(&user, now);
         if !new || seq <= state.read_seq || user == me {
             return;
         }

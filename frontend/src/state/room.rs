@@ -7,6 +7,11 @@ use banter_client_core::Gap;
 /// How long "is typing…" shows after the last `typing` event, in milliseconds.
 pub const TYPING_SHOWS_MS: f64 = 5_000.0;
 
+/// How long after a user's message a `typing` from them is taken as late news, in milliseconds:
+/// the server sends typing on its presence tick (every 250 ms by default), so a `typing` made
+/// before the message may arrive just after it, and would show "is typing…" for 5 s more.
+pub const TYPING_STALE_AFTER_MESSAGE_MS: f64 = 1_000.0;
+
 /// How many join/leave lines a room keeps.
 const KEEP_EVENTS: usize = 100;
 
@@ -38,6 +43,8 @@ pub struct RoomState {
     pub read_seq: u64,
     /// Who is typing, with when we last heard it (ms).
     pub typing: Vec<(String, f64)>,
+    /// Who sent a message lately, with when (ms): a message ends its author's typing.
+    spoke: Vec<(String, f64)>,
     /// Joins and leaves seen while here, oldest first.
     pub events: Vec<PresenceLine>,
     next_event: u64,
@@ -71,8 +78,24 @@ impl RoomState {
         }
     }
 
-    /// `user` is typing (heard at `now`).
+    /// A message from `user` arrived at `now`: they stopped typing (and a `typing` of theirs
+    /// that arrives within [`TYPING_STALE_AFTER_MESSAGE_MS`] is from before it).
+    pub fn spoke(&mut self, user: &str, now: f64) {
+        self.typing.retain(|(u, _)| u != user);
+        self.spoke
+            .retain(|(u, at)| u != user && now - at < TYPING_STALE_AFTER_MESSAGE_MS);
+        self.spoke.push((user.to_string(), now));
+    }
+
+    /// `user` is typing (heard at `now`), unless their message just came.
     pub fn typing(&mut self, user: String, now: f64) {
+        if self
+            .spoke
+            .iter()
+            .any(|(u, at)| *u == user && now - at < TYPING_STALE_AFTER_MESSAGE_MS)
+        {
+            return;
+        }
         match self.typing.iter_mut().find(|(u, _)| *u == user) {
             Some(entry) => entry.1 = now,
             None => self.typing.push((user, now)),

@@ -394,6 +394,24 @@ fn typing_is_throttled_shown_and_cleared() {
     assert_eq!(s.current().map(|r| r.typing.len()), Some(0));
 }
 
+/// The server sends `typing` on its presence tick, so the `typing` made before a message may
+/// come just after it: that one must not show "is typing…" for 5 s more.
+#[test]
+fn a_message_ends_typing_even_when_the_typing_comes_late() {
+    let mut s = online_with(&[]);
+    s.now = 10_000.0;
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "done")));
+    s.now = 10_300.0;
+    s.handle(presence("lobby", "grace", PresenceState::Typing));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(0), "late typing");
+    // Others still show, and grace's next message being written does too.
+    s.handle(presence("lobby", "ada2", PresenceState::Typing));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(1));
+    s.now = 11_000.0;
+    s.handle(presence("lobby", "grace", PresenceState::Typing));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(2));
+}
+
 #[test]
 fn joins_and_leaves_become_quiet_lines_after_the_newest_message() {
     let mut s = online_with(&[1, 2]);
