@@ -185,6 +185,22 @@ fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-' || (!c.is_ascii() && !c.is_whitespace())
 }
 
+/// The names that address everyone in the room: they count as a mention of each reader (the
+/// badge, the notification and the highlight), as in Slack.
+pub const EVERYONE: [&str; 2] = ["here", "everyone"];
+
+/// Whether a mention of `name` (without the `@`) is for the user `me`: their own name, or
+/// [`EVERYONE`].
+pub fn is_for(name: &str, me: &str) -> bool {
+    !me.is_empty()
+        && (name.eq_ignore_ascii_case(me) || EVERYONE.iter().any(|e| name.eq_ignore_ascii_case(e)))
+}
+
+/// Whether `text` is for the user `me`: it mentions them, `@here` or `@everyone`.
+pub fn mentions_me(text: &str, me: &str) -> bool {
+    !me.is_empty() && (mentions(text, me) || EVERYONE.iter().any(|e| mentions(text, e)))
+}
+
 /// Whether `text` mentions `name` (`@name`, ASCII case ignored, not followed by more of a name).
 pub fn mentions(text: &str, name: &str) -> bool {
     if name.is_empty() {

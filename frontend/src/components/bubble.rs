@@ -30,7 +30,7 @@ pub fn Bubble(
     let text_el = NodeRef::<leptos::html::Div>::new();
     let (text, who) = (msg.text.clone(), me.clone());
     text_el.on_load(move |el| rich_text::fill(&el, &text, &who));
-    let mentions_me = !own && !me.is_empty() && crate::markup::mentions(&msg.text, &me);
+    let mentions_me = !own && !me.is_empty() && crate::markup::mentions_me(&msg.text, &me);
     view! {
         <li class="msg" class:own=own class:cont=cont class:mentions-me=mentions_me data-seq=msg.seq title=hover>
             <div class="meta">

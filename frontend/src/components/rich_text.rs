@@ -56,7 +56,7 @@ fn add_spans(into: &Element, spans: Vec<Span>, me: &str) {
             }
             Span::Mention(name) => {
                 if let Some(el) = child(into, "span") {
-                    let is_me = !me.is_empty() && name.eq_ignore_ascii_case(me);
+                    let is_me = crate::markup::is_for(&name, me);
                     el.set_class_name(if is_me { "mention me" } else { "mention" });
                     add_text(&el, &format!("@{name}"));
                 }

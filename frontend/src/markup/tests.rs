@@ -123,6 +123,16 @@ fn mentions_are_found() {
     assert!(mentions("cc @grace hopper", "grace hopper"));
 }
 
+/// `@here` and `@everyone` are for every reader: highlighted and counted like a mention.
+#[test]
+fn here_and_everyone_are_for_everyone() {
+    assert!(mentions_me("@here standup in 5", "ada"));
+    assert!(mentions_me("ping @Everyone.", "ada"));
+    assert!(!mentions_me("@hereafter", "ada"));
+    assert!(!mentions_me("@here", ""));
+    assert!(is_for("HERE", "ada") && is_for("Ada", "ada") && !is_for("bob", "ada"));
+}
+
 #[test]
 fn fenced_code_blocks() {
     let text = "look:\n```\nfn main() {\n    **not bold**\n}\n```\nneat";

@@ -8,7 +8,7 @@ use banter_protocol::{
 };
 
 use super::{Alert, Gap, Session};
-use crate::markup::mentions;
+use crate::markup::mentions_me;
 
 impl Session {
     /// Applies one server frame; returns the frames to write in answer.
@@ -168,7 +168,7 @@ impl Session {
         if let Some(peer) = &conversation {
             self.conversations.learn(peer, &room, m.ts);
         }
-        let mention = user != me && (conversation.is_some() || mentions(&m.text, &me));
+        let mention = user != me && (conversation.is_some() || mentions_me(&m.text, &me));
         let alert = Alert {
             title: match conversation {
                 Some(_) => format!("{user} wrote to you"),

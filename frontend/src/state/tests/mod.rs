@@ -353,10 +353,15 @@ fn unread_and_mentions_count_in_rooms_not_on_screen() {
     s.handle(ServerMsg::Message(msg("ops", 8, "ada", "my own")));
     let ops = s.room_state("ops").expect("ops");
     assert_eq!((ops.unread, ops.mentions), (2, 1));
+    // `@here` and `@everyone` raise the mention badge too (they are highlighted like one).
+    s.handle(ServerMsg::Message(msg("ops", 9, "grace", "@here standup")));
+    s.handle(ServerMsg::Message(msg("ops", 10, "grace", "@everyone lunch")));
+    let ops = s.room_state("ops").expect("ops");
+    assert_eq!((ops.unread, ops.mentions), (4, 3));
     // The room on screen does not count; the title total does.
     s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "here")));
     assert_eq!(s.current().map(|r| r.unread), Some(0));
-    assert_eq!(s.unread_total(), 2);
+    assert_eq!(s.unread_total(), 4);
     assert!(s.alerts.is_empty(), "the page is visible: no notification");
     s.switch_room("ops").expect("valid");
     assert_eq!(s.unread_total(), 0);
