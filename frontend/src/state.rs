@@ -27,6 +27,7 @@ use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 mod address;
 mod direct;
 mod inbound;
+mod presence_lines;
 mod room;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
@@ -34,6 +35,7 @@ pub use banter_client_core::{
     Gap, KEEP_PER_ROOM, MessageStore, PendingSend, PendingSends, PendingState,
 };
 pub use direct::{Conversation, Conversations};
+pub use presence_lines::{PresenceSummary, summarize};
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
 
 /// The least time between two `typing` frames for one room, in milliseconds.

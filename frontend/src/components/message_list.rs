@@ -11,7 +11,7 @@ use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
 use crate::api;
 use crate::socket::use_chat;
-use crate::state::{MessageStore, PendingSend, PresenceLine};
+use crate::state::{MessageStore, PendingSend, PresenceSummary, summarize};
 
 /// One line of the list.
 #[derive(Clone)]
@@ -20,8 +20,8 @@ enum Row {
     Day(u32, String),
     /// A message; `cont` when it continues its author's group.
     Msg(Arc<ChatMessage>, bool),
-    /// Someone joined or left.
-    Event(PresenceLine),
+    /// People joined or left (collapsed).
+    Event(PresenceSummary),
 }
 
 impl Row {
@@ -35,8 +35,9 @@ impl Row {
 }
 
 /// Lays out `messages` (oldest first) with day separators, grouping and the presence lines that
-/// fall inside the window.
-fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
+/// fall inside the window. Presence lines before a message that starts a day go under its
+/// separator (they happened live, so on that day or later).
+fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceSummary]) -> Vec<Row> {
     let mut out = Vec::with_capacity(messages.len() + 8);
     let first = messages.first().map_or(0, |m| m.seq);
     let mut events = events
@@ -47,14 +48,14 @@ fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
     let mut prev: Option<(&str, u64)> = None;
     let mut last_day = None;
     for m in messages {
-        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
-            out.push(Row::Event(e.clone()));
-            prev = None;
-        }
         let day = local_day(m.ts);
         if last_day != Some(day) {
             out.push(Row::Day(day, day_label(m.ts)));
             last_day = Some(day);
+            prev = None;
+        }
+        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
+            out.push(Row::Event(e.clone()));
             prev = None;
         }
         let minute = m.ts / 60_000;
@@ -123,7 +124,7 @@ pub fn MessageList() -> impl IntoView {
     });
     let events = Memo::new(move |_| {
         chat.session
-            .with(|s| s.current().map(|r| r.events.clone()).unwrap_or_default())
+            .with(|s| s.current().map(|r| summarize(&r.events)).unwrap_or_default())
     });
     let total = Memo::new(move |_| {
         chat.session
@@ -328,10 +329,7 @@ pub fn MessageList() -> impl IntoView {
                                     .into_any();
                             }
                             Row::Day(_, label) => ("day-sep", Some("separator"), label),
-                            Row::Event(e) => {
-                                let what = if e.joined { "joined" } else { "left" };
-                                ("presence-line", None, format!("{} {what}", e.user))
-                            }
+                            Row::Event(e) => ("presence-line", None, e.text),
                         };
                         let aria = role.map(|_| text.clone());
                         view! {

@@ -199,12 +199,14 @@ impl Session {
     fn on_presence(&mut self, room: String, user: String, presence: PresenceState) {
         let now = self.now;
         let newest = self.newest(&room);
+        // A conversation has two members: "bob joined" there says nothing.
+        let quiet = self.conversations.by_room(&room).is_some();
         let Some(state) = self.rooms.get_mut(&room) else {
             return;
         };
         match presence {
             PresenceState::Joined => {
-                if state.add_user(user.clone()) {
+                if state.add_user(user.clone()) && !quiet {
                     state.add_event(user, true, newest);
                 }
             }
@@ -212,7 +214,9 @@ impl Session {
                 if state.users.contains(&user) {
                     state.users.retain(|u| *u != user);
                     state.typing.retain(|(u, _)| *u != user);
-                    state.add_event(user, false, newest);
+                    if !quiet {
+                        state.add_event(user, false, newest);
+                    }
                 }
             }
             PresenceState::Typing => state.typing(user, now),

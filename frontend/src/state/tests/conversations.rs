@@ -146,3 +146,14 @@ fn listed_conversations_are_joined_most_recent_first() {
             .is_empty()
     );
 }
+
+/// "grace joined" in a conversation with grace says nothing: no quiet line there.
+#[test]
+fn a_conversation_has_no_join_or_leave_lines() {
+    let mut s = online_with(&[]);
+    s.open_dm("grace").expect("valid name");
+    s.handle(joined_dm("grace", 0));
+    s.handle(presence(DM, "grace", PresenceState::Joined));
+    s.handle(presence(DM, "grace", PresenceState::Left));
+    assert_eq!(s.room_state(DM).map(|r| r.events.len()), Some(0));
+}
