@@ -1,5 +1,6 @@
 //! A message's text as DOM nodes, from the [`crate::markup`] tree: text nodes and a fixed set of
-//! elements (`p`, `strong`, `em`, `code`, `pre`, `a`, `span`). Never HTML from text.
+//! elements (`p`, `strong`, `em`, `del`, `code`, `pre`, `blockquote`, `ul`, `ol`, `li`, `a`,
+//! `span`). Never HTML from text.
 //!
 //! Built with plain DOM calls rather than `view!`: one small function instead of a generic view
 //! type per kind of span keeps the WASM light.
@@ -23,6 +24,20 @@ pub fn fill(into: &Element, text: &str, me: &str) {
                     add_text(&code_el, &code);
                 }
             }
+            Block::Quote(spans) => {
+                if let Some(q) = child(into, "blockquote") {
+                    add_spans(&q, spans, me);
+                }
+            }
+            Block::List { ordered, items } => {
+                if let Some(list) = child(into, if ordered { "ol" } else { "ul" }) {
+                    for item in items {
+                        if let Some(li) = child(&list, "li") {
+                            add_spans(&li, item, me);
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -38,6 +53,11 @@ fn add_spans(into: &Element, spans: Vec<Span>, me: &str) {
             }
             Span::Italic(inner) => {
                 if let Some(el) = child(into, "em") {
+                    add_spans(&el, inner, me);
+                }
+            }
+            Span::Strike(inner) => {
+                if let Some(el) = child(into, "del") {
                     add_spans(&el, inner, me);
                 }
             }

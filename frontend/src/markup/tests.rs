@@ -151,3 +151,36 @@ fn fenced_code_blocks() {
     );
     assert_eq!(parse("```"), [Block::Para(vec![t("```")])]);
 }
+
+/// Quotes, lists and strikethrough are blocks and spans, not plain text.
+#[test]
+fn quotes_lists_and_strike() {
+    assert_eq!(
+        parse("> said\n> twice\nthen"),
+        [
+            Block::Quote(vec![t("said"), t("\n"), t("twice")]),
+            Block::Para(vec![t("then")])
+        ]
+    );
+    assert_eq!(
+        parse("- one\n* **two**\n1. first\n2. second"),
+        [
+            Block::List {
+                ordered: false,
+                items: vec![vec![t("one")], vec![Span::Bold(vec![t("two")])]]
+            },
+            Block::List {
+                ordered: true,
+                items: vec![vec![t("first")], vec![t("second")]]
+            }
+        ]
+    );
+    assert_eq!(
+        para("was ~~wrong~~ right"),
+        [t("was "), Span::Strike(vec![t("wrong")]), t(" right")]
+    );
+    // Not markers: no space after them, a lone `~`, an empty item.
+    assert_eq!(para(">quote"), [t(">quote")]);
+    assert_eq!(para("~5 km, ~~ ~~"), [t("~5 km, ~~ ~~")]);
+    assert_eq!(para("- "), [t("- ")]);
+}
