@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, TypingLine,
+    Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, SkipLink, TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
 use crate::state::{Screen, room_from_hash, token_from_fragment};
@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app" id="app" data-online-ms=online_after>
+            <SkipLink />
             <Header drawer=drawer />
             {move || match screen.get() {
                 Screen::Name => view! { <NamePrompt /> }.into_any(),

@@ -184,6 +184,18 @@ impl Chat {
         next
     }
 
+    /// Joins again the room just left (its "Undo") and shows it.
+    pub fn undo_leave(&self) {
+        let Some(room) = self.session.try_update(|s| s.left.take()).flatten() else {
+            return;
+        };
+        if self.switch_room(&room).is_ok() {
+            let _ = window()
+                .location()
+                .set_hash(&crate::state::hash_for_room(&room));
+        }
+    }
+
     /// Shows the conversation with `peer` (joining it when this connection has not yet).
     pub fn open_dm(&self, peer: &str) -> Result<(), String> {
         let frames = self.with_session(|s| s.open_dm(peer))?;

@@ -106,6 +106,8 @@ pub struct Session {
     last_typing: Option<(String, f64)>,
     /// Notifications to show, taken by the caller.
     pub alerts: Vec<Alert>,
+    /// The room the user just left, while its "Undo" is offered.
+    pub left: Option<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -136,6 +138,7 @@ impl Session {
             now: 0.0,
             last_typing: None,
             alerts: Vec::new(),
+            left: None,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -353,6 +356,9 @@ impl Session {
                 out.push(self.join_frame(&room));
             }
         }
+        if self.left.as_ref() == Some(&room) {
+            self.left = None;
+        }
         self.room = room.clone();
         if !self.hidden {
             self.mark_read(&room);
@@ -367,6 +373,7 @@ impl Session {
             return (Vec::new(), None);
         };
         self.my_rooms.remove(at);
+        self.left = Some(room.to_string());
         let mut out = Vec::new();
         self.rooms.remove(room);
         if self.core.leave(room) {

@@ -5,6 +5,23 @@ use leptos::prelude::*;
 use crate::socket::use_chat;
 use crate::state::{PendingState, counter_visible, text_len};
 
+/// -1 for PageUp, 1 for PageDown.
+fn page_dir(key: &str) -> Option<i32> {
+    match key {
+        "PageUp" => Some(-1),
+        "PageDown" => Some(1),
+        _ => None,
+    }
+}
+
+/// PageUp/PageDown in the composer page through the messages (a text box has nothing to page).
+fn page_messages(dir: i32) {
+    if let Ok(Some(el)) = document().query_selector(".scroller") {
+        let page = el.client_height() * 9 / 10;
+        el.set_scroll_top(el.scroll_top() + dir * page);
+    }
+}
+
 /// The message box with its Send button, inline error and character counter.
 #[component]
 pub fn Composer() -> impl IntoView {
@@ -100,6 +117,9 @@ pub fn Composer() -> impl IntoView {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
+                    } else if let Some(dir) = page_dir(&ev.key()) {
+                        ev.prevent_default();
+                        page_messages(dir);
                     }
                 }
             ></textarea>

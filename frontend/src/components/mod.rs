@@ -13,6 +13,7 @@ mod rich_text;
 mod room_switcher;
 mod sidebar;
 mod sign_in;
+mod skip_link;
 mod typing_line;
 
 pub use bubble::Bubble;
@@ -26,4 +27,5 @@ pub use pending_bubble::PendingBubble;
 pub use room_switcher::RoomSwitcher;
 pub use sidebar::Sidebar;
 pub use sign_in::SignIn;
+pub use skip_link::SkipLink;
 pub use typing_line::TypingLine;

@@ -184,6 +184,9 @@ pub fn Sidebar(
                                             if let Some(next) = chat.leave_room(&leave) {
                                                 let _ = window().location().set_hash(&hash_for_room(&next));
                                             }
+                                            // Not on the next room's "Leave": Enter twice
+                                            // must not leave two rooms ("Undo" is offered).
+                                            focus_composer();
                                         }
                                     >
                                         "×"

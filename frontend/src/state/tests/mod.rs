@@ -224,6 +224,11 @@ fn leaving_a_room_leaves_it_and_a_late_joined_is_ignored() {
     );
     assert_eq!(s.my_rooms, ["lobby"]);
     assert_eq!(s.room, "lobby");
+    // "Undo" is offered for the room just left, and going back to it takes the offer away.
+    assert_eq!(s.left.as_deref(), Some("other"));
+    let out = s.switch_room("other").expect("valid");
+    assert!(matches!(&out[..], [ClientMsg::Join { room, .. }] if room == "other"));
+    assert_eq!(s.left, None);
 }
 
 #[test]
