@@ -151,6 +151,19 @@ pub fn Sidebar(
             class:open=move || drawer.get()
             aria-label="Rooms and people"
         >
+            // Phones only (the drawer): a way out that is not the backdrop or Escape.
+            <button
+                type="button"
+                id="drawer-close"
+                class="icon drawer-close"
+                aria-label="Close the menu"
+                on:click=move |_| {
+                    drawer.set(false);
+                    focus_first("#menu-toggle");
+                }
+            >
+                "×"
+            </button>
             <nav aria-labelledby="rooms-heading">
                 <h2 id="rooms-heading">"Rooms"</h2>
                 <ul id="room-list" class="nav-list">
