@@ -20,7 +20,10 @@ pub enum Block {
     /// Consecutive `> ` lines, without their markers.
     Quote(Vec<Span>),
     /// Consecutive list items (`- `, `* `, or `1. ` when `ordered`), one per line.
-    List { ordered: bool, items: Vec<Vec<Span>> },
+    List {
+        ordered: bool,
+        items: Vec<Vec<Span>>,
+    },
 }
 
 /// A piece of running text.

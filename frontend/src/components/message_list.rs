@@ -123,8 +123,11 @@ pub fn MessageList() -> impl IntoView {
         })
     });
     let events = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map(|r| summarize(&r.events)).unwrap_or_default())
+        chat.session.with(|s| {
+            s.current()
+                .map(|r| summarize(&r.events))
+                .unwrap_or_default()
+        })
     });
     let total = Memo::new(move |_| {
         chat.session

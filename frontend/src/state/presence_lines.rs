@@ -118,6 +118,9 @@ mod tests {
             .enumerate()
             .map(|(i, u)| line(1, u, true, i as u64))
             .collect();
-        assert_eq!(texts(&events), [(1, "a, b and 3 others joined".to_string())]);
+        assert_eq!(
+            texts(&events),
+            [(1, "a, b and 3 others joined".to_string())]
+        );
     }
 }

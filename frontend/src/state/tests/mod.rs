@@ -360,7 +360,12 @@ fn unread_and_mentions_count_in_rooms_not_on_screen() {
     assert_eq!((ops.unread, ops.mentions), (2, 1));
     // `@here` and `@everyone` raise the mention badge too (they are highlighted like one).
     s.handle(ServerMsg::Message(msg("ops", 9, "grace", "@here standup")));
-    s.handle(ServerMsg::Message(msg("ops", 10, "grace", "@everyone lunch")));
+    s.handle(ServerMsg::Message(msg(
+        "ops",
+        10,
+        "grace",
+        "@everyone lunch",
+    )));
     let ops = s.room_state("ops").expect("ops");
     assert_eq!((ops.unread, ops.mentions), (4, 3));
     // The room on screen does not count; the title total does.
