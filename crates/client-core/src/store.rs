@@ -1,12 +1,21 @@
-//! A room's messages, keyed and ordered by `seq`, bounded, with the highest `seq` ever held.
+//! A room's messages, keyed and ordered by `seq`, bounded, with the highest `seq` ever held,
+//! each in its folded state (v1.2: edits, deletions, reactions, reply counts; see
+//! [`crate::fold`]).
 //!
 //! The web app keeps up to [`KEEP_PER_ROOM`] per room for its views (window, scrollback); a bot
 //! keeps none (`with_cap(0)`): only the rules that decide what is new need the core.
+//!
+//! Each message is held with the `seq` its state is known to reflect (`as_of`): a message that
+//! came live reflects only itself; one from a page or a replay in current state reflects every
+//! entry up to that page's or replay's end. A change or reply at or below `as_of` is already in
+//! the state and is not folded again (a reply would be counted twice).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use banter_protocol::ChatMessage;
+use banter_protocol::{Change, ChatMessage};
+
+use crate::fold;
 
 /// How many messages a room keeps in memory by default; older ones are dropped (the room's resume
 /// point, kept by [`crate::Core`], stays).
@@ -15,9 +24,16 @@ pub const KEEP_PER_ROOM: usize = 10_000;
 /// A room's messages, keyed and ordered by `seq`.
 #[derive(Debug, Clone)]
 pub struct MessageStore {
-    messages: BTreeMap<u64, Arc<ChatMessage>>,
+    messages: BTreeMap<u64, Slot>,
     high_seq: u64,
     cap: usize,
+}
+
+/// A message held, with the `seq` its state reflects.
+#[derive(Debug, Clone)]
+struct Slot {
+    msg: Arc<ChatMessage>,
+    as_of: u64,
 }
 
 impl Default for MessageStore {
@@ -44,6 +60,15 @@ impl MessageStore {
 
     /// [`Self::insert`] of a message already shared.
     pub fn insert_shared(&mut self, msg: Arc<ChatMessage>) -> bool {
+        let as_of = msg.seq;
+        self.insert_as_of(msg, as_of)
+    }
+
+    /// Stores `msg`, whose state reflects every entry of the room up to `as_of` (a message from
+    /// a page or replay in current state), unless its `seq` is already here. A new reply is
+    /// counted on its thread's root when the root's state does not reflect it yet. Returns
+    /// whether it was new.
+    pub fn insert_as_of(&mut self, msg: Arc<ChatMessage>, as_of: u64) -> bool {
         let seq = msg.seq;
         if self.cap == 0 {
             let new = seq > self.high_seq;
@@ -61,12 +86,45 @@ impl MessageStore {
         {
             return false;
         }
-        self.messages.insert(seq, msg);
+        if let Some(root) = msg.reply_to.and_then(|r| self.messages.get_mut(&r))
+            && root.as_of < seq
+        {
+            fold::count_reply(Arc::make_mut(&mut root.msg), &msg);
+        }
+        let as_of = as_of.max(seq);
+        self.messages.insert(seq, Slot { msg, as_of });
         self.high_seq = self.high_seq.max(seq);
         while self.messages.len() > self.cap {
             self.messages.pop_first();
         }
         true
+    }
+
+    /// Folds change `c` into its target when it is held and its state does not reflect `c`
+    /// yet. Returns the target as it is now (changed or not), `None` when not held. The caller
+    /// makes sure each `seq` comes once ([`crate::Core::change`]).
+    pub fn change(&mut self, c: &Change) -> Option<Arc<ChatMessage>> {
+        let slot = self.messages.get_mut(&c.target)?;
+        if slot.as_of < c.seq {
+            fold::apply(Arc::make_mut(&mut slot.msg), c);
+        }
+        Some(slot.msg.clone())
+    }
+
+    /// The message `seq`, if held.
+    pub fn get(&self, seq: u64) -> Option<&Arc<ChatMessage>> {
+        self.messages.get(&seq).map(|s| &s.msg)
+    }
+
+    /// Every message held, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ChatMessage>> {
+        self.messages.values().map(|s| &s.msg)
+    }
+
+    /// The replies held of the thread rooted at `root`, in `seq` order.
+    pub fn thread(&self, root: u64) -> impl Iterator<Item = &Arc<ChatMessage>> {
+        let held = self.messages.range(root + 1..).map(|(_, s)| &s.msg);
+        held.filter(move |m| m.reply_to == Some(root))
     }
 
     /// The highest `seq` ever held here (evicted or not).
@@ -92,7 +150,11 @@ impl MessageStore {
     /// The newest `n` messages, oldest first (what the view renders).
     pub fn last(&self, n: usize) -> Vec<Arc<ChatMessage>> {
         let skip = self.messages.len().saturating_sub(n);
-        self.messages.values().skip(skip).cloned().collect()
+        self.messages
+            .values()
+            .skip(skip)
+            .map(|s| s.msg.clone())
+            .collect()
     }
 
     /// What the view shows, oldest first: the newest `newest` messages, or, when the reader
@@ -109,7 +171,7 @@ impl MessageStore {
                 .messages
                 .range(first..)
                 .take(held_max)
-                .map(|(_, m)| m.clone())
+                .map(|(_, s)| s.msg.clone())
                 .collect(),
             None => self.last(newest),
         }
