@@ -27,12 +27,13 @@ use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 mod address;
 mod direct;
 mod inbound;
+mod lifecycle;
 mod presence_lines;
 mod room;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
 pub use banter_client_core::{
-    Gap, KEEP_PER_ROOM, MessageStore, PendingSend, PendingSends, PendingState,
+    Gap, KEEP_PER_ROOM, MessageStore, PendingOp, PendingSend, PendingSends, PendingState,
 };
 pub use direct::{Conversation, Conversations};
 pub use presence_lines::{PresenceSummary, summarize};

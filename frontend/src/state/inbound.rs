@@ -54,16 +54,21 @@ impl Session {
                 self.on_message(m);
                 Vec::new()
             }
+            ServerMsg::Change(c) => {
+                // Folded into its target by the core (once per `seq`); the views re-read it.
+                self.core.change(&c);
+                Vec::new()
+            }
             // v1.2 frames this page does not show yet.
-            ServerMsg::Change(_) | ServerMsg::Read { .. } | ServerMsg::Removed { .. } => Vec::new(),
+            ServerMsg::Read { .. } | ServerMsg::Removed { .. } => Vec::new(),
             ServerMsg::Replay {
                 room,
+                from,
                 to,
                 complete,
                 epoch,
-                ..
             } => {
-                self.on_replay(&room, to, &epoch, complete);
+                self.on_replay(&room, from, to, &epoch, complete);
                 Vec::new()
             }
             ServerMsg::Ack { client_id, .. } => {
@@ -78,10 +83,7 @@ impl Session {
                 code,
                 message,
                 client_id,
-            } => {
-                self.on_error(code, message, client_id);
-                Vec::new()
-            }
+            } => self.on_error(code, message, client_id),
         }
     }
 
@@ -107,6 +109,7 @@ impl Session {
             // History from before the user came is not "unread".
             state.ever_joined = true;
             state.read_seq = state.read_seq.max(head);
+            state.history_to = head;
         }
         if viewing {
             state.read_seq = state.read_seq.max(head);
@@ -115,8 +118,8 @@ impl Session {
         joined.send.into_iter().collect()
     }
 
-    fn on_replay(&mut self, room: &str, to: u64, epoch: &str, complete: bool) {
-        let Some(gap) = self.core.replay(room, to, epoch, complete) else {
+    fn on_replay(&mut self, room: &str, from: u64, to: u64, epoch: &str, complete: bool) {
+        let Some(gap) = self.core.replay_range(room, from, to, epoch, complete) else {
             return;
         };
         let Some(state) = self.rooms.get_mut(room) else {
@@ -223,15 +226,32 @@ impl Session {
         }
     }
 
-    fn on_error(&mut self, code: ErrorCode, message: String, client_id: Option<String>) {
+    fn on_error(
+        &mut self,
+        code: ErrorCode,
+        message: String,
+        client_id: Option<String>,
+    ) -> Vec<ClientMsg> {
         let message = match code {
             ErrorCode::RateLimited => self.rate_sentence(),
             _ => message,
         };
-        if let Some(id) = client_id
-            && self.core.fail(&id, message.clone())
-        {
-            return;
+        let op = client_id.as_deref().and_then(|id| {
+            let p = self.core.pending().in_all().find(|p| p.client_id == id)?;
+            Some(!p.is_message())
+        });
+        match (client_id, op) {
+            // A refused edit, deletion or reaction is said and dropped: it must not hold the
+            // room's later sends the way a refused message does until the user decides.
+            (Some(id), Some(true)) => {
+                self.notice = Some(format!("Not done: {message}"));
+                return self.core.discard(&id).into_iter().collect();
+            }
+            (Some(id), Some(false)) => {
+                self.core.fail(&id, message);
+                return Vec::new();
+            }
+            _ => {}
         }
         match code {
             ErrorCode::InvalidName | ErrorCode::NameTaken => {
@@ -245,5 +265,6 @@ impl Session {
             }
             _ => self.notice = Some(message),
         }
+        Vec::new()
     }
 }

@@ -52,6 +52,10 @@ pub struct RoomState {
     pub gap: Option<Gap>,
     /// Scrollback (`before=`) reached the oldest message the server holds.
     pub reached_start: bool,
+    /// Per thread root opened here, the newest reply the user has seen.
+    threads_seen: Vec<(u64, u64)>,
+    /// The room's head when this page first joined it: replies up to it are history.
+    pub history_to: u64,
 }
 
 impl RoomState {
@@ -107,6 +111,20 @@ impl RoomState {
         let before = self.typing.len();
         self.typing.retain(|(_, at)| now - at < TYPING_SHOWS_MS);
         self.typing.len() != before
+    }
+
+    /// The newest reply of thread `root` the user saw (its root's `seq` when never opened).
+    pub fn thread_seen(&self, root: u64) -> u64 {
+        let seen = self.threads_seen.iter().find(|(r, _)| *r == root);
+        seen.map_or(root.max(self.history_to), |(_, s)| *s)
+    }
+
+    /// The user saw thread `root` up to its reply `seq`.
+    pub fn see_thread(&mut self, root: u64, seq: u64) {
+        match self.threads_seen.iter_mut().find(|(r, _)| *r == root) {
+            Some(entry) => entry.1 = entry.1.max(seq),
+            None => self.threads_seen.push((root, seq)),
+        }
     }
 
     /// The user has seen everything here, up to `newest`.
