@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, SkipLink, TypingLine,
+    Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, SkipLink, ThreadPane,
+    TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
 use crate::state::{Screen, room_from_hash, token_from_fragment};
@@ -13,6 +14,7 @@ use crate::state::{Screen, room_from_hash, token_from_fragment};
 #[component]
 pub fn App() -> impl IntoView {
     let chat = provide_chat();
+    crate::components::msg_ui::provide_msg_ui();
     let route_error = RwSignal::new(None::<String>);
     // The phone drawer holding the sidebar.
     let drawer = RwSignal::new(false);
@@ -89,6 +91,7 @@ pub fn App() -> impl IntoView {
                                 <TypingLine />
                                 <Composer />
                             </main>
+                            <ThreadPane />
                         </div>
                     }
                         .into_any()

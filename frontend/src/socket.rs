@@ -18,6 +18,8 @@ use banter_client_core::{Backoff, Reconnect};
 use crate::state::Session;
 use crate::{notify, prefs};
 
+mod lifecycle;
+
 /// What the user sees of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {

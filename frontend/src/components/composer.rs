@@ -26,6 +26,7 @@ fn page_messages(dir: i32) {
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = use_chat();
+    let ui = super::msg_ui::use_msg_ui();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let max = Memo::new(move |_| chat.session.with(|s| s.limits.max_text_chars));
@@ -117,6 +118,12 @@ pub fn Composer() -> impl IntoView {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
+                    } else if ev.key() == "ArrowUp" && text.with_untracked(String::is_empty) {
+                        // Up in an empty box edits the user's last message, as in Slack.
+                        if let Some(seq) = chat.session.with_untracked(|s| s.last_own_message()) {
+                            ev.prevent_default();
+                            ui.editing.set(Some(seq));
+                        }
                     } else if let Some(dir) = page_dir(&ev.key()) {
                         ev.prevent_default();
                         page_messages(dir);

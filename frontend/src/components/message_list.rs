@@ -11,7 +11,7 @@ use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
 use crate::api;
 use crate::socket::use_chat;
-use crate::state::{MessageStore, PendingSend, PresenceSummary, summarize};
+use crate::state::{MessageStore, PendingOp, PendingSend, PresenceSummary, summarize};
 
 /// One line of the list.
 #[derive(Clone)]
@@ -28,10 +28,28 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Row::Day(day, _) => format!("d{day}"),
-            Row::Msg(m, cont) => format!("m{}{}", m.id, if *cont { "+" } else { "" }),
+            Row::Msg(m, cont) => version_key(m, *cont),
             Row::Event(e) => format!("e{}", e.key),
         }
     }
+}
+
+/// A message's key in a keyed list: its id and what of its state shows (an edit, a deletion,
+/// reactions, replies), so a change re-renders that one bubble and nothing else.
+pub(super) fn version_key(m: &ChatMessage, cont: bool) -> String {
+    let reactions: String = m
+        .reactions
+        .iter()
+        .map(|r| format!("{}{}", r.emoji, r.users.len()))
+        .collect();
+    format!(
+        "m{}{}:{}:{}:{reactions}:{}",
+        m.id,
+        if cont { "+" } else { "" },
+        m.edited_ts.unwrap_or(0),
+        m.deleted,
+        m.replies.unwrap_or(0)
+    )
 }
 
 /// Lays out `messages` (oldest first) with day separators, grouping and the presence lines that
@@ -116,10 +134,14 @@ pub fn MessageList() -> impl IntoView {
     // A conversation is shown like a room (its messages are stored under its id).
     let messages = Memo::new(move |_| {
         let first = anchor.get();
+        // Replies live in their thread's pane; the root shows their count.
         chat.session.with(|s| {
-            s.current_store()
+            let mut shown = s
+                .current_store()
                 .map(|st| st.window(first, WINDOW, HELD_MAX))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            shown.retain(|m| m.reply_to.is_none());
+            shown
         })
     });
     let events = Memo::new(move |_| {
@@ -151,6 +173,7 @@ pub fn MessageList() -> impl IntoView {
         chat.session.with(|s| {
             s.pending()
                 .in_room(&key)
+                .filter(|p| p.op == PendingOp::Send)
                 .cloned()
                 .collect::<Vec<PendingSend>>()
         })

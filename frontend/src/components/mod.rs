@@ -4,16 +4,21 @@
 mod bubble;
 mod composer;
 mod connection_status;
+mod edit_box;
 mod header;
 mod message_list;
+mod msg_actions;
+pub mod msg_ui;
 mod name_prompt;
 mod notices;
 mod pending_bubble;
+mod reactions;
 mod rich_text;
 mod room_switcher;
 mod sidebar;
 mod sign_in;
 mod skip_link;
+mod thread_pane;
 mod typing_line;
 
 pub use bubble::Bubble;
@@ -28,4 +33,5 @@ pub use room_switcher::RoomSwitcher;
 pub use sidebar::Sidebar;
 pub use sign_in::SignIn;
 pub use skip_link::SkipLink;
+pub use thread_pane::ThreadPane;
 pub use typing_line::TypingLine;

@@ -5,6 +5,7 @@
 //! client core's fold; this only asks and counts.
 
 use banter_client_core::PendingOp;
+use banter_protocol::http::{MessagePage, ThreadPage};
 use banter_protocol::{ChatMessage, ClientMsg};
 
 use super::Session;
@@ -115,5 +116,19 @@ impl Session {
             .and_then(|st| st.thread(root).last().map(|m| m.seq))
             .unwrap_or(root);
         self.room_mut(&room).see_thread(root, newest);
+    }
+
+    /// Adds a thread read over HTTP (after a reload its root and replies may be older than
+    /// what the join replayed): its messages in their current state, when of the epoch held.
+    pub fn add_thread(&mut self, page: ThreadPage) {
+        let mut messages = vec![page.root];
+        messages.extend(page.replies);
+        self.core.earlier(MessagePage {
+            room: page.room,
+            messages,
+            complete: false,
+            epoch: page.epoch,
+            changes: Vec::new(),
+        });
     }
 }
