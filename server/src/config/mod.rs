@@ -9,6 +9,10 @@ use std::time::Duration;
 use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
 
+mod lifecycle;
+
+pub use lifecycle::LifecycleConfig;
+
 use crate::hub::HubConfig;
 use crate::limit::reads::ReadLimits;
 use crate::store::{self, Retention, SqliteSync as Sync};
@@ -17,6 +21,9 @@ use crate::store::{self, Retention, SqliteSync as Sync};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "banter", version, about, long_about = None)]
 pub struct Config {
+    #[command(flatten)]
+    pub lifecycle: LifecycleConfig,
+
     /// Address and port to listen on.
     #[arg(long, env = "BANTER_LISTEN", default_value = "0.0.0.0:3000")]
     pub listen: SocketAddr,
@@ -385,6 +392,7 @@ impl Config {
             },
             presence_batch: self.presence_batch,
             joined_max_users: self.joined_max_users,
+            lifecycle: self.lifecycle,
         }
     }
 

@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use banter_protocol::ChatMessage;
 use banter_protocol::http::{ConversationList, Health, MessagePage, PostMessage, RoomList};
 use serde::Deserialize;
 use tokio::sync::oneshot;
@@ -147,6 +146,7 @@ async fn post_message(
             &user,
             &body.text,
             body.client_id.as_deref(),
+            body.reply_to,
             move |result| {
                 let _ = tx.send(result);
             },
@@ -161,7 +161,11 @@ async fn post_message(
     if !appended.duplicate {
         crate::metrics::message_stored(crate::metrics::Path::Http);
     }
-    let msg: ChatMessage = appended.stored.msg.clone();
+    let Some(msg) = appended.stored.msg().cloned() else {
+        return Err(ApiError::BadRequest(
+            "this client_id was already used for an edit, a deletion or a reaction".into(),
+        ));
+    };
     Ok((status, Json(msg)))
 }
 

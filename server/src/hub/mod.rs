@@ -20,7 +20,9 @@
 
 mod budget;
 pub mod conversations;
+mod fold;
 mod join;
+mod lifecycle;
 mod peer;
 mod presence;
 pub mod presence_batch;
@@ -42,6 +44,7 @@ pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
+pub use lifecycle::ChangeRequest;
 pub use peer::Peer;
 pub use replay::{BacklogGap, BacklogStep};
 use room::{Member, Room};
@@ -77,6 +80,8 @@ pub struct HubConfig {
     pub presence_batch: usize,
     /// Names listed in `joined` at most (the count is in `users_total`).
     pub joined_max_users: usize,
+    /// v1.2: the message lifecycle's limits.
+    pub lifecycle: crate::config::LifecycleConfig,
 }
 
 impl Default for HubConfig {
@@ -93,6 +98,7 @@ impl Default for HubConfig {
             replay_reads: ReadLimits::default(),
             presence_batch: 32,
             joined_max_users: 100,
+            lifecycle: crate::config::LifecycleConfig::default(),
         }
     }
 }
@@ -121,6 +127,13 @@ struct Inner {
     reads: ReadGate,
 }
 
+/// What an append is besides a message's text (v1.2): a reply's parent, or a change.
+#[derive(Debug, Default)]
+pub struct Extra {
+    pub reply_to: Option<u64>,
+    pub change: Option<crate::store::NewChange>,
+}
+
 /// A store failure, as a client sees it.
 pub fn refusal(e: &StoreError) -> ValidationError {
     let (code, message) = match e {
@@ -130,6 +143,7 @@ pub fn refusal(e: &StoreError) -> ValidationError {
             "the message could not be stored: retry shortly".into(),
         ),
         StoreError::TooManyRooms(_) => (ErrorCode::InvalidRoom, e.to_string()),
+        StoreError::Refused(r) => return lifecycle::refused(r),
     };
     ValidationError { code, message }
 }
@@ -298,6 +312,7 @@ impl Hub {
         user: &str,
         text: &str,
         client_id: Option<&str>,
+        reply_to: Option<u64>,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let (checked, name) = (self.check_room(room)?, self.inner.cfg.limits.name(user)?);
@@ -305,7 +320,7 @@ impl Hub {
             // Only the store knows the members: read them (they stay in the members cache).
             self.member(checked, name).await?;
         }
-        self.post_now(room, user, text, client_id, reply)
+        self.post_now(room, user, text, client_id, reply_to, reply)
     }
 
     /// [`Hub::post`] for a sender already in the room (a WebSocket's `send`, a classic client):
@@ -317,6 +332,7 @@ impl Hub {
         user: &str,
         text: &str,
         client_id: Option<&str>,
+        reply_to: Option<u64>,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let room = self.check_room(room)?;
@@ -329,7 +345,11 @@ impl Hub {
         } else {
             None
         };
-        self.append(room, user, text, client_id, members, None, reply)
+        let extra = Extra {
+            reply_to,
+            change: None,
+        };
+        self.append(room, user, text, client_id, members, None, extra, reply)
     }
 
     /// Checks a room name: a room's, or a well-formed conversation id (whatever
@@ -353,10 +373,15 @@ impl Hub {
         client_id: Option<&str>,
         members: Option<Members>,
         skip: Option<u64>,
+        extra: Extra,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let limits = &self.inner.cfg.limits;
-        let text = limits.text(text)?;
+        // A deletion or a reaction has no text.
+        let text = match &extra.change {
+            Some(c) if c.kind != banter_protocol::ChangeKind::Edit => "",
+            _ => limits.text(text)?,
+        };
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
         let msg = NewMessage {
             room: room.into(),
@@ -364,6 +389,8 @@ impl Hub {
             text: text.to_owned(),
             dedupe_key: client_id.map(|c| dedupe_key(user, c)),
             members: members.as_ref().map(|m| (m.0.clone(), m.1.clone())),
+            reply_to: extra.reply_to,
+            change: extra.change,
         };
         let hub = self.clone();
         self.inner.store.append(
@@ -371,11 +398,12 @@ impl Hub {
             Box::new(move |result| {
                 if let Ok(a) = &result
                     && !a.duplicate
+                    && !a.noop
                 {
                     let inner = &hub.inner;
                     inner
                         .rooms
-                        .publish(&a.stored.msg.room, &a.epoch, a.stored.clone());
+                        .publish(a.stored.entry.room(), &a.epoch, a.stored.clone());
                     if let Some(m) = &members {
                         let store = &inner.store;
                         conversations::notify(
@@ -426,20 +454,27 @@ impl Hub {
         range: Range,
         limit: usize,
     ) -> Result<MessagePage, StoreError> {
-        let (messages, meta) = self.inner.store.read(room, range, limit).await?;
+        let (entries, meta) = self.inner.store.read(room, range, limit).await?;
         let complete = match range {
-            Range::After(since) => match messages.first() {
-                Some(first) => first.seq == since + 1,
+            Range::After(since) => match entries.first() {
+                Some(first) => first.seq() == since + 1,
                 None => since == meta.head,
             },
-            Range::Before(_) => messages.first().is_none_or(|m| m.seq <= meta.oldest),
+            Range::Before(_) => entries.first().is_none_or(|m| m.seq() <= meta.oldest),
         };
+        let (mut messages, mut changes) = (Vec::with_capacity(entries.len()), Vec::new());
+        for e in entries {
+            match e {
+                crate::store::Entry::Message(m) => messages.push(m),
+                crate::store::Entry::Change(c) => changes.push(c),
+            }
+        }
         Ok(MessagePage {
             room: room.to_owned(),
             messages,
             complete,
             epoch: meta.epoch.to_string(),
-            changes: Vec::new(),
+            changes,
         })
     }
 

@@ -9,11 +9,12 @@
 
 use std::sync::{Arc, Weak};
 
-use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
 
-use super::{AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError};
+use super::{
+    AppendDone, Bus, Entry, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
+};
 
 /// Blocking store calls in flight at most (each may hold a database reader or a connection);
 /// more wait their turn.
@@ -108,9 +109,20 @@ impl Store {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         let (h, room) = (self.history.clone(), room.to_owned());
         self.blocking(move || h.read(&room, range, limit)).await
+    }
+
+    /// See [`History::thread`].
+    pub async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        limit: usize,
+    ) -> Result<super::Thread, StoreError> {
+        let (h, room) = (self.history.clone(), room.to_owned());
+        self.blocking(move || h.thread(&room, root, limit)).await
     }
 
     /// See [`History::list_named`].

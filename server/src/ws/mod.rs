@@ -24,6 +24,7 @@
 mod conn;
 mod end;
 mod join;
+mod lifecycle;
 mod socket;
 mod write;
 

@@ -120,7 +120,7 @@ fn summaries(
                 .first()
                 .and_then(|(_, fields)| fields.first())
                 .and_then(|(_, json)| script::decode(json).ok())
-                .map_or(0, |m| m.ts);
+                .map_or(0, |m| m.ts());
             Some(ConversationSummary {
                 room,
                 with,

@@ -148,5 +148,6 @@ fn appended((epoch, duplicate, json): Reply) -> Result<Appended, StoreError> {
         stored: Stored::new(super::script::decode(&json)?),
         epoch: epoch.into(),
         duplicate: duplicate == "1",
+        noop: false,
     })
 }

@@ -16,12 +16,12 @@
 //! persistence, or from an older snapshot) gives it a new epoch, and clients resuming with the
 //! old one are told `complete: false`. Only a post writes a room's epoch: a read computes it.
 
-use banter_protocol::ChatMessage;
+use banter_protocol::{Change, ChatMessage};
 use redis::Script;
 
 use super::life::life_lua;
 
-use crate::store::{NewMessage, StoreError};
+use crate::store::{Entry, NewMessage, StoreError};
 
 /// KEYS: seq, epoch, stream, dedupe key, room list, and for a private conversation its members
 /// hash and the two members' conversation indexes (sorted sets by the last message's time); then
@@ -83,9 +83,19 @@ impl Template {
     }
 }
 
-/// Parses a message as the scripts keep it.
-pub fn decode(json: &str) -> Result<ChatMessage, StoreError> {
-    serde_json::from_str(json).map_err(StoreError::failed)
+/// Parses an entry as the scripts keep it: a message, or (v1.2) a change, which alone has
+/// `target` and `kind`.
+pub fn decode(json: &str) -> Result<Entry, StoreError> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Kept {
+        Change(Change),
+        Message(ChatMessage),
+    }
+    match serde_json::from_str(json).map_err(StoreError::failed)? {
+        Kept::Change(c) => Ok(Entry::Change(c)),
+        Kept::Message(m) => Ok(Entry::Message(m)),
+    }
 }
 
 #[cfg(test)]
@@ -98,12 +108,14 @@ mod tests {
             room: "r\"seq\":0,".into(),
             user: "ann".into(),
             text: "\"seq\":0, hi".into(),
-            dedupe_key: None,
-            members: None,
+            ..NewMessage::default()
         };
         let t = Template::new(&msg).expect("template");
         let json = format!("{}{}{}", t.prefix, 42, t.suffix);
         let back = decode(&json).expect("valid JSON");
+        let Entry::Message(back) = back else {
+            panic!("a message")
+        };
         assert_eq!(back.seq, 42);
         assert_eq!(back.room, "r\"seq\":0,");
         assert_eq!(back.text, "\"seq\":0, hi");

@@ -20,7 +20,7 @@
 
 use std::sync::Weak;
 
-use banter_protocol::ChatMessage;
+use crate::store::Entry;
 use banter_protocol::http::ConversationSummary;
 
 use super::{RedisConfig, Shard};
@@ -101,7 +101,7 @@ impl History for RedisStore {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         self.of(room).read(room, range, limit)
     }
 

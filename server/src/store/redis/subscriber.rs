@@ -375,11 +375,11 @@ impl Shared {
                 self.reset(&sink, room);
                 return Ok(());
             }
-            let Some(last) = msgs.last().map(|m| m.seq) else {
+            let Some(last) = msgs.last().map(|m| m.seq()) else {
                 return Ok(());
             };
             for m in msgs {
-                if m.seq <= to {
+                if m.seq() <= to {
                     sink.publish(room, &meta.epoch, Stored::new(m));
                 }
             }

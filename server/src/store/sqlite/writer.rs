@@ -20,15 +20,16 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::Retention;
 use super::failures::FailureLog;
+use super::lifecycle::{self, COLUMNS, Prepared, row_to_entry};
 use super::recent::RecentKeys;
-use super::{Retention, row_to_message};
-use banter_protocol::ChatMessage;
+use banter_protocol::ChangeKind;
 
 use super::checkpoint::Checkpointer;
 use super::completions::{Completions, Outcome};
 use super::ids::Ids;
-use crate::store::{AppendDone, NewMessage, StoreError, now_ms};
+use crate::store::{AppendDone, Entry, NewMessage, StoreError, now_ms};
 
 /// How often rooms are pruned by age.
 const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -152,6 +153,7 @@ impl Writer {
         let mut dirty: Vec<Arc<str>> = Vec::new();
         let now = now_ms();
         let cutoff = now.saturating_sub(self.dedupe_window.as_millis() as u64);
+        let mut erased = false;
         for (msg, _) in batch.iter_mut() {
             let row = room_row(&tx, &mut self.rooms, &msg.room)?;
             if let Some(key) = &msg.dedupe_key
@@ -161,30 +163,29 @@ impl Writer {
                 out.push(Outcome::Duplicate(original));
                 continue;
             }
-            let m = ChatMessage {
-                room: msg.room.to_string(),
-                seq: row.head + 1,
-                id: self.ids.next(now),
-                user: std::mem::take(&mut msg.user),
-                text: std::mem::take(&mut msg.text),
-                ts: now,
-                ..Default::default()
+            let seq = row.head + 1;
+            let id = if msg.change.is_some() {
+                String::new()
+            } else {
+                self.ids.next(now)
             };
-            tx.prepare_cached(
-                "INSERT INTO messages (room_id, seq, id, user, text, ts, client_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                row.id,
-                m.seq as i64,
-                m.id,
-                m.user,
-                m.text,
-                m.ts as i64,
-                msg.dedupe_key
-            ])?;
+            let entry = match lifecycle::prepare(&tx, row.id, seq, id, msg)? {
+                Ok(Prepared::Entry(e)) => e,
+                Ok(Prepared::Noop(target)) => {
+                    out.push(Outcome::Noop(target));
+                    continue;
+                }
+                Err(refusal) => {
+                    out.push(Outcome::Failed(StoreError::Refused(refusal)));
+                    continue;
+                }
+            };
+            if matches!(&entry, Entry::Change(c) if c.kind == ChangeKind::Delete) {
+                erased = true;
+            }
+            lifecycle::insert(&tx, row.id, &entry, msg.dedupe_key.as_deref())?;
             if let Some(r) = self.rooms.get_mut(&msg.room) {
-                r.head = m.seq;
+                r.head = seq;
             }
             // Members are recorded with a conversation's first message.
             if let Some((a, b)) = &msg.members
@@ -196,12 +197,12 @@ impl Writer {
                 .execute(params![&*msg.room, &**a, &**b])?;
             }
             if let Some(key) = &msg.dedupe_key {
-                self.recent.insert(&msg.room, key, m.ts);
+                self.recent.insert(&msg.room, key, entry.ts());
             }
             if !dirty.contains(&msg.room) {
                 dirty.push(msg.room.clone());
             }
-            out.push(Outcome::Stored(m));
+            out.push(Outcome::Stored(entry));
         }
         for room in &dirty {
             if let Some(r) = self.rooms.get(room) {
@@ -214,6 +215,9 @@ impl Writer {
             }
         }
         tx.commit()?;
+        if erased {
+            self.checkpointer.erase();
+        }
         Ok(out)
     }
 
@@ -313,31 +317,32 @@ fn room_row(
     Ok(row)
 }
 
-/// The message stored under `key` in this room since `cutoff` (ms), if any (the newest, should
-/// the key have been used again after an earlier window).
+/// The entry stored under `key` in this room since `cutoff` (ms), if any (the newest, should
+/// the key have been used again after an earlier window), in its current state.
 fn find_duplicate(
     tx: &Transaction<'_>,
     room: &str,
     room_id: i64,
     key: &str,
     cutoff: u64,
-) -> rusqlite::Result<Option<ChatMessage>> {
+) -> rusqlite::Result<Option<Entry>> {
     // INDEXED BY: without statistics the planner would rather scan the room by its primary
     // key, which makes every append cost O(room size). No `ts >= ?` range, no `ORDER BY ...
     // LIMIT`: either makes SQLite re-prepare the statement at every binding (measured: a
     // re-prepare per append, a sixth of the writer's time), so the window and the newest are
     // picked here, among the (nearly always zero or one) rows of this key.
-    let mut newest: Option<ChatMessage> = None;
-    let mut stmt = tx.prepare_cached(
-        "SELECT seq, id, user, text, ts FROM messages INDEXED BY messages_client_key
-         WHERE room_id = ?1 AND client_key = ?2",
-    )?;
+    let mut newest: Option<Entry> = None;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages INDEXED BY messages_client_key
+         WHERE room_id = ?1 AND client_key = ?2"
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![room_id, key])?;
     while let Some(row) = rows.next()? {
-        let m = row_to_message(room, row)?;
-        if newest.as_ref().is_none_or(|n| m.seq > n.seq) {
+        let m = row_to_entry(room, row)?;
+        if newest.as_ref().is_none_or(|n| m.seq() > n.seq()) {
             newest = Some(m);
         }
     }
-    Ok(newest.filter(|m| m.ts >= cutoff))
+    Ok(newest.filter(|m| m.ts() >= cutoff))
 }
