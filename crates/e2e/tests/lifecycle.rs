@@ -36,8 +36,12 @@ async fn act(page: &Page, seq: u64, action: &str) -> Result<()> {
 /// The text of message `seq` on `page`, once it satisfies `ok`.
 async fn wait_text(page: &Page, seq: u64, what: &str, ok: impl Fn(&str) -> bool) -> Result<()> {
     wait_for(&format!("{what} on {}", page.label), || async {
-        let t = on_msg(page, seq, "return li ? li.querySelector('.msg-text').textContent : null;")
-            .await?;
+        let t = on_msg(
+            page,
+            seq,
+            "return li ? li.querySelector('.msg-text').textContent : null;",
+        )
+        .await?;
         Ok(t.as_str().filter(|t| ok(t)).map(|_| ()))
     })
     .await
@@ -88,7 +92,10 @@ async fn an_edit_in_place_by_keyboard_reaches_the_other_page() {
         ada.wait_focus(&format!("edit-{seq}")).await?;
         edit.send_keys(KEY_ESC).await?;
         ada.wait_focus("composer-input").await?;
-        ensure!(ada.client.find(Locator::Css(".edit-box")).await.is_err(), "Esc cancels");
+        ensure!(
+            ada.client.find(Locator::Css(".edit-box")).await.is_err(),
+            "Esc cancels"
+        );
 
         composer.send_keys(KEY_UP).await?;
         let edit = ada
@@ -101,14 +108,21 @@ async fn an_edit_in_place_by_keyboard_reaches_the_other_page() {
         for page in [&ada, &bob] {
             wait_text(page, seq, "the edited text", |t| t == "hello world").await?;
         }
-        let edited = on_msg(&bob, seq, "const e = li.querySelector('.edited'); return e ? e.title : null;")
-            .await?;
+        let edited = on_msg(
+            &bob,
+            seq,
+            "const e = li.querySelector('.edited'); return e ? e.title : null;",
+        )
+        .await?;
         ensure!(
             edited.as_str().is_some_and(|t| t.starts_with("Edited ")),
             "(edited) with its time: {edited}"
         );
         let texts: Vec<String> = bob.messages().await?.into_iter().map(|m| m.2).collect();
-        ensure!(texts == ["hello world"], "one message, not a new line: {texts:?}");
+        ensure!(
+            texts == ["hello world"],
+            "one message, not a new line: {texts:?}"
+        );
         for page in [&ada, &bob] {
             page.assert_clean_console(&[]).await?;
         }
@@ -170,14 +184,23 @@ async fn a_delete_asks_first_and_leaves_message_deleted_in_place() {
         ada.client.accept_alert().await?;
         for page in [&ada, &bob] {
             wait_text(page, seq, "message deleted", |t| t == "message deleted").await?;
-            let actions = on_msg(page, seq, "return li.querySelectorAll('.msg-actions').length;")
-                .await?;
+            let actions = on_msg(
+                page,
+                seq,
+                "return li.querySelectorAll('.msg-actions').length;",
+            )
+            .await?;
             ensure!(actions == 0, "no actions on a deleted message");
         }
         // bob cannot delete ada's messages: he is not offered to.
         ada.send("stays").await?;
         let (other, _) = bob.wait_message("stays").await?;
-        let offered = on_msg(&bob, other, "return li.querySelector('.act-delete').hidden;").await?;
+        let offered = on_msg(
+            &bob,
+            other,
+            "return li.querySelector('.act-delete').hidden;",
+        )
+        .await?;
         ensure!(offered == true, "delete is only for the author");
         Ok(())
     })
@@ -195,15 +218,19 @@ async fn reactions_show_counts_and_who_on_both_pages() {
         ada.wait_message("ship it?").await?;
 
         act(&bob, seq, ".act-react").await?;
-        bob.click(&format!("#messages li.msg[data-seq=\"{seq}\"] .picker .pick[data-emoji=\"👍\"]"))
-            .await?;
+        bob.click(&format!(
+            "#messages li.msg[data-seq=\"{seq}\"] .picker .pick[data-emoji=\"👍\"]"
+        ))
+        .await?;
         wait_for("bob's 👍 on ada's page", || async {
             let r = reactions(&ada, seq).await?;
             Ok((r.len() == 1 && r[0].1 == 1).then_some(()))
         })
         .await?;
-        ada.click(&format!("#messages li.msg[data-seq=\"{seq}\"] .reaction[data-emoji=\"👍\"]"))
-            .await?;
+        ada.click(&format!(
+            "#messages li.msg[data-seq=\"{seq}\"] .reaction[data-emoji=\"👍\"]"
+        ))
+        .await?;
         for page in [&ada, &bob] {
             wait_for(&format!("2 👍 on {}", page.label), || async {
                 let r = reactions(page, seq).await?;
@@ -216,8 +243,12 @@ async fn reactions_show_counts_and_who_on_both_pages() {
 
         // The picker offers the emoji bob just used first.
         act(&bob, seq, ".act-react").await?;
-        let first = on_msg(&bob, seq, "return li.querySelector('.picker .pick').dataset.emoji;")
-            .await?;
+        let first = on_msg(
+            &bob,
+            seq,
+            "return li.querySelector('.picker .pick').dataset.emoji;",
+        )
+        .await?;
         ensure!(first == "👍", "recent first: {first}");
         bob.client
             .active_element()
@@ -225,8 +256,10 @@ async fn reactions_show_counts_and_who_on_both_pages() {
             .send_keys(KEY_ESC)
             .await?;
 
-        ada.click(&format!("#messages li.msg[data-seq=\"{seq}\"] .reaction[data-emoji=\"👍\"]"))
-            .await?;
+        ada.click(&format!(
+            "#messages li.msg[data-seq=\"{seq}\"] .reaction[data-emoji=\"👍\"]"
+        ))
+        .await?;
         wait_for("ada's taken back on bob's page", || async {
             let r = reactions(&bob, seq).await?;
             Ok((r.len() == 1 && r[0].1 == 1 && r[0].2 == "bob").then_some(()))
