@@ -29,9 +29,11 @@ pub fn provide_msg_ui() -> MsgUi {
     Effect::new(move |prev: Option<String>| {
         let now = room.get();
         if prev.is_some_and(|p| p != now) {
-            ui.editing.set(None);
-            ui.thread.set(None);
-            ui.picker.set(None);
+            for open in [ui.editing, ui.thread, ui.picker] {
+                if open.with_untracked(Option::is_some) {
+                    open.set(None);
+                }
+            }
         }
         now
     });

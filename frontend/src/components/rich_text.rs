@@ -10,8 +10,10 @@ use web_sys::{Element, Node};
 
 use crate::markup::{Block, Span, parse};
 
-/// Fills `into` with the blocks of `text`; `@me` mentions are marked.
+/// Fills `into` with the blocks of `text` (replacing what it held: a view rebuilt in place may
+/// hand the same element again); `@me` mentions are marked.
 pub fn fill(into: &Element, text: &str, me: &str) {
+    into.set_text_content(None);
     for block in parse(text) {
         match block {
             Block::Para(spans) => {
