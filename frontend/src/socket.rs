@@ -132,7 +132,11 @@ impl Chat {
 
     /// Sends `text` to the room on screen, or says why not. It shows as pending until acked.
     pub fn send_text(&self, text: &str) -> Result<(), String> {
-        let frames = self.with_session(|s| s.compose(text))?;
+        let now = now_ms();
+        let frames = self.with_session(|s| {
+            s.now = now;
+            s.compose(text)
+        })?;
         self.push(frames);
         Ok(())
     }
@@ -223,13 +227,16 @@ impl Chat {
     }
 
     /// Tells the room on screen that the user is typing (at most every few seconds).
-    pub fn typing(&self) {
+    /// Returns how long to wait when held back right after a send (then call again if the user
+    /// is still writing).
+    pub fn typing(&self) -> Option<f64> {
         let now = now_ms();
-        let frames = self
+        let (frames, quiet) = self
             .session
-            .try_update_untracked(|s| s.typing_frame(now))
+            .try_update_untracked(|s| (s.typing_frame(now), s.typing_quiet_for(now)))
             .unwrap_or_default();
         self.push(frames);
+        quiet
     }
 
     /// Sends every refused message on screen again.

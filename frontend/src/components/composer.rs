@@ -106,8 +106,18 @@ pub fn Composer() -> impl IntoView {
                 prop:value=move || text.get()
                 on:input=move |ev| {
                     let value = event_target_value(&ev);
-                    if !value.trim().is_empty() {
-                        chat.typing();
+                    if !value.trim().is_empty()
+                        && let Some(wait) = chat.typing()
+                    {
+                        // Just sent: say "typing" once the quiet while is over, if still so.
+                        set_timeout(
+                            move || {
+                                if !text.with_untracked(|t| t.trim().is_empty()) {
+                                    chat.typing();
+                                }
+                            },
+                            std::time::Duration::from_millis(wait.ceil() as u64 + 1),
+                        );
                     }
                     text.set(value);
                     if error.with_untracked(Option::is_some) {

@@ -35,7 +35,11 @@ impl Chat {
 
     /// Answers in the thread of `root`.
     pub fn reply(&self, root: u64, text: &str) -> Result<(), String> {
-        self.act(|s| s.reply(root, text))
+        let now = super::now_ms();
+        self.act(|s| {
+            s.now = now;
+            s.reply(root, text)
+        })
     }
 
     /// The thread of `root` is on screen: its replies are read; the whole thread is fetched

@@ -88,7 +88,7 @@ impl Session {
             .current_message(root)
             .and_then(|m| m.reply_to)
             .unwrap_or(root);
-        self.last_typing = None;
+        self.typing_sent();
         self.submit(&text, PendingOp::Reply { reply_to: root })
     }
 

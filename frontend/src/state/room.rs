@@ -10,7 +10,8 @@ pub const TYPING_SHOWS_MS: f64 = 5_000.0;
 /// How long after a user's message a `typing` from them is taken as late news, in milliseconds:
 /// the server sends typing on its presence tick (every 250 ms by default), so a `typing` made
 /// before the message may arrive just after it, and would show "is typing…" for 5 s more.
-pub const TYPING_STALE_AFTER_MESSAGE_MS: f64 = 1_000.0;
+/// Less than senders stay quiet after a send ([`super::TYPING_QUIET_AFTER_SEND_MS`]).
+pub const TYPING_STALE_AFTER_MESSAGE_MS: f64 = 750.0;
 
 /// How many join/leave lines a room keeps.
 const KEEP_EVENTS: usize = 100;

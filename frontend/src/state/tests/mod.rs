@@ -428,6 +428,28 @@ fn a_message_ends_typing_even_when_the_typing_comes_late() {
     assert_eq!(s.current().map(|r| r.typing.len()), Some(2));
 }
 
+/// After a send the sender stays quiet longer than receivers ignore late typing, so typing
+/// right after a message still shows (a moment later) and never as late news.
+#[test]
+fn typing_waits_a_moment_after_a_send() {
+    let mut s = online_with(&[]);
+    s.now = 20_000.0;
+    s.compose("sent").expect("valid");
+    assert!(
+        s.typing_frame(20_100.0).is_empty(),
+        "held right after the send"
+    );
+    assert_eq!(
+        s.typing_quiet_for(20_100.0),
+        Some(TYPING_QUIET_AFTER_SEND_MS - 100.0)
+    );
+    assert_eq!(
+        s.typing_frame(20_000.0 + TYPING_QUIET_AFTER_SEND_MS).len(),
+        1
+    );
+    assert_eq!(s.typing_quiet_for(21_500.0), None);
+}
+
 #[test]
 fn joins_and_leaves_become_quiet_lines_after_the_newest_message() {
     let mut s = online_with(&[1, 2]);
