@@ -67,6 +67,9 @@ presence-interval = "100ms"
 presence-batch = 8
 joined-max-users = 40
 worker-threads = 2
+max-emoji-bytes = 16
+max-edits = 5
+max-reactions = 50
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

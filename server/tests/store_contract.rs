@@ -10,7 +10,11 @@
 //! dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
 //! one at each open, SQLite and Redis keep theirs); reads page by `since` and by `before`;
 //! retention keeps the newest messages and the `seq` carries on; conversations know their
-//! members and each user's conversations; the room list holds rooms, not conversations.
+//! members and each user's conversations; the room list holds rooms, not conversations. v1.2:
+//! a change takes the next `seq` (a no-op reaction none) and folds into its target; only the
+//! author edits or deletes; a deleted message is a tombstone whose text, reactions and earlier
+//! edit texts are gone; a change is deduped by `client_id`; the per-message limits hold; a
+//! reply to a reply joins the root's thread, which counts its replies.
 
 use banter_protocol::{Change, ChangeKind, ChatMessage};
 use banter_server::store::{
@@ -344,6 +348,10 @@ contract!(
     retention_keeps_the_newest_and_the_seq_carries_on,
     conversations_know_their_members,
     a_page_of_conversations_is_the_most_recent,
+    changes_take_gap_free_seqs_and_fold_into_their_target,
+    only_the_author_changes_and_a_deleted_message_is_gone,
+    a_change_is_deduped_by_client_id_and_limits_hold,
+    a_reply_to_a_reply_joins_the_root_thread,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it
@@ -376,8 +384,7 @@ async fn redis_conversations_kept_by_an_older_version_are_listed_after_the_upgra
     assert_eq!(again.len(), 1, "and read from the index from then on");
 }
 
-// --- v1.2 lifecycle promises (memory and SQLite; Redis joins once its post script checks
-// and folds changes: until then it refuses them) ---
+// --- v1.2: the message lifecycle ---
 
 fn change_of(user: &str, target: u64, kind: ChangeKind, text: &str, emoji: &str) -> NewMessage {
     NewMessage {
@@ -521,6 +528,7 @@ async fn only_the_author_changes_and_a_deleted_message_is_gone(b: Backend) {
         changes[0].text, None,
         "the earlier edit's text is erased too"
     );
+    assert_eq!(changes[1].emoji, None, "and the reaction's emoji");
     assert_eq!(changes.len(), 3);
 }
 
@@ -569,27 +577,3 @@ async fn a_reply_to_a_reply_joins_the_root_thread(b: Backend) {
     let seqs: Vec<u64> = replies.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [2, 3]);
 }
-
-macro_rules! lifecycle {
-    ($($promise:ident),* $(,)?) => {
-        mod lifecycle_on_memory {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $promise() {
-                super::$promise(super::Backend::memory()).await;
-            })*
-        }
-        mod lifecycle_on_sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $promise() {
-                super::$promise(super::Backend::sqlite()).await;
-            })*
-        }
-    };
-}
-
-lifecycle!(
-    changes_take_gap_free_seqs_and_fold_into_their_target,
-    only_the_author_changes_and_a_deleted_message_is_gone,
-    a_change_is_deduped_by_client_id_and_limits_hold,
-    a_reply_to_a_reply_joins_the_root_thread,
-);

@@ -21,9 +21,6 @@ use crate::store::{self, Retention, SqliteSync as Sync};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "banter", version, about, long_about = None)]
 pub struct Config {
-    #[command(flatten)]
-    pub lifecycle: LifecycleConfig,
-
     /// Address and port to listen on.
     #[arg(long, env = "BANTER_LISTEN", default_value = "0.0.0.0:3000")]
     pub listen: SocketAddr,
@@ -329,6 +326,9 @@ pub struct Config {
     /// machine do best with their share of its cores each.
     #[arg(long, env = "BANTER_WORKER_THREADS", default_value_t = 0)]
     pub worker_threads: usize,
+
+    #[command(flatten)]
+    pub lifecycle: LifecycleConfig,
 }
 
 /// `--auth`: how clients are identified.

@@ -6,6 +6,8 @@
 //! that serves sockets. Who the caller is (token mode) and the
 //! request rate are settled before, by [`crate::http_guard`].
 
+mod lifecycle;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -41,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .merge(lifecycle::router())
 }
 
 async fn rooms(

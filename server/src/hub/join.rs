@@ -230,7 +230,8 @@ impl Hub {
             .read(room, Range::After(head), want)
             .map_err(|e| refusal(&e))?;
         for m in msgs {
-            self.inner.rooms.publish(room, &meta.epoch, Stored::new(m));
+            let stored = Stored::read_at(m, meta.head);
+            self.inner.rooms.publish(room, &meta.epoch, stored);
         }
         Ok(())
     }

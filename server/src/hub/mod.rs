@@ -44,7 +44,7 @@ pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
-pub use lifecycle::ChangeRequest;
+pub use lifecycle::{ChangeRequest, refused as lifecycle_refused};
 pub use peer::Peer;
 pub use replay::{BacklogGap, BacklogStep};
 use room::{Member, Room};
@@ -304,8 +304,9 @@ impl Hub {
     /// is refused before anything is stored); in a private conversation, `user` must be a
     /// member (the loaded room or the cache knows; else the store is read). A
     /// `client_id` already seen from the same `user` in this room within the dedupe window
-    /// stores nothing: `reply` gets the original message with `duplicate: true`. `reply` runs on
-    /// the store's thread: it must not block.
+    /// stores nothing: `reply` gets the original message with `duplicate: true`. With
+    /// `reply_to` (v1.2) the message answers that one; the store checks it exists in the room
+    /// and stores the thread's root. `reply` runs on the store's thread: it must not block.
     pub async fn post(
         &self,
         room: &str,
@@ -476,6 +477,16 @@ impl Hub {
             epoch: meta.epoch.to_string(),
             changes,
         })
+    }
+
+    /// v1.2: thread `root` of `room` (see [`crate::store::History::thread`]).
+    pub async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        limit: usize,
+    ) -> Result<crate::store::Thread, StoreError> {
+        self.inner.store.thread(room, root, limit).await
     }
 
     /// Stored rooms with their head, and how many users are present in each, sorted by name;

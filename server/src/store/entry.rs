@@ -249,14 +249,17 @@ pub fn fold_reply(root: &mut ChatMessage, r: &ChatMessage) {
     root.last_reply_ts = Some(root.last_reply_ts.unwrap_or(0).max(r.ts));
 }
 
-/// Erases what an earlier entry kept of a deleted message (an edit's text). Returns whether it
-/// changed anything.
+/// Erases what an earlier entry kept of a deleted message: an edit's text, a reaction's emoji
+/// (who made the change stays, as the tombstone keeps its author). Returns whether it changed
+/// anything.
 pub fn erase(e: &mut Change, deleted: u64) -> bool {
-    if e.target == deleted && e.kind == ChangeKind::Edit && e.text.is_some() {
-        e.text = None;
-        return true;
+    if e.target != deleted || e.kind == ChangeKind::Delete {
+        return false;
     }
-    false
+    let had = e.text.is_some() || e.emoji.is_some();
+    e.text = None;
+    e.emoji = None;
+    had
 }
 
 /// The thread a reply to `parent` joins: the parent's own root when it is a reply itself.

@@ -50,6 +50,10 @@ pub use sqlite::Sync as SqliteSync;
 pub struct Stored {
     pub entry: Entry,
     pub frame: Frame,
+    /// v1.2: the last `seq` whose effect this state includes: its own for an entry as
+    /// appended, the room's head for a message read from the store in its current state. The
+    /// hub folds a later entry into it only when that entry is newer (a reply is counted once).
+    pub as_of: u64,
 }
 
 impl Stored {
@@ -57,8 +61,20 @@ impl Stored {
     /// serialized.
     pub fn new(entry: impl Into<Entry>) -> Arc<Stored> {
         let entry = entry.into();
+        let as_of = entry.seq();
+        Stored::read_at(entry, as_of)
+    }
+
+    /// An entry read from the store when the room's head was `head` (its state includes every
+    /// entry up to it).
+    pub fn read_at(entry: Entry, head: u64) -> Arc<Stored> {
         let frame = entry.frame();
-        Arc::new(Stored { entry, frame })
+        let as_of = head.max(entry.seq());
+        Arc::new(Stored {
+            entry,
+            frame,
+            as_of,
+        })
     }
 
     pub fn seq(&self) -> u64 {

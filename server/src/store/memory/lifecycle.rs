@@ -3,8 +3,8 @@
 //! [`crate::store::entry`]). A target no longer in the ring is `not_found`: this store keeps
 //! only its window.
 //!
-//! Deletion erases: the target's entry in the ring, its copy in the dedupe table and the text
-//! of its earlier edit entries are replaced by versions without the text; the old ones are
+//! Deletion erases: the target's entry in the ring, its copy in the dedupe table and its earlier
+//! edit and reaction entries are replaced by versions without the text and emoji; the old ones are
 //! dropped with their last reference.
 
 use std::sync::Arc;

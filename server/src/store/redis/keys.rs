@@ -19,6 +19,11 @@ pub struct Keys {
     pub present: String,
     /// A private conversation's members: hash with fields `a` and `b`.
     pub members: String,
+    /// v1.2: hash `seq` → the entry's current JSON, for entries changed since they were
+    /// stored (a message edited, reacted to, replied to or deleted; an edit erased).
+    pub fold: String,
+    /// v1.2: hash `target` → its edit count, and `target:s` → its edits' `seq`s.
+    pub edits: String,
     prefix: String,
 }
 
@@ -44,6 +49,8 @@ impl Keys {
             channel: format!("{prefix}{CHANNEL}"),
             present: format!("{prefix}:present"),
             members: format!("{prefix}:members"),
+            fold: format!("{prefix}:fold"),
+            edits: format!("{prefix}:edits"),
             prefix,
         }
     }

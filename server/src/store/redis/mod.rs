@@ -143,12 +143,6 @@ impl History for Shard {
     }
 
     fn append(&self, msg: NewMessage, done: AppendDone) {
-        if msg.change.is_some() || msg.reply_to.is_some() {
-            // Not yet: the post script does not check and fold changes and replies.
-            return done(Err(StoreError::failed(
-                "edits, deletions, reactions and replies are not yet supported with --store redis",
-            )));
-        }
         let template = match Template::new(&msg) {
             Ok(t) => t,
             Err(e) => return done(Err(e)),
@@ -165,7 +159,7 @@ impl History for Shard {
         };
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.post_hash)
-            .arg(9)
+            .arg(11)
             .arg(&keys.seq)
             .arg(&keys.epoch)
             .arg(&keys.stream)
@@ -175,6 +169,8 @@ impl History for Shard {
             .arg(a_set)
             .arg(b_set)
             .arg(life::LIFE)
+            .arg(&keys.fold)
+            .arg(&keys.edits)
             .arg(&template.prefix)
             .arg(&template.suffix)
             .arg(self.cfg.retain.unwrap_or(0))
@@ -184,6 +180,7 @@ impl History for Shard {
             .arg(a)
             .arg(b)
             .arg(template.ts);
+        lifecycle_args(&mut cmd, &msg);
         self.publisher
             .send(Job { cmd, done }, shards::hash(&msg.room));
     }
@@ -250,4 +247,27 @@ impl Bus for Shard {
         let payload = format!("{}\n{room}\n{}", self.presence.node, frame.as_str());
         self.notices.send(keys::user_channel(to), payload);
     }
+}
+
+/// The post script's v1.2 arguments (see `lifecycle.lua`).
+fn lifecycle_args(cmd: &mut redis::Cmd, msg: &NewMessage) {
+    let (mode, target) = match (&msg.change, msg.reply_to) {
+        (Some(c), _) => ("change", c.target),
+        (None, Some(parent)) => ("reply", parent),
+        (None, None) => ("", 0),
+    };
+    let c = msg.change.as_ref();
+    cmd.arg(mode)
+        .arg(target.min(script::MAX_BOUND))
+        .arg(c.map_or("", |c| c.kind.as_str()))
+        .arg(&msg.user)
+        .arg(c.and_then(|c| c.emoji.as_deref()).unwrap_or(""))
+        .arg(&msg.text)
+        .arg(c.map_or(0, |c| c.limits.edits))
+        .arg(c.map_or(0, |c| c.limits.reactions))
+        .arg(if c.is_some_and(|c| c.moderator) {
+            "1"
+        } else {
+            "0"
+        });
 }

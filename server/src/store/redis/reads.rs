@@ -100,6 +100,7 @@ impl Reads {
                 .key(&keys.epoch)
                 .key(&keys.stream)
                 .key(life::LIFE)
+                .key(&keys.fold)
                 .arg(mode)
                 .arg(bound.min(MAX_BOUND))
                 .arg(limit.min(MAX_BOUND as usize))

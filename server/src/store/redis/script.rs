@@ -27,14 +27,21 @@ use crate::store::{Entry, NewMessage, StoreError};
 /// hash and the two members' conversation indexes (sorted sets by the last message's time); then
 /// [`LIFE`](super::life::LIFE). ARGV: the template's prefix and suffix, retain (0 = all), dedupe
 /// window in ms (0 = no dedupe key), room name, channel, the two members (empty for a room), and
-/// the message's `ts`.
+/// the message's `ts`. v1.2 adds KEYS fold and edits, and ARGV mode, target, kind, user, emoji,
+/// an edit's text, the edit and reaction limits and whether the user may delete any message
+/// (see `lifecycle.lua`, prepended). Returns `{epoch, "0" | "1" (duplicate) | "2" (a change
+/// that changes nothing: the target's JSON), JSON}` or `{epoch, "e", refusal}`.
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
 /// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
 /// pipeline, so the recorded life is this Redis process's; without one it refuses (nothing is
 /// written).
-const POST: &str = concat!(life_lua!(), include_str!("post.lua"));
+const POST: &str = concat!(
+    life_lua!(),
+    include_str!("lifecycle.lua"),
+    include_str!("post.lua")
+);
 
-/// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE). ARGV: mode (`meta`, `after` or
+/// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE), fold (v1.2). ARGV: mode (`meta`, `after` or
 /// `before`), bound, limit, room name. Returns `{epoch, head, oldest, message JSON...}`
 /// (ascending for `after`, descending for `before`), all from one moment. Writes nothing: a
 /// room's epoch, and a life renewed since the last post, are computed as the next post will
@@ -68,9 +75,16 @@ const PLACEHOLDER: &str = "\"seq\":0,";
 
 impl Template {
     /// Serializes `msg` with a fresh id and the time now, leaving the `seq` to the script.
+    /// A change (v1.2) is serialized as its `change` entry; a reply without its `reply_to`,
+    /// which the script adds once it has found the thread's root.
     pub fn new(msg: &NewMessage) -> Result<Self, StoreError> {
-        let sequenced = msg.sequenced(0);
-        let json = serde_json::to_string(&sequenced).map_err(StoreError::failed)?;
+        let mut sequenced = msg.sequenced(0);
+        sequenced.reply_to = None;
+        let json = match msg.change_entry(0, sequenced.ts) {
+            Some(c) => serde_json::to_string(&c),
+            None => serde_json::to_string(&sequenced),
+        }
+        .map_err(StoreError::failed)?;
         let at = json
             .find(PLACEHOLDER)
             .ok_or_else(|| StoreError::failed("message template without a seq field"))?;

@@ -380,7 +380,7 @@ impl Shared {
             };
             for m in msgs {
                 if m.seq() <= to {
-                    sink.publish(room, &meta.epoch, Stored::new(m));
+                    sink.publish(room, &meta.epoch, Stored::read_at(m, meta.head));
                 }
             }
             if last >= to || sink.head(room).is_none_or(|(_, h)| h < last) {

@@ -5,8 +5,8 @@
 //! a change into its target inside the batch's transaction ([`prepare`]), so the rules see the
 //! committed state plus the batch's earlier entries, and a page is a plain range read.
 //!
-//! Deletion erases in the same transaction: the target's `text` and `reactions` are cleared and
-//! the `text` of its earlier edit rows too. With `secure_delete` on (see `schema`), SQLite
+//! Deletion erases in the same transaction: the target's `text` and `reactions` are cleared, and
+//! the `text` of its earlier edit rows and the `emoji` of its reaction rows too. With `secure_delete` on (see `schema`), SQLite
 //! zeroes the freed bytes in the database file; the WAL still holds them until the
 //! checkpoint that the writer asks for after a deletion (see `checkpoint`).
 
@@ -231,7 +231,8 @@ pub fn prepare(
     save(tx, room_id, &target, edits)?;
     if c.kind == ChangeKind::Delete {
         tx.prepare_cached(
-            "UPDATE messages SET text = '' WHERE room_id = ?1 AND kind = 1 AND target = ?2",
+            "UPDATE messages SET text = '', emoji = NULL
+             WHERE room_id = ?1 AND kind IN (1, 3, 4) AND target = ?2",
         )?
         .execute(params![room_id, c.target as i64])?;
     }

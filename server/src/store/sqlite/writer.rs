@@ -209,8 +209,11 @@ impl Writer {
                 tx.prepare_cached("UPDATE rooms SET head = ?1 WHERE id = ?2")?
                     .execute(params![r.head as i64, r.id])?;
                 if let Some(keep) = self.retention.messages {
+                    let below = r.head.saturating_sub(keep) as i64;
                     tx.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
-                        .execute(params![r.id, r.head.saturating_sub(keep) as i64])?;
+                        .execute(params![r.id, below])?;
+                    tx.prepare_cached("DELETE FROM replies WHERE room_id = ?1 AND seq <= ?2")?
+                        .execute(params![r.id, below])?;
                 }
             }
         }
@@ -277,8 +280,15 @@ fn prune_by_age(conn: &Connection, cutoff: i64) -> rusqlite::Result<()> {
         "DELETE FROM messages WHERE room_id = ?1 AND ts < ?2 AND seq IN
            (SELECT seq FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT 1000)",
     )?;
+    // A thread's index keeps no reply that retention removed.
+    let mut replies = conn.prepare(
+        "DELETE FROM replies WHERE room_id = ?1 AND seq <
+           (SELECT COALESCE(MIN(seq), (SELECT head + 1 FROM rooms WHERE id = ?1))
+            FROM messages WHERE room_id = ?1)",
+    )?;
     for id in ids {
         while delete.execute(params![id, cutoff])? == 1000 {}
+        replies.execute(params![id])?;
     }
     Ok(())
 }
