@@ -278,7 +278,8 @@ async fn reactions_show_counts_and_who_on_both_pages() {
 }
 
 /// ada answers bob's message in a thread pane with its own composer; the reply is not a line
-/// of the room; bob sees "1 reply" with "1 new", opens the thread and reads it there.
+/// of the room; bob sees "1 reply" with "1 new", opens the thread and reads it there, and
+/// again after a reload.
 #[tokio::test(flavor = "multi_thread")]
 async fn replies_go_to_a_thread_in_a_side_pane() {
     run("replies_in_a_thread", |ctx| async move {
@@ -321,6 +322,19 @@ async fn replies_go_to_a_thread_in_a_side_pane() {
             .await?;
         wait_for("the pane closed by Esc", || async {
             Ok(bob.visible_text("#thread-pane").await?.is_none().then_some(()))
+        })
+        .await?;
+
+        // After a reload: the count from the replay's current state, nothing new, the thread
+        // read again.
+        bob.client.refresh().await?;
+        bob.wait_state("online").await?;
+        let label = bob.wait_visible_text(&link).await?;
+        ensure!(label.contains("1 reply") && !label.contains("new"), "after a reload: {label}");
+        bob.click(&link).await?;
+        wait_for("the thread after a reload", || async {
+            let pane = bob.visible_text("#thread-pane .thread-messages").await?.unwrap_or_default();
+            Ok(pane.contains("I will").then_some(()))
         })
         .await?;
         for page in [&ada, &bob] {
