@@ -159,10 +159,15 @@ impl Core {
         }
     }
 
-    /// A `replay` header without its `from`: [`Core::replay_range`] with nothing known to be
-    /// gone (kept for callers written before v1.2; prefer `replay_range`).
+    /// A `replay` header without its `from` (kept for callers written before v1.2; prefer
+    /// [`Core::replay_range`]): when incomplete, the replay's first entry shows where what the
+    /// server holds begins.
     pub fn replay(&mut self, room: &str, to: u64, epoch: &str, complete: bool) -> Option<Gap> {
-        self.replay_range(room, 0, to, epoch, complete)
+        let gap = self.replay_range(room, 0, to, epoch, complete);
+        if !complete && let Some(state) = self.get_mut(room) {
+            state.replaying_from_unknown();
+        }
+        gap
     }
 
     /// A `replay` header for `from..=to`: checked like a `joined`; `complete: false` names what
@@ -198,9 +203,11 @@ impl Core {
         if !state.advance(m.seq) {
             return None;
         }
-        let as_of = state.as_of(m.seq);
         let m = Arc::new(m);
-        state.store.insert_as_of(m.clone(), as_of);
+        match state.replayed_as_of(m.seq) {
+            Some(as_of) => state.store.insert_as_of(m.clone(), as_of),
+            None => state.store.insert_shared(m.clone()),
+        };
         Some(m)
     }
 

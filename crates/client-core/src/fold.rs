@@ -32,13 +32,10 @@ pub fn apply(m: &mut ChatMessage, c: &Change) -> bool {
             m.files = Vec::new();
             true
         }
-        ChangeKind::React => react(m, emoji(c), &c.user),
-        ChangeKind::Unreact => unreact(m, emoji(c), &c.user),
+        // A reaction entry of a message deleted since has lost its emoji: nothing to fold.
+        ChangeKind::React => c.emoji.as_ref().is_some_and(|e| react(m, e, &c.user)),
+        ChangeKind::Unreact => c.emoji.as_ref().is_some_and(|e| unreact(m, e, &c.user)),
     }
-}
-
-fn emoji(c: &Change) -> &str {
-    c.emoji.as_deref().unwrap_or_default()
 }
 
 fn edit(m: &mut ChatMessage, c: &Change) -> bool {
@@ -189,6 +186,14 @@ mod tests {
             assert!(!apply(&mut m, &c));
         }
         assert!(m.text.is_empty() && m.reactions.is_empty());
+        let mut erased = change(2, 1, "bob", ChangeKind::React, "👍");
+        erased.emoji = None;
+        let mut live = msg(1, "ada", "hi");
+        assert!(
+            !apply(&mut live, &erased),
+            "an erased reaction folds to nothing"
+        );
+        assert!(live.reactions.is_empty());
     }
 
     #[test]

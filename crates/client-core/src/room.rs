@@ -22,6 +22,9 @@ pub struct RoomSync {
     seen: Option<SeqSet>,
     /// The end of the replay in progress: messages up to it come in their current state.
     replay_to: u64,
+    /// An incomplete replay whose `from` the caller did not give: its first entry shows where
+    /// what the server still holds begins.
+    gone_before_next: bool,
 }
 
 impl RoomSync {
@@ -33,6 +36,7 @@ impl RoomSync {
             joined: false,
             seen: since.map(SeqSet::from_floor),
             replay_to: 0,
+            gone_before_next: false,
         }
     }
 
@@ -92,22 +96,27 @@ impl RoomSync {
         }
     }
 
-    /// The `seq` a message's state reflects when it comes as a frame: the replay's end while
-    /// it is one of the replay's messages, else itself.
-    pub(crate) fn as_of(&self, seq: u64) -> u64 {
-        if seq <= self.replay_to {
-            self.replay_to
-        } else {
-            seq
-        }
+    /// An incomplete replay with no `from` known: the entries before its first one are gone.
+    pub(crate) fn replaying_from_unknown(&mut self) {
+        self.gone_before_next = true;
+    }
+
+    /// For a message of the replay (in its current state), the replay's end: its state reflects
+    /// at least that; `None` for one that came live.
+    pub(crate) fn replayed_as_of(&self, seq: u64) -> Option<u64> {
+        (seq <= self.replay_to).then_some(self.replay_to)
     }
 
     /// Takes entry `seq` in: whether it is new (a repeat comes from a replay overlapping what
     /// came live, or a page overlapping frames). Moves the resume point.
     pub(crate) fn advance(&mut self, seq: u64) -> bool {
+        let gone = std::mem::take(&mut self.gone_before_next);
         let seen = self
             .seen
             .get_or_insert_with(|| SeqSet::from_floor(seq.saturating_sub(1)));
+        if gone {
+            seen.fill_to(seq.saturating_sub(1));
+        }
         seen.insert(seq)
     }
 }

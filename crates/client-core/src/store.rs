@@ -6,9 +6,15 @@
 //! keeps none (`with_cap(0)`): only the rules that decide what is new need the core.
 //!
 //! Each message is held with the `seq` its state is known to reflect (`as_of`): a message that
-//! came live reflects only itself; one from a page or a replay in current state reflects every
-//! entry up to that page's or replay's end. A change or reply at or below `as_of` is already in
-//! the state and is not folded again (a reply would be counted twice).
+//! came live reflects only itself; one from a page or a replay (a snapshot of its current state)
+//! reflects every entry up to that page's or replay's end, and maybe some after it (the server
+//! reads a long replay a chunk at a time). A change or reply at or below `as_of` is already in
+//! the state and is not folded again. Changes are idempotent, so one after `as_of` that the
+//! snapshot already reflected does no harm; a reply is not (it would be counted twice), so on a
+//! snapshot root a reply past `as_of` counts only when it is newer than the root's
+//! `last_reply_ts` (the snapshot reflects a prefix of the room's sequence: once one reply is
+//! newer, every later one is too). Two replies to one root in the same millisecond on either
+//! side of a snapshot's end are the one case this cannot tell apart (one would not be counted).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,6 +40,8 @@ pub struct MessageStore {
 struct Slot {
     msg: Arc<ChatMessage>,
     as_of: u64,
+    /// Its state came as a snapshot (page or replay) and no reply was counted on it since.
+    snapshot: bool,
 }
 
 impl Default for MessageStore {
@@ -58,17 +66,22 @@ impl MessageStore {
         self.insert_shared(Arc::new(msg))
     }
 
-    /// [`Self::insert`] of a message already shared.
+    /// [`Self::insert`] of a message already shared (as it came live: its state is its own).
     pub fn insert_shared(&mut self, msg: Arc<ChatMessage>) -> bool {
         let as_of = msg.seq;
-        self.insert_as_of(msg, as_of)
+        self.insert_slot(msg, as_of, false)
     }
 
-    /// Stores `msg`, whose state reflects every entry of the room up to `as_of` (a message from
-    /// a page or replay in current state), unless its `seq` is already here. A new reply is
-    /// counted on its thread's root when the root's state does not reflect it yet. Returns
+    /// Stores `msg`, a snapshot of its current state (from a page or a replay) that reflects
+    /// every entry of the room up to `as_of` at least, unless its `seq` is already here. Returns
     /// whether it was new.
     pub fn insert_as_of(&mut self, msg: Arc<ChatMessage>, as_of: u64) -> bool {
+        self.insert_slot(msg, as_of, true)
+    }
+
+    /// Stores `msg` unless held; a new reply is counted on its thread's root when the root's
+    /// state does not reflect it yet (see the module docs).
+    fn insert_slot(&mut self, msg: Arc<ChatMessage>, as_of: u64, snapshot: bool) -> bool {
         let seq = msg.seq;
         if self.cap == 0 {
             let new = seq > self.high_seq;
@@ -88,11 +101,18 @@ impl MessageStore {
         }
         if let Some(root) = msg.reply_to.and_then(|r| self.messages.get_mut(&r))
             && root.as_of < seq
+            && (!root.snapshot || msg.ts > root.msg.last_reply_ts.unwrap_or(0))
         {
             fold::count_reply(Arc::make_mut(&mut root.msg), &msg);
+            root.snapshot = false;
         }
         let as_of = as_of.max(seq);
-        self.messages.insert(seq, Slot { msg, as_of });
+        let slot = Slot {
+            msg,
+            as_of,
+            snapshot,
+        };
+        self.messages.insert(seq, slot);
         self.high_seq = self.high_seq.max(seq);
         while self.messages.len() > self.cap {
             self.messages.pop_first();

@@ -158,6 +158,17 @@ fn a_replay_that_starts_past_the_resume_point_lets_it_pass_what_is_gone() {
     );
     c.message(msg(400, "ada", "x"));
     assert_eq!(c.resume("lobby").0, Some(400));
+
+    // A caller that does not give `from`: the replay's first entry says it.
+    let mut old = joined_at(3);
+    old.joined("lobby", 500, "e1");
+    assert_eq!(
+        old.replay("lobby", 500, "e1", false),
+        Some(Gap::MissedWhileAway)
+    );
+    old.change(&edit(401, 400, "y")).unwrap();
+    old.message(msg(402, "ada", "z"));
+    assert_eq!(old.resume("lobby").0, Some(402));
 }
 
 #[test]
@@ -265,4 +276,27 @@ fn edits_deletions_and_reactions_wait_their_turn_with_the_sends_by_client_id() {
     ));
     let delete = c.submit("c5", "lobby", "", PendingOp::Delete { seq: 1 });
     assert_eq!(delete, None, "after the reply's ack");
+}
+
+#[test]
+fn a_reply_a_snapshot_root_already_counts_is_not_counted_again() {
+    // A replay up to 3 whose root (read late) already counts reply 5, committed after it.
+    let mut root = msg(1, "ada", "q?");
+    root.replies = Some(2);
+    root.last_reply_ts = Some(1_005);
+    let mut c = joined_at(0);
+    c.replay_range("lobby", 1, 3, "e1", true);
+    c.message(root);
+    c.message(reply(2, 1));
+    c.message(msg(3, "cy", "x"));
+    c.message(reply(5, 1));
+    assert_eq!(held(&c, 1).replies, Some(2), "5 was in the snapshot");
+    let mut six = reply(6, 1);
+    six.ts = 1_006;
+    let mut seven = reply(7, 1);
+    seven.ts = 1_006;
+    c.message(six);
+    c.message(seven);
+    let m = held(&c, 1);
+    assert_eq!((m.replies, m.last_reply_ts), (Some(4), Some(1_006)));
 }

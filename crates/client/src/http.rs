@@ -1,5 +1,5 @@
-//! The HTTP API from a script: [`Http`] posts (and, v1.2, replies, edits, deletes, reacts and
-//! reads pages), retrying what may not have arrived (connection failures, 5xx) with the same
+//! The HTTP API from a script: [`Http`] posts (and, v1.2, replies, edits, deletes, reacts, and
+//! reads pages and threads), retrying what may not have arrived (connection failures, 5xx) with the same
 //! `client_id`, so a message or an edit is stored once. [`post_http`] is the one-call post.
 //!
 //! Who acts: with a token, the token's user (`Authorization: Bearer`); without (an `--auth open`
@@ -7,7 +7,7 @@
 //! bodies have no user field.
 
 use banter_protocol::ChatMessage;
-use banter_protocol::http::{ApiError, EditMessage, MessagePage, PostMessage, Posted};
+use banter_protocol::http::{ApiError, EditMessage, MessagePage, PostMessage, Posted, ThreadPage};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
@@ -76,7 +76,7 @@ impl Http {
             text: text.to_owned(),
             client_id: Some(new_client_id()),
         };
-        let url = self.change_url(room, &[&seq.to_string()])?;
+        let url = self.change_url(room, &[&seq.to_string()], None)?;
         let posted: Posted = self
             .call(|| self.client.patch(url.clone()).json(&body))
             .await?;
@@ -86,13 +86,15 @@ impl Http {
     /// `DELETE /api/rooms/{room}/messages/{seq}`: deletes message `seq`; returns the change
     /// entry's `seq`.
     pub async fn delete(&self, room: &str, seq: u64) -> Result<u64, ClientError> {
-        let url = self.change_url(room, &[&seq.to_string()])?;
+        let id = new_client_id();
+        let url = self.change_url(room, &[&seq.to_string()], Some(&id))?;
         let posted: Posted = self.call(|| self.client.delete(url.clone())).await?;
         Ok(posted.seq)
     }
 
     /// `PUT` (or with `remove`, `DELETE`) `/api/rooms/{room}/messages/{seq}/reactions/{emoji}`;
-    /// returns the `seq` the server answered with.
+    /// returns the reaction's entry `seq` (0 when it changed nothing: given twice, or taken back
+    /// when not given).
     pub async fn react(
         &self,
         room: &str,
@@ -100,7 +102,9 @@ impl Http {
         emoji: &str,
         remove: bool,
     ) -> Result<u64, ClientError> {
-        let url = self.change_url(room, &[&seq.to_string(), "reactions", emoji])?;
+        let id = new_client_id();
+        let segments = [&seq.to_string(), "reactions", emoji];
+        let url = self.change_url(room, &segments, Some(&id))?;
         let method = if remove { Method::DELETE } else { Method::PUT };
         let posted: Posted = self
             .call(|| self.client.request(method.clone(), url.clone()))
@@ -123,22 +127,49 @@ impl Http {
         self.call(|| self.client.get(url.clone())).await
     }
 
+    /// `GET /api/rooms/{room}/threads/{seq}`: the thread rooted at `seq` (its root and replies,
+    /// folded).
+    pub async fn thread(&self, room: &str, seq: u64) -> Result<ThreadPage, ClientError> {
+        let mut url = self.path(&["api", "rooms", room, "threads", &seq.to_string()])?;
+        if self.cfg.token.is_none() {
+            url.query_pairs_mut().append_pair("user", &self.cfg.name);
+        }
+        self.call(|| self.client.get(url.clone())).await
+    }
+
     /// `/api/rooms/{room}/messages` and then `more` path segments (each percent-encoded).
     fn url(&self, room: &str, more: &[&str]) -> Result<Url, ClientError> {
-        let mut url = Url::parse(&self.base).map_err(|_| ClientError::Url(self.base.clone()))?;
+        let mut url = self.path(&["api", "rooms", room, "messages"])?;
         url.path_segments_mut()
             .map_err(|()| ClientError::Url(self.base.clone()))?
-            .pop_if_empty()
-            .extend(["api", "rooms", room, "messages"])
             .extend(more);
         Ok(url)
     }
 
-    /// [`Self::url`] for a change route: names the user in `?user=` when there is no token.
-    fn change_url(&self, room: &str, more: &[&str]) -> Result<Url, ClientError> {
+    /// The base URL with these path segments (each percent-encoded).
+    fn path(&self, segments: &[&str]) -> Result<Url, ClientError> {
+        let mut url = Url::parse(&self.base).map_err(|_| ClientError::Url(self.base.clone()))?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::Url(self.base.clone()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// [`Self::url`] for a change route: names the user in `?user=` when there is no token,
+    /// and the request's `?client_id=` (a route without a body), so a retry is stored once.
+    fn change_url(
+        &self,
+        room: &str,
+        more: &[&str],
+        client_id: Option<&str>,
+    ) -> Result<Url, ClientError> {
         let mut url = self.url(room, more)?;
         if self.cfg.token.is_none() {
             url.query_pairs_mut().append_pair("user", &self.cfg.name);
+        }
+        if let Some(id) = client_id {
+            url.query_pairs_mut().append_pair("client_id", id);
         }
         Ok(url)
     }

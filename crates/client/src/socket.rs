@@ -107,7 +107,7 @@ impl Client {
     }
 
     /// Adds (with `remove`, takes back) your reaction `emoji` to message `seq` (v1.2). Returns
-    /// the `seq` the server acked (a reaction that changed nothing is acked without a new entry).
+    /// the entry's `seq` (0: it changed nothing: given twice, or taken back when not given).
     pub async fn react(
         &self,
         room: &str,
