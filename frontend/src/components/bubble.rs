@@ -47,14 +47,14 @@ pub fn Bubble(
         .edited_ts
         .map(|ts| format!("Edited {}", local_time(ts).1));
     // Only this message's own editing state re-renders its body (not every edit elsewhere).
-    let editing = Memo::new(move |_| own && ui.editing.get() == Some(seq));
+    let editing = own.then(|| Memo::new(move |_| ui.editing.get() == Some(seq)));
     let body = {
         let (msg, me) = (msg.clone(), me.clone());
         move || {
             if msg.deleted {
                 return view! { <p class="msg-text deleted-text">"message deleted"</p> }.into_any();
             }
-            if editing.get() {
+            if editing.is_some_and(|e| e.get()) {
                 return view! { <EditBox seq=seq text=msg.text.clone() /> }.into_any();
             }
             // The text is built as DOM nodes once the element exists (see `rich_text`).
