@@ -4,10 +4,14 @@
 //! list of them names the user (`?user=`).
 
 use banter_protocol::http::{ConversationSummary, MessagePage, RoomSummary, SearchHit};
-use banter_protocol::{ChatMessage, is_conversation};
+use banter_protocol::is_conversation;
 use leptos::prelude::window;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+mod lifecycle;
+
+pub use lifecycle::thread;
 
 /// How many older messages one scrollback page asks for.
 pub const PAGE: usize = 200;
@@ -170,20 +174,10 @@ fn read_conversations(json: &JsValue) -> Vec<ConversationSummary> {
 fn read_page(json: &JsValue) -> Option<MessagePage> {
     Some(MessagePage {
         room: text(json, "room")?,
-        messages: list(json, "messages", |m| {
-            Some(ChatMessage {
-                room: text(m, "room")?,
-                seq: number(m, "seq")?,
-                id: text(m, "id")?,
-                user: text(m, "user")?,
-                text: text(m, "text")?,
-                ts: number(m, "ts")?,
-                ..Default::default()
-            })
-        }),
+        messages: list(json, "messages", lifecycle::read_message),
         complete: field(json, "complete")?.as_bool()?,
         epoch: text(json, "epoch").unwrap_or_default(),
-        changes: Vec::new(),
+        changes: lifecycle::read_changes(json),
     })
 }
 

@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    Composer, Header, MessageList, NamePrompt, Notices, SearchBox, Sidebar, SignIn, TypingLine,
+    Composer, Header, MessageList, NamePrompt, Notices, SearchBox, Sidebar, SignIn, SkipLink,
+    ThreadPane, TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
 use crate::state::{Screen, room_from_hash, token_from_fragment};
@@ -13,6 +14,7 @@ use crate::state::{Screen, room_from_hash, token_from_fragment};
 #[component]
 pub fn App() -> impl IntoView {
     let chat = provide_chat();
+    crate::components::msg_ui::provide_msg_ui();
     let route_error = RwSignal::new(None::<String>);
     // The phone drawer holding the sidebar.
     let drawer = RwSignal::new(false);
@@ -74,6 +76,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app" id="app" data-online-ms=online_after>
+            <SkipLink />
             <Header drawer=drawer />
             {move || match screen.get() {
                 Screen::Name => view! { <NamePrompt /> }.into_any(),
@@ -89,6 +92,7 @@ pub fn App() -> impl IntoView {
                                 <TypingLine />
                                 <Composer />
                             </main>
+                            <ThreadPane />
                         </div>
                     }
                         .into_any()

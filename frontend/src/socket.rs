@@ -18,6 +18,8 @@ use banter_client_core::{Backoff, Reconnect};
 use crate::state::{READ_EVERY_MS, Session};
 use crate::{notify, prefs};
 
+mod lifecycle;
+
 /// What the user sees of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
@@ -139,7 +141,11 @@ impl Chat {
 
     /// Sends `text` to the room on screen, or says why not. It shows as pending until acked.
     pub fn send_text(&self, text: &str) -> Result<(), String> {
-        let frames = self.with_session(|s| s.compose(text))?;
+        let now = now_ms();
+        let frames = self.with_session(|s| {
+            s.now = now;
+            s.compose(text)
+        })?;
         self.push(frames);
         Ok(())
     }
@@ -193,6 +199,18 @@ impl Chat {
         next
     }
 
+    /// Joins again the room just left (its "Undo") and shows it.
+    pub fn undo_leave(&self) {
+        let Some(room) = self.session.try_update(|s| s.left.take()).flatten() else {
+            return;
+        };
+        if self.switch_room(&room).is_ok() {
+            let _ = window()
+                .location()
+                .set_hash(&crate::state::hash_for_room(&room));
+        }
+    }
+
     /// Shows the conversation with `peer` (joining it when this connection has not yet).
     pub fn open_dm(&self, peer: &str) -> Result<(), String> {
         let frames = self.with_session(|s| s.open_dm(peer))?;
@@ -218,13 +236,16 @@ impl Chat {
     }
 
     /// Tells the room on screen that the user is typing (at most every few seconds).
-    pub fn typing(&self) {
+    /// Returns how long to wait when held back right after a send (then call again if the user
+    /// is still writing).
+    pub fn typing(&self) -> Option<f64> {
         let now = now_ms();
-        let frames = self
+        let (frames, quiet) = self
             .session
-            .try_update_untracked(|s| s.typing_frame(now))
+            .try_update_untracked(|s| (s.typing_frame(now), s.typing_quiet_for(now)))
             .unwrap_or_default();
         self.push(frames);
+        quiet
     }
 
     /// Sends every refused message on screen again.

@@ -11,7 +11,7 @@ use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
 use crate::api;
 use crate::socket::use_chat;
-use crate::state::{MessageStore, PendingSend, PresenceLine};
+use crate::state::{MessageStore, PendingOp, PendingSend, PresenceSummary, summarize};
 
 /// One line of the list.
 #[derive(Clone)]
@@ -20,8 +20,8 @@ enum Row {
     Day(u32, String),
     /// A message; `cont` when it continues its author's group.
     Msg(Arc<ChatMessage>, bool),
-    /// Someone joined or left.
-    Event(PresenceLine),
+    /// People joined or left (collapsed).
+    Event(PresenceSummary),
     /// The user's read position when they opened the room: "new messages" below.
     Unread(u64),
 }
@@ -30,16 +30,35 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Row::Day(day, _) => format!("d{day}"),
-            Row::Msg(m, cont) => format!("m{}{}", m.id, if *cont { "+" } else { "" }),
+            Row::Msg(m, cont) => version_key(m, *cont),
             Row::Event(e) => format!("e{}", e.key),
             Row::Unread(seq) => format!("u{seq}"),
         }
     }
 }
 
+/// A message's key in a keyed list: its id and what of its state shows (an edit, a deletion,
+/// reactions, replies), so a change re-renders that one bubble and nothing else.
+pub(super) fn version_key(m: &ChatMessage, cont: bool) -> String {
+    let reactions: String = m
+        .reactions
+        .iter()
+        .map(|r| format!("{}{}", r.emoji, r.users.len()))
+        .collect();
+    format!(
+        "m{}{}:{}:{}:{reactions}:{}",
+        m.id,
+        if cont { "+" } else { "" },
+        m.edited_ts.unwrap_or(0),
+        m.deleted,
+        m.replies.unwrap_or(0)
+    )
+}
+
 /// Lays out `messages` (oldest first) with day separators, grouping and the presence lines that
-/// fall inside the window.
-fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine], line: Option<u64>) -> Vec<Row> {
+/// fall inside the window, and the "new messages" line after `line`. Presence lines before a
+/// message that starts a day go under its separator (they happened live, so on that day or later).
+fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceSummary], line: Option<u64>) -> Vec<Row> {
     let mut line = line;
     let mut out = Vec::with_capacity(messages.len() + 8);
     let first = messages.first().map_or(0, |m| m.seq);
@@ -51,14 +70,14 @@ fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine], line: Option<u64
     let mut prev: Option<(&str, u64)> = None;
     let mut last_day = None;
     for m in messages {
-        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
-            out.push(Row::Event(e.clone()));
-            prev = None;
-        }
         let day = local_day(m.ts);
         if last_day != Some(day) {
             out.push(Row::Day(day, day_label(m.ts)));
             last_day = Some(day);
+            prev = None;
+        }
+        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
+            out.push(Row::Event(e.clone()));
             prev = None;
         }
         if let Some(at) = line.filter(|at| m.seq > *at) {
@@ -124,15 +143,22 @@ pub fn MessageList() -> impl IntoView {
     // A conversation is shown like a room (its messages are stored under its id).
     let messages = Memo::new(move |_| {
         let first = anchor.get();
+        // Replies live in their thread's pane; the root shows their count.
         chat.session.with(|s| {
-            s.current_store()
+            let mut shown = s
+                .current_store()
                 .map(|st| st.window(first, WINDOW, HELD_MAX))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            shown.retain(|m| m.reply_to.is_none());
+            shown
         })
     });
     let events = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map(|r| r.events.clone()).unwrap_or_default())
+        chat.session.with(|s| {
+            s.current()
+                .map(|r| summarize(&r.events))
+                .unwrap_or_default()
+        })
     });
     let total = Memo::new(move |_| {
         chat.session
@@ -156,6 +182,7 @@ pub fn MessageList() -> impl IntoView {
         chat.session.with(|s| {
             s.pending()
                 .in_room(&key)
+                .filter(|p| p.op == PendingOp::Send)
                 .cloned()
                 .collect::<Vec<PendingSend>>()
         })
@@ -374,10 +401,7 @@ pub fn MessageList() -> impl IntoView {
                             }
                             Row::Day(_, label) => ("day-sep", Some("separator"), label),
                             Row::Unread(_) => ("unread-line", Some("separator"), "New messages".to_string()),
-                            Row::Event(e) => {
-                                let what = if e.joined { "joined" } else { "left" };
-                                ("presence-line", None, format!("{} {what}", e.user))
-                            }
+                            Row::Event(e) => ("presence-line", None, e.text),
                         };
                         let aria = role.map(|_| text.clone());
                         view! {
