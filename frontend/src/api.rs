@@ -3,11 +3,15 @@
 //! carries the token (`Authorization: Bearer`); on an open one, reading a conversation or the
 //! list of them names the user (`?user=`).
 
-use banter_protocol::http::{ConversationSummary, MessagePage, RoomSummary};
-use banter_protocol::{ChatMessage, is_conversation};
+use banter_protocol::http::{ConversationSummary, MessagePage, RoomSummary, SearchHit};
+use banter_protocol::is_conversation;
 use leptos::prelude::window;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+mod lifecycle;
+
+pub use lifecycle::thread;
 
 /// How many older messages one scrollback page asks for.
 pub const PAGE: usize = 200;
@@ -118,6 +122,28 @@ pub async fn messages_before(room: &str, before: u64, who: &Who) -> Result<Messa
     read_page(&get(&path, who).await?).ok_or_else(|| "the answer could not be read".to_string())
 }
 
+/// Messages matching `q` (`GET /api/search`), best first, in `room` only when given.
+pub async fn search(q: &str, room: Option<&str>, who: &Who) -> Result<Vec<SearchHit>, String> {
+    let q: String = js_sys::encode_uri_component(q).into();
+    let room = room.map_or_else(String::new, |r| format!("&room={r}"));
+    let limit = crate::search::LIMIT;
+    let path = format!(
+        "/api/search?q={q}{room}&limit={limit}{}",
+        who.user_param('&')
+    );
+    let json = get(&path, who).await?;
+    Ok(list(&json, "results", |h| {
+        Some(SearchHit {
+            room: text(h, "room")?,
+            seq: number(h, "seq")?,
+            user: text(h, "user")?,
+            text: text(h, "text")?,
+            ts: number(h, "ts")?,
+            snippet: text(h, "snippet")?,
+        })
+    }))
+}
+
 /// A [`RoomList`](banter_protocol::http::RoomList)'s rooms.
 fn read_rooms(json: &JsValue) -> Vec<RoomSummary> {
     list(json, "rooms", |r| {
@@ -148,20 +174,10 @@ fn read_conversations(json: &JsValue) -> Vec<ConversationSummary> {
 fn read_page(json: &JsValue) -> Option<MessagePage> {
     Some(MessagePage {
         room: text(json, "room")?,
-        messages: list(json, "messages", |m| {
-            Some(ChatMessage {
-                room: text(m, "room")?,
-                seq: number(m, "seq")?,
-                id: text(m, "id")?,
-                user: text(m, "user")?,
-                text: text(m, "text")?,
-                ts: number(m, "ts")?,
-                ..Default::default()
-            })
-        }),
+        messages: list(json, "messages", lifecycle::read_message),
         complete: field(json, "complete")?.as_bool()?,
         epoch: text(json, "epoch").unwrap_or_default(),
-        changes: Vec::new(),
+        changes: lifecycle::read_changes(json),
     })
 }
 

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    AccountMenu, Composer, Header, MessageList, NamePrompt, Notices, Sidebar, SignIn, SignUp,
-    TypingLine,
+    AccountMenu, Composer, Header, MessageList, NamePrompt, Notices, SearchBox, Sidebar, SignIn,
+    SignUp, SkipLink, ThreadPane, TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
 use crate::state::{Screen, room_from_hash, token_from_fragment};
@@ -14,6 +14,7 @@ use crate::state::{Screen, room_from_hash, token_from_fragment};
 #[component]
 pub fn App() -> impl IntoView {
     let chat = provide_chat();
+    crate::components::msg_ui::provide_msg_ui();
     let route_error = RwSignal::new(None::<String>);
     // The phone drawer holding the sidebar.
     let drawer = RwSignal::new(false);
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <div class="app" id="app" data-online-ms=online_after>
+            <SkipLink />
             <Header drawer=drawer />
             <AccountMenu />
             {move || match (invite.get(), screen.get()) {
@@ -100,12 +102,14 @@ pub fn App() -> impl IntoView {
                     view! {
                         <div class="body">
                             <Sidebar drawer=drawer />
+                            <SearchBox />
                             <main class="chat">
                                 <Notices route_error=route_error />
                                 <MessageList />
                                 <TypingLine />
                                 <Composer />
                             </main>
+                            <ThreadPane />
                         </div>
                     }
                         .into_any()

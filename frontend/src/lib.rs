@@ -12,6 +12,7 @@
 //! - [`markup`]: the safe markdown subset (links, bold, italic, code, mentions) as a tree.
 //! - [`notify`]: browser notifications, once the user allowed them.
 //! - [`prefs`]: what the browser remembers (the name, the rooms, the sign-in token).
+//! - [`search`]: the search box's query and snippet rules (the view is `components/search_box.rs`).
 
 pub mod accounts;
 pub mod api;
@@ -19,6 +20,7 @@ pub mod components;
 pub mod markup;
 pub mod notify;
 pub mod prefs;
+pub mod search;
 pub mod socket;
 pub mod state;
 

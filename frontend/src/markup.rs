@@ -1,12 +1,14 @@
-//! A message's text as a small, safe tree: paragraphs and fenced code blocks; inside paragraphs
-//! bold (`**b**`), italic (`*i*`, `_i_`), inline code, `http(s)` links and `@name` mentions.
+//! A message's text as a small, safe tree: paragraphs, fenced code blocks, quotes (`> `) and
+//! lists (`- `, `* `, `1. `); inside them bold (`**b**`), italic (`*i*`, `_i_`), strikethrough
+//! (`~~s~~`), inline code, `http(s)` links and `@name` mentions.
 //!
 //! Plain Rust, no DOM: the view turns the tree into DOM nodes (text nodes and a fixed set of
 //! elements), so a message can never inject HTML. Anything that is not recognised stays text,
 //! character for character. Only `http://` and `https://` become links.
 //!
 //! Invariant: the concatenated text of the tree equals the message minus the markers it
-//! consumed (`**`, `*`, `_`, backticks, fence lines); no character is invented.
+//! consumed (`**`, `*`, `_`, `~~`, backticks, fence lines, quote and list markers); no character
+//! is invented.
 
 /// One block of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +17,13 @@ pub enum Block {
     Para(Vec<Span>),
     /// A fenced code block (```` ``` ```` lines), shown monospace as written.
     Code(String),
+    /// Consecutive `> ` lines, without their markers.
+    Quote(Vec<Span>),
+    /// Consecutive list items (`- `, `* `, or `1. ` when `ordered`), one per line.
+    List {
+        ordered: bool,
+        items: Vec<Vec<Span>>,
+    },
 }
 
 /// A piece of running text.
@@ -23,6 +32,7 @@ pub enum Span {
     Text(String),
     Bold(Vec<Span>),
     Italic(Vec<Span>),
+    Strike(Vec<Span>),
     Code(String),
     /// An `http://` or `https://` address, shown as itself.
     Link(String),
@@ -55,10 +65,54 @@ pub fn parse(text: &str) -> Vec<Block> {
             blocks.push(Block::Code(code.join("\n")));
             continue;
         }
+        if let Some(kind) = line_kind(line) {
+            flush_para(&mut blocks, &mut para);
+            add_line(&mut blocks, kind);
+            continue;
+        }
         para.push(line);
     }
     flush_para(&mut blocks, &mut para);
     blocks
+}
+
+/// A quote or list line, without its marker.
+enum Line<'a> {
+    Quote(&'a str),
+    Item(bool, &'a str),
+}
+
+fn line_kind(line: &str) -> Option<Line<'_>> {
+    if let Some(rest) = line.strip_prefix("> ") {
+        return Some(Line::Quote(rest));
+    }
+    if line == ">" {
+        return Some(Line::Quote(""));
+    }
+    if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
+        return (!rest.trim().is_empty()).then_some(Line::Item(false, rest));
+    }
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = line[digits..].strip_prefix(". ")?;
+    (digits > 0 && digits <= 9 && !rest.trim().is_empty()).then_some(Line::Item(true, rest))
+}
+
+/// Adds a quote or list line to the block before it when that is of the same kind.
+fn add_line(blocks: &mut Vec<Block>, kind: Line<'_>) {
+    match (blocks.last_mut(), kind) {
+        (Some(Block::Quote(spans)), Line::Quote(text)) => {
+            spans.push(Span::Text("\n".into()));
+            spans.extend(inline(text));
+        }
+        (_, Line::Quote(text)) => blocks.push(Block::Quote(inline(text))),
+        (Some(Block::List { ordered, items }), Line::Item(o, text)) if *ordered == o => {
+            items.push(inline(text));
+        }
+        (_, Line::Item(ordered, text)) => blocks.push(Block::List {
+            ordered,
+            items: vec![inline(text)],
+        }),
+    }
 }
 
 fn flush_para(blocks: &mut Vec<Block>, para: &mut Vec<&str>) {
@@ -111,6 +165,12 @@ fn special(c: &[char], i: usize, prev: Option<char>) -> Option<(Span, usize)> {
             let inner: String = c[i + 2..end].iter().collect();
             (!inner.trim().is_empty() && !c[i + 2].is_whitespace())
                 .then(|| (Span::Bold(inline(&inner)), end + 2))
+        }
+        '~' if c.get(i + 1) == Some(&'~') => {
+            let end = find(c, i + 2, &['~', '~'])?;
+            let inner: String = c[i + 2..end].iter().collect();
+            (!inner.trim().is_empty() && !c[i + 2].is_whitespace())
+                .then(|| (Span::Strike(inline(&inner)), end + 2))
         }
         '*' | '_' if at_word_start => {
             let mark = c[i];
@@ -183,6 +243,22 @@ fn find(c: &[char], from: usize, pat: &[char]) -> Option<usize> {
 /// Unicode tables are left out of the WASM on purpose).
 fn is_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-' || (!c.is_ascii() && !c.is_whitespace())
+}
+
+/// The names that address everyone in the room: they count as a mention of each reader (the
+/// badge, the notification and the highlight), as in Slack.
+pub const EVERYONE: [&str; 2] = ["here", "everyone"];
+
+/// Whether a mention of `name` (without the `@`) is for the user `me`: their own name, or
+/// [`EVERYONE`].
+pub fn is_for(name: &str, me: &str) -> bool {
+    !me.is_empty()
+        && (name.eq_ignore_ascii_case(me) || EVERYONE.iter().any(|e| name.eq_ignore_ascii_case(e)))
+}
+
+/// Whether `text` is for the user `me`: it mentions them, `@here` or `@everyone`.
+pub fn mentions_me(text: &str, me: &str) -> bool {
+    !me.is_empty() && (mentions(text, me) || EVERYONE.iter().any(|e| mentions(text, e)))
 }
 
 /// Whether `text` mentions `name` (`@name`, ASCII case ignored, not followed by more of a name).

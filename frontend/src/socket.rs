@@ -15,8 +15,10 @@ use wasm_bindgen::JsValue;
 
 use banter_client_core::{Backoff, Reconnect};
 
-use crate::state::Session;
+use crate::state::{READ_EVERY_MS, Session};
 use crate::{notify, prefs};
+
+mod lifecycle;
 
 /// What the user sees of the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +99,16 @@ pub fn provide_chat() -> Chat {
     };
     provide_context(chat);
     leptos::task::spawn_local(run(chat, rx));
+    leptos::task::spawn_local(send_reads(chat));
     chat
+}
+
+/// Sends the read positions the page gathered, at most every [`READ_EVERY_MS`].
+async fn send_reads(chat: Chat) {
+    loop {
+        sleep(READ_EVERY_MS).await;
+        chat.flush_reads();
+    }
 }
 
 /// The chat provided by [`provide_chat`].
@@ -130,7 +141,11 @@ impl Chat {
 
     /// Sends `text` to the room on screen, or says why not. It shows as pending until acked.
     pub fn send_text(&self, text: &str) -> Result<(), String> {
-        let frames = self.with_session(|s| s.compose(text))?;
+        let now = now_ms();
+        let frames = self.with_session(|s| {
+            s.now = now;
+            s.compose(text)
+        })?;
         self.push(frames);
         Ok(())
     }
@@ -184,6 +199,18 @@ impl Chat {
         next
     }
 
+    /// Joins again the room just left (its "Undo") and shows it.
+    pub fn undo_leave(&self) {
+        let Some(room) = self.session.try_update(|s| s.left.take()).flatten() else {
+            return;
+        };
+        if self.switch_room(&room).is_ok() {
+            let _ = window()
+                .location()
+                .set_hash(&crate::state::hash_for_room(&room));
+        }
+    }
+
     /// Shows the conversation with `peer` (joining it when this connection has not yet).
     pub fn open_dm(&self, peer: &str) -> Result<(), String> {
         let frames = self.with_session(|s| s.open_dm(peer))?;
@@ -209,13 +236,16 @@ impl Chat {
     }
 
     /// Tells the room on screen that the user is typing (at most every few seconds).
-    pub fn typing(&self) {
+    /// Returns how long to wait when held back right after a send (then call again if the user
+    /// is still writing).
+    pub fn typing(&self) -> Option<f64> {
         let now = now_ms();
-        let frames = self
+        let (frames, quiet) = self
             .session
-            .try_update_untracked(|s| s.typing_frame(now))
+            .try_update_untracked(|s| (s.typing_frame(now), s.typing_quiet_for(now)))
             .unwrap_or_default();
         self.push(frames);
+        quiet
     }
 
     /// Sends every refused message on screen again.
@@ -259,9 +289,34 @@ impl Chat {
         });
     }
 
-    /// The page was hidden or shown again.
+    /// The page was hidden or shown again (hidden: what was read is sent at once).
     pub fn set_hidden(&self, hidden: bool) {
         self.session.update(|s| s.set_hidden(hidden));
+        if hidden {
+            self.flush_reads();
+        }
+    }
+
+    /// Every room and conversation counts as read.
+    pub fn mark_all_read(&self) {
+        self.session.update(Session::mark_all_read);
+        self.flush_reads();
+    }
+
+    /// Sends the read positions gathered since the last time, if any.
+    fn flush_reads(&self) {
+        if !self
+            .session
+            .try_with_untracked(Session::reads_due)
+            .unwrap_or(false)
+        {
+            return;
+        }
+        let frames = self
+            .session
+            .try_update_untracked(Session::take_reads)
+            .unwrap_or_default();
+        self.push(frames);
     }
 
     /// Sends a refused message again, same `client_id`.
@@ -557,7 +612,7 @@ pub fn now_ms() -> f64 {
 }
 
 /// Resolves after `ms` milliseconds.
-async fn sleep(ms: f64) {
+pub async fn sleep(ms: f64) {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let _ = window()
             .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.ceil() as i32);

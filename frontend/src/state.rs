@@ -27,17 +27,21 @@ use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 mod address;
 mod direct;
 mod inbound;
+mod lifecycle;
+mod presence_lines;
+mod reads;
 mod room;
+mod typing;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
 pub use banter_client_core::{
-    Gap, KEEP_PER_ROOM, MessageStore, PendingSend, PendingSends, PendingState,
+    Gap, KEEP_PER_ROOM, MessageStore, PendingOp, PendingSend, PendingSends, PendingState,
 };
 pub use direct::{Conversation, Conversations};
+pub use presence_lines::{PresenceSummary, summarize};
+pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
-
-/// The least time between two `typing` frames for one room, in milliseconds.
-pub const TYPING_EVERY_MS: f64 = 3_000.0;
+pub use typing::{TYPING_EVERY_MS, TYPING_QUIET_AFTER_SEND_MS};
 
 /// What the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,8 +106,18 @@ pub struct Session {
     /// The time (ms, any clock) of the frames being handled; set by the caller.
     pub now: f64,
     last_typing: Option<(String, f64)>,
+    /// No `typing` frame before this time (ms): the user just sent (see [`typing`]).
+    typing_quiet_until: f64,
     /// Notifications to show, taken by the caller.
     pub alerts: Vec<Alert>,
+    /// Read positions to send, the highest per room (see `reads`).
+    reads_due: BTreeMap<String, u64>,
+    /// A message to show (a search result's room and `seq`), taken by the message list.
+    pub jump: Option<(String, u64)>,
+    /// Where "new messages" starts: a room and the user's position when they opened it.
+    pub unread_line: Option<(String, u64)>,
+    /// The room the user just left, while its "Undo" is offered.
+    pub left: Option<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -133,7 +147,12 @@ impl Session {
             hidden: false,
             now: 0.0,
             last_typing: None,
+            typing_quiet_until: f64::NEG_INFINITY,
             alerts: Vec::new(),
+            reads_due: BTreeMap::new(),
+            jump: None,
+            unread_line: None,
+            left: None,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -235,7 +254,8 @@ impl Session {
     /// What is on screen in `room` counts as read.
     fn mark_read(&mut self, room: &str) {
         let newest = self.newest(room);
-        self.room_mut(room).mark_read(newest);
+        self.note_unread_line(room);
+        self.seen(room, newest);
     }
 
     /// Whether the user is looking at `room` right now.
@@ -351,6 +371,9 @@ impl Session {
                 out.push(self.join_frame(&room));
             }
         }
+        if self.left.as_ref() == Some(&room) {
+            self.left = None;
+        }
         self.room = room.clone();
         if !self.hidden {
             self.mark_read(&room);
@@ -365,6 +388,7 @@ impl Session {
             return (Vec::new(), None);
         };
         self.my_rooms.remove(at);
+        self.left = Some(room.to_string());
         let mut out = Vec::new();
         self.rooms.remove(room);
         if self.core.leave(room) {
@@ -431,47 +455,12 @@ impl Session {
         self.next_client_id += 1;
         let client_id = format!("{}-{}", self.client_prefix, self.next_client_id);
         let key = self.view_key();
-        self.last_typing = None;
+        self.typing_sent();
         Ok(self
             .core
             .send(&client_id, &key, &text)
             .into_iter()
             .collect())
-    }
-
-    /// A `typing` frame for the room (or conversation) on screen, at most every
-    /// [`TYPING_EVERY_MS`].
-    pub fn typing_frame(&mut self, now: f64) -> Vec<ClientMsg> {
-        let Some(target) = self.screen_room().map(str::to_string) else {
-            return Vec::new();
-        };
-        if !self.core.is_joined(&target) {
-            return Vec::new();
-        }
-        if let Some((room, at)) = &self.last_typing
-            && *room == target
-            && now - at < TYPING_EVERY_MS
-        {
-            return Vec::new();
-        }
-        self.last_typing = Some((target.clone(), now));
-        vec![ClientMsg::Typing { room: target }]
-    }
-
-    /// Whether some typing indicator is too old to show.
-    pub fn typing_expired(&self, now: f64) -> bool {
-        self.rooms
-            .values()
-            .any(|r| r.typing.iter().any(|(_, at)| now - at >= TYPING_SHOWS_MS))
-    }
-
-    /// Forgets typing indicators that are too old; returns whether any went.
-    pub fn expire_typing(&mut self, now: f64) -> bool {
-        let mut any = false;
-        for r in self.rooms.values_mut() {
-            any |= r.expire_typing(now);
-        }
-        any
     }
 
     /// Queues a refused send again (after the refused ones written before it in its room);

@@ -85,9 +85,14 @@ pub enum ClientMsg {
 
 /// A stored chat message, as sent live, replayed, and returned by the HTTP API.
 ///
-/// Live and replayed `message` frames carry a message as it was posted (v1.2 changes follow as
-/// `change` frames); HTTP pages fold its current state in (`edited_ts`, `deleted`,
-/// `reactions`, `replies`).
+/// A live `message` frame carries the message as it was posted (v1.2: with `reply_to`; the
+/// changes that follow come as `change` frames). A replayed one (`join` with `since`) and one in
+/// an HTTP page carry its current stored state: the edited `text`, `edited_ts`, `reactions`,
+/// a thread root's `replies` and `last_reply_ts`, and a deleted one as a tombstone (`deleted`,
+/// empty `text`, no reactions); the change entries of the range follow (or, in a page, come in
+/// `changes`) in `seq` order. Folding is idempotent: applying a change to a state that already
+/// includes it changes nothing, so a client that applies every entry in order ends at the
+/// server's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub room: String,

@@ -23,6 +23,7 @@ pub mod limit;
 pub mod metrics;
 pub mod outbox;
 pub mod ready;
+pub mod search;
 pub mod serve;
 pub mod store;
 pub mod tls;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub readiness: Readiness,
     /// `--auth accounts`: users, passwords and invites.
     pub accounts: Option<accounts::Accounts>,
+    /// The search index and its indexer (`GET /api/search`); `None` with `--search false`.
+    pub search: Option<search::Search>,
 }
 
 /// Why the server could not start.
@@ -84,6 +87,8 @@ pub enum StartError {
     Auth(#[from] SecretError),
     #[error("--auth accounts: {0}")]
     Accounts(String),
+    #[error(transparent)]
+    Search(#[from] search::SearchError),
 }
 
 /// The identity checker `config` asks for (`--auth`), with its key in token mode.
@@ -149,6 +154,16 @@ impl AppState {
                 Err("the last commit failed (see the log)".into())
             }
         });
+        let settings = config.store_settings();
+        let search = match config.search.search_on {
+            true => Some(search::Search::start(
+                &config.search,
+                &store,
+                &settings.kind,
+                &settings.data_dir,
+            )?),
+            false => None,
+        };
         let hub = Hub::new(config.hub(), store);
         flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         let accounts = accounts.map(|p| p.start(&config, hub.clone(), shutdown.clone()));
@@ -159,6 +174,7 @@ impl AppState {
             heartbeat: heartbeat(config.ping_interval, shutdown.clone()),
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,
+            search,
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,
@@ -340,6 +356,13 @@ async fn drain(
     if drained.is_err() {
         tracing::warn!("shutdown grace elapsed with connections still open; exiting anyway");
         server.abort();
+    }
+    // Read positions not saved yet are saved before the process ends.
+    let saved = tokio::time::timeout(grace.max(std::time::Duration::from_secs(1)), async {
+        hub.flush_positions().await
+    });
+    if !matches!(saved.await, Ok(Ok(Ok(())))) {
+        tracing::warn!("the latest read positions may not have been saved");
     }
     Ok(())
 }

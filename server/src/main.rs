@@ -49,6 +49,9 @@ enum Command {
     /// Manage `--auth accounts` users in the server's store (the same --data-dir or --redis),
     /// also while it runs.
     User(cli::UserArgs),
+    /// Rebuild the search index from the stored messages (the server's own settings), then
+    /// exit. Run it while the server is stopped.
+    Reindex,
     /// Print a signed token for `--auth token` servers (for bots, scripts and tests).
     Token(TokenArgs),
     /// With `--sub`: print a sign-in link for the web app: BASE/#token=... (a URL fragment is
@@ -153,6 +156,7 @@ async fn run(cli: Cli, matches: clap::ArgMatches) -> anyhow::Result<()> {
         None => serve(cli.server).await,
         Some(Command::Post(args)) => cli::post(args).await,
         Some(Command::Tail(args)) => cli::tail(args).await,
+        Some(Command::Reindex) => cli::reindex(cli.server).await,
         Some(Command::Token(t)) => {
             println!("{}", t.sign()?);
             Ok(())

@@ -67,6 +67,17 @@ presence-interval = "100ms"
 presence-batch = 8
 joined-max-users = 40
 worker-threads = 2
+max-emoji-bytes = 16
+max-edits = 5
+max-reactions = 50
+redis-aof-rewrite-after-delete = "2m"
+search = "false"
+search-index = "/var/lib/banter/search.db"
+search-batch = 500
+search-max-query-chars = 100
+search-max-terms = 8
+search-page-max = 50
+search-max-offset = 500
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -10,9 +10,17 @@
 //! dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
 //! one at each open, SQLite and Redis keep theirs); reads page by `since` and by `before`;
 //! retention keeps the newest messages and the `seq` carries on; conversations know their
-//! members and each user's conversations; the room list holds rooms, not conversations.
+//! members and each user's conversations; the room list holds rooms, not conversations. v1.2:
+//! a change takes the next `seq` (a no-op reaction none) and folds into its target; only the
+//! author edits or deletes; a deleted message is a tombstone whose text, reactions and earlier
+//! edit texts are gone; a change is deduped by `client_id`; the per-message limits hold; a
+//! reply to a reply joins the root's thread, which counts its replies.
 
-use banter_server::store::{self, Appended, NewMessage, Range, Settings, Store, StoreError};
+use banter_protocol::{Change, ChangeKind, ChatMessage};
+use banter_server::store::{
+    self, Appended, ChangeLimits, Entry, NewChange, NewMessage, Range, Refusal, Settings, Store,
+    StoreError,
+};
 use banter_testkit::{Persistence, Redis, WAIT};
 
 /// A backend under test: how to open its store, and whether it keeps history across a reopen.
@@ -65,7 +73,7 @@ fn message(room: &str, user: &str, text: &str, client_id: Option<&str>) -> NewMe
         user: user.to_owned(),
         text: text.to_owned(),
         dedupe_key: client_id.map(|c| store::dedupe_key(user, c)),
-        members: None,
+        ..NewMessage::default()
     }
 }
 
@@ -92,7 +100,7 @@ async fn post(store: &Store, room: &str, text: &str) -> Appended {
 
 async fn seqs(store: &Store, room: &str, range: Range, limit: usize) -> Vec<u64> {
     let (msgs, _) = store.read(room, range, limit).await.expect("read");
-    msgs.iter().map(|m| m.seq).collect()
+    msgs.iter().map(|m| m.seq()).collect()
 }
 
 // --- The promises ---
@@ -123,7 +131,7 @@ async fn seq_is_gap_free_under_concurrent_appends(b: Backend) {
         });
         (0..WRITERS * EACH)
             .map(|_| rx.recv_timeout(WAIT).expect("every append completes"))
-            .map(|r| r.expect("stored").stored.msg.seq)
+            .map(|r| r.expect("stored").stored.seq())
             .collect::<Vec<u64>>()
     })
     .await
@@ -147,7 +155,7 @@ async fn a_client_id_is_stored_once_within_the_window(b: Backend) {
         .expect("answered");
     assert!(!first.duplicate && again.duplicate);
     assert_eq!(
-        again.stored.msg, first.stored.msg,
+        again.stored.entry, first.stored.entry,
         "the original, as stored"
     );
     let other_user = append(&store, message("r", "bob", "hi", Some("c1")))
@@ -172,7 +180,7 @@ async fn a_durable_store_dedupes_across_a_reopen(b: Backend) {
         .expect("answered");
     if b.durable {
         assert!(again.duplicate, "found after the reopen");
-        assert_eq!(again.stored.msg.seq, first.stored.msg.seq);
+        assert_eq!(again.stored.seq(), first.stored.seq());
         assert_eq!(again.epoch, first.epoch);
     } else {
         assert!(!again.duplicate);
@@ -192,7 +200,7 @@ async fn epochs_name_the_life_of_a_room(b: Backend) {
     if b.durable {
         assert_eq!(after.epoch, a.epoch, "kept across a reopen");
         assert_eq!(after.head, 1);
-        assert_eq!(post(&store, "r", "two").await.stored.msg.seq, 2);
+        assert_eq!(post(&store, "r", "two").await.stored.seq(), 2);
     } else {
         assert_ne!(after.epoch, a.epoch, "a new epoch at each open");
         assert_eq!(after.head, 0);
@@ -215,7 +223,8 @@ async fn reads_page_by_since_and_by_before(b: Backend) {
     assert_eq!(before(6).await, (1..=5).collect::<Vec<_>>());
     assert!(before(1).await.is_empty());
     let (msgs, meta) = store.read("r", Range::After(3), 1).await.expect("read");
-    assert_eq!((msgs[0].seq, msgs[0].text.as_str()), (4, "m4"));
+    let first = msgs[0].message().expect("a message");
+    assert_eq!((first.seq, first.text.as_str()), (4, "m4"));
     assert_eq!((meta.head, meta.oldest), (25, 1));
     let (none, meta) = store
         .read("nobody-here", Range::After(0), 10)
@@ -237,7 +246,7 @@ async fn retention_keeps_the_newest_and_the_seq_carries_on(mut b: Backend) {
     );
     let meta = store.room("r").await.expect("meta");
     assert_eq!((meta.head, meta.oldest), (12, 8));
-    assert_eq!(post(&store, "r", "m13").await.stored.msg.seq, 13);
+    assert_eq!(post(&store, "r", "m13").await.stored.seq(), 13);
     assert_eq!(
         seqs(&store, "r", Range::Before(100), 100).await,
         [9, 10, 11, 12, 13]
@@ -296,7 +305,7 @@ async fn a_page_of_conversations_is_the_most_recent(b: Backend) {
         }
         let mut m = message(room, "ada", "hi", None);
         m.members = Some(("ada".into(), "bob".into()));
-        last_ts = append(&store, m).await.expect("stored").stored.msg.ts;
+        last_ts = append(&store, m).await.expect("stored").stored.entry.ts();
     }
     let page = store.conversations("ada", 2).await.expect("conversations");
     let got: Vec<&str> = page.iter().map(|c| c.room.as_str()).collect();
@@ -339,6 +348,10 @@ contract!(
     retention_keeps_the_newest_and_the_seq_carries_on,
     conversations_know_their_members,
     a_page_of_conversations_is_the_most_recent,
+    changes_take_gap_free_seqs_and_fold_into_their_target,
+    only_the_author_changes_and_a_deleted_message_is_gone,
+    a_change_is_deduped_by_client_id_and_limits_hold,
+    a_reply_to_a_reply_joins_the_root_thread,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it
@@ -369,4 +382,198 @@ async fn redis_conversations_kept_by_an_older_version_are_listed_after_the_upgra
     assert!(!left, "the old set is gone once moved");
     let again = store.conversations("ada", 10).await.expect("conversations");
     assert_eq!(again.len(), 1, "and read from the index from then on");
+}
+
+// --- v1.2: the message lifecycle ---
+
+fn change_of(user: &str, target: u64, kind: ChangeKind, text: &str, emoji: &str) -> NewMessage {
+    NewMessage {
+        room: "r".into(),
+        user: user.to_owned(),
+        text: text.to_owned(),
+        change: Some(NewChange {
+            target,
+            kind,
+            emoji: (!emoji.is_empty()).then(|| emoji.to_owned()),
+            moderator: false,
+            limits: ChangeLimits {
+                edits: 2,
+                reactions: 3,
+            },
+        }),
+        ..NewMessage::default()
+    }
+}
+
+async fn change(store: &Store, user: &str, target: u64, kind: ChangeKind, arg: &str) -> Appended {
+    let (text, emoji) = match kind {
+        ChangeKind::Edit => (arg, ""),
+        _ => ("", arg),
+    };
+    append(store, change_of(user, target, kind, text, emoji))
+        .await
+        .expect("stored")
+}
+
+async fn refused(store: &Store, user: &str, target: u64, kind: ChangeKind, arg: &str) -> Refusal {
+    let (text, emoji) = match kind {
+        ChangeKind::Edit => (arg, ""),
+        _ => ("", arg),
+    };
+    match append(store, change_of(user, target, kind, text, emoji)).await {
+        Err(StoreError::Refused(r)) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The whole room, messages and changes apart.
+async fn state(store: &Store) -> (Vec<ChatMessage>, Vec<Change>) {
+    let (entries, _) = store.read("r", Range::After(0), 1000).await.expect("read");
+    let (mut msgs, mut changes) = (Vec::new(), Vec::new());
+    for e in entries {
+        match e {
+            Entry::Message(m) => msgs.push(m),
+            Entry::Change(c) => changes.push(c),
+        }
+    }
+    (msgs, changes)
+}
+
+async fn changes_take_gap_free_seqs_and_fold_into_their_target(b: Backend) {
+    let store = b.open();
+    post(&store, "r", "helo").await;
+    append(&store, message("r", "bob", "hi", None))
+        .await
+        .expect("stored");
+    assert_eq!(
+        change(&store, "ada", 1, ChangeKind::Edit, "hello")
+            .await
+            .ack_seq(),
+        3
+    );
+    assert_eq!(
+        change(&store, "bob", 1, ChangeKind::React, "👍")
+            .await
+            .ack_seq(),
+        4
+    );
+    let twice = change(&store, "bob", 1, ChangeKind::React, "👍").await;
+    assert!(
+        twice.noop && twice.ack_seq() == 0,
+        "a reaction given twice stores nothing"
+    );
+    let never = change(&store, "ada", 1, ChangeKind::Unreact, "👍").await;
+    assert!(
+        never.noop,
+        "taking back a reaction never given stores nothing"
+    );
+    assert_eq!(
+        post(&store, "r", "next").await.stored.seq(),
+        5,
+        "no seq was taken"
+    );
+    let (msgs, changes) = state(&store).await;
+    let m = &msgs[0];
+    assert_eq!((m.text.as_str(), m.edited_ts.is_some()), ("hello", true));
+    assert_eq!(
+        (m.seq, m.user.as_str()),
+        (1, "ada"),
+        "an edit keeps seq and user"
+    );
+    assert_eq!(m.reactions.len(), 1);
+    assert_eq!(m.reactions[0].users, ["bob"]);
+    let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, [3, 4]);
+    assert_eq!(changes[0].text.as_deref(), Some("hello"));
+    assert_eq!(store.room("r").await.expect("meta").head, 5);
+}
+
+async fn only_the_author_changes_and_a_deleted_message_is_gone(b: Backend) {
+    let store = b.open();
+    post(&store, "r", "mine").await;
+    let forbidden = refused(&store, "bob", 1, ChangeKind::Edit, "theirs").await;
+    assert!(matches!(forbidden, Refusal::Forbidden(_)));
+    let forbidden = refused(&store, "bob", 1, ChangeKind::Delete, "").await;
+    assert!(matches!(forbidden, Refusal::Forbidden(_)));
+    assert_eq!(
+        refused(&store, "ada", 9, ChangeKind::Edit, "x").await,
+        Refusal::NotFound
+    );
+    change(&store, "ada", 1, ChangeKind::Edit, "secret two").await;
+    // A change's seq is not a message.
+    assert_eq!(
+        refused(&store, "ada", 2, ChangeKind::Edit, "x").await,
+        Refusal::NotFound
+    );
+    change(&store, "bob", 1, ChangeKind::React, "🎉").await;
+    assert_eq!(
+        change(&store, "ada", 1, ChangeKind::Delete, "")
+            .await
+            .ack_seq(),
+        4
+    );
+    for kind in [ChangeKind::Edit, ChangeKind::React, ChangeKind::Delete] {
+        assert_eq!(
+            refused(&store, "ada", 1, kind, "x").await,
+            Refusal::NotFound
+        );
+    }
+    let (msgs, changes) = state(&store).await;
+    let m = &msgs[0];
+    assert!(
+        m.deleted && m.text.is_empty() && m.reactions.is_empty(),
+        "{m:?}"
+    );
+    assert_eq!(
+        changes[0].text, None,
+        "the earlier edit's text is erased too"
+    );
+    assert_eq!(changes[1].emoji, None, "and the reaction's emoji");
+    assert_eq!(changes.len(), 3);
+}
+
+async fn a_change_is_deduped_by_client_id_and_limits_hold(b: Backend) {
+    let store = b.open();
+    post(&store, "r", "x").await;
+    let mut first = change_of("bob", 1, ChangeKind::React, "", "👍");
+    first.dedupe_key = Some(store::dedupe_key("bob", "c1"));
+    let a = append(&store, first.clone()).await.expect("stored");
+    let again = append(&store, first).await.expect("stored");
+    assert!(again.duplicate && again.ack_seq() == a.ack_seq());
+    change(&store, "ada", 1, ChangeKind::Edit, "y").await;
+    change(&store, "ada", 1, ChangeKind::Edit, "z").await;
+    let limit = refused(&store, "ada", 1, ChangeKind::Edit, "w").await;
+    assert!(matches!(limit, Refusal::Limit(_)), "at most 2 edits here");
+    change(&store, "cy", 1, ChangeKind::React, "👍").await;
+    change(&store, "cy", 1, ChangeKind::React, "🎉").await;
+    let limit = refused(&store, "dee", 1, ChangeKind::React, "👍").await;
+    assert!(
+        matches!(limit, Refusal::Limit(_)),
+        "at most 3 reactions here"
+    );
+    assert_eq!(store.room("r").await.expect("meta").head, 6);
+}
+
+async fn a_reply_to_a_reply_joins_the_root_thread(b: Backend) {
+    let store = b.open();
+    post(&store, "r", "root").await;
+    let mut reply = message("r", "bob", "first", None);
+    reply.reply_to = Some(1);
+    append(&store, reply.clone()).await.expect("stored");
+    reply.reply_to = Some(2);
+    let second = append(&store, reply.clone()).await.expect("stored");
+    assert_eq!(second.stored.msg().and_then(|m| m.reply_to), Some(1));
+    reply.reply_to = Some(42);
+    assert!(matches!(
+        append(&store, reply).await,
+        Err(StoreError::Refused(Refusal::NotFound))
+    ));
+    let (msgs, _) = state(&store).await;
+    assert_eq!(msgs[0].replies, Some(2));
+    assert_eq!(msgs[0].last_reply_ts, Some(second.stored.entry.ts()));
+    let (thread, _) = store.thread("r", 1, 10).await.expect("thread");
+    let (root, replies) = thread.expect("the root is held");
+    assert_eq!(root.replies, Some(2));
+    let seqs: Vec<u64> = replies.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [2, 3]);
 }

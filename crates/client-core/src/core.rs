@@ -2,24 +2,27 @@
 //!
 //! The client's socket code hands each server frame to the matching method and writes out the
 //! frames it returns; the core does no I/O and keeps no clock. The rules:
-//! - **Resume by `seq`.** Each room's resume point is the highest `seq` seen there; its `join`
-//!   carries it as `since`, with the `epoch` it belongs to.
+//! - **Resume by `seq`.** Each room's resume point is the highest `seq` up to which every entry
+//!   (message or v1.2 `change`) was seen there; its `join` carries it as `since`, with the
+//!   `epoch` it belongs to.
 //! - **Epoch reset.** A `joined` (or `replay`) naming another epoch, or a head behind the resume
 //!   point, means the room's history is another life: what was held is dropped and the room
 //!   counts from 0 ([`Joined::reset`]).
-//! - **Dedupe.** A `message` at or below the resume point is a repeat (a replay overlapping what
-//!   came live) and is dropped.
+//! - **Dedupe.** A `message` or `change` whose `seq` was seen is a repeat (a replay overlapping
+//!   what came live, a page overlapping frames) and is dropped: each entry is taken once.
+//! - **Fold** (v1.2). Changes and replies fold into the messages held ([`crate::fold`]);
+//!   messages of a replay or a page come in their current state and are not folded twice.
 //! - **Pending sends** keep their `client_id` for life, are written only once their room is
 //!   joined on the current connection, one in flight per room, in the order written, and are
 //!   written again after a reconnect until their `ack` ([`crate::PendingSends`]).
 
 use std::sync::Arc;
 
-use banter_protocol::ChatMessage;
 use banter_protocol::ClientMsg;
 use banter_protocol::http::MessagePage;
+use banter_protocol::{Change, ChatMessage};
 
-use crate::{Gap, PendingSend, PendingSends, RoomSync};
+use crate::{Gap, PendingOp, PendingSend, PendingSends, RoomSync};
 
 /// What a `joined` changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,13 @@ pub struct Acked {
     pub send: Option<PendingSend>,
     /// The next pending send of the same room, now that it may be written.
     pub next: Option<ClientMsg>,
+}
+
+/// What a new `change` entry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// Its target as folded now, when the room holds it.
+    pub target: Option<Arc<ChatMessage>>,
 }
 
 /// See the module docs.
@@ -149,14 +159,37 @@ impl Core {
         }
     }
 
-    /// A `replay` header: checked like a `joined`; `complete: false` names what is missing.
-    /// Returns the gap to tell, if any (a reset is [`Gap::ServerReset`]).
+    /// A `replay` header without its `from` (kept for callers written before v1.2; prefer
+    /// [`Core::replay_range`]): when incomplete, the replay's first entry shows where what the
+    /// server holds begins.
     pub fn replay(&mut self, room: &str, to: u64, epoch: &str, complete: bool) -> Option<Gap> {
+        let gap = self.replay_range(room, 0, to, epoch, complete);
+        if !complete && let Some(state) = self.get_mut(room) {
+            state.replaying_from_unknown();
+        }
+        gap
+    }
+
+    /// A `replay` header for `from..=to`: checked like a `joined`; `complete: false` names what
+    /// is missing, and the entries before `from` that were never seen count as gone (so the
+    /// resume point passes them). Its messages come in their current state. Returns the gap to
+    /// tell, if any (a reset is [`Gap::ServerReset`]).
+    pub fn replay_range(
+        &mut self,
+        room: &str,
+        from: u64,
+        to: u64,
+        epoch: &str,
+        complete: bool,
+    ) -> Option<Gap> {
         let state = self.get_mut(room)?;
         if state.take_life(to, epoch) {
+            state.replaying(from, to);
             return Some(Gap::ServerReset);
         }
-        match (complete, state.resume_point().unwrap_or(0)) {
+        let before = state.resume_point().unwrap_or(0);
+        state.replaying(from, to);
+        match (complete, before) {
             (true, _) => None,
             (false, 0) => Some(Gap::OlderNotKept),
             (false, _) => Some(Gap::MissedWhileAway),
@@ -171,25 +204,78 @@ impl Core {
             return None;
         }
         let m = Arc::new(m);
-        state.store.insert_shared(m.clone());
+        match state.replayed_as_of(m.seq) {
+            Some(as_of) => state.store.insert_as_of(m.clone(), as_of),
+            None => state.store.insert_shared(m.clone()),
+        };
         Some(m)
+    }
+
+    /// A `change` (v1.2): `None` for a repeat (its `seq` was seen); else it moves the room's
+    /// resume point and is folded into its target when held.
+    pub fn change(&mut self, c: &Change) -> Option<Changed> {
+        let state = self.room_mut(&c.room);
+        if !state.advance(c.seq) {
+            return None;
+        }
+        let target = state.store.change(c);
+        Some(Changed { target })
     }
 
     /// A scrollback page (`before=`) of `page.room`, when it belongs to the epoch held. Returns
     /// how many of its messages were new; `None` when the page is of another life of the room
-    /// (or of a room not known).
+    /// (or of a room not known). Its messages are in their current state (reflecting everything
+    /// seen so far); its `changes` are folded where not already.
     pub fn earlier(&mut self, page: MessagePage) -> Option<usize> {
         let state = self.get_mut(&page.room)?;
         if !page.epoch.is_empty() && page.epoch != state.epoch {
             return None;
         }
+        let as_of = page_end(&page).max(state.high_seq().unwrap_or(0));
         let mut new = 0;
         for m in page.messages {
-            if m.room == page.room && state.store.insert(m) {
+            if m.room == page.room && state.store.insert_as_of(Arc::new(m), as_of) {
                 new += 1;
             }
         }
+        for c in &page.changes {
+            if c.room == page.room && !state.seen(c.seq) {
+                state.store.change(c);
+            }
+        }
         Some(new)
+    }
+
+    /// A page read forward (`since=`, in `seq` order) of a followed room, when it belongs to the
+    /// epoch held: its entries are taken like frames (each `seq` once; the resume point moves),
+    /// its messages in their current state. Returns the new messages, in `seq` order, and the
+    /// new changes; `None` when the page is of another life of the room (or the room is not
+    /// followed).
+    pub fn page(&mut self, page: MessagePage) -> Option<(Vec<Arc<ChatMessage>>, Vec<Change>)> {
+        let state = self.get_mut(&page.room)?;
+        if !page.epoch.is_empty() && !state.epoch.is_empty() && page.epoch != state.epoch {
+            return None;
+        }
+        if state.epoch.is_empty() {
+            state.epoch = page.epoch.clone();
+        }
+        let as_of = page_end(&page);
+        let mut messages = Vec::new();
+        for m in page.messages {
+            if m.room == page.room && state.advance(m.seq) {
+                let m = Arc::new(m);
+                state.store.insert_as_of(m.clone(), as_of);
+                messages.push(m);
+            }
+        }
+        let mut changes = Vec::new();
+        for c in page.changes {
+            if c.room == page.room && state.advance(c.seq) {
+                state.store.change(&c);
+                changes.push(c);
+            }
+        }
+        Some((messages, changes))
     }
 
     /// Whether `room` is joined on the current connection.
@@ -211,6 +297,21 @@ impl Core {
     pub fn send(&mut self, client_id: &str, room: &str, text: &str) -> Option<ClientMsg> {
         self.pending
             .add(client_id.to_string(), room.to_string(), text.to_string());
+        self.next(room)
+    }
+
+    /// Queues any request to `room` (v1.2: a reply, an edit, a deletion or a reaction; `text`
+    /// for a send, reply or edit, else empty) until its `ack`, in turn with the room's sends.
+    /// Returns its frame if it may be written now.
+    pub fn submit(
+        &mut self,
+        client_id: &str,
+        room: &str,
+        text: &str,
+        op: PendingOp,
+    ) -> Option<ClientMsg> {
+        let (id, r, t) = (client_id.to_string(), room.to_string(), text.to_string());
+        self.pending.add_op(id, r, t, op);
         self.next(room)
     }
 
@@ -270,4 +371,12 @@ impl Core {
         }
         self.pending.requeue();
     }
+}
+
+/// The highest `seq` a page holds (a message or a change): its messages reflect at least that.
+fn page_end(page: &MessagePage) -> u64 {
+    let m = page.messages.iter().map(|m| m.seq);
+    m.chain(page.changes.iter().map(|c| c.seq))
+        .max()
+        .unwrap_or(0)
 }

@@ -9,9 +9,13 @@
 //!   `join` ([`Core::join_frame`], [`Core::resume`]);
 //! - epoch reset: a `joined` of another epoch (or behind what we saw) drops what the room held
 //!   ([`Core::joined`]); a `replay` with `complete: false` names the [`Gap`];
-//! - dedupe: a replayed or repeated `message` is delivered once ([`Core::message`]);
+//! - dedupe: a replayed or repeated `message` or `change` is taken once, by `seq`
+//!   ([`Core::message`], [`Core::change`], [`SeqSet`]);
+//! - the fold (v1.2): edits, deletions, reactions and reply counts folded into the messages held,
+//!   idempotent, never twice for a page or replay in current state ([`fold`], [`MessageStore`]);
 //! - pending sends by `client_id` until their `ack`, in the order written, one in flight per room,
-//!   written again after a reconnect ([`PendingSends`]);
+//!   written again after a reconnect ([`PendingSends`]); v1.2 replies, edits, deletions and
+//!   reactions wait their turn the same way ([`Core::submit`], [`PendingOp`]);
 //! - reconnect backoff with jitter, one set of constants ([`backoff`]).
 //!
 //! Time and randomness come in as parameters ([`Jitter`] is seeded by the caller), so the crate
@@ -19,15 +23,20 @@
 
 pub mod backoff;
 mod core;
+pub mod fold;
 mod pending;
 mod room;
+mod seqset;
 mod store;
 
 pub use backoff::{Backoff, Jitter, Reconnect};
-pub use core::{Acked, Core, Joined};
-pub use pending::{PendingSend, PendingSends, PendingState};
+pub use core::{Acked, Changed, Core, Joined};
+pub use pending::{PendingOp, PendingSend, PendingSends, PendingState};
 pub use room::{Gap, RoomSync};
+pub use seqset::SeqSet;
 pub use store::{KEEP_PER_ROOM, MessageStore};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fold;

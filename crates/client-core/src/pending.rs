@@ -11,6 +11,10 @@
 //!
 //! A send to a conversation whose id is not known yet waits under a key such as `@peer` until the
 //! id comes ([`PendingSends::rekey`]); only sends of a joined room are written.
+//!
+//! Since v1.2 a pending request may also be an edit, a deletion or a reaction ([`PendingOp`]):
+//! each is acked like a send (with the `seq` of its change entry), keeps its `client_id`, and
+//! waits its turn in its room with the sends (an edit of a message just sent goes after it).
 
 use banter_protocol::ClientMsg;
 
@@ -27,14 +31,38 @@ pub enum PendingState {
     Failed(String),
 }
 
-/// A message the user sent that the server has not acknowledged yet.
+/// What a pending request asks the server (v1.2: not only new messages).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PendingOp {
+    /// A new message with the request's `text`.
+    #[default]
+    Send,
+    /// A reply: a new message answering message `reply_to` (its thread is the root's).
+    Reply { reply_to: u64 },
+    /// Replace the text of your message `seq` with the request's `text`.
+    Edit { seq: u64 },
+    /// Delete message `seq`.
+    Delete { seq: u64 },
+    /// Add (or with `remove`, take back) your reaction `emoji` to message `seq`.
+    React {
+        seq: u64,
+        emoji: String,
+        remove: bool,
+    },
+}
+
+/// A message the user sent (or, v1.2, an edit, deletion or reaction) that the server has not
+/// acknowledged yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSend {
     /// Chosen once, kept on every re-send: the idempotency key.
     pub client_id: String,
     pub room: String,
+    /// The message's text (a send, reply or edit; empty for the others).
     pub text: String,
     pub state: PendingState,
+    /// What it asks ([`PendingOp::Send`] for a plain message).
+    pub op: PendingOp,
 }
 
 impl PendingSend {
@@ -48,14 +76,43 @@ impl PendingSend {
         format!("{}:{state}", self.client_id)
     }
 
-    /// The `send` frame, with its `client_id`.
+    /// Whether it is a new message (a send or a reply), which a view shows as pending.
+    pub fn is_message(&self) -> bool {
+        matches!(self.op, PendingOp::Send | PendingOp::Reply { .. })
+    }
+
+    /// Its frame (`send`, `edit`, `delete` or `react`), with its `client_id`.
     pub fn frame(&self) -> ClientMsg {
-        ClientMsg::Send {
-            room: self.room.clone(),
-            text: self.text.clone(),
-            client_id: Some(self.client_id.clone()),
-            reply_to: None,
-            files: Vec::new(),
+        let (room, client_id) = (self.room.clone(), Some(self.client_id.clone()));
+        match &self.op {
+            PendingOp::Send | PendingOp::Reply { .. } => ClientMsg::Send {
+                room,
+                text: self.text.clone(),
+                client_id,
+                reply_to: match self.op {
+                    PendingOp::Reply { reply_to } => Some(reply_to),
+                    _ => None,
+                },
+                files: Vec::new(),
+            },
+            &PendingOp::Edit { seq } => ClientMsg::Edit {
+                room,
+                seq,
+                text: self.text.clone(),
+                client_id,
+            },
+            &PendingOp::Delete { seq } => ClientMsg::Delete {
+                room,
+                seq,
+                client_id,
+            },
+            PendingOp::React { seq, emoji, remove } => ClientMsg::React {
+                room,
+                seq: *seq,
+                emoji: emoji.clone(),
+                remove: *remove,
+                client_id,
+            },
         }
     }
 
@@ -74,6 +131,11 @@ impl PendingSends {
     /// Adds a new send, last. It is held as refused at once when an earlier send of its room is
     /// (it may not overtake it).
     pub fn add(&mut self, client_id: String, room: String, text: String) {
+        self.add_op(client_id, room, text, PendingOp::Send);
+    }
+
+    /// [`Self::add`] of any request: a send, reply, edit, deletion or reaction.
+    pub fn add_op(&mut self, client_id: String, room: String, text: String, op: PendingOp) {
         let state = match self.in_room(&room).find(|p| p.failed()) {
             Some(p) => p.state.clone(),
             None => PendingState::Queued,
@@ -83,6 +145,7 @@ impl PendingSends {
             room,
             text,
             state,
+            op,
         });
     }
 

@@ -1,8 +1,12 @@
 //! One room as the rules see it: its resume point, the epoch that point belongs to, whether the
 //! current connection joined it, and its messages. The rule that a room's history began a new
 //! life (another epoch, or a head behind what we saw) lives here, once.
+//!
+//! Which `seq`s were taken in is a [`SeqSet`], not one number: since v1.2 a replay may give its
+//! messages before the `change` entries of the same range, so an entry below the highest `seq`
+//! seen may still be new, and the resume point is the end of the run seen without a gap.
 
-use crate::MessageStore;
+use crate::{MessageStore, SeqSet};
 
 /// One room (or conversation, by its id), as the rules know it.
 #[derive(Debug, Clone)]
@@ -13,9 +17,14 @@ pub struct RoomSync {
     pub epoch: String,
     /// Its `joined` came on the current connection: its sends may be written.
     pub joined: bool,
-    /// The highest `seq` seen (or asked for); `None`: nothing asked yet, only what comes after
-    /// the first `joined` (then its `head`).
-    resume: Option<u64>,
+    /// The `seq`s seen (everything up to the one asked for counts as seen); `None`: nothing
+    /// asked yet, only what comes after the first `joined` (then its `head`).
+    seen: Option<SeqSet>,
+    /// The end of the replay in progress: messages up to it come in their current state.
+    replay_to: u64,
+    /// An incomplete replay whose `from` the caller did not give: its first entry shows where
+    /// what the server still holds begins.
+    gone_before_next: bool,
 }
 
 impl RoomSync {
@@ -25,19 +34,31 @@ impl RoomSync {
             store: MessageStore::with_cap(keep),
             epoch: String::new(),
             joined: false,
-            resume: since,
+            seen: since.map(SeqSet::from_floor),
+            replay_to: 0,
+            gone_before_next: false,
         }
     }
 
-    /// The `since` of its next `join`: the highest `seq` seen there, even after old messages
-    /// were evicted from memory.
+    /// The `since` of its next `join`: the highest `seq` up to which every entry was seen there
+    /// (messages and changes), even after old messages were evicted from memory.
     pub fn resume_point(&self) -> Option<u64> {
-        self.resume
+        self.seen.as_ref().map(SeqSet::resume_point)
+    }
+
+    /// The highest `seq` seen there (entries below it may still be missing).
+    pub fn high_seq(&self) -> Option<u64> {
+        self.seen.as_ref().map(SeqSet::high)
+    }
+
+    /// Whether entry `seq` was taken in already (or lies before where the client started).
+    pub fn seen(&self, seq: u64) -> bool {
+        self.seen.as_ref().is_some_and(|s| s.contains(seq))
     }
 
     /// The `epoch` of its next `join`: the one the resume point belongs to, once there is one.
     pub fn resume_epoch(&self) -> Option<String> {
-        let counted = self.resume.is_some_and(|r| r > 0);
+        let counted = self.resume_point().is_some_and(|r| r > 0);
         (counted && !self.epoch.is_empty()).then(|| self.epoch.clone())
     }
 
@@ -47,13 +68,14 @@ impl RoomSync {
     /// dropped and the room starts over from 0. Returns whether it did.
     pub(crate) fn take_life(&mut self, head: u64, epoch: &str) -> bool {
         let other_epoch = !epoch.is_empty() && !self.epoch.is_empty() && epoch != self.epoch;
-        let went_back = self.resume.is_some_and(|r| head < r);
+        let went_back = self.high_seq().is_some_and(|r| head < r);
         if !epoch.is_empty() {
             self.epoch = epoch.to_string();
         }
         if other_epoch || went_back {
             self.store.reset();
-            self.resume = Some(0);
+            self.seen = Some(SeqSet::default());
+            self.replay_to = 0;
             return true;
         }
         false
@@ -61,17 +83,41 @@ impl RoomSync {
 
     /// A room joined with no resume point resumes from what was its head then.
     pub(crate) fn start_at(&mut self, head: u64) {
-        self.resume.get_or_insert(head);
+        self.seen.get_or_insert_with(|| SeqSet::from_floor(head));
     }
 
-    /// Whether `seq` is past everything seen (a `message` frame with a lower one is a repeat:
-    /// the server sends each room's messages in `seq` order). Moves the resume point.
-    pub(crate) fn advance(&mut self, seq: u64) -> bool {
-        if self.resume.is_some_and(|r| seq <= r) {
-            return false;
+    /// A replay of `from..=to` begins: its messages come in their current state, and entries
+    /// before `from` are no longer held by the server (they will never come: the resume point
+    /// may pass them).
+    pub(crate) fn replaying(&mut self, from: u64, to: u64) {
+        self.replay_to = to;
+        if let Some(seen) = &mut self.seen {
+            seen.fill_to(from.saturating_sub(1));
         }
-        self.resume = Some(seq);
-        true
+    }
+
+    /// An incomplete replay with no `from` known: the entries before its first one are gone.
+    pub(crate) fn replaying_from_unknown(&mut self) {
+        self.gone_before_next = true;
+    }
+
+    /// For a message of the replay (in its current state), the replay's end: its state reflects
+    /// at least that; `None` for one that came live.
+    pub(crate) fn replayed_as_of(&self, seq: u64) -> Option<u64> {
+        (seq <= self.replay_to).then_some(self.replay_to)
+    }
+
+    /// Takes entry `seq` in: whether it is new (a repeat comes from a replay overlapping what
+    /// came live, or a page overlapping frames). Moves the resume point.
+    pub(crate) fn advance(&mut self, seq: u64) -> bool {
+        let gone = std::mem::take(&mut self.gone_before_next);
+        let seen = self
+            .seen
+            .get_or_insert_with(|| SeqSet::from_floor(seq.saturating_sub(1)));
+        if gone {
+            seen.fill_to(seq.saturating_sub(1));
+        }
+        seen.insert(seq)
     }
 }
 

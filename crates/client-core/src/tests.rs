@@ -290,7 +290,9 @@ fn leaving_a_room_forgets_it_and_its_sends() {
 
 #[test]
 fn scrollback_pages_join_the_store_only_in_the_epoch_held() {
-    let mut c = online_with(&[]);
+    let mut c = Core::new(KEEP_PER_ROOM);
+    c.follow("lobby", None);
+    c.joined("lobby", 800, "e1");
     for seq in 801..=1_000 {
         c.message(msg("lobby", seq));
     }

@@ -7,6 +7,10 @@
 //!   reconnects.
 //! - [`post_http`] posts one message through `POST /api/rooms/{room}/messages`, retrying
 //!   connection failures with the same `client_id`.
+//! - v1.2: [`Client::reply`], [`Client::edit`], [`Client::delete`], [`Client::react`] are kept
+//!   and re-sent by `client_id` like sends; `change` entries come once each as
+//!   [`Event::Change`]; with [`ClientConfig::keep`] the client holds each room's messages folded
+//!   ([`Client::messages`]). Over HTTP: [`http::Http`].
 //!
 //! With a token (`auth: "token"` servers), the WebSocket's first frame is `auth` and HTTP sends
 //! `Authorization: Bearer`. `https://` and `wss://` servers are reached through rustls, trusting
@@ -46,6 +50,9 @@ pub struct ClientConfig {
     pub dead_after: Duration,
     /// A PEM file of extra certificates to trust (for a private CA or a self-signed server).
     pub ca_file: Option<PathBuf>,
+    /// Messages kept per room, folded (v1.2 edits, deletions, reactions, reply counts), for
+    /// [`Client::messages`] and [`Event::Change`]'s target; 0 (the default): none.
+    pub keep: usize,
 }
 
 impl ClientConfig {
@@ -57,6 +64,7 @@ impl ClientConfig {
             backoff: Backoff::default(),
             dead_after: Duration::from_secs(60),
             ca_file: None,
+            keep: 0,
         }
     }
 

@@ -7,17 +7,30 @@
 //! [`Session::resume_frames`]. Messages are delivered once each, in `seq` order. A refused send
 //! is dropped (its caller gets the refusal), so the sends after it go on. A refused `join` (the
 //! server answers joins in order) fails the sends waiting for that room.
+//!
+//! v1.2: replies, edits, deletions and reactions are requests like sends ([`Session::submit`]);
+//! `change` entries are reported once each ([`Event::Change`]), and a session that keeps
+//! messages ([`Session::keeping`]) holds them folded (edited text, tombstones, reactions, reply
+//! counts: [`Session::messages`]).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use banter_client_core::Core;
-use banter_protocol::{ChatMessage, ClientMsg, ErrorCode, ServerMsg};
+use banter_client_core::{Core, PendingOp};
+use banter_protocol::{Change, ChatMessage, ClientMsg, ErrorCode, ServerMsg};
 
 /// What the client reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A chat message, each once, in `seq` order per room.
+    /// A chat message, each once, in `seq` order per room (a reply names its thread's root in
+    /// `reply_to`). A replayed one comes in its current state (edited text, or a tombstone).
     Message(ChatMessage),
+    /// v1.2: an entry that changed message `change.target` (edit, delete, react, unreact), each
+    /// once. `target` is the message as folded now, when the session keeps it.
+    Change {
+        change: Change,
+        target: Option<ChatMessage>,
+    },
     /// Some messages of `room` can no longer be replayed (history lost or trimmed).
     Gap { room: String },
     /// A `send` was stored as `seq`.
@@ -50,11 +63,16 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session that keeps no messages (the caller has them).
     pub fn new(name: impl Into<String>) -> Self {
+        Session::keeping(name, 0)
+    }
+
+    /// A session that keeps up to `keep` messages per room, folded.
+    pub fn keeping(name: impl Into<String>, keep: usize) -> Self {
         Session {
             name: name.into(),
-            // A library keeps no messages: the caller has them.
-            core: Core::new(0),
+            core: Core::new(keep),
             unanswered: VecDeque::new(),
             due: Vec::new(),
         }
@@ -77,6 +95,32 @@ impl Session {
     /// joined and no earlier send of the room waits).
     pub fn send(&mut self, room: &str, text: &str, client_id: &str) -> Option<ClientMsg> {
         self.core.send(client_id, room, text)
+    }
+
+    /// Queues any request (v1.2: a reply, an edit, a deletion or a reaction; `text` for a send,
+    /// reply or edit) until its `ack`, in turn with the room's sends. Returns the frame if it
+    /// may be written now.
+    pub fn submit(
+        &mut self,
+        room: &str,
+        text: &str,
+        op: PendingOp,
+        client_id: &str,
+    ) -> Option<ClientMsg> {
+        self.core.submit(client_id, room, text, op)
+    }
+
+    /// The messages kept of `room`, oldest first, folded (none for a session that keeps none).
+    pub fn messages(&self, room: &str) -> Vec<Arc<ChatMessage>> {
+        let Some(r) = self.core.room(room) else {
+            return Vec::new();
+        };
+        r.store.iter().cloned().collect()
+    }
+
+    /// Message `seq` of `room`, folded, when kept.
+    pub fn message(&self, room: &str, seq: u64) -> Option<&Arc<ChatMessage>> {
+        self.core.room(room)?.store.get(seq)
     }
 
     /// Sends not acked yet.
@@ -112,18 +156,25 @@ impl Session {
             }
             ServerMsg::Replay {
                 room,
+                from,
                 to,
                 complete,
                 epoch,
-                ..
             } => {
                 use banter_client_core::Gap;
-                let gap = self.core.replay(&room, to, &epoch, complete);
+                let gap = self.core.replay_range(&room, from, to, &epoch, complete);
                 let told = matches!(gap, Some(Gap::ServerReset | Gap::MissedWhileAway));
                 self::gap(told, room)
             }
             ServerMsg::Message(m) => match self.core.message(m) {
-                Some(m) => vec![Event::Message(std::sync::Arc::unwrap_or_clone(m))],
+                Some(m) => vec![Event::Message(Arc::unwrap_or_clone(m))],
+                None => Vec::new(),
+            },
+            ServerMsg::Change(change) => match self.core.change(&change) {
+                Some(changed) => vec![Event::Change {
+                    change,
+                    target: changed.target.map(Arc::unwrap_or_clone),
+                }],
                 None => Vec::new(),
             },
             ServerMsg::Ack {
@@ -356,5 +407,35 @@ mod tests {
             }]
         );
         assert_eq!(seqs(&s.on_server(msg("lobby", 1))), [1]);
+    }
+
+    #[test]
+    fn changes_come_once_and_a_keeping_session_holds_messages_folded() {
+        use banter_protocol::ChangeKind;
+        let mut s = Session::keeping("bot", 100);
+        s.join("lobby", None);
+        s.on_server(joined("lobby", 0, "e1"));
+        s.on_server(msg("lobby", 1));
+        let edit = Change {
+            room: "lobby".into(),
+            seq: 2,
+            target: 1,
+            user: "ada".into(),
+            ts: 5,
+            kind: ChangeKind::Edit,
+            text: Some("fixed".into()),
+            emoji: None,
+        };
+        let events = s.on_server(ServerMsg::Change(edit.clone()));
+        let [Event::Change { change, target }] = &events[..] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(change, &edit);
+        assert_eq!(target.as_ref().map(|m| m.text.as_str()), Some("fixed"));
+        assert!(s.on_server(ServerMsg::Change(edit)).is_empty(), "once");
+        assert_eq!(s.message("lobby", 1).unwrap().edited_ts, Some(5));
+        assert_eq!(s.messages("lobby").len(), 1);
+        let join = &s.resume_frames()[0];
+        assert!(matches!(join, ClientMsg::Join { since: Some(2), .. }));
     }
 }

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use banter_client_core::Reconnect;
-use banter_protocol::{AuthMode, ClientMsg, ErrorCode, ServerMsg};
+use banter_client_core::{PendingOp, Reconnect};
+use banter_protocol::{AuthMode, ChatMessage, ClientMsg, ErrorCode, ServerMsg};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -33,7 +33,12 @@ enum Cmd {
     Send {
         room: String,
         text: String,
+        op: PendingOp,
         done: oneshot::Sender<Result<u64, ClientError>>,
+    },
+    Messages {
+        room: String,
+        done: oneshot::Sender<Vec<ChatMessage>>,
     },
 }
 
@@ -55,7 +60,7 @@ impl Client {
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
         let task = Task {
-            session: Session::new(cfg.name.clone()),
+            session: Session::keeping(cfg.name.clone(), cfg.keep),
             reconnect: cfg.backoff.attempts(),
             cfg,
             url,
@@ -81,15 +86,64 @@ impl Client {
     /// Posts `text` to `room` (join it first) and waits until the server stored it: re-sent
     /// with the same `client_id` across reconnects. Returns its `seq`.
     pub async fn send(&self, room: &str, text: &str) -> Result<u64, ClientError> {
+        self.request(room, text, PendingOp::Send).await
+    }
+
+    /// Posts `text` to `room` as a reply to message `reply_to` (v1.2; a reply to a reply joins
+    /// the root's thread). Returns its `seq`.
+    pub async fn reply(&self, room: &str, reply_to: u64, text: &str) -> Result<u64, ClientError> {
+        self.request(room, text, PendingOp::Reply { reply_to })
+            .await
+    }
+
+    /// Replaces the text of your message `seq` (v1.2). Returns the `seq` of the change entry.
+    pub async fn edit(&self, room: &str, seq: u64, text: &str) -> Result<u64, ClientError> {
+        self.request(room, text, PendingOp::Edit { seq }).await
+    }
+
+    /// Deletes message `seq` (v1.2). Returns the `seq` of the change entry.
+    pub async fn delete(&self, room: &str, seq: u64) -> Result<u64, ClientError> {
+        self.request(room, "", PendingOp::Delete { seq }).await
+    }
+
+    /// Adds (with `remove`, takes back) your reaction `emoji` to message `seq` (v1.2). Returns
+    /// the entry's `seq` (0: it changed nothing: given twice, or taken back when not given).
+    pub async fn react(
+        &self,
+        room: &str,
+        seq: u64,
+        emoji: &str,
+        remove: bool,
+    ) -> Result<u64, ClientError> {
+        let emoji = emoji.to_owned();
+        let op = PendingOp::React { seq, emoji, remove };
+        self.request(room, "", op).await
+    }
+
+    /// Any request, kept by `client_id` until its `ack` (re-sent across reconnects).
+    async fn request(&self, room: &str, text: &str, op: PendingOp) -> Result<u64, ClientError> {
         let (done, rx) = oneshot::channel();
         self.cmds
             .send(Cmd::Send {
                 room: room.to_owned(),
                 text: text.to_owned(),
+                op,
                 done,
             })
             .map_err(|_| ClientError::Stopped)?;
         rx.await.map_err(|_| ClientError::Stopped)?
+    }
+
+    /// The messages kept of `room` ([`ClientConfig::keep`]), oldest first, in their current
+    /// state. The answer comes from the connection task: keep reading [`Client::next_event`]
+    /// meanwhile (a full event queue holds the task).
+    pub async fn messages(&self, room: &str) -> Result<Vec<ChatMessage>, ClientError> {
+        let (done, rx) = oneshot::channel();
+        let room = room.to_owned();
+        self.cmds
+            .send(Cmd::Messages { room, done })
+            .map_err(|_| ClientError::Stopped)?;
+        rx.await.map_err(|_| ClientError::Stopped)
     }
 
     /// The next event; `None` once the client has stopped for good (for example a refused
@@ -169,7 +223,17 @@ impl Task {
     fn command(&mut self, cmd: Cmd) -> Option<ClientMsg> {
         match cmd {
             Cmd::Join { room, since } => Some(self.session.join(&room, since)),
-            Cmd::Send { room, text, done } => {
+            Cmd::Messages { room, done } => {
+                let held = self.session.messages(&room).into_iter();
+                let _ = done.send(held.map(std::sync::Arc::unwrap_or_clone).collect());
+                None
+            }
+            Cmd::Send {
+                room,
+                text,
+                op,
+                done,
+            } => {
                 if !self.session.follows(&room) {
                     let _ = done.send(Err(ClientError::Refused {
                         code: ErrorCode::NotJoined.to_string(),
@@ -179,7 +243,7 @@ impl Task {
                 }
                 let id = new_client_id();
                 self.waiting.insert(id.clone(), done);
-                self.session.send(&room, &text, &id)
+                self.session.submit(&room, &text, op, &id)
             }
         }
     }

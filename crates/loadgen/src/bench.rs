@@ -4,7 +4,8 @@
 //!
 //! For each round, each scenario is run against Banter, then Node, then naive axum (A, B, C, A …),
 //! each run on a freshly started server process on its own port, so no run inherits another's
-//! state. Scenarios: `connect` (setup rate), `idle` (memory per connection) and a `fanout` rate
+//! state. Scenarios: `connect` (setup rate), `idle` (memory per connection), `store` and
+//! `reactions` (Banter only: `bench_store.rs`, `bench_reactions.rs`) and a `fanout` rate
 //! sweep (ascending target deliveries/s; a server leaves the sweep for the round after
 //! `--stop-after` consecutive rates it did not sustain, not counting runs disturbed by other
 //! processes). The round's result is the highest rate sustained (≥ 99.9 % delivered, p99 < 50 ms).
@@ -63,6 +64,9 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         if scen("store") && kinds.contains(&Kind::Banter) {
             crate::bench_store::round(&a, &mut s, round)?;
         }
+        if scen("reactions") && kinds.contains(&Kind::Banter) {
+            crate::bench_reactions::round(&a, &mut s, round)?;
+        }
     }
 
     let summary = crate::bench_summary::summarize(&a, &kinds, &s.runs);
@@ -71,9 +75,14 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
     if !store_summary.0.is_empty() {
         println!("{}", store_summary.0);
     }
+    let reactions_summary = crate::bench_reactions::summarize(&s.runs);
+    if !reactions_summary.0.is_empty() {
+        println!("{}", reactions_summary.0);
+    }
     let results = json!({
         "summary": summary.1,
         "store_summary": store_summary.1,
+        "reactions_summary": reactions_summary.1,
         "runs": s.runs,
     });
     let doc = document(&a, common.threads, &started, results);

@@ -33,8 +33,9 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("banter"), String::from("node"), String::from("naive")])]
     pub(crate) servers: Vec<String>,
     /// Only these scenarios (`connect`, `idle`, `fanout`, `store`: Banter's durable store
-    /// beside a commit-per-message one; `--cluster` runs `fanout` and `store`).
-    #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout"), String::from("store")])]
+    /// beside a commit-per-message one; `reactions`: a reaction storm on Banter, `--clients`
+    /// members each reacting to one message; `--cluster` runs `fanout` and `store`).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout"), String::from("store"), String::from("reactions")])]
     pub(crate) scenarios: Vec<String>,
     #[arg(long, default_value_t = 3)]
     pub(crate) rounds: usize,
@@ -61,6 +62,13 @@ pub struct BenchArgs {
     /// Store scenario: the open-loop rate at which the ack latency is measured.
     #[arg(long, default_value_t = 10_000.0)]
     pub(crate) store_rate: f64,
+    /// Reactions scenario: every member reacts within this many seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) reaction_spread: f64,
+    /// Reactions scenario: the room's byte budget (the server's `--hot-window-bytes`): the
+    /// server's memory may not grow past it during the storm.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub(crate) room_budget_bytes: u64,
     /// Target deliveries/s of the sweep, ascending.
     #[arg(long, value_delimiter = ',', default_values_t = [50_000u64, 75_000, 100_000, 150_000, 250_000, 400_000, 600_000, 800_000, 1_000_000, 1_250_000, 1_500_000, 2_000_000, 2_500_000])]
     pub(crate) deliveries: Vec<u64>,

@@ -15,6 +15,7 @@ mod bench_cluster;
 mod bench_cluster_report;
 mod bench_cluster_sut;
 mod bench_measure;
+mod bench_reactions;
 mod bench_server;
 mod bench_store;
 mod bench_summary;
@@ -23,6 +24,7 @@ mod connect;
 mod fanout;
 mod idle;
 mod procstat;
+mod reactions;
 mod redis_proc;
 mod report;
 mod store;
@@ -99,6 +101,8 @@ enum Cmd {
     Connect(ConnectArgs),
     /// Messages made durable per second, and the wait for their ack (one room per sender).
     Store(StoreArgs),
+    /// A reaction storm (v1.2): N members each react to one message within the spread.
+    Reactions(ReactionsArgs),
     /// Run Banter, the Node `ws` and the naive axum references through every scenario, alternating,
     /// and compare.
     Bench(Box<bench_args::BenchArgs>),
@@ -169,6 +173,18 @@ struct StoreArgs {
     /// Text bytes per message.
     #[arg(long, default_value_t = 100)]
     payload: usize,
+}
+
+#[derive(Args, Debug)]
+struct ReactionsArgs {
+    #[arg(long, default_value_t = 1000)]
+    members: usize,
+    /// Seconds over which the members react.
+    #[arg(long, default_value_t = 1.0)]
+    spread: f64,
+    /// The room's byte budget (the server's `--hot-window-bytes`).
+    #[arg(long, default_value_t = 64 << 20)]
+    budget_bytes: u64,
 }
 
 #[derive(Args, Debug)]
@@ -340,6 +356,19 @@ fn main() -> ExitCode {
             };
             let r = rt.block_on(store::run(spec, cfg, c.pid));
             let ok = r.acked > 0;
+            finish(c.json, &r, r.table(), ok)
+        }
+        Cmd::Reactions(a) => {
+            let spec = c.spec(c.dialect(), c.addr, 64 * 1024);
+            let cfg = reactions::ReactionsCfg {
+                members: a.members,
+                spread: secs(a.spread),
+                drain: secs(10.0),
+                budget_bytes: a.budget_bytes,
+                connect_concurrency: 100,
+            };
+            let r = rt.block_on(reactions::run(spec, cfg, c.pid));
+            let ok = r.held();
             finish(c.json, &r, r.table(), ok)
         }
         Cmd::Bench(a) => {

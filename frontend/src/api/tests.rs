@@ -4,6 +4,7 @@
 
 use super::*;
 use banter_protocol::http::{ConversationList, RoomList};
+use banter_protocol::{Change, ChangeKind, ChatMessage, Reaction};
 use serde::Serialize;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -60,12 +61,35 @@ fn every_answer_reads_back_as_the_server_wrote_it() {
         conversations.conversations
     );
 
+    // v1.2: messages in their folded state, and the page's change entries.
+    let mut root = message(1);
+    root.edited_ts = Some(1_764_110_095_000);
+    root.reactions = vec![Reaction {
+        emoji: "👍".into(),
+        users: vec!["ada".into(), "bob".into()],
+    }];
+    root.replies = Some(1);
+    root.last_reply_ts = Some(1_764_110_094_002);
+    let mut reply = message(2);
+    reply.reply_to = Some(1);
+    let mut gone = message(3);
+    gone.text = String::new();
+    gone.deleted = true;
     let page = MessagePage {
         room: "dm-0123456789abcdef0123456789abcdef".into(),
-        messages: vec![message(1), message(2)],
+        messages: vec![root, reply, gone],
         complete: true,
         epoch: "01JDQ3Z9W6K8M2N4P5R7S9T1V3".into(),
-        changes: Vec::new(),
+        changes: vec![Change {
+            room: "dm-0123456789abcdef0123456789abcdef".into(),
+            seq: 4,
+            target: 1,
+            user: "ada".into(),
+            ts: 1_764_110_095_000,
+            kind: ChangeKind::React,
+            text: None,
+            emoji: Some("👍".into()),
+        }],
     };
     assert_eq!(read_page(&parsed(&page)), Some(page));
 }

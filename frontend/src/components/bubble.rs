@@ -1,5 +1,8 @@
 //! One chat message as a bubble: who, when (full date on hover), and the text as safe rich text.
 //! A message that continues its author's group (same author, same minute) hides its header.
+//! v1.2: "(edited)" with the edit's time on hover, "message deleted" in place of a deleted
+//! one, its reactions, its thread's replies, and its actions (hover, keyboard focus, or a
+//! long-press on a phone); the user's own message is edited in place.
 
 use std::sync::Arc;
 
@@ -7,7 +10,12 @@ use banter_protocol::ChatMessage;
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
+use super::edit_box::EditBox;
+use super::msg_actions::MsgActions;
+use super::msg_ui::{focus_later, use_msg_ui};
+use super::reactions::{EmojiPicker, ReactionBar};
 use super::rich_text;
+use crate::socket::use_chat;
 
 /// A stored message.
 #[component]
@@ -23,25 +31,109 @@ pub fn Bubble(
     /// The current user's name, to mark mentions of them.
     #[prop(optional, into)]
     me: String,
+    /// Shown in the thread pane (no thread link, no "Reply in a thread").
+    #[prop(optional)]
+    in_thread: bool,
 ) -> impl IntoView {
+    let ui = use_msg_ui();
+    let seq = msg.seq;
     let (short, full) = local_time(msg.ts);
     let hover = full.clone();
-    // The text is built as DOM nodes once the element exists (see `rich_text`).
-    let text_el = NodeRef::<leptos::html::Div>::new();
-    let (text, who) = (msg.text.clone(), me.clone());
-    text_el.on_load(move |el| rich_text::fill(&el, &text, &who));
-    let mentions_me = !own && !me.is_empty() && crate::markup::mentions(&msg.text, &me);
+    let mentions_me = !own && !me.is_empty() && crate::markup::mentions_me(&msg.text, &me);
+    // A long-press (the phone's context menu) shows the actions.
+    let touched = RwSignal::new(false);
+    let deleted = msg.deleted;
+    let edited = msg
+        .edited_ts
+        .map(|ts| format!("Edited {}", local_time(ts).1));
+    // Only this message's own editing state re-renders its body (not every edit elsewhere).
+    let editing = own.then(|| Memo::new(move |_| ui.editing.get() == Some(seq)));
+    let body = {
+        let (msg, me) = (msg.clone(), me.clone());
+        move || {
+            if msg.deleted {
+                return view! { <p class="msg-text deleted-text">"message deleted"</p> }.into_any();
+            }
+            if editing.is_some_and(|e| e.get()) {
+                return view! { <EditBox seq=seq text=msg.text.clone() /> }.into_any();
+            }
+            // The text is built as DOM nodes once the element exists (see `rich_text`).
+            let text_el = NodeRef::<leptos::html::Div>::new();
+            let (text, who) = (msg.text.clone(), me.clone());
+            text_el.on_load(move |el| rich_text::fill(&el, &text, &who));
+            view! { <div class="msg-text" node_ref=text_el></div> }.into_any()
+        }
+    };
+    let extras = (!deleted).then(|| {
+        view! {
+            <ReactionBar msg=msg.clone() me=me.clone() />
+            {move || (ui.picker.get() == Some(seq)).then(|| view! { <EmojiPicker seq=seq /> })}
+            {(!in_thread).then(|| view! { <ThreadLink msg=msg.clone() /> })}
+            <MsgActions seq=seq own=own in_thread=in_thread />
+        }
+    });
     view! {
-        <li class="msg" class:own=own class:cont=cont class:mentions-me=mentions_me data-seq=msg.seq title=hover>
+        <li
+            class="msg"
+            class:own=own
+            class:cont=cont
+            class:mentions-me=mentions_me
+            class:deleted=deleted
+            class:touched=move || touched.get()
+            data-seq=seq
+            title=hover
+            tabindex="0"
+            on:contextmenu=move |ev| {
+                if !deleted {
+                    ev.prevent_default();
+                    touched.update(|t| *t = !*t);
+                }
+            }
+        >
             <div class="meta">
                 <span class="msg-user">{msg.user.clone()}</span>
                 <time class="msg-time" title=full>
                     {short}
                 </time>
+                {edited.map(|when| view! { <span class="edited" title=when>"(edited)"</span> })}
             </div>
-            <div class="msg-text" node_ref=text_el></div>
+            {body}
+            {extras}
         </li>
     }
+}
+
+/// "3 replies" under a thread's root (with how many are new), opening the thread pane.
+#[component]
+fn ThreadLink(msg: Arc<ChatMessage>) -> impl IntoView {
+    let chat = use_chat();
+    let ui = use_msg_ui();
+    let seq = msg.seq;
+    let count = msg.replies.unwrap_or(0);
+    let unread = Memo::new(move |_| chat.session.with(|s| s.thread_unread(seq)));
+    (count > 0).then(|| {
+        let label = match count {
+            1 => "1 reply".to_string(),
+            n => format!("{n} replies"),
+        };
+        view! {
+            <button
+                type="button"
+                class="link thread-link"
+                on:click=move |_| {
+                    ui.thread.set(Some(seq));
+                    chat.open_thread(seq);
+                    focus_later("#thread-input".into());
+                }
+            >
+                {label}
+                {move || match unread.get() {
+                    0 => None,
+                    n => Some(view! { <span class="badge unread thread-unread">{format!("{n} new")}</span> }),
+                }}
+            </button>
+        }
+    })
 }
 
 /// `HH:MM` and the full local date and time (`Thu 2026-11-26 14:05:09`).

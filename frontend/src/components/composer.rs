@@ -5,10 +5,28 @@ use leptos::prelude::*;
 use crate::socket::use_chat;
 use crate::state::{PendingState, counter_visible, text_len};
 
+/// -1 for PageUp, 1 for PageDown.
+fn page_dir(key: &str) -> Option<i32> {
+    match key {
+        "PageUp" => Some(-1),
+        "PageDown" => Some(1),
+        _ => None,
+    }
+}
+
+/// PageUp/PageDown in the composer page through the messages (a text box has nothing to page).
+fn page_messages(dir: i32) {
+    if let Ok(Some(el)) = document().query_selector(".scroller") {
+        let page = el.client_height() * 9 / 10;
+        el.set_scroll_top(el.scroll_top() + dir * page);
+    }
+}
+
 /// The message box with its Send button, inline error and character counter.
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = use_chat();
+    let ui = super::msg_ui::use_msg_ui();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let max = Memo::new(move |_| chat.session.with(|s| s.limits.max_text_chars));
@@ -88,8 +106,18 @@ pub fn Composer() -> impl IntoView {
                 prop:value=move || text.get()
                 on:input=move |ev| {
                     let value = event_target_value(&ev);
-                    if !value.trim().is_empty() {
-                        chat.typing();
+                    if !value.trim().is_empty()
+                        && let Some(wait) = chat.typing()
+                    {
+                        // Just sent: say "typing" once the quiet while is over, if still so.
+                        set_timeout(
+                            move || {
+                                if !text.with_untracked(|t| t.trim().is_empty()) {
+                                    chat.typing();
+                                }
+                            },
+                            std::time::Duration::from_millis(wait.ceil() as u64 + 1),
+                        );
                     }
                     text.set(value);
                     if error.with_untracked(Option::is_some) {
@@ -100,6 +128,15 @@ pub fn Composer() -> impl IntoView {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
+                    } else if ev.key() == "ArrowUp" && text.with_untracked(String::is_empty) {
+                        // Up in an empty box edits the user's last message, as in Slack.
+                        if let Some(seq) = chat.session.with_untracked(|s| s.last_own_message()) {
+                            ev.prevent_default();
+                            ui.editing.set(Some(seq));
+                        }
+                    } else if let Some(dir) = page_dir(&ev.key()) {
+                        ev.prevent_default();
+                        page_messages(dir);
                     }
                 }
             ></textarea>

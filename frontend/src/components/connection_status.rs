@@ -48,7 +48,11 @@ pub fn ConnectionStatus() -> impl IntoView {
                     }
                 }
             >
-                {move || if kind.get() == "offline" { "Connect" } else { "Disconnect" }}
+                // On a phone only the icon shows, so the button never takes the header.
+                <span class="conn-toggle-icon" aria-hidden="true">"⏻"</span>
+                <span class="conn-toggle-text">
+                    {move || if kind.get() == "offline" { "Connect" } else { "Disconnect" }}
+                </span>
             </button>
         </div>
     }

@@ -11,7 +11,7 @@ use super::bubble::{day_label, local_day};
 use super::{Bubble, PendingBubble};
 use crate::api;
 use crate::socket::use_chat;
-use crate::state::{MessageStore, PendingSend, PresenceLine};
+use crate::state::{MessageStore, PendingOp, PendingSend, PresenceSummary, summarize};
 
 /// One line of the list.
 #[derive(Clone)]
@@ -20,23 +20,46 @@ enum Row {
     Day(u32, String),
     /// A message; `cont` when it continues its author's group.
     Msg(Arc<ChatMessage>, bool),
-    /// Someone joined or left.
-    Event(PresenceLine),
+    /// People joined or left (collapsed).
+    Event(PresenceSummary),
+    /// The user's read position when they opened the room: "new messages" below.
+    Unread(u64),
 }
 
 impl Row {
     fn key(&self) -> String {
         match self {
             Row::Day(day, _) => format!("d{day}"),
-            Row::Msg(m, cont) => format!("m{}{}", m.id, if *cont { "+" } else { "" }),
+            Row::Msg(m, cont) => version_key(m, *cont),
             Row::Event(e) => format!("e{}", e.key),
+            Row::Unread(seq) => format!("u{seq}"),
         }
     }
 }
 
+/// A message's key in a keyed list: its id and what of its state shows (an edit, a deletion,
+/// reactions, replies), so a change re-renders that one bubble and nothing else.
+pub(super) fn version_key(m: &ChatMessage, cont: bool) -> String {
+    let reactions: String = m
+        .reactions
+        .iter()
+        .map(|r| format!("{}{}", r.emoji, r.users.len()))
+        .collect();
+    format!(
+        "m{}{}:{}:{}:{reactions}:{}",
+        m.id,
+        if cont { "+" } else { "" },
+        m.edited_ts.unwrap_or(0),
+        m.deleted,
+        m.replies.unwrap_or(0)
+    )
+}
+
 /// Lays out `messages` (oldest first) with day separators, grouping and the presence lines that
-/// fall inside the window.
-fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
+/// fall inside the window, and the "new messages" line after `line`. Presence lines before a
+/// message that starts a day go under its separator (they happened live, so on that day or later).
+fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceSummary], line: Option<u64>) -> Vec<Row> {
+    let mut line = line;
     let mut out = Vec::with_capacity(messages.len() + 8);
     let first = messages.first().map_or(0, |m| m.seq);
     let mut events = events
@@ -47,14 +70,19 @@ fn rows(messages: &[Arc<ChatMessage>], events: &[PresenceLine]) -> Vec<Row> {
     let mut prev: Option<(&str, u64)> = None;
     let mut last_day = None;
     for m in messages {
-        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
-            out.push(Row::Event(e.clone()));
-            prev = None;
-        }
         let day = local_day(m.ts);
         if last_day != Some(day) {
             out.push(Row::Day(day, day_label(m.ts)));
             last_day = Some(day);
+            prev = None;
+        }
+        while let Some(e) = events.next_if(|e| e.after_seq < m.seq) {
+            out.push(Row::Event(e.clone()));
+            prev = None;
+        }
+        if let Some(at) = line.filter(|at| m.seq > *at) {
+            out.push(Row::Unread(at));
+            line = None;
             prev = None;
         }
         let minute = m.ts / 60_000;
@@ -115,15 +143,22 @@ pub fn MessageList() -> impl IntoView {
     // A conversation is shown like a room (its messages are stored under its id).
     let messages = Memo::new(move |_| {
         let first = anchor.get();
+        // Replies live in their thread's pane; the root shows their count.
         chat.session.with(|s| {
-            s.current_store()
+            let mut shown = s
+                .current_store()
                 .map(|st| st.window(first, WINDOW, HELD_MAX))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            shown.retain(|m| m.reply_to.is_none());
+            shown
         })
     });
     let events = Memo::new(move |_| {
-        chat.session
-            .with(|s| s.current().map(|r| r.events.clone()).unwrap_or_default())
+        chat.session.with(|s| {
+            s.current()
+                .map(|r| summarize(&r.events))
+                .unwrap_or_default()
+        })
     });
     let total = Memo::new(move |_| {
         chat.session
@@ -147,6 +182,7 @@ pub fn MessageList() -> impl IntoView {
         chat.session.with(|s| {
             s.pending()
                 .in_room(&key)
+                .filter(|p| p.op == PendingOp::Send)
                 .cloned()
                 .collect::<Vec<PendingSend>>()
         })
@@ -175,6 +211,42 @@ pub fn MessageList() -> impl IntoView {
             stick.set(true);
         }
         r
+    });
+
+    // Where "new messages" starts in the room on screen (see `Session::unread_line`).
+    let unread_line = Memo::new(move |_| {
+        chat.session.with(|s| {
+            s.unread_line
+                .as_ref()
+                .filter(|(r, _)| s.screen_room() == Some(r.as_str()))
+                .map(|(_, seq)| *seq)
+        })
+    });
+
+    // A search result to show (`Session::jump`): hold the place a few messages above it.
+    Effect::new(move |_| {
+        let Some((target, seq)) = chat.session.with(|s| s.jump.clone()) else {
+            return;
+        };
+        if chat
+            .session
+            .with_untracked(|s| s.screen_room() != Some(target.as_str()))
+        {
+            return;
+        }
+        chat.session.update_untracked(|s| s.jump = None);
+        stick.set(false);
+        anchor.set(
+            chat.session
+                .with_untracked(|s| s.current_store().and_then(|st| st.seq_before(seq, 10))),
+        );
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked()
+                && let Some(top) = offset_of(&el, seq)
+            {
+                el.set_scroll_top(top - 40);
+            }
+        });
     });
 
     // After the list changes (the DOM is updated by the next frame), keep to the bottom if the
@@ -316,7 +388,7 @@ pub fn MessageList() -> impl IntoView {
             </p>
             <ol id="messages" class="messages" role="log" aria-live="polite">
                 <For
-                    each=move || messages.with(|m| events.with(|e| rows(m, e)))
+                    each=move || messages.with(|m| events.with(|e| rows(m, e, unread_line.get())))
                     key=Row::key
                     children=move |row| {
                         // Day separators and join/leave lines share one element shape.
@@ -328,10 +400,8 @@ pub fn MessageList() -> impl IntoView {
                                     .into_any();
                             }
                             Row::Day(_, label) => ("day-sep", Some("separator"), label),
-                            Row::Event(e) => {
-                                let what = if e.joined { "joined" } else { "left" };
-                                ("presence-line", None, format!("{} {what}", e.user))
-                            }
+                            Row::Unread(_) => ("unread-line", Some("separator"), "New messages".to_string()),
+                            Row::Event(e) => ("presence-line", None, e.text),
                         };
                         let aria = role.map(|_| text.clone());
                         view! {

@@ -29,12 +29,27 @@ pub fn Notices(
         })
     });
     let notice = Memo::new(move |_| chat.session.with(|s| s.notice.clone()));
+    let left = Memo::new(move |_| chat.session.with(|s| s.left.clone()));
 
     view! {
         <div class="notices" aria-live="polite">
             <p class="notice" id="history-notice" hidden=move || gap.get().is_none()>
                 <span>{move || gap.get()}</span>
                 <button type="button" class="link" id="history-dismiss" on:click=move |_| chat.dismiss_gap()>
+                    "Dismiss"
+                </button>
+            </p>
+            <p class="notice" id="left-notice" hidden=move || left.with(Option::is_none)>
+                <span>{move || format!("You left #{}.", left.get().unwrap_or_default())}</span>
+                <button type="button" class="link" id="undo-leave" on:click=move |_| chat.undo_leave()>
+                    "Undo"
+                </button>
+                <button
+                    type="button"
+                    class="link"
+                    aria-label="Dismiss"
+                    on:click=move |_| chat.session.update(|s| s.left = None)
+                >
                     "Dismiss"
                 </button>
             </p>

@@ -1,5 +1,6 @@
 //! A message's text as DOM nodes, from the [`crate::markup`] tree: text nodes and a fixed set of
-//! elements (`p`, `strong`, `em`, `code`, `pre`, `a`, `span`). Never HTML from text.
+//! elements (`p`, `strong`, `em`, `del`, `code`, `pre`, `blockquote`, `ul`, `ol`, `li`, `a`,
+//! `span`). Never HTML from text.
 //!
 //! Built with plain DOM calls rather than `view!`: one small function instead of a generic view
 //! type per kind of span keeps the WASM light.
@@ -9,8 +10,10 @@ use web_sys::{Element, Node};
 
 use crate::markup::{Block, Span, parse};
 
-/// Fills `into` with the blocks of `text`; `@me` mentions are marked.
+/// Fills `into` with the blocks of `text` (replacing what it held: a view rebuilt in place may
+/// hand the same element again); `@me` mentions are marked.
 pub fn fill(into: &Element, text: &str, me: &str) {
+    into.set_text_content(None);
     for block in parse(text) {
         match block {
             Block::Para(spans) => {
@@ -21,6 +24,20 @@ pub fn fill(into: &Element, text: &str, me: &str) {
             Block::Code(code) => {
                 if let Some(code_el) = child(into, "pre").and_then(|pre| child(&pre, "code")) {
                     add_text(&code_el, &code);
+                }
+            }
+            Block::Quote(spans) => {
+                if let Some(q) = child(into, "blockquote") {
+                    add_spans(&q, spans, me);
+                }
+            }
+            Block::List { ordered, items } => {
+                if let Some(list) = child(into, if ordered { "ol" } else { "ul" }) {
+                    for item in items {
+                        if let Some(li) = child(&list, "li") {
+                            add_spans(&li, item, me);
+                        }
+                    }
                 }
             }
         }
@@ -41,6 +58,11 @@ fn add_spans(into: &Element, spans: Vec<Span>, me: &str) {
                     add_spans(&el, inner, me);
                 }
             }
+            Span::Strike(inner) => {
+                if let Some(el) = child(into, "del") {
+                    add_spans(&el, inner, me);
+                }
+            }
             Span::Code(code) => {
                 if let Some(el) = child(into, "code") {
                     add_text(&el, &code);
@@ -56,7 +78,7 @@ fn add_spans(into: &Element, spans: Vec<Span>, me: &str) {
             }
             Span::Mention(name) => {
                 if let Some(el) = child(into, "span") {
-                    let is_me = !me.is_empty() && name.eq_ignore_ascii_case(me);
+                    let is_me = crate::markup::is_for(&name, me);
                     el.set_class_name(if is_me { "mention me" } else { "mention" });
                     add_text(&el, &format!("@{name}"));
                 }

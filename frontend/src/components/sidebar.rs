@@ -151,8 +151,30 @@ pub fn Sidebar(
             class:open=move || drawer.get()
             aria-label="Rooms and people"
         >
+            // Phones only (the drawer): a way out that is not the backdrop or Escape.
+            <button
+                type="button"
+                id="drawer-close"
+                class="icon drawer-close"
+                aria-label="Close the menu"
+                on:click=move |_| {
+                    drawer.set(false);
+                    focus_first("#menu-toggle");
+                }
+            >
+                "×"
+            </button>
             <nav aria-labelledby="rooms-heading">
                 <h2 id="rooms-heading">"Rooms"</h2>
+                <button
+                    type="button"
+                    id="mark-all-read"
+                    class="link mark-all-read"
+                    hidden=move || chat.session.with(|s| s.unread_total() == 0)
+                    on:click=move |_| chat.mark_all_read()
+                >
+                    "Mark all read"
+                </button>
                 <ul id="room-list" class="nav-list">
                     {move || {
                         rooms.get()
@@ -184,6 +206,9 @@ pub fn Sidebar(
                                             if let Some(next) = chat.leave_room(&leave) {
                                                 let _ = window().location().set_hash(&hash_for_room(&next));
                                             }
+                                            // Not on the next room's "Leave": Enter twice
+                                            // must not leave two rooms ("Undo" is offered).
+                                            focus_composer();
                                         }
                                     >
                                         "×"

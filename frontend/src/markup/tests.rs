@@ -123,6 +123,16 @@ fn mentions_are_found() {
     assert!(mentions("cc @grace hopper", "grace hopper"));
 }
 
+/// `@here` and `@everyone` are for every reader: highlighted and counted like a mention.
+#[test]
+fn here_and_everyone_are_for_everyone() {
+    assert!(mentions_me("@here standup in 5", "ada"));
+    assert!(mentions_me("ping @Everyone.", "ada"));
+    assert!(!mentions_me("@hereafter", "ada"));
+    assert!(!mentions_me("@here", ""));
+    assert!(is_for("HERE", "ada") && is_for("Ada", "ada") && !is_for("bob", "ada"));
+}
+
 #[test]
 fn fenced_code_blocks() {
     let text = "look:\n```\nfn main() {\n    **not bold**\n}\n```\nneat";
@@ -140,4 +150,37 @@ fn fenced_code_blocks() {
         [Block::Code("let x = 1;".into())]
     );
     assert_eq!(parse("```"), [Block::Para(vec![t("```")])]);
+}
+
+/// Quotes, lists and strikethrough are blocks and spans, not plain text.
+#[test]
+fn quotes_lists_and_strike() {
+    assert_eq!(
+        parse("> said\n> twice\nthen"),
+        [
+            Block::Quote(vec![t("said"), t("\n"), t("twice")]),
+            Block::Para(vec![t("then")])
+        ]
+    );
+    assert_eq!(
+        parse("- one\n* **two**\n1. first\n2. second"),
+        [
+            Block::List {
+                ordered: false,
+                items: vec![vec![t("one")], vec![Span::Bold(vec![t("two")])]]
+            },
+            Block::List {
+                ordered: true,
+                items: vec![vec![t("first")], vec![t("second")]]
+            }
+        ]
+    );
+    assert_eq!(
+        para("was ~~wrong~~ right"),
+        [t("was "), Span::Strike(vec![t("wrong")]), t(" right")]
+    );
+    // Not markers: no space after them, a lone `~`, an empty item.
+    assert_eq!(para(">quote"), [t(">quote")]);
+    assert_eq!(para("~5 km, ~~ ~~"), [t("~5 km, ~~ ~~")]);
+    assert_eq!(para("- "), [t("- ")]);
 }

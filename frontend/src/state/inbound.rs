@@ -8,7 +8,7 @@ use banter_protocol::{
 };
 
 use super::{Alert, Gap, Session};
-use crate::markup::mentions;
+use crate::markup::mentions_me;
 
 impl Session {
     /// Applies one server frame; returns the frames to write in answer.
@@ -38,6 +38,7 @@ impl Session {
                 head,
                 epoch,
                 with,
+                read,
                 ..
             } => {
                 if let Some(peer) = &with {
@@ -48,22 +49,31 @@ impl Session {
                     // A late answer for a room the user left before it came: leave it now.
                     return vec![ClientMsg::Leave { room }];
                 }
-                self.on_joined(room, users, head, epoch)
+                self.on_joined(room, users, (head, read), epoch)
             }
             ServerMsg::Message(m) => {
                 self.on_message(m);
                 Vec::new()
             }
+            ServerMsg::Read { room, seq } => {
+                self.on_read(&room, seq);
+                Vec::new()
+            }
+            ServerMsg::Change(c) => {
+                // Folded into its target by the core (once per `seq`); the views re-read it.
+                self.core.change(&c);
+                Vec::new()
+            }
             // v1.2 frames this page does not show yet.
-            ServerMsg::Change(_) | ServerMsg::Read { .. } | ServerMsg::Removed { .. } => Vec::new(),
+            ServerMsg::Removed { .. } => Vec::new(),
             ServerMsg::Replay {
                 room,
+                from,
                 to,
                 complete,
                 epoch,
-                ..
             } => {
-                self.on_replay(&room, to, &epoch, complete);
+                self.on_replay(&room, from, to, &epoch, complete);
                 Vec::new()
             }
             ServerMsg::Ack { client_id, .. } => {
@@ -78,10 +88,7 @@ impl Session {
                 code,
                 message,
                 client_id,
-            } => {
-                self.on_error(code, message, client_id);
-                Vec::new()
-            }
+            } => self.on_error(code, message, client_id),
         }
     }
 
@@ -89,7 +96,7 @@ impl Session {
         &mut self,
         room: String,
         users: Vec<String>,
-        head: u64,
+        (head, read): (u64, u64),
         epoch: String,
     ) -> Vec<ClientMsg> {
         let viewing = self.viewing_room(&room);
@@ -104,19 +111,16 @@ impl Session {
             state.reset_history(head);
         }
         if !state.ever_joined {
-            // History from before the user came is not "unread".
-            state.ever_joined = true;
-            state.read_seq = state.read_seq.max(head);
+            // History from before the user came: replies in its threads are not new.
+            state.history_to = head;
         }
-        if viewing {
-            state.read_seq = state.read_seq.max(head);
-        }
+        self.joined_read(&room, head, read, viewing);
         self.notice = None;
         joined.send.into_iter().collect()
     }
 
-    fn on_replay(&mut self, room: &str, to: u64, epoch: &str, complete: bool) {
-        let Some(gap) = self.core.replay(room, to, epoch, complete) else {
+    fn on_replay(&mut self, room: &str, from: u64, to: u64, epoch: &str, complete: bool) {
+        let Some(gap) = self.core.replay_range(room, from, to, epoch, complete) else {
             return;
         };
         let Some(state) = self.rooms.get_mut(room) else {
@@ -168,7 +172,7 @@ impl Session {
         if let Some(peer) = &conversation {
             self.conversations.learn(peer, &room, m.ts);
         }
-        let mention = user != me && (conversation.is_some() || mentions(&m.text, &me));
+        let mention = user != me && (conversation.is_some() || mentions_me(&m.text, &me));
         let alert = Alert {
             title: match conversation {
                 Some(_) => format!("{user} wrote to you"),
@@ -177,33 +181,34 @@ impl Session {
             body: m.text.clone(),
         };
         let new = self.core.message(m).is_some();
+        let now = self.now;
         let state = self.room_mut(&room);
-        state.typing.retain(|(u, _)| *u != user);
-        if !new || seq <= state.read_seq || user == me {
+        state.spoke(&user, now);
+        if !new {
             return;
         }
         if viewing {
-            state.read_seq = seq;
+            self.seen(&room, seq);
             return;
         }
-        state.unread += 1;
-        if mention {
-            state.mentions += 1;
-            if hidden {
-                self.alerts.push(alert);
-            }
+        let unseen = seq > state.read_seq;
+        self.count_unseen(&room, seq, user == me, mention);
+        if unseen && mention && hidden {
+            self.alerts.push(alert);
         }
     }
 
     fn on_presence(&mut self, room: String, user: String, presence: PresenceState) {
         let now = self.now;
         let newest = self.newest(&room);
+        // A conversation has two members: "bob joined" there says nothing.
+        let quiet = self.conversations.by_room(&room).is_some();
         let Some(state) = self.rooms.get_mut(&room) else {
             return;
         };
         match presence {
             PresenceState::Joined => {
-                if state.add_user(user.clone()) {
+                if state.add_user(user.clone()) && !quiet {
                     state.add_event(user, true, newest);
                 }
             }
@@ -211,22 +216,41 @@ impl Session {
                 if state.users.contains(&user) {
                     state.users.retain(|u| *u != user);
                     state.typing.retain(|(u, _)| *u != user);
-                    state.add_event(user, false, newest);
+                    if !quiet {
+                        state.add_event(user, false, newest);
+                    }
                 }
             }
             PresenceState::Typing => state.typing(user, now),
         }
     }
 
-    fn on_error(&mut self, code: ErrorCode, message: String, client_id: Option<String>) {
+    fn on_error(
+        &mut self,
+        code: ErrorCode,
+        message: String,
+        client_id: Option<String>,
+    ) -> Vec<ClientMsg> {
         let message = match code {
             ErrorCode::RateLimited => self.rate_sentence(),
             _ => message,
         };
-        if let Some(id) = client_id
-            && self.core.fail(&id, message.clone())
-        {
-            return;
+        let op = client_id.as_deref().and_then(|id| {
+            let p = self.core.pending().in_all().find(|p| p.client_id == id)?;
+            Some(!p.is_message())
+        });
+        match (client_id, op) {
+            // A refused edit, deletion or reaction is said and dropped: it must not hold the
+            // room's later sends the way a refused message does until the user decides.
+            (Some(id), Some(true)) => {
+                self.notice = Some(format!("Not done: {message}"));
+                return self.core.discard(&id).into_iter().collect();
+            }
+            (Some(id), Some(false)) => {
+                self.core.fail(&id, message);
+                return Vec::new();
+            }
+            _ => {}
         }
         match code {
             ErrorCode::InvalidName | ErrorCode::NameTaken => {
@@ -240,5 +264,6 @@ impl Session {
             }
             _ => self.notice = Some(message),
         }
+        Vec::new()
     }
 }

@@ -7,6 +7,12 @@ use banter_client_core::Gap;
 /// How long "is typing…" shows after the last `typing` event, in milliseconds.
 pub const TYPING_SHOWS_MS: f64 = 5_000.0;
 
+/// How long after a user's message a `typing` from them is taken as late news, in milliseconds:
+/// the server sends typing on its presence tick (every 250 ms by default), so a `typing` made
+/// before the message may arrive just after it, and would show "is typing…" for 5 s more.
+/// Less than senders stay quiet after a send ([`super::TYPING_QUIET_AFTER_SEND_MS`]).
+pub const TYPING_STALE_AFTER_MESSAGE_MS: f64 = 750.0;
+
 /// How many join/leave lines a room keeps.
 const KEEP_EVENTS: usize = 100;
 
@@ -34,10 +40,19 @@ pub struct RoomState {
     pub unread: u32,
     /// How many of those mention the user.
     pub mentions: u32,
-    /// The newest `seq` the user has seen (or that came before they joined).
+    /// The user's read position: the newest `seq` they have seen, here or on another device
+    /// (see `super::reads`).
     pub read_seq: u64,
+    /// The newest `seq` the server has, as far as known.
+    pub head: u64,
+    /// The highest position the server knows of (told by it, or sent to it).
+    pub server_read: u64,
+    /// The user's own messages held past the position (not unread).
+    pub own: u32,
     /// Who is typing, with when we last heard it (ms).
     pub typing: Vec<(String, f64)>,
+    /// Who sent a message lately, with when (ms): a message ends its author's typing.
+    spoke: Vec<(String, f64)>,
     /// Joins and leaves seen while here, oldest first.
     pub events: Vec<PresenceLine>,
     next_event: u64,
@@ -45,6 +60,10 @@ pub struct RoomState {
     pub gap: Option<Gap>,
     /// Scrollback (`before=`) reached the oldest message the server holds.
     pub reached_start: bool,
+    /// Per thread root opened here, the newest reply the user has seen.
+    threads_seen: Vec<(u64, u64)>,
+    /// The room's head when this page first joined it: replies up to it are history.
+    pub history_to: u64,
 }
 
 impl RoomState {
@@ -71,8 +90,24 @@ impl RoomState {
         }
     }
 
-    /// `user` is typing (heard at `now`).
+    /// A message from `user` arrived at `now`: they stopped typing (and a `typing` of theirs
+    /// that arrives within [`TYPING_STALE_AFTER_MESSAGE_MS`] is from before it).
+    pub fn spoke(&mut self, user: &str, now: f64) {
+        self.typing.retain(|(u, _)| u != user);
+        self.spoke
+            .retain(|(u, at)| u != user && now - at < TYPING_STALE_AFTER_MESSAGE_MS);
+        self.spoke.push((user.to_string(), now));
+    }
+
+    /// `user` is typing (heard at `now`), unless their message just came.
     pub fn typing(&mut self, user: String, now: f64) {
+        if self
+            .spoke
+            .iter()
+            .any(|(u, at)| *u == user && now - at < TYPING_STALE_AFTER_MESSAGE_MS)
+        {
+            return;
+        }
         match self.typing.iter_mut().find(|(u, _)| *u == user) {
             Some(entry) => entry.1 = now,
             None => self.typing.push((user, now)),
@@ -86,11 +121,18 @@ impl RoomState {
         self.typing.len() != before
     }
 
-    /// The user has seen everything here, up to `newest`.
-    pub fn mark_read(&mut self, newest: u64) {
-        self.read_seq = self.read_seq.max(newest);
-        self.unread = 0;
-        self.mentions = 0;
+    /// The newest reply of thread `root` the user saw (its root's `seq` when never opened).
+    pub fn thread_seen(&self, root: u64) -> u64 {
+        let seen = self.threads_seen.iter().find(|(r, _)| *r == root);
+        seen.map_or(root.max(self.history_to), |(_, s)| *s)
+    }
+
+    /// The user saw thread `root` up to its reply `seq`.
+    pub fn see_thread(&mut self, root: u64, seq: u64) {
+        match self.threads_seen.iter_mut().find(|(r, _)| *r == root) {
+            Some(entry) => entry.1 = entry.1.max(seq),
+            None => self.threads_seen.push((root, seq)),
+        }
     }
 
     /// The history we held no longer matches the server's (the core dropped its messages):
@@ -99,6 +141,8 @@ impl RoomState {
         self.events.clear();
         self.reached_start = false;
         self.read_seq = head;
+        self.head = head;
+        self.own = 0;
         self.unread = 0;
         self.mentions = 0;
         self.gap = Some(Gap::ServerReset);

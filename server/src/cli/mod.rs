@@ -3,10 +3,12 @@
 //! on stderr.
 
 mod post;
+mod reindex;
 mod tail;
 mod user;
 
 pub use post::{PostArgs, post};
+pub use reindex::reindex;
 pub use tail::{TailArgs, tail};
 pub use user::{UserArgs, invite_code, user};
 

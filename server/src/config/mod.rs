@@ -2,6 +2,8 @@
 //!
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
+pub mod search;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +12,10 @@ use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
 
 pub mod accounts;
+
+mod lifecycle;
+
+pub use lifecycle::LifecycleConfig;
 
 use crate::hub::HubConfig;
 use crate::limit::reads::ReadLimits;
@@ -329,6 +335,12 @@ pub struct Config {
 
     #[command(flatten)]
     pub accounts: accounts::AccountsConfig,
+
+    #[command(flatten)]
+    pub lifecycle: LifecycleConfig,
+
+    #[command(flatten)]
+    pub search: search::SearchConfig,
 }
 
 /// `--auth`: how clients are identified.
@@ -393,6 +405,7 @@ impl Config {
             },
             presence_batch: self.presence_batch,
             joined_max_users: self.joined_max_users,
+            lifecycle: self.lifecycle,
         }
     }
 
@@ -419,6 +432,7 @@ impl Config {
             history: self.history,
             max_rooms: self.max_rooms,
             memory_bytes: self.memory_store_bytes,
+            aof_rewrite_after_delete: self.lifecycle.redis_aof_rewrite_after_delete,
         }
     }
 }

@@ -6,15 +6,18 @@
 //! that serves sockets. Who the caller is (token mode) and the
 //! request rate are settled before, by [`crate::http_guard`].
 
+mod lifecycle;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use banter_protocol::ChatMessage;
 use banter_protocol::http::{ConversationList, Health, MessagePage, PostMessage, RoomList};
 use serde::Deserialize;
 use tokio::sync::oneshot;
+
+pub mod search;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -45,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .merge(search::router())
+        .merge(lifecycle::router())
 }
 
 async fn rooms(
@@ -150,6 +155,7 @@ async fn post_message(
             &user,
             &body.text,
             body.client_id.as_deref(),
+            body.reply_to,
             move |result| {
                 let _ = tx.send(result);
             },
@@ -164,7 +170,11 @@ async fn post_message(
     if !appended.duplicate {
         crate::metrics::message_stored(crate::metrics::Path::Http);
     }
-    let msg: ChatMessage = appended.stored.msg.clone();
+    let Some(msg) = appended.stored.msg().cloned() else {
+        return Err(ApiError::BadRequest(
+            "this client_id was already used for an edit, a deletion or a reaction".into(),
+        ));
+    };
     Ok((status, Json(msg)))
 }
 

@@ -20,6 +20,7 @@ use banter_protocol::http::ConversationList;
 use banter_protocol::{DirectMessage, ErrorCode, ServerMsg, ValidationError};
 use sha2::{Digest, Sha256};
 
+use super::Extra;
 use super::Hub;
 use super::rooms::Rooms;
 use super::users::Users;
@@ -150,7 +151,8 @@ impl Conversations {
 
 /// The `direct` frame of a stored conversation message from `from` to the other member.
 pub fn direct_of(stored: &Stored, members: &Members, client_id: Option<String>) -> DirectMessage {
-    let m = &stored.msg;
+    let empty = banter_protocol::ChatMessage::default();
+    let m = stored.msg().unwrap_or(&empty);
     DirectMessage {
         from: m.user.clone(),
         to: members.other(&m.user).to_string(),
@@ -173,10 +175,14 @@ pub fn notify(
     members: &Members,
     skip: Option<u64>,
 ) {
+    let Some(m) = stored.msg() else {
+        // A change in a conversation reaches its joined members only.
+        return;
+    };
     let frame: Frame = ServerMsg::Direct(direct_of(stored, members, None))
         .to_json()
         .into();
-    let room = &stored.msg.room;
+    let room = &m.room;
     let joined = rooms.member_ids(room);
     let names: &[&Arc<str>] = if members.0 == members.1 {
         &[&members.0]
@@ -260,6 +266,7 @@ impl Hub {
             client_id,
             Some(members),
             Some(skip),
+            Extra::default(),
             move |result| {
                 reply(result.map(|a| {
                     let direct = direct_of(&a.stored, &m, cid);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use banter_protocol::{ErrorCode, PresenceState, ValidationError};
+use banter_protocol::{ErrorCode, PresenceState, ServerMsg, ValidationError};
 
 use super::conversations::Members;
 use super::replay::{self, Fetched};
@@ -187,10 +187,11 @@ impl Hub {
                 });
                 Some(st.presence.arrive(name))
             };
-            let joined: Frame = st
-                .joined(&room.name, cfg.joined_max_users, name)
-                .to_json()
-                .into();
+            let mut joined = st.joined(&room.name, cfg.joined_max_users, name);
+            if let ServerMsg::Joined { read, head, .. } = &mut joined {
+                *read = self.read_position(name, &room.name).min(*head);
+            }
+            let joined: Frame = joined.to_json().into();
             match plan {
                 None => {
                     peer.deliver(Outbound::Frame(joined));
@@ -230,7 +231,8 @@ impl Hub {
             .read(room, Range::After(head), want)
             .map_err(|e| refusal(&e))?;
         for m in msgs {
-            self.inner.rooms.publish(room, &meta.epoch, Stored::new(m));
+            let stored = Stored::read_at(m, meta.head);
+            self.inner.rooms.publish(room, &meta.epoch, stored);
         }
         Ok(())
     }

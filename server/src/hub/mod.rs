@@ -10,7 +10,8 @@
 //! (a room's members, hot window and ordered publish), [`replay`] (what a resuming `join`
 //! gets), [`presence`], [`presence_batch`] (presence coalesced per tick), [`users`] (the
 //! directory for direct messages), [`budget`] (the byte budget of hot windows), [`peer`] (a
-//! connection's queue), [`sink`] (what a store shared by several nodes delivers here).
+//! connection's queue), [`sink`] (what a store shared by several nodes delivers here),
+//! [`positions`] (where each connected user has read up to).
 //!
 //! Presence is never sent from `join`/`leave`/`typing` themselves: they record it in the room's
 //! [`presence_batch::PresenceBatch`] and list the room as dirty; [`Hub::flush_presence`], run
@@ -20,8 +21,11 @@
 
 mod budget;
 pub mod conversations;
+mod fold;
 mod join;
+mod lifecycle;
 mod peer;
+mod positions;
 mod presence;
 pub mod presence_batch;
 mod presence_tick;
@@ -42,6 +46,7 @@ pub use crate::outbox::Outbound;
 pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
+pub use lifecycle::{ChangeRequest, refused as lifecycle_refused};
 pub use peer::Peer;
 pub use replay::{BacklogGap, BacklogStep};
 use room::{Member, Room};
@@ -77,6 +82,8 @@ pub struct HubConfig {
     pub presence_batch: usize,
     /// Names listed in `joined` at most (the count is in `users_total`).
     pub joined_max_users: usize,
+    /// v1.2: the message lifecycle's limits.
+    pub lifecycle: crate::config::LifecycleConfig,
 }
 
 impl Default for HubConfig {
@@ -93,6 +100,7 @@ impl Default for HubConfig {
             replay_reads: ReadLimits::default(),
             presence_batch: 32,
             joined_max_users: 100,
+            lifecycle: crate::config::LifecycleConfig::default(),
         }
     }
 }
@@ -108,6 +116,8 @@ struct Inner {
     store: Store,
     rooms: Arc<Rooms>,
     users: Arc<Users>,
+    /// Where the users connected here have read up to.
+    positions: Arc<positions::ReadPositions>,
     conversations: Conversations,
     /// What the store delivers into (it holds only a weak reference).
     _sink: Arc<dyn crate::store::Sink>,
@@ -121,6 +131,13 @@ struct Inner {
     reads: ReadGate,
 }
 
+/// What an append is besides a message's text (v1.2): a reply's parent, or a change.
+#[derive(Debug, Default)]
+pub struct Extra {
+    pub reply_to: Option<u64>,
+    pub change: Option<crate::store::NewChange>,
+}
+
 /// A store failure, as a client sees it.
 pub fn refusal(e: &StoreError) -> ValidationError {
     let (code, message) = match e {
@@ -130,6 +147,7 @@ pub fn refusal(e: &StoreError) -> ValidationError {
             "the message could not be stored: retry shortly".into(),
         ),
         StoreError::TooManyRooms(_) => (ErrorCode::InvalidRoom, e.to_string()),
+        StoreError::Refused(r) => return lifecycle::refused(r),
     };
     ValidationError { code, message }
 }
@@ -138,9 +156,11 @@ impl Hub {
     pub fn new(cfg: HubConfig, store: Store) -> Self {
         let rooms = Arc::new(Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms));
         let users = Arc::new(Users::default());
+        let positions = Arc::new(positions::ReadPositions::new(users.clone(), rooms.clone()));
         let sink: Arc<dyn crate::store::Sink> = Arc::new(sink::HubSink {
             rooms: rooms.clone(),
             users: users.clone(),
+            positions: positions.clone(),
         });
         store.attach(Arc::downgrade(&sink));
         Hub {
@@ -148,6 +168,7 @@ impl Hub {
                 store,
                 rooms,
                 users,
+                positions,
                 conversations: Conversations::default(),
                 _sink: sink,
                 next_id: AtomicU64::new(1),
@@ -290,14 +311,16 @@ impl Hub {
     /// is refused before anything is stored); in a private conversation, `user` must be a
     /// member (the loaded room or the cache knows; else the store is read). A
     /// `client_id` already seen from the same `user` in this room within the dedupe window
-    /// stores nothing: `reply` gets the original message with `duplicate: true`. `reply` runs on
-    /// the store's thread: it must not block.
+    /// stores nothing: `reply` gets the original message with `duplicate: true`. With
+    /// `reply_to` (v1.2) the message answers that one; the store checks it exists in the room
+    /// and stores the thread's root. `reply` runs on the store's thread: it must not block.
     pub async fn post(
         &self,
         room: &str,
         user: &str,
         text: &str,
         client_id: Option<&str>,
+        reply_to: Option<u64>,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let (checked, name) = (self.check_room(room)?, self.inner.cfg.limits.name(user)?);
@@ -305,7 +328,7 @@ impl Hub {
             // Only the store knows the members: read them (they stay in the members cache).
             self.member(checked, name).await?;
         }
-        self.post_now(room, user, text, client_id, reply)
+        self.post_now(room, user, text, client_id, reply_to, reply)
     }
 
     /// [`Hub::post`] for a sender already in the room (a WebSocket's `send`, a classic client):
@@ -317,6 +340,7 @@ impl Hub {
         user: &str,
         text: &str,
         client_id: Option<&str>,
+        reply_to: Option<u64>,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let room = self.check_room(room)?;
@@ -329,7 +353,11 @@ impl Hub {
         } else {
             None
         };
-        self.append(room, user, text, client_id, members, None, reply)
+        let extra = Extra {
+            reply_to,
+            change: None,
+        };
+        self.append(room, user, text, client_id, members, None, extra, reply)
     }
 
     /// Checks a room name: a room's, or a well-formed conversation id (whatever
@@ -353,10 +381,15 @@ impl Hub {
         client_id: Option<&str>,
         members: Option<Members>,
         skip: Option<u64>,
+        extra: Extra,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let limits = &self.inner.cfg.limits;
-        let text = limits.text(text)?;
+        // A deletion or a reaction has no text.
+        let text = match &extra.change {
+            Some(c) if c.kind != banter_protocol::ChangeKind::Edit => "",
+            _ => limits.text(text)?,
+        };
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
         let msg = NewMessage {
             room: room.into(),
@@ -364,6 +397,8 @@ impl Hub {
             text: text.to_owned(),
             dedupe_key: client_id.map(|c| dedupe_key(user, c)),
             members: members.as_ref().map(|m| (m.0.clone(), m.1.clone())),
+            reply_to: extra.reply_to,
+            change: extra.change,
         };
         let hub = self.clone();
         self.inner.store.append(
@@ -371,11 +406,12 @@ impl Hub {
             Box::new(move |result| {
                 if let Ok(a) = &result
                     && !a.duplicate
+                    && !a.noop
                 {
                     let inner = &hub.inner;
                     inner
                         .rooms
-                        .publish(&a.stored.msg.room, &a.epoch, a.stored.clone());
+                        .publish(a.stored.entry.room(), &a.epoch, a.stored.clone());
                     if let Some(m) = &members {
                         let store = &inner.store;
                         conversations::notify(
@@ -420,6 +456,7 @@ impl Hub {
         if let Some(name) = name
             && self.inner.users.unregister(name, peer_id)
         {
+            self.inner.positions.forget_unless_connected(name);
             self.inner.store.user_left(name);
         }
     }
@@ -432,21 +469,38 @@ impl Hub {
         range: Range,
         limit: usize,
     ) -> Result<MessagePage, StoreError> {
-        let (messages, meta) = self.inner.store.read(room, range, limit).await?;
+        let (entries, meta) = self.inner.store.read(room, range, limit).await?;
         let complete = match range {
-            Range::After(since) => match messages.first() {
-                Some(first) => first.seq == since + 1,
+            Range::After(since) => match entries.first() {
+                Some(first) => first.seq() == since + 1,
                 None => since == meta.head,
             },
-            Range::Before(_) => messages.first().is_none_or(|m| m.seq <= meta.oldest),
+            Range::Before(_) => entries.first().is_none_or(|m| m.seq() <= meta.oldest),
         };
+        let (mut messages, mut changes) = (Vec::with_capacity(entries.len()), Vec::new());
+        for e in entries {
+            match e {
+                crate::store::Entry::Message(m) => messages.push(m),
+                crate::store::Entry::Change(c) => changes.push(c),
+            }
+        }
         Ok(MessagePage {
             room: room.to_owned(),
             messages,
             complete,
             epoch: meta.epoch.to_string(),
-            changes: Vec::new(),
+            changes,
         })
+    }
+
+    /// v1.2: thread `root` of `room` (see [`crate::store::History::thread`]).
+    pub async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        limit: usize,
+    ) -> Result<crate::store::Thread, StoreError> {
+        self.inner.store.thread(room, root, limit).await
     }
 
     /// Stored rooms with their head, and how many users are present in each, sorted by name;

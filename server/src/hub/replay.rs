@@ -109,15 +109,13 @@ impl Fetched {
             .history()
             .read(room, Range::After(from), want)
             .map_err(|e| super::refusal(&e))?;
-        if msgs.first().is_none_or(|m| m.seq != from + 1) {
+        if msgs.first().is_none_or(|m| m.seq() != from + 1) {
             self.skipped = true;
         }
         // Nothing held below the window: the replay goes on from the window.
-        self.cursor = msgs.last().map_or(to, |m| m.seq);
-        self.frames.extend(
-            msgs.iter()
-                .map(|m| (m.seq, ServerMsg::message_json(m).into())),
-        );
+        self.cursor = msgs.last().map_or(to, |m| m.seq());
+        self.frames
+            .extend(msgs.iter().map(|m| (m.seq(), m.frame())));
         Ok(())
     }
 
@@ -220,14 +218,14 @@ impl Hub {
             .history()
             .read(&b.room, Range::After(b.next - 1), want)
             .map_err(|_| BacklogGap)?;
-        if *meta.epoch != *b.epoch || msgs.first().is_none_or(|m| m.seq != b.next) {
+        if *meta.epoch != *b.epoch || msgs.first().is_none_or(|m| m.seq() != b.next) {
             return Err(BacklogGap);
         }
-        b.next = msgs.last().map_or(b.next, |m| m.seq + 1);
+        b.next = msgs.last().map_or(b.next, |m| m.seq() + 1);
         Ok(msgs
             .iter()
-            .filter(|m| m.seq <= b.last)
-            .map(|m| ServerMsg::message_json(m).into())
+            .filter(|m| m.seq() <= b.last)
+            .map(|m| m.frame())
             .collect())
     }
 }

@@ -59,7 +59,7 @@ pub struct RoomState {
     pub head: u64,
     /// The newest messages, ascending and contiguous, ending at `head` (possibly empty).
     pub window: VecDeque<Arc<Stored>>,
-    window_bytes: usize,
+    pub window_bytes: usize,
     early: BTreeMap<u64, Arc<Stored>>,
     pub members: Vec<Member>,
     pub presence: Presence,
@@ -137,7 +137,7 @@ impl RoomState {
 
     /// Publishes a stored message (see the module docs).
     pub fn publish(&mut self, stored: Arc<Stored>, lim: &WindowLimits<'_>) {
-        let seq = stored.msg.seq;
+        let seq = stored.seq();
         if self.loaded && seq <= self.head {
             return;
         }
@@ -168,7 +168,8 @@ impl RoomState {
 
     /// Appends to the window and queues the shared frame to every member.
     fn apply(&mut self, stored: Arc<Stored>, lim: &WindowLimits<'_>) {
-        self.head = stored.msg.seq;
+        self.head = stored.seq();
+        super::fold::window(self, &stored, lim.budget);
         let weight = stored.weight();
         self.window.push_back(stored.clone());
         self.window_bytes += weight;
@@ -181,10 +182,13 @@ impl RoomState {
         for member in &self.members {
             let frame = if member.name.is_some() {
                 stored.frame.clone()
-            } else {
+            } else if let Some(m) = stored.msg() {
                 classic
-                    .get_or_insert_with(|| ClassicMsg::json_from(&stored.msg).into())
+                    .get_or_insert_with(|| ClassicMsg::json_from(m).into())
                     .clone()
+            } else {
+                // Classic clients get new messages only, never changes.
+                continue;
             };
             member.peer.deliver(Outbound::Frame(frame));
         }
@@ -209,7 +213,7 @@ impl RoomState {
 
     /// The first `seq` the window holds (`head + 1` when empty).
     pub fn window_start(&self) -> u64 {
-        self.window.front().map_or(self.head + 1, |s| s.msg.seq)
+        self.window.front().map_or(self.head + 1, |s| s.seq())
     }
 
     /// The window's frames after `since` (the caller checked the window covers `since + 1`).

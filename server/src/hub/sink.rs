@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::positions::{Origin, ReadPositions};
 use super::rooms::Rooms;
 use super::users::Users;
 use crate::store::{Frame, Sink, Stored};
@@ -11,6 +12,7 @@ use crate::store::{Frame, Sink, Stored};
 pub struct HubSink {
     pub rooms: Arc<Rooms>,
     pub users: Arc<Users>,
+    pub positions: Arc<ReadPositions>,
 }
 
 impl Sink for HubSink {
@@ -38,5 +40,10 @@ impl Sink for HubSink {
         let joined = self.rooms.member_ids(room);
         self.users
             .deliver_except(to, &frame, |id| joined.contains(&id));
+    }
+
+    fn read(&self, user: &str, room: &str, seq: u64) {
+        self.positions
+            .advance(&Arc::from(user), room, seq, Origin::Remote);
     }
 }

@@ -30,7 +30,7 @@ fn hub(tune: impl FnOnce(&mut HubConfig)) -> Hub {
 /// Posts and returns what the store answered (the memory store answers at once).
 async fn post(hub: &Hub, room: &str, user: &str, text: &str, cid: Option<&str>) -> Appended {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    hub.post(room, user, text, cid, move |r| {
+    hub.post(room, user, text, cid, None, move |r| {
         let _ = tx.send(r);
     })
     .await
@@ -98,8 +98,7 @@ async fn seq_is_gap_free_per_room() {
             post(&hub, "a", "ada", &format!("m{i}"), None)
                 .await
                 .stored
-                .msg
-                .seq,
+                .seq(),
             i
         );
     }
@@ -107,8 +106,7 @@ async fn seq_is_gap_free_per_room() {
         post(&hub, "b", "ada", "other room", None)
             .await
             .stored
-            .msg
-            .seq,
+            .seq(),
         1
     );
     let page = hub.history("a", Range::After(3), 1).await.unwrap();
@@ -160,7 +158,7 @@ async fn a_repeated_client_id_is_stored_once() {
     let first = post(&hub, "lobby", "ada", "hi", Some("c1")).await;
     let again = post(&hub, "lobby", "ada", "hi", Some("c1")).await;
     assert!(!first.duplicate && again.duplicate);
-    assert_eq!(again.stored.msg.seq, first.stored.msg.seq);
+    assert_eq!(again.stored.seq(), first.stored.seq());
     // Another user may use the same client_id.
     assert!(!post(&hub, "lobby", "bob", "hi", Some("c1")).await.duplicate);
     assert_eq!(

@@ -54,6 +54,11 @@ impl Users {
         peers.len()
     }
 
+    /// Whether `name` has a connection here.
+    pub fn contains(&self, name: &str) -> bool {
+        self.lock().contains_key(name)
+    }
+
     /// Queues `frame` to every connection of `name` here for which `skip` is false.
     pub fn deliver_except(&self, name: &str, frame: &Frame, skip: impl Fn(u64) -> bool) {
         let users = self.lock();

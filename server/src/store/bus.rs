@@ -36,7 +36,15 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Whether the bus is connected now (for `/readyz`).
     fn ready(&self) -> bool;
+
+    /// Tells `hook` of every room a commit changes anywhere in the cluster (other nodes'
+    /// commits included), from the bus's own thread; after a gap it cannot fill, it says so
+    /// with [`COMMITS_LOST`] (look at every room). For the search index.
+    fn follow_commits(&self, hook: super::handle::CommitHook);
 }
+
+/// The room name a [`Bus::follow_commits`] hook is told when commits may have been missed.
+pub const COMMITS_LOST: &str = "";
 
 /// Where a bus delivers what other nodes did: the hub's rooms.
 pub trait Sink: Send + Sync + 'static {
@@ -63,4 +71,8 @@ pub trait Sink: Send + Sync + 'static {
     /// The `direct` frame of a message in conversation `room`, stored on another node: to
     /// `to`'s connections here that have not joined `room`.
     fn direct(&self, to: &str, room: &str, frame: Frame);
+
+    /// `user`'s read position in `room` moved to `seq` on another node: to `user`'s
+    /// connections here that are in `room` (ignored when it is not ahead).
+    fn read(&self, user: &str, room: &str, seq: u64);
 }

@@ -7,13 +7,15 @@
 //! through their callback. Without a bus (one node) the cluster calls do nothing: there is no one
 //! to tell.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
-use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
 
-use super::{AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError};
+use super::positions::{MemoryPositions, Position, Positions, PositionsDone};
+use super::{
+    AppendDone, Bus, Entry, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
+};
 
 /// Blocking store calls in flight at most (each may hold a database reader or a connection);
 /// more wait their turn.
@@ -24,17 +26,44 @@ pub const BLOCKING_CALLS: usize = 32;
 pub struct Store {
     history: Arc<dyn History>,
     bus: Option<Arc<dyn Bus>>,
+    positions: Arc<dyn Positions>,
     calls: Arc<Semaphore>,
+    /// Told of each room a commit changed (the search indexer): see [`Store::on_commit`].
+    committed: Arc<OnceLock<CommitHook>>,
 }
 
+/// Called with a room's name after a commit that changed it, on the store's completion thread:
+/// it must not block.
+pub type CommitHook = Arc<dyn Fn(&Arc<str>) + Send + Sync>;
+
 impl Store {
-    /// A store of one node (`bus: None`) or of a cluster.
+    /// A store of one node (`bus: None`) or of a cluster; its read positions are kept in
+    /// memory until [`Store::with_positions`] says where else.
     pub fn new(history: Arc<dyn History>, bus: Option<Arc<dyn Bus>>) -> Self {
         Store {
             history,
             bus,
+            positions: Arc::new(MemoryPositions::default()),
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
+            committed: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// The same store, keeping read positions in `positions`.
+    pub fn with_positions(mut self, positions: Arc<dyn Positions>) -> Self {
+        self.positions = positions;
+        self
+    }
+
+    /// `user`'s read positions (see [`Positions::positions`]).
+    pub async fn positions(&self, user: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let (p, user) = (self.positions.clone(), user.to_owned());
+        self.blocking(move || p.positions(&user)).await
+    }
+
+    /// See [`Positions::save_positions`].
+    pub fn save_positions(&self, batch: Vec<Position>, done: PositionsDone) {
+        self.positions.save_positions(batch, done);
     }
 
     /// The history itself (its calls may block).
@@ -58,9 +87,32 @@ impl Store {
             .map_err(StoreError::failed)?
     }
 
-    /// See [`History::append`].
+    /// See [`History::append`]. After a commit that stored something, the
+    /// [`Store::on_commit`] hook hears of the room, before `done` runs.
     pub fn append(&self, msg: NewMessage, done: AppendDone) {
-        self.history.append(msg, done);
+        let Some(hook) = self.committed.get().cloned() else {
+            return self.history.append(msg, done);
+        };
+        let room = msg.room.clone();
+        self.history.append(
+            msg,
+            Box::new(move |result| {
+                if result.as_ref().is_ok_and(|a| !a.duplicate) {
+                    hook(&room);
+                }
+                done(result)
+            }),
+        );
+    }
+
+    /// Sets the hook told of every commit's rooms (once: the search indexer's; a second call
+    /// is ignored). In a cluster the bus tells it of other nodes' commits too (see
+    /// [`Bus::follow_commits`]).
+    pub fn on_commit(&self, hook: CommitHook) {
+        if let Some(bus) = &self.bus {
+            bus.follow_commits(hook.clone());
+        }
+        let _ = self.committed.set(hook);
     }
 
     /// See [`History::room`].
@@ -108,9 +160,20 @@ impl Store {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         let (h, room) = (self.history.clone(), room.to_owned());
         self.blocking(move || h.read(&room, range, limit)).await
+    }
+
+    /// See [`History::thread`].
+    pub async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        limit: usize,
+    ) -> Result<super::Thread, StoreError> {
+        let (h, room) = (self.history.clone(), room.to_owned());
+        self.blocking(move || h.thread(&room, root, limit)).await
     }
 
     /// See [`History::list_named`].

@@ -1,9 +1,16 @@
 //! [`History`]: a room's durable history, the part of the store every backend has.
 
-use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 
-use super::{AppendDone, NewMessage, Range, RoomMeta, StoreError};
+use banter_protocol::ChatMessage;
+
+use super::{AppendDone, Entry, NewMessage, Range, RoomMeta, StoreError};
+
+/// Entries the default [`History::thread`] reads at most.
+pub const THREAD_SCAN: usize = 100_000;
+
+/// A thread's root and replies (when the root is held), and the room's meta.
+pub type Thread = (Option<(ChatMessage, Vec<ChatMessage>)>, RoomMeta);
 
 /// See the module docs of [`crate::store`]. Every method but [`History::append`] may block
 /// (disk, network): the server calls them through [`super::Store`], off the async workers.
@@ -13,19 +20,46 @@ pub trait History: Send + Sync + 'static {
     /// epoch too (the one its first message will get).
     fn room(&self, room: &str) -> Result<RoomMeta, StoreError>;
 
-    /// Appends `msg`, or finds the message already stored under its dedupe key within the
-    /// dedupe window; `done` runs once that is durable, in `seq` order per room. Never blocks:
+    /// Appends `msg` (a message, or a change checked and folded into its target in the same
+    /// atomic step: see [`super::entry`]), or finds the entry already stored under its dedupe
+    /// key within the dedupe window; `done` runs once that is durable, in `seq` order per room. Never blocks:
     /// a store that is behind refuses at once with [`StoreError::Busy`].
     fn append(&self, msg: NewMessage, done: AppendDone);
 
-    /// At most `limit` messages of `room` in `range`, ascending by `seq`, with the room's meta
-    /// as of the read.
+    /// At most `limit` entries of `room` in `range`, ascending by `seq`, with the room's meta
+    /// as of the read. Messages come in their current state (edited text, reactions, a
+    /// deleted one as a tombstone, a root's reply count); changes as they were stored (an
+    /// edit of a deleted message without its text).
     fn read(
         &self,
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError>;
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError>;
+
+    /// v1.2: thread `root` of `room`: the root in its current state and at most `limit` of its
+    /// replies in `seq` order, with the room's meta; `None` when the room holds no message
+    /// `root`. By default the room is read from `root` on, [`THREAD_SCAN`] entries at most.
+    fn thread(&self, room: &str, root: u64, limit: usize) -> Result<Thread, StoreError> {
+        let (first, meta) = self.read(room, Range::After(root.saturating_sub(1)), 1)?;
+        let Some(Entry::Message(head)) = first.into_iter().next().filter(|e| e.seq() == root)
+        else {
+            return Ok((None, meta));
+        };
+        let (mut replies, mut cursor, mut scanned) = (Vec::new(), root, 0);
+        while replies.len() < limit && scanned < THREAD_SCAN {
+            let (chunk, _) = self.read(room, Range::After(cursor), 1024)?;
+            let Some(last) = chunk.last() else { break };
+            cursor = last.seq();
+            scanned += chunk.len();
+            replies.extend(chunk.into_iter().filter_map(|e| match e {
+                Entry::Message(m) if m.reply_to == Some(root) => Some(m),
+                _ => None,
+            }));
+        }
+        replies.truncate(limit);
+        Ok((Some((head, replies)), meta))
+    }
 
     /// Up to `limit` rooms that hold messages, by name, with their head (never private
     /// conversations).
@@ -52,6 +86,13 @@ pub trait History: Send + Sync + 'static {
             }
         }
         Ok(out)
+    }
+
+    /// Every room and private conversation that holds messages (the search indexer's
+    /// catch-up). By default the rooms of [`History::list`]: a history whose conversations
+    /// outlive a restart lists them too.
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.list(usize::MAX)?.into_iter().map(|r| r.0).collect())
     }
 
     /// The hub is loading `room`: a history that forgets rooms (the bounded memory store) must

@@ -15,6 +15,8 @@
 //!   (delivered through the hub's [`Sink`] for the rooms it watches), presence, which user is
 //!   connected where, and direct-message notices. A single node has no bus at all.
 //!
+//! A third, small trait, [`Positions`], keeps where each user has read up to in each room.
+//!
 //! The rest of the server holds a [`Store`] ([`handle`]): the history, the bus if any, and the
 //! one place where blocking store calls are moved off the async workers. [`open`] builds it from
 //! the [`Settings`], choosing the backend by `--store` name ([`open::BACKENDS`]): [`sqlite`] (the
@@ -24,48 +26,80 @@
 
 pub mod accounts;
 mod bus;
+pub mod entry;
 pub mod handle;
 mod history;
 pub mod memory;
 pub mod open;
+mod positions;
 pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
-use banter_protocol::{ChatMessage, ServerMsg};
 
 pub use crate::frame::Frame;
-pub use bus::{Bus, Sink};
-pub use handle::Store;
-pub use history::History;
+pub use bus::{Bus, COMMITS_LOST, Sink};
+pub use entry::{ChangeLimits, Entry, NewChange, Refusal};
+pub use handle::{CommitHook, Store};
+pub use history::{History, Thread};
 pub use open::{Settings, open};
+pub use positions::{MAX_POSITIONS, MemoryPositions, Position, Positions, PositionsDone};
 pub use sqlite::Sync as SqliteSync;
 
-/// A message as it is kept in memory: the typed value and its `message` frame, encoded once.
+/// An entry as it is kept in memory: the typed value and its frame, encoded once.
 #[derive(Debug)]
 pub struct Stored {
-    pub msg: ChatMessage,
+    pub entry: Entry,
     pub frame: Frame,
+    /// v1.2: the last `seq` whose effect this state includes: its own for an entry as
+    /// appended, the room's head for a message read from the store in its current state. The
+    /// hub folds a later entry into it only when that entry is newer (a reply is counted once).
+    pub as_of: u64,
 }
 
 impl Stored {
-    /// Encodes `msg` to its frame: the one place a `message` frame is serialized.
-    pub fn new(msg: ChatMessage) -> Arc<Stored> {
-        let frame: Frame = ServerMsg::message_json(&msg).into();
-        Arc::new(Stored { msg, frame })
+    /// Encodes `entry` to its frame: the one place a `message` or `change` frame is
+    /// serialized.
+    pub fn new(entry: impl Into<Entry>) -> Arc<Stored> {
+        let entry = entry.into();
+        let as_of = entry.seq();
+        Stored::read_at(entry, as_of)
     }
 
-    /// Bytes this message holds in memory (its text twice: typed and encoded), for budgets.
+    /// An entry read from the store when the room's head was `head` (its state includes every
+    /// entry up to it).
+    pub fn read_at(entry: Entry, head: u64) -> Arc<Stored> {
+        let frame = entry.frame();
+        let as_of = head.max(entry.seq());
+        Arc::new(Stored {
+            entry,
+            frame,
+            as_of,
+        })
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.entry.seq()
+    }
+
+    /// The message, when this entry is one.
+    pub fn msg(&self) -> Option<&ChatMessage> {
+        self.entry.message()
+    }
+
+    /// Bytes this entry holds in memory (its text twice: typed and encoded, and its folded
+    /// reactions), for budgets.
     pub fn weight(&self) -> usize {
-        let m = &self.msg;
+        let e = &self.entry;
         std::mem::size_of::<Stored>()
-            + m.room.len()
-            + m.id.len()
-            + m.user.len()
-            + m.text.len()
+            + e.room().len()
+            + e.user().len()
+            + 36
+            + e.text_bytes()
             + self.frame.len()
     }
 }
@@ -81,8 +115,8 @@ pub struct RoomMeta {
     pub oldest: u64,
 }
 
-/// A message to append: already validated by the hub.
-#[derive(Debug, Clone)]
+/// A message (or, v1.2, a change) to append: already validated by the hub.
+#[derive(Debug, Clone, Default)]
 pub struct NewMessage {
     pub room: Arc<str>,
     pub user: String,
@@ -92,6 +126,12 @@ pub struct NewMessage {
     /// In a private conversation: its two members, stored with the message so that the store
     /// knows the conversation (see [`History::members`]).
     pub members: Option<(Arc<str>, Arc<str>)>,
+    /// v1.2: the message answers this one (the store finds its thread's root; not_found when
+    /// the room does not hold it).
+    pub reply_to: Option<u64>,
+    /// v1.2: the entry changes message `target` instead of being a message (`text` is an
+    /// edit's new text).
+    pub change: Option<NewChange>,
 }
 
 impl NewMessage {
@@ -104,8 +144,24 @@ impl NewMessage {
             user: self.user.clone(),
             text: self.text.clone(),
             ts: now_ms(),
+            reply_to: self.reply_to,
             ..Default::default()
         }
+    }
+
+    /// The change entry with its `seq`, by `self.user` at `ts` (`None` for a message).
+    pub fn change_entry(&self, seq: u64, ts: u64) -> Option<banter_protocol::Change> {
+        let c = self.change.as_ref()?;
+        Some(banter_protocol::Change {
+            room: self.room.to_string(),
+            seq,
+            target: c.target,
+            user: self.user.clone(),
+            ts,
+            kind: c.kind,
+            text: (c.kind == banter_protocol::ChangeKind::Edit).then(|| self.text.clone()),
+            emoji: c.emoji.clone(),
+        })
     }
 }
 
@@ -114,9 +170,20 @@ impl NewMessage {
 pub struct Appended {
     pub stored: Arc<Stored>,
     pub epoch: Arc<str>,
-    /// The `client_id` had been seen within the dedupe window: this is the original message,
+    /// The `client_id` had been seen within the dedupe window: this is the original entry,
     /// and nothing new was stored.
     pub duplicate: bool,
+    /// v1.2: a change that changes nothing (a reaction given twice, or taken back when it was
+    /// not given): nothing was stored, no `seq` taken; `stored` is the target as it is, and
+    /// the change is acked with `seq` 0.
+    pub noop: bool,
+}
+
+impl Appended {
+    /// The `seq` an ack carries: the entry's, or 0 when nothing was stored.
+    pub fn ack_seq(&self) -> u64 {
+        if self.noop { 0 } else { self.stored.seq() }
+    }
 }
 
 /// Runs once when an append is durable (or failed). Called in `seq` order per room, from the
@@ -158,6 +225,9 @@ pub enum StoreError {
     /// `--store memory` holds at most `--max-rooms` rooms.
     #[error("the server's room limit ({0}) is reached")]
     TooManyRooms(usize),
+    /// v1.2: a change or a reply refused by the rules (see [`entry::check`]).
+    #[error(transparent)]
+    Refused(Refusal),
 }
 
 impl StoreError {

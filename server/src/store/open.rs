@@ -38,6 +38,8 @@ pub struct Settings {
     pub max_rooms: usize,
     /// `--memory-store-bytes`: message bytes the memory store may hold.
     pub memory_bytes: usize,
+    /// `--redis-aof-rewrite-after-delete` (0 = never).
+    pub aof_rewrite_after_delete: Duration,
 }
 
 impl Settings {
@@ -57,6 +59,7 @@ impl Settings {
             history: 1000,
             max_rooms: 10_000,
             memory_bytes: 256 << 20,
+            aof_rewrite_after_delete: Duration::from_secs(60),
         }
     }
 }

@@ -294,15 +294,29 @@ impl Conn {
                 room,
                 text,
                 client_id,
-                reply_to: None,
+                reply_to,
                 files,
-            } if files.is_empty() => self.on_send(room, &text, client_id),
+            } if files.is_empty() => self.on_send(room, &text, client_id, reply_to),
+            ClientMsg::Edit {
+                room,
+                seq,
+                text,
+                client_id,
+            } => self.on_edit(room, seq, &text, client_id),
+            ClientMsg::Delete {
+                room,
+                seq,
+                client_id,
+            } => self.on_delete(room, seq, client_id),
+            ClientMsg::React {
+                room,
+                seq,
+                emoji,
+                remove,
+                client_id,
+            } => self.on_react(room, seq, &emoji, remove, client_id),
             // v1.2 requests this server does not carry out yet: refused, never half done.
-            ClientMsg::Send { .. }
-            | ClientMsg::Edit { .. }
-            | ClientMsg::Delete { .. }
-            | ClientMsg::React { .. }
-            | ClientMsg::Read { .. } => Err(ValidationError {
+            ClientMsg::Send { .. } => Err(ValidationError {
                 code: ErrorCode::BadRequest,
                 message: "this server does not support that request yet".into(),
             }),
@@ -318,6 +332,7 @@ impl Conn {
                 message: "this server does not use tokens (welcome.auth is \"open\")".into(),
             }),
             ClientMsg::Typing { room } => self.on_typing(&room),
+            ClientMsg::Read { room, seq } => self.on_read(&room, seq),
         }?;
         Ok(None)
     }
@@ -334,6 +349,7 @@ impl Conn {
         room: String,
         text: &str,
         client_id: Option<String>,
+        reply_to: Option<u64>,
     ) -> Result<(), ValidationError> {
         self.joined(&room)?;
         let name = self.name.clone().unwrap_or_else(|| "".into());
@@ -344,6 +360,7 @@ impl Conn {
             &name,
             text,
             client_id.as_deref(),
+            reply_to,
             move |result| answer_send(&peer, room, cid, result),
         )
     }
@@ -435,22 +452,21 @@ impl Conn {
             Err(e) => return self.error(ErrorCode::BadRequest, bad_request(&e), None),
         };
         let peer = self.peer.clone();
-        let posted =
-            self.hub
-                .post_now(
-                    DEFAULT_ROOM,
-                    &msg.user,
-                    &msg.message,
-                    None,
-                    move |result| match result {
-                        Ok(a) if !a.duplicate => metrics::message_stored(metrics::Path::Classic),
-                        Ok(_) => {}
-                        Err(e) => {
-                            let e = refusal(&e);
-                            peer.send(&ServerMsg::error(e.code, e.message, None));
-                        }
-                    },
-                );
+        let posted = self.hub.post_now(
+            DEFAULT_ROOM,
+            &msg.user,
+            &msg.message,
+            None,
+            None,
+            move |result| match result {
+                Ok(a) if !a.duplicate => metrics::message_stored(metrics::Path::Classic),
+                Ok(_) => {}
+                Err(e) => {
+                    let e = refusal(&e);
+                    peer.send(&ServerMsg::error(e.code, e.message, None));
+                }
+            },
+        );
         if let Err(e) = posted {
             self.error(e.code, e.message, None);
         }
@@ -479,7 +495,7 @@ impl Conn {
 /// Acks a stored `send` (when it carried a `client_id`), or says why it was not stored. Runs on
 /// the store's thread, after the message was published: the sender sees its message, then the
 /// ack.
-fn answer_send(
+pub(super) fn answer_send(
     peer: &Peer,
     room: String,
     client_id: Option<String>,
@@ -494,7 +510,7 @@ fn answer_send(
                 peer.send(&ServerMsg::Ack {
                     client_id,
                     room,
-                    seq: a.stored.msg.seq,
+                    seq: a.ack_seq(),
                 });
             }
         }

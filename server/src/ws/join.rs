@@ -84,10 +84,17 @@ impl Conn {
         shutdown: &CancellationToken,
     ) -> Result<Outcome, End> {
         let was_named = self.name.is_some();
-        let (room, repeated) = (req.room.clone(), req.repeated);
+        let (room, repeated, name) = (req.room.clone(), req.repeated, req.name.clone());
+        // `joined.read` comes from this node's copy of the user's read positions.
+        self.hub.load_positions(&name).await;
         let result = self.enter(*req, shutdown).await;
-        if !repeated && !matches!(result, Ok(Ok(_))) {
-            self.settings.rooms_per_ip.leave(self.ip, &room);
+        if !matches!(result, Ok(Ok(_))) {
+            if !repeated {
+                self.settings.rooms_per_ip.leave(self.ip, &room);
+            }
+            if !was_named {
+                self.hub.forget_positions(&name);
+            }
         }
         match result? {
             Ok(name) => {

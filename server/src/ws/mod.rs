@@ -24,6 +24,8 @@
 mod conn;
 mod end;
 mod join;
+mod lifecycle;
+mod read;
 mod socket;
 mod write;
 

@@ -69,8 +69,10 @@ fn a_conversation_is_joined_with_the_peer_and_written_like_a_room() {
     assert_eq!(s.unread_total(), 1);
     assert!(s.open_dm("grace").expect("valid").is_empty());
     assert_eq!(s.unread_total(), 0);
-    // Typing goes to the conversation too.
-    assert!(matches!(s.typing_frame(0.0).as_slice(), [ClientMsg::Typing { room }] if room == DM));
+    // Typing goes to the conversation too (after the quiet while that follows a send).
+    assert!(
+        matches!(s.typing_frame(5_000.0).as_slice(), [ClientMsg::Typing { room }] if room == DM)
+    );
 
     // After a reconnect it is resumed like a room: `with`, since the last seq, in its epoch.
     s.disconnected();
@@ -145,4 +147,15 @@ fn listed_conversations_are_joined_most_recent_first() {
         s.add_conversations(&[summary("dm-a", "grace", 10)])
             .is_empty()
     );
+}
+
+/// "grace joined" in a conversation with grace says nothing: no quiet line there.
+#[test]
+fn a_conversation_has_no_join_or_leave_lines() {
+    let mut s = online_with(&[]);
+    s.open_dm("grace").expect("valid name");
+    s.handle(joined_dm("grace", 0));
+    s.handle(presence(DM, "grace", PresenceState::Joined));
+    s.handle(presence(DM, "grace", PresenceState::Left));
+    assert_eq!(s.room_state(DM).map(|r| r.events.len()), Some(0));
 }

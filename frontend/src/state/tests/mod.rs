@@ -80,6 +80,8 @@ fn sends(frames: &[ClientMsg]) -> Vec<(String, String)> {
 }
 
 mod conversations;
+mod lifecycle;
+mod reads;
 mod sends;
 
 #[test]
@@ -224,6 +226,11 @@ fn leaving_a_room_leaves_it_and_a_late_joined_is_ignored() {
     );
     assert_eq!(s.my_rooms, ["lobby"]);
     assert_eq!(s.room, "lobby");
+    // "Undo" is offered for the room just left, and going back to it takes the offer away.
+    assert_eq!(s.left.as_deref(), Some("other"));
+    let out = s.switch_room("other").expect("valid");
+    assert!(matches!(&out[..], [ClientMsg::Join { room, .. }] if room == "other"));
+    assert_eq!(s.left, None);
 }
 
 #[test]
@@ -353,10 +360,20 @@ fn unread_and_mentions_count_in_rooms_not_on_screen() {
     s.handle(ServerMsg::Message(msg("ops", 8, "ada", "my own")));
     let ops = s.room_state("ops").expect("ops");
     assert_eq!((ops.unread, ops.mentions), (2, 1));
+    // `@here` and `@everyone` raise the mention badge too (they are highlighted like one).
+    s.handle(ServerMsg::Message(msg("ops", 9, "grace", "@here standup")));
+    s.handle(ServerMsg::Message(msg(
+        "ops",
+        10,
+        "grace",
+        "@everyone lunch",
+    )));
+    let ops = s.room_state("ops").expect("ops");
+    assert_eq!((ops.unread, ops.mentions), (4, 3));
     // The room on screen does not count; the title total does.
     s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "here")));
     assert_eq!(s.current().map(|r| r.unread), Some(0));
-    assert_eq!(s.unread_total(), 2);
+    assert_eq!(s.unread_total(), 4);
     assert!(s.alerts.is_empty(), "the page is visible: no notification");
     s.switch_room("ops").expect("valid");
     assert_eq!(s.unread_total(), 0);
@@ -392,6 +409,46 @@ fn typing_is_throttled_shown_and_cleared() {
     s.handle(presence("lobby", "grace", PresenceState::Typing));
     s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "done")));
     assert_eq!(s.current().map(|r| r.typing.len()), Some(0));
+}
+
+/// The server sends `typing` on its presence tick, so the `typing` made before a message may
+/// come just after it: that one must not show "is typing…" for 5 s more.
+#[test]
+fn a_message_ends_typing_even_when_the_typing_comes_late() {
+    let mut s = online_with(&[]);
+    s.now = 10_000.0;
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "done")));
+    s.now = 10_300.0;
+    s.handle(presence("lobby", "grace", PresenceState::Typing));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(0), "late typing");
+    // Others still show, and grace's next message being written does too.
+    s.handle(presence("lobby", "ada2", PresenceState::Typing));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(1));
+    s.now = 11_000.0;
+    s.handle(presence("lobby", "grace", PresenceState::Typing));
+    assert_eq!(s.current().map(|r| r.typing.len()), Some(2));
+}
+
+/// After a send the sender stays quiet longer than receivers ignore late typing, so typing
+/// right after a message still shows (a moment later) and never as late news.
+#[test]
+fn typing_waits_a_moment_after_a_send() {
+    let mut s = online_with(&[]);
+    s.now = 20_000.0;
+    s.compose("sent").expect("valid");
+    assert!(
+        s.typing_frame(20_100.0).is_empty(),
+        "held right after the send"
+    );
+    assert_eq!(
+        s.typing_quiet_for(20_100.0),
+        Some(TYPING_QUIET_AFTER_SEND_MS - 100.0)
+    );
+    assert_eq!(
+        s.typing_frame(20_000.0 + TYPING_QUIET_AFTER_SEND_MS).len(),
+        1
+    );
+    assert_eq!(s.typing_quiet_for(21_500.0), None);
 }
 
 #[test]

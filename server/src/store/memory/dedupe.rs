@@ -49,4 +49,14 @@ impl Dedupe {
         self.order.push_back((key, now));
         self.expire(now, lim);
     }
+
+    /// Puts `new` where `old` was (a message folded or erased: the old copy must not outlive
+    /// it here).
+    pub fn replace(&mut self, old: &Arc<Stored>, new: &Arc<Stored>) {
+        for v in self.map.values_mut() {
+            if Arc::ptr_eq(v, old) {
+                *v = new.clone();
+            }
+        }
+    }
 }

@@ -22,13 +22,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
 use tokio::time::Instant;
 
 pub mod dedupe;
+mod lifecycle;
 
+use super::Entry as StoredEntry;
 use dedupe::{Dedupe, DedupeLimits};
+use lifecycle::Prepared;
 
 use super::{
     AppendDone, Appended, History, NewMessage, Range, RoomMeta, Settings, Store, StoreError, Stored,
@@ -246,7 +248,7 @@ impl MemoryStore {
         RoomMeta {
             epoch: r.epoch.clone(),
             head: r.head,
-            oldest: r.ring.front().map_or(r.head + 1, |s| s.msg.seq),
+            oldest: r.ring.front().map_or(r.head + 1, |s| s.seq()),
         }
     }
 
@@ -278,7 +280,7 @@ impl History for MemoryStore {
     }
 
     fn append(&self, msg: NewMessage, done: AppendDone) {
-        let (stored, removed) = loop {
+        let (added, removed) = loop {
             let room = match self.get_or_create(&msg.room, false) {
                 Ok(r) => r,
                 Err(e) => return done(Err(e)),
@@ -299,12 +301,24 @@ impl History for MemoryStore {
                     stored,
                     epoch,
                     duplicate: true,
+                    noop: false,
                 }));
             }
+            let (stored, folded_added, mut removed) = match lifecycle::prepare(&mut r, &msg) {
+                Ok(Prepared::Entry(s, added, removed)) => (s, added, removed),
+                Ok(Prepared::Noop(stored)) => {
+                    let epoch = r.epoch.clone();
+                    return done(Ok(Appended {
+                        stored,
+                        epoch,
+                        duplicate: false,
+                        noop: true,
+                    }));
+                }
+                Err(refusal) => return done(Err(StoreError::Refused(refusal))),
+            };
             r.head += 1;
-            let stored = Stored::new(msg.sequenced(r.head));
             r.ring.push_back(stored.clone());
-            let mut removed = 0;
             while r.ring.len() > self.history {
                 removed += r.ring.pop_front().map_or(0, |s| s.weight());
             }
@@ -317,10 +331,11 @@ impl History for MemoryStore {
                 stored: stored.clone(),
                 epoch,
                 duplicate: false,
+                noop: false,
             }));
-            break (stored, removed);
+            break (stored.weight() + folded_added, removed);
         };
-        let over = self.account(&msg.room, stored.weight(), removed);
+        let over = self.account(&msg.room, added, removed);
         if over > 0 {
             self.trim(&msg.room, over);
         }
@@ -389,7 +404,7 @@ impl History for MemoryStore {
             .map(|(room, with)| {
                 let (head, ts) = self.get(&room).map_or((0, 0), |r| {
                     let r = lock(&r);
-                    (r.head, r.ring.back().map_or(0, |s| s.msg.ts))
+                    (r.head, r.ring.back().map_or(0, |s| s.entry.ts()))
                 });
                 ConversationSummary {
                     room: room.to_string(),
@@ -408,27 +423,27 @@ impl History for MemoryStore {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<StoredEntry>, RoomMeta), StoreError> {
         let Some(r) = self.get(room) else {
             return Ok((Vec::new(), self.empty_meta()));
         };
         let r = lock(&r);
         let meta = Self::meta(&r);
-        let msgs: Vec<ChatMessage> = match range {
+        let msgs: Vec<StoredEntry> = match range {
             Range::After(since) => r
                 .ring
                 .iter()
-                .filter(|s| s.msg.seq > since)
+                .filter(|s| s.seq() > since)
                 .take(limit)
-                .map(|s| s.msg.clone())
+                .map(|s| s.entry.clone())
                 .collect(),
             Range::Before(before) => {
-                let below = r.ring.iter().filter(|s| s.msg.seq < before).count();
+                let below = r.ring.iter().filter(|s| s.seq() < before).count();
                 r.ring
                     .iter()
                     .take(below)
                     .skip(below.saturating_sub(limit))
-                    .map(|s| s.msg.clone())
+                    .map(|s| s.entry.clone())
                     .collect()
             }
         };
@@ -459,8 +474,7 @@ mod tests {
             room: room.into(),
             user: "ada".into(),
             text: text.into(),
-            dedupe_key: None,
-            members: None,
+            ..NewMessage::default()
         };
         s.append(
             msg,
@@ -481,7 +495,7 @@ mod tests {
         assert_eq!(s.rooms_held(), 2);
         assert_eq!(s.room("b").unwrap().head, 1, "a watched room is kept");
         let a2 = post(&s, "a", "again"); // forgets `c`
-        assert_eq!(a2.stored.msg.seq, 1);
+        assert_eq!(a2.stored.seq(), 1);
         assert_ne!(a1.epoch, a2.epoch, "seq 1 of `a` now means another message");
         s.hold("c").unwrap(); // `c` was forgotten: made again, empty, to be watched
         assert!(

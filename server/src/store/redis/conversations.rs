@@ -120,7 +120,7 @@ fn summaries(
                 .first()
                 .and_then(|(_, fields)| fields.first())
                 .and_then(|(_, json)| script::decode(json).ok())
-                .map_or(0, |m| m.ts);
+                .map_or(0, |m| m.ts());
             Some(ConversationSummary {
                 room,
                 with,
@@ -129,4 +129,31 @@ fn summaries(
             })
         })
         .collect())
+}
+
+/// Every conversation that holds a message (its members hash exists), by a `SCAN` of their
+/// keys: the search indexer's catch-up at start.
+pub fn every(reads: &Reads) -> Result<Vec<String>, StoreError> {
+    let pattern = Keys::new(&format!("{}*", banter_protocol::CONVERSATION_PREFIX)).members;
+    let mut out = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, found): (u64, Vec<String>) = reads.with(|c| {
+            redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query(c)
+        })?;
+        out.extend(found.into_iter().filter_map(|k| {
+            let (_, rest) = k.split_once('{')?;
+            Some(rest.split_once('}')?.0.to_owned())
+        }));
+        if next == 0 {
+            return Ok(out);
+        }
+        cursor = next;
+    }
 }

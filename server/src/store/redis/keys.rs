@@ -19,6 +19,11 @@ pub struct Keys {
     pub present: String,
     /// A private conversation's members: hash with fields `a` and `b`.
     pub members: String,
+    /// v1.2: hash `seq` → the entry's current JSON, for entries changed since they were
+    /// stored (a message edited, reacted to, replied to or deleted; an edit erased).
+    pub fold: String,
+    /// v1.2: hash `target` → its edit count, and `target:s` → its edits' `seq`s.
+    pub edits: String,
     prefix: String,
 }
 
@@ -44,11 +49,14 @@ impl Keys {
             channel: format!("{prefix}{CHANNEL}"),
             present: format!("{prefix}:present"),
             members: format!("{prefix}:members"),
+            fold: format!("{prefix}:fold"),
+            edits: format!("{prefix}:edits"),
             prefix,
         }
     }
 
-    /// The key remembering a dedupe key of this room for the dedupe window.
+    /// The key remembering a dedupe key of this room for the dedupe window (its value: the
+    /// entry's `seq`).
     pub fn dedupe(&self, key: &str) -> String {
         format!("{}:dd:{key}", self.prefix)
     }
@@ -71,6 +79,11 @@ pub fn conversations_of(name: &str) -> String {
 /// moved into [`conversations_of`] on the first read (see `conversations::of_user`).
 pub fn legacy_conversations_of(name: &str) -> String {
     format!("banter:uc:{name}")
+}
+
+/// `name`'s read positions: a hash of room → `seq` (see `positions`).
+pub fn positions_of(name: &str) -> String {
+    format!("banter:rp:{name}")
 }
 
 /// The channel of direct messages for `name`, subscribed by the nodes it is connected to.

@@ -17,11 +17,14 @@
 //! name when it connects; the promoted replica is a new life, so rooms get new epochs.
 
 pub mod accounts;
+mod commits;
 mod conn;
 mod conversations;
+mod erase;
 mod keys;
 mod life;
 mod notices;
+mod positions;
 mod presence;
 mod publisher;
 mod reads;
@@ -35,7 +38,7 @@ mod sweep;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use banter_protocol::ChatMessage;
+use crate::store::Entry;
 use banter_protocol::http::ConversationSummary;
 
 use self::conn::Conn;
@@ -49,7 +52,8 @@ use self::sentinel::Endpoint;
 pub use self::shards::RedisStore;
 use self::subscriber::Subscriber;
 use super::{
-    AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Settings, Sink, Store, StoreError,
+    AppendDone, Bus, Frame, History, NewMessage, Position, PositionsDone, Range, RoomMeta,
+    Settings, Sink, Store, StoreError,
 };
 
 /// `--store redis`: Redis is both the history and the bus.
@@ -65,8 +69,9 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         retain: s.retention.messages,
         retain_age: s.retention.age,
         dedupe_window: s.dedupe_window,
+        aof_rewrite: s.aof_rewrite_after_delete,
     })?);
-    Ok(Store::new(redis.clone(), Some(redis)))
+    Ok(Store::new(redis.clone(), Some(redis.clone())).with_positions(redis))
 }
 
 /// The Redis store's settings.
@@ -82,18 +87,22 @@ pub struct RedisConfig {
     /// [`retention`]).
     pub retain_age: Option<Duration>,
     pub dedupe_window: Duration,
+    /// After a deletion, `BGREWRITEAOF` at most once per this (zero = never; see [`erase`]).
+    pub aof_rewrite: Duration,
 }
 
 /// One Redis of the store's shards (see [`shards`]): the whole store for the rooms placed on it.
 pub struct Shard {
     cfg: RedisConfig,
     notices: notices::Notices,
+    positions: positions::PositionWriter,
     publisher: Publisher,
     post_hash: String,
     reads: Arc<Reads>,
     subscriber: Subscriber,
     presence: Presence,
     _age_trim: Option<AgeTrim>,
+    rewrite: erase::AofRewrite,
 }
 
 impl Shard {
@@ -120,14 +129,23 @@ impl Shard {
         reads.refresh(&durable)?;
         let presence = Presence::start(&runtime, conn.clone());
         let notices = notices::Notices::start(&runtime, conn.clone());
+        let positions = positions::PositionWriter::start(&runtime, conn.clone());
         let subscriber = Subscriber::start(reads.clone(), presence.clone(), durable.clone())?;
         let post = script::post();
         let age_trim = cfg
             .retain_age
             .map(|age| AgeTrim::start(&runtime, conn.clone(), age, presence.node.clone()));
+        let rewrite = erase::AofRewrite::start(
+            &runtime,
+            conn.clone(),
+            cfg.aof_rewrite,
+            presence.node.clone(),
+        );
         Ok(Shard {
+            rewrite,
             cfg: cfg.clone(),
             notices,
+            positions,
             post_hash: post.get_hash().to_owned(),
             publisher: Publisher::start(&runtime, conn, post, cfg.queue, durable),
             reads,
@@ -160,7 +178,7 @@ impl History for Shard {
         };
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(&self.post_hash)
-            .arg(9)
+            .arg(11)
             .arg(&keys.seq)
             .arg(&keys.epoch)
             .arg(&keys.stream)
@@ -170,6 +188,8 @@ impl History for Shard {
             .arg(a_set)
             .arg(b_set)
             .arg(life::LIFE)
+            .arg(&keys.fold)
+            .arg(&keys.edits)
             .arg(&template.prefix)
             .arg(&template.suffix)
             .arg(self.cfg.retain.unwrap_or(0))
@@ -179,6 +199,9 @@ impl History for Shard {
             .arg(a)
             .arg(b)
             .arg(template.ts);
+        lifecycle_args(&mut cmd, &msg);
+        cmd.arg(self.rewrite.bound());
+        let done = self.rewrite.after(&msg, done);
         self.publisher
             .send(Job { cmd, done }, shards::hash(&msg.room));
     }
@@ -188,12 +211,23 @@ impl History for Shard {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         self.reads.read(room, Some(range), limit)
     }
 
     fn list(&self, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.reads.list(limit)
+    }
+
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        let mut all: Vec<String> = self
+            .reads
+            .list(usize::MAX)?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        all.extend(conversations::every(&self.reads)?);
+        Ok(all)
     }
 
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
@@ -212,6 +246,18 @@ impl History for Shard {
 
     fn ready(&self) -> bool {
         self.subscriber.connected()
+    }
+}
+
+impl Shard {
+    /// `user`'s read positions kept on this shard.
+    fn positions(&self, user: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        positions::load(&self.reads, user)
+    }
+
+    /// Saves read positions of users placed on this shard.
+    fn save_positions(&self, batch: Vec<Position>, done: PositionsDone) {
+        self.positions.save(batch, done);
     }
 }
 
@@ -240,9 +286,38 @@ impl Bus for Shard {
         self.subscriber.user(name, here);
     }
 
+    fn follow_commits(&self, hook: crate::store::CommitHook) {
+        if let Err(e) = commits::follow(&self.reads, hook) {
+            tracing::error!(error = %e, "cannot follow the commit stream: search misses other nodes");
+        }
+    }
+
     fn direct(&self, to: &str, room: &str, frame: &Frame) {
         // Every node with `to` connected hears it; this node skips its own (it delivered here).
         let payload = format!("{}\n{room}\n{}", self.presence.node, frame.as_str());
         self.notices.send(keys::user_channel(to), payload);
     }
+}
+
+/// The post script's v1.2 arguments (see `lifecycle.lua`).
+fn lifecycle_args(cmd: &mut redis::Cmd, msg: &NewMessage) {
+    let (mode, target) = match (&msg.change, msg.reply_to) {
+        (Some(c), _) => ("change", c.target),
+        (None, Some(parent)) => ("reply", parent),
+        (None, None) => ("", 0),
+    };
+    let c = msg.change.as_ref();
+    cmd.arg(mode)
+        .arg(target.min(script::MAX_BOUND))
+        .arg(c.map_or("", |c| c.kind.as_str()))
+        .arg(&msg.user)
+        .arg(c.and_then(|c| c.emoji.as_deref()).unwrap_or(""))
+        .arg(&msg.text)
+        .arg(c.map_or(0, |c| c.limits.edits))
+        .arg(c.map_or(0, |c| c.limits.reactions))
+        .arg(if c.is_some_and(|c| c.moderator) {
+            "1"
+        } else {
+            "0"
+        });
 }

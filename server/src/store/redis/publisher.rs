@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::life::{self, Durable};
 use super::reads::unavailable;
-use crate::store::{AppendDone, Appended, StoreError, Stored};
+use crate::store::{AppendDone, Appended, ChangeLimits, Refusal, StoreError, Stored};
 
 /// Posts sent in one pipeline at most.
 const BATCH: usize = 256;
@@ -142,11 +142,35 @@ fn fill(
         .collect()
 }
 
-/// The post script's reply as a completed append.
-fn appended((epoch, duplicate, json): Reply) -> Result<Appended, StoreError> {
+/// The post script's reply as a completed append (or a refused change or reply, v1.2).
+fn appended((epoch, flag, json): Reply) -> Result<Appended, StoreError> {
+    if flag == "e" {
+        return Err(StoreError::Refused(refusal(&json)));
+    }
     Ok(Appended {
         stored: Stored::new(super::script::decode(&json)?),
         epoch: epoch.into(),
-        duplicate: duplicate == "1",
+        duplicate: flag == "1",
+        noop: flag == "2",
     })
+}
+
+/// The post script's refusal (see `lifecycle.lua`) as the store's.
+fn refusal(code: &str) -> Refusal {
+    let limits = ChangeLimits::default();
+    match code {
+        "forbidden_edit" => Refusal::Forbidden("only its author may edit a message"),
+        "forbidden_delete" => {
+            Refusal::Forbidden("only its author (or a moderator) may delete a message")
+        }
+        "limit_edits" => Refusal::Limit(format!(
+            "the message was edited as many times as allowed (--max-edits, {} by default)",
+            limits.edits
+        )),
+        "limit_reactions" => Refusal::Limit(format!(
+            "the message holds as many reactions as allowed (--max-reactions, {} by default)",
+            limits.reactions
+        )),
+        _ => Refusal::NotFound,
+    }
 }

@@ -14,5 +14,13 @@ if ARGV[1] == 'after' and limit > 0 then
 elseif ARGV[1] == 'before' and limit > 0 and bound > 1 then
   entries = redis.call('XREVRANGE', KEYS[3], (bound - 1) .. '-0', '-', 'COUNT', limit)
 end
-for i = 1, #entries do out[#out + 1] = entries[i][2][2] end
+-- v1.2: an entry changed since it was stored is read in its current state.
+local folded = redis.call('EXISTS', KEYS[5]) == 1
+for i = 1, #entries do
+  local json = entries[i][2][2]
+  if folded then
+    json = redis.call('HGET', KEYS[5], string.match(entries[i][1], '^%d+')) or json
+  end
+  out[#out + 1] = json
+end
 return out

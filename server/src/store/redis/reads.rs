@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use banter_protocol::ChatMessage;
+use crate::store::Entry;
 use redis::{Connection, Script};
 
 use super::keys::Keys;
@@ -87,7 +87,7 @@ impl Reads {
         room: &str,
         range: Option<Range>,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         let keys = Keys::new(room);
         let (mode, bound) = match range {
             None => ("meta", 0),
@@ -100,6 +100,7 @@ impl Reads {
                 .key(&keys.epoch)
                 .key(&keys.stream)
                 .key(life::LIFE)
+                .key(&keys.fold)
                 .arg(mode)
                 .arg(bound.min(MAX_BOUND))
                 .arg(limit.min(MAX_BOUND as usize))
@@ -165,10 +166,7 @@ impl Reads {
     }
 }
 
-fn parse_read(
-    reply: Vec<String>,
-    descending: bool,
-) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+fn parse_read(reply: Vec<String>, descending: bool) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
     let mut it = reply.into_iter();
     let (Some(epoch), Some(head), Some(oldest)) = (it.next(), it.next(), it.next()) else {
         return Err(StoreError::failed("short reply from the read script"));

@@ -3,8 +3,9 @@
 //!
 //! One script per post ([`POST`]) makes a post atomic: it finds a duplicate by the dedupe key,
 //! takes the room's next `seq` (INCR), appends the message to the room's stream under the entry
-//! id `<seq>-0`, trims the stream to `--retain-messages`, remembers the dedupe key for
-//! `--dedupe-window`, and PUBLISHes the message on the room's channel, all in one step that no
+//! id `<seq>-0`, trims the stream to `--retain-messages`, remembers the dedupe key (holding the
+//! entry's `seq`, never its bytes, so a deletion leaves nothing there) for `--dedupe-window`,
+//! and PUBLISHes the message on the room's channel, all in one step that no
 //! other node's post can interleave with. The entry id is the `seq` itself (not a field) so that
 //! a range of `seq`s is one XRANGE with no index to keep, and Redis refuses an id that does not
 //! grow: a `seq` can never be appended twice.
@@ -16,25 +17,32 @@
 //! persistence, or from an older snapshot) gives it a new epoch, and clients resuming with the
 //! old one are told `complete: false`. Only a post writes a room's epoch: a read computes it.
 
-use banter_protocol::ChatMessage;
+use banter_protocol::{Change, ChatMessage};
 use redis::Script;
 
 use super::life::life_lua;
 
-use crate::store::{NewMessage, StoreError};
+use crate::store::{Entry, NewMessage, StoreError};
 
 /// KEYS: seq, epoch, stream, dedupe key, room list, and for a private conversation its members
 /// hash and the two members' conversation indexes (sorted sets by the last message's time); then
 /// [`LIFE`](super::life::LIFE). ARGV: the template's prefix and suffix, retain (0 = all), dedupe
 /// window in ms (0 = no dedupe key), room name, channel, the two members (empty for a room), and
-/// the message's `ts`.
+/// the message's `ts`. v1.2 adds KEYS fold and edits, and ARGV mode, target, kind, user, emoji,
+/// an edit's text, the edit and reaction limits, whether the user may delete any message and
+/// the most entries a stream node holds (see `lifecycle.lua`, prepended, and [`erase`](super::erase)). Returns `{epoch, "0" | "1" (duplicate) | "2" (a change
+/// that changes nothing: the target's JSON), JSON}` or `{epoch, "e", refusal}`.
 /// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
 /// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
 /// pipeline, so the recorded life is this Redis process's; without one it refuses (nothing is
 /// written).
-const POST: &str = concat!(life_lua!(), include_str!("post.lua"));
+const POST: &str = concat!(
+    life_lua!(),
+    include_str!("lifecycle.lua"),
+    include_str!("post.lua")
+);
 
-/// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE). ARGV: mode (`meta`, `after` or
+/// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE), fold (v1.2). ARGV: mode (`meta`, `after` or
 /// `before`), bound, limit, room name. Returns `{epoch, head, oldest, message JSON...}`
 /// (ascending for `after`, descending for `before`), all from one moment. Writes nothing: a
 /// room's epoch, and a life renewed since the last post, are computed as the next post will
@@ -68,9 +76,16 @@ const PLACEHOLDER: &str = "\"seq\":0,";
 
 impl Template {
     /// Serializes `msg` with a fresh id and the time now, leaving the `seq` to the script.
+    /// A change (v1.2) is serialized as its `change` entry; a reply without its `reply_to`,
+    /// which the script adds once it has found the thread's root.
     pub fn new(msg: &NewMessage) -> Result<Self, StoreError> {
-        let sequenced = msg.sequenced(0);
-        let json = serde_json::to_string(&sequenced).map_err(StoreError::failed)?;
+        let mut sequenced = msg.sequenced(0);
+        sequenced.reply_to = None;
+        let json = match msg.change_entry(0, sequenced.ts) {
+            Some(c) => serde_json::to_string(&c),
+            None => serde_json::to_string(&sequenced),
+        }
+        .map_err(StoreError::failed)?;
         let at = json
             .find(PLACEHOLDER)
             .ok_or_else(|| StoreError::failed("message template without a seq field"))?;
@@ -83,9 +98,19 @@ impl Template {
     }
 }
 
-/// Parses a message as the scripts keep it.
-pub fn decode(json: &str) -> Result<ChatMessage, StoreError> {
-    serde_json::from_str(json).map_err(StoreError::failed)
+/// Parses an entry as the scripts keep it: a message, or (v1.2) a change, which alone has
+/// `target` and `kind`.
+pub fn decode(json: &str) -> Result<Entry, StoreError> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Kept {
+        Change(Change),
+        Message(ChatMessage),
+    }
+    match serde_json::from_str(json).map_err(StoreError::failed)? {
+        Kept::Change(c) => Ok(Entry::Change(c)),
+        Kept::Message(m) => Ok(Entry::Message(m)),
+    }
 }
 
 #[cfg(test)]
@@ -98,12 +123,14 @@ mod tests {
             room: "r\"seq\":0,".into(),
             user: "ann".into(),
             text: "\"seq\":0, hi".into(),
-            dedupe_key: None,
-            members: None,
+            ..NewMessage::default()
         };
         let t = Template::new(&msg).expect("template");
         let json = format!("{}{}{}", t.prefix, 42, t.suffix);
         let back = decode(&json).expect("valid JSON");
+        let Entry::Message(back) = back else {
+            panic!("a message")
+        };
         assert_eq!(back.seq, 42);
         assert_eq!(back.room, "r\"seq\":0,");
         assert_eq!(back.text, "\"seq\":0, hi");

@@ -18,14 +18,15 @@
 //! its old shard: the room starts over at `seq` 1 in a new epoch (clients are told `complete:
 //! false`); moving back to the old list finds the old history again, in its own epoch.
 
-use std::sync::Weak;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use banter_protocol::ChatMessage;
+use crate::store::Entry;
 use banter_protocol::http::ConversationSummary;
 
 use super::{RedisConfig, Shard};
 use crate::store::{
-    AppendDone, Bus, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
+    AppendDone, Bus, Frame, History, NewMessage, Position, Positions, PositionsDone, Range,
+    RoomMeta, Sink, StoreError,
 };
 
 /// See the module docs.
@@ -101,7 +102,7 @@ impl History for RedisStore {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         self.of(room).read(room, range, limit)
     }
 
@@ -117,6 +118,14 @@ impl History for RedisStore {
 
     fn members(&self, room: &str) -> Result<Option<(String, String)>, StoreError> {
         self.of(room).members(room)
+    }
+
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        let mut all = Vec::new();
+        for s in &self.shards {
+            all.extend(s.every_room()?);
+        }
+        Ok(all)
     }
 
     fn conversations(
@@ -138,6 +147,49 @@ impl History for RedisStore {
 
     fn ready(&self) -> bool {
         self.shards.iter().all(<Shard as History>::ready)
+    }
+}
+
+impl Positions for RedisStore {
+    fn positions(&self, user: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        self.of(user).positions(user)
+    }
+
+    fn save_positions(&self, batch: Vec<Position>, done: PositionsDone) {
+        if let [one] = &self.shards[..] {
+            return one.save_positions(batch, done);
+        }
+        // A batch per shard (each user's on their shard); `done` once all have answered.
+        let mut per: Vec<Vec<Position>> = self.shards.iter().map(|_| Vec::new()).collect();
+        for p in batch {
+            per[place(&p.user, self.shards.len())].push(p);
+        }
+        let parts: Vec<(usize, Vec<Position>)> = per
+            .into_iter()
+            .enumerate()
+            .filter(|(_, b)| !b.is_empty())
+            .collect();
+        let all = Arc::new(Mutex::new((parts.len(), Ok(()), Some(done))));
+        for (shard, batch) in parts {
+            let all = all.clone();
+            self.shards[shard].save_positions(
+                batch,
+                Box::new(move |result| {
+                    let mut all = all.lock().unwrap_or_else(PoisonError::into_inner);
+                    all.0 -= 1;
+                    if let Err(e) = result {
+                        all.1 = Err(e);
+                    }
+                    if all.0 == 0
+                        && let Some(done) = all.2.take()
+                    {
+                        let result = std::mem::replace(&mut all.1, Ok(()));
+                        drop(all);
+                        done(result);
+                    }
+                }),
+            );
+        }
     }
 }
 
@@ -170,6 +222,12 @@ impl Bus for RedisStore {
 
     fn direct(&self, to: &str, room: &str, frame: &Frame) {
         self.of(to).direct(to, room, frame);
+    }
+
+    fn follow_commits(&self, hook: crate::store::CommitHook) {
+        for s in &self.shards {
+            s.follow_commits(hook.clone());
+        }
     }
 }
 

@@ -302,6 +302,13 @@ impl Shared {
         let payload = msg.get_payload_bytes();
         let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
         if let Some(name) = keys::user_of_channel(msg.get_channel_name()) {
+            // `seq \n room`: the user's read position moved (see `positions`).
+            if let Some((room, seq)) = super::positions::parse(text) {
+                if let Some(sink) = self.sink() {
+                    sink.read(name, room, seq);
+                }
+                return Ok(());
+            }
             // `node \n room \n frame`: a node skips what it sent itself.
             let mut parts = text.splitn(3, '\n');
             if let (Some(node), Some(room), Some(frame)) =
@@ -375,12 +382,12 @@ impl Shared {
                 self.reset(&sink, room);
                 return Ok(());
             }
-            let Some(last) = msgs.last().map(|m| m.seq) else {
+            let Some(last) = msgs.last().map(|m| m.seq()) else {
                 return Ok(());
             };
             for m in msgs {
-                if m.seq <= to {
-                    sink.publish(room, &meta.epoch, Stored::new(m));
+                if m.seq() <= to {
+                    sink.publish(room, &meta.epoch, Stored::read_at(m, meta.head));
                 }
             }
             if last >= to || sink.head(room).is_none_or(|(_, h)| h < last) {

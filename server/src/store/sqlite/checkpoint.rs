@@ -9,7 +9,9 @@
 //! commit is durable once its WAL frames are written and (with `--sqlite-sync full`) fsynced,
 //! before any checkpoint; the checkpoint's own writes are synced as `--sqlite-sync` says.
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -22,6 +24,9 @@ const EVERY: Duration = Duration::from_millis(100);
 /// The writer's end: nudges the checkpoint thread after commits. Dropping it stops the thread.
 pub struct Checkpointer {
     nudge: SyncSender<()>,
+    /// A deletion was committed: the next checkpoint is a `TRUNCATE` one, retried until it
+    /// completes, so the WAL no longer holds the erased bytes (v1.2, see `lifecycle`).
+    erase: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
@@ -32,11 +37,13 @@ impl Checkpointer {
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(StoreError::failed)?;
         let (nudge, rx) = sync_channel(1);
+        let erase = Arc::new(AtomicBool::new(false));
+        let pending = erase.clone();
         std::thread::Builder::new()
             .name("banter-checkpoint".into())
-            .spawn(move || run(&conn, &rx))
+            .spawn(move || run(&conn, &rx, &pending))
             .map_err(StoreError::failed)?;
-        Ok(Checkpointer { nudge })
+        Ok(Checkpointer { nudge, erase })
     }
 
     /// Something was committed: checkpoint soon (never waits).
@@ -44,16 +51,47 @@ impl Checkpointer {
         // Full: a nudge is already pending. Disconnected: the thread has ended.
         let _ = self.nudge.try_send(());
     }
+
+    /// A deletion was committed: empty the WAL at the next checkpoint (see the field).
+    pub fn erase(&self) {
+        self.erase.store(true, Ordering::Release);
+        self.committed();
+    }
 }
 
-fn run(conn: &Connection, nudges: &Receiver<()>) {
-    while nudges.recv().is_ok() {
-        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+fn run(conn: &Connection, nudges: &Receiver<()>, erase: &AtomicBool) {
+    loop {
+        // An erasure still pending is retried without waiting for the next commit.
+        let woken = if erase.load(Ordering::Acquire) {
+            nudges.recv_timeout(EVERY)
+        } else {
+            nudges.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        };
+        if woken == Err(RecvTimeoutError::Disconnected) {
+            return;
+        }
+        let truncate = erase.swap(false, Ordering::AcqRel);
+        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        let done = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         });
         match done {
-            Ok((wal, copied)) => tracing::trace!(wal, copied, "checkpoint"),
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
+            Ok((busy, wal, copied)) => {
+                tracing::trace!(mode, busy, wal, copied, "checkpoint");
+                if truncate && busy != 0 {
+                    erase.store(true, Ordering::Release);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+                if truncate {
+                    erase.store(true, Ordering::Release);
+                }
+            }
         }
         std::thread::sleep(EVERY); // coalesces the nudges of the commits meanwhile
     }

@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use banter_protocol::ChatMessage;
 
-use crate::store::{AppendDone, Appended, StoreError, Stored};
+use crate::store::{AppendDone, Appended, Entry, StoreError, Stored};
 
 /// Committed batches waiting for their completions at most.
 const QUEUE: usize = 64;
@@ -23,9 +23,11 @@ const QUEUE: usize = 64;
 /// How an append ended.
 pub enum Outcome {
     /// Stored with this `seq` by the batch's commit.
-    Stored(ChatMessage),
-    /// Already stored under its dedupe key: the original message.
-    Duplicate(ChatMessage),
+    Stored(Entry),
+    /// Already stored under its dedupe key: the original entry.
+    Duplicate(Entry),
+    /// A change that changes nothing: its target as it is (nothing stored).
+    Noop(ChatMessage),
     /// Refused: nothing stored.
     Failed(StoreError),
 }
@@ -68,17 +70,22 @@ fn run(rx: Receiver<Batch>, epoch: &Arc<str>) {
 fn complete(batch: Batch, epoch: &Arc<str>) {
     for (done, outcome) in batch {
         done(match outcome {
-            Outcome::Stored(msg) => Ok(appended(msg, epoch, false)),
-            Outcome::Duplicate(msg) => Ok(appended(msg, epoch, true)),
+            Outcome::Stored(e) => Ok(appended(e, epoch, false)),
+            Outcome::Duplicate(e) => Ok(appended(e, epoch, true)),
+            Outcome::Noop(m) => Ok(Appended {
+                noop: true,
+                ..appended(m.into(), epoch, false)
+            }),
             Outcome::Failed(e) => Err(e),
         });
     }
 }
 
-fn appended(msg: ChatMessage, epoch: &Arc<str>, duplicate: bool) -> Appended {
+fn appended(e: Entry, epoch: &Arc<str>, duplicate: bool) -> Appended {
     Appended {
-        stored: Stored::new(msg),
+        stored: Stored::new(e),
         epoch: epoch.clone(),
         duplicate,
+        noop: false,
     }
 }

@@ -10,6 +10,8 @@ mod checkpoint;
 mod completions;
 mod failures;
 mod ids;
+mod lifecycle;
+mod positions;
 mod recent;
 mod schema;
 mod writer;
@@ -20,16 +22,16 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use banter_protocol::ChatMessage;
 use banter_protocol::http::ConversationSummary;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use checkpoint::Checkpointer;
+use lifecycle::{COLUMNS, row_to_entry};
 pub use schema::{FILE_NAME, SCHEMA_VERSION, Sync};
 use writer::{Request, Writer};
 
 use super::{
-    AppendDone, History, NewMessage, Range, Retention, RoomMeta, Settings, Store, StoreError,
+    AppendDone, Entry, History, NewMessage, Range, Retention, RoomMeta, Settings, Store, StoreError,
 };
 
 /// `--store sqlite`: the durable history in `--data-dir`, and no bus.
@@ -43,7 +45,8 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         batch: s.batch,
         max_bytes: s.max_bytes,
     })?;
-    Ok(Store::new(Arc::new(history), None))
+    let history = Arc::new(history);
+    Ok(Store::new(history.clone(), None).with_positions(history))
 }
 
 /// Readers kept open between reads.
@@ -180,6 +183,7 @@ impl History for SqliteStore {
             Err(TrySendError::Disconnected(Request::Append(_, done))) => {
                 done(Err(StoreError::failed("the store's writer has stopped")))
             }
+            Err(_) => {}
         }
     }
 
@@ -188,7 +192,7 @@ impl History for SqliteStore {
         room: &str,
         range: Range,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, RoomMeta), StoreError> {
+    ) -> Result<(Vec<Entry>, RoomMeta), StoreError> {
         self.with_reader(|c| {
             // One read transaction: the page and the meta come from the same commit.
             let tx = c.transaction()?;
@@ -199,6 +203,24 @@ impl History for SqliteStore {
             let msgs = read_range(&tx, room, id, range, limit)?;
             tx.commit()?;
             Ok((msgs, meta))
+        })
+    }
+
+    fn thread(&self, room: &str, root: u64, limit: usize) -> Result<super::Thread, StoreError> {
+        self.with_reader(|c| {
+            let tx = c.transaction()?;
+            let (id, meta) = self.meta(&tx, room)?;
+            let Some(id) = id else {
+                return Ok((None, meta));
+            };
+            let found = read_range(&tx, room, id, Range::After(root.saturating_sub(1)), 1)?;
+            let Some(Entry::Message(head)) = found.into_iter().next().filter(|e| e.seq() == root)
+            else {
+                return Ok((None, meta));
+            };
+            let replies = lifecycle::thread(&tx, room, id, root, limit)?;
+            tx.commit()?;
+            Ok((Some((head, replies)), meta))
         })
     }
 
@@ -228,6 +250,14 @@ impl History for SqliteStore {
                 Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
             })?
             .collect()
+        })
+    }
+
+    fn every_room(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT name FROM rooms WHERE head > 0 ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect()
         })
     }
 
@@ -282,49 +312,36 @@ fn read_range(
     id: i64,
     range: Range,
     limit: usize,
-) -> rusqlite::Result<Vec<ChatMessage>> {
+) -> rusqlite::Result<Vec<Entry>> {
     let limit = limit.min(i64::MAX as usize) as i64;
-    let mut msgs: Vec<ChatMessage> = match range {
-        Range::After(since) => conn
-            .prepare_cached(
-                "SELECT seq, id, user, text, ts FROM messages
-                 WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            )?
-            .query_map(params![id, since.min(i64::MAX as u64) as i64, limit], |r| {
-                row_to_message(room, r)
-            })?
-            .collect::<Result<_, _>>()?,
-        Range::Before(before) => conn
-            .prepare_cached(
-                "SELECT seq, id, user, text, ts FROM messages
-                 WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-            )?
-            .query_map(
-                params![id, before.min(i64::MAX as u64) as i64, limit],
-                |r| row_to_message(room, r),
-            )?
-            .collect::<Result<_, _>>()?,
+    let (sql, bound) = match range {
+        Range::After(since) => (
+            format!(
+                "SELECT {COLUMNS} FROM messages
+                 WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ),
+            since,
+        ),
+        Range::Before(before) => (
+            format!(
+                "SELECT {COLUMNS} FROM messages
+                 WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+            ),
+            before,
+        ),
     };
+    let mut msgs: Vec<Entry> = conn
+        .prepare_cached(&sql)?
+        .query_map(params![id, bound.min(i64::MAX as u64) as i64, limit], |r| {
+            row_to_entry(room, r)
+        })?
+        .collect::<Result<_, _>>()?;
     if matches!(range, Range::Before(_)) {
         msgs.reverse();
     }
     Ok(msgs)
 }
 
-/// A `messages` row (`seq, id, user, text, ts`) as a chat message of `room`.
-fn row_to_message(room: &str, r: &Row<'_>) -> rusqlite::Result<ChatMessage> {
-    Ok(ChatMessage {
-        room: room.to_owned(),
-        seq: r.get::<_, i64>(0)? as u64,
-        id: r.get(1)?,
-        user: r.get(2)?,
-        text: r.get(3)?,
-        ts: r.get::<_, i64>(4)? as u64,
-        ..Default::default()
-    })
-}
-
-/// Whether `dir` holds a Banter database.
 pub fn exists(dir: &Path) -> bool {
     dir.join(FILE_NAME).exists()
 }

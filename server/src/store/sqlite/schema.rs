@@ -14,8 +14,10 @@ use crate::store::StoreError;
 
 /// The schema this build writes. A file with a higher `user_version` came from a newer Banter.
 /// 2 added `conversations`: a build of schema 1 must not open it, since it would let anyone
-/// into private conversations.
-pub const SCHEMA_VERSION: i64 = 2;
+/// into private conversations. 3 (v1.2) added change entries and folded state to `messages`
+/// and the `replies` table ([`lifecycle_step`]): a build of schema 2 would show a change as a
+/// message.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The database file inside `--data-dir`.
 pub const FILE_NAME: &str = "banter.db";
@@ -54,6 +56,17 @@ CREATE INDEX IF NOT EXISTS conversations_a ON conversations (a);
 CREATE INDEX IF NOT EXISTS conversations_b ON conversations (b);
 ";
 
+/// Read positions (added after schema 2; a build without it ignores the table): each user's
+/// position in each room, the highest `seq` they have read.
+const READ_POSITIONS: &str = "
+CREATE TABLE IF NOT EXISTS read_positions (
+    user TEXT NOT NULL,
+    room TEXT NOT NULL,
+    seq  INTEGER NOT NULL,
+    PRIMARY KEY (user, room)
+) WITHOUT ROWID;
+";
+
 /// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`, or `legacy-dm-…-2` (`-3`, …) when a
 /// room of that name exists already: the migration never stops a start on a name clash.
 fn rename_legacy_dm_rooms(conn: &Connection) -> rusqlite::Result<()> {
@@ -79,6 +92,41 @@ fn rename_legacy_dm_rooms(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute("UPDATE rooms SET name = ?1 WHERE id = ?2", params![new, id])?;
     }
     Ok(())
+}
+
+/// Schema 3 (v1.2, message lifecycle): the columns of change entries and of folded state on
+/// `messages` (see `lifecycle`), and the `replies` index of threads (a row per reply only, so a
+/// plain message costs no index entry). Idempotent: a column already there is kept.
+fn lifecycle_step(conn: &Connection) -> rusqlite::Result<()> {
+    const COLUMNS: [(&str, &str); 10] = [
+        ("kind", "INTEGER NOT NULL DEFAULT 0"),
+        ("target", "INTEGER"),
+        ("emoji", "TEXT"),
+        ("reply_to", "INTEGER"),
+        ("edited_ts", "INTEGER"),
+        ("deleted", "INTEGER NOT NULL DEFAULT 0"),
+        ("reactions", "TEXT"),
+        ("replies", "INTEGER"),
+        ("last_reply_ts", "INTEGER"),
+        ("edits", "INTEGER NOT NULL DEFAULT 0"),
+    ];
+    let have: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('messages')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, decl) in COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {name} {decl}"))?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS replies (
+             room_id INTEGER NOT NULL,
+             root    INTEGER NOT NULL,
+             seq     INTEGER NOT NULL,
+             PRIMARY KEY (room_id, root, seq)
+         ) WITHOUT ROWID;",
+    )
 }
 
 /// How hard a commit pushes to the disk (`--sqlite-sync`).
@@ -137,7 +185,8 @@ pub fn open_writer(
     // Before schema 2, `dm-…` was an ordinary room name anyone could write to: such rooms are
     // renamed, so nothing planted there before can appear in a private conversation.
     let setup = format!(
-        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; BEGIN; {SCHEMA}",
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON; \
+         BEGIN; {SCHEMA} {READ_POSITIONS}",
         sync.pragma()
     );
     conn.execute_batch(&setup)
@@ -145,6 +194,7 @@ pub fn open_writer(
             if version < 2 {
                 rename_legacy_dm_rooms(&conn)?;
             }
+            lifecycle_step(&conn)?;
             conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
         })
         .map_err(|e| failed("cannot write to", &path, e))?;
@@ -197,8 +247,10 @@ fn epoch(conn: &Connection) -> rusqlite::Result<Arc<str>> {
 pub fn open_checkpointer(dir: &Path, sync: Sync) -> Result<Connection, StoreError> {
     let path = dir.join(FILE_NAME);
     let conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
+    // A short busy timeout: a `TRUNCATE` checkpoint holds off new writes while it waits for
+    // readers, so it gives up soon (and is retried) rather than stall the writer for long.
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000;",
+        "PRAGMA synchronous = {}; PRAGMA busy_timeout = 100; PRAGMA secure_delete = ON;",
         sync.pragma()
     ))
     .map_err(|e| failed("cannot open", &path, e))?;

@@ -20,15 +20,16 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::Retention;
 use super::failures::FailureLog;
+use super::lifecycle::{self, COLUMNS, Prepared, row_to_entry};
 use super::recent::RecentKeys;
-use super::{Retention, row_to_message};
-use banter_protocol::ChatMessage;
+use banter_protocol::ChangeKind;
 
 use super::checkpoint::Checkpointer;
 use super::completions::{Completions, Outcome};
 use super::ids::Ids;
-use crate::store::{AppendDone, NewMessage, StoreError, now_ms};
+use crate::store::{AppendDone, Entry, NewMessage, Position, PositionsDone, StoreError, now_ms};
 
 /// How often rooms are pruned by age.
 const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -36,6 +37,8 @@ const AGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// What the writer is asked to do.
 pub enum Request {
     Append(NewMessage, AppendDone),
+    /// Read positions to save (see `super::positions`).
+    Positions(Vec<Position>, PositionsDone),
 }
 
 /// A room as the writer caches it: its row id and head.
@@ -99,15 +102,19 @@ impl Writer {
     pub fn run(mut self, rx: Receiver<Request>) {
         let mut batch: Vec<(NewMessage, AppendDone)> = Vec::with_capacity(64);
         while let Ok(first) = rx.recv() {
-            let Request::Append(m, d) = first;
-            batch.push((m, d));
-            while batch.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(Request::Append(m, d)) => batch.push((m, d)),
-                    Err(_) => break,
+            let mut next = Some(first);
+            while let Some(request) = next.take() {
+                match request {
+                    Request::Append(m, d) => batch.push((m, d)),
+                    Request::Positions(p, done) => self.save_positions(&p, done),
+                }
+                if batch.len() < self.max_batch {
+                    next = rx.try_recv().ok();
                 }
             }
-            self.commit(&mut batch);
+            if !batch.is_empty() {
+                self.commit(&mut batch);
+            }
             self.maybe_prune_by_age();
         }
         self.alive.store(false, Ordering::Release);
@@ -147,11 +154,18 @@ impl Writer {
 
     /// Writes the batch in one transaction; the messages' texts are moved out of it.
     fn write(&mut self, batch: &mut [(NewMessage, AppendDone)]) -> rusqlite::Result<Vec<Outcome>> {
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: the write lock is taken (waiting out a checkpoint) before the first read.
+        // A deferred transaction that reads and then writes cannot wait: when a `TRUNCATE`
+        // checkpoint reset the WAL under its snapshot, its upgrade fails at once with "database
+        // is locked", and the batch would be refused.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(batch.len());
         let mut dirty: Vec<Arc<str>> = Vec::new();
         let now = now_ms();
         let cutoff = now.saturating_sub(self.dedupe_window.as_millis() as u64);
+        let mut erased = false;
         for (msg, _) in batch.iter_mut() {
             let row = room_row(&tx, &mut self.rooms, &msg.room)?;
             if let Some(key) = &msg.dedupe_key
@@ -161,30 +175,29 @@ impl Writer {
                 out.push(Outcome::Duplicate(original));
                 continue;
             }
-            let m = ChatMessage {
-                room: msg.room.to_string(),
-                seq: row.head + 1,
-                id: self.ids.next(now),
-                user: std::mem::take(&mut msg.user),
-                text: std::mem::take(&mut msg.text),
-                ts: now,
-                ..Default::default()
+            let seq = row.head + 1;
+            let id = if msg.change.is_some() {
+                String::new()
+            } else {
+                self.ids.next(now)
             };
-            tx.prepare_cached(
-                "INSERT INTO messages (room_id, seq, id, user, text, ts, client_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                row.id,
-                m.seq as i64,
-                m.id,
-                m.user,
-                m.text,
-                m.ts as i64,
-                msg.dedupe_key
-            ])?;
+            let entry = match lifecycle::prepare(&tx, row.id, seq, id, msg)? {
+                Ok(Prepared::Entry(e)) => e,
+                Ok(Prepared::Noop(target)) => {
+                    out.push(Outcome::Noop(target));
+                    continue;
+                }
+                Err(refusal) => {
+                    out.push(Outcome::Failed(StoreError::Refused(refusal)));
+                    continue;
+                }
+            };
+            if matches!(&entry, Entry::Change(c) if c.kind == ChangeKind::Delete) {
+                erased = true;
+            }
+            lifecycle::insert(&tx, row.id, &entry, msg.dedupe_key.as_deref())?;
             if let Some(r) = self.rooms.get_mut(&msg.room) {
-                r.head = m.seq;
+                r.head = seq;
             }
             // Members are recorded with a conversation's first message.
             if let Some((a, b)) = &msg.members
@@ -196,25 +209,44 @@ impl Writer {
                 .execute(params![&*msg.room, &**a, &**b])?;
             }
             if let Some(key) = &msg.dedupe_key {
-                self.recent.insert(&msg.room, key, m.ts);
+                self.recent.insert(&msg.room, key, entry.ts());
             }
             if !dirty.contains(&msg.room) {
                 dirty.push(msg.room.clone());
             }
-            out.push(Outcome::Stored(m));
+            out.push(Outcome::Stored(entry));
         }
         for room in &dirty {
             if let Some(r) = self.rooms.get(room) {
                 tx.prepare_cached("UPDATE rooms SET head = ?1 WHERE id = ?2")?
                     .execute(params![r.head as i64, r.id])?;
                 if let Some(keep) = self.retention.messages {
+                    let below = r.head.saturating_sub(keep) as i64;
                     tx.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND seq <= ?2")?
-                        .execute(params![r.id, r.head.saturating_sub(keep) as i64])?;
+                        .execute(params![r.id, below])?;
+                    tx.prepare_cached("DELETE FROM replies WHERE room_id = ?1 AND seq <= ?2")?
+                        .execute(params![r.id, below])?;
                 }
             }
         }
         tx.commit()?;
+        if erased {
+            self.checkpointer.erase();
+        }
         Ok(out)
+    }
+
+    /// Saves a batch of read positions in its own short transaction.
+    fn save_positions(&mut self, batch: &[Position], done: PositionsDone) {
+        let saved = super::positions::save(&mut self.conn, batch).map_err(|e| {
+            tracing::warn!(error = %e, "read positions could not be saved");
+            if is_full(&e) {
+                StoreError::Full
+            } else {
+                StoreError::failed(e)
+            }
+        });
+        done(saved);
     }
 
     /// Deletes messages older than `--retain-age`, oldest first, a chunk per room at a time.
@@ -273,8 +305,15 @@ fn prune_by_age(conn: &Connection, cutoff: i64) -> rusqlite::Result<()> {
         "DELETE FROM messages WHERE room_id = ?1 AND ts < ?2 AND seq IN
            (SELECT seq FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT 1000)",
     )?;
+    // A thread's index keeps no reply that retention removed.
+    let mut replies = conn.prepare(
+        "DELETE FROM replies WHERE room_id = ?1 AND seq <
+           (SELECT COALESCE(MIN(seq), (SELECT head + 1 FROM rooms WHERE id = ?1))
+            FROM messages WHERE room_id = ?1)",
+    )?;
     for id in ids {
         while delete.execute(params![id, cutoff])? == 1000 {}
+        replies.execute(params![id])?;
     }
     Ok(())
 }
@@ -313,31 +352,32 @@ fn room_row(
     Ok(row)
 }
 
-/// The message stored under `key` in this room since `cutoff` (ms), if any (the newest, should
-/// the key have been used again after an earlier window).
+/// The entry stored under `key` in this room since `cutoff` (ms), if any (the newest, should
+/// the key have been used again after an earlier window), in its current state.
 fn find_duplicate(
     tx: &Transaction<'_>,
     room: &str,
     room_id: i64,
     key: &str,
     cutoff: u64,
-) -> rusqlite::Result<Option<ChatMessage>> {
+) -> rusqlite::Result<Option<Entry>> {
     // INDEXED BY: without statistics the planner would rather scan the room by its primary
     // key, which makes every append cost O(room size). No `ts >= ?` range, no `ORDER BY ...
     // LIMIT`: either makes SQLite re-prepare the statement at every binding (measured: a
     // re-prepare per append, a sixth of the writer's time), so the window and the newest are
     // picked here, among the (nearly always zero or one) rows of this key.
-    let mut newest: Option<ChatMessage> = None;
-    let mut stmt = tx.prepare_cached(
-        "SELECT seq, id, user, text, ts FROM messages INDEXED BY messages_client_key
-         WHERE room_id = ?1 AND client_key = ?2",
-    )?;
+    let mut newest: Option<Entry> = None;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages INDEXED BY messages_client_key
+         WHERE room_id = ?1 AND client_key = ?2"
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![room_id, key])?;
     while let Some(row) = rows.next()? {
-        let m = row_to_message(room, row)?;
-        if newest.as_ref().is_none_or(|n| m.seq > n.seq) {
+        let m = row_to_entry(room, row)?;
+        if newest.as_ref().is_none_or(|n| m.seq() > n.seq()) {
             newest = Some(m);
         }
     }
-    Ok(newest.filter(|m| m.ts >= cutoff))
+    Ok(newest.filter(|m| m.ts() >= cutoff))
 }

@@ -1,0 +1,188 @@
+//! The search box: Ctrl+K (Cmd+K on a Mac) opens it over the chat. Results come as the user
+//! types (after a short pause, [`DEBOUNCE_MS`]) from `GET /api/search`, each with its snippet's
+//! matches highlighted; filters narrow them to one of the user's rooms or to one person. A
+//! click opens the room at that message (its surrounding history fetched when not held).
+//! Escape closes the box. The rules (the query, the snippet) are `crate::search`'s.
+
+use banter_protocol::http::SearchHit;
+use leptos::prelude::*;
+
+use crate::api;
+use crate::search::{DEBOUNCE_MS, query, snippet_parts};
+use crate::socket::{Chat, use_chat};
+use crate::state::hash_for_room;
+
+/// Where a search stands.
+#[derive(Clone, PartialEq)]
+enum Found {
+    Idle,
+    Searching,
+    Hits(Vec<SearchHit>),
+    Failed(String),
+}
+
+/// The search dialog and its keyboard shortcut.
+#[component]
+pub fn SearchBox() -> impl IntoView {
+    let chat = use_chat();
+    let open = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let person = RwSignal::new(String::new());
+    let room = RwSignal::new(String::new());
+    let found = RwSignal::new(Found::Idle);
+    // Each change bumps it: an answer for an older one is dropped.
+    let round = StoredValue::new(0u64);
+    let input = NodeRef::<leptos::html::Input>::new();
+
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let k = ev.key();
+        if (ev.ctrl_key() || ev.meta_key()) && (k == "k" || k == "K") {
+            ev.prevent_default();
+            open.set(true);
+            request_animation_frame(move || {
+                if let Some(el) = input.get_untracked() {
+                    let _ = el.focus();
+                    el.select();
+                }
+            });
+        } else if k == "Escape" && open.get_untracked() {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || keys.remove());
+
+    // Searches after a pause in typing, for the latest text and filters only.
+    Effect::new(move |_| {
+        let q = query(&typed.get(), &person.get());
+        let in_room = room.get();
+        round.update_value(|r| *r += 1);
+        let mine = round.get_value();
+        let Some(q) = q else {
+            found.set(Found::Idle);
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            crate::socket::sleep(DEBOUNCE_MS).await;
+            if round.get_value() != mine {
+                return;
+            }
+            found.set(Found::Searching);
+            let who = chat.session.with_untracked(|s| s.who());
+            let in_room = (!in_room.is_empty()).then_some(in_room.as_str());
+            let answer = api::search(&q, in_room, &who).await;
+            if round.get_value() == mine {
+                found.set(match answer {
+                    Ok(hits) => Found::Hits(hits),
+                    Err(e) => Found::Failed(e),
+                });
+            }
+        });
+    });
+
+    let rooms = Memo::new(move |_| chat.session.with(|s| s.my_rooms.clone()));
+    let go = move |hit: SearchHit| {
+        open.set(false);
+        jump(chat, hit.room, hit.seq);
+    };
+
+    view! {
+        <div id="search" class="search-overlay" hidden=move || !open.get()
+            on:click=move |ev| {
+                // A click on the backdrop (not inside the dialog) closes it.
+                if ev.target() == ev.current_target() {
+                    open.set(false);
+                }
+            }
+        >
+            <div class="search-dialog" role="dialog" aria-label="Search messages">
+                <input
+                    id="search-input"
+                    type="search"
+                    placeholder="Search messages (words, \"phrases\", from:name, in:room)"
+                    autocomplete="off"
+                    node_ref=input
+                    prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev))
+                />
+                <div class="search-filters">
+                    <select
+                        id="search-room"
+                        aria-label="Only in room"
+                        on:change=move |ev| room.set(event_target_value(&ev))
+                    >
+                        <option value="">"All rooms"</option>
+                        {move || rooms.get().into_iter().map(|r| {
+                            let label = format!("#{r}");
+                            view! { <option value=r.clone()>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                    <input
+                        id="search-person"
+                        type="text"
+                        placeholder="From person"
+                        autocomplete="off"
+                        prop:value=move || person.get()
+                        on:input=move |ev| person.set(event_target_value(&ev))
+                    />
+                </div>
+                <ul id="search-results" class="search-results" aria-live="polite">
+                    {move || match found.get() {
+                        Found::Idle => view! { <li class="search-note">"Type to search."</li> }.into_any(),
+                        Found::Searching => view! { <li class="search-note">"Searching…"</li> }.into_any(),
+                        Found::Failed(e) => view! { <li class="search-note error">{format!("Search failed: {e}")}</li> }.into_any(),
+                        Found::Hits(hits) if hits.is_empty() => view! { <li class="search-note">"No messages match."</li> }.into_any(),
+                        Found::Hits(hits) => hits.into_iter().map(|hit| {
+                            let place = format!("#{} · {}", hit.room, hit.user);
+                            let parts = snippet_parts(&hit.snippet);
+                            let (room, seq) = (hit.room.clone(), hit.seq);
+                            view! {
+                                <li class="search-hit" data-room=room data-seq=seq>
+                                    <button type="button" on:click=move |_| go(hit.clone())>
+                                        <span class="search-place">{place}</span>
+                                        <span class="search-snippet">
+                                            {parts.into_iter().map(|(text, mark)| if mark {
+                                                view! { <mark>{text}</mark> }.into_any()
+                                            } else {
+                                                text.into_any()
+                                            }).collect_view()}
+                                        </span>
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view().into_any(),
+                    }}
+                </ul>
+            </div>
+        </div>
+    }
+}
+
+/// Opens `room` (or the conversation it is) at message `seq`: its surrounding history is
+/// fetched when not held, then the list is asked to show it.
+fn jump(chat: Chat, room: String, seq: u64) {
+    let peer = chat
+        .session
+        .with_untracked(|s| s.conversations.by_room(&room).map(|c| c.peer.clone()));
+    match peer {
+        Some(peer) => {
+            let _ = chat.open_dm(&peer);
+        }
+        None => {
+            let _ = chat.switch_room(&room);
+            let _ = window().location().set_hash(&hash_for_room(&room));
+        }
+    }
+    let (held, who) = chat
+        .session
+        .with_untracked(|s| (s.store(&room).is_some_and(|st| st.contains(seq)), s.who()));
+    leptos::task::spawn_local(async move {
+        if !held
+            && let Ok(page) = api::messages_before(&room, seq + api::PAGE as u64 / 2, &who).await
+        {
+            chat.session.update(|s| {
+                s.add_earlier(&room, page);
+            });
+        }
+        chat.session.update(|s| s.jump = Some((room, seq)));
+    });
+}

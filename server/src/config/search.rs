@@ -1,0 +1,39 @@
+//! Search flags (issue 17): where the index lives, how the indexer batches, and the limits of a
+//! query. See `server/src/search/`.
+
+use std::path::PathBuf;
+
+/// `--search-*`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SearchConfig {
+    /// Keep a search index and answer `GET /api/search` (`false`: no index, no indexer, and
+    /// the route answers 404).
+    #[arg(long = "search", env = "BANTER_SEARCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub search_on: bool,
+
+    /// The search index's SQLite file. Default: `search.db` in --data-dir with the SQLite store
+    /// (kept: the indexer resumes where it stopped); with `--store redis` or `memory`, a file in
+    /// the temporary directory rebuilt from the store at each start and removed at exit.
+    #[arg(long, env = "BANTER_SEARCH_INDEX")]
+    pub search_index: Option<PathBuf>,
+
+    /// Entries the indexer writes per transaction at most.
+    #[arg(long, env = "BANTER_SEARCH_BATCH", default_value_t = 1000)]
+    pub search_batch: usize,
+
+    /// Longest search query, in characters.
+    #[arg(long, env = "BANTER_SEARCH_MAX_QUERY_CHARS", default_value_t = 256)]
+    pub search_max_query_chars: usize,
+
+    /// Words and phrases in one search query at most.
+    #[arg(long, env = "BANTER_SEARCH_MAX_TERMS", default_value_t = 16)]
+    pub search_max_terms: usize,
+
+    /// Results one page of `GET /api/search` holds at most (`limit`); 20 when not asked.
+    #[arg(long, env = "BANTER_SEARCH_PAGE_MAX", default_value_t = 100)]
+    pub search_page_max: usize,
+
+    /// How deep pages go: results past this many are not served (a `cursor` stops there).
+    #[arg(long, env = "BANTER_SEARCH_MAX_OFFSET", default_value_t = 1000)]
+    pub search_max_offset: usize,
+}
