@@ -128,11 +128,12 @@ fn file_args(cmd: &Command, first: &ArgMatches, path: &Path) -> Result<Vec<OsStr
     Ok(out)
 }
 
-/// Whether a setting's value is kept out of `--print-config`: any of its words is `secret`,
-/// `key`, `token` or `password` (`tls-key`, `auth-secret-file`; not `http-rate-keys`).
+/// Whether a setting's value is kept out of `--print-config`: one of its words is `secret`, or
+/// its last word is `key`, `token` or `password` (`tls-key`, `auth-secret-file`; not
+/// `http-rate-keys`, nor limits about one, like `password-min-chars` or `session-token-ttl`).
 pub fn is_secret(key: &str) -> bool {
-    key.split('-')
-        .any(|word| ["secret", "key", "token", "password"].contains(&word))
+    let last = key.rsplit('-').next().unwrap_or(key);
+    key.split('-').any(|word| word == "secret") || ["key", "token", "password"].contains(&last)
 }
 
 /// Every top-level setting of `cmd` as it ended up in `matches`, as a TOML config file.
@@ -187,6 +188,8 @@ mod tests {
         assert!(is_secret("tls-key"));
         assert!(!is_secret("listen"));
         assert!(!is_secret("http-rate-keys"));
+        assert!(!is_secret("password-min-chars"));
+        assert!(!is_secret("session-token-ttl"));
     }
 
     #[test]
