@@ -40,15 +40,19 @@ fn placeholder() -> Response {
         .into_response()
 }
 
-/// Whether a file name carries trunk's content hash: `name-<16 hex digits>` before the
-/// extension, e.g. `banter-frontend-3ba3ec4ef0f2d71c_bg.wasm` or `style-7cce2e94635b4eef.css`.
+/// Whether a file name carries trunk's content hash: `name-<hex digits>` before the extension,
+/// e.g. `banter-frontend-3ba3ec4ef0f2d71c_bg.wasm` or `style-7cce2e94635b4eef.css`. Trunk
+/// prints a 64-bit hash without its leading zeros, so 12 to 16 digits (a hash under 2^48 is
+/// one chance in 65,536).
 pub fn is_content_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     match stem.rsplit_once('-') {
         Some((name, hash)) => {
-            !name.is_empty() && hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            !name.is_empty()
+                && (12..=16).contains(&hash.len())
+                && hash.bytes().all(|b| b.is_ascii_hexdigit())
         }
         None => false,
     }
@@ -156,6 +160,9 @@ mod tests {
         assert!(!is_content_hashed("favicon.ico"));
         assert!(!is_content_hashed("-7cce2e94635b4eef.css"));
         assert!(!is_content_hashed("style-7cce2e94635b4eeg.css"));
+        // A hash with a leading zero is printed one digit shorter.
+        assert!(is_content_hashed("style-b96439a614970c9.css"));
+        assert!(!is_content_hashed("style-1234.css"));
     }
 
     #[test]

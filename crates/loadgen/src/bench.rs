@@ -79,6 +79,16 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
     if !reactions_summary.0.is_empty() {
         println!("{}", reactions_summary.0);
     }
+    if let Some(svg) = crate::bench_chart::fanout_svg(&kinds, &s.runs) {
+        let name = if a.smoke {
+            "smoke-fanout.svg"
+        } else {
+            "fanout.svg"
+        };
+        std::fs::create_dir_all(&a.out)?;
+        std::fs::write(a.out.join(name), svg)?;
+        println!("chart saved to {}", a.out.join(name).display());
+    }
     let results = json!({
         "summary": summary.1,
         "store_summary": store_summary.1,

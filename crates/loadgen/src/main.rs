@@ -11,6 +11,7 @@
 
 mod bench;
 mod bench_args;
+mod bench_chart;
 mod bench_cluster;
 mod bench_cluster_report;
 mod bench_cluster_sut;
