@@ -160,15 +160,7 @@ async fn rewrite(conn: &mut Conn, period: Duration, node: &str) -> redis::RedisR
     if aof.get(1).is_some_and(|v| v == "no") {
         return Ok(true);
     }
-    let mine: Option<String> = redis::cmd("SET")
-        .arg(LOCK)
-        .arg(node)
-        .arg("NX")
-        .arg("PX")
-        .arg(period.as_millis().max(1) as u64)
-        .query_async(conn)
-        .await?;
-    if mine.is_none() {
+    if !super::period::claim(conn, LOCK, node, period).await? {
         return Ok(false);
     }
     redis::cmd("BGREWRITEAOF")

@@ -24,6 +24,7 @@ mod erase;
 mod keys;
 mod life;
 mod notices;
+mod period;
 mod positions;
 mod presence;
 mod publisher;

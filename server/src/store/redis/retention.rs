@@ -108,15 +108,7 @@ async fn trim_all(
     node: &str,
     cutoff: u64,
 ) -> redis::RedisResult<u64> {
-    let mine: Option<String> = redis::cmd("SET")
-        .arg(LOCK)
-        .arg(node)
-        .arg("NX")
-        .arg("PX")
-        .arg(period.as_millis().max(1) as u64)
-        .query_async(conn)
-        .await?;
-    if mine.is_none() {
+    if !super::period::claim(conn, LOCK, node, period).await? {
         return Ok(0);
     }
     let mut trimmed = 0;
