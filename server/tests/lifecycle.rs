@@ -69,19 +69,6 @@ fn send(text: &str, reply_to: Option<u64>, cid: &str) -> ClientMsg {
     }
 }
 
-/// Sends `msg` and waits for its answer: the ack's `seq`, or the error's code.
-async fn ask(c: &mut Client, msg: ClientMsg) -> Result<u64, ErrorCode> {
-    c.send(&msg).await;
-    match c
-        .recv_until(|m| matches!(m, ServerMsg::Ack { .. } | ServerMsg::Error { .. }))
-        .await
-    {
-        ServerMsg::Ack { seq, .. } => Ok(seq),
-        ServerMsg::Error { code, .. } => Err(code),
-        _ => unreachable!(),
-    }
-}
-
 async fn next_change(c: &mut Client) -> Change {
     match c.recv_until(|m| matches!(m, ServerMsg::Change(_))).await {
         ServerMsg::Change(ch) => ch,
@@ -126,47 +113,41 @@ async fn over_websocket_the_rules_hold_and_changes_arrive_in_order_once() {
     ada.join("lobby", "ada").await;
     bob.join("lobby", "bob").await;
     cy.join("lobby", "cy").await;
-    assert_eq!(ask(&mut ada, send("helo", None, "a1")).await, Ok(1));
+    assert_eq!(ada.ask(send("helo", None, "a1")).await, Ok(1));
     assert_eq!(
-        ask(&mut bob, edit(1, "mine now", "b1")).await,
+        bob.ask(edit(1, "mine now", "b1")).await,
         Err(ErrorCode::Forbidden)
     );
-    assert_eq!(ask(&mut ada, edit(1, "hello", "a2")).await, Ok(2));
+    assert_eq!(ada.ask(edit(1, "hello", "a2")).await, Ok(2));
     let seen = next_change(&mut bob).await;
     assert_eq!((seen.seq, seen.target, seen.kind), (2, 1, ChangeKind::Edit));
     assert_eq!(seen.text.as_deref(), Some("hello"));
-    assert_eq!(ask(&mut bob, react(1, "👍", false, "b2")).await, Ok(3));
+    assert_eq!(bob.ask(react(1, "👍", false, "b2")).await, Ok(3));
     assert_eq!(
-        ask(&mut bob, react(1, "👍", false, "b3")).await,
+        bob.ask(react(1, "👍", false, "b3")).await,
         Ok(0),
         "stores nothing"
     );
+    assert_eq!(ada.ask(edit(2, "x", "a3")).await, Err(ErrorCode::NotFound));
+    assert_eq!(bob.ask(delete(1, "b4")).await, Err(ErrorCode::Forbidden));
+    assert_eq!(ada.ask(send("root", None, "a4")).await, Ok(4));
+    assert_eq!(ada.ask(delete(1, "a5")).await, Ok(5));
     assert_eq!(
-        ask(&mut ada, edit(2, "x", "a3")).await,
+        ada.ask(edit(1, "again", "a6")).await,
         Err(ErrorCode::NotFound)
     );
     assert_eq!(
-        ask(&mut bob, delete(1, "b4")).await,
-        Err(ErrorCode::Forbidden)
+        bob.ask(react(1, "🎉", false, "b5")).await,
+        Err(ErrorCode::NotFound)
     );
-    assert_eq!(ask(&mut ada, send("root", None, "a4")).await, Ok(4));
-    assert_eq!(ask(&mut ada, delete(1, "a5")).await, Ok(5));
+    assert_eq!(bob.ask(send("first", Some(4), "b6")).await, Ok(6));
+    assert_eq!(ada.ask(send("second", Some(6), "a7")).await, Ok(7));
     assert_eq!(
-        ask(&mut ada, edit(1, "again", "a6")).await,
+        ada.ask(send("lost", Some(99), "a8")).await,
         Err(ErrorCode::NotFound)
     );
     assert_eq!(
-        ask(&mut bob, react(1, "🎉", false, "b5")).await,
-        Err(ErrorCode::NotFound)
-    );
-    assert_eq!(ask(&mut bob, send("first", Some(4), "b6")).await, Ok(6));
-    assert_eq!(ask(&mut ada, send("second", Some(6), "a7")).await, Ok(7));
-    assert_eq!(
-        ask(&mut ada, send("lost", Some(99), "a8")).await,
-        Err(ErrorCode::NotFound)
-    );
-    assert_eq!(
-        ask(&mut ada, delete(1, "a5")).await,
+        ada.ask(delete(1, "a5")).await,
         Ok(5),
         "a repeated client_id"
     );
@@ -236,9 +217,9 @@ async fn a_classic_client_sees_new_messages_only() {
         next(&mut classic).await,
         json!({"user": "ada", "message": "one"})
     );
-    assert_eq!(ask(&mut ada, edit(1, "uno", "e")).await, Ok(2));
-    assert_eq!(ask(&mut ada, react(1, "👍", false, "r")).await, Ok(3));
-    assert_eq!(ask(&mut ada, send("two", Some(1), "s")).await, Ok(4));
+    assert_eq!(ada.ask(edit(1, "uno", "e")).await, Ok(2));
+    assert_eq!(ada.ask(react(1, "👍", false, "r")).await, Ok(3));
+    assert_eq!(ada.ask(send("two", Some(1), "s")).await, Ok(4));
     assert_eq!(
         next(&mut classic).await,
         json!({"user": "ada", "message": "two"})

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use banter_protocol::{ClientMsg, ErrorCode, ServerMsg};
+use banter_protocol::{ClientMsg, ServerMsg};
 use banter_testkit::{Client, Endpoint, Persistence, Redis, get_json, wait_until};
 use common::process::node;
 use serde_json::Value;
@@ -26,19 +26,6 @@ fn send(text: &str, cid: &str) -> ClientMsg {
         client_id: Some(cid.into()),
         reply_to: None,
         files: Vec::new(),
-    }
-}
-
-/// Sends `msg` and waits for its answer: the ack's `seq`, or the error's code.
-async fn ask(c: &mut Client, msg: ClientMsg) -> Result<u64, ErrorCode> {
-    c.send(&msg).await;
-    match c
-        .recv_until(|m| matches!(m, ServerMsg::Ack { .. } | ServerMsg::Error { .. }))
-        .await
-    {
-        ServerMsg::Ack { seq, .. } => Ok(seq),
-        ServerMsg::Error { code, .. } => Err(code),
-        _ => unreachable!(),
     }
 }
 
@@ -159,7 +146,7 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
     ann.join("lobby", "ann").await;
     // An early message, deleted last: the rewrite then spans every entry of the stream.
     let early = "early-secret-3319";
-    assert_eq!(ask(&mut ann, send(early, "c-early")).await, Ok(1));
+    assert_eq!(ann.ask(send(early, "c-early")).await, Ok(1));
     for chunk in 0..FILL / 100 {
         for i in 0..100 {
             ann.send(&send(
@@ -173,7 +160,7 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
         }
     }
     let (secret, edited, emoji) = ("zebra-secret-8841", "okapi-secret-1177", "🦓");
-    let target = ask(&mut ann, send(secret, "c-secret")).await.expect("sent");
+    let target = ann.ask(send(secret, "c-secret")).await.expect("sent");
     assert_eq!(target, FILL as u64 + 2);
     let edit = ClientMsg::Edit {
         room: "lobby".into(),
@@ -181,7 +168,7 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
         text: edited.into(),
         client_id: Some("c-edit".into()),
     };
-    ask(&mut ann, edit).await.expect("edited");
+    ann.ask(edit).await.expect("edited");
     let react = ClientMsg::React {
         room: "lobby".into(),
         seq: target,
@@ -189,8 +176,8 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
         remove: false,
         client_id: Some("c-react".into()),
     };
-    ask(&mut ann, react).await.expect("reacted");
-    ask(&mut ann, send("after the secret", "c-after"))
+    ann.ask(react).await.expect("reacted");
+    ann.ask(send("after the secret", "c-after"))
         .await
         .expect("sent");
 
@@ -217,7 +204,7 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
         seq: target,
         client_id: Some("c-delete".into()),
     };
-    assert_eq!(ask(&mut ann, delete).await, Ok(target + 4));
+    assert_eq!(ann.ask(delete).await, Ok(target + 4));
     // Acked means erased from every key: the stream, the fold, the dedupe keys.
     for needle in [secret, edited, emoji] {
         assert_eq!(
@@ -227,14 +214,14 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
         );
     }
     // The same client_id sent again gets the tombstone's seq, and stores nothing.
-    assert_eq!(ask(&mut ann, send(secret, "c-secret")).await, Ok(target));
+    assert_eq!(ann.ask(send(secret, "c-secret")).await, Ok(target));
     assert!(keys_holding(&redis, secret).is_empty());
     let early_delete = ClientMsg::Delete {
         room: "lobby".into(),
         seq: 1,
         client_id: Some("c-delete-early".into()),
     };
-    let head = ask(&mut ann, early_delete).await.expect("deleted");
+    let head = ann.ask(early_delete).await.expect("deleted");
     assert_eq!(head, target + 5);
     assert!(keys_holding(&redis, early).is_empty());
     // The first message's deletion rewrites more than half the stream: a copy either way.
@@ -264,7 +251,8 @@ async fn deletion_erases(extra: &[&str], copies: bool) {
     assert_eq!(stream_seqs(&redis), want);
     let mut watcher = Client::connect(b).await;
     watcher.join("lobby", "watcher").await;
-    let next = ask(&mut ann, send("after the erase", "c-next"))
+    let next = ann
+        .ask(send("after the erase", "c-next"))
         .await
         .expect("sent");
     assert_eq!(next, head + 1);

@@ -1,6 +1,6 @@
 //! [`Client`]: a typed protocol client over a real WebSocket, for tests that act as a user.
 
-use banter_protocol::{ChatMessage, ClientMsg, DirectMessage, ServerMsg};
+use banter_protocol::{ChatMessage, ClientMsg, DirectMessage, ErrorCode, ServerMsg};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -36,6 +36,20 @@ impl Client {
 
     pub async fn send(&mut self, msg: &ClientMsg) {
         self.send_raw(&msg.to_json()).await;
+    }
+
+    /// Sends a request that is acked or refused (`send`, `edit`, `delete`, `react`) and waits for
+    /// its answer: the ack's `seq`, or the error's code.
+    pub async fn ask(&mut self, msg: ClientMsg) -> Result<u64, ErrorCode> {
+        self.send(&msg).await;
+        match self
+            .recv_until(|m| matches!(m, ServerMsg::Ack { .. } | ServerMsg::Error { .. }))
+            .await
+        {
+            ServerMsg::Ack { seq, .. } => Ok(seq),
+            ServerMsg::Error { code, .. } => Err(code),
+            _ => unreachable!("recv_until returns what its predicate accepts"),
+        }
     }
 
     pub async fn send_raw(&mut self, text: &str) {
