@@ -74,8 +74,15 @@ async fn leaving_offers_undo_and_reloads_add_no_presence_lines() {
             bob.client.refresh().await?;
             bob.wait_state("online").await?;
         }
-        ada.send("after").await?;
-        ada.wait_message("after").await?;
+        // Presence goes out on the server's tick, joins and leaves before typing: once ada
+        // sees bob typing on the reloaded page, every join and leave of the reloads reached her.
+        bob.client
+            .find(Locator::Css("#composer-input"))
+            .await?
+            .send_keys("back")
+            .await?;
+        let typing = ada.wait_visible_text("#typing").await?;
+        ensure!(typing == "bob is typing…", "typing: {typing}");
         ensure!(ada.js(lines).await? == before, "reloads add no lines");
 
         ada.join_room("ops").await?;
