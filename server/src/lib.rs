@@ -22,6 +22,7 @@ pub mod hub;
 pub mod limit;
 pub mod metrics;
 pub mod outbox;
+pub mod push;
 pub mod ready;
 pub mod search;
 pub mod serve;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub accounts: Option<accounts::Accounts>,
     /// The search index and its indexer (`GET /api/search`); `None` with `--search false`.
     pub search: Option<search::Search>,
+    /// Web Push (`GET /api/push/key`, subscriptions, the worker); `None` with `--push false`.
+    pub push: Option<push::Push>,
 }
 
 /// Why the server could not start.
@@ -165,6 +168,10 @@ impl AppState {
             false => None,
         };
         let hub = Hub::new(config.hub(), store);
+        let push = config
+            .push
+            .push_on
+            .then(|| push::Push::start(&config.push, &hub, shutdown.clone()));
         flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         let accounts = accounts.map(|p| p.start(&config, hub.clone(), shutdown.clone()));
         Ok(AppState {
@@ -175,6 +182,7 @@ impl AppState {
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,
             search,
+            push,
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,

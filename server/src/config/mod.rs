@@ -2,6 +2,7 @@
 //!
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
+pub mod push;
 pub mod search;
 
 use std::net::SocketAddr;
@@ -341,6 +342,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub search: search::SearchConfig,
+
+    #[command(flatten)]
+    pub push: push::PushConfig,
 }
 
 /// `--auth`: how clients are identified.

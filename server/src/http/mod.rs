@@ -17,6 +17,7 @@ use banter_protocol::http::{ConversationList, Health, MessagePage, PostMessage, 
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
+pub mod push;
 pub mod search;
 
 use crate::AppState;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .merge(search::router())
+        .merge(push::router())
         .merge(lifecycle::router())
 }
 

@@ -28,6 +28,7 @@ mod period;
 mod positions;
 mod presence;
 mod publisher;
+mod push;
 mod reads;
 mod retention;
 mod script;
@@ -72,7 +73,9 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         dedupe_window: s.dedupe_window,
         aof_rewrite: s.aof_rewrite_after_delete,
     })?);
-    Ok(Store::new(redis.clone(), Some(redis.clone())).with_positions(redis))
+    Ok(Store::new(redis.clone(), Some(redis.clone()))
+        .with_positions(redis.clone())
+        .with_push(redis))
 }
 
 /// The Redis store's settings.
@@ -265,6 +268,10 @@ impl Shard {
 impl Bus for Shard {
     fn ready(&self) -> bool {
         self.subscriber.connected()
+    }
+
+    fn online(&self, name: &str) -> Result<bool, StoreError> {
+        push::online(&self.reads, name)
     }
 
     fn attach(&self, sink: Weak<dyn Sink>) {
