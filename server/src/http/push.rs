@@ -3,10 +3,12 @@
 //! checked against SSRF, see [`crate::push::endpoint`]), and the user's settings: `GET`/`PUT
 //! /api/push/settings` (previews on or off) and `PUT`/`DELETE /api/push/mutes/{room}`. The user
 //! is the token's; in open mode `?user=NAME`. With `--push false` every route answers 404.
+//! The service worker is served at [`SERVICE_WORKER`] (outside `/api`, no token).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use banter_protocol::http::{PushKey, PushSettings, PushSubscription};
@@ -29,6 +31,22 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/push/settings", get(settings).put(set_settings))
         .route("/api/push/mutes/{room}", put(mute).delete(unmute))
+        .route(SERVICE_WORKER, get(service_worker))
+}
+
+/// Where the web app's service worker is served: at the root, so its scope is the whole app.
+pub const SERVICE_WORKER: &str = "/push-sw.js";
+
+/// The service worker (`server/src/push/sw.js`): shows pushes, opens their room on a click.
+async fn service_worker() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (HeaderName::from_static("service-worker-allowed"), "/"),
+        ],
+        include_str!("../push/sw.js"),
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -102,7 +102,7 @@ mod tests {
         let p = notice(&b, true, 10).unwrap();
         assert_eq!(
             (p.title.as_str(), p.body.as_str()),
-            ("#dev", "ada: hi @bob, th…")
+            ("#dev", "ada: hi @bob, t…")
         );
         assert!(p.mention);
         let p = notice(&b, false, 10).unwrap();

@@ -1,0 +1,449 @@
+//! Web Push (v1.2 "Notifications") over real sockets: a push service started by the test on a
+//! loopback port (allowed with `--push-allow-endpoint`) receives the server's requests, and the
+//! test plays the browser: it made the subscription's P-256 key pair and auth secret, and
+//! decrypts each payload (RFC 8291 `aes128gcm`) to check what it says; the VAPID JWT is checked
+//! against the key of `GET /api/push/key`. A user who is connected gets no push; a busy room
+//! gives few pushes; a `410` removes the subscription; previews off and muted rooms hold; a
+//! loopback endpoint is refused without the allow flag.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use banter_protocol::ClientMsg;
+use banter_protocol::http::{PushKeys, PushNotice, PushSubscription};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+/// One request the push service received.
+#[derive(Debug)]
+struct Got {
+    id: String,
+    authorization: String,
+    encoding: String,
+    body: Vec<u8>,
+}
+
+/// The test's push service: `POST /push/{id}` is recorded; ids in `gone` answer 410.
+struct PushService {
+    base: String,
+    rx: mpsc::UnboundedReceiver<Got>,
+    gone: Arc<Mutex<HashSet<String>>>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    tx: mpsc::UnboundedSender<Got>,
+    gone: Arc<Mutex<HashSet<String>>>,
+}
+
+async fn receive(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let gone = s.gone.lock().unwrap().contains(&id);
+    let _ = s.tx.send(Got {
+        id,
+        authorization: h("authorization"),
+        encoding: h("content-encoding"),
+        body: body.to_vec(),
+    });
+    if gone {
+        StatusCode::GONE
+    } else {
+        StatusCode::CREATED
+    }
+}
+
+impl PushService {
+    async fn start() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let gone = Arc::new(Mutex::new(HashSet::new()));
+        let app = axum::Router::new()
+            .route("/push/{id}", axum::routing::post(receive))
+            .with_state(Shared {
+                tx,
+                gone: gone.clone(),
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        PushService { base, rx, gone }
+    }
+
+    /// The next request, within [`WAIT`].
+    async fn next(&mut self) -> Got {
+        tokio::time::timeout(WAIT, self.rx.recv())
+            .await
+            .expect("a push within the wait")
+            .expect("the push service runs")
+    }
+
+    /// The next request for `browser`, decrypted (requests for others are skipped).
+    async fn next_for(&mut self, browser: &Browser) -> PushNotice {
+        loop {
+            let got = self.next().await;
+            if got.id == browser.id {
+                assert_eq!(got.encoding, "aes128gcm");
+                return browser.decrypt(&got.body);
+            }
+        }
+    }
+}
+
+/// A browser's side of a subscription: its keys, which only it can decrypt with.
+struct Browser {
+    id: String,
+    components: ece::EcKeyComponents,
+    auth: [u8; 16],
+    sub: PushSubscription,
+}
+
+impl Browser {
+    fn new(service: &PushService, id: &str) -> Self {
+        let (pair, auth) = ece::generate_keypair_and_auth_secret().unwrap();
+        let public = pair.pub_as_raw().unwrap();
+        Browser {
+            id: id.into(),
+            components: pair.raw_components().unwrap(),
+            auth,
+            sub: PushSubscription {
+                endpoint: format!("{}push/{id}", service.base),
+                expiration_time: None,
+                keys: PushKeys {
+                    p256dh: URL_SAFE_NO_PAD.encode(public),
+                    auth: URL_SAFE_NO_PAD.encode(auth),
+                },
+            },
+        }
+    }
+
+    fn decrypt(&self, body: &[u8]) -> PushNotice {
+        let plain = ece::decrypt(&self.components, &self.auth, body).expect("decrypts");
+        serde_json::from_slice(&plain).expect("a PushNotice")
+    }
+}
+
+async fn server_for(service: &PushService, batch: Duration) -> TestServer {
+    let base = service.base.clone();
+    start_server_with(move |c| {
+        c.push.push_allow_endpoints = vec![base];
+        c.push.push_batch = batch;
+    })
+    .await
+}
+
+/// Sends `body` to `path` with `method`; the status and JSON answer.
+async fn call(server: &TestServer, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let c = reqwest::Client::new();
+    let req = match method {
+        "POST" => c.post(server.http(path)),
+        "PUT" => c.put(server.http(path)),
+        "DELETE" => c.delete(server.http(path)),
+        _ => c.get(server.http(path)),
+    };
+    let res = req.json(&body).send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn subscribe(server: &TestServer, user: &str, b: &Browser) -> u16 {
+    let path = format!("/api/push/subscriptions?user={user}");
+    call(server, "POST", &path, serde_json::to_value(&b.sub).unwrap())
+        .await
+        .0
+}
+
+async fn say(server: &TestServer, room: &str, user: &str, text: &str) {
+    let (status, _) = post(server, room, json!({"user": user, "text": text})).await;
+    assert_eq!(status, 201);
+}
+
+/// Waits until the server counts `n` open WebSocket connections (`/metrics`).
+async fn wait_connections(server: &TestServer, n: usize) {
+    let want = format!("banter_connections {n}");
+    banter_testkit::retry(&want, || async {
+        let text = reqwest::get(server.http("/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines().any(|l| l.trim() == want).then_some(())
+    })
+    .await;
+}
+
+/// Checks the VAPID header: `k` is the server's key and `t` an ES256 JWT it signed for the
+/// push service's origin.
+fn check_vapid(authorization: &str, key: &str, origin: &str) {
+    let rest = authorization
+        .strip_prefix("vapid t=")
+        .expect("a vapid header");
+    let (jwt, k) = rest.split_once(", k=").expect("t and k");
+    assert_eq!(k, key);
+    let raw = URL_SAFE_NO_PAD.decode(key).unwrap();
+    assert_eq!((raw.len(), raw[0]), (65, 4));
+    let (x, y) = (
+        URL_SAFE_NO_PAD.encode(&raw[1..33]),
+        URL_SAFE_NO_PAD.encode(&raw[33..]),
+    );
+    let decoding = jsonwebtoken::DecodingKey::from_ec_components(&x, &y).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&[origin]);
+    let claims = jsonwebtoken::decode::<Value>(jwt, &decoding, &v)
+        .expect("the JWT verifies with the server's key")
+        .claims;
+    assert!(claims["sub"].as_str().unwrap().starts_with("mailto:"));
+}
+
+#[tokio::test]
+async fn a_mention_reaches_a_user_away_encrypted_and_signed() {
+    let mut service = PushService::start().await;
+    let server = server_for(&service, Duration::from_millis(200)).await;
+    let (status, key) = get_json(&server, "/api/push/key").await;
+    assert_eq!(status, 200);
+    let key = key["key"].as_str().unwrap().to_owned();
+    assert_eq!(get_json(&server, "/api/push/key").await.1["key"], key);
+
+    let bob = Browser::new(&service, "bob-laptop");
+    assert_eq!(subscribe(&server, "bob", &bob).await, 201);
+    say(&server, "dev", "ada", "@bob the build is red").await;
+
+    let got = service.next().await;
+    assert_eq!(got.id, "bob-laptop");
+    assert_eq!(got.encoding, "aes128gcm");
+    check_vapid(&got.authorization, &key, service.base.trim_end_matches('/'));
+    let notice = bob.decrypt(&got.body);
+    assert_eq!(notice.room, "dev");
+    assert_eq!(notice.title, "#dev");
+    assert_eq!(notice.body, "ada: @bob the build is red");
+    assert_eq!((notice.count, notice.mention), (1, true));
+    // Someone else's ciphertext is not readable with another browser's keys.
+    let other = Browser::new(&service, "eve");
+    assert!(ece::decrypt(&other.components, &other.auth, &got.body).is_err());
+}
+
+#[tokio::test]
+async fn a_conversation_message_pushes_the_other_member() {
+    let mut service = PushService::start().await;
+    let server = server_for(&service, Duration::from_millis(200)).await;
+    let cy = Browser::new(&service, "cy-phone");
+    assert_eq!(subscribe(&server, "cy", &cy).await, 201);
+    let mut ada = Client::connect(&server).await;
+    ada.join("lobby", "ada").await;
+    ada.send(&ClientMsg::Direct {
+        to: "cy".into(),
+        text: "lunch at noon?".into(),
+        client_id: Some("d1".into()),
+    })
+    .await;
+    let notice = service.next_for(&cy).await;
+    assert!(notice.room.starts_with("dm-"), "{notice:?}");
+    assert_eq!(notice.with.as_deref(), Some("ada"));
+    assert_eq!(
+        (notice.title.as_str(), notice.body.as_str()),
+        ("ada", "lunch at noon?")
+    );
+}
+
+#[tokio::test]
+async fn no_push_while_the_user_is_connected() {
+    let mut service = PushService::start().await;
+    let server = server_for(&service, Duration::from_millis(200)).await;
+    let (bob, zed) = (Browser::new(&service, "bob"), Browser::new(&service, "zed"));
+    assert_eq!(subscribe(&server, "bob", &bob).await, 201);
+    assert_eq!(subscribe(&server, "zed", &zed).await, 201);
+    let mut tab = Client::connect(&server).await;
+    tab.join("dev", "bob").await;
+    say(&server, "dev", "ada", "@bob while you are here").await;
+    // Notices are taken in order: once zed's (posted after) is pushed, bob's was looked at.
+    say(&server, "dev", "ada", "@zed ping").await;
+    let first = service.next().await;
+    assert_eq!(first.id, "zed", "bob was connected: no push for him");
+    drop(tab);
+    wait_connections(&server, 0).await;
+    say(&server, "dev", "ada", "@bob now you are away").await;
+    let notice = service.next_for(&bob).await;
+    assert_eq!(notice.count, 1);
+    assert_eq!(notice.body, "ada: @bob now you are away");
+}
+
+#[tokio::test]
+async fn a_busy_room_sends_few_pushes() {
+    let mut service = PushService::start().await;
+    let window = Duration::from_secs(2);
+    let server = server_for(&service, window).await;
+    let bob = Browser::new(&service, "bob");
+    assert_eq!(subscribe(&server, "bob", &bob).await, 201);
+    const MESSAGES: u32 = 30;
+    let started = Instant::now();
+    for i in 1..=MESSAGES {
+        say(&server, "dev", "ada", &format!("@bob step {i}")).await;
+    }
+    let took = started.elapsed();
+    let (mut pushes, mut counted) = (0u32, 0u32);
+    let mut last = None;
+    while counted < MESSAGES {
+        let n = service.next_for(&bob).await;
+        pushes += 1;
+        counted += n.count;
+        last = Some(n);
+    }
+    assert_eq!(counted, MESSAGES, "every message counted once");
+    // One push at once, then at most one per window while messages kept coming.
+    let bound = 2 + (took.as_secs_f64() / window.as_secs_f64()) as u32;
+    assert!(
+        pushes <= bound,
+        "{pushes} pushes in {took:?} (at most {bound})"
+    );
+    assert!(pushes < MESSAGES);
+    let last = last.unwrap();
+    assert_eq!(last.body, format!("ada: @bob step {MESSAGES}"));
+    if last.count > 1 {
+        assert_eq!(last.title, format!("{} new messages in #dev", last.count));
+    }
+}
+
+#[tokio::test]
+async fn a_gone_subscription_is_removed() {
+    let mut service = PushService::start().await;
+    let base = service.base.clone();
+    let server = start_server_with(move |c| {
+        c.push.push_allow_endpoints = vec![base];
+        c.push.push_batch = Duration::from_millis(100);
+        c.push.push_max_subscriptions = 2;
+    })
+    .await;
+    let (old, kept, new) = (
+        Browser::new(&service, "old"),
+        Browser::new(&service, "kept"),
+        Browser::new(&service, "new"),
+    );
+    service.gone.lock().unwrap().insert("old".into());
+    assert_eq!(subscribe(&server, "bob", &old).await, 201);
+    assert_eq!(subscribe(&server, "bob", &kept).await, 201);
+    assert_eq!(subscribe(&server, "bob", &new).await, 403, "two at most");
+    say(&server, "dev", "ada", "@bob hello").await;
+    let mut seen = HashSet::new();
+    while seen.len() < 2 {
+        seen.insert(service.next().await.id);
+    }
+    // The push service said 410 for `old`: it is removed, so a third fits again.
+    banter_testkit::retry("the gone subscription removed", || async {
+        (subscribe(&server, "bob", &new).await == 201).then_some(())
+    })
+    .await;
+    assert_eq!(subscribe(&server, "bob", &old).await, 403);
+}
+
+#[tokio::test]
+async fn previews_off_and_a_muted_room() {
+    let mut service = PushService::start().await;
+    let server = server_for(&service, Duration::from_millis(300)).await;
+    let bob = Browser::new(&service, "bob");
+    assert_eq!(subscribe(&server, "bob", &bob).await, 201);
+    let settings = "/api/push/settings?user=bob";
+    assert_eq!(get_json(&server, settings).await.1["previews"], true);
+    assert_eq!(
+        call(&server, "PUT", settings, json!({"previews": false}))
+            .await
+            .0,
+        204
+    );
+    say(&server, "dev", "ada", "@bob the secret plan").await;
+    let n = service.next_for(&bob).await;
+    assert_eq!(
+        (n.title.as_str(), n.body.as_str()),
+        ("#dev", "You were mentioned")
+    );
+
+    let mute = "/api/push/mutes/ops?user=bob";
+    assert_eq!(call(&server, "PUT", mute, Value::Null).await.0, 204);
+    let (_, s) = get_json(&server, settings).await;
+    assert_eq!(s, json!({"previews": false, "muted": ["ops"]}));
+    say(&server, "ops", "ada", "@bob from a muted room").await;
+    say(&server, "dev", "ada", "@bob from dev").await;
+    let n = service.next_for(&bob).await;
+    assert_eq!((n.room.as_str(), n.count), ("dev", 1), "{n:?}");
+    assert!(!n.body.contains("dev"));
+
+    assert_eq!(call(&server, "DELETE", mute, Value::Null).await.0, 204);
+    let (_, s) = get_json(&server, settings).await;
+    assert_eq!(s["muted"], json!([]));
+}
+
+#[tokio::test]
+async fn endpoints_on_private_addresses_are_refused() {
+    let service = PushService::start().await;
+    let server = start_server().await;
+    let mut b = Browser::new(&service, "x");
+    // The test's own push service: loopback, and not allowed on this server.
+    assert_eq!(subscribe(&server, "bob", &b).await, 400);
+    for endpoint in [
+        "https://127.0.0.1/push",
+        "https://[::1]/push",
+        "https://10.0.0.8/push",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/push",
+        "http://8.8.8.8/push",
+        "not a url",
+    ] {
+        b.sub.endpoint = endpoint.into();
+        let (status, body) = call(
+            &server,
+            "POST",
+            "/api/push/subscriptions?user=bob",
+            serde_json::to_value(&b.sub).unwrap(),
+        )
+        .await;
+        assert_eq!(status, 400, "{endpoint}: {body}");
+    }
+    b.sub.endpoint = "https://push.example.com/x".into();
+    b.sub.keys.auth = "c2hvcnQ".into();
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/api/push/subscriptions?user=bob",
+        serde_json::to_value(&b.sub).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("auth"));
+}
+
+#[tokio::test]
+async fn the_service_worker_is_served_at_the_root() {
+    let server = start_server().await;
+    let res = reqwest::get(server.http("/push-sw.js")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(h["service-worker-allowed"], "/");
+    assert!(res.text().await.unwrap().contains("notificationclick"));
+    // `--push false`: no push routes.
+    let off = start_server_with(|c| c.push.push_on = false).await;
+    assert_eq!(get_json(&off, "/api/push/key").await.0, 404);
+}
