@@ -92,6 +92,14 @@ search-max-query-chars = 100
 search-max-terms = 8
 search-page-max = 50
 search-max-offset = 500
+push = "false"
+push-allow-endpoint = ["https://push.internal.example/"]
+push-contact = "mailto:ops@example.com"
+push-batch = "10s"
+push-queue = 500
+push-max-subscriptions = 5
+push-preview-chars = 80
+push-timeout = "5s"
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

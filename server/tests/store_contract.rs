@@ -315,6 +315,92 @@ async fn a_page_of_conversations_is_the_most_recent(b: Backend) {
     assert_eq!(all.len(), 3);
 }
 
+/// v1.2 push: the VAPID key is made once (a second node's fresh key is ignored) and survives a
+/// reopen of a durable store; subscriptions are per user and endpoint, capped, removable; the
+/// settings default to previews on and nothing muted.
+async fn push_keys_subscriptions_and_settings_are_kept(b: Backend) {
+    use banter_protocol::http::{PushKeys, PushSettings, PushSubscription};
+    let store = b.open();
+    let first = store.push(|p| p.vapid_key(&[7; 32])).await.expect("key");
+    assert_eq!(first, [7; 32]);
+    let again = store.push(|p| p.vapid_key(&[9; 32])).await.expect("key");
+    assert_eq!(again, first, "made once");
+    let sub = |endpoint: &str| PushSubscription {
+        endpoint: endpoint.into(),
+        expiration_time: None,
+        keys: PushKeys {
+            p256dh: "BPk".into(),
+            auth: "YXV0aA".into(),
+        },
+    };
+    let (a, b2, c) = (sub("https://p/a"), sub("https://p/b"), sub("https://p/c"));
+    let (a2, b3, c2) = (a.clone(), b2.clone(), c.clone());
+    let stored = store
+        .push(move |p| {
+            Ok((
+                p.subscribe("ada", &a2, 2)?,
+                p.subscribe("ada", &b3, 2)?,
+                p.subscribe("ada", &c2, 2)?,
+                p.subscribe("ada", &a2, 2)?,
+            ))
+        })
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        stored,
+        (true, true, false, true),
+        "two at most; a repeat replaces"
+    );
+    let mut held = store.push(|p| p.subscriptions("ada")).await.expect("subs");
+    held.sort_by(|x, y| x.endpoint.cmp(&y.endpoint));
+    assert_eq!(held, [a.clone(), b2.clone()]);
+    assert!(
+        store
+            .push(|p| p.subscriptions("bob"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let gone = store
+        .push(|p| {
+            Ok((
+                p.unsubscribe("ada", "https://p/a")?,
+                p.unsubscribe("ada", "https://p/a")?,
+            ))
+        })
+        .await
+        .expect("unsubscribe");
+    assert_eq!(gone, (true, false));
+
+    let defaults = store.push(|p| p.settings("ada")).await.expect("settings");
+    assert_eq!(defaults, PushSettings::default());
+    store
+        .push(|p| {
+            p.set_previews("ada", false)?;
+            p.set_muted("ada", "ops", true)?;
+            p.set_muted("ada", "dev", true)?;
+            p.set_muted("ada", "dev", false)
+        })
+        .await
+        .expect("set");
+    let want = PushSettings {
+        previews: false,
+        muted: vec!["ops".into()],
+    };
+    assert_eq!(store.push(|p| p.settings("ada")).await.unwrap(), want);
+    assert_eq!(
+        store.push(|p| p.settings("bob")).await.unwrap(),
+        PushSettings::default()
+    );
+    if b.durable {
+        let store = b.reopen(store);
+        assert_eq!(store.push(|p| p.vapid_key(&[1; 32])).await.unwrap(), first);
+        assert_eq!(store.push(|p| p.settings("ada")).await.unwrap(), want);
+        let held = store.push(|p| p.subscriptions("ada")).await.unwrap();
+        assert_eq!(held, [b2]);
+    }
+}
+
 /// Instantiates every promise for every backend.
 macro_rules! contract {
     ($($promise:ident),* $(,)?) => {
@@ -352,6 +438,7 @@ contract!(
     only_the_author_changes_and_a_deleted_message_is_gone,
     a_change_is_deduped_by_client_id_and_limits_hold,
     a_reply_to_a_reply_joins_the_root_thread,
+    push_keys_subscriptions_and_settings_are_kept,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it
