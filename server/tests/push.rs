@@ -299,3 +299,45 @@ async fn the_service_worker_is_served_at_the_root() {
     let off = start_server_with(|c| c.push.push_on = false).await;
     assert_eq!(get_json(&off, "/api/push/key").await.0, 404);
 }
+
+#[tokio::test]
+async fn on_a_token_server_the_token_says_who_and_a_room_limited_token_may_not_subscribe() {
+    const SECRET: &str = "push-test-secret-0123456789abcdef";
+    let mut service = PushService::start().await;
+    let base = service.base.clone();
+    let server = start_server_with(move |c| {
+        c.auth = banter_server::config::AuthKind::Token;
+        c.auth_secret = Some(SECRET.into());
+        c.push.push_allow_endpoints = vec![base];
+    })
+    .await;
+    let bob = Browser::new(&service, "bob");
+    let subscribe_with = |token: String| {
+        let (url, sub) = (server.http("/api/push/subscriptions"), bob.sub.clone());
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&sub)
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }
+    };
+    assert_eq!(
+        subscribe_with(sign(SECRET, "bob", Some(&["dev"]))).await,
+        403
+    );
+    assert_eq!(subscribe_with(sign(SECRET, "bob", None)).await, 201);
+    let res = reqwest::Client::new()
+        .post(server.http("/api/rooms/dev/messages"))
+        .bearer_auth(sign(SECRET, "ada", None))
+        .json(&json!({"text": "@bob see this"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let n = service.next_for(&bob).await;
+    assert_eq!(n.body, "ada: @bob see this");
+}

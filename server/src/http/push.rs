@@ -84,6 +84,15 @@ async fn subscribe(
     body: Result<Json<PushSubscription>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let push = service(&app)?;
+    // A push may carry any room's preview: a token limited to some rooms may not subscribe.
+    if caller
+        .as_ref()
+        .is_some_and(|Extension(c)| c.rooms_claim().is_some())
+    {
+        return Err(ApiError::Denied(
+            "a token limited to some rooms cannot subscribe to pushes".into(),
+        ));
+    }
     let user = user_of(&app, caller, who)?;
     let Json(sub) = body?;
     if sub.endpoint.len() > MAX_ENDPOINT_BYTES {
