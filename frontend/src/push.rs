@@ -182,10 +182,29 @@ pub fn listen(chat: Chat) {
     });
 }
 
+/// The user's push settings as the browser parsed them (`GET /api/push/settings`).
+async fn settings(who: &Who) -> Result<JsValue, String> {
+    let path = format!("/api/push/settings{}", user_param(who));
+    json(send("GET", &path, None, who).await?).await
+}
+
+/// Whether the user's pushes carry previews.
+pub async fn previews(who: &Who) -> Result<bool, String> {
+    Ok(get(&settings(who).await?, "previews")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true))
+}
+
+/// Turns the user's previews on or off (`PUT /api/push/settings`).
+pub async fn set_previews(on: bool, who: &Who) -> Result<(), String> {
+    let path = format!("/api/push/settings{}", user_param(who));
+    let body = crate::accounts::body(&[("previews", on.into())]);
+    send("PUT", &path, Some(&body), who).await.map(drop)
+}
+
 /// The rooms the user muted (`GET /api/push/settings`).
 pub async fn muted(who: &Who) -> Result<Vec<String>, String> {
-    let path = format!("/api/push/settings{}", user_param(who));
-    let settings = json(send("GET", &path, None, who).await?).await?;
+    let settings = settings(who).await?;
     Ok(get(&settings, "muted")
         .map(|a| {
             Array::from(&a)

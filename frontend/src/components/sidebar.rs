@@ -326,6 +326,7 @@ pub fn Sidebar(
                     "Enable notifications"
                 </button>
                 <super::MuteToggle />
+                <super::PushPreviews />
             </div>
         </aside>
     }
