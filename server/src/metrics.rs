@@ -440,6 +440,8 @@ mod tests {
             REDIS_ERRORS,
             REDIS_GAP_FILLS,
             SOCKETS_CLOSED,
+            PUSHES,
+            PUSH_SKIPPED,
         ] {
             assert!(
                 text.contains(&format!("# HELP {name} ")),
