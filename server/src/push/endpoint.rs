@@ -14,19 +14,40 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 /// See the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
-    allow: Vec<String>,
+    allow: Vec<Url>,
 }
 
 impl Endpoints {
+    /// The `--push-allow-endpoint` prefixes (ones that are not URLs are ignored, and logged).
     pub fn new(allow: &[String]) -> Self {
-        Endpoints {
-            allow: allow.iter().filter(|p| !p.is_empty()).cloned().collect(),
-        }
+        let allow = allow
+            .iter()
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| match Url::parse(p) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    tracing::warn!(prefix = %p, error = %e, "--push-allow-endpoint ignored");
+                    None
+                }
+            })
+            .collect();
+        Endpoints { allow }
     }
 
-    /// Whether `--push-allow-endpoint` lets `endpoint` through without the guard.
+    /// Whether `--push-allow-endpoint` lets `endpoint` through without the guard: the same
+    /// scheme, host and port as a prefix, and a path that starts with its path (compared
+    /// parsed, so `https://push.example` does not let `https://push.example.evil` in).
     pub fn allowed(&self, endpoint: &str) -> bool {
-        self.allow.iter().any(|p| endpoint.starts_with(p.as_str()))
+        let Ok(url) = Url::parse(endpoint) else {
+            return false;
+        };
+        self.allow.iter().any(|p| {
+            p.scheme() == url.scheme()
+                && p.host_str() == url.host_str()
+                && p.port_or_known_default() == url.port_or_known_default()
+                && url.username().is_empty()
+                && url.path().starts_with(p.path())
+        })
     }
 
     /// Checks an endpoint being subscribed (names are resolved now); the error says why not.
@@ -179,5 +200,10 @@ mod tests {
         assert!(e.check("https://localhost/x").await.is_err());
         assert!(e.check("https://8.8.8.8/x").await.is_ok());
         assert!(e.check_now("https://[::1]/x").is_err());
+        let e = Endpoints::new(&["https://push.example".into()]);
+        assert!(e.allowed("https://push.example/x"));
+        assert!(!e.allowed("https://push.example.evil.net/x"));
+        assert!(!e.allowed("https://push.example:8443/x"));
+        assert!(!e.allowed("http://push.example/x"));
     }
 }
