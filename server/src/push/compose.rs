@@ -7,6 +7,15 @@ use banter_protocol::http::PushNotice;
 
 use super::batch::{Batch, RoomBatch};
 
+/// What a push's preview shows of `msg`: its text, or for a message of files alone, the file.
+pub fn shown_text(msg: &banter_protocol::ChatMessage) -> String {
+    match (msg.text.is_empty(), msg.files.as_slice()) {
+        (true, [one]) => format!("📎 {}", one.name),
+        (true, [_, _, ..]) => format!("📎 {} files", msg.files.len()),
+        _ => msg.text.clone(),
+    }
+}
+
 /// How a room is named in a push: `#dev`, or the other person for a conversation.
 fn label(r: &RoomBatch) -> String {
     match &r.last.with {
@@ -94,6 +103,27 @@ mod tests {
         }
         let mut rest = b.due(t0 + Duration::from_secs(1));
         rest.pop().or(first).unwrap()
+    }
+
+    #[test]
+    fn a_message_of_files_alone_shows_the_file() {
+        let file = banter_protocol::FileInfo {
+            id: "f1".into(),
+            name: "screenshot.png".into(),
+            size: 10,
+            content_type: "image/png".into(),
+            width: None,
+            height: None,
+        };
+        let mut m = banter_protocol::ChatMessage {
+            files: vec![file.clone()],
+            ..Default::default()
+        };
+        assert_eq!(shown_text(&m), "📎 screenshot.png");
+        m.files.push(file);
+        assert_eq!(shown_text(&m), "📎 2 files");
+        m.text = "see".into();
+        assert_eq!(shown_text(&m), "see");
     }
 
     #[test]

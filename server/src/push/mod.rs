@@ -126,7 +126,7 @@ fn offer(tx: &mpsc::Sender<Notice>, stored: &Stored, members: Option<&Members>) 
             user: r.user,
             room: msg.room.clone(),
             from: msg.user.clone(),
-            text: msg.text.clone(),
+            text: compose::shown_text(msg),
             mention: r.mention,
             with: members.map(|_| msg.user.clone()),
         };
