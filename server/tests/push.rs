@@ -141,7 +141,7 @@ async fn no_push_while_the_user_is_connected() {
 #[tokio::test]
 async fn a_busy_room_sends_few_pushes() {
     let mut service = PushService::start().await;
-    let window = Duration::from_secs(2);
+    let window = Duration::from_secs(3);
     let server = server_for(&service, window).await;
     let bob = Browser::new(&service, "bob");
     assert_eq!(subscribe(&server, "bob", &bob).await, 201);
@@ -160,8 +160,9 @@ async fn a_busy_room_sends_few_pushes() {
         last = Some(n);
     }
     assert_eq!(counted, MESSAGES, "every message counted once");
-    // One push at once, then at most one per window while messages kept coming.
-    let bound = 2 + (took.as_secs_f64() / window.as_secs_f64()) as u32;
+    // One push at once, then at most one per window while messages kept coming (and one more:
+    // the worker may take the last ones in a little after the last post returned).
+    let bound = 3 + (took.as_secs_f64() / window.as_secs_f64()) as u32;
     assert!(
         pushes <= bound,
         "{pushes} pushes in {took:?} (at most {bound})"
