@@ -398,11 +398,21 @@ async fn moderation_entries_are_replayed_in_order_on_resume() {
     )
     .await;
     assert_eq!(page["changes"].as_array().map(Vec::len), Some(8));
-    // bob, a moderator now, may remove a member but not the owner.
+    // bob, a moderator now, may not remove the owner, but deletes a member's message.
     assert_eq!(
         moderate(&server, "bob", "DELETE", "/api/rooms/ops/members/ada").await,
         403
     );
+    assert_eq!(
+        moderate(&server, "ada", "PUT", "/api/rooms/ops/members/dee").await,
+        201
+    );
+    let mut dee = client(&server, "dee").await;
+    joined(&mut dee, "ops").await;
+    let seq = dee.ask(send("ops", "oops", "d1")).await.expect("posted");
+    let path = format!("/api/rooms/ops/messages/{seq}");
+    let (status, _) = call(&server, "bob", "DELETE", &path, None).await;
+    assert_eq!(status, 201, "a moderator deletes anyone's message");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
