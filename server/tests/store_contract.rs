@@ -6,8 +6,8 @@
 //! which instantiates it for every backend. A new promise is one function and one name there; a
 //! new backend is one constructor and one line in the macro.
 //!
-//! Promises: `seq` is gap-free under concurrent appends; a `client_id` is stored once within the
-//! dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
+//! Promises: `seq` is gap-free under concurrent appends; a burst is stored in the order sent (a
+//! `client_id` repeated in it once); a `client_id` is stored once within the dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
 //! one at each open, SQLite and Redis keep theirs); reads page by `since` and by `before`;
 //! retention keeps the newest messages and the `seq` carries on; conversations know their
 //! members and each user's conversations; the room list holds rooms, not conversations. v1.2:
@@ -145,6 +145,69 @@ async fn seq_is_gap_free_under_concurrent_appends(b: Backend) {
     assert_eq!(seqs(&store, "busy", Range::After(0), 1000).await, all);
     let meta = store.room("busy").await.expect("meta");
     assert_eq!((meta.head, meta.oldest), ((WRITERS * EACH) as u64, 1));
+}
+
+/// Posts queued at once (one batch for Redis, one group commit for SQLite) are stored in the
+/// order they were sent, per room, and a `client_id` repeated inside the burst is stored once.
+async fn a_burst_is_stored_in_the_order_sent_and_deduped_within_it(b: Backend) {
+    const N: usize = 100;
+    let store = b.open();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut sent = Vec::new();
+    for i in 0..N {
+        sent.push(("burst", i.to_string(), format!("c{i}")));
+        sent.push(("aside", i.to_string(), format!("c{i}")));
+        if i == 10 {
+            sent.push(("burst", "5 again".into(), "c5".into()));
+        }
+    }
+    for (k, (room, text, cid)) in sent.iter().enumerate() {
+        let tx = tx.clone();
+        store.append(
+            message(room, "ada", text, Some(cid)),
+            Box::new(move |r| {
+                let _ = tx.send((k, r));
+            }),
+        );
+    }
+    let mut got = vec![None; sent.len()];
+    for _ in 0..sent.len() {
+        let (k, r) = tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .expect("every append completes")
+            .expect("a completion");
+        got[k] = Some(r.expect("stored"));
+    }
+    for room in ["burst", "aside"] {
+        let seqs: Vec<(u64, bool)> = sent
+            .iter()
+            .zip(&got)
+            .filter(|((r, ..), _)| *r == room)
+            .map(|(_, a)| {
+                a.as_ref()
+                    .map(|a| (a.stored.seq(), a.duplicate))
+                    .expect("done")
+            })
+            .collect();
+        let mut want: Vec<(u64, bool)> = (1..=N as u64).map(|s| (s, false)).collect();
+        if room == "burst" {
+            want.insert(11, (6, true));
+        }
+        assert_eq!(
+            seqs, want,
+            "{room}: seqs in the order sent, the repeat answered by #6"
+        );
+        let (entries, _) = store.read(room, Range::After(0), 1000).await.expect("read");
+        let texts: Vec<String> = entries
+            .iter()
+            .map(|e| match e {
+                Entry::Message(m) => m.text.clone(),
+                Entry::Change(_) => panic!("no changes were sent"),
+            })
+            .collect();
+        let want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+        assert_eq!(texts, want, "{room}: stored in the order sent");
+    }
 }
 
 async fn a_client_id_is_stored_once_within_the_window(b: Backend) {
@@ -343,6 +406,7 @@ macro_rules! contract {
 
 contract!(
     seq_is_gap_free_under_concurrent_appends,
+    a_burst_is_stored_in_the_order_sent_and_deduped_within_it,
     a_client_id_is_stored_once_within_the_window,
     a_durable_store_dedupes_across_a_reopen,
     epochs_name_the_life_of_a_room,
