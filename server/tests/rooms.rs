@@ -497,3 +497,65 @@ async fn a_group_conversation_of_four() {
         ErrorCode::Forbidden
     );
 }
+
+/// `--auth accounts`: a server admin (made with `banter user add --role admin` beside the
+/// running server) reads and moderates a private room without being a member of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_admin_may_do_everything_in_any_room() {
+    let server = common::start_server_with(|c| {
+        c.auth = banter_server::config::AuthKind::Accounts;
+        c.auth_secret = Some(SECRET.into());
+        c.accounts.argon2_memory_kib = 256;
+        c.accounts.argon2_iterations = 1;
+        c.accounts.accounts_poll = std::time::Duration::from_millis(50);
+    })
+    .await;
+    create(&server, "ada", "ops", true).await;
+    assert_eq!(
+        moderate(&server, "ada", "PUT", "/api/rooms/ops/members/bob").await,
+        201
+    );
+    let (status, _) = call(&server, "root", "GET", "/api/rooms/ops/messages", None).await;
+    assert_eq!(status, 403, "not an admin yet");
+    let dir = server.data.path().display().to_string();
+    let mut add = common::process::banter()
+        .args([
+            "--data-dir",
+            &dir,
+            "--argon2-memory-kib",
+            "256",
+            "--argon2-iterations",
+            "1",
+        ])
+        .args(["user", "add", "root", "--role", "admin"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("banter user add");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut input = add.stdin.take().expect("stdin");
+        input
+            .write_all(b"root-password-1\n")
+            .await
+            .expect("written");
+    }
+    assert!(add.wait().await.expect("ran").success());
+    // The server takes the new admin in within --accounts-poll.
+    retry("root is an admin", || async {
+        let (status, _) = call(&server, "root", "GET", "/api/rooms/ops/messages", None).await;
+        (status == 200).then_some(())
+    })
+    .await;
+    let mut root = client(&server, "root").await;
+    assert_eq!(
+        joined(&mut root, "ops").await,
+        (None, true),
+        "an admin joins without a role"
+    );
+    assert_eq!(
+        moderate(&server, "root", "PUT", "/api/rooms/ops/mutes/bob").await,
+        201
+    );
+    let (_, rooms) = call(&server, "root", "GET", "/api/rooms", None).await;
+    assert!(rooms.to_string().contains("\"ops\""), "{rooms}");
+}
