@@ -171,6 +171,18 @@ async fn a_private_room_is_closed_to_non_members_on_every_path() {
     )
     .await;
     assert_eq!(status, 403);
+    for (method, path) in [
+        ("PATCH", format!("/api/rooms/ops/messages/{seq}")),
+        ("DELETE", format!("/api/rooms/ops/messages/{seq}")),
+        (
+            "PUT",
+            format!("/api/rooms/ops/messages/{seq}/reactions/%F0%9F%91%8D"),
+        ),
+    ] {
+        let body = (method == "PATCH").then(|| json!({"text": "mine now"}));
+        let (status, _) = call(&server, "eve", method, &path, body).await;
+        assert_eq!(status, 403, "{method} {path}");
+    }
     let (status, _) = call(&server, "eve", "PUT", "/api/rooms/ops/bans/bob", None).await;
     assert_eq!(status, 403, "a non-member moderates nothing");
 
