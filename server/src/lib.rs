@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod push;
 pub mod ready;
+pub mod rooms;
 pub mod search;
 pub mod serve;
 pub mod store;

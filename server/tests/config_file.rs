@@ -100,6 +100,7 @@ push-queue = 500
 push-max-subscriptions = 5
 push-preview-chars = 80
 push-timeout = "5s"
+max-conversation-members = 5
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -14,9 +14,11 @@
 //! a change takes the next `seq` (a no-op reaction none) and folds into its target; only the
 //! author edits or deletes; a deleted message is a tombstone whose text, reactions and earlier
 //! edit texts are gone; a change is deduped by `client_id`; the per-message limits hold; a
-//! reply to a reply joins the root's thread, which counts its replies.
+//! reply to a reply joins the root's thread, which counts its replies. Private rooms: members,
+//! roles, bans and mutes are kept (across a reopen of a durable store), what a user may not
+//! read is known; moderation entries take gap-free `seq`s among messages.
 
-use banter_protocol::{Change, ChangeKind, ChatMessage};
+use banter_protocol::{Change, ChangeKind, ChatMessage, RoomRole};
 use banter_server::store::{
     self, Appended, ChangeLimits, Entry, NewChange, NewMessage, Range, Refusal, Settings, Store,
     StoreError,
@@ -503,6 +505,8 @@ contract!(
     a_change_is_deduped_by_client_id_and_limits_hold,
     a_reply_to_a_reply_joins_the_root_thread,
     push_keys_subscriptions_and_settings_are_kept,
+    room_members_roles_bans_and_mutes_survive_a_reopen,
+    moderation_entries_take_gap_free_seqs,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it
@@ -727,4 +731,114 @@ async fn a_reply_to_a_reply_joins_the_root_thread(b: Backend) {
     assert_eq!(root.replies, Some(2));
     let seqs: Vec<u64> = replies.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [2, 3]);
+}
+
+// --- v1.2: private rooms and moderation ---
+
+fn standing(role: Option<RoomRole>, muted: bool, banned: bool) -> store::Standing {
+    store::Standing {
+        role,
+        muted,
+        banned,
+    }
+}
+
+async fn room_members_roles_bans_and_mutes_survive_a_reopen(b: Backend) {
+    let store = b.open();
+    assert!(store.create_room("ops", true).await.expect("created"));
+    assert!(
+        !store.create_room("ops", false).await.expect("answered"),
+        "once"
+    );
+    assert!(store.create_room("town", false).await.expect("created"));
+    let owner = standing(Some(RoomRole::Owner), false, false);
+    let muted = standing(Some(RoomRole::Member), true, false);
+    let banned = standing(None, false, true);
+    store.set_standing("ops", "ada", owner).await.expect("set");
+    store.set_standing("ops", "bob", muted).await.expect("set");
+    store.set_standing("ops", "cy", owner).await.expect("set");
+    store
+        .set_standing("ops", "cy", store::Standing::default())
+        .await
+        .expect("forgot");
+    store
+        .set_standing("town", "eve", banned)
+        .await
+        .expect("set");
+    let store = if b.durable { b.reopen(store) } else { store };
+    let ops = store.access("ops").await.expect("read");
+    assert!(ops.private && ops.created);
+    assert_eq!(ops.users.get("ada"), Some(&owner));
+    assert_eq!(ops.users.get("bob"), Some(&muted));
+    assert_eq!(ops.users.get("cy"), None, "the default standing forgets");
+    let town = store.access("town").await.expect("read");
+    assert!(!town.private && town.created);
+    assert_eq!(town.users.get("eve"), Some(&banned));
+    let never = store.access("never").await.expect("read");
+    assert!(!never.private && !never.created && never.users.is_empty());
+    let mut hidden = store.hidden_from("eve").await.expect("read");
+    hidden.sort();
+    assert_eq!(hidden, ["ops", "town"]);
+    assert!(store.hidden_from("bob").await.expect("read").is_empty());
+    assert_eq!(store.private_rooms_of("bob").await.expect("read"), ["ops"]);
+    assert!(
+        store
+            .private_rooms_of("eve")
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+fn moderation(user: &str, kind: ChangeKind, subject: &str) -> NewMessage {
+    let mut m = change_of(user, 0, kind, subject, "");
+    if let Some(c) = &mut m.change {
+        c.moderator = true;
+    }
+    m
+}
+
+async fn moderation_entries_take_gap_free_seqs(b: Backend) {
+    let store = b.open();
+    let mut waits = Vec::new();
+    for i in 0..20 {
+        let s = store.clone();
+        waits.push(tokio::spawn(async move {
+            let m = if i % 2 == 0 {
+                message("r", "ada", &format!("m{i}"), None)
+            } else {
+                moderation("ada", ChangeKind::Mute, &format!("u{i}"))
+            };
+            append(&s, m).await.expect("stored").stored.seq()
+        }));
+    }
+    let mut got = Vec::new();
+    for w in waits {
+        got.push(w.await.expect("joined"));
+    }
+    got.sort_unstable();
+    assert_eq!(got, (1..=20).collect::<Vec<u64>>(), "gap-free, each once");
+    let (msgs, changes) = state(&store).await;
+    assert_eq!((msgs.len(), changes.len()), (10, 10));
+    for c in &changes {
+        assert_eq!(
+            (c.kind, c.target, c.user.as_str()),
+            (ChangeKind::Mute, 0, "ada")
+        );
+        assert!(
+            c.text.as_deref().is_some_and(|t| t.starts_with('u')),
+            "{c:?}"
+        );
+    }
+    let store = if b.durable { b.reopen(store) } else { store };
+    let next = append(&store, moderation("ada", ChangeKind::Ban, "eve"))
+        .await
+        .expect("stored");
+    let Entry::Change(c) = &next.stored.entry else {
+        panic!("a change entry")
+    };
+    if b.durable {
+        assert_eq!(c.seq, 21);
+    }
+    assert_eq!((c.kind, c.text.as_deref()), (ChangeKind::Ban, Some("eve")));
 }

@@ -15,6 +15,7 @@ use clap::{Parser, ValueEnum};
 pub mod accounts;
 
 mod lifecycle;
+pub mod rooms;
 
 pub use lifecycle::LifecycleConfig;
 
@@ -345,6 +346,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub push: push::PushConfig,
+
+    #[command(flatten)]
+    pub rooms: rooms::RoomsConfig,
 }
 
 /// `--auth`: how clients are identified.
@@ -410,6 +414,7 @@ impl Config {
             presence_batch: self.presence_batch,
             joined_max_users: self.joined_max_users,
             lifecycle: self.lifecycle,
+            rooms: self.rooms,
         }
     }
 

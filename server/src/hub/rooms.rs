@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::budget::Budget;
 use super::room::{Room, WindowLimits};
-use crate::store::{RoomMeta, Store, StoreError, Stored};
+use crate::store::{RoomAccess, RoomMeta, Store, StoreError, Stored};
 
 /// How long a join waits, at most, for another join's load of the same room before it looks
 /// again (a Redis watch may take up to 2 s).
@@ -32,11 +32,15 @@ pub struct Rooms {
     pub window_count: usize,
     /// Rooms loaded at once at most (`--max-rooms`).
     pub max_loaded: usize,
+    /// Told when a moderation entry put a name out of a room here (its presence on this node
+    /// ends: other nodes see it leave).
+    store: Store,
 }
 
 impl Rooms {
-    pub fn new(window_count: usize, budget_bytes: usize, max_loaded: usize) -> Self {
+    pub fn new(window_count: usize, budget_bytes: usize, max_loaded: usize, store: Store) -> Self {
         Rooms {
+            store,
             map: Mutex::new(HashMap::new()),
             budget: Budget::new(budget_bytes),
             window_count,
@@ -85,6 +89,12 @@ impl Rooms {
             // Outside every lock, off the runtime: the store may do I/O. Watch first, then read
             // the head. Only the creator reads it, so the room and the store agree on its epoch.
             let meta = store.load(name, true).await;
+            // v1.2: who may do what, read after the watch like the head (a moderation entry
+            // sequenced meanwhile is folded again on publish: idempotent).
+            let meta = match meta {
+                Ok(m) => store.access(name).await.map(|a| (m, a)),
+                Err(e) => Err(e),
+            };
             self.finish(&room, meta, store)?;
             return Ok(room);
         }
@@ -110,7 +120,9 @@ impl Rooms {
     pub fn load_blocking(&self, name: &str, store: &Store) -> Result<Arc<Room>, StoreError> {
         let (room, created) = self.claim(name)?;
         if created {
-            let meta = store.load_blocking(name, true);
+            let meta = store
+                .load_blocking(name, true)
+                .and_then(|m| Ok((m, store.access_blocking(name)?)));
             self.finish(&room, meta, store)?;
         }
         Ok(room)
@@ -134,12 +146,12 @@ impl Rooms {
     fn finish(
         &self,
         room: &Arc<Room>,
-        meta: Result<RoomMeta, StoreError>,
+        meta: Result<(RoomMeta, RoomAccess), StoreError>,
         store: &Store,
     ) -> Result<(), StoreError> {
         match meta {
-            Ok(meta) => {
-                room.lock().finish_load(&meta, &self.limits());
+            Ok((meta, access)) => {
+                room.lock().finish_load(&meta, access, &self.limits());
                 room.settle();
                 Ok(())
             }
@@ -154,9 +166,18 @@ impl Rooms {
     /// (or loading) in that epoch.
     pub fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>) {
         if let Some(r) = self.get(room) {
-            let mut st = r.lock();
-            if !st.unloaded && (!st.loaded || *st.epoch == *epoch) {
-                st.publish(stored, &self.limits());
+            let departed = {
+                let mut st = r.lock();
+                if !st.unloaded && (!st.loaded || *st.epoch == *epoch) {
+                    st.publish(stored, &self.limits());
+                }
+                std::mem::take(&mut st.departed)
+            };
+            // v1.2: names a removal or ban put out of the room here (outside the room's lock;
+            // the bus only queues it). A room this empties stays loaded until its next leave:
+            // unloading here could re-enter a store that completes under its own lock.
+            for name in departed {
+                self.store.presence(room, &name, false);
             }
         }
     }

@@ -23,6 +23,7 @@ mod conversations;
 mod erase;
 mod keys;
 mod life;
+mod members;
 mod notices;
 mod period;
 mod positions;
@@ -76,7 +77,8 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
     })?);
     Ok(Store::new(redis.clone(), Some(redis.clone()))
         .with_positions(redis.clone())
-        .with_push(redis))
+        .with_push(redis.clone())
+        .with_members(redis))
 }
 
 /// The Redis store's settings.
@@ -110,6 +112,11 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// This shard's blocking reads.
+    pub(super) fn reads(&self) -> &Reads {
+        &self.reads
+    }
+
     /// Connects to the Redis at `url` (a `redis://` URL, or Sentinels: see [`sentinel`]; call
     /// within a tokio runtime). Fails with a sentence saying what to fix when the URL is wrong
     /// or Redis does not answer.

@@ -122,6 +122,8 @@ pub fn call(hash: &str, posts: &[&Post]) -> Cmd {
 /// reaction limit and whether the user may delete anyone's message.
 fn lifecycle(msg: &NewMessage) -> [String; 7] {
     let (mode, target) = match (&msg.change, msg.reply_to) {
+        // A moderation entry is appended as it is: it changes no message.
+        (Some(c), _) if c.kind.is_moderation() => ("", 0),
         (Some(c), _) => ("change", c.target),
         (None, Some(parent)) => ("reply", parent),
         (None, None) => ("", 0),

@@ -11,6 +11,7 @@ mod completions;
 mod failures;
 mod ids;
 mod lifecycle;
+mod members;
 mod positions;
 mod push;
 mod recent;
@@ -46,11 +47,13 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         batch: s.batch,
         max_bytes: s.max_bytes,
     })?;
+    let members = Arc::new(members::SqliteMembers::open(&s.data_dir)?);
     let history = Arc::new(history);
     let push = Arc::new(push::SqlitePush::open(&s.data_dir)?);
     Ok(Store::new(history.clone(), None)
         .with_positions(history)
-        .with_push(push))
+        .with_push(push)
+        .with_members(members))
 }
 
 /// Readers kept open between reads.
@@ -297,6 +300,7 @@ impl History for SqliteStore {
                     with: r.get(1)?,
                     head: r.get::<_, i64>(2)? as u64,
                     ts: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                    members: Vec::new(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()
