@@ -4,7 +4,7 @@
 //! and writes the same bucket, so a file uploaded on one node is served by any.
 //!
 //! An upload goes up as a multipart upload read from this node's temporary file
-//! (`object_store`'s `BufWriter`: a few parts in memory at most), never whole in memory.
+//! (`object_store`'s `BufWriter`: 5 MiB parts, two in flight), never whole in memory.
 
 use std::io;
 use std::ops::Range;
@@ -21,6 +21,10 @@ use tokio::io::AsyncWriteExt;
 
 use super::blobs::{ByteStream, FileStore};
 use crate::config::files::FilesConfig;
+
+/// Bytes of one part of a multipart upload (S3's smallest), two parts in flight at most: what
+/// an upload holds in memory.
+const PART: usize = 5 * 1024 * 1024;
 
 /// See the module docs.
 pub struct ObjectFiles {
@@ -78,7 +82,8 @@ impl FileStore for ObjectFiles {
     fn put<'a>(&'a self, key: &'a str, tmp: &'a Path) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let mut file = tokio::fs::File::open(tmp).await?;
-            let mut up = BufWriter::new(self.store.clone(), self.path(key));
+            let mut up = BufWriter::with_capacity(self.store.clone(), self.path(key), PART)
+                .with_max_concurrency(2);
             let copied = tokio::io::copy(&mut file, &mut up).await;
             let done = match copied {
                 Ok(_) => up.shutdown().await,
