@@ -374,6 +374,32 @@ async fn exif_gps_is_stripped_from_what_is_served() {
 }
 
 #[tokio::test]
+async fn gps_metadata_is_stripped_from_png_and_webp_too() {
+    let server = start(&[]).await;
+    let cases = [
+        ("map.png", "image/png", png_with_gps(20, 10)),
+        ("map.webp", "image/webp", webp_with_gps(20, 10)),
+    ];
+    for (name, declared, bytes) in cases {
+        assert!(contains(&bytes, GPS_MARK), "{name} carries a GPS position");
+        let (status, info) = upload(&server, "lobby", "ada", name, declared, bytes).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {info}");
+        assert_eq!(info["type"], declared);
+        let served = fetch(&server, info["id"].as_str().unwrap(), "")
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        assert!(
+            !contains(&served, GPS_MARK),
+            "{name}: the GPS position is gone"
+        );
+        let img = image::load_from_memory(&served).expect(name);
+        assert_eq!((img.width(), img.height()), (20, 10), "{name}");
+    }
+}
+
+#[tokio::test]
 async fn a_message_with_files_is_replayed_after_a_resume_and_in_pages() {
     let server = start(&[]).await;
     let (_, shot) = upload(

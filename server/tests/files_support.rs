@@ -177,8 +177,21 @@ pub fn jpeg_with_gps(w: u32, h: u32) -> Vec<u8> {
     let mut plain = Cursor::new(Vec::new());
     img.write_to(&mut plain, image::ImageFormat::Jpeg).unwrap();
     let plain = plain.into_inner();
-    // TIFF, big-endian: IFD0 at 8 with one entry (GPSInfo → 26), the GPS IFD at 26 with two
-    // entries (GPSLatitudeRef "N", GPSLatitude → 56), then the three rationals at 56.
+    let tiff = gps_tiff();
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// A TIFF (EXIF) block with a GPS IFD holding [`GPS_MARK`]. Big-endian: IFD0 at 8 with one
+/// entry (GPSInfo → 26), the GPS IFD at 26 with two entries (GPSLatitudeRef "N", GPSLatitude →
+/// 56), then the three rationals at 56.
+pub fn gps_tiff() -> Vec<u8> {
     let mut tiff: Vec<u8> = b"MM\0\x2a\0\0\0\x08".to_vec();
     tiff.extend_from_slice(&[0, 1]);
     tiff.extend_from_slice(&[0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26]);
@@ -190,14 +203,48 @@ pub fn jpeg_with_gps(w: u32, h: u32) -> Vec<u8> {
     assert_eq!(tiff.len(), 56);
     tiff.extend_from_slice(GPS_MARK);
     tiff.extend_from_slice(&[0, 0, 0, 0]);
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut out = plain[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&plain[2..]);
+    tiff
+}
+
+/// A PNG of `w`×`h` with an `eXIf` chunk holding a GPS position.
+pub fn png_with_gps(w: u32, h: u32) -> Vec<u8> {
+    let plain = png(w, h);
+    // The signature and IHDR (8 + 25 bytes), then the eXIf chunk, then the rest.
+    let mut out = plain[..33].to_vec();
+    png_chunk(&mut out, b"eXIf", &gps_tiff());
+    out.extend_from_slice(&plain[33..]);
     out
+}
+
+/// A WebP of `w`×`h` (lossless) in the extended format, with an `EXIF` chunk holding a GPS
+/// position.
+pub fn webp_with_gps(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 60, 255]));
+    let mut plain = Cursor::new(Vec::new());
+    img.write_to(&mut plain, image::ImageFormat::WebP).unwrap();
+    let plain = plain.into_inner();
+    assert_eq!(&plain[12..16], b"VP8L", "a simple lossless WebP");
+    let image_chunk = &plain[12..];
+    let mut vp8x = vec![0x08 | 0x10, 0, 0, 0];
+    vp8x.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    vp8x.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    let mut body = b"WEBP".to_vec();
+    riff_chunk(&mut body, b"VP8X", &vp8x);
+    body.extend_from_slice(image_chunk);
+    riff_chunk(&mut body, b"EXIF", &gps_tiff());
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn riff_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(kind);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        out.push(0);
+    }
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {

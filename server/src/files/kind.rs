@@ -3,7 +3,8 @@
 //! The declared `content-type` is checked against the bytes' signature (the `infer` crate) at
 //! upload: when the bytes have a known signature that disagrees with the declared type, the
 //! file is kept as `application/octet-stream` (accepted, but only ever downloaded). A declared
-//! type that is not a plain `type/subtype` becomes `application/octet-stream` too.
+//! type that is not a plain `type/subtype` becomes `application/octet-stream` too. When no type
+//! is declared (or `application/octet-stream`), the signature's type is taken, if any.
 //!
 //! Only [`INLINE`] types (PNG, JPEG, GIF, WebP, each confirmed by its signature) are served
 //! `inline`; everything else, SVG and HTML included, is served as an attachment. Every file
@@ -22,11 +23,18 @@ pub const HEAD_BYTES: usize = 8192;
 
 /// The type a file with `declared` type and first bytes `head` is kept as.
 pub fn checked(declared: &str, head: &[u8]) -> String {
-    let declared = normalize(declared);
+    let found = infer::get(head);
+    let declared = match normalize(declared).as_deref() {
+        Some("image/jpg") => Some("image/jpeg".to_owned()),
+        Some(OCTET_STREAM) | None if declared.trim().is_empty() || declared.contains("octet") => {
+            return found.map_or(OCTET_STREAM, |f| f.mime_type()).into();
+        }
+        other => other.map(str::to_owned),
+    };
     let Some(declared) = declared else {
         return OCTET_STREAM.into();
     };
-    match infer::get(head) {
+    match found {
         // The bytes say what they are: they must agree with what was declared.
         Some(found) if found.mime_type() == declared => declared,
         Some(_) => OCTET_STREAM.into(),
@@ -68,6 +76,10 @@ mod tests {
         assert_eq!(checked("image/png", b"<svg></svg>"), OCTET_STREAM);
         assert_eq!(checked("text/plain; charset=utf-8", b"hello"), "text/plain");
         assert_eq!(checked("nonsense", b"hello"), OCTET_STREAM);
+        assert_eq!(checked("", PNG), "image/png");
+        assert_eq!(checked("application/octet-stream", PNG), "image/png");
+        assert_eq!(checked("application/octet-stream", b"hello"), OCTET_STREAM);
+        assert_eq!(checked("image/jpg", b"\xFF\xD8\xFF\xE0"), "image/jpeg");
         assert!(!inline("image/svg+xml"));
         assert!(!inline("text/html"));
         assert!(inline("image/png"));
