@@ -106,6 +106,8 @@ impl Files {
     pub fn open(cfg: &FilesConfig, settings: &Settings, idle: Duration) -> Result<Files, String> {
         let dir = settings.data_dir.join("files");
         let tmp = dir.join("tmp");
+        // Uploads cut short by a crash left their temporary files: nothing else uses them.
+        let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
         let blobs: Arc<dyn FileStore> = if cfg.files_url.is_empty() {
             Arc::new(LocalFiles::new(dir))

@@ -17,6 +17,7 @@ use banter_protocol::http::{ConversationList, Health, MessagePage, PostMessage, 
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
+mod file_response;
 pub mod files;
 pub mod search;
 
