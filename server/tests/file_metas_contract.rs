@@ -2,7 +2,7 @@
 //! same `store::files::open` the server uses: memory, SQLite (a real file) and Redis (a real
 //! `redis-server`, two shards): a record round-trips, attaching and detaching keep the file's
 //! `refs` and the message's uses, removal forgets it, `sha_used` counts records with the same
-//! bytes, and `list` pages by id.
+//! bytes, `list` pages by id, and with Redis one node of a cluster sweeps per period.
 
 use banter_server::store::Settings;
 use banter_server::store::files::{FileMetas, FileRecord, SharedFileMetas, open};
@@ -78,7 +78,13 @@ fn opened(settings: &Settings) -> SharedFileMetas {
 #[test]
 fn memory() {
     let dir = tempfile::tempdir().unwrap();
-    promises(&*opened(&Settings::new("memory", dir.path().to_owned())));
+    let m = opened(&Settings::new("memory", dir.path().to_owned()));
+    promises(&*m);
+    assert!(m.sweep_turn(std::time::Duration::from_secs(60)).unwrap());
+    assert!(
+        m.sweep_turn(std::time::Duration::from_secs(60)).unwrap(),
+        "one node: always"
+    );
 }
 
 #[test]
@@ -101,4 +107,9 @@ fn redis_two_shards() {
     let mut settings = Settings::new("redis", dir.path().to_owned());
     settings.redis_url = Some(format!("{},{}", r1.url(), r2.url()));
     promises(&*opened(&settings));
+    // Of the nodes sharing the records, one sweeps per period.
+    let period = std::time::Duration::from_secs(60);
+    let (node_a, node_b) = (opened(&settings), opened(&settings));
+    assert!(node_a.sweep_turn(period).unwrap());
+    assert!(!node_b.sweep_turn(period).unwrap());
 }

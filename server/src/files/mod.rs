@@ -354,6 +354,10 @@ impl Files {
     /// One pass of the sweep (see the module docs): files whose messages all lie below their
     /// room's oldest held `seq`, and files no message used within `--file-unused-ttl`.
     pub async fn sweep(&self, store: &Store) -> Result<usize, FileError> {
+        let period = self.inner.cfg.file_sweep;
+        if !self.metas(move |m| m.sweep_turn(period)).await? {
+            return Ok(0);
+        }
         let ttl = self.inner.cfg.file_unused_ttl.as_millis() as u64;
         let (mut after, mut removed) = (String::new(), 0);
         loop {

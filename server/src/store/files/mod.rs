@@ -89,6 +89,13 @@ pub trait FileMetas: Send + Sync + 'static {
 
     /// Every file record, for the sweep (up to `limit` after the id `after`, by id).
     fn list(&self, after: &str, limit: usize) -> Result<Vec<FileRecord>, StoreError>;
+
+    /// Whether this node sweeps now: of the nodes sharing the records, one per `period` (the
+    /// default: a store of one node always does).
+    fn sweep_turn(&self, period: std::time::Duration) -> Result<bool, StoreError> {
+        let _ = period;
+        Ok(true)
+    }
 }
 
 /// A shared file metadata store.

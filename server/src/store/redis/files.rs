@@ -3,7 +3,8 @@
 //! using it), the set `banter:file-uses:{ROOM}:SEQ` (the files message SEQ carries) and the
 //! index hash `banter:file-room` (id → room); on the shard of the SHA-256,
 //! `banter:file-shas` (SHA-256 → how many files have those bytes). Finding a file by id asks
-//! each shard's index (few shards; files are fetched far less than messages).
+//! each shard's index (few shards; files are fetched far less than messages). One node per
+//! `--file-sweep` period sweeps (`banter:files:sweep`, `SET NX PX` on the first shard).
 
 use std::collections::HashMap;
 
@@ -16,6 +17,8 @@ use crate::store::files::{FileMetas, FileRecord};
 
 const INDEX: &str = "banter:file-room";
 const SHAS: &str = "banter:file-shas";
+/// The cluster's sweep turn (`SET NX PX`, as `period.rs`), on the first shard.
+const SWEEP: &str = "banter:files:sweep";
 
 fn files_key(room: &str) -> String {
     format!("banter:files:{{{room}}}")
@@ -153,6 +156,20 @@ impl FileMetas for RedisFileMetas {
     fn sha_used(&self, sha256: &str) -> Result<bool, StoreError> {
         let n: Option<i64> = self.of(sha256).run(|c| c.hget(SHAS, sha256))?;
         Ok(n.unwrap_or(0) > 0)
+    }
+
+    fn sweep_turn(&self, period: std::time::Duration) -> Result<bool, StoreError> {
+        let ms = period.as_millis().max(1) as u64;
+        let mine: Option<String> = self.shards[0].run(|c| {
+            redis::cmd("SET")
+                .arg(SWEEP)
+                .arg(std::process::id())
+                .arg("NX")
+                .arg("PX")
+                .arg(ms)
+                .query(c)
+        })?;
+        Ok(mine.is_some())
     }
 
     fn list(&self, after: &str, limit: usize) -> Result<Vec<FileRecord>, StoreError> {
