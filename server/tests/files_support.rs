@@ -124,6 +124,14 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A 16-bit RGBA PNG of `w`×`h` zero pixels: small on disk, 8 bytes a pixel decoded.
+pub fn png16_zeros(w: u32, h: u32) -> Vec<u8> {
+    let img = image::ImageBuffer::<image::Rgba<u16>, Vec<u16>>::new(w, h);
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in bytes {

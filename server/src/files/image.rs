@@ -24,6 +24,8 @@ pub enum ImageError {
     TooLarge(u32, u32),
     #[error("the image cannot be read: {0}")]
     Bad(String),
+    #[error("the image needs more memory to decode than --max-image-pixels allows: {0}")]
+    Limits(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }

@@ -58,7 +58,9 @@ pub enum FileError {
 impl From<image::ImageError> for FileError {
     fn from(e: image::ImageError) -> Self {
         match e {
-            image::ImageError::TooLarge(..) => FileError::TooLarge(e.to_string()),
+            image::ImageError::TooLarge(..) | image::ImageError::Limits(_) => {
+                FileError::TooLarge(e.to_string())
+            }
             image::ImageError::Bad(_) => FileError::BadRequest(e.to_string()),
             image::ImageError::Io(e) => e.into(),
         }
