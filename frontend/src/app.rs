@@ -51,6 +51,7 @@ pub fn App() -> impl IntoView {
     follow_address();
     // The app lives as long as the page, so the listeners are never removed.
     let _listener = window_event_listener(leptos::ev::hashchange, move |_| follow_address());
+    crate::push::listen(chat);
     let _visibility = window_event_listener_untyped("visibilitychange", move |_| {
         chat.set_hidden(document().hidden());
     });

@@ -11,6 +11,7 @@
 //! - [`api`]: the HTTP calls (room list, conversation list, scrollback pages).
 //! - [`markup`]: the safe markdown subset (links, bold, italic, code, mentions) as a tree.
 //! - [`notify`]: browser notifications, once the user allowed them.
+//! - [`push`]: Web Push: the service worker, the subscription, per-room mutes.
 //! - [`prefs`]: what the browser remembers (the name, the rooms, the sign-in token).
 //! - [`search`]: the search box's query and snippet rules (the view is `components/search_box.rs`).
 
@@ -20,6 +21,7 @@ pub mod components;
 pub mod markup;
 pub mod notify;
 pub mod prefs;
+pub mod push;
 pub mod search;
 pub mod socket;
 pub mod state;

@@ -23,6 +23,7 @@ pub mod hub;
 pub mod limit;
 pub mod metrics;
 pub mod outbox;
+pub mod push;
 pub mod ready;
 pub mod search;
 pub mod serve;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub accounts: Option<accounts::Accounts>,
     /// The search index and its indexer (`GET /api/search`); `None` with `--search false`.
     pub search: Option<search::Search>,
+    /// Web Push (`GET /api/push/key`, subscriptions, the worker); `None` with `--push false`.
+    pub push: Option<push::Push>,
     /// v1.2: uploaded files (`/api/rooms/{room}/files`, `/api/files/{id}`).
     pub files: Option<files::Files>,
 }
@@ -173,6 +176,10 @@ impl AppState {
             .map_err(StartError::Files)?;
         files.spawn_sweep(store.clone(), shutdown.clone());
         let hub = Hub::new(config.hub(), store);
+        let push = config
+            .push
+            .push_on
+            .then(|| push::Push::start(&config.push, &hub, shutdown.clone()));
         hub.set_files(files.clone());
         flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         let accounts = accounts.map(|p| p.start(&config, hub.clone(), shutdown.clone()));
@@ -184,6 +191,7 @@ impl AppState {
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,
             search,
+            push,
             files: Some(files),
             config: Arc::new(config),
             conn: Arc::new(conn),

@@ -52,6 +52,29 @@ pub const REDIS_GAP_FILLS: &str = "banter_redis_gap_fills_total";
 /// Sockets closed by the accept loop's limits, labelled `reason` = `per_ip` (refused at accept),
 /// `no_request` (no request head in time) or `write_timeout` (the peer read nothing).
 pub const SOCKETS_CLOSED: &str = "banter_sockets_closed_total";
+/// Web Push requests made, labelled `outcome` = `sent`, `gone` (404/410: the subscription was
+/// removed) or `failed`.
+pub const PUSHES: &str = "banter_pushes_total";
+/// Messages that made no push, labelled `reason` = `online` (the user has a connection),
+/// `muted`, `unsubscribed` (no subscription) or `dropped` (the push queue was full).
+pub const PUSH_SKIPPED: &str = "banter_push_skipped_total";
+
+/// What became of one Web Push request (see [`PUSHES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    Sent,
+    Gone,
+    Failed,
+}
+
+/// Why a message made no push (see [`PUSH_SKIPPED`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushSkipped {
+    Online,
+    Muted,
+    Unsubscribed,
+    Dropped,
+}
 
 /// Where a message entered the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +141,8 @@ struct Metrics {
     redis_errors: Counter,
     gap_fills: Counter,
     sockets_closed: [Counter; 3],
+    pushes: [Counter; 3],
+    push_skipped: [Counter; 4],
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -183,6 +208,17 @@ fn build() -> Metrics {
             counter(SOCKETS_CLOSED, Some(("reason", "no_request"))),
             counter(SOCKETS_CLOSED, Some(("reason", "write_timeout"))),
         ],
+        pushes: [
+            counter(PUSHES, Some(("outcome", "sent"))),
+            counter(PUSHES, Some(("outcome", "gone"))),
+            counter(PUSHES, Some(("outcome", "failed"))),
+        ],
+        push_skipped: [
+            counter(PUSH_SKIPPED, Some(("reason", "online"))),
+            counter(PUSH_SKIPPED, Some(("reason", "muted"))),
+            counter(PUSH_SKIPPED, Some(("reason", "unsubscribed"))),
+            counter(PUSH_SKIPPED, Some(("reason", "dropped"))),
+        ],
     };
     let upkeep = metrics.handle.clone();
     let spawned = std::thread::Builder::new()
@@ -200,7 +236,7 @@ fn build() -> Metrics {
 }
 
 fn describe(rec: &PrometheusRecorder) {
-    let help: [(&'static str, Option<Unit>, &'static str); 15] = [
+    let help: [(&'static str, Option<Unit>, &'static str); 17] = [
         (CONNECTIONS, None, "Open WebSocket connections."),
         (ROOMS_LOADED, None, "Rooms held in memory."),
         (
@@ -254,6 +290,16 @@ fn describe(rec: &PrometheusRecorder) {
             SOCKETS_CLOSED,
             None,
             "Sockets closed by the accept loop, by reason (per_ip, no_request, write_timeout).",
+        ),
+        (
+            PUSHES,
+            None,
+            "Web Push requests, by outcome (sent, gone, failed).",
+        ),
+        (
+            PUSH_SKIPPED,
+            None,
+            "Messages that made no push, by reason (online, muted, unsubscribed, dropped).",
         ),
         (
             "banter_build_info",
@@ -361,6 +407,16 @@ pub fn socket_closed(reason: SocketClosed) {
     m().sockets_closed[reason as usize].increment(1);
 }
 
+/// A Web Push request ended with `outcome`.
+pub fn push(outcome: PushOutcome) {
+    m().pushes[outcome as usize].increment(1);
+}
+
+/// `n` messages made no push, for `reason`.
+pub fn push_skipped(reason: PushSkipped, n: u64) {
+    m().push_skipped[reason as usize].increment(n);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +440,8 @@ mod tests {
             REDIS_ERRORS,
             REDIS_GAP_FILLS,
             SOCKETS_CLOSED,
+            PUSHES,
+            PUSH_SKIPPED,
         ] {
             assert!(
                 text.contains(&format!("# HELP {name} ")),

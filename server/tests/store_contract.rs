@@ -6,8 +6,8 @@
 //! which instantiates it for every backend. A new promise is one function and one name there; a
 //! new backend is one constructor and one line in the macro.
 //!
-//! Promises: `seq` is gap-free under concurrent appends; a `client_id` is stored once within the
-//! dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
+//! Promises: `seq` is gap-free under concurrent appends; a burst is stored in the order sent (a
+//! `client_id` repeated in it once); a `client_id` is stored once within the dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
 //! one at each open, SQLite and Redis keep theirs); reads page by `since` and by `before`;
 //! retention keeps the newest messages and the `seq` carries on; conversations know their
 //! members and each user's conversations; the room list holds rooms, not conversations. v1.2:
@@ -143,6 +143,69 @@ async fn seq_is_gap_free_under_concurrent_appends(b: Backend) {
     assert_eq!(seqs(&store, "busy", Range::After(0), 1000).await, all);
     let meta = store.room("busy").await.expect("meta");
     assert_eq!((meta.head, meta.oldest), ((WRITERS * EACH) as u64, 1));
+}
+
+/// Posts queued at once (one batch for Redis, one group commit for SQLite) are stored in the
+/// order they were sent, per room, and a `client_id` repeated inside the burst is stored once.
+async fn a_burst_is_stored_in_the_order_sent_and_deduped_within_it(b: Backend) {
+    const N: usize = 100;
+    let store = b.open();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut sent = Vec::new();
+    for i in 0..N {
+        sent.push(("burst", i.to_string(), format!("c{i}")));
+        sent.push(("aside", i.to_string(), format!("c{i}")));
+        if i == 10 {
+            sent.push(("burst", "5 again".into(), "c5".into()));
+        }
+    }
+    for (k, (room, text, cid)) in sent.iter().enumerate() {
+        let tx = tx.clone();
+        store.append(
+            message(room, "ada", text, Some(cid)),
+            Box::new(move |r| {
+                let _ = tx.send((k, r));
+            }),
+        );
+    }
+    let mut got = vec![None; sent.len()];
+    for _ in 0..sent.len() {
+        let (k, r) = tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .expect("every append completes")
+            .expect("a completion");
+        got[k] = Some(r.expect("stored"));
+    }
+    for room in ["burst", "aside"] {
+        let seqs: Vec<(u64, bool)> = sent
+            .iter()
+            .zip(&got)
+            .filter(|((r, ..), _)| *r == room)
+            .map(|(_, a)| {
+                a.as_ref()
+                    .map(|a| (a.stored.seq(), a.duplicate))
+                    .expect("done")
+            })
+            .collect();
+        let mut want: Vec<(u64, bool)> = (1..=N as u64).map(|s| (s, false)).collect();
+        if room == "burst" {
+            want.insert(11, (6, true));
+        }
+        assert_eq!(
+            seqs, want,
+            "{room}: seqs in the order sent, the repeat answered by #6"
+        );
+        let (entries, _) = store.read(room, Range::After(0), 1000).await.expect("read");
+        let texts: Vec<String> = entries
+            .iter()
+            .map(|e| match e {
+                Entry::Message(m) => m.text.clone(),
+                Entry::Change(_) => panic!("no changes were sent"),
+            })
+            .collect();
+        let want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+        assert_eq!(texts, want, "{room}: stored in the order sent");
+    }
 }
 
 async fn a_client_id_is_stored_once_within_the_window(b: Backend) {
@@ -315,6 +378,92 @@ async fn a_page_of_conversations_is_the_most_recent(b: Backend) {
     assert_eq!(all.len(), 3);
 }
 
+/// v1.2 push: the VAPID key is made once (a second node's fresh key is ignored) and survives a
+/// reopen of a durable store; subscriptions are per user and endpoint, capped, removable; the
+/// settings default to previews on and nothing muted.
+async fn push_keys_subscriptions_and_settings_are_kept(b: Backend) {
+    use banter_protocol::http::{PushKeys, PushSettings, PushSubscription};
+    let store = b.open();
+    let first = store.push(|p| p.vapid_key(&[7; 32])).await.expect("key");
+    assert_eq!(first, [7; 32]);
+    let again = store.push(|p| p.vapid_key(&[9; 32])).await.expect("key");
+    assert_eq!(again, first, "made once");
+    let sub = |endpoint: &str| PushSubscription {
+        endpoint: endpoint.into(),
+        expiration_time: None,
+        keys: PushKeys {
+            p256dh: "BPk".into(),
+            auth: "YXV0aA".into(),
+        },
+    };
+    let (a, b2, c) = (sub("https://p/a"), sub("https://p/b"), sub("https://p/c"));
+    let (a2, b3, c2) = (a.clone(), b2.clone(), c.clone());
+    let stored = store
+        .push(move |p| {
+            Ok((
+                p.subscribe("ada", &a2, 2)?,
+                p.subscribe("ada", &b3, 2)?,
+                p.subscribe("ada", &c2, 2)?,
+                p.subscribe("ada", &a2, 2)?,
+            ))
+        })
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        stored,
+        (true, true, false, true),
+        "two at most; a repeat replaces"
+    );
+    let mut held = store.push(|p| p.subscriptions("ada")).await.expect("subs");
+    held.sort_by(|x, y| x.endpoint.cmp(&y.endpoint));
+    assert_eq!(held, [a.clone(), b2.clone()]);
+    assert!(
+        store
+            .push(|p| p.subscriptions("bob"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let gone = store
+        .push(|p| {
+            Ok((
+                p.unsubscribe("ada", "https://p/a")?,
+                p.unsubscribe("ada", "https://p/a")?,
+            ))
+        })
+        .await
+        .expect("unsubscribe");
+    assert_eq!(gone, (true, false));
+
+    let defaults = store.push(|p| p.settings("ada")).await.expect("settings");
+    assert_eq!(defaults, PushSettings::default());
+    store
+        .push(|p| {
+            p.set_previews("ada", false)?;
+            p.set_muted("ada", "ops", true)?;
+            p.set_muted("ada", "dev", true)?;
+            p.set_muted("ada", "dev", false)
+        })
+        .await
+        .expect("set");
+    let want = PushSettings {
+        previews: false,
+        muted: vec!["ops".into()],
+    };
+    assert_eq!(store.push(|p| p.settings("ada")).await.unwrap(), want);
+    assert_eq!(
+        store.push(|p| p.settings("bob")).await.unwrap(),
+        PushSettings::default()
+    );
+    if b.durable {
+        let store = b.reopen(store);
+        assert_eq!(store.push(|p| p.vapid_key(&[1; 32])).await.unwrap(), first);
+        assert_eq!(store.push(|p| p.settings("ada")).await.unwrap(), want);
+        let held = store.push(|p| p.subscriptions("ada")).await.unwrap();
+        assert_eq!(held, [b2]);
+    }
+}
+
 /// Instantiates every promise for every backend.
 macro_rules! contract {
     ($($promise:ident),* $(,)?) => {
@@ -341,6 +490,7 @@ macro_rules! contract {
 
 contract!(
     seq_is_gap_free_under_concurrent_appends,
+    a_burst_is_stored_in_the_order_sent_and_deduped_within_it,
     a_client_id_is_stored_once_within_the_window,
     a_durable_store_dedupes_across_a_reopen,
     epochs_name_the_life_of_a_room,
@@ -352,6 +502,7 @@ contract!(
     only_the_author_changes_and_a_deleted_message_is_gone,
     a_change_is_deduped_by_client_id_and_limits_hold,
     a_reply_to_a_reply_joins_the_root_thread,
+    push_keys_subscriptions_and_settings_are_kept,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it

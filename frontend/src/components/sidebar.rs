@@ -316,10 +316,17 @@ pub fn Sidebar(
                     id="notify-toggle"
                     class="secondary small"
                     hidden=move || !can_ask.get()
-                    on:click=move |_| notify::request(move |_| can_ask.set(false))
+                    on:click=move |_| notify::request(move |ok| {
+                        can_ask.set(false);
+                        if ok {
+                            crate::push::enable_later(chat);
+                        }
+                    })
                 >
                     "Enable notifications"
                 </button>
+                <super::MuteToggle />
+                <super::PushPreviews />
             </div>
         </aside>
     }

@@ -13,7 +13,7 @@ mod search;
 pub use accounts::{Login, LoginOk, PasswordChange, Signup};
 pub use admin::{Account, InviteInfo, NewInvite, NewUser, UserInfo, UserPatch};
 pub use members::{CreateRoom, Member, MemberList, SetRole};
-pub use push::{PushKey, PushKeys, PushSubscription};
+pub use push::{PushKey, PushKeys, PushNotice, PushSettings, PushSubscription};
 pub use search::{SearchHit, SearchResults};
 
 /// Body of `POST /api/rooms/{room}/messages`.

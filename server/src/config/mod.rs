@@ -3,6 +3,7 @@
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
 pub mod files;
+pub mod push;
 pub mod search;
 
 use std::net::SocketAddr;
@@ -342,6 +343,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub search: search::SearchConfig,
+
+    #[command(flatten)]
+    pub push: push::PushConfig,
 
     #[command(flatten)]
     pub files: files::FilesConfig,

@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 
 mod file_response;
 pub mod files;
+pub mod push;
 pub mod search;
 
 use crate::AppState;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .merge(search::router())
+        .merge(push::router())
         .merge(lifecycle::router())
 }
 

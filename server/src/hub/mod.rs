@@ -130,9 +130,15 @@ struct Inner {
     closing: AtomicBool,
     /// Store reads for joins and replays in flight, per node and per room.
     reads: ReadGate,
+    /// Told of every message stored through this node (Web Push): see [`Hub::on_post`].
+    post_hook: std::sync::OnceLock<PostHook>,
     /// v1.2: the files messages carry (see `files.rs`), set once at start.
     files: std::sync::OnceLock<files::FilesHook>,
 }
+
+/// Called with each message stored through this node (after it is published), and its
+/// conversation's members; on the store's completion thread: it must not block.
+pub type PostHook = Arc<dyn Fn(&Stored, Option<&Members>) + Send + Sync>;
 
 /// What an append is besides a message's text (v1.2): a reply's parent, or a change.
 #[derive(Debug, Default)]
@@ -181,6 +187,7 @@ impl Hub {
                 dirty: Mutex::new(Vec::new()),
                 closing: AtomicBool::new(false),
                 reads: ReadGate::new(cfg.replay_reads),
+                post_hook: std::sync::OnceLock::new(),
                 files: std::sync::OnceLock::new(),
                 cfg,
             }),
@@ -446,11 +453,27 @@ impl Hub {
                             skip,
                         );
                     }
+                    if let Some(hook) = inner.post_hook.get()
+                        && a.stored.msg().is_some()
+                    {
+                        hook(&a.stored, members.as_ref());
+                    }
                 }
                 reply(result);
             }),
         );
         Ok(())
+    }
+
+    /// Sets the hook told of every message stored through this node (once: Web Push's; a
+    /// second call is ignored).
+    pub fn on_post(&self, hook: PostHook) {
+        let _ = self.inner.post_hook.set(hook);
+    }
+
+    /// Whether `name` has a connection on this node.
+    pub fn is_connected(&self, name: &str) -> bool {
+        self.inner.users.contains(name)
     }
 
     /// Makes `peer` reachable by direct messages to `name`.

@@ -34,6 +34,10 @@ pub trait Bus: Send + Sync + 'static {
     /// other nodes.
     fn direct(&self, to: &str, room: &str, frame: &Frame);
 
+    /// Whether `name` has a connection on some node (its direct messages are routed there,
+    /// see [`Bus::user`]): Web Push is only for users with none. May block.
+    fn online(&self, name: &str) -> Result<bool, StoreError>;
+
     /// Whether the bus is connected now (for `/readyz`).
     fn ready(&self) -> bool;
 

@@ -13,6 +13,7 @@ use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
 
 use super::positions::{MemoryPositions, Position, Positions, PositionsDone};
+use super::push::{MemoryPush, PushStore};
 use super::{
     AppendDone, Bus, Entry, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
 };
@@ -27,6 +28,8 @@ pub struct Store {
     history: Arc<dyn History>,
     bus: Option<Arc<dyn Bus>>,
     positions: Arc<dyn Positions>,
+    /// Web Push's key, subscriptions and settings (`store/push.rs`).
+    push: Arc<dyn PushStore>,
     calls: Arc<Semaphore>,
     /// Told of each room a commit changed (the search indexer): see [`Store::on_commit`].
     committed: Arc<OnceLock<CommitHook>>,
@@ -44,6 +47,7 @@ impl Store {
             history,
             bus,
             positions: Arc::new(MemoryPositions::default()),
+            push: Arc::new(MemoryPush::default()),
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
             committed: Arc::new(OnceLock::new()),
         }
@@ -53,6 +57,31 @@ impl Store {
     pub fn with_positions(mut self, positions: Arc<dyn Positions>) -> Self {
         self.positions = positions;
         self
+    }
+
+    /// The same store, keeping Web Push's data in `push`.
+    pub fn with_push(mut self, push: Arc<dyn PushStore>) -> Self {
+        self.push = push;
+        self
+    }
+
+    /// Runs `f` with the push store on the blocking pool (see [`PushStore`]).
+    pub async fn push<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn PushStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let p = self.push.clone();
+        self.blocking(move || f(&*p)).await
+    }
+
+    /// Whether `name` has a connection on another node of the cluster (see [`Bus::online`]);
+    /// `false` on one node.
+    pub async fn online_elsewhere(&self, name: &str) -> Result<bool, StoreError> {
+        let Some(bus) = self.bus.clone() else {
+            return Ok(false);
+        };
+        let name = name.to_owned();
+        self.blocking(move || bus.online(&name)).await
     }
 
     /// `user`'s read positions (see [`Positions::positions`]).

@@ -33,6 +33,7 @@ mod history;
 pub mod memory;
 pub mod open;
 mod positions;
+pub mod push;
 pub mod redis;
 pub mod sqlite;
 
@@ -49,6 +50,7 @@ pub use handle::{CommitHook, Store};
 pub use history::{History, Thread};
 pub use open::{Settings, open};
 pub use positions::{MAX_POSITIONS, MemoryPositions, Position, Positions, PositionsDone};
+pub use push::{MemoryPush, PushStore};
 pub use sqlite::Sync as SqliteSync;
 
 /// An entry as it is kept in memory: the typed value and its frame, encoded once.

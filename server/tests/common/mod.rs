@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod process;
+pub mod push;
 
 use std::net::SocketAddr;
 

@@ -48,8 +48,13 @@ impl RedisStore {
         Ok(RedisStore { shards })
     }
 
-    fn of(&self, id: &str) -> &Shard {
+    pub(super) fn of(&self, id: &str) -> &Shard {
         &self.shards[place(id, self.shards.len())]
+    }
+
+    /// The first shard: where what the whole cluster shares once lives (the VAPID key).
+    pub(super) fn first(&self) -> &Shard {
+        &self.shards[0]
     }
 }
 
@@ -196,6 +201,10 @@ impl Positions for RedisStore {
 impl Bus for RedisStore {
     fn ready(&self) -> bool {
         self.shards.iter().all(<Shard as Bus>::ready)
+    }
+
+    fn online(&self, name: &str) -> Result<bool, StoreError> {
+        self.of(name).online(name)
     }
 
     fn attach(&self, sink: Weak<dyn Sink>) {

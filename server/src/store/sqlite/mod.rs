@@ -12,6 +12,7 @@ mod failures;
 mod ids;
 mod lifecycle;
 mod positions;
+mod push;
 mod recent;
 mod schema;
 mod writer;
@@ -46,7 +47,10 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         max_bytes: s.max_bytes,
     })?;
     let history = Arc::new(history);
-    Ok(Store::new(history.clone(), None).with_positions(history))
+    let push = Arc::new(push::SqlitePush::open(&s.data_dir)?);
+    Ok(Store::new(history.clone(), None)
+        .with_positions(history)
+        .with_push(push))
 }
 
 /// Readers kept open between reads.

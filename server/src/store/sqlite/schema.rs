@@ -67,6 +67,26 @@ CREATE TABLE IF NOT EXISTS read_positions (
 ) WITHOUT ROWID;
 ";
 
+/// Web Push (v1.2, added after schema 3; a build without it ignores the tables): the server's
+/// VAPID key (in `meta`, key `vapid`), each user's subscriptions by endpoint, and their
+/// notification settings (previews off, muted rooms). See `sqlite/push.rs`.
+const PUSH: &str = "
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+    user     TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    json     TEXT NOT NULL,
+    PRIMARY KEY (user, endpoint)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS push_no_previews (
+    user TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS push_muted (
+    user TEXT NOT NULL,
+    room TEXT NOT NULL,
+    PRIMARY KEY (user, room)
+) WITHOUT ROWID;
+";
+
 /// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`, or `legacy-dm-…-2` (`-3`, …) when a
 /// room of that name exists already: the migration never stops a start on a name clash.
 fn rename_legacy_dm_rooms(conn: &Connection) -> rusqlite::Result<()> {
@@ -199,7 +219,7 @@ pub fn open_writer(
     // renamed, so nothing planted there before can appear in a private conversation.
     let setup = format!(
         "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON; \
-         BEGIN; {SCHEMA} {READ_POSITIONS}",
+         BEGIN; {SCHEMA} {READ_POSITIONS} {PUSH}",
         sync.pragma()
     );
     conn.execute_batch(&setup)
