@@ -527,6 +527,42 @@ async fn deleting_the_last_message_using_a_file_removes_it() {
 }
 
 #[tokio::test]
+async fn a_websocket_delete_removes_the_file_of_a_websocket_send() {
+    let server = start(&[]).await;
+    let (_, info) = upload(
+        &server,
+        "lobby",
+        "ada",
+        "a.txt",
+        "text/plain",
+        b"ws".to_vec(),
+    )
+    .await;
+    let id = info["id"].as_str().unwrap().to_owned();
+    let mut ada = Client::connect(&server).await;
+    ada.join("lobby", "ada").await;
+    let send = ClientMsg::Send {
+        room: "lobby".into(),
+        text: "see attached".into(),
+        client_id: Some("w1".into()),
+        reply_to: None,
+        files: vec![id.clone()],
+    };
+    let seq = ada.ask(send).await.expect("stored");
+    let delete = ClientMsg::Delete {
+        room: "lobby".into(),
+        seq,
+        client_id: Some("w2".into()),
+    };
+    ada.ask(delete).await.expect("deleted");
+    banter_testkit::retry("the file is removed", || {
+        let (s, id) = (&server, id.clone());
+        async move { (fetch(s, &id, "").await.status() == StatusCode::NOT_FOUND).then_some(()) }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_file_still_used_by_another_message_survives_a_deletion() {
     let server = start(&[]).await;
     let (_, info) = upload(
