@@ -4,7 +4,8 @@
 //! decrypts each payload (RFC 8291 `aes128gcm`) to check what it says; the VAPID JWT is checked
 //! against the key of `GET /api/push/key`. A user who is connected gets no push; a busy room
 //! gives few pushes; a `410` removes the subscription; previews off and muted rooms hold; a
-//! loopback endpoint is refused without the allow flag.
+//! loopback endpoint is refused without the allow flag; a private room's mention reaches
+//! only its members; a group conversation's message pushes each member.
 
 mod common;
 
@@ -341,4 +342,106 @@ async fn on_a_token_server_the_token_says_who_and_a_room_limited_token_may_not_s
     assert_eq!(res.status(), 201);
     let n = service.next_for(&bob).await;
     assert_eq!(n.body, "ada: @bob see this");
+}
+
+/// A push carries a preview, so it goes only to readers: a mention of a non-member in a private
+/// room pushes nothing to them (a member named beside them is pushed); a group conversation's
+/// message pushes each of its members but the sender.
+#[tokio::test]
+async fn pushes_reach_only_readers_of_private_rooms_and_every_member_of_a_group() {
+    const SECRET: &str = "push-test-secret-0123456789abcdef";
+    let mut service = PushService::start().await;
+    let base = service.base.clone();
+    let server = start_server_with(move |c| {
+        c.auth = banter_server::config::AuthKind::Token;
+        c.auth_secret = Some(SECRET.into());
+        c.push.push_allow_endpoints = vec![base];
+        c.push.push_batch = Duration::from_millis(1);
+    })
+    .await;
+    let as_user = |user: &str, method: reqwest::Method, path: &str, body: Value| {
+        let (url, token) = (server.http(path), sign(SECRET, user, None));
+        async move {
+            let res = reqwest::Client::new()
+                .request(method, url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (bob, cy) = (Browser::new(&service, "bob"), Browser::new(&service, "cy"));
+    for (user, b) in [("bob", &bob), ("cy", &cy)] {
+        let sub = serde_json::to_value(&b.sub).unwrap();
+        let (status, _) =
+            as_user(user, reqwest::Method::POST, "/api/push/subscriptions", sub).await;
+        assert_eq!(status, 201);
+    }
+    let post = reqwest::Method::POST;
+    let created = json!({"room": "secret", "private": true});
+    assert_eq!(
+        as_user("ada", post.clone(), "/api/rooms", created).await.0,
+        201
+    );
+    let member = json!({"role": "member"});
+    let path = "/api/rooms/secret/members/cy";
+    assert_eq!(
+        as_user("ada", reqwest::Method::PUT, path, member).await.0,
+        201
+    );
+    let text = json!({"text": "@bob @cy the plan"});
+    let path = "/api/rooms/secret/messages";
+    assert_eq!(as_user("ada", post.clone(), path, text).await.0, 201);
+    let text = json!({"text": "@bob in public"});
+    let path = "/api/rooms/dev/messages";
+    assert_eq!(as_user("ada", post.clone(), path, text).await.0, 201);
+    // The first two pushes: cy's for the private room, bob's for the public one (had the
+    // private room's mention reached bob, it would be among them).
+    let mut first = Vec::new();
+    for _ in 0..2 {
+        let got = service.next().await;
+        let b = if got.id == bob.id { &bob } else { &cy };
+        let n = b.decrypt(&got.body);
+        first.push((got.id, n.room, n.body));
+    }
+    first.sort();
+    assert_eq!(
+        first,
+        [
+            ("bob".into(), "dev".into(), "ada: @bob in public".into()),
+            (
+                "cy".into(),
+                "secret".into(),
+                "ada: @bob @cy the plan".into()
+            ),
+        ]
+    );
+
+    let group = json!({"members": ["ada", "bob", "cy"]});
+    let (status, made) = as_user("ada", post.clone(), "/api/conversations", group).await;
+    assert!(status == 201 || status == 200, "{status} {made}");
+    let room = made["room"].as_str().expect("the group's id").to_owned();
+    let path = format!("/api/rooms/{room}/messages");
+    let text = json!({"text": "hello all"});
+    assert_eq!(as_user("ada", post, &path, text).await.0, 201);
+    let mut told = Vec::new();
+    for _ in 0..2 {
+        let got = service.next().await;
+        let b = if got.id == bob.id { &bob } else { &cy };
+        let n = b.decrypt(&got.body);
+        assert_eq!(
+            (n.room.as_str(), n.body.as_str()),
+            (room.as_str(), "ada: hello all")
+        );
+        told.push(got.id);
+    }
+    told.sort();
+    assert_eq!(
+        told,
+        ["bob", "cy"],
+        "every member of the group but the sender"
+    );
 }

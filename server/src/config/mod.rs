@@ -2,6 +2,7 @@
 //!
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
+pub mod files;
 pub mod push;
 pub mod search;
 
@@ -349,6 +350,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub rooms: rooms::RoomsConfig,
+
+    #[command(flatten)]
+    pub files: files::FilesConfig,
 }
 
 /// `--auth`: how clients are identified.

@@ -100,8 +100,8 @@ impl Hub {
             limits: self.inner.cfg.lifecycle.limits(),
         };
         let extra = Extra {
-            reply_to: None,
             change: Some(change),
+            ..Extra::default()
         };
         self.append(room, actor, subject, None, None, None, extra, reply)
     }

@@ -22,11 +22,13 @@
 mod access;
 mod budget;
 pub mod conversations;
+mod files;
 mod fold;
 mod join;
 mod lifecycle;
 mod peer;
 mod positions;
+mod post;
 mod presence;
 pub mod presence_batch;
 mod presence_tick;
@@ -44,7 +46,6 @@ use banter_protocol::{ErrorCode, Limits, PresenceState, ValidationError};
 
 use crate::limit::reads::{ReadGate, ReadLimits};
 pub use crate::outbox::Outbound;
-use crate::rooms::access::Act;
 pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
@@ -138,6 +139,8 @@ struct Inner {
     post_hook: std::sync::OnceLock<PostHook>,
     /// v1.2: who is a server admin (`--auth accounts`; see [`Hub::set_admins`]).
     admins: std::sync::OnceLock<access::Admins>,
+    /// v1.2: the files messages carry (see `files.rs`), set once at start.
+    files: std::sync::OnceLock<files::FilesHook>,
 }
 
 /// Called with each message stored through this node (after it is published), and its
@@ -149,6 +152,8 @@ pub type PostHook = Arc<dyn Fn(&Stored, Option<&Members>) + Send + Sync>;
 pub struct Extra {
     pub reply_to: Option<u64>,
     pub change: Option<crate::store::NewChange>,
+    /// v1.2: the files a message carries (checked: uploaded to its room).
+    pub files: Vec<banter_protocol::FileInfo>,
 }
 
 /// A store failure, as a client sees it.
@@ -196,6 +201,7 @@ impl Hub {
                 reads: ReadGate::new(cfg.replay_reads),
                 post_hook: std::sync::OnceLock::new(),
                 admins: std::sync::OnceLock::new(),
+                files: std::sync::OnceLock::new(),
                 cfg,
             }),
         }
@@ -326,76 +332,6 @@ impl Hub {
             .is_some_and(|r| r.lock().is_member(peer_id))
     }
 
-    /// Stores a message, then publishes it to the room and calls `reply`: the one path for
-    /// WebSocket sends, HTTP posts and classic clients. Validates every field first (a bad one
-    /// is refused before anything is stored); in a private conversation, `user` must be a
-    /// member (the loaded room or the cache knows; else the store is read). A
-    /// `client_id` already seen from the same `user` in this room within the dedupe window
-    /// stores nothing: `reply` gets the original message with `duplicate: true`. With
-    /// `reply_to` (v1.2) the message answers that one; the store checks it exists in the room
-    /// and stores the thread's root. `reply` runs on the store's thread: it must not block.
-    pub async fn post(
-        &self,
-        room: &str,
-        user: &str,
-        text: &str,
-        client_id: Option<&str>,
-        reply_to: Option<u64>,
-        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
-    ) -> Result<(), ValidationError> {
-        let (checked, name) = (self.check_room(room)?, self.inner.cfg.limits.name(user)?);
-        if banter_protocol::is_conversation(checked) && self.member_now(checked, name).is_none() {
-            // Only the store knows the members: read them (they stay in the members cache).
-            self.member(checked, name).await?;
-        }
-        self.allow(checked, name, Act::Post).await?;
-        self.post_inner(room, user, text, client_id, reply_to, reply)
-    }
-
-    /// [`Hub::post`] for a sender already in the room (a WebSocket's `send`, a classic client):
-    /// a conversation's members are then known in memory, so nothing waits for the store. When
-    /// only the store knows them (never, for a joined sender), `unavailable`: retry.
-    pub fn post_now(
-        &self,
-        room: &str,
-        user: &str,
-        text: &str,
-        client_id: Option<&str>,
-        reply_to: Option<u64>,
-        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
-    ) -> Result<(), ValidationError> {
-        let (checked, name) = (self.check_room(room)?, self.inner.cfg.limits.name(user)?);
-        self.allow_now(checked, name, Act::Post)?;
-        self.post_inner(room, user, text, client_id, reply_to, reply)
-    }
-
-    /// [`Hub::post_now`] once the room's rule allowed it.
-    fn post_inner(
-        &self,
-        room: &str,
-        user: &str,
-        text: &str,
-        client_id: Option<&str>,
-        reply_to: Option<u64>,
-        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
-    ) -> Result<(), ValidationError> {
-        let room = self.check_room(room)?;
-        let user = self.inner.cfg.limits.name(user)?;
-        let members = if banter_protocol::is_conversation(room) {
-            match self.member_now(room, user) {
-                Some(m) => Some(m?),
-                None => return Err(refusal(&StoreError::Busy)),
-            }
-        } else {
-            None
-        };
-        let extra = Extra {
-            reply_to,
-            change: None,
-        };
-        self.append(room, user, text, client_id, members, None, extra, reply)
-    }
-
     /// Checks a room name: a room's, or a well-formed conversation id (whatever
     /// `--max-room-chars` says).
     pub fn check_room<'a>(&self, room: &'a str) -> Result<&'a str, ValidationError> {
@@ -427,6 +363,8 @@ impl Hub {
         let text = match &extra.change {
             Some(c) if c.kind.is_moderation() => text,
             Some(c) if c.kind != banter_protocol::ChangeKind::Edit => "",
+            // v1.2: a message of files alone may have no text.
+            None if text.is_empty() && !extra.files.is_empty() => "",
             _ => limits.text(text)?,
         };
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
@@ -438,6 +376,7 @@ impl Hub {
             members: members.as_ref().map(|m| (m.0.clone(), m.1.clone())),
             reply_to: extra.reply_to,
             change: extra.change,
+            files: extra.files,
         };
         let hub = self.clone();
         self.inner.store.append(
@@ -451,6 +390,7 @@ impl Hub {
                     inner
                         .rooms
                         .publish(a.stored.entry.room(), &a.epoch, a.stored.clone());
+                    hub.files_stored(a);
                     if let Some(m) = &members {
                         let store = &inner.store;
                         conversations::notify(

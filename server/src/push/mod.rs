@@ -4,7 +4,8 @@
 //! Off the post path: the hub's post hook ([`crate::hub::Hub::on_post`]) only works out the
 //! recipients ([`recipients`]) and `try_send`s a [`Notice`] per recipient into a bounded queue
 //! (`--push-queue`; when full, the notice is dropped and counted), so posting never waits. One
-//! worker task takes them in order: a user connected on this node or another
+//! worker task takes them in order, each only to readers of its room ([`readers`]: a private
+//! room's members; a group conversation's notice goes to its members): a user connected on this node or another
 //! ([`crate::store::Store::online_elsewhere`]) is skipped; the rest are batched per user
 //! ([`batch`]) and each batch delivered on its own task ([`deliver`], at most [`SENDS`] at once):
 //! settings and subscriptions from the store, muted rooms left out, the notice composed
@@ -121,6 +122,21 @@ fn offer(tx: &mpsc::Sender<Notice>, stored: &Stored, members: Option<&Members>) 
     if msg.deleted {
         return;
     }
+    if banter_protocol::is_group(&msg.room) {
+        // A group conversation: every member but the sender, found by the worker (module docs).
+        let notice = Notice {
+            user: String::new(),
+            room: msg.room.clone(),
+            from: msg.user.clone(),
+            text: compose::shown_text(msg),
+            mention: false,
+            with: None,
+        };
+        if tx.try_send(notice).is_err() {
+            metrics::push_skipped(PushSkipped::Dropped, 1);
+        }
+        return;
+    }
     for r in recipients::of(msg, members) {
         let notice = Notice {
             user: r.user,
@@ -134,6 +150,31 @@ fn offer(tx: &mpsc::Sender<Notice>, stored: &Stored, members: Option<&Members>) 
             metrics::push_skipped(PushSkipped::Dropped, 1);
         }
     }
+}
+
+/// The notices `n` stands for, each to a reader of its room only: a group conversation's (no
+/// user) becomes one per member but the sender, a mention among them marked; any other goes
+/// only if its user may read the room (a private room's members, no one banned: the rooms'
+/// one rule, `rooms::may_read`), since a push carries a preview.
+async fn readers(hub: &Hub, n: Notice) -> Vec<Notice> {
+    if !n.user.is_empty() {
+        let may = crate::rooms::may_read(hub, &n.user, &n.room).await.is_ok();
+        return if may { vec![n] } else { Vec::new() };
+    }
+    let Ok(access) = hub.access(&n.room).await else {
+        return Vec::new();
+    };
+    let named = recipients::mentioned(&n.text);
+    access
+        .users
+        .iter()
+        .filter(|(user, s)| s.role.is_some() && !s.banned && **user != n.from)
+        .map(|(user, _)| Notice {
+            user: user.clone(),
+            mention: named.contains(user),
+            ..n.clone()
+        })
+        .collect()
 }
 
 /// Whether `user` has a connection on this node or another.
@@ -173,11 +214,15 @@ async fn worker(push: Push, hub: Hub, mut rx: mpsc::Receiver<Notice>, stop: Canc
             _ = stop.cancelled() => break,
             got = rx.recv() => {
                 let Some(n) = got else { break };
-                if online(&hub, &n.user).await {
-                    metrics::push_skipped(PushSkipped::Online, 1);
-                    continue;
+                let mut ready = Vec::new();
+                for n in readers(&hub, n).await {
+                    if online(&hub, &n.user).await {
+                        metrics::push_skipped(PushSkipped::Online, 1);
+                        continue;
+                    }
+                    ready.extend(batches.add(n, Instant::now()));
                 }
-                batches.add(n, Instant::now()).into_iter().collect()
+                ready
             }
             () = wake => batches.due(Instant::now()),
         };

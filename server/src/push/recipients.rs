@@ -4,8 +4,8 @@
 //!
 //! Invariant: a push carries a preview of the text, so it goes only to someone who may read
 //! the message: in a conversation its two members only (a mention of a third person there
-//! pushes nothing); in a room, [`may_read`] decides (every room is public today: the one place
-//! to add private rooms' membership).
+//! pushes nothing); in a room, the people it names (the worker then keeps only those who may
+//! read the room: `push::readers`); a group conversation's members are found by the worker.
 
 use banter_protocol::ChatMessage;
 
@@ -39,7 +39,7 @@ pub fn of(msg: &ChatMessage, members: Option<&Members>) -> Vec<Recipient> {
         return out;
     }
     for name in named {
-        if name != msg.user && may_read(&name, &msg.room) {
+        if name != msg.user {
             out.push(Recipient {
                 user: name,
                 mention: true,
@@ -47,11 +47,6 @@ pub fn of(msg: &ChatMessage, members: Option<&Members>) -> Vec<Recipient> {
         }
     }
     out
-}
-
-/// Whether `user` may read `room` (a room, not a conversation): see the module docs.
-fn may_read(_user: &str, _room: &str) -> bool {
-    true
 }
 
 /// Part of a name after `@` (the web app's rule in `frontend/src/markup.rs`).
