@@ -91,6 +91,7 @@ search-batch = 500
 search-max-query-chars = 100
 search-max-terms = 8
 search-page-max = 50
+search-rank-window = 1500
 search-max-offset = 500
 "#;
 

@@ -116,7 +116,10 @@ pub fn round(a: &BenchArgs, s: &mut Session, round: usize) -> Result<()> {
                     r.ack_latency_ms.p99,
                     crate::report::opt(r.server_cpu_pct, 0),
                 );
-                (line, (r.acked == 0).then(|| format!("{scenario}: nothing acked")))
+                (
+                    line,
+                    (r.acked == 0).then(|| format!("{scenario}: nothing acked")),
+                )
             },
         )?;
     }

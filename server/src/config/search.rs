@@ -33,6 +33,12 @@ pub struct SearchConfig {
     #[arg(long, env = "BANTER_SEARCH_PAGE_MAX", default_value_t = 100)]
     pub search_page_max: usize,
 
+    /// Matches a search ranks at most, the newest ones (per index, after the permission
+    /// filter): a query over a common word ranks its newest N by relevance and recency instead
+    /// of all of them. At least a page's depth (`--search-max-offset` + a page) is always read.
+    #[arg(long, env = "BANTER_SEARCH_RANK_WINDOW", default_value_t = 2000)]
+    pub search_rank_window: usize,
+
     /// How deep pages go: results past this many are not served (a `cursor` stops there).
     #[arg(long, env = "BANTER_SEARCH_MAX_OFFSET", default_value_t = 1000)]
     pub search_max_offset: usize,
