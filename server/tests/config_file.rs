@@ -88,6 +88,7 @@ redis-aof-rewrite-after-delete = "2m"
 search = "false"
 search-index = "/var/lib/banter/search.db"
 search-batch = 500
+search-indexer-nice = 5
 search-max-query-chars = 100
 search-max-terms = 8
 search-page-max = 50

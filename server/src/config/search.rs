@@ -18,8 +18,14 @@ pub struct SearchConfig {
     pub search_index: Option<PathBuf>,
 
     /// Entries the indexer writes per transaction at most.
-    #[arg(long, env = "BANTER_SEARCH_BATCH", default_value_t = 1000)]
+    #[arg(long, env = "BANTER_SEARCH_BATCH", default_value_t = 5000)]
     pub search_batch: usize,
+
+    /// The indexer thread's nice value (0–19; Linux): above 0 it yields the CPU to posting and
+    /// fan-out when the machine is busy, and catches up when it is not.
+    #[arg(long, env = "BANTER_SEARCH_INDEXER_NICE", default_value_t = 10,
+          value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub search_indexer_nice: i32,
 
     /// Longest search query, in characters.
     #[arg(long, env = "BANTER_SEARCH_MAX_QUERY_CHARS", default_value_t = 256)]

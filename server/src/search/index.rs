@@ -53,6 +53,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS grams USING fts5(
     tokenize = 'trigram case_sensitive 0 remove_diacritics 1');
 INSERT INTO words (words, rank) VALUES ('secure-delete', 1);
 INSERT INTO grams (grams, rank) VALUES ('secure-delete', 1);
+-- Merge 8 segments of a level at once, not 4: fewer rewrites of the same postings (a third
+-- less CPU per message indexed), a few more segments for a search to read.
+INSERT INTO words (words, rank) VALUES ('automerge', 8);
+INSERT INTO grams (grams, rank) VALUES ('automerge', 8);
 CREATE TABLE IF NOT EXISTS progress (
     room  TEXT PRIMARY KEY,
     epoch TEXT NOT NULL,

@@ -150,9 +150,13 @@ impl Search {
         let dirty = Arc::new(Dirty::default());
         let indexer = Indexer::new(conn, store.history().clone(), cfg.search_batch);
         let feed = dirty.clone();
+        let nice = cfg.search_indexer_nice;
         std::thread::Builder::new()
             .name("banter-search".into())
-            .spawn(move || indexer.run(feed))
+            .spawn(move || {
+                lower_priority(nice);
+                indexer.run(feed)
+            })
             .map_err(|e| SearchError::Failed(e.to_string()))?;
         let hook = Arc::downgrade(&dirty);
         store.on_commit(Arc::new(move |room| {
@@ -257,6 +261,19 @@ impl Search {
             .then(|| format!("{offset}.{}.{}", page.now, page.upto));
         Ok(SearchResults { results, next })
     }
+}
+
+/// Gives the calling thread (the indexer) the nice value `nice`: on Linux a thread's own (with
+/// `PRIO_PROCESS` and no pid, `setpriority` sets the calling thread's only). Best effort.
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice > 0
+        && let Err(e) = rustix::process::setpriority_process(None, nice)
+    {
+        tracing::debug!(error = %e, "search indexer: cannot lower its priority");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// A first page ranks what the index holds now: up to its newest id (later pages keep it).
