@@ -15,6 +15,8 @@
 //! Permissions ([`Reader`]) are a `WHERE` clause of the same statement as the match, so a page
 //! is cut after filtering: never short or empty because of them.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, Row, params_from_iter, types::Value};
 
 use banter_protocol::http::SearchHit;
@@ -143,15 +145,20 @@ pub fn run(
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args), hit)?
         .collect::<rusqlite::Result<_>>()?;
-    rows.into_iter()
+    let mut marked = match &words {
+        Some(m) => highlights(conn, m, rows.iter().map(|(id, _)| *id))?,
+        None => HashMap::new(),
+    };
+    Ok(rows
+        .into_iter()
         .map(|(id, mut h)| {
-            h.snippet = match snippet(conn, id, words.as_deref())? {
-                Some(s) => s,
+            h.snippet = match marked.remove(&id) {
+                Some(m) => text::snippet(&m),
                 None => text::snippet(&text::mark(&h.text, &query.terms)),
             };
-            Ok(h)
+            h
         })
-        .collect()
+        .collect())
 }
 
 /// The `WHERE` of a search over `d`: [`readable`], then `from:` and `in:` when given (only
@@ -183,21 +190,32 @@ fn hit(r: &Row<'_>) -> rusqlite::Result<(i64, SearchHit)> {
     ))
 }
 
-/// The highlighted snippet of doc `id` from the `words` match (none when only a substring
-/// matched: the caller marks those).
-fn snippet(conn: &Connection, id: i64, words: Option<&str>) -> rusqlite::Result<Option<String>> {
-    let Some(m) = words else { return Ok(None) };
-    let found: Option<String> = conn
-        .prepare_cached(
-            "SELECT highlight(words, 0, ?1, ?2) FROM words WHERE words MATCH ?3 AND rowid = ?4",
-        )?
+/// The `words` match of each of `ids` highlighted (none for a doc only a substring matched:
+/// the caller marks those). One pass of FTS5 over the ids' range (a query's terms are read once,
+/// not once per hit: a prefix of a common word has many), keeping only `ids`.
+fn highlights(
+    conn: &Connection,
+    m: &str,
+    ids: impl Iterator<Item = i64>,
+) -> rusqlite::Result<HashMap<i64, String>> {
+    let ids: Vec<i64> = ids.collect();
+    let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let list = serde_json::to_string(&ids).unwrap_or_default();
+    // `rowid + 0`: a filter on each row FTS5 gives, not one FTS5 query per id.
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid, highlight(words, 0, ?1, ?2) FROM words
+         WHERE words MATCH ?3 AND rowid BETWEEN ?4 AND ?5
+           AND rowid + 0 IN (SELECT value FROM json_each(?6))",
+    )?;
+    let found = stmt
         .query_map(
-            rusqlite::params![OPEN.to_string(), CLOSE.to_string(), m, id],
-            |r| r.get(0),
+            rusqlite::params![OPEN.to_string(), CLOSE.to_string(), m, lo, hi, list],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?
-        .next()
-        .transpose()?;
-    Ok(found.map(|h| text::snippet(&h)))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(found)
 }
 
 #[cfg(test)]
