@@ -84,6 +84,47 @@ pub fn run(
         // Only punctuation under three characters: nothing can match it.
         return Ok(Vec::new());
     }
+    // Word matches rank before substring-only ones: when the words alone fill the page (and
+    // one more), the substrings cannot change it, and the trigram index is not read.
+    let mut rows = Vec::new();
+    if words.is_some() && grams.is_some() {
+        rows = page_rows(conn, query, reader, page, words.as_deref(), None)?;
+    }
+    if rows.len() <= page.limit {
+        rows = page_rows(
+            conn,
+            query,
+            reader,
+            page,
+            words.as_deref(),
+            grams.as_deref(),
+        )?;
+    }
+    let mut marked = match &words {
+        Some(m) => highlights(conn, m, rows.iter().map(|(id, _)| *id))?,
+        None => HashMap::new(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, mut h)| {
+            h.snippet = match marked.remove(&id) {
+                Some(m) => text::snippet(&m),
+                None => text::snippet(&text::mark(&h.text, &query.terms)),
+            };
+            h
+        })
+        .collect())
+}
+
+/// The rows of `page` matched through `words` and/or `grams` (filters alone with neither).
+fn page_rows(
+    conn: &Connection,
+    query: &Query,
+    reader: &Reader,
+    page: &Page,
+    words: Option<&str>,
+    grams: Option<&[String]>,
+) -> rusqlite::Result<Vec<(i64, SearchHit)>> {
     let mut args: Vec<Value> = Vec::new();
     let filter = filter(query, reader, &mut args);
     let mut arg = |v: Value| {
@@ -107,8 +148,8 @@ pub fn run(
         // The index drives each leg (CROSS JOIN): newest matches first, each checked against the
         // filter as it comes, and FTS5 stops at the window.
         let mut legs = Vec::new();
-        if let Some(m) = &words {
-            let m = arg(Value::Text(m.clone()));
+        if let Some(m) = words {
+            let m = arg(Value::Text(m.to_owned()));
             legs.push(format!(
                 "SELECT * FROM (SELECT f.rowid AS id, bm25(words) AS score
                  FROM words f CROSS JOIN docs d ON d.id = f.rowid
@@ -116,7 +157,7 @@ pub fn run(
                  ORDER BY f.rowid DESC LIMIT ?{window})"
             ));
         }
-        if let Some(likes) = &grams {
+        if let Some(likes) = grams {
             let likes: Vec<String> = likes
                 .iter()
                 .map(|l| format!("f.text LIKE ?{}", arg(Value::Text(l.clone()))))
@@ -141,24 +182,9 @@ pub fn run(
             legs.join(" UNION ALL ")
         )
     };
-    let rows: Vec<(i64, SearchHit)> = conn
-        .prepare_cached(&sql)?
+    conn.prepare_cached(&sql)?
         .query_map(params_from_iter(args), hit)?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut marked = match &words {
-        Some(m) => highlights(conn, m, rows.iter().map(|(id, _)| *id))?,
-        None => HashMap::new(),
-    };
-    Ok(rows
-        .into_iter()
-        .map(|(id, mut h)| {
-            h.snippet = match marked.remove(&id) {
-                Some(m) => text::snippet(&m),
-                None => text::snippet(&text::mark(&h.text, &query.terms)),
-            };
-            h
-        })
-        .collect())
+        .collect()
 }
 
 /// The `WHERE` of a search over `d`: [`readable`], then `from:` and `in:` when given (only
