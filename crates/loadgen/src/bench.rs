@@ -4,8 +4,9 @@
 //!
 //! For each round, each scenario is run against Banter, then Node, then naive axum (A, B, C, A …),
 //! each run on a freshly started server process on its own port, so no run inherits another's
-//! state. Scenarios: `connect` (setup rate), `idle` (memory per connection), `store` and
-//! `reactions` (Banter only: `bench_store.rs`, `bench_reactions.rs`) and a `fanout` rate
+//! state. Scenarios: `connect` (setup rate), `idle` (memory per connection), `store`,
+//! `reactions` and `search` (Banter only: `bench_store.rs`, `bench_reactions.rs`,
+//! `bench_search.rs`) and a `fanout` rate
 //! sweep (ascending target deliveries/s; a server leaves the sweep for the round after
 //! `--stop-after` consecutive rates it did not sustain, not counting runs disturbed by other
 //! processes). The round's result is the highest rate sustained (≥ 99.9 % delivered, p99 < 50 ms).
@@ -67,6 +68,9 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         if scen("reactions") && kinds.contains(&Kind::Banter) {
             crate::bench_reactions::round(&a, &mut s, round)?;
         }
+        if scen("search") && kinds.contains(&Kind::Banter) {
+            crate::bench_search::round(&a, &mut s, round)?;
+        }
     }
 
     let summary = crate::bench_summary::summarize(&a, &kinds, &s.runs);
@@ -78,6 +82,10 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
     let reactions_summary = crate::bench_reactions::summarize(&s.runs);
     if !reactions_summary.0.is_empty() {
         println!("{}", reactions_summary.0);
+    }
+    let search_summary = crate::bench_search::summarize(&s.runs);
+    if !search_summary.0.is_empty() {
+        println!("{}", search_summary.0);
     }
     if let Some(svg) = crate::bench_chart::fanout_svg(&kinds, &s.runs) {
         let name = if a.smoke {
@@ -93,6 +101,7 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
         "summary": summary.1,
         "store_summary": store_summary.1,
         "reactions_summary": reactions_summary.1,
+        "search_summary": search_summary.1,
         "runs": s.runs,
     });
     let doc = document(&a, common.threads, &started, results);
@@ -117,6 +126,7 @@ fn shrink_for_smoke(a: &mut BenchArgs) {
     a.connect_concurrency = a.connect_concurrency.min(8);
     a.wait_quiet = 0.0;
     a.retries = 0;
+    a.search_messages = a.search_messages.min(5_000);
 }
 
 /// The servers `--servers` names, each checked to be there.

@@ -34,8 +34,10 @@ pub struct BenchArgs {
     pub(crate) servers: Vec<String>,
     /// Only these scenarios (`connect`, `idle`, `fanout`, `store`: Banter's durable store
     /// beside a commit-per-message one; `reactions`: a reaction storm on Banter, `--clients`
-    /// members each reacting to one message; `--cluster` runs `fanout` and `store`).
-    #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout"), String::from("store"), String::from("reactions")])]
+    /// members each reacting to one message; `search`: queries over `--search-messages` while
+    /// posting, and stored messages/s with the index on and off; `--cluster` runs `fanout` and
+    /// `store`).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("connect"), String::from("idle"), String::from("fanout"), String::from("store"), String::from("reactions"), String::from("search")])]
     pub(crate) scenarios: Vec<String>,
     #[arg(long, default_value_t = 3)]
     pub(crate) rounds: usize,
@@ -62,6 +64,12 @@ pub struct BenchArgs {
     /// Store scenario: the open-loop rate at which the ack latency is measured.
     #[arg(long, default_value_t = 10_000.0)]
     pub(crate) store_rate: f64,
+    /// Search scenario: messages posted and indexed before the queries.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) search_messages: u64,
+    /// Search scenario: messages/s posted while the queries run.
+    #[arg(long, default_value_t = 10_000.0)]
+    pub(crate) search_rate: f64,
     /// Reactions scenario: every member reacts within this many seconds.
     #[arg(long, default_value_t = 1.0)]
     pub(crate) reaction_spread: f64,

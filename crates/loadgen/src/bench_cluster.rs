@@ -199,6 +199,8 @@ fn store_run(
                 inflight: STORE_INFLIGHT,
                 duration: Duration::from_secs_f64(a.secs),
                 payload: a.payload,
+                words: false,
+                limit: 0,
             };
             let mut meter = Meter::new(sut);
             let first = meter.first();

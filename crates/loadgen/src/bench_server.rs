@@ -78,6 +78,14 @@ impl Server {
         Ok(server)
     }
 
+    /// Banter's data directory.
+    pub(crate) fn data_dir(&self) -> Option<&std::path::Path> {
+        match &self.process {
+            Process::Banter(b) => b.data_dir(),
+            Process::Reference(_) => None,
+        }
+    }
+
     pub(crate) fn pid(&self) -> u32 {
         match &self.process {
             Process::Banter(b) => b.pid(),

@@ -44,6 +44,8 @@ pub fn round(a: &BenchArgs, s: &mut Session, round: usize) -> Result<()> {
                     inflight: INFLIGHT,
                     duration: Duration::from_secs_f64(a.secs),
                     payload: 100,
+                    words: false,
+                    limit: 0,
                 };
                 Ok(runtime(common.threads)?.block_on(store::run(spec, cfg, Some(srv.pid()))))
             },

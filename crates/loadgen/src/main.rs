@@ -17,6 +17,7 @@ mod bench_cluster_report;
 mod bench_cluster_sut;
 mod bench_measure;
 mod bench_reactions;
+mod bench_search;
 mod bench_server;
 mod bench_store;
 mod bench_summary;
@@ -28,7 +29,9 @@ mod procstat;
 mod reactions;
 mod redis_proc;
 mod report;
+mod search;
 mod store;
+mod vocab;
 mod ws;
 
 use std::net::SocketAddr;
@@ -354,6 +357,8 @@ fn main() -> ExitCode {
                 inflight: a.inflight,
                 duration: secs(a.duration),
                 payload: a.payload,
+                words: false,
+                limit: 0,
             };
             let r = rt.block_on(store::run(spec, cfg, c.pid));
             let ok = r.acked > 0;

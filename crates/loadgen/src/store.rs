@@ -34,6 +34,11 @@ pub struct StoreCfg {
     pub duration: Duration,
     /// Text bytes per message.
     pub payload: usize,
+    /// Texts of words drawn from [`crate::vocab`] (Zipf, some CJK) instead of `x` repeated.
+    pub words: bool,
+    /// Messages in total at most (each sender its share), then the run ends once all are
+    /// acked; 0 = as many as `duration` allows.
+    pub limit: u64,
 }
 
 /// What a store run measured.
@@ -103,7 +108,10 @@ pub async fn run(spec: Arc<ConnSpec>, cfg: StoreCfg, pid: Option<u32>) -> StoreR
     while tasks.join_next().await.is_some() {}
     let cpu1 = server.map(CpuMark::now);
     let acked = shared.deliveries.load(Relaxed);
-    let elapsed = (shared.last_delivery_us.load(Relaxed).max(end) - t0) as f64 / 1e6;
+    let last = shared.last_delivery_us.load(Relaxed);
+    // A run of `limit` messages ends with its last ack; a timed one at `end`.
+    let stop = if cfg.limit > 0 { last } else { last.max(end) };
+    let elapsed = (stop.saturating_sub(t0)).max(1) as f64 / 1e6;
     StoreReport {
         connected: n as u64,
         sent: shared.sent.load(Relaxed),
@@ -137,7 +145,13 @@ async fn sender(
     end: u64,
 ) {
     let room = format!("store-{i}");
-    let text = "x".repeat(cfg.payload.max(1));
+    let plain = "x".repeat(cfg.payload.max(1));
+    let mut rng = crate::vocab::Rng(i as u64 + 1);
+    let quota = if cfg.limit > 0 {
+        cfg.limit / n as u64 + u64::from((i as u64) < cfg.limit % n as u64)
+    } else {
+        u64::MAX
+    };
     let period_us = if cfg.rate > 0.0 {
         (n as f64 * 1e6 / cfg.rate) as u64
     } else {
@@ -150,7 +164,7 @@ async fn sender(
     tokio::time::sleep_until(shared.at_us(t0)).await;
     loop {
         let now = shared.now_us();
-        if now < end {
+        if now < end && sent < quota {
             let due = if period_us > 0 {
                 let mut due = 0;
                 while next_us <= now {
@@ -161,15 +175,20 @@ async fn sender(
             } else {
                 (cfg.inflight as u64).saturating_sub(sent - acked)
             };
-            for _ in 0..due {
+            for _ in 0..due.min(quota - sent) {
                 let stamp = if period_us > 0 {
                     next_us - period_us
                 } else {
                     now
                 };
+                let text = if cfg.words {
+                    crate::vocab::vocab().text(&mut rng, cfg.payload.max(1))
+                } else {
+                    plain.clone()
+                };
                 let msg = ClientMsg::Send {
                     room: room.clone(),
-                    text: text.clone(),
+                    text,
                     client_id: Some(format!("@T{stamp}.{i}.{k}")),
                     reply_to: None,
                     files: Vec::new(),
@@ -184,7 +203,7 @@ async fn sender(
         } else if acked >= sent || now > drain_until {
             break;
         }
-        let wait = if period_us > 0 && now < end {
+        let wait = if period_us > 0 && now < end && sent < quota {
             shared.at_us(next_us.min(end))
         } else {
             shared.at_us(drain_until)

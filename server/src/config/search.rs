@@ -18,8 +18,14 @@ pub struct SearchConfig {
     pub search_index: Option<PathBuf>,
 
     /// Entries the indexer writes per transaction at most.
-    #[arg(long, env = "BANTER_SEARCH_BATCH", default_value_t = 1000)]
+    #[arg(long, env = "BANTER_SEARCH_BATCH", default_value_t = 5000)]
     pub search_batch: usize,
+
+    /// The indexer thread's nice value (0–19; Linux): above 0 it yields the CPU to posting and
+    /// fan-out when the machine is busy, and catches up when it is not.
+    #[arg(long, env = "BANTER_SEARCH_INDEXER_NICE", default_value_t = 10,
+          value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub search_indexer_nice: i32,
 
     /// Longest search query, in characters.
     #[arg(long, env = "BANTER_SEARCH_MAX_QUERY_CHARS", default_value_t = 256)]
@@ -32,6 +38,12 @@ pub struct SearchConfig {
     /// Results one page of `GET /api/search` holds at most (`limit`); 20 when not asked.
     #[arg(long, env = "BANTER_SEARCH_PAGE_MAX", default_value_t = 100)]
     pub search_page_max: usize,
+
+    /// Matches a search ranks at most, the newest ones (per index, after the permission
+    /// filter): a query over a common word ranks its newest N by relevance and recency instead
+    /// of all of them. At least a page's depth (`--search-max-offset` + a page) is always read.
+    #[arg(long, env = "BANTER_SEARCH_RANK_WINDOW", default_value_t = 2000)]
+    pub search_rank_window: usize,
 
     /// How deep pages go: results past this many are not served (a `cursor` stops there).
     #[arg(long, env = "BANTER_SEARCH_MAX_OFFSET", default_value_t = 1000)]

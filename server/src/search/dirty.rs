@@ -62,6 +62,16 @@ impl Dirty {
         self.wake.notify_all();
     }
 
+    /// Waits `d` unless stopped meanwhile; `false` once stopped.
+    pub fn hold(&self, d: Duration) -> bool {
+        let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (s, _) = self
+            .wake
+            .wait_timeout_while(s, d, |s| !s.stop)
+            .unwrap_or_else(PoisonError::into_inner);
+        !s.stop
+    }
+
     /// Waits for work (at most `wait`, then `Some` of nothing), and takes it; `None` once
     /// stopped.
     pub fn take(&self, wait: Duration) -> Option<Pending> {

@@ -1,13 +1,21 @@
 //! One search: the query run against the index with the caller's permissions inside the SQL,
 //! ranked by relevance and recency, one page at a time.
 //!
-//! Ranking: FTS5's `bm25` (negative: lower is better; a substring match through `grams` counts
-//! half) multiplied by `1 + 1 / (1 + age / 7 days)`: a message of today weighs up to twice a
-//! year-old one of equal relevance. A page's cursor holds its offset and the "now" the first page
-//! was ranked at, so the pages of one search follow one order.
+//! Ranking: matches of words first, by FTS5's `bm25` over `words` (negative: lower is better)
+//! multiplied by `1 + 1 / (1 + age / 7 days)`: a message of today weighs up to twice a year-old
+//! one of equal relevance; then matches of substrings only (through `grams`, which keeps no
+//! positions and so gives no `bm25`), newest first.
+//!
+//! Only the newest `--search-rank-window` matches of each index (that the caller may read) are
+//! ranked: a query over a common word (in a tenth of a million messages) reads a window of its
+//! newest matches, never all of them (ids follow time, see [`super::index`], so FTS5 reads them
+//! newest first and stops). A page's cursor holds its offset, the "now" the first page was
+//! ranked at and the newest id then, so the pages of one search follow one order over one set.
 //!
 //! Permissions ([`Reader`]) are a `WHERE` clause of the same statement as the match, so a page
 //! is cut after filtering: never short or empty because of them.
+
+use std::collections::HashMap;
 
 use rusqlite::{Connection, Row, params_from_iter, types::Value};
 
@@ -37,6 +45,12 @@ pub struct Page {
     pub limit: usize,
     /// The time the ranking is computed at (ms).
     pub now: u64,
+    /// Only messages indexed with an id up to this one (the newest when the first page was
+    /// asked for: later pages rank the same set).
+    pub upto: i64,
+    /// Matches ranked at most, the newest ones (see the module docs); at least what the page
+    /// needs.
+    pub window: usize,
 }
 
 /// The rule "the caller may read this message", as SQL over `d` (a `docs` row), with its
@@ -73,69 +87,127 @@ pub fn run(
     page: &Page,
 ) -> rusqlite::Result<Vec<SearchHit>> {
     let words = query.words_match();
-    let grams = query.grams_match();
-    let mut args: Vec<Value> = Vec::new();
-    let mut hits: Vec<String> = Vec::new();
-    if let Some(w) = &words {
-        args.push(Value::Text(w.clone()));
-        hits.push(format!(
-            "SELECT rowid AS id, bm25(words) AS score FROM words WHERE words MATCH ?{}",
-            args.len()
-        ));
-    }
-    if let Some(g) = &grams {
-        args.push(Value::Text(g.clone()));
-        hits.push(format!(
-            "SELECT rowid AS id, bm25(grams) * 0.5 AS score FROM grams WHERE grams MATCH ?{}",
-            args.len()
-        ));
-    }
-    if hits.is_empty() && !query.terms.is_empty() {
+    let grams = query.grams_likes();
+    if words.is_none() && grams.is_none() && !query.terms.is_empty() {
         // Only punctuation under three characters: nothing can match it.
         return Ok(Vec::new());
     }
-    let rule = readable(reader, &mut args);
-    args.push(opt(query.from.clone()));
-    let from = args.len();
-    args.push(opt(query.room.clone()));
-    let room = args.len();
-    args.push(Value::Integer(page.now.min(i64::MAX as u64) as i64));
-    let now = args.len();
-    args.push(Value::Integer((page.limit + 1) as i64));
-    let limit = args.len();
-    args.push(Value::Integer(page.offset as i64));
-    let offset = args.len();
-    let filter = format!(
-        "({rule}) AND (?{from} IS NULL OR d.user = ?{from}) AND (?{room} IS NULL OR d.room = ?{room})"
-    );
-    let sql = if hits.is_empty() {
-        // Filters alone (`from:ann`): newest first.
+    // Word matches rank before substring-only ones: when the words alone fill the page (and
+    // one more), the substrings cannot change it, and the trigram index is not read.
+    let mut rows = Vec::new();
+    if words.is_some() && grams.is_some() {
+        rows = page_rows(conn, query, reader, page, words.as_deref(), None)?;
+    }
+    if rows.len() <= page.limit {
+        rows = page_rows(
+            conn,
+            query,
+            reader,
+            page,
+            words.as_deref(),
+            grams.as_deref(),
+        )?;
+    }
+    let mut marked = match &words {
+        Some(m) => highlights(conn, m, rows.iter().map(|(id, _)| *id))?,
+        None => HashMap::new(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, mut h)| {
+            h.snippet = match marked.remove(&id) {
+                Some(m) => text::snippet(&m),
+                None => text::snippet(&text::mark(&h.text, &query.terms)),
+            };
+            h
+        })
+        .collect())
+}
+
+/// The rows of `page` matched through `words` and/or `grams` (filters alone with neither).
+fn page_rows(
+    conn: &Connection,
+    query: &Query,
+    reader: &Reader,
+    page: &Page,
+    words: Option<&str>,
+    grams: Option<&[String]>,
+) -> rusqlite::Result<Vec<(i64, SearchHit)>> {
+    let mut args: Vec<Value> = Vec::new();
+    let filter = filter(query, reader, &mut args);
+    let mut arg = |v: Value| {
+        args.push(v);
+        args.len()
+    };
+    let upto = arg(Value::Integer(page.upto));
+    let limit = arg(Value::Integer((page.limit + 1) as i64));
+    let offset = arg(Value::Integer(page.offset as i64));
+    let sql = if words.is_none() && grams.is_none() {
+        // Filters alone (`from:ann`): newest first (ids follow time), through `docs_user`.
         format!(
-            "SELECT d.id, d.room, d.seq, d.user, d.text, d.ts FROM docs d WHERE {filter}
-             ORDER BY d.ts DESC, d.id DESC LIMIT ?{limit} OFFSET ?{offset}"
+            "SELECT d.id, d.room, d.seq, d.user, d.text, d.ts FROM docs d
+             WHERE d.id <= ?{upto} AND {filter}
+             ORDER BY d.id DESC LIMIT ?{limit} OFFSET ?{offset}"
         )
     } else {
+        let now = arg(Value::Integer(page.now.min(i64::MAX as u64) as i64));
+        let window = page.window.max(page.offset + page.limit + 1);
+        let window = arg(Value::Integer(window as i64));
+        // The index drives each leg (CROSS JOIN): newest matches first, each checked against the
+        // filter as it comes, and FTS5 stops at the window.
+        let mut legs = Vec::new();
+        if let Some(m) = words {
+            let m = arg(Value::Text(m.to_owned()));
+            legs.push(format!(
+                "SELECT * FROM (SELECT f.rowid AS id, bm25(words) AS score
+                 FROM words f CROSS JOIN docs d ON d.id = f.rowid
+                 WHERE words MATCH ?{m} AND f.rowid <= ?{upto} AND {filter}
+                 ORDER BY f.rowid DESC LIMIT ?{window})"
+            ));
+        }
+        if let Some(likes) = grams {
+            let likes: Vec<String> = likes
+                .iter()
+                .map(|l| format!("f.text LIKE ?{}", arg(Value::Text(l.clone()))))
+                .collect();
+            legs.push(format!(
+                "SELECT * FROM (SELECT f.rowid AS id, NULL AS score
+                 FROM grams f CROSS JOIN docs d ON d.id = f.rowid
+                 WHERE {} AND f.rowid <= ?{upto} AND {filter}
+                 ORDER BY f.rowid DESC LIMIT ?{window})",
+                likes.join(" AND ")
+            ));
+        }
         format!(
-            "WITH hits AS MATERIALIZED ({}) SELECT d.id, d.room, d.seq, d.user, d.text, d.ts
-             FROM hits h JOIN docs d ON d.id = h.id WHERE {filter}
-             GROUP BY d.id
-             ORDER BY MIN(h.score) * (1.0 + 1.0 / (1.0 + max(0, ?{now} - d.ts) / 604800000.0)),
-                      d.ts DESC, d.id DESC
+            "WITH hits AS MATERIALIZED (
+                 SELECT id, MIN(score) AS score FROM ({}) GROUP BY id)
+             SELECT d.id, d.room, d.seq, d.user, d.text, d.ts
+             FROM hits h JOIN docs d ON d.id = h.id
+             ORDER BY h.score IS NULL,
+                      h.score * (1.0 + 1.0 / (1.0 + max(0, ?{now} - d.ts) / 604800000.0)),
+                      d.id DESC
              LIMIT ?{limit} OFFSET ?{offset}",
-            hits.join(" UNION ALL ")
+            legs.join(" UNION ALL ")
         )
     };
-    let rows: Vec<(i64, SearchHit)> = conn
-        .prepare_cached(&sql)?
+    conn.prepare_cached(&sql)?
         .query_map(params_from_iter(args), hit)?
-        .collect::<rusqlite::Result<_>>()?;
-    rows.into_iter()
-        .map(|(id, mut h)| {
-            h.snippet = snippet(conn, id, words.as_deref(), grams.as_deref())?
-                .unwrap_or_else(|| text::snippet(&h.text));
-            Ok(h)
-        })
         .collect()
+}
+
+/// The `WHERE` of a search over `d`: [`readable`], then `from:` and `in:` when given (only
+/// then, so that SQLite can use their indexes).
+fn filter(query: &Query, reader: &Reader, args: &mut Vec<Value>) -> String {
+    let mut sql = format!("({})", readable(reader, args));
+    if let Some(from) = &query.from {
+        args.push(Value::Text(from.clone()));
+        sql += &format!(" AND d.user = ?{}", args.len());
+    }
+    if let Some(room) = &query.room {
+        args.push(Value::Text(room.clone()));
+        sql += &format!(" AND d.room = ?{}", args.len());
+    }
+    sql
 }
 
 fn hit(r: &Row<'_>) -> rusqlite::Result<(i64, SearchHit)> {
@@ -152,31 +224,32 @@ fn hit(r: &Row<'_>) -> rusqlite::Result<(i64, SearchHit)> {
     ))
 }
 
-/// The highlighted snippet of doc `id`: from the `words` match, else the `grams` one.
-fn snippet(
+/// The `words` match of each of `ids` highlighted (none for a doc only a substring matched:
+/// the caller marks those). One pass of FTS5 over the ids' range (a query's terms are read once,
+/// not once per hit: a prefix of a common word has many), keeping only `ids`.
+fn highlights(
     conn: &Connection,
-    id: i64,
-    words: Option<&str>,
-    grams: Option<&str>,
-) -> rusqlite::Result<Option<String>> {
-    for (table, m) in [("words", words), ("grams", grams)] {
-        let Some(m) = m else { continue };
-        let sql = format!(
-            "SELECT highlight({table}, 0, ?1, ?2) FROM {table} WHERE {table} MATCH ?3 AND rowid = ?4"
-        );
-        let found: Option<String> = conn
-            .prepare_cached(&sql)?
-            .query_map(
-                rusqlite::params![OPEN.to_string(), CLOSE.to_string(), m, id],
-                |r| r.get(0),
-            )?
-            .next()
-            .transpose()?;
-        if let Some(h) = found {
-            return Ok(Some(text::snippet(&h)));
-        }
-    }
-    Ok(None)
+    m: &str,
+    ids: impl Iterator<Item = i64>,
+) -> rusqlite::Result<HashMap<i64, String>> {
+    let ids: Vec<i64> = ids.collect();
+    let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let list = serde_json::to_string(&ids).unwrap_or_default();
+    // `rowid + 0`: a filter on each row FTS5 gives, not one FTS5 query per id.
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid, highlight(words, 0, ?1, ?2) FROM words
+         WHERE words MATCH ?3 AND rowid BETWEEN ?4 AND ?5
+           AND rowid + 0 IN (SELECT value FROM json_each(?6))",
+    )?;
+    let found = stmt
+        .query_map(
+            rusqlite::params![OPEN.to_string(), CLOSE.to_string(), m, lo, hi, list],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -208,6 +281,8 @@ mod tests {
             offset: 0,
             limit: 10,
             now: 2,
+            upto: i64::MAX,
+            window: 100,
         };
         run(conn, &q, &Reader::default(), &page).unwrap()
     }

@@ -3,7 +3,8 @@
 //!
 //! It waits for [`Dirty`] rooms, then reads each one's new entries from the store (the same
 //! `History::read` that serves scrollback) after the last `seq` it indexed, and writes them in
-//! transactions of `--search-batch` entries. At start, and whenever it is told to, it looks at
+//! transactions of `--search-batch` entries, one pass at most every [`PACE`], at the nice value
+//! `--search-indexer-nice`. At start, and whenever it is told to, it looks at
 //! every room the store lists: so after a crash (or a removed index file) it catches up from the
 //! messages themselves. A room whose epoch changed is forgotten and indexed again.
 //!
@@ -27,6 +28,10 @@ use crate::store::{Entry as Stored, History, Range, StoreError};
 const RETRY: Duration = Duration::from_secs(1);
 /// How long the indexer sleeps with nothing to do before looking again (a safety net only).
 const IDLE: Duration = Duration::from_secs(60);
+/// Passes start at most this often: under a steady flow of posts each pass then takes what
+/// came meanwhile in one transaction (fewer, larger FTS5 segments, so less merging) instead of a
+/// few messages each. A search sees a message at most this much later.
+const PACE: Duration = Duration::from_millis(200);
 
 /// One entry of a room's history, as the index takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +78,17 @@ impl Indexer {
     pub fn run(mut self, dirty: Arc<Dirty>) {
         dirty.touch_all();
         let mut failing = false;
-        while let Some(work) = dirty.take(if failing { RETRY } else { IDLE }) {
+        let mut last = std::time::Instant::now();
+        loop {
+            if let Some(rest) = PACE.checked_sub(last.elapsed())
+                && !dirty.hold(rest)
+            {
+                return;
+            }
+            let Some(work) = dirty.take(if failing { RETRY } else { IDLE }) else {
+                return;
+            };
+            last = std::time::Instant::now();
             let rooms: Vec<Arc<str>> = if work.all {
                 match self.history.every_room() {
                     Ok(r) => r.into_iter().map(Arc::from).collect(),

@@ -150,9 +150,13 @@ impl Search {
         let dirty = Arc::new(Dirty::default());
         let indexer = Indexer::new(conn, store.history().clone(), cfg.search_batch);
         let feed = dirty.clone();
+        let nice = cfg.search_indexer_nice;
         std::thread::Builder::new()
             .name("banter-search".into())
-            .spawn(move || indexer.run(feed))
+            .spawn(move || {
+                lower_priority(nice);
+                indexer.run(feed)
+            })
             .map_err(|e| SearchError::Failed(e.to_string()))?;
         let hook = Arc::downgrade(&dirty);
         store.on_commit(Arc::new(move |room| {
@@ -207,7 +211,8 @@ impl Search {
             }
             query.room = Some(room);
         }
-        let page = parse_cursor(cursor, limit, cfg.search_max_offset)?;
+        let mut page = parse_cursor(cursor, limit, cfg.search_max_offset)?;
+        page.window = cfg.search_rank_window;
         let _permit = self
             .inner
             .calls
@@ -236,7 +241,9 @@ impl Search {
             Some(c) => c,
             None => index::open_reader(&self.inner.path)?,
         };
-        let found = find::run(&conn, query, reader, page);
+        let mut page = page.clone();
+        let found =
+            newest_id(&conn, &mut page).and_then(|()| find::run(&conn, query, reader, &page));
         let mut pool = self
             .inner
             .readers
@@ -251,27 +258,63 @@ impl Search {
         results.truncate(page.limit);
         let offset = page.offset + page.limit;
         let next = (more && offset < self.inner.cfg.search_max_offset)
-            .then(|| format!("{offset}.{}", page.now));
+            .then(|| format!("{offset}.{}.{}", page.now, page.upto));
         Ok(SearchResults { results, next })
     }
 }
 
-/// A page from its cursor (`OFFSET.NOW`; none: the first page, ranked as of now).
+/// Gives the calling thread (the indexer) the nice value `nice`: on Linux a thread's own (with
+/// `PRIO_PROCESS` and no pid, `setpriority` sets the calling thread's only). Best effort.
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice > 0
+        && let Err(e) = rustix::process::setpriority_process(None, nice)
+    {
+        tracing::debug!(error = %e, "search indexer: cannot lower its priority");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+/// A first page ranks what the index holds now: up to its newest id (later pages keep it).
+fn newest_id(conn: &Connection, page: &mut Page) -> rusqlite::Result<()> {
+    if page.upto == UNBOUNDED {
+        page.upto = conn.query_row("SELECT coalesce(max(id), 0) FROM docs", [], |r| r.get(0))?;
+    }
+    Ok(())
+}
+
+/// A first page's bound before [`newest_id`] sets it (and a cursor of an older build's).
+const UNBOUNDED: i64 = i64::MAX;
+
+/// A page from its cursor (`OFFSET.NOW.UPTO`; none: the first page, ranked as of now).
 fn parse_cursor(
     cursor: Option<&str>,
     limit: usize,
     max_offset: usize,
 ) -> Result<Page, SearchError> {
     let bad = || SearchError::BadCursor("`cursor` is not one this server gave".into());
-    let (offset, now) = match cursor {
-        None => (0, crate::store::now_ms()),
+    let (offset, now, upto) = match cursor {
+        None => (0, crate::store::now_ms(), UNBOUNDED),
         Some(c) => {
-            let (o, n) = c.split_once('.').ok_or_else(bad)?;
-            (o.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?)
+            let mut parts = c.splitn(3, '.');
+            let num = |what: Option<&str>| what.ok_or_else(bad)?.parse::<u64>().map_err(|_| bad());
+            let (o, n) = (num(parts.next())?, num(parts.next())?);
+            let u = match parts.next() {
+                Some(u) => i64::try_from(num(Some(u))?).map_err(|_| bad())?,
+                None => UNBOUNDED,
+            };
+            (usize::try_from(o).map_err(|_| bad())?, n, u)
         }
     };
     if offset > max_offset {
         return Err(bad());
     }
-    Ok(Page { offset, limit, now })
+    Ok(Page {
+        offset,
+        limit,
+        now,
+        upto,
+        window: 0,
+    })
 }

@@ -3,7 +3,8 @@
 //!
 //! Every word and phrase must match (AND). A query matches a message through the `words`
 //! index (tokens, case and diacritics folded, the last bare word as a prefix) or, when every
-//! term is three characters or more, through the `grams` index (each term as a substring).
+//! term is three characters or more, through the `grams` index (each term as a substring, by
+//! `LIKE`: ASCII case folded; other scripts as written).
 //! Terms are always quoted for FTS5, so no user input is FTS5 syntax.
 
 use super::text;
@@ -99,14 +100,20 @@ impl Query {
         (!parts.is_empty()).then(|| parts.join(" AND "))
     }
 
-    /// The `grams` index's `MATCH`: every term as a substring, or `None` when a term is under
-    /// three characters (trigrams cannot find it) or there is none.
-    pub fn grams_match(&self) -> Option<String> {
+    /// The `grams` index's `LIKE` patterns, one per term (each a substring: `%term%`), or
+    /// `None` when a term is under three characters (trigrams cannot find it) or there is none.
+    /// `%` and `_` in a term become `_` (any one character): FTS5 reads no `ESCAPE`, so such a
+    /// term also matches other characters in their place.
+    pub fn grams_likes(&self) -> Option<Vec<String>> {
         if self.terms.is_empty() || self.terms.iter().any(|t| t.chars().count() < 3) {
             return None;
         }
-        let parts: Vec<String> = self.terms.iter().map(|t| quote(t)).collect();
-        Some(parts.join(" AND "))
+        Some(
+            self.terms
+                .iter()
+                .map(|t| format!("%{}%", t.replace(['%', '_'], "_")))
+                .collect(),
+        )
     }
 }
 
@@ -129,10 +136,7 @@ mod tests {
             q.words_match().unwrap(),
             r#""deploy" AND "prod db" AND "fri" *"#
         );
-        assert_eq!(
-            q.grams_match().unwrap(),
-            r#""deploy" AND "prod db" AND "fri""#
-        );
+        assert_eq!(q.grams_likes().unwrap(), ["%deploy%", "%prod db%", "%fri%"]);
         let q = p(r#"deploy "prod""#);
         assert!(!q.prefix);
         assert_eq!(q.words_match().unwrap(), r#""deploy" AND "prod""#);
@@ -146,7 +150,8 @@ mod tests {
             r#""a""b" AND "OR" AND "NEAR(" AND "x*" *"#
         );
         assert_eq!(p("!!! ??").words_match(), None);
-        assert_eq!(p("ab cde").grams_match(), None);
+        assert_eq!(p("ab cde").grams_likes(), None);
+        assert_eq!(p("50%_x").grams_likes().unwrap(), ["%50__x%"]);
     }
 
     #[test]

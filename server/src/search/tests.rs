@@ -21,17 +21,139 @@ fn doc(seq: u64, text: &str) -> Entry {
 }
 
 fn find(conn: &Connection, q: &str) -> Vec<u64> {
-    let q = query::parse(q, 256, 16).unwrap();
     let page = Page {
         offset: 0,
         limit: 10,
         now: 2,
+        upto: i64::MAX,
+        window: 100,
     };
-    find::run(conn, &q, &Reader::default(), &page)
-        .unwrap()
-        .iter()
-        .map(|h| h.seq)
+    hits(conn, q, &page)
+        .into_iter()
+        .map(|(_, seq)| seq)
         .collect()
+}
+
+/// The (room, seq) of the hits of `q` on `page`, in order.
+fn hits(conn: &Connection, q: &str, page: &Page) -> Vec<(String, u64)> {
+    let q = query::parse(q, 256, 16).unwrap();
+    find::run(conn, &q, &Reader::default(), page)
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.room, h.seq))
+        .collect()
+}
+
+/// Message `seq` of `room`, sent at `ts`.
+fn at(room: &str, seq: u64, ts: u64, text: &str) -> Entry {
+    Entry::Message(Doc {
+        room: room.into(),
+        seq,
+        user: "ann".into(),
+        ts,
+        text: text.into(),
+        members: None,
+    })
+}
+
+#[test]
+fn a_broad_query_ranks_the_newest_matches_whatever_order_rooms_were_indexed_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = index::open_writer(&dir.path().join("search.db")).unwrap();
+    // As a rebuild goes, room by room: the newer room first, then the older one, whose
+    // messages are more relevant (the word twice) but a year older.
+    let year = 365 * 86_400_000;
+    // (Other messages, so that the word is not in every one: `bm25` gives a word in all none.)
+    apply(
+        &conn,
+        "x",
+        1,
+        (1..=30).map(|s| at("x", s, s, "other things")),
+    )
+    .unwrap();
+    apply(
+        &conn,
+        "new",
+        1,
+        (1..=5).map(|s| at("new", s, year + s, "common word")),
+    )
+    .unwrap();
+    apply(
+        &conn,
+        "old",
+        1,
+        (1..=5).map(|s| at("old", s, s, "common common word")),
+    )
+    .unwrap();
+    // A window of 3 (a page of 2 and one more): the 3 newest matches are ranked, the newest
+    // first at equal relevance; the older room's are past the window.
+    let page = Page {
+        offset: 0,
+        limit: 2,
+        now: year + 10,
+        upto: i64::MAX,
+        window: 3,
+    };
+    let new = |s: u64| ("new".to_owned(), s);
+    assert_eq!(hits(&conn, "common", &page), [new(5), new(4), new(3)]);
+    // With every match in the window all are ranked: the newer room's first (a message of
+    // today weighs twice a year-old one), then the older room's.
+    let all = Page {
+        window: 100,
+        limit: 10,
+        ..page
+    };
+    let rooms: Vec<String> = hits(&conn, "common", &all)
+        .into_iter()
+        .map(|h| h.0)
+        .collect();
+    assert_eq!(rooms, [["new"; 5], ["old"; 5]].concat());
+}
+
+#[test]
+fn later_pages_rank_what_the_first_page_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = index::open_writer(&dir.path().join("search.db")).unwrap();
+    apply(
+        &conn,
+        "r",
+        1,
+        (1..=3).map(|s| at("r", s, s, "status report")),
+    )
+    .unwrap();
+    let upto: i64 = conn
+        .query_row("SELECT max(id) FROM docs", [], |r| r.get(0))
+        .unwrap();
+    apply(
+        &conn,
+        "r",
+        1,
+        (4..=5).map(|s| at("r", s, s, "status report")),
+    )
+    .unwrap();
+    let page = Page {
+        offset: 1,
+        limit: 10,
+        now: 10,
+        upto,
+        window: 100,
+    };
+    let seqs: Vec<u64> = hits(&conn, "report", &page)
+        .into_iter()
+        .map(|h| h.1)
+        .collect();
+    assert_eq!(seqs, [2, 1]);
+    // A substring through `grams` too, and filters alone, newest first.
+    let seqs: Vec<u64> = hits(&conn, "tatu", &page)
+        .into_iter()
+        .map(|h| h.1)
+        .collect();
+    assert_eq!(seqs, [2, 1]);
+    let seqs: Vec<u64> = hits(&conn, "from:ann", &page)
+        .into_iter()
+        .map(|h| h.1)
+        .collect();
+    assert_eq!(seqs, [2, 1]);
 }
 
 /// Every byte of the index's files.

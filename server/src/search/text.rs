@@ -73,6 +73,35 @@ pub fn spaced(text: &str) -> String {
     out
 }
 
+/// `text` with every occurrence of each term marked (ASCII case folded), as `highlight()` would
+/// mark a match: for substring matches, which the `grams` index cannot highlight.
+pub fn mark(text: &str, terms: &[String]) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut marked = vec![false; text.len()];
+    for t in terms {
+        let t = t.to_ascii_lowercase();
+        if t.is_empty() {
+            continue;
+        }
+        for (at, _) in lower.match_indices(&t) {
+            marked[at..at + t.len()].iter_mut().for_each(|m| *m = true);
+        }
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut open = false;
+    for (i, c) in text.char_indices() {
+        if marked[i] != open {
+            out.push(if open { CLOSE } else { OPEN });
+            open = marked[i];
+        }
+        out.push(c);
+    }
+    if open {
+        out.push(CLOSE);
+    }
+    out
+}
+
 /// A snippet from `highlight()` output; see the module docs.
 pub fn snippet(highlighted: &str) -> String {
     let chars: Vec<char> = highlighted.chars().filter(|&c| c != ZWSP).collect();
@@ -137,6 +166,15 @@ mod tests {
         assert_eq!(
             snippet(h),
             "a &lt;b&gt;&amp;&quot;&#39; <mark>deploy</mark> 東"
+        );
+    }
+
+    #[test]
+    fn substrings_are_marked_case_folded() {
+        let terms = ["PLOY".to_owned(), "東京".to_owned()];
+        assert_eq!(
+            snippet(&mark("Deploy to 東京, deploy", &terms)),
+            "De<mark>ploy</mark> to <mark>東京</mark>, de<mark>ploy</mark>"
         );
     }
 
