@@ -122,6 +122,18 @@ pub async fn messages_before(room: &str, before: u64, who: &Who) -> Result<Messa
     read_page(&get(&path, who).await?).ok_or_else(|| "the answer could not be read".to_string())
 }
 
+/// The [`PAGE`] entries of `room` (or a conversation) just after `since` (`GET ...?since=`),
+/// oldest first: the stretch between a message far back and what is held after it.
+pub async fn messages_since(room: &str, since: u64, who: &Who) -> Result<MessagePage, String> {
+    let user = if is_conversation(room) {
+        who.user_param('&')
+    } else {
+        String::new()
+    };
+    let path = format!("/api/rooms/{room}/messages?since={since}&limit={PAGE}{user}");
+    read_page(&get(&path, who).await?).ok_or_else(|| "the answer could not be read".to_string())
+}
+
 /// Messages matching `q` (`GET /api/search`), best first, in `room` only when given.
 pub async fn search(q: &str, room: Option<&str>, who: &Who) -> Result<Vec<SearchHit>, String> {
     let q: String = js_sys::encode_uri_component(q).into();

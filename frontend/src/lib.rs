@@ -13,6 +13,7 @@
 //! - [`notify`]: browser notifications, once the user allowed them.
 //! - [`prefs`]: what the browser remembers (the name, the rooms, the sign-in token).
 //! - [`search`]: the search box's query and snippet rules (the view is `components/search_box.rs`).
+//! - [`switcher`]: the Ctrl/Cmd+K quick switcher's rules (rooms and people matching a name).
 
 pub mod accounts;
 pub mod api;
@@ -23,6 +24,7 @@ pub mod prefs;
 pub mod search;
 pub mod socket;
 pub mod state;
+pub mod switcher;
 
 mod app;
 

@@ -29,6 +29,7 @@ mod direct;
 mod inbound;
 mod lifecycle;
 mod presence_lines;
+mod ranges;
 mod reads;
 mod room;
 mod typing;
@@ -39,6 +40,7 @@ pub use banter_client_core::{
 };
 pub use direct::{Conversation, Conversations};
 pub use presence_lines::{PresenceSummary, summarize};
+pub use ranges::{Ranges, Shown};
 pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
 pub use typing::{TYPING_EVERY_MS, TYPING_QUIET_AFTER_SEND_MS};

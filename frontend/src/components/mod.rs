@@ -17,10 +17,12 @@ mod pending_bubble;
 mod reactions;
 mod rich_text;
 mod room_switcher;
+mod scrollback;
 mod search_box;
 mod sidebar;
 mod sign_in;
 mod skip_link;
+mod switcher;
 mod thread_pane;
 mod typing_line;
 

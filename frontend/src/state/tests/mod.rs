@@ -81,6 +81,7 @@ fn sends(frames: &[ClientMsg]) -> Vec<(String, String)> {
 
 mod conversations;
 mod lifecycle;
+mod ranges;
 mod reads;
 mod sends;
 
