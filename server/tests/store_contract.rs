@@ -14,7 +14,8 @@
 //! a change takes the next `seq` (a no-op reaction none) and folds into its target; only the
 //! author edits or deletes; a deleted message is a tombstone whose text, reactions and earlier
 //! edit texts are gone; a change is deduped by `client_id`; the per-message limits hold; a
-//! reply to a reply joins the root's thread, which counts its replies.
+//! reply to a reply joins the root's thread, which counts its replies. Issue 17: a user's room
+//! list keeps its order, each room once.
 
 use banter_protocol::{Change, ChangeKind, ChatMessage};
 use banter_server::store::{
@@ -315,6 +316,32 @@ async fn a_page_of_conversations_is_the_most_recent(b: Backend) {
     assert_eq!(all.len(), 3);
 }
 
+/// A user's room list keeps each room once, in the order put there; a room taken off is gone;
+/// each user has their own; a durable store keeps the lists across a reopen.
+async fn a_room_list_keeps_its_order_and_each_room_once(b: Backend) {
+    let store = b.open();
+    for room in ["ops", "lobby", "design", "ops"] {
+        store.set_room("ada", room, true).await.expect("stored");
+    }
+    store.set_room("ada", "lobby", false).await.expect("stored");
+    store
+        .set_room("ada", "nowhere", false)
+        .await
+        .expect("stored");
+    store.set_room("bob", "lobby", true).await.expect("stored");
+    assert_eq!(
+        store.rooms_of("ada").await.expect("read"),
+        ["ops", "design"]
+    );
+    assert_eq!(store.rooms_of("bob").await.expect("read"), ["lobby"]);
+    assert!(store.rooms_of("cy").await.expect("read").is_empty());
+    let store = b.reopen(store);
+    let kept = store.rooms_of("ada").await.expect("read");
+    if b.durable {
+        assert_eq!(kept, ["ops", "design"], "kept across a reopen");
+    }
+}
+
 /// Instantiates every promise for every backend.
 macro_rules! contract {
     ($($promise:ident),* $(,)?) => {
@@ -352,6 +379,7 @@ contract!(
     only_the_author_changes_and_a_deleted_message_is_gone,
     a_change_is_deduped_by_client_id_and_limits_hold,
     a_reply_to_a_reply_joins_the_root_thread,
+    a_room_list_keeps_its_order_and_each_room_once,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it

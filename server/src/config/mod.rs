@@ -12,6 +12,7 @@ use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
 
 pub mod accounts;
+pub mod room_lists;
 
 mod lifecycle;
 
@@ -341,6 +342,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub search: search::SearchConfig,
+
+    #[command(flatten)]
+    pub room_lists: room_lists::RoomListConfig,
 }
 
 /// `--auth`: how clients are identified.

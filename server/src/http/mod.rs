@@ -35,6 +35,7 @@ pub const ROOMS_MAX: usize = 1000;
 pub const CONVERSATIONS_MAX: usize = 1000;
 
 pub mod accounts;
+mod room_lists;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .merge(search::router())
         .merge(lifecycle::router())
+        .merge(room_lists::router())
 }
 
 async fn rooms(

@@ -13,6 +13,7 @@ use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
 
 use super::positions::{MemoryPositions, Position, Positions, PositionsDone};
+use super::room_lists::{MemoryRoomLists, RoomLists};
 use super::{
     AppendDone, Bus, Entry, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
 };
@@ -27,6 +28,7 @@ pub struct Store {
     history: Arc<dyn History>,
     bus: Option<Arc<dyn Bus>>,
     positions: Arc<dyn Positions>,
+    room_lists: Arc<dyn RoomLists>,
     calls: Arc<Semaphore>,
     /// Told of each room a commit changed (the search indexer): see [`Store::on_commit`].
     committed: Arc<OnceLock<CommitHook>>,
@@ -44,6 +46,7 @@ impl Store {
             history,
             bus,
             positions: Arc::new(MemoryPositions::default()),
+            room_lists: Arc::new(MemoryRoomLists::default()),
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
             committed: Arc::new(OnceLock::new()),
         }
@@ -53,6 +56,24 @@ impl Store {
     pub fn with_positions(mut self, positions: Arc<dyn Positions>) -> Self {
         self.positions = positions;
         self
+    }
+
+    /// The same store, keeping users' room lists in `lists`.
+    pub fn with_room_lists(mut self, lists: Arc<dyn RoomLists>) -> Self {
+        self.room_lists = lists;
+        self
+    }
+
+    /// The rooms on `user`'s list (see [`RoomLists::rooms_of`]).
+    pub async fn rooms_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let (l, user) = (self.room_lists.clone(), user.to_owned());
+        self.blocking(move || l.rooms_of(&user)).await
+    }
+
+    /// Puts `room` on `user`'s list or takes it off (see [`RoomLists::set_room`]).
+    pub async fn set_room(&self, user: &str, room: &str, on: bool) -> Result<(), StoreError> {
+        let (l, user, room) = (self.room_lists.clone(), user.to_owned(), room.to_owned());
+        self.blocking(move || l.set_room(&user, &room, on)).await
     }
 
     /// `user`'s read positions (see [`Positions::positions`]).

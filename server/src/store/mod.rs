@@ -33,6 +33,7 @@ pub mod memory;
 pub mod open;
 mod positions;
 pub mod redis;
+mod room_lists;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use handle::{CommitHook, Store};
 pub use history::{History, Thread};
 pub use open::{Settings, open};
 pub use positions::{MAX_POSITIONS, MemoryPositions, Position, Positions, PositionsDone};
+pub use room_lists::{MAX_LIST_ENTRIES, MemoryRoomLists, RoomLists};
 pub use sqlite::Sync as SqliteSync;
 
 /// An entry as it is kept in memory: the typed value and its frame, encoded once.

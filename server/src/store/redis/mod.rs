@@ -30,6 +30,7 @@ mod presence;
 mod publisher;
 mod reads;
 mod retention;
+mod room_lists;
 mod script;
 mod sentinel;
 mod shards;
@@ -72,7 +73,9 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         dedupe_window: s.dedupe_window,
         aof_rewrite: s.aof_rewrite_after_delete,
     })?);
-    Ok(Store::new(redis.clone(), Some(redis.clone())).with_positions(redis))
+    Ok(Store::new(redis.clone(), Some(redis.clone()))
+        .with_positions(redis.clone())
+        .with_room_lists(redis))
 }
 
 /// The Redis store's settings.

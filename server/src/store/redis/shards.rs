@@ -51,6 +51,11 @@ impl RedisStore {
     fn of(&self, id: &str) -> &Shard {
         &self.shards[place(id, self.shards.len())]
     }
+
+    /// The shard a user's (or room's) keys live on.
+    pub(super) fn shard_of(&self, id: &str) -> &Shard {
+        self.of(id)
+    }
 }
 
 /// The shards of a `--redis` list: split at commas, a piece without a scheme (`HOST:PORT/…`)

@@ -13,6 +13,7 @@ mod ids;
 mod lifecycle;
 mod positions;
 mod recent;
+mod room_lists;
 mod schema;
 mod writer;
 
@@ -46,7 +47,9 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         max_bytes: s.max_bytes,
     })?;
     let history = Arc::new(history);
-    Ok(Store::new(history.clone(), None).with_positions(history))
+    Ok(Store::new(history.clone(), None)
+        .with_positions(history.clone())
+        .with_room_lists(history))
 }
 
 /// Readers kept open between reads.
