@@ -10,8 +10,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 mod lifecycle;
+mod room_lists;
 
 pub use lifecycle::thread;
+pub use room_lists::{my_rooms, set_my_room};
 
 /// How many older messages one scrollback page asks for.
 pub const PAGE: usize = 200;

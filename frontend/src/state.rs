@@ -32,6 +32,7 @@ mod presence_lines;
 mod ranges;
 mod reads;
 mod room;
+mod room_list;
 mod typing;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
@@ -43,6 +44,7 @@ pub use presence_lines::{PresenceSummary, summarize};
 pub use ranges::{Ranges, Shown};
 pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
+pub use room_list::ListTaken;
 pub use typing::{TYPING_EVERY_MS, TYPING_QUIET_AFTER_SEND_MS};
 
 /// What the page shows.
@@ -120,6 +122,8 @@ pub struct Session {
     pub unread_line: Option<(String, u64)>,
     /// The room the user just left, while its "Undo" is offered.
     pub left: Option<String>,
+    /// Rooms the user joined on this page since it loaded (see `room_list`).
+    joined_here: Vec<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -155,6 +159,7 @@ impl Session {
             jump: None,
             unread_line: None,
             left: None,
+            joined_here: Vec::new(),
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -369,6 +374,7 @@ impl Session {
         let mut out = Vec::new();
         if !self.my_rooms.contains(&room) {
             self.my_rooms.push(room.clone());
+            self.joined_here(&room);
             if self.joined_as.is_some() && self.welcomed {
                 out.push(self.join_frame(&room));
             }

@@ -83,6 +83,7 @@ mod conversations;
 mod lifecycle;
 mod ranges;
 mod reads;
+mod room_list;
 mod sends;
 
 #[test]
