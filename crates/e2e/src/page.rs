@@ -198,6 +198,22 @@ impl Page {
         Ok(())
     }
 
+    /// Runs a Chrome DevTools protocol command (through chromedriver) and returns its answer.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        let id = self
+            .client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("no session id"))?;
+        let resp = reqwest::Client::new()
+            .post(format!("{}/session/{id}/goog/cdp/execute", self.driver_url))
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await?;
+        ensure!(resp.status().is_success(), "CDP {cmd}: {}", resp.status());
+        Ok(resp.json::<Value>().await?["value"].clone())
+    }
+
     /// The id of the focused element (empty when none has one).
     pub async fn focused_id(&self) -> Result<String> {
         let id = self

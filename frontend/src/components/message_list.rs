@@ -278,34 +278,37 @@ pub fn MessageList() -> impl IntoView {
         });
     };
 
-    // Below the window: more held messages (the window grows, then slides down while what
-    // the reader sees stays put), else the next page of a stretch read far back.
-    let show_later = move || {
-        let (newer, fetch_after) = shown.with_untracked(|w| (w.newer_held, w.fetch_after));
-        let Some(el) = scroller.get_untracked() else {
+    // More held messages below the window: it grows, then slides down (what the reader sees
+    // stays put).
+    let advance = move || {
+        let (Some(first), Some(el)) = (anchor.get_untracked(), scroller.get_untracked()) else {
             return;
         };
-        if newer > 0 {
-            let Some(first) = anchor.get_untracked() else {
-                return;
-            };
-            if span.get_untracked() < HELD_MAX {
-                span.update(|n| *n = (*n + WINDOW).min(HELD_MAX));
-                return;
-            }
-            let keep = messages.with_untracked(|m| m.last().map(|m| m.seq));
-            let place = place_of(&el, keep);
-            let next = chat.session.with_untracked(|s| {
-                s.current_store()?
-                    .between(first + 1, u64::MAX)
-                    .nth(WINDOW - 1)
-                    .map(|m| m.seq)
-            });
-            anchor.set(next.or(Some(first)));
-            restore_place(el, keep, place);
-        } else if let Some(since) = fetch_after {
-            fetch_page(chat, Dir::After, since, loading_later, |_| {});
+        if shown.with_untracked(|w| w.newer_held) == 0 {
+            return;
         }
+        if span.get_untracked() < HELD_MAX {
+            span.update(|n| *n = (*n + WINDOW).min(HELD_MAX));
+            return;
+        }
+        let keep = messages.with_untracked(|m| m.last().map(|m| m.seq));
+        let place = place_of(&el, keep);
+        let next = chat.session.with_untracked(|s| {
+            s.current_store()?
+                .between(first + 1, u64::MAX)
+                .nth(WINDOW - 1)
+                .map(|m| m.seq)
+        });
+        anchor.set(next.or(Some(first)));
+        restore_place(el, keep, place);
+    };
+
+    // Below the window: more held messages, else the next page of a stretch read far back
+    // (shown as soon as it comes: the reader is at the bottom waiting for it).
+    let show_later = move || match shown.with_untracked(|w| (w.newer_held, w.fetch_after)) {
+        (0, Some(since)) => fetch_page(chat, Dir::After, since, loading_later, move |_| advance()),
+        (0, None) => {}
+        _ => advance(),
     };
 
     let show_earlier = move || {
