@@ -132,8 +132,16 @@ pub fn MessageList() -> impl IntoView {
         let (first, span) = (anchor.get(), span.get());
         chat.session.with(|s| s.shown(first, WINDOW, span))
     });
+    // While the room's replay is still coming in (a long history arrives in several batches),
+    // the list keeps what it drew and draws once at the end, not once per batch.
+    let replaying = Memo::new(move |_| chat.session.with(|s| s.replaying_on_screen()));
     // A conversation is shown like a room (its messages are stored under its id).
-    let messages = Memo::new(move |_| {
+    let messages = Memo::new(move |prev: Option<&Vec<Arc<ChatMessage>>>| {
+        if let Some(prev) = prev
+            && replaying.get()
+        {
+            return prev.clone();
+        }
         // Replies live in their thread's pane; the root shows their count.
         shown.with(|w| {
             let mut shown = w.messages.clone();

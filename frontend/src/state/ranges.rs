@@ -135,6 +135,13 @@ impl Session {
         page.epoch.is_empty() || held.is_none_or(|e| e.is_empty() || e == page.epoch)
     }
 
+    /// Whether the room on screen is still taking in the replay of its `join`.
+    pub fn replaying_on_screen(&self) -> bool {
+        let room = self.screen_room();
+        room.and_then(|r| self.core.room(r))
+            .is_some_and(|r| r.replay_pending())
+    }
+
     /// The window of the room on screen: the newest `newest` messages of its live run when
     /// `first` is `None`, else up to `held_max` messages from `first` on, within its run.
     pub fn shown(&self, first: Option<u64>, newest: usize, held_max: usize) -> Shown {

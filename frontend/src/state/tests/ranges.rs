@@ -80,3 +80,15 @@ fn a_page_of_another_life_is_not_taken() {
     assert_eq!(s.add_before("lobby", 200, other), 0);
     assert_eq!(s.shown(Some(150), 50, 100).messages.len(), 0);
 }
+
+#[test]
+fn a_replay_is_pending_until_its_last_entry() {
+    let mut s = online_with(&[]);
+    s.handle(replay("lobby", 1, 3, true));
+    s.handle(ServerMsg::Message(msg("lobby", 1, "grace", "x")));
+    assert!(s.replaying_on_screen());
+    for seq in 2..=3 {
+        s.handle(ServerMsg::Message(msg("lobby", seq, "grace", "x")));
+    }
+    assert!(!s.replaying_on_screen());
+}
