@@ -235,11 +235,19 @@ async fn opening_a_3000_message_room_long_tasks_are_printed() {
             .await?;
         ada.client.refresh().await?;
         ada.wait_room("big").await?;
-        wait_for("the newest on screen", || async {
-            let msgs = ada.messages().await?;
-            Ok(msgs.iter().any(|m| m.0 == 3_000).then_some(()))
-        })
-        .await?;
+        // A page this busy may not even answer a script for a while: wait longer than usual.
+        let mut shown = Err(anyhow::anyhow!("not yet"));
+        for _ in 0..6 {
+            shown = wait_for("the newest on screen", || async {
+                let msgs = ada.messages().await?;
+                Ok(msgs.iter().any(|m| m.0 == 3_000).then_some(()))
+            })
+            .await;
+            if shown.is_ok() {
+                break;
+            }
+        }
+        shown?;
         let tasks = ada.js("return window.__longtasks || null;").await?;
         let total: u64 = tasks
             .as_array()

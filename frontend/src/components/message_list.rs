@@ -122,8 +122,9 @@ pub fn MessageList() -> impl IntoView {
     let anchor = RwSignal::new(None::<u64>);
     // How many messages a held window shows from `anchor` on (grows as the reader scrolls).
     let span = RwSignal::new(HELD_MAX);
-    // A search result being shown: highlighted.
+    // A search result being shown: highlighted (and scrolled to once drawn: `to_target`).
     let target = RwSignal::new(None::<u64>);
+    let to_target = RwSignal::new(false);
     // The room, or `@peer` for a conversation.
     let room = Memo::new(move |_| chat.session.with(|s| s.view_key()));
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
@@ -235,13 +236,9 @@ pub fn MessageList() -> impl IntoView {
             chat.session
                 .with_untracked(|s| s.current_store().and_then(|st| st.seq_before(seq, 10))),
         );
-        request_animation_frame(move || {
-            if let Some(el) = scroller.get_untracked()
-                && let Some(top) = offset_of(&el, seq)
-            {
-                el.set_scroll_top(top - 40);
-            }
-        });
+        // Scrolled to once drawn (see the highlight below): the list may still be waiting for
+        // the room's replay.
+        to_target.set(true);
     });
 
     // After the list changes (the DOM is updated by the next frame), keep to the bottom if the
@@ -391,6 +388,12 @@ pub fn MessageList() -> impl IntoView {
                 && let Ok(Some(li)) = el.query_selector(&format!("li[data-seq=\"{seq}\"]"))
             {
                 let _ = li.class_list().add_1("jump-target");
+                if to_target.get_untracked()
+                    && let Some(top) = offset_of(&el, seq)
+                {
+                    to_target.set(false);
+                    el.set_scroll_top(top - 40);
+                }
             }
         });
     });
