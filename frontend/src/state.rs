@@ -124,6 +124,8 @@ pub struct Session {
     pub left: Option<String>,
     /// Rooms the user joined on this page since it loaded (see `room_list`).
     joined_here: Vec<String>,
+    /// Rooms taken from what this browser remembered (see `room_list`).
+    restored: Vec<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -160,6 +162,7 @@ impl Session {
             unread_line: None,
             left: None,
             joined_here: Vec::new(),
+            restored: Vec::new(),
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -180,6 +183,7 @@ impl Session {
                 && !self.my_rooms.iter().any(|r| r == room)
             {
                 self.my_rooms.push(room.to_string());
+                self.restored.push(room.to_string());
             }
         }
     }

@@ -2,9 +2,10 @@
 //! device and after a reload. The page starts from what this browser remembered (localStorage)
 //! and the room in its address, then takes the server's list once per connection:
 //! - rooms on the server's list that the page lacks are added and joined (joined elsewhere);
-//! - rooms the page remembered that the server's list lacks are dropped (left elsewhere),
-//!   unless on screen or joined on this page since it loaded (those are put on the server's
-//!   list: their `PUT` may still be on its way);
+//! - rooms this browser remembered (localStorage) that the server's list lacks are dropped (left
+//!   elsewhere), unless on screen or joined on this page since it loaded; every other room the
+//!   page has and the list lacks (the default room, those joined here, whose `PUT` may still be
+//!   on its way) is put on the server's list;
 //! - an empty server list is a user the server has no list for yet: this page's rooms become it.
 
 use banter_protocol::ClientMsg;
@@ -51,7 +52,9 @@ impl Session {
             .cloned()
             .collect();
         for room in extra {
-            if self.joined_here.contains(&room) || (self.dm.is_none() && self.room == room) {
+            let cached = self.restored.contains(&room);
+            let on_screen = self.dm.is_none() && self.room == room;
+            if !cached || self.joined_here.contains(&room) || on_screen {
                 out.upload.push(room);
             } else {
                 self.my_rooms.retain(|r| *r != room);
