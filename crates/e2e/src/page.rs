@@ -129,6 +129,16 @@ impl Page {
         .await
     }
 
+    /// Scrolls up to "Show earlier messages" and presses it, as a keyboard user does (the top
+    /// of the list also loads older messages by itself, which moves the button away before a
+    /// pointer click could land on it).
+    pub async fn show_earlier(&self) -> Result<()> {
+        self.js("document.querySelector('.scroller').scrollTop = 0; \
+             document.getElementById('show-earlier').click(); return 0;")
+            .await?;
+        Ok(())
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<()> {
         self.client

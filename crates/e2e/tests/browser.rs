@@ -409,7 +409,7 @@ async fn five_thousand_messages_stay_smooth() {
             .await?;
 
             // Older messages come on demand.
-            page.click("#show-earlier").await?;
+            page.show_earlier().await?;
             wait_for("200 more in the DOM", || async {
                 Ok((page.messages().await?.len() > 200).then_some(()))
             })
