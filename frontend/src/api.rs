@@ -10,8 +10,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 mod lifecycle;
+mod room_lists;
 
 pub use lifecycle::thread;
+pub use room_lists::{my_rooms, set_my_room};
 
 /// How many older messages one scrollback page asks for.
 pub const PAGE: usize = 200;
@@ -119,6 +121,18 @@ pub async fn messages_before(room: &str, before: u64, who: &Who) -> Result<Messa
         String::new()
     };
     let path = format!("/api/rooms/{room}/messages?before={before}&limit={PAGE}{user}");
+    read_page(&get(&path, who).await?).ok_or_else(|| "the answer could not be read".to_string())
+}
+
+/// The [`PAGE`] entries of `room` (or a conversation) just after `since` (`GET ...?since=`),
+/// oldest first: the stretch between a message far back and what is held after it.
+pub async fn messages_since(room: &str, since: u64, who: &Who) -> Result<MessagePage, String> {
+    let user = if is_conversation(room) {
+        who.user_param('&')
+    } else {
+        String::new()
+    };
+    let path = format!("/api/rooms/{room}/messages?since={since}&limit={PAGE}{user}");
     read_page(&get(&path, who).await?).ok_or_else(|| "the answer could not be read".to_string())
 }
 

@@ -14,6 +14,7 @@
 //! - [`push`]: Web Push: the service worker, the subscription, per-room mutes.
 //! - [`prefs`]: what the browser remembers (the name, the rooms, the sign-in token).
 //! - [`search`]: the search box's query and snippet rules (the view is `components/search_box.rs`).
+//! - [`switcher`]: the Ctrl/Cmd+K quick switcher's rules (rooms and people matching a name).
 
 pub mod accounts;
 pub mod api;
@@ -25,6 +26,7 @@ pub mod push;
 pub mod search;
 pub mod socket;
 pub mod state;
+pub mod switcher;
 
 mod app;
 

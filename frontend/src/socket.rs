@@ -15,6 +15,7 @@ use crate::state::{READ_EVERY_MS, Session};
 
 mod connection;
 mod lifecycle;
+mod room_list;
 
 use connection::run;
 
@@ -174,12 +175,16 @@ impl Chat {
     /// Shows a room (joining it when it is not one of the user's yet), or says why the name is
     /// not a room.
     pub fn switch_room(&self, room: &str) -> Result<(), String> {
-        let (frames, rooms) = self.with_session(|s| {
+        let (frames, rooms, new) = self.with_session(|s| {
+            let before = s.my_rooms.len();
             let frames = s.switch_room(room)?;
-            Ok((frames, s.my_rooms.clone()))
+            Ok((frames, s.my_rooms.clone(), s.my_rooms.len() > before))
         })?;
         prefs::save_rooms(&rooms);
         self.push(frames);
+        if new && let Some(room) = rooms.last() {
+            self.store_room(room, true);
+        }
         Ok(())
     }
 
@@ -194,6 +199,7 @@ impl Chat {
             .unwrap_or_default();
         prefs::save_rooms(&rooms);
         self.push(frames);
+        self.store_room(room, false);
         next
     }
 
@@ -219,6 +225,7 @@ impl Chat {
     /// Lists the user's conversations (`GET /api/conversations`) and joins the ones not joined
     /// yet: those that began while the page was away.
     fn list_conversations(&self) {
+        self.sync_room_list();
         let chat = *self;
         let who = self.session.with_untracked(|s| s.who());
         leptos::task::spawn_local(async move {

@@ -29,8 +29,10 @@ mod direct;
 mod inbound;
 mod lifecycle;
 mod presence_lines;
+mod ranges;
 mod reads;
 mod room;
+mod room_list;
 mod typing;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
@@ -39,8 +41,10 @@ pub use banter_client_core::{
 };
 pub use direct::{Conversation, Conversations};
 pub use presence_lines::{PresenceSummary, summarize};
+pub use ranges::{Ranges, Shown};
 pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
+pub use room_list::ListTaken;
 pub use typing::{TYPING_EVERY_MS, TYPING_QUIET_AFTER_SEND_MS};
 
 /// What the page shows.
@@ -118,6 +122,10 @@ pub struct Session {
     pub unread_line: Option<(String, u64)>,
     /// The room the user just left, while its "Undo" is offered.
     pub left: Option<String>,
+    /// Rooms the user joined on this page since it loaded (see `room_list`).
+    joined_here: Vec<String>,
+    /// Rooms taken from what this browser remembered (see `room_list`).
+    restored: Vec<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -153,6 +161,8 @@ impl Session {
             jump: None,
             unread_line: None,
             left: None,
+            joined_here: Vec::new(),
+            restored: Vec::new(),
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -173,6 +183,7 @@ impl Session {
                 && !self.my_rooms.iter().any(|r| r == room)
             {
                 self.my_rooms.push(room.to_string());
+                self.restored.push(room.to_string());
             }
         }
     }
@@ -367,6 +378,7 @@ impl Session {
         let mut out = Vec::new();
         if !self.my_rooms.contains(&room) {
             self.my_rooms.push(room.clone());
+            self.joined_here(&room);
             if self.joined_as.is_some() && self.welcomed {
                 out.push(self.join_frame(&room));
             }

@@ -116,6 +116,7 @@ max-image-pixels = 20000000
 thumb-size = 256
 file-unused-ttl = "6h"
 file-sweep = "5m"
+max-rooms-per-user = 100
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -17,6 +17,7 @@
 //! reply to a reply joins the root's thread, which counts its replies. Private rooms: members,
 //! roles, bans and mutes are kept (across a reopen of a durable store), what a user may not
 //! read is known; moderation entries take gap-free `seq`s among messages.
+//! Issue 17: a user's room list keeps its order, each room once.
 
 use banter_protocol::{Change, ChangeKind, ChatMessage, RoomRole};
 use banter_server::store::{
@@ -466,6 +467,32 @@ async fn push_keys_subscriptions_and_settings_are_kept(b: Backend) {
     }
 }
 
+/// A user's room list keeps each room once, in the order put there; a room taken off is gone;
+/// each user has their own; a durable store keeps the lists across a reopen.
+async fn a_room_list_keeps_its_order_and_each_room_once(b: Backend) {
+    let store = b.open();
+    for room in ["ops", "lobby", "design", "ops"] {
+        store.set_room("ada", room, true).await.expect("stored");
+    }
+    store.set_room("ada", "lobby", false).await.expect("stored");
+    store
+        .set_room("ada", "nowhere", false)
+        .await
+        .expect("stored");
+    store.set_room("bob", "lobby", true).await.expect("stored");
+    assert_eq!(
+        store.rooms_of("ada").await.expect("read"),
+        ["ops", "design"]
+    );
+    assert_eq!(store.rooms_of("bob").await.expect("read"), ["lobby"]);
+    assert!(store.rooms_of("cy").await.expect("read").is_empty());
+    let store = b.reopen(store);
+    let kept = store.rooms_of("ada").await.expect("read");
+    if b.durable {
+        assert_eq!(kept, ["ops", "design"], "kept across a reopen");
+    }
+}
+
 /// Instantiates every promise for every backend.
 macro_rules! contract {
     ($($promise:ident),* $(,)?) => {
@@ -507,6 +534,7 @@ contract!(
     push_keys_subscriptions_and_settings_are_kept,
     room_members_roles_bans_and_mutes_survive_a_reopen,
     moderation_entries_take_gap_free_seqs,
+    a_room_list_keeps_its_order_and_each_room_once,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it

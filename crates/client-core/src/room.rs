@@ -49,6 +49,12 @@ impl RoomSync {
         self.seen.as_ref().map(SeqSet::resume_point)
     }
 
+    /// Whether a replay is still coming in on the current connection (joined, and the entries
+    /// up to the replay's end not all taken in yet): a view may wait for its end to draw once.
+    pub fn replay_pending(&self) -> bool {
+        self.joined && self.resume_point().unwrap_or(0) < self.replay_to
+    }
+
     /// The highest `seq` seen there (entries below it may still be missing).
     pub fn high_seq(&self) -> Option<u64> {
         self.seen.as_ref().map(SeqSet::high)

@@ -197,6 +197,16 @@ impl MessageStore {
         }
     }
 
+    /// The messages held with `lo <= seq <= hi`, oldest first.
+    pub fn between(&self, lo: u64, hi: u64) -> impl DoubleEndedIterator<Item = &Arc<ChatMessage>> {
+        // An empty range when `lo > hi` (`BTreeMap::range` panics on a reversed one).
+        let (lo, hi) = if lo <= hi { (lo, hi) } else { (1, 0) };
+        self.messages
+            .range(lo..=hi.max(lo))
+            .filter(move |(s, _)| **s <= hi)
+            .map(|(_, s)| &s.msg)
+    }
+
     /// The `seq` `n` messages before `seq` (or the oldest held): where "show earlier" starts.
     pub fn seq_before(&self, seq: u64, n: usize) -> Option<u64> {
         self.messages

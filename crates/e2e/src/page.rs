@@ -129,6 +129,16 @@ impl Page {
         .await
     }
 
+    /// Scrolls up to "Show earlier messages" and presses it, as a keyboard user does (the top
+    /// of the list also loads older messages by itself, which moves the button away before a
+    /// pointer click could land on it).
+    pub async fn show_earlier(&self) -> Result<()> {
+        self.js("document.querySelector('.scroller').scrollTop = 0; \
+             document.getElementById('show-earlier').click(); return 0;")
+            .await?;
+        Ok(())
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<()> {
         self.client
@@ -196,6 +206,22 @@ impl Page {
             .await?;
         ensure!(resp.status().is_success(), "CDP: {}", resp.status());
         Ok(())
+    }
+
+    /// Runs a Chrome DevTools protocol command (through chromedriver) and returns its answer.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        let id = self
+            .client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("no session id"))?;
+        let resp = reqwest::Client::new()
+            .post(format!("{}/session/{id}/goog/cdp/execute", self.driver_url))
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await?;
+        ensure!(resp.status().is_success(), "CDP {cmd}: {}", resp.status());
+        Ok(resp.json::<Value>().await?["value"].clone())
     }
 
     /// The id of the focused element (empty when none has one).

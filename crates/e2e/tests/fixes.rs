@@ -13,7 +13,7 @@ async fn show_all_earlier(page: &Page) -> anyhow::Result<()> {
             return Ok(());
         }
         let before = page.messages().await?.len();
-        page.click("#show-earlier").await?;
+        page.show_earlier().await?;
         wait_for("more messages in the DOM", || async {
             Ok((page.messages().await?.len() > before).then_some(()))
         })

@@ -482,7 +482,7 @@ async fn scrollback_reaches_the_first_message() {
                     .await?
                     .is_some_and(|t| t.starts_with("Show"))
                 {
-                    page.click("#show-earlier").await?;
+                    page.show_earlier().await?;
                 } else {
                     page.js("document.querySelector('.scroller').scrollTop = 0;")
                         .await?;

@@ -8,8 +8,8 @@ use banter_protocol::ChatMessage;
 use leptos::prelude::*;
 
 use super::bubble::{day_label, local_day};
+use super::scrollback::{Dir, fetch_page, offset_of, place_of, restore_place};
 use super::{Bubble, PendingBubble};
-use crate::api;
 use crate::socket::use_chat;
 use crate::state::{MessageStore, PendingOp, PendingSend, PresenceSummary, summarize};
 
@@ -107,29 +107,12 @@ pub const HELD_MAX: usize = 1_000;
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICK_SLACK: i32 = 48;
 
-/// How close to the top (in pixels) starts loading older messages from the server.
+/// How close to the top (in pixels) starts loading older messages (held, else from the server).
 const TOP_SLACK: i32 = 80;
 
-/// Where the message `seq` is in the list (pixels from the top of the scrolled content).
-fn offset_of(el: &web_sys::HtmlDivElement, seq: u64) -> Option<i32> {
-    let li = el
-        .query_selector(&format!("li[data-seq=\"{seq}\"]"))
-        .ok()??;
-    let li: web_sys::HtmlElement = wasm_bindgen::JsCast::dyn_into(li).ok()?;
-    Some(li.offset_top())
-}
-
-/// After the next render, scrolls so the message `seq` is again `place` pixels below the top
-/// of the view: rows added above it (or taken away below) do not move what the reader sees.
-fn restore_place(el: web_sys::HtmlDivElement, seq: Option<u64>, place: Option<i32>) {
-    request_animation_frame(move || {
-        if let (Some(seq), Some(place)) = (seq, place)
-            && let Some(top) = offset_of(&el, seq)
-        {
-            el.set_scroll_top(top - place);
-        }
-    });
-}
+/// How close to the bottom (in pixels) of a window that ends before the newest message starts
+/// showing (or loading) the messages after it.
+const BOTTOM_SLACK: i32 = 400;
 
 /// The scrolling list of the current room's messages, then the user's pending ones.
 #[component]
@@ -137,18 +120,32 @@ pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
     // The first seq shown while the reader holds a place; `None` follows the newest.
     let anchor = RwSignal::new(None::<u64>);
+    // How many messages a held window shows from `anchor` on (grows as the reader scrolls).
+    let span = RwSignal::new(HELD_MAX);
+    // A search result being shown: highlighted (and scrolled to once drawn: `to_target`).
+    let target = RwSignal::new(None::<u64>);
+    let to_target = RwSignal::new(false);
     // The room, or `@peer` for a conversation.
     let room = Memo::new(move |_| chat.session.with(|s| s.view_key()));
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
+    // The window of one held stretch of history (`state::ranges`), never across a hole.
+    let shown = Memo::new(move |_| {
+        let (first, span) = (anchor.get(), span.get());
+        chat.session.with(|s| s.shown(first, WINDOW, span))
+    });
+    // While the room's replay is still coming in (a long history arrives in several batches),
+    // the list keeps what it drew and draws once at the end, not once per batch.
+    let replaying = Memo::new(move |_| chat.session.with(|s| s.replaying_on_screen()));
     // A conversation is shown like a room (its messages are stored under its id).
-    let messages = Memo::new(move |_| {
-        let first = anchor.get();
+    let messages = Memo::new(move |prev: Option<&Vec<Arc<ChatMessage>>>| {
+        if let Some(prev) = prev
+            && replaying.get()
+        {
+            return prev.clone();
+        }
         // Replies live in their thread's pane; the root shows their count.
-        chat.session.with(|s| {
-            let mut shown = s
-                .current_store()
-                .map(|st| st.window(first, WINDOW, HELD_MAX))
-                .unwrap_or_default();
+        shown.with(|w| {
+            let mut shown = w.messages.clone();
             shown.retain(|m| m.reply_to.is_none());
             shown
         })
@@ -168,15 +165,9 @@ pub fn MessageList() -> impl IntoView {
         chat.session
             .with(|s| s.current_store().map_or(0, MessageStore::high_seq))
     });
-    // Held messages older than the first one shown (newer ones never count here: they are
-    // what the "new messages" pill is for).
-    let hidden_older = Memo::new(move |_| {
-        let first = messages.with(|m| m.first().map(|m| m.seq));
-        chat.session.with(|s| match first {
-            Some(first) => s.current_store().map_or(0, |st| st.count_before(first)),
-            None => 0,
-        })
-    });
+    // Held messages older than the first one shown, in the same stretch (newer ones never
+    // count here: they are what the "new messages" pill is for).
+    let hidden_older = Memo::new(move |_| shown.with(|w| w.older_held));
     let pending = Memo::new(move |_| {
         let key = room.get();
         chat.session.with(|s| {
@@ -196,6 +187,7 @@ pub fn MessageList() -> impl IntoView {
 
     let to_bottom = move || {
         anchor.set(None);
+        target.set(None);
         if let Some(el) = scroller.get_untracked() {
             el.set_scroll_top(el.scroll_height());
         }
@@ -208,6 +200,7 @@ pub fn MessageList() -> impl IntoView {
         let r = room.get();
         if prev.is_some_and(|p| p != r) {
             anchor.set(None);
+            target.set(None);
             stick.set(true);
         }
         r
@@ -223,30 +216,29 @@ pub fn MessageList() -> impl IntoView {
         })
     });
 
-    // A search result to show (`Session::jump`): hold the place a few messages above it.
+    // A search result to show (`Session::jump`): hold a window from a few messages above it,
+    // scroll it into view and highlight it.
     Effect::new(move |_| {
-        let Some((target, seq)) = chat.session.with(|s| s.jump.clone()) else {
+        let Some((to, seq)) = chat.session.with(|s| s.jump.clone()) else {
             return;
         };
         if chat
             .session
-            .with_untracked(|s| s.screen_room() != Some(target.as_str()))
+            .with_untracked(|s| s.screen_room() != Some(to.as_str()))
         {
             return;
         }
         chat.session.update_untracked(|s| s.jump = None);
         stick.set(false);
+        target.set(Some(seq));
+        span.set(WINDOW);
         anchor.set(
             chat.session
                 .with_untracked(|s| s.current_store().and_then(|st| st.seq_before(seq, 10))),
         );
-        request_animation_frame(move || {
-            if let Some(el) = scroller.get_untracked()
-                && let Some(top) = offset_of(&el, seq)
-            {
-                el.set_scroll_top(top - 40);
-            }
-        });
+        // Scrolled to once drawn (see the highlight below): the list may still be waiting for
+        // the room's replay.
+        to_target.set(true);
     });
 
     // After the list changes (the DOM is updated by the next frame), keep to the bottom if the
@@ -264,70 +256,64 @@ pub fn MessageList() -> impl IntoView {
         pending_now
     });
 
-    // Scrollback from the server (`before=`), when every message held is already on screen.
+    // Pages from the server: older ones at the top, newer ones below a stretch read far back.
     let loading = RwSignal::new(false);
-    let more_on_server = Memo::new(move |_| chat.session.with(|s| s.current_more_on_server()));
+    let loading_later = RwSignal::new(false);
+    let more_on_server = Memo::new(move |_| shown.with(|w| w.fetch_before.is_some()));
     let fetch_earlier = move || {
-        if loading.get_untracked() || !more_on_server.get_untracked() {
-            return;
-        }
-        let Some((room, before, who)) = chat.session.with_untracked(|s| {
-            let first = s.current_store()?.first_seq()?;
-            Some((s.screen_room()?.to_string(), first, s.who()))
-        }) else {
+        let (Some(before), Some(el)) = (
+            shown.with_untracked(|w| w.fetch_before),
+            scroller.get_untracked(),
+        ) else {
             return;
         };
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            let page = api::messages_before(&room, before, &who).await;
-            loading.set(false);
-            let (Ok(page), Some(el)) = (page, scroller.get_untracked()) else {
-                return;
-            };
-            if chat
-                .session
-                .with_untracked(|s| s.screen_room() != Some(&room))
-            {
-                return;
-            }
-            // Keep the reader's place while the older page is added above.
-            let keep = messages.with_untracked(|m| m.first().map(|m| m.seq));
-            let place = keep.and_then(|seq| offset_of(&el, seq).map(|top| top - el.scroll_top()));
-            let added = chat
-                .session
-                .try_update(|s| s.add_earlier(&room, page))
-                .unwrap_or(0);
+        // Keep the reader's place while the older page is added above.
+        let keep = messages.with_untracked(|m| m.first().map(|m| m.seq));
+        fetch_page(chat, Dir::Before, before, loading, move |added| {
+            let place = place_of(&el, keep);
             if added > 0 {
                 stick.set(false);
-                anchor.set(
-                    chat.session
-                        .with_untracked(|s| s.current_store().and_then(MessageStore::first_seq)),
-                );
+                span.update(|n| *n = (*n + WINDOW).min(HELD_MAX));
+                anchor.set(chat.session.with_untracked(|s| {
+                    let st = s.current_store()?;
+                    keep.and_then(|k| st.seq_before(k, added))
+                }));
                 restore_place(el, keep, place);
             }
         });
     };
 
-    let on_scroll = move |_| {
-        if let Some(el) = scroller.get_untracked() {
-            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
-            let at_bottom = gap <= STICK_SLACK;
-            if at_bottom != stick.get_untracked() {
-                stick.set(at_bottom);
-            }
-            if at_bottom {
-                seen.set(latest.get_untracked());
-                anchor.set(None);
-            } else if anchor.get_untracked().is_none() {
-                // Hold the place: same list as now, so nothing re-renders.
-                anchor.set(messages.with_untracked(|m| m.first().map(|m| m.seq)));
-            }
-            // At the top with everything held on screen: page back on the server by itself.
-            // (Only for a reader who scrolled up: a short list is always "at the top".)
-            if !at_bottom && el.scroll_top() <= TOP_SLACK && hidden_older.get_untracked() == 0 {
-                fetch_earlier();
-            }
+    // More held messages below the window: it grows, then slides down (what the reader sees
+    // stays put).
+    let advance = move || {
+        let (Some(first), Some(el)) = (anchor.get_untracked(), scroller.get_untracked()) else {
+            return;
+        };
+        if shown.with_untracked(|w| w.newer_held) == 0 {
+            return;
         }
+        if span.get_untracked() < HELD_MAX {
+            span.update(|n| *n = (*n + WINDOW).min(HELD_MAX));
+            return;
+        }
+        let keep = messages.with_untracked(|m| m.last().map(|m| m.seq));
+        let place = place_of(&el, keep);
+        let next = chat.session.with_untracked(|s| {
+            s.current_store()?
+                .between(first + 1, u64::MAX)
+                .nth(WINDOW - 1)
+                .map(|m| m.seq)
+        });
+        anchor.set(next.or(Some(first)));
+        restore_place(el, keep, place);
+    };
+
+    // Below the window: more held messages, else the next page of a stretch read far back
+    // (shown as soon as it comes: the reader is at the bottom waiting for it).
+    let show_later = move || match shown.with_untracked(|w| (w.newer_held, w.fetch_after)) {
+        (0, Some(since)) => fetch_page(chat, Dir::After, since, loading_later, move |_| advance()),
+        (0, None) => {}
+        _ => advance(),
     };
 
     let show_earlier = move || {
@@ -340,15 +326,49 @@ pub fn MessageList() -> impl IntoView {
         };
         // Keep the reader's place while older messages are added above.
         let first = messages.with_untracked(|m| m.first().map(|m| m.seq));
-        let place = first.and_then(|seq| offset_of(&el, seq).map(|top| top - el.scroll_top()));
+        let place = place_of(&el, first);
         let earlier = chat.session.with_untracked(|s| {
             s.current_store()
                 .zip(first)
                 .and_then(|(st, first)| st.seq_before(first, WINDOW))
         });
         stick.set(false);
+        if anchor.get_untracked().is_some() {
+            span.update(|n| *n = (*n + WINDOW).min(HELD_MAX));
+        } else {
+            span.set(HELD_MAX);
+        }
         anchor.set(earlier);
         restore_place(el, first, place);
+    };
+
+    let on_scroll = move |_| {
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
+        let gap = el.scroll_height() - el.scroll_top() - el.client_height();
+        let live_end = shown.with_untracked(|w| w.at_live_end());
+        let at_bottom = gap <= STICK_SLACK && live_end;
+        if at_bottom != stick.get_untracked() {
+            stick.set(at_bottom);
+        }
+        if at_bottom {
+            seen.set(latest.get_untracked());
+            anchor.set(None);
+            target.set(None);
+        } else if anchor.get_untracked().is_none() {
+            // Hold the place: same list as now, so nothing re-renders.
+            span.set(HELD_MAX);
+            anchor.set(messages.with_untracked(|m| m.first().map(|m| m.seq)));
+        }
+        if !live_end && gap <= BOTTOM_SLACK {
+            show_later();
+        }
+        // At the top: older messages, held or from the server, come by themselves.
+        // (Only for a reader who scrolled up: a short list is always "at the top".)
+        if !at_bottom && el.scroll_top() <= TOP_SLACK {
+            show_earlier();
+        }
     };
 
     let button_label = move || match (hidden_older.get(), loading.get()) {
@@ -356,6 +376,27 @@ pub fn MessageList() -> impl IntoView {
         (0, false) => "Load earlier messages".to_string(),
         (n, _) => format!("Show earlier messages ({n} more)"),
     };
+
+    // The search result shown stays highlighted while it is in the window.
+    Effect::new(move |_| {
+        messages.track();
+        let Some(seq) = target.get() else {
+            return;
+        };
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked()
+                && let Ok(Some(li)) = el.query_selector(&format!("li[data-seq=\"{seq}\"]"))
+            {
+                let _ = li.class_list().add_1("jump-target");
+                if to_target.get_untracked()
+                    && let Some(top) = offset_of(&el, seq)
+                {
+                    to_target.set(false);
+                    el.set_scroll_top(top - 40);
+                }
+            }
+        });
+    });
 
     let unseen = Memo::new(move |_| {
         if stick.get() {
@@ -387,6 +428,9 @@ pub fn MessageList() -> impl IntoView {
                 "No messages yet. Say hello!"
             </p>
             <ol id="messages" class="messages" role="log" aria-live="polite">
+                <li class="loading-row" id="loading-earlier" role="status" hidden=move || !loading.get()>
+                    "Loading earlier messages…"
+                </li>
                 <For
                     each=move || messages.with(|m| events.with(|e| rows(m, e, unread_line.get())))
                     key=Row::key
@@ -412,6 +456,12 @@ pub fn MessageList() -> impl IntoView {
                             .into_any()
                     }
                 />
+                <li class="loading-row" id="loading-later" role="status"
+                    hidden=move || !loading_later.get()
+                    data-pending=move || shown.with(|w| w.fetch_after.map(|s| s.to_string()))
+                >
+                    "Loading newer messages…"
+                </li>
                 <For
                     each=move || pending.get()
                     key=PendingSend::view_key

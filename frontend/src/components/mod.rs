@@ -19,10 +19,12 @@ mod push_previews;
 mod reactions;
 mod rich_text;
 mod room_switcher;
+mod scrollback;
 mod search_box;
 mod sidebar;
 mod sign_in;
 mod skip_link;
+mod switcher;
 mod thread_pane;
 mod typing_line;
 

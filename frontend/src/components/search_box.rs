@@ -1,4 +1,6 @@
-//! The search box: Ctrl+K (Cmd+K on a Mac) opens it over the chat. Results come as the user
+//! The search box: Ctrl+K (Cmd+K on a Mac) opens it over the chat. It is a quick switcher too:
+//! the rooms and people whose name matches come first (`components/switcher.rs`; Enter opens the
+//! first), then the messages found. Results come as the user
 //! types (after a short pause, [`DEBOUNCE_MS`]) from `GET /api/search`, each with its snippet's
 //! matches highlighted; filters narrow them to one of the user's rooms or to one person. A
 //! click opens the room at that message (its surrounding history fetched when not held).
@@ -7,6 +9,7 @@
 use banter_protocol::http::SearchHit;
 use leptos::prelude::*;
 
+use super::switcher::{QuickList, open_target, quick_targets};
 use crate::api;
 use crate::search::{DEBOUNCE_MS, query, snippet_parts};
 use crate::socket::{Chat, use_chat};
@@ -79,6 +82,27 @@ pub fn SearchBox() -> impl IntoView {
         });
     });
 
+    let quick = quick_targets(typed, open);
+    let pick = Callback::new(move |t| {
+        open.set(false);
+        open_target(chat, &t);
+    });
+    // Enter: the first room or person matching, else the first message found.
+    let on_enter = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Enter" {
+            return;
+        }
+        ev.prevent_default();
+        if let Some(t) = quick.with_untracked(|q| q.first().cloned()) {
+            pick.run(t);
+        } else if let Found::Hits(hits) = found.get_untracked()
+            && let Some(hit) = hits.into_iter().next()
+        {
+            open.set(false);
+            jump(chat, hit.room, hit.seq);
+        }
+    };
+
     let rooms = Memo::new(move |_| chat.session.with(|s| s.my_rooms.clone()));
     let go = move |hit: SearchHit| {
         open.set(false);
@@ -94,15 +118,16 @@ pub fn SearchBox() -> impl IntoView {
                 }
             }
         >
-            <div class="search-dialog" role="dialog" aria-label="Search messages">
+            <div class="search-dialog" role="dialog" aria-label="Go to a room or person, or search messages">
                 <input
                     id="search-input"
                     type="search"
-                    placeholder="Search messages (words, \"phrases\", from:name, in:room)"
+                    placeholder="Go to a room or person, or search messages (\"phrases\", from:name, in:room)"
                     autocomplete="off"
                     node_ref=input
                     prop:value=move || typed.get()
                     on:input=move |ev| typed.set(event_target_value(&ev))
+                    on:keydown=on_enter
                 />
                 <div class="search-filters">
                     <select
@@ -125,6 +150,7 @@ pub fn SearchBox() -> impl IntoView {
                         on:input=move |ev| person.set(event_target_value(&ev))
                     />
                 </div>
+                <QuickList found=quick pick=pick />
                 <ul id="search-results" class="search-results" aria-live="polite">
                     {move || match found.get() {
                         Found::Idle => view! { <li class="search-note">"Type to search."</li> }.into_any(),
@@ -157,9 +183,10 @@ pub fn SearchBox() -> impl IntoView {
     }
 }
 
-/// Opens `room` (or the conversation it is) at message `seq`: its surrounding history is
-/// fetched when not held, then the list is asked to show it.
-fn jump(chat: Chat, room: String, seq: u64) {
+/// Opens `room` (or the conversation it is) at message `seq`: once the room is joined, the page
+/// around it is fetched when not held (`before=` just past it: the messages before and after it),
+/// then the list is asked to show it.
+pub(super) fn jump(chat: Chat, room: String, seq: u64) {
     let peer = chat
         .session
         .with_untracked(|s| s.conversations.by_room(&room).map(|c| c.peer.clone()));
@@ -172,15 +199,21 @@ fn jump(chat: Chat, room: String, seq: u64) {
             let _ = window().location().set_hash(&hash_for_room(&room));
         }
     }
-    let (held, who) = chat
-        .session
-        .with_untracked(|s| (s.store(&room).is_some_and(|st| st.contains(seq)), s.who()));
     leptos::task::spawn_local(async move {
-        if !held
-            && let Ok(page) = api::messages_before(&room, seq + api::PAGE as u64 / 2, &who).await
-        {
+        // A room not joined yet takes no page: wait for its `joined` (a few seconds at most).
+        for _ in 0..100 {
+            if chat.session.with_untracked(|s| s.store(&room).is_some()) {
+                break;
+            }
+            crate::socket::sleep(50.0).await;
+        }
+        let (held, who) = chat
+            .session
+            .with_untracked(|s| (s.store(&room).is_some_and(|st| st.contains(seq)), s.who()));
+        let before = seq + api::PAGE as u64 / 2;
+        if !held && let Ok(page) = api::messages_before(&room, before, &who).await {
             chat.session.update(|s| {
-                s.add_earlier(&room, page);
+                s.add_before(&room, before, page);
             });
         }
         chat.session.update(|s| s.jump = Some((room, seq)));

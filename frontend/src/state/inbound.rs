@@ -61,7 +61,9 @@ impl Session {
             }
             ServerMsg::Change(c) => {
                 // Folded into its target by the core (once per `seq`); the views re-read it.
-                self.core.change(&c);
+                if self.core.change(&c).is_some() {
+                    self.note_held(&c.room, c.seq, c.seq);
+                }
                 Vec::new()
             }
             // v1.2 frames this page does not show yet.
@@ -183,6 +185,7 @@ impl Session {
         let new = self.core.message(m).is_some();
         let now = self.now;
         let state = self.room_mut(&room);
+        state.held.add(seq, seq);
         state.spoke(&user, now);
         if !new {
             return;

@@ -64,6 +64,8 @@ pub struct RoomState {
     threads_seen: Vec<(u64, u64)>,
     /// The room's head when this page first joined it: replies up to it are history.
     pub history_to: u64,
+    /// The stretches of its history the page holds (see `super::ranges`).
+    pub held: super::ranges::Ranges,
 }
 
 impl RoomState {
@@ -139,6 +141,7 @@ impl RoomState {
     /// forget what the page showed of it and say so.
     pub fn reset_history(&mut self, head: u64) {
         self.events.clear();
+        self.held.clear();
         self.reached_start = false;
         self.read_seq = head;
         self.head = head;

@@ -8,12 +8,14 @@ mod accounts;
 mod admin;
 mod members;
 mod push;
+mod room_lists;
 mod search;
 
 pub use accounts::{Login, LoginOk, PasswordChange, Signup};
 pub use admin::{Account, InviteInfo, NewInvite, NewUser, UserInfo, UserPatch};
 pub use members::{CreateRoom, Member, MemberList, NewConversation, SetRole};
 pub use push::{PushKey, PushKeys, PushNotice, PushSettings, PushSubscription};
+pub use room_lists::MyRooms;
 pub use search::{SearchHit, SearchResults};
 
 /// Body of `POST /api/rooms/{room}/messages`.

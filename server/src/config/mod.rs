@@ -14,6 +14,7 @@ use banter_protocol::{AuthMode, Limits};
 use clap::{Parser, ValueEnum};
 
 pub mod accounts;
+pub mod room_lists;
 
 mod lifecycle;
 pub mod rooms;
@@ -353,6 +354,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub files: files::FilesConfig,
+
+    #[command(flatten)]
+    pub room_lists: room_lists::RoomListConfig,
 }
 
 /// `--auth`: how clients are identified.

@@ -39,6 +39,7 @@ pub const ROOMS_MAX: usize = 1000;
 pub const CONVERSATIONS_MAX: usize = 1000;
 
 pub mod accounts;
+mod room_lists;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .merge(push::router())
         .merge(lifecycle::router())
         .merge(rooms::router())
+        .merge(room_lists::router())
 }
 
 async fn rooms(

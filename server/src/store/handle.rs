@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use super::members::{MemoryMembers, RoomAccess, RoomMembers, Standing};
 use super::positions::{MemoryPositions, Position, Positions, PositionsDone};
 use super::push::{MemoryPush, PushStore};
+use super::room_lists::{MemoryRoomLists, RoomLists};
 use super::{
     AppendDone, Bus, Entry, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
 };
@@ -32,6 +33,7 @@ pub struct Store {
     /// Web Push's key, subscriptions and settings (`store/push.rs`).
     push: Arc<dyn PushStore>,
     members: Arc<dyn RoomMembers>,
+    room_lists: Arc<dyn RoomLists>,
     calls: Arc<Semaphore>,
     /// Told of each room a commit changed (the search indexer): see [`Store::on_commit`].
     committed: Arc<OnceLock<CommitHook>>,
@@ -51,6 +53,7 @@ impl Store {
             positions: Arc::new(MemoryPositions::default()),
             push: Arc::new(MemoryPush::default()),
             members: Arc::new(MemoryMembers::default()),
+            room_lists: Arc::new(MemoryRoomLists::default()),
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
             committed: Arc::new(OnceLock::new()),
         }
@@ -145,6 +148,24 @@ impl Store {
     pub async fn private_rooms_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
         let (m, user) = (self.members.clone(), user.to_owned());
         self.blocking(move || m.private_rooms_of(&user)).await
+    }
+
+    /// The same store, keeping users' room lists in `lists`.
+    pub fn with_room_lists(mut self, lists: Arc<dyn RoomLists>) -> Self {
+        self.room_lists = lists;
+        self
+    }
+
+    /// The rooms on `user`'s list (see [`RoomLists::rooms_of`]).
+    pub async fn rooms_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let (l, user) = (self.room_lists.clone(), user.to_owned());
+        self.blocking(move || l.rooms_of(&user)).await
+    }
+
+    /// Puts `room` on `user`'s list or takes it off (see [`RoomLists::set_room`]).
+    pub async fn set_room(&self, user: &str, room: &str, on: bool) -> Result<(), StoreError> {
+        let (l, user, room) = (self.room_lists.clone(), user.to_owned(), room.to_owned());
+        self.blocking(move || l.set_room(&user, &room, on)).await
     }
 
     /// `user`'s read positions (see [`Positions::positions`]).

@@ -37,6 +37,7 @@ pub mod open;
 mod positions;
 pub mod push;
 pub mod redis;
+mod room_lists;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub use members::{MemoryMembers, RoomAccess, RoomMembers, Standing};
 pub use open::{Settings, open};
 pub use positions::{MAX_POSITIONS, MemoryPositions, Position, Positions, PositionsDone};
 pub use push::{MemoryPush, PushStore};
+pub use room_lists::{MAX_LIST_ENTRIES, MemoryRoomLists, RoomLists};
 pub use sqlite::Sync as SqliteSync;
 
 /// An entry as it is kept in memory: the typed value and its frame, encoded once.

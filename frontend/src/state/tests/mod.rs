@@ -81,7 +81,9 @@ fn sends(frames: &[ClientMsg]) -> Vec<(String, String)> {
 
 mod conversations;
 mod lifecycle;
+mod ranges;
 mod reads;
+mod room_list;
 mod sends;
 
 #[test]

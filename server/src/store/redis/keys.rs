@@ -92,6 +92,12 @@ pub fn positions_of(name: &str) -> String {
     format!("banter:rp:{name}")
 }
 
+/// The rooms on `name`'s list: a sorted set of rooms by when they were put there (see
+/// `room_lists`).
+pub fn room_list_of(name: &str) -> String {
+    format!("banter:ul:{name}")
+}
+
 /// The channel of direct messages for `name`, subscribed by the nodes it is connected to.
 pub fn user_channel(name: &str) -> String {
     format!("{USER}{name}")

@@ -34,6 +34,7 @@ mod publisher;
 mod push;
 mod reads;
 mod retention;
+mod room_lists;
 mod script;
 mod sentinel;
 mod shards;
@@ -79,7 +80,8 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
     Ok(Store::new(redis.clone(), Some(redis.clone()))
         .with_positions(redis.clone())
         .with_push(redis.clone())
-        .with_members(redis))
+        .with_members(redis.clone())
+        .with_room_lists(redis))
 }
 
 /// The Redis store's settings.

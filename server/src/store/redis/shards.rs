@@ -66,6 +66,11 @@ impl RedisStore {
     pub(super) fn all_reads(&self) -> impl Iterator<Item = &super::reads::Reads> {
         self.shards.iter().map(Shard::reads)
     }
+
+    /// The shard a user's (or room's) keys live on.
+    pub(super) fn shard_of(&self, id: &str) -> &Shard {
+        self.of(id)
+    }
 }
 
 /// The shards of a `--redis` list: split at commas, a piece without a scheme (`HOST:PORT/…`)

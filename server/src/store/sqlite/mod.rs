@@ -15,6 +15,7 @@ mod members;
 mod positions;
 mod push;
 mod recent;
+mod room_lists;
 mod schema;
 mod writer;
 
@@ -51,7 +52,8 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
     let history = Arc::new(history);
     let push = Arc::new(push::SqlitePush::open(&s.data_dir)?);
     Ok(Store::new(history.clone(), None)
-        .with_positions(history)
+        .with_positions(history.clone())
+        .with_room_lists(history)
         .with_push(push)
         .with_members(members))
 }

@@ -88,6 +88,17 @@ CREATE TABLE IF NOT EXISTS push_muted (
 ) WITHOUT ROWID;
 ";
 
+/// Users' room lists (added after schema 3; a build without it ignores the table): the rooms
+/// each user is in, `at` their order on the list (see `room_lists`).
+const USER_ROOMS: &str = "
+CREATE TABLE IF NOT EXISTS user_rooms (
+    user TEXT NOT NULL,
+    room TEXT NOT NULL,
+    at   INTEGER NOT NULL,
+    PRIMARY KEY (user, room)
+) WITHOUT ROWID;
+";
+
 /// Schema 1 → 2: rooms named `dm-…` become `legacy-dm-…`, or `legacy-dm-…-2` (`-3`, …) when a
 /// room of that name exists already: the migration never stops a start on a name clash.
 fn rename_legacy_dm_rooms(conn: &Connection) -> rusqlite::Result<()> {
@@ -252,7 +263,7 @@ pub fn open_writer(
     // renamed, so nothing planted there before can appear in a private conversation.
     let setup = format!(
         "PRAGMA synchronous = {}; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON; \
-         BEGIN; {SCHEMA} {READ_POSITIONS} {PUSH}",
+         BEGIN; {SCHEMA} {READ_POSITIONS} {PUSH} {USER_ROOMS}",
         sync.pragma()
     );
     conn.execute_batch(&setup)

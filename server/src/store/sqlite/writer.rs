@@ -39,6 +39,9 @@ pub enum Request {
     Append(NewMessage, AppendDone),
     /// Read positions to save (see `super::positions`).
     Positions(Vec<Position>, PositionsDone),
+    /// A small write of its own, in its own transaction between message batches (a user's
+    /// room list: see `super::room_lists`).
+    Run(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
 /// A room as the writer caches it: its row id and head.
@@ -107,6 +110,7 @@ impl Writer {
                 match request {
                     Request::Append(m, d) => batch.push((m, d)),
                     Request::Positions(p, done) => self.save_positions(&p, done),
+                    Request::Run(job) => job(&mut self.conn),
                 }
                 if batch.len() < self.max_batch {
                     next = rx.try_recv().ok();
