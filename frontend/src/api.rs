@@ -9,8 +9,10 @@ use leptos::prelude::window;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+mod files;
 mod lifecycle;
 
+pub use files::{cancel, file_path, object_url, upload};
 pub use lifecycle::thread;
 
 /// How many older messages one scrollback page asks for.

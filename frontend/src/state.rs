@@ -32,6 +32,7 @@ mod presence_lines;
 mod reads;
 mod room;
 mod typing;
+mod uploads;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
 pub use banter_client_core::{
@@ -42,6 +43,9 @@ pub use presence_lines::{PresenceSummary, summarize};
 pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
 pub use typing::{TYPING_EVERY_MS, TYPING_QUIET_AFTER_SEND_MS};
+pub use uploads::{
+    Attachment, Attachments, UploadState, human_size, is_inline_image, preview_box, upload_error,
+};
 
 /// What the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,11 @@
-//! Where the user writes: Enter sends, Shift+Enter starts a new line.
+//! Where the user writes: Enter sends, Shift+Enter starts a new line. Files attached (v1.2,
+//! `attachments`) go with the message once uploaded; then the text may be empty.
 
 use leptos::prelude::*;
 
+use super::attachments::{AttachButton, AttachmentTray};
 use crate::socket::use_chat;
+use crate::state::Attachments;
 use crate::state::{PendingState, counter_visible, text_len};
 
 /// -1 for PageUp, 1 for PageDown.
@@ -29,6 +32,7 @@ pub fn Composer() -> impl IntoView {
     let ui = super::msg_ui::use_msg_ui();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let attached = RwSignal::new(Attachments::default());
     let max = Memo::new(move |_| chat.session.with(|s| s.limits.max_text_chars));
     let len = Memo::new(move |_| text.with(|t| text_len(t)));
     let show_counter =
@@ -59,14 +63,27 @@ pub fn Composer() -> impl IntoView {
 
     let submit = move || {
         let t = text.get_untracked();
-        if t.trim().is_empty() {
+        let room = chat
+            .session
+            .with_untracked(|s| s.screen_room().map(str::to_string));
+        let files = room
+            .as_ref()
+            .map_or(Ok(Vec::new()), |r| attached.with_untracked(|a| a.ready(r)));
+        let files = match files {
+            Ok(files) => files,
+            Err(e) => return error.set(Some(e)),
+        };
+        if t.trim().is_empty() && files.is_empty() {
             error.set(Some("Write a message first.".into()));
             return;
         }
-        match chat.send_text(&t) {
+        match chat.send_files(&t, files) {
             Ok(()) => {
                 text.set(String::new());
                 error.set(None);
+                if let Some(room) = room {
+                    attached.update(|a| a.sent(&room));
+                }
             }
             Err(e) => error.set(Some(e)),
         }
@@ -90,6 +107,8 @@ pub fn Composer() -> impl IntoView {
                     "Retry all"
                 </button>
             </div>
+            <AttachmentTray list=attached error=error />
+            <AttachButton list=attached error=error />
             <label for="composer-input" class="visually-hidden">
                 "Message"
             </label>

@@ -83,6 +83,7 @@ mod conversations;
 mod lifecycle;
 mod reads;
 mod sends;
+mod uploads;
 
 #[test]
 fn first_join_asks_for_everything_after_welcome() {
