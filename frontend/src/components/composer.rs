@@ -33,6 +33,8 @@ pub fn Composer() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let attached = RwSignal::new(Attachments::default());
+    // Sent while its room's files were uploading: the room, to send in once they are done.
+    let waiting = RwSignal::new(None::<String>);
     let max = Memo::new(move |_| chat.session.with(|s| s.limits.max_text_chars));
     let len = Memo::new(move |_| text.with(|t| text_len(t)));
     let show_counter =
@@ -71,7 +73,14 @@ pub fn Composer() -> impl IntoView {
             .map_or(Ok(Vec::new()), |r| attached.with_untracked(|a| a.ready(r)));
         let files = match files {
             Ok(files) => files,
-            Err(e) => return error.set(Some(e)),
+            Err(e) => {
+                let busy = room.filter(|r| attached.with_untracked(|a| a.uploading(r)));
+                let say = busy
+                    .as_ref()
+                    .map_or(e, |_| "Sending once the upload is done…".into());
+                waiting.set(busy);
+                return error.set(Some(say));
+            }
         };
         if t.trim().is_empty() && files.is_empty() {
             error.set(Some("Write a message first.".into()));
@@ -91,6 +100,19 @@ pub fn Composer() -> impl IntoView {
             let _ = el.focus();
         }
     };
+
+    Effect::new(move |_| {
+        let Some(room) = waiting.get() else { return };
+        let here = chat
+            .session
+            .with(|s| s.screen_room() == Some(room.as_str()));
+        if !here {
+            waiting.set(None);
+        } else if !attached.with(|a| a.uploading(&room)) {
+            waiting.set(None);
+            submit();
+        }
+    });
 
     view! {
         <form

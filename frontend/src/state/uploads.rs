@@ -116,6 +116,12 @@ impl Attachments {
         self.items.iter().filter(move |a| a.room == room)
     }
 
+    /// Whether a file attached in `room` is still uploading.
+    pub fn uploading(&self, room: &str) -> bool {
+        self.in_room(room)
+            .any(|a| matches!(a.state, UploadState::Uploading { .. }))
+    }
+
     /// The ids a message sent now in `room` carries, or why it may not go yet (an upload is
     /// still running, or one was refused and must be removed first).
     pub fn ready(&self, room: &str) -> Result<Vec<String>, String> {

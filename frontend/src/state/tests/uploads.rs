@@ -60,8 +60,10 @@ fn a_message_waits_for_its_rooms_uploads_and_refusals_are_removed_first() {
     a.add("ops", "elsewhere.txt", 5);
     let err = a.ready("lobby").expect_err("still uploading");
     assert!(err.contains("shot.png"), "{err}");
+    assert!(a.uploading("lobby"));
     a.done(shot, info("f1"));
     a.failed(doc, upload_error("doc.pdf", 413, None));
+    assert!(!a.uploading("lobby"), "a send pressed meanwhile may go now");
     let err = a.ready("lobby").expect_err("one was refused");
     assert!(err.contains("doc.pdf"), "{err}");
     a.remove(doc);
