@@ -5,6 +5,7 @@
 //! link. Files are fetched with the app's `Authorization` and shown through object URLs, revoked
 //! when the view goes.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use banter_protocol::FileInfo;
@@ -17,6 +18,12 @@ use crate::state::{human_size, is_inline_image, preview_box};
 
 /// The largest box an inline preview takes, in CSS pixels.
 const PREVIEW_MAX: (u32, u32) = (320, 240);
+
+thread_local! {
+    /// The preview that opened the full-size view, to give the focus back to (one view is
+    /// open at a time: it is modal).
+    static OPENER: RefCell<Option<web_sys::HtmlElement>> = const { RefCell::new(None) };
+}
 
 /// An object URL owned by a view: revoked when the view goes, or at once if it arrives after.
 #[derive(Clone, Default)]
@@ -69,13 +76,11 @@ fn load(paths: Vec<String>, who: Who, src: RwSignal<Option<Result<String, String
 #[component]
 pub fn MessageFiles(files: Vec<FileInfo>) -> impl IntoView {
     let open = RwSignal::new(None::<FileInfo>);
-    // The preview that opened the full-size view, to give the focus back to.
-    let opener = RwSignal::new_local(None::<web_sys::HtmlElement>);
     let items = files
         .into_iter()
         .map(|f| {
             if is_inline_image(&f.content_type) {
-                view! { <ImagePreview file=f open=open opener=opener /> }.into_any()
+                view! { <ImagePreview file=f open=open /> }.into_any()
             } else {
                 view! { <FileCard file=f /> }.into_any()
             }
@@ -84,18 +89,14 @@ pub fn MessageFiles(files: Vec<FileInfo>) -> impl IntoView {
     view! {
         <div class="msg-files">
             {items}
-            {move || open.get().map(|f| view! { <FullView file=f open=open opener=opener /> })}
+            {move || open.get().map(|f| view! { <FullView file=f open=open /> })}
         </div>
     }
 }
 
 /// An image in its reserved box; a click opens the full-size view.
 #[component]
-fn ImagePreview(
-    file: FileInfo,
-    open: RwSignal<Option<FileInfo>>,
-    opener: RwSignal<Option<web_sys::HtmlElement>, LocalStorage>,
-) -> impl IntoView {
+fn ImagePreview(file: FileInfo, open: RwSignal<Option<FileInfo>>) -> impl IntoView {
     let chat = use_chat();
     let who = chat.session.with_untracked(|s| s.who());
     let (w, h) = preview_box(file.width, file.height, PREVIEW_MAX.0, PREVIEW_MAX.1);
@@ -115,7 +116,8 @@ fn ImagePreview(
             aria-label=label
             style=format!("width:{w}px;aspect-ratio:{w}/{h}")
             on:click=move |ev| {
-                opener.set(ev.current_target().and_then(|t| t.dyn_into().ok()));
+                let el = ev.current_target().and_then(|t| t.dyn_into().ok());
+                OPENER.with(|o| *o.borrow_mut() = el);
                 open.set(Some(file.clone()));
             }
         >
@@ -130,11 +132,7 @@ fn ImagePreview(
 
 /// The full-size image in a modal dialog.
 #[component]
-fn FullView(
-    file: FileInfo,
-    open: RwSignal<Option<FileInfo>>,
-    opener: RwSignal<Option<web_sys::HtmlElement>, LocalStorage>,
-) -> impl IntoView {
+fn FullView(file: FileInfo, open: RwSignal<Option<FileInfo>>) -> impl IntoView {
     let chat = use_chat();
     let who = chat.session.with_untracked(|s| s.who());
     let src = RwSignal::new(None);
@@ -159,7 +157,7 @@ fn FullView(
             aria-label=label
             on:close=move |_| {
                 open.set(None);
-                if let Some(el) = opener.get_untracked() {
+                if let Some(el) = OPENER.with(|o| o.borrow_mut().take()) {
                     let _ = el.focus();
                 }
             }

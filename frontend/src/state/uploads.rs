@@ -204,22 +204,25 @@ pub fn upload_error(name: &str, status: u16, message: Option<&str>) -> String {
     }
 }
 
-/// A size as people read it: `512 B`, `1.5 KB`, `23 MB` (1 KB = 1024 bytes).
+/// A size as people read it: `512 B`, `1.5 KB`, `23 MB` (1 KB = 1024 bytes; rounded down).
+/// Whole numbers only: formatting a float would add its code to the WASM.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1024 {
         return format!("{bytes} B");
     }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
+    let (mut unit, mut div) = (0, 1024u64);
+    while bytes / div >= 1024 && unit + 1 < UNITS.len() {
+        div *= 1024;
         unit += 1;
     }
-    if value < 10.0 {
-        format!("{value:.1} {}", UNITS[unit])
+    let whole = bytes / div;
+    let unit = UNITS[unit];
+    if whole < 10 {
+        let tenth = (bytes % div) * 10 / div;
+        format!("{whole}.{tenth} {unit}")
     } else {
-        format!("{value:.0} {}", UNITS[unit])
+        format!("{whole} {unit}")
     }
 }
 
