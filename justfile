@@ -14,7 +14,7 @@ default:
     @just --list
 
 # Install what this machine lacks (idempotent, quick when nothing is missing).
-setup: setup-frontend setup-browser setup-redis
+setup: setup-frontend setup-browser setup-redis setup-moto
     rustup component add rustfmt clippy 2>/dev/null || true
     rustup target add wasm32-unknown-unknown
     command -v just >/dev/null || cargo install --locked just
@@ -29,9 +29,13 @@ test: setup lint test-unit test-wasm test-e2e test-conformance bench-smoke
 
 # The protocol and the client core (both also built for wasm32), the server and the client
 # library: unit tests and real-socket tests (the cluster tests start redis-server).
-test-unit: setup-redis
+test-unit: setup-redis setup-moto
     cargo build -p banter-protocol -p banter-client-core --target wasm32-unknown-unknown
     cargo test -p banter-protocol -p banter-client-core -p banter-server -p banter-client -p banter-loadgen -p banter-testkit
+
+# moto's S3 server in a venv, for server/tests/files_s3.rs (the test also makes it if missing).
+setup-moto:
+    bash server/tests/s3/moto-venv.sh >/dev/null
 
 # The contract checked by a client we did not write (Python, from docs/protocol.md alone).
 test-conformance: release

@@ -27,6 +27,9 @@ pub enum ApiError {
     Forbidden,
     #[error("no such route")]
     NotFound,
+    /// v1.2: no such file, or one in a room the caller may not read.
+    #[error("no such file")]
+    FileNotFound,
     #[error("the server is at its connection limit, try again later")]
     Unavailable,
     #[error("internal error")]
@@ -46,13 +49,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn code(&self) -> ErrorCode {
+    /// The error code a client is told.
+    pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Invalid(e) => e.code,
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
             ApiError::TooLarge(_) => ErrorCode::TooLarge,
             ApiError::Forbidden => ErrorCode::Forbidden,
-            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::NotFound | ApiError::FileNotFound => ErrorCode::NotFound,
             ApiError::Unavailable => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
             ApiError::Unauthorized(_) => ErrorCode::Unauthorized,

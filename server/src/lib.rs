@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod config_file;
 pub mod error;
+pub mod files;
 pub mod frame;
 pub mod http;
 pub mod http_guard;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub accounts: Option<accounts::Accounts>,
     /// The search index and its indexer (`GET /api/search`); `None` with `--search false`.
     pub search: Option<search::Search>,
+    /// v1.2: uploaded files (`/api/rooms/{room}/files`, `/api/files/{id}`).
+    pub files: Option<files::Files>,
 }
 
 /// Why the server could not start.
@@ -89,6 +92,8 @@ pub enum StartError {
     Accounts(String),
     #[error(transparent)]
     Search(#[from] search::SearchError),
+    #[error("files: {0}")]
+    Files(String),
 }
 
 /// The identity checker `config` asks for (`--auth`), with its key in token mode.
@@ -164,7 +169,11 @@ impl AppState {
             )?),
             false => None,
         };
+        let files = files::Files::open(&config.files, &settings, config.http_request_timeout)
+            .map_err(StartError::Files)?;
+        files.spawn_sweep(store.clone(), shutdown.clone());
         let hub = Hub::new(config.hub(), store);
+        hub.set_files(files.clone());
         flush_presence(hub.clone(), config.presence_interval, shutdown.clone());
         let accounts = accounts.map(|p| p.start(&config, hub.clone(), shutdown.clone()));
         Ok(AppState {
@@ -175,6 +184,7 @@ impl AppState {
             per_ip: PerIp::new(config.max_connections_per_ip),
             http_rate,
             search,
+            files: Some(files),
             config: Arc::new(config),
             conn: Arc::new(conn),
             shutdown,
@@ -237,11 +247,14 @@ pub fn router(state: AppState) -> Router {
         state.config.http_request_timeout,
     );
     Router::new()
-        .merge(http::router().route_layer(api_guard))
+        .merge(http::router().route_layer(api_guard.clone()))
         .fallback(fallback)
         .layer(request_timeout)
         .layer(CompressionLayer::new())
         .layer(body_limit)
+        // Files stream their bodies both ways under their own limits: outside the body limit,
+        // the request timeout (an upload has a stall timeout instead) and compression (ranges).
+        .merge(http::files::router().route_layer(api_guard))
         // WebSocket upgrades stay outside the compression layer.
         .route("/ws", get(ws::ws_handler))
         .route("/", get(ws::root_handler))

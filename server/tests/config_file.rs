@@ -92,6 +92,19 @@ search-max-query-chars = 100
 search-max-terms = 8
 search-page-max = 50
 search-max-offset = 500
+files-url = "s3://banter-files/prod"
+s3-endpoint = "http://minio.internal:9000"
+s3-region = "eu-west-1"
+s3-access-key-id = "banter"
+s3-secret-access-key = "not-so-secret-key-of-32-bytes-or-more"
+max-file-bytes = 10485760
+file-quota-bytes = 104857600
+file-quota-window = "12h"
+max-files-per-message = 5
+max-image-pixels = 20000000
+thumb-size = 256
+file-unused-ttl = "6h"
+file-sweep = "5m"
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

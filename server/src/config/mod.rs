@@ -2,6 +2,7 @@
 //!
 //! Each flag can also be set through the `BANTER_*` variable named in `banter --help`.
 
+pub mod files;
 pub mod search;
 
 use std::net::SocketAddr;
@@ -341,6 +342,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub search: search::SearchConfig,
+
+    #[command(flatten)]
+    pub files: files::FilesConfig,
 }
 
 /// `--auth`: how clients are identified.

@@ -17,6 +17,7 @@ use banter_protocol::http::{ConversationList, Health, MessagePage, PostMessage, 
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
+pub mod files;
 pub mod search;
 
 use crate::AppState;
@@ -149,18 +150,18 @@ async fn post_message(
         caller.room(&room)?;
     }
     let (tx, rx) = oneshot::channel();
-    app.hub
-        .post(
-            &room,
-            &user,
-            &body.text,
-            body.client_id.as_deref(),
-            body.reply_to,
-            move |result| {
-                let _ = tx.send(result);
-            },
-        )
-        .await?;
+    let done = move |result| {
+        let _ = tx.send(result);
+    };
+    if body.files.is_empty() {
+        let (cid, reply_to) = (body.client_id.as_deref(), body.reply_to);
+        app.hub
+            .post(&room, &user, &body.text, cid, reply_to, done)
+            .await?;
+    } else {
+        // v1.2: files uploaded to this room (see `files.rs`).
+        files::post_with_files(&app, &room, &user, &body, done).await?;
+    }
     let appended = rx.await.map_err(|e| ApiError::Internal(Box::new(e)))??;
     let status = if appended.duplicate {
         StatusCode::OK

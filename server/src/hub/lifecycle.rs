@@ -87,8 +87,8 @@ impl Hub {
             limits: lifecycle.limits(),
         };
         let extra = Extra {
-            reply_to: None,
             change: Some(change),
+            ..Extra::default()
         };
         self.append(
             room,

@@ -21,6 +21,7 @@
 
 mod budget;
 pub mod conversations;
+mod files;
 mod fold;
 mod join;
 mod lifecycle;
@@ -129,6 +130,8 @@ struct Inner {
     closing: AtomicBool,
     /// Store reads for joins and replays in flight, per node and per room.
     reads: ReadGate,
+    /// v1.2: the files messages carry (see `files.rs`), set once at start.
+    files: std::sync::OnceLock<files::FilesHook>,
 }
 
 /// What an append is besides a message's text (v1.2): a reply's parent, or a change.
@@ -136,6 +139,8 @@ struct Inner {
 pub struct Extra {
     pub reply_to: Option<u64>,
     pub change: Option<crate::store::NewChange>,
+    /// v1.2: the files a message carries (checked: uploaded to its room).
+    pub files: Vec<banter_protocol::FileInfo>,
 }
 
 /// A store failure, as a client sees it.
@@ -176,6 +181,7 @@ impl Hub {
                 dirty: Mutex::new(Vec::new()),
                 closing: AtomicBool::new(false),
                 reads: ReadGate::new(cfg.replay_reads),
+                files: std::sync::OnceLock::new(),
                 cfg,
             }),
         }
@@ -343,6 +349,23 @@ impl Hub {
         reply_to: Option<u64>,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
+        let extra = Extra {
+            reply_to,
+            ..Extra::default()
+        };
+        self.post_extra(room, user, text, client_id, extra, reply)
+    }
+
+    /// [`Hub::post_now`] with what else the message carries (v1.2: a reply's parent, files).
+    fn post_extra(
+        &self,
+        room: &str,
+        user: &str,
+        text: &str,
+        client_id: Option<&str>,
+        extra: Extra,
+        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
+    ) -> Result<(), ValidationError> {
         let room = self.check_room(room)?;
         let user = self.inner.cfg.limits.name(user)?;
         let members = if banter_protocol::is_conversation(room) {
@@ -352,10 +375,6 @@ impl Hub {
             }
         } else {
             None
-        };
-        let extra = Extra {
-            reply_to,
-            change: None,
         };
         self.append(room, user, text, client_id, members, None, extra, reply)
     }
@@ -388,6 +407,8 @@ impl Hub {
         // A deletion or a reaction has no text.
         let text = match &extra.change {
             Some(c) if c.kind != banter_protocol::ChangeKind::Edit => "",
+            // v1.2: a message of files alone may have no text.
+            None if text.is_empty() && !extra.files.is_empty() => "",
             _ => limits.text(text)?,
         };
         let client_id = client_id.map(|c| limits.client_id(c)).transpose()?;
@@ -399,6 +420,7 @@ impl Hub {
             members: members.as_ref().map(|m| (m.0.clone(), m.1.clone())),
             reply_to: extra.reply_to,
             change: extra.change,
+            files: extra.files,
         };
         let hub = self.clone();
         self.inner.store.append(
@@ -412,6 +434,7 @@ impl Hub {
                     inner
                         .rooms
                         .publish(a.stored.entry.room(), &a.epoch, a.stored.clone());
+                    hub.files_stored(a);
                     if let Some(m) = &members {
                         let store = &inner.store;
                         conversations::notify(

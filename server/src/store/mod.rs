@@ -27,6 +27,7 @@
 pub mod accounts;
 mod bus;
 pub mod entry;
+pub mod files;
 pub mod handle;
 mod history;
 pub mod memory;
@@ -132,6 +133,8 @@ pub struct NewMessage {
     /// v1.2: the entry changes message `target` instead of being a message (`text` is an
     /// edit's new text).
     pub change: Option<NewChange>,
+    /// v1.2: the files the message carries.
+    pub files: Vec<banter_protocol::FileInfo>,
 }
 
 impl NewMessage {
@@ -145,6 +148,7 @@ impl NewMessage {
             text: self.text.clone(),
             ts: now_ms(),
             reply_to: self.reply_to,
+            files: self.files.clone(),
             ..Default::default()
         }
     }

@@ -315,11 +315,13 @@ impl Conn {
                 remove,
                 client_id,
             } => self.on_react(room, seq, &emoji, remove, client_id),
-            // v1.2 requests this server does not carry out yet: refused, never half done.
-            ClientMsg::Send { .. } => Err(ValidationError {
-                code: ErrorCode::BadRequest,
-                message: "this server does not support that request yet".into(),
-            }),
+            ClientMsg::Send {
+                room,
+                text,
+                client_id,
+                reply_to,
+                files,
+            } => self.on_send_files(room, text, client_id, reply_to, files),
             ClientMsg::Direct {
                 to,
                 text,

@@ -23,6 +23,7 @@
 
 mod conn;
 mod end;
+mod files;
 mod join;
 mod lifecycle;
 mod read;

@@ -40,14 +40,35 @@ fn failed(e: impl std::fmt::Display) -> StoreError {
     StoreError::failed(format!("accounts: {e}"))
 }
 
-/// One shard's connection, made on first use and again after an error.
-struct Shard {
+/// One shard's connection, made on first use and again after an error (also the files'
+/// metadata's, `files.rs`).
+pub(super) struct Shard {
     endpoint: Endpoint,
     conn: Mutex<Option<Connection>>,
 }
 
 impl Shard {
-    fn run<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T, StoreError> {
+    /// The shards of a `--redis` list.
+    pub(super) fn all(list: &str) -> Result<Vec<Shard>, StoreError> {
+        let shards = entries(list)
+            .iter()
+            .map(|url| {
+                Ok(Shard {
+                    endpoint: Endpoint::parse(url).map_err(failed)?,
+                    conn: Mutex::new(None),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if shards.is_empty() {
+            return Err(StoreError::failed("--redis needs at least one URL"));
+        }
+        Ok(shards)
+    }
+
+    pub(super) fn run<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> RedisResult<T>,
+    ) -> Result<T, StoreError> {
         let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let conn = match slot.as_mut() {
             Some(c) => c,
@@ -115,19 +136,9 @@ fn invite_from(code: &str, f: &HashMap<String, String>) -> Option<Invite> {
 impl RedisAccounts {
     /// The shards of a `--redis` list (connected on first use).
     pub fn open(list: &str) -> Result<Self, StoreError> {
-        let shards = entries(list)
-            .iter()
-            .map(|url| {
-                Ok(Shard {
-                    endpoint: Endpoint::parse(url).map_err(failed)?,
-                    conn: Mutex::new(None),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        if shards.is_empty() {
-            return Err(StoreError::failed("--redis needs at least one URL"));
-        }
-        Ok(RedisAccounts { shards })
+        Ok(RedisAccounts {
+            shards: Shard::all(list)?,
+        })
     }
 
     fn first(&self) -> &Shard {

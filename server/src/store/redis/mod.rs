@@ -21,6 +21,7 @@ mod commits;
 mod conn;
 mod conversations;
 mod erase;
+pub mod files;
 mod keys;
 mod life;
 mod notices;

@@ -10,7 +10,7 @@
 //! zeroes the freed bytes in the database file; the WAL still holds them until the
 //! checkpoint that the writer asks for after a deletion (see `checkpoint`).
 
-use banter_protocol::{Change, ChangeKind, ChatMessage, Reaction};
+use banter_protocol::{Change, ChangeKind, ChatMessage, FileInfo, Reaction};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::store::entry::{self, Entry, Refusal};
@@ -18,7 +18,7 @@ use crate::store::{NewMessage, now_ms};
 
 /// The columns [`row_to_entry`] reads, in its order.
 pub const COLUMNS: &str = "seq, id, user, text, ts, kind, target, emoji, reply_to, edited_ts, \
-                           deleted, reactions, replies, last_reply_ts";
+                           deleted, reactions, replies, last_reply_ts, files";
 
 fn kind_code(k: Option<ChangeKind>) -> i64 {
     match k {
@@ -63,6 +63,7 @@ pub fn row_to_entry(room: &str, r: &Row<'_>) -> rusqlite::Result<Entry> {
         }));
     }
     let reactions: Option<String> = r.get(11)?;
+    let files: Option<String> = r.get(14)?;
     Ok(Entry::Message(ChatMessage {
         room: room.to_owned(),
         seq,
@@ -78,7 +79,9 @@ pub fn row_to_entry(room: &str, r: &Row<'_>) -> rusqlite::Result<Entry> {
             .unwrap_or_default(),
         replies: opt_u64(r, 12)?,
         last_reply_ts: opt_u64(r, 13)?,
-        ..Default::default()
+        files: files
+            .and_then(|j| serde_json::from_str::<Vec<FileInfo>>(&j).ok())
+            .unwrap_or_default(),
     }))
 }
 
@@ -91,8 +94,8 @@ pub fn insert(
 ) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO messages (room_id, seq, id, user, text, ts, client_key, kind, target, emoji,
-           reply_to)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+           reply_to, files)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     match e {
         Entry::Message(m) => stmt.execute(params![
@@ -107,6 +110,7 @@ pub fn insert(
             None::<i64>,
             None::<String>,
             m.reply_to.map(|s| s as i64),
+            (!m.files.is_empty()).then(|| serde_json::to_string(&m.files).unwrap_or_default()),
         ])?,
         Entry::Change(c) => stmt.execute(params![
             room_id,
@@ -120,6 +124,7 @@ pub fn insert(
             c.target as i64,
             c.emoji,
             None::<i64>,
+            None::<String>,
         ])?,
     };
     Ok(())
@@ -135,7 +140,7 @@ fn load(
     let sql = format!("SELECT {COLUMNS}, edits FROM messages WHERE room_id = ?1 AND seq = ?2");
     tx.prepare_cached(&sql)?
         .query_row(params![room_id, seq.min(i64::MAX as u64) as i64], |r| {
-            Ok((row_to_entry(room, r)?, r.get::<_, i64>(14)? as u32))
+            Ok((row_to_entry(room, r)?, r.get::<_, i64>(15)? as u32))
         })
         .optional()
         .map(|found| match found {
@@ -150,7 +155,8 @@ fn save(tx: &Transaction<'_>, room_id: i64, m: &ChatMessage, edits: u32) -> rusq
         (!m.reactions.is_empty()).then(|| serde_json::to_string(&m.reactions).unwrap_or_default());
     tx.prepare_cached(
         "UPDATE messages SET text = ?3, edited_ts = ?4, deleted = ?5, reactions = ?6,
-           replies = ?7, last_reply_ts = ?8, edits = ?9
+           replies = ?7, last_reply_ts = ?8, edits = ?9,
+           files = CASE WHEN ?5 = 1 THEN NULL ELSE files END
          WHERE room_id = ?1 AND seq = ?2",
     )?
     .execute(params![
@@ -193,6 +199,7 @@ pub fn prepare(
             user: std::mem::take(&mut msg.user),
             text: std::mem::take(&mut msg.text),
             ts,
+            files: std::mem::take(&mut msg.files),
             ..Default::default()
         };
         if let Some(parent) = msg.reply_to {

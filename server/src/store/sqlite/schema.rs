@@ -129,6 +129,19 @@ fn lifecycle_step(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// v1.2 files (issue 19): a message row's `files` (the objects it carries, as JSON; cleared by
+/// a deletion). Idempotent. A build without it reads messages without their files. The files'
+/// own records are `store/files/sqlite.rs`'s tables.
+fn files_step(conn: &Connection) -> rusqlite::Result<()> {
+    let have = conn
+        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'files'")?
+        .exists([])?;
+    if !have {
+        conn.execute_batch("ALTER TABLE messages ADD COLUMN files TEXT")?;
+    }
+    Ok(())
+}
+
 /// How hard a commit pushes to the disk (`--sqlite-sync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Sync {
@@ -195,6 +208,7 @@ pub fn open_writer(
                 rename_legacy_dm_rooms(&conn)?;
             }
             lifecycle_step(&conn)?;
+            files_step(&conn)?;
             conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
         })
         .map_err(|e| failed("cannot write to", &path, e))?;
