@@ -4,7 +4,7 @@
 //! sees its card with its name, size and a download link.
 
 use anyhow::{Context, Result, ensure};
-use banter_e2e::{Page, run, wait_for};
+use banter_e2e::{Page, run, run_with, wait_for};
 use fantoccini::Locator;
 
 const KEY_ESC: &str = "\u{E00C}";
@@ -200,5 +200,52 @@ async fn a_file_from_the_picker_shows_as_a_card_on_the_other_page() {
         ensure!(body.len() == 1536, "downloaded {} bytes", body.len());
         Ok(())
     })
+    .await;
+}
+
+/// A file over the server's limit is refused in plain words in the composer, and the message
+/// cannot go with it until it is removed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_over_the_limit_is_refused_in_plain_words() {
+    run_with(
+        "file_too_large",
+        &["--max-file-bytes", "1000"],
+        |ctx| async move {
+            let url = format!("{}/", ctx.server.base);
+            let ada = ctx.chat_page("ada", &url).await?;
+            let dir = banter_e2e::artifacts_dir().join("file_too_large-upload");
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("big.log");
+            std::fs::write(&path, "y".repeat(4096))?;
+            let path = path.canonicalize()?;
+            ada.client
+                .find(Locator::Css("#file-input"))
+                .await?
+                .send_keys(path.to_str().context("a UTF-8 path")?)
+                .await?;
+            let said = ada.wait_visible_text("#attachments .upload-error").await?;
+            ensure!(
+                said == "big.log is too large to upload here.",
+                "refusal said as {said:?}"
+            );
+            ada.send("with the log").await?;
+            wait_for(
+                "the composer to ask for the refused file's removal",
+                || async {
+                    let error = ada
+                        .visible_text("#composer-error")
+                        .await?
+                        .unwrap_or_default();
+                    Ok((error == "big.log could not be uploaded: remove it first.").then_some(()))
+                },
+            )
+            .await?;
+            ensure!(ada.pending_count().await? == 0, "nothing was sent with it");
+            ada.click("#attachments .attachment-remove").await?;
+            // The text is still in the box: Enter sends it alone.
+            ada.send("").await?;
+            ada.wait_message("with the log").await.map(|_| ())
+        },
+    )
     .await;
 }
