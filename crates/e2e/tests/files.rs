@@ -155,7 +155,8 @@ async fn a_pasted_image_shows_inline_on_the_other_page_and_opens_full_size() {
 }
 
 /// ada picks a text file with the Attach button's file picker and sends it with no text; bob
-/// sees a card with its name, its size in words and a download link for it.
+/// sees a card with its name, its size in words and a download link for it. Then ada drops a
+/// file on the messages and sends it with a line; bob sees its card too.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_from_the_picker_shows_as_a_card_on_the_other_page() {
     run("file_card", |ctx| async move {
@@ -198,6 +199,31 @@ async fn a_file_from_the_picker_shows_as_a_card_on_the_other_page() {
         let url = format!("{}{}", ctx.server.base, card[2]);
         let body = reqwest::get(&url).await?.error_for_status()?.bytes().await?;
         ensure!(body.len() == 1536, "downloaded {} bytes", body.len());
+
+        // A file dragged onto the messages is attached too (the page says where to drop it).
+        let hint = ada
+            .js(r#"const dt = new DataTransfer();
+                dt.items.add(new File(['a,b;1,2'], 'table.csv', { type: 'text/csv' }));
+                const list = document.getElementById('messages');
+                const ev = type => new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true });
+                list.dispatchEvent(ev('dragover'));
+                return new Promise(done => requestAnimationFrame(() => {
+                    const shown = !document.querySelector('.drop-hint').hidden;
+                    list.dispatchEvent(ev('drop'));
+                    done(shown);
+                }));"#)
+            .await?;
+        ensure!(hint == true, "no drop hint while dragging files");
+        wait_uploaded(&ada, 1).await?;
+        ada.send("the numbers").await?;
+        wait_for("bob to show the dropped file's card", || async {
+            let v = bob
+                .js("return Array.from(document.querySelectorAll('#messages li.msg .file-card .file-name'))
+                        .some(n => n.textContent === 'table.csv');")
+                .await?;
+            Ok((v == true).then_some(()))
+        })
+        .await?;
         Ok(())
     })
     .await;
