@@ -9,9 +9,11 @@ use leptos::prelude::window;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+mod files;
 mod lifecycle;
 mod room_lists;
 
+pub use files::{cancel, file_path, object_url, upload};
 pub use lifecycle::thread;
 pub use room_lists::{my_rooms, set_my_room};
 

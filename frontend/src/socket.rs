@@ -149,6 +149,18 @@ impl Chat {
         Ok(())
     }
 
+    /// Sends `text` (may be empty) with `files` (ids uploaded to the room on screen) attached;
+    /// without files, [`Self::send_text`]. It shows as pending until acked.
+    pub fn send_files(&self, text: &str, files: Vec<String>) -> Result<(), String> {
+        let now = now_ms();
+        let frames = self.with_session(|s| {
+            s.now = now;
+            s.compose_files(text, files)
+        })?;
+        self.push(frames);
+        Ok(())
+    }
+
     /// Takes `name` as the user's name (remembered in localStorage), or says why not.
     pub fn set_name(&self, name: &str) -> Result<(), String> {
         let (frames, reconnect, name) = self.with_session(|s| {

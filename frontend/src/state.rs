@@ -34,6 +34,7 @@ mod reads;
 mod room;
 mod room_list;
 mod typing;
+mod uploads;
 
 pub use address::{hash_for_room, room_from_hash, token_from_fragment};
 pub use banter_client_core::{
@@ -46,6 +47,9 @@ pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
 pub use room_list::ListTaken;
 pub use typing::{TYPING_EVERY_MS, TYPING_QUIET_AFTER_SEND_MS};
+pub use uploads::{
+    Attachment, Attachments, UploadState, human_size, is_inline_image, preview_box, upload_error,
+};
 
 /// What the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -323,6 +323,21 @@ impl Core {
         self.next(room)
     }
 
+    /// Queues a new message (a send, or with `reply_to` a reply) with `files` attached: ids of
+    /// files already uploaded to `room`. Returns its frame if it may be written now.
+    pub fn send_files(
+        &mut self,
+        client_id: &str,
+        room: &str,
+        text: &str,
+        op: PendingOp,
+        files: Vec<String>,
+    ) -> Option<ClientMsg> {
+        let (id, r, t) = (client_id.to_string(), room.to_string(), text.to_string());
+        self.pending.add_with_files(id, r, t, op, files);
+        self.next(room)
+    }
+
     /// An `ack`: the send is settled; the next of its room may go.
     pub fn ack(&mut self, client_id: &str) -> Acked {
         let send = self.pending.ack(client_id);

@@ -15,6 +15,8 @@
 //! Since v1.2 a pending request may also be an edit, a deletion or a reaction ([`PendingOp`]):
 //! each is acked like a send (with the `seq` of its change entry), keeps its `client_id`, and
 //! waits its turn in its room with the sends (an edit of a message just sent goes after it).
+//! A new message may carry the ids of files uploaded before it was sent (`files`): they are
+//! part of the request, written again unchanged with its `client_id` after a reconnect.
 
 use banter_protocol::ClientMsg;
 
@@ -63,6 +65,8 @@ pub struct PendingSend {
     pub state: PendingState,
     /// What it asks ([`PendingOp::Send`] for a plain message).
     pub op: PendingOp,
+    /// v1.2: ids of the files attached to a new message (uploaded already); empty otherwise.
+    pub files: Vec<String>,
 }
 
 impl PendingSend {
@@ -93,7 +97,7 @@ impl PendingSend {
                     PendingOp::Reply { reply_to } => Some(reply_to),
                     _ => None,
                 },
-                files: Vec::new(),
+                files: self.files.clone(),
             },
             &PendingOp::Edit { seq } => ClientMsg::Edit {
                 room,
@@ -146,7 +150,24 @@ impl PendingSends {
             text,
             state,
             op,
+            files: Vec::new(),
         });
+    }
+
+    /// [`Self::add_op`] of a new message (a send or a reply) with files attached: the ids of
+    /// files uploaded to its room, sent with it on every write.
+    pub fn add_with_files(
+        &mut self,
+        client_id: String,
+        room: String,
+        text: String,
+        op: PendingOp,
+        files: Vec<String>,
+    ) {
+        self.add_op(client_id, room, text, op);
+        if let Some(last) = self.items.last_mut() {
+            last.files = files;
+        }
     }
 
     /// Writes the next send of `room` if it may go: the room's oldest send, when it is queued

@@ -205,6 +205,24 @@ fn unacked_sends_go_again_with_the_same_client_id_after_a_reconnect() {
     assert_eq!(c.joined("lobby", 1, "e1").send, None);
 }
 
+/// A message with files is written again after a reconnect exactly as first written: same
+/// `client_id`, same text, same file ids (so the server stores it once, with its files).
+#[test]
+fn a_send_with_files_goes_again_with_its_files_after_a_reconnect() {
+    let mut c = online_with(&[1]);
+    let files = vec!["f1".to_string(), "f2".to_string()];
+    let first = c.send_files("c1", "lobby", "", PendingOp::Send, files.clone());
+    let Some(ClientMsg::Send { files: written, .. }) = &first else {
+        panic!("a send is written at once: {first:?}");
+    };
+    assert_eq!(written, &files);
+    c.disconnected();
+    let again = c.joined("lobby", 1, "e1");
+    assert_eq!(again.send, first, "same client_id, text and files");
+    assert!(c.ack("c1").next.is_none());
+    assert!(c.pending().is_empty());
+}
+
 /// The web app's "Retry all" after a rate-limit refusal re-sent messages out of order (43, 50,
 /// 59, 31…): refused sends and those behind them go again in the order they were written, one
 /// at a time, and nothing written later overtakes them.

@@ -31,7 +31,7 @@ pub(super) fn read_message(m: &JsValue) -> Option<ChatMessage> {
         }),
         replies: number(m, "replies"),
         last_reply_ts: number(m, "last_reply_ts"),
-        ..Default::default()
+        files: list(m, "files", super::files::read_file),
     })
 }
 

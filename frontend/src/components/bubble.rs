@@ -2,7 +2,7 @@
 //! A message that continues its author's group (same author, same minute) hides its header.
 //! v1.2: "(edited)" with the edit's time on hover, "message deleted" in place of a deleted
 //! one, its reactions, its thread's replies, and its actions (hover, keyboard focus, or a
-//! long-press on a phone); the user's own message is edited in place.
+//! long-press on a phone); the user's own message is edited in place; its files (`file_view`).
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use super::edit_box::EditBox;
+use super::file_view::MessageFiles;
 use super::msg_actions::MsgActions;
 use super::msg_ui::{focus_later, use_msg_ui};
 use super::reactions::{EmojiPicker, ReactionBar};
@@ -64,6 +65,8 @@ pub fn Bubble(
             view! { <div class="msg-text" node_ref=text_el></div> }.into_any()
         }
     };
+    let files = (!deleted && !msg.files.is_empty())
+        .then(|| view! { <MessageFiles files=msg.files.clone() /> });
     let extras = (!deleted).then(|| {
         view! {
             <ReactionBar msg=msg.clone() me=me.clone() />
@@ -98,6 +101,7 @@ pub fn Bubble(
                 {edited.map(|when| view! { <span class="edited" title=when>"(edited)"</span> })}
             </div>
             {body}
+            {files}
             {extras}
         </li>
     }

@@ -1,8 +1,11 @@
-//! Where the user writes: Enter sends, Shift+Enter starts a new line.
+//! Where the user writes: Enter sends, Shift+Enter starts a new line. Files attached (v1.2,
+//! `attachments`) go with the message once uploaded; then the text may be empty.
 
 use leptos::prelude::*;
 
+use super::attachments::{AttachButton, AttachmentTray};
 use crate::socket::use_chat;
+use crate::state::Attachments;
 use crate::state::{PendingState, counter_visible, text_len};
 
 /// -1 for PageUp, 1 for PageDown.
@@ -29,6 +32,9 @@ pub fn Composer() -> impl IntoView {
     let ui = super::msg_ui::use_msg_ui();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let attached = RwSignal::new(Attachments::default());
+    // Sent while its room's files were uploading: the room, to send in once they are done.
+    let waiting = RwSignal::new(None::<String>);
     let max = Memo::new(move |_| chat.session.with(|s| s.limits.max_text_chars));
     let len = Memo::new(move |_| text.with(|t| text_len(t)));
     let show_counter =
@@ -59,14 +65,34 @@ pub fn Composer() -> impl IntoView {
 
     let submit = move || {
         let t = text.get_untracked();
-        if t.trim().is_empty() {
+        let room = chat
+            .session
+            .with_untracked(|s| s.screen_room().map(str::to_string));
+        let files = room
+            .as_ref()
+            .map_or(Ok(Vec::new()), |r| attached.with_untracked(|a| a.ready(r)));
+        let files = match files {
+            Ok(files) => files,
+            Err(e) => {
+                let busy = room.filter(|r| attached.with_untracked(|a| a.uploading(r)));
+                let say = busy
+                    .as_ref()
+                    .map_or(e, |_| "Sending once the upload is done…".into());
+                waiting.set(busy);
+                return error.set(Some(say));
+            }
+        };
+        if t.trim().is_empty() && files.is_empty() {
             error.set(Some("Write a message first.".into()));
             return;
         }
-        match chat.send_text(&t) {
+        match chat.send_files(&t, files) {
             Ok(()) => {
                 text.set(String::new());
                 error.set(None);
+                if let Some(room) = room {
+                    attached.update(|a| a.sent(&room));
+                }
             }
             Err(e) => error.set(Some(e)),
         }
@@ -74,6 +100,19 @@ pub fn Composer() -> impl IntoView {
             let _ = el.focus();
         }
     };
+
+    Effect::new(move |_| {
+        let Some(room) = waiting.get() else { return };
+        let here = chat
+            .session
+            .with(|s| s.screen_room() == Some(room.as_str()));
+        if !here {
+            waiting.set(None);
+        } else if !attached.with(|a| a.uploading(&room)) {
+            waiting.set(None);
+            submit();
+        }
+    });
 
     view! {
         <form
@@ -90,6 +129,8 @@ pub fn Composer() -> impl IntoView {
                     "Retry all"
                 </button>
             </div>
+            <AttachmentTray list=attached error=error />
+            <AttachButton list=attached error=error />
             <label for="composer-input" class="visually-hidden">
                 "Message"
             </label>

@@ -3,10 +3,12 @@
 
 mod account;
 mod admin;
+mod attachments;
 mod bubble;
 mod composer;
 mod connection_status;
 mod edit_box;
+mod file_view;
 mod header;
 mod message_list;
 mod msg_actions;

@@ -49,13 +49,18 @@ pub fn PendingBubble(
         }
     };
     let failed = matches!(pending.state, PendingState::Failed(_));
+    let text = match (pending.text.is_empty(), pending.files.len()) {
+        (true, 1) => "1 file".to_string(),
+        (true, n) if n > 1 => format!("{n} files"),
+        _ => pending.text,
+    };
     view! {
         <li class="msg own pending" class:failed=failed data-client-id=id>
             <div class="meta">
                 <span class="msg-user">"You"</span>
                 {status}
             </div>
-            <p class="msg-text">{pending.text}</p>
+            <p class="msg-text">{text}</p>
         </li>
     }
 }

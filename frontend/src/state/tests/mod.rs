@@ -85,6 +85,7 @@ mod ranges;
 mod reads;
 mod room_list;
 mod sends;
+mod uploads;
 
 #[test]
 fn first_join_asks_for_everything_after_welcome() {
