@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    AccountMenu, Composer, Header, MessageList, NamePrompt, Notices, SearchBox, Sidebar, SignIn,
-    SignUp, SkipLink, ThreadPane, TypingLine,
+    AccountMenu, Composer, Connecting, Header, MessageList, NamePrompt, Notices, OpenServerWarning,
+    RemovedNotice, SearchBox, Sidebar, SignIn, SignUp, SkipLink, ThreadPane, TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
-use crate::state::{Screen, room_from_hash, token_from_fragment};
+use crate::state::{Screen, dm_from_hash, room_from_hash, token_from_fragment};
 
 /// The whole app.
 #[component]
@@ -42,6 +42,10 @@ pub fn App() -> impl IntoView {
                     history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
             }
             chat.sign_in(token);
+            return;
+        }
+        if let Some(peer) = dm_from_hash(&hash) {
+            route_error.set(chat.open_dm(&peer).err());
             return;
         }
         let limits = chat.session.with_untracked(|s| s.limits.clone());
@@ -88,8 +92,12 @@ pub fn App() -> impl IntoView {
     view! {
         <div class="app" id="app" data-online-ms=online_after>
             <SkipLink />
-            <Header drawer=drawer />
-            <AccountMenu />
+            // The name, sign-in and sign-up pages show nothing of a chat behind them.
+            {move || if invite.get().is_none() && screen.get() == Screen::Chat {
+                view! { <Header drawer=drawer /> <AccountMenu /> }.into_any()
+            } else {
+                view! { <header class="topbar"><span class="brand">"Banter"</span></header> }.into_any()
+            }}
             {move || match (invite.get(), screen.get()) {
                 (Some(code), _) => {
                     let done = Callback::new(move |()| invite.set(None));
@@ -98,12 +106,15 @@ pub fn App() -> impl IntoView {
                 (None, screen) => match screen {
                 Screen::Name => view! { <NamePrompt /> }.into_any(),
                 Screen::SignIn => view! { <SignIn /> }.into_any(),
+                Screen::Connecting => view! { <Connecting /> }.into_any(),
                 Screen::Chat => {
                     view! {
                         <div class="body">
                             <Sidebar drawer=drawer />
                             <SearchBox />
                             <main class="chat">
+                                <OpenServerWarning />
+                                <RemovedNotice />
                                 <Notices route_error=route_error />
                                 <MessageList />
                                 <TypingLine />

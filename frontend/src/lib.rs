@@ -20,6 +20,7 @@ pub mod components;
 pub mod markup;
 pub mod notify;
 pub mod prefs;
+pub mod rooms_api;
 pub mod search;
 pub mod socket;
 pub mod state;

@@ -26,18 +26,25 @@ use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 
 mod address;
 mod direct;
+mod groups;
+mod identity;
 mod inbound;
 mod lifecycle;
+mod moderation;
 mod presence_lines;
 mod reads;
 mod room;
 mod typing;
 
-pub use address::{hash_for_room, room_from_hash, token_from_fragment};
+pub use address::{
+    dm_from_hash, hash_for_dm, hash_for_room, room_from_hash, room_name_hint, tidy_room_name,
+    token_from_fragment,
+};
 pub use banter_client_core::{
     Gap, KEEP_PER_ROOM, MessageStore, PendingOp, PendingSend, PendingSends, PendingState,
 };
 pub use direct::{Conversation, Conversations};
+pub use groups::{GROUP_PREFIX, is_group};
 pub use presence_lines::{PresenceSummary, summarize};
 pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
@@ -52,6 +59,8 @@ pub enum Screen {
     SignIn,
     /// The chat.
     Chat,
+    /// The server has not said yet whether it wants names or sign-ins (and nothing held says).
+    Connecting,
 }
 
 /// Something to tell the user through a browser notification (the page was hidden).
@@ -84,6 +93,10 @@ pub struct Session {
     pub welcomed: bool,
     /// Whether the server needs a token (from `welcome`).
     pub auth: AuthMode,
+    /// A `welcome` came on some connection of this page (so `auth` is the server's).
+    pub server_seen: bool,
+    /// "Change name" is open: the prompt shows over the chat, with a way back.
+    pub renaming: bool,
     /// The sign-in token held, if any.
     pub token: Option<String>,
     /// Who the token signed in as (from `authenticated`).
@@ -118,6 +131,8 @@ pub struct Session {
     pub unread_line: Option<(String, u64)>,
     /// The room the user just left, while its "Undo" is offered.
     pub left: Option<String>,
+    /// The room (or conversation) the user was just removed from, for its notice.
+    pub removed: Option<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -136,6 +151,8 @@ impl Session {
             limits: Limits::default(),
             welcomed: false,
             auth: AuthMode::Open,
+            server_seen: false,
+            renaming: false,
             token: None,
             signed_in: None,
             auth_error: None,
@@ -153,6 +170,7 @@ impl Session {
             jump: None,
             unread_line: None,
             left: None,
+            removed: None,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -179,14 +197,18 @@ impl Session {
 
     /// What the page should show.
     pub fn screen(&self) -> Screen {
-        let token_mode = self.welcomed && self.auth == AuthMode::Token;
+        // `auth` is the server's once any `welcome` came (kept while reconnecting).
+        let token_mode = self.server_seen && self.auth == AuthMode::Token;
         // A token held before `welcome` says which kind of server this is: no name prompt.
         let by_token = self.token.is_some() && (token_mode || !self.welcomed);
-        let by_name = self.name.is_some() && self.name_refused.is_none();
+        let by_name = self.name.is_some() && self.name_refused.is_none() && !self.renaming;
         if token_mode && self.token.is_none() {
             Screen::SignIn
         } else if by_token || by_name {
             Screen::Chat
+        } else if !self.server_seen {
+            // Neither a name prompt nor a sign-in page before the server says which it wants.
+            Screen::Connecting
         } else {
             Screen::Name
         }
@@ -350,6 +372,7 @@ impl Session {
     /// Sets the user's name (trimmed) after checking it; returns the frames to write.
     pub fn set_name(&mut self, name: &str) -> Result<Vec<ClientMsg>, String> {
         let name = self.limits.name(name).map_err(|e| e.message)?.to_string();
+        self.renamed(&name);
         self.name = Some(name);
         self.name_refused = None;
         if self.joined_as.is_some() {
