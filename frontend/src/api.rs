@@ -166,6 +166,7 @@ fn read_conversations(json: &JsValue) -> Vec<ConversationSummary> {
             with: text(c, "with")?,
             head: number(c, "head")?,
             ts: number(c, "ts")?,
+            members: Vec::new(),
         })
     })
 }

@@ -39,5 +39,14 @@ pub fn is_conversation(room: &str) -> bool {
     room.starts_with(CONVERSATION_PREFIX)
 }
 
+/// Room ids that start with this are group conversations (v1.2): `grp-` and 32 hex digits,
+/// given by `POST /api/conversations`; private rooms whose members are the group.
+pub const GROUP_PREFIX: &str = "grp-";
+
+/// Whether `room` names a group conversation (v1.2).
+pub fn is_group(room: &str) -> bool {
+    room.starts_with(GROUP_PREFIX)
+}
+
 /// The protocol version this crate speaks; sent in `welcome.server.protocol`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -23,6 +23,7 @@ pub mod limit;
 pub mod metrics;
 pub mod outbox;
 pub mod ready;
+pub mod rooms;
 pub mod search;
 pub mod serve;
 pub mod store;

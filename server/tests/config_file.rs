@@ -92,6 +92,7 @@ search-max-query-chars = 100
 search-max-terms = 8
 search-page-max = 50
 search-max-offset = 500
+max-conversation-members = 5
 "#;
 
 fn keys(toml: &str) -> Vec<String> {

@@ -218,8 +218,16 @@ impl Core {
         if !state.advance(c.seq) {
             return None;
         }
+        if state.membership.fold(c) {
+            return Some(Changed { target: None });
+        }
         let target = state.store.change(c);
         Some(Changed { target })
+    }
+
+    /// v1.2: `room`'s members as the moderation entries seen say (see [`crate::Membership`]).
+    pub fn membership(&self, room: &str) -> Option<&crate::Membership> {
+        self.room(room).map(|r| &r.membership)
     }
 
     /// A scrollback page (`before=`) of `page.room`, when it belongs to the epoch held. Returns

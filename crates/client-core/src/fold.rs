@@ -35,6 +35,8 @@ pub fn apply(m: &mut ChatMessage, c: &Change) -> bool {
         // A reaction entry of a message deleted since has lost its emoji: nothing to fold.
         ChangeKind::React => c.emoji.as_ref().is_some_and(|e| react(m, e, &c.user)),
         ChangeKind::Unreact => c.emoji.as_ref().is_some_and(|e| unreact(m, e, &c.user)),
+        // Moderation entries change the room's members, not a message (see `members.rs`).
+        _ => false,
     }
 }
 

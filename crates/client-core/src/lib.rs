@@ -24,6 +24,7 @@
 pub mod backoff;
 mod core;
 pub mod fold;
+mod members;
 mod pending;
 mod room;
 mod seqset;
@@ -31,6 +32,7 @@ mod store;
 
 pub use backoff::{Backoff, Jitter, Reconnect};
 pub use core::{Acked, Changed, Core, Joined};
+pub use members::Membership;
 pub use pending::{PendingOp, PendingSend, PendingSends, PendingState};
 pub use room::{Gap, RoomSync};
 pub use seqset::SeqSet;

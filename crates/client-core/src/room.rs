@@ -25,6 +25,8 @@ pub struct RoomSync {
     /// An incomplete replay whose `from` the caller did not give: its first entry shows where
     /// what the server still holds begins.
     gone_before_next: bool,
+    /// v1.2: the room's members as its moderation entries say.
+    pub membership: crate::Membership,
 }
 
 impl RoomSync {
@@ -36,6 +38,7 @@ impl RoomSync {
             joined: false,
             seen: since.map(SeqSet::from_floor),
             replay_to: 0,
+            membership: crate::Membership::default(),
             gone_before_next: false,
         }
     }

@@ -47,12 +47,14 @@ fn every_answer_reads_back_as_the_server_wrote_it() {
                 with: "grace".into(),
                 head: 3,
                 ts: 1_764_110_094_000,
+                members: Vec::new(),
             },
             ConversationSummary {
                 room: "dm-00000000000000000000000000000000".into(),
                 with: "ada lovelace".into(),
                 head: 0,
                 ts: 0,
+                members: Vec::new(),
             },
         ],
     };

@@ -27,6 +27,12 @@ pub struct Member {
 pub struct MemberList {
     pub room: String,
     pub members: Vec<Member>,
+    /// Only members may join the room.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
+    /// Who is banned (kept out), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub banned: Vec<String>,
 }
 
 /// Body of `PUT /api/rooms/{room}/members/{user}`.
@@ -34,4 +40,11 @@ pub struct MemberList {
 pub struct SetRole {
     #[serde(default)]
     pub role: RoomRole,
+}
+
+/// Body of `POST /api/conversations` (v1.2): a group conversation of these people (the caller
+/// is added when left out). Answered with its [`crate::http::ConversationSummary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewConversation {
+    pub members: Vec<String>,
 }

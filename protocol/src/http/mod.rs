@@ -12,7 +12,7 @@ mod search;
 
 pub use accounts::{Login, LoginOk, PasswordChange, Signup};
 pub use admin::{Account, InviteInfo, NewInvite, NewUser, UserInfo, UserPatch};
-pub use members::{CreateRoom, Member, MemberList, SetRole};
+pub use members::{CreateRoom, Member, MemberList, NewConversation, SetRole};
 pub use push::{PushKey, PushKeys, PushSubscription};
 pub use search::{SearchHit, SearchResults};
 
@@ -104,12 +104,15 @@ pub struct RoomList {
 pub struct ConversationSummary {
     /// The conversation's id (`dm-…`): join it, read it, post to it like a room.
     pub room: String,
-    /// The other member.
+    /// The other member (empty in a group conversation: see `members`).
     pub with: String,
     /// The conversation's latest `seq`.
     pub head: u64,
     /// When its latest message was sent (ms since the Unix epoch), 0 if none.
     pub ts: u64,
+    /// v1.2: a group conversation's members (`grp-…` ids), sorted; empty for a pair's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
 }
 
 /// Answer of `GET /api/conversations` (v1.1): the asking user's conversations, most recent first.

@@ -108,6 +108,8 @@ impl Prepared {
         stop: tokio_util::sync::CancellationToken,
     ) -> Accounts {
         let cfg = config.accounts.clone();
+        let cache = self.identity.cache.clone();
+        hub.set_admins(Arc::new(move |name: &str| cache.is_admin(name)));
         users::watch(
             self.store.clone(),
             self.identity.cache.clone(),

@@ -19,6 +19,8 @@ pub struct Standing {
     pub generation: u64,
     pub disabled: bool,
     pub valid_after: u64,
+    /// v1.2: a server admin (may do everything in every room: see `crate::rooms::access`).
+    pub admin: bool,
 }
 
 /// See the module docs.
@@ -47,6 +49,7 @@ impl UserCache {
             generation: rec.generation,
             disabled: rec.disabled,
             valid_after: rec.valid_after,
+            admin: rec.role == banter_protocol::UserRole::Admin,
         };
         let mut users = self
             .users
@@ -60,6 +63,11 @@ impl UserCache {
                 old.is_some_and(|o| new.generation > o.generation || (new.disabled && !o.disabled))
             }
         }
+    }
+
+    /// Whether `name` is an enabled server admin.
+    pub fn is_admin(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|s| s.admin && !s.disabled)
     }
 
     pub fn rev(&self) -> u64 {

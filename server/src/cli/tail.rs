@@ -113,6 +113,12 @@ fn change_line(c: &Change) -> String {
         ChangeKind::Delete => format!("✗ #{} deleted by {}", c.target, c.user),
         ChangeKind::React => format!("+{emoji} #{} {}", c.target, c.user),
         ChangeKind::Unreact => format!("-{emoji} #{} {}", c.target, c.user),
+        kind => format!(
+            "⚑ {} by {}: {}",
+            kind.as_str(),
+            c.user,
+            c.text.as_deref().unwrap_or_default()
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ use clap::{Parser, ValueEnum};
 pub mod accounts;
 
 mod lifecycle;
+pub mod rooms;
 
 pub use lifecycle::LifecycleConfig;
 
@@ -341,6 +342,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub search: search::SearchConfig,
+
+    #[command(flatten)]
+    pub rooms: rooms::RoomsConfig,
 }
 
 /// `--auth`: how clients are identified.
@@ -406,6 +410,7 @@ impl Config {
             presence_batch: self.presence_batch,
             joined_max_users: self.joined_max_users,
             lifecycle: self.lifecycle,
+            rooms: self.rooms,
         }
     }
 

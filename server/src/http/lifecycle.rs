@@ -197,6 +197,7 @@ async fn thread(
     } else {
         caller.room(&room)?;
     }
+    super::rooms::readable(&app, &caller, &room, q.user.as_deref()).await?;
     let limit = q.limit.unwrap_or(THREAD_DEFAULT).clamp(1, THREAD_MAX);
     let (found, meta) = app.hub.thread(&room, seq, limit).await?;
     let Some((root, replies)) = found else {

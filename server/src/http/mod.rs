@@ -7,6 +7,7 @@
 //! request rate are settled before, by [`crate::http_guard`].
 
 mod lifecycle;
+mod rooms;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -39,8 +40,11 @@ pub mod accounts;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(accounts::router())
-        .route("/api/rooms", get(rooms))
-        .route("/api/conversations", get(conversations))
+        .route("/api/rooms", get(rooms).post(rooms::create))
+        .route(
+            "/api/conversations",
+            get(conversations).post(rooms::create_group),
+        )
         .route(
             "/api/rooms/{room}/messages",
             get(messages).post(post_message),
@@ -50,16 +54,35 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .merge(search::router())
         .merge(lifecycle::router())
+        .merge(rooms::router())
 }
 
 async fn rooms(
     State(app): State<AppState>,
     caller: Option<Extension<Caller>>,
+    query: Result<Query<WhoQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<RoomList>, ApiError> {
     let caller = caller_of(&app, caller)?;
+    let Query(q) = query?;
     // A token's `rooms` claim filters in the store's query, before the cut to ROOMS_MAX.
     let only = caller.rooms_claim();
-    let list = app.hub.rooms(ROOMS_MAX, only.as_deref()).await?;
+    // v1.2: private rooms only to their members (and admins), never a room one is banned
+    // from, never group conversations (they are listed in /api/conversations).
+    let viewer = match (&caller.0, q.user.as_deref()) {
+        (None, None) => String::new(),
+        (_, asked) => caller.reader(asked)?,
+    };
+    let (hidden, private) = rooms::visibility(&app, &viewer).await?;
+    let mut list = app
+        .hub
+        .rooms(ROOMS_MAX + hidden.len(), only.as_deref())
+        .await?;
+    list.rooms
+        .retain(|r| !banter_protocol::is_group(&r.room) && hidden.binary_search(&r.room).is_err());
+    for r in &mut list.rooms {
+        r.private = private.binary_search(&r.room).is_ok();
+    }
+    list.rooms.truncate(ROOMS_MAX);
     Ok(Json(list))
 }
 
@@ -87,7 +110,16 @@ async fn conversations(
     let Query(q) = query?;
     let user = caller.reader(q.user.as_deref())?;
     let user = app.hub.limits().name(&user)?.to_owned();
-    Ok(Json(app.hub.conversations(&user, CONVERSATIONS_MAX).await?))
+    let mut list = app.hub.conversations(&user, CONVERSATIONS_MAX).await?;
+    // v1.2: the user's group conversations too (private rooms `grp-…` where they are members).
+    for room in app.hub.store().private_rooms_of(&user).await? {
+        if banter_protocol::is_group(&room) {
+            list.conversations
+                .push(crate::rooms::moderate::summary(&app.hub, &room).await?);
+        }
+    }
+    crate::store::most_recent_first(&mut list.conversations, CONVERSATIONS_MAX);
+    Ok(Json(list))
 }
 
 /// Checks that `user` is a member of conversation `room`.
@@ -111,6 +143,7 @@ async fn messages(
     } else {
         caller.room(&room)?;
     }
+    rooms::readable(&app, &caller, &room, q.user.as_deref()).await?;
     let limit = q.limit.unwrap_or(PAGE_DEFAULT);
     if limit == 0 || limit > PAGE_MAX {
         return Err(ApiError::BadRequest(format!(

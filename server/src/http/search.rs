@@ -58,9 +58,18 @@ async fn search(
         (None, None) => None,
         (_, asked) => Some(app.hub.limits().name(&caller.reader(asked)?)?.to_owned()),
     };
+    // v1.2: the rooms this reader may not read (private rooms without a role, bans), by the
+    // rooms' rule; the index filters them out inside its query.
+    let viewer = user.clone().unwrap_or_default();
+    let hidden = if app.hub.is_admin(&viewer) {
+        Vec::new()
+    } else {
+        app.hub.store().hidden_from(&viewer).await?
+    };
     let reader = Reader {
         user,
         rooms: caller.rooms_claim().map(|r| r.to_vec()),
+        hidden,
     };
     if q.q.trim().is_empty() {
         return Err(ApiError::BadRequest(

@@ -123,7 +123,7 @@ mod tests {
             head: 0,
             oldest: 1,
         };
-        st.finish_load(&meta, &lim);
+        st.finish_load(&meta, Default::default(), &lim);
         // The root as read from the store at head 3: it already counts reply 2 and edit 3.
         let mut root = msg(1, None);
         root.replies = Some(1);

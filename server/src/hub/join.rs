@@ -140,6 +140,9 @@ impl Hub {
                 }
                 return Err(JoinStop::NeedsStore);
             }
+            // v1.2: the room's rule, under the lock that adds the member, so a removal
+            // published before this join is seen here and one after it puts this member out.
+            self.allow_in(&st.access, name, crate::rooms::access::Act::Read)?;
             let member = st.is_member(peer.id());
             let since = req.since.filter(|_| !member);
             if let Some(since) = since

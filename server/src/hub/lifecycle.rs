@@ -7,7 +7,8 @@
 use banter_protocol::{ChangeKind, ErrorCode, ValidationError};
 
 use super::{Extra, Hub};
-use crate::store::{Appended, NewChange, Refusal, StoreError};
+use crate::rooms::access::Act;
+use crate::store::{Appended, NewChange, Refusal, RoomAccess, StoreError};
 
 /// A change as a client asked for it.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +54,8 @@ impl Hub {
             // Only the store knows the members: read them (they stay in the members cache).
             self.member(room, user).await?;
         }
-        self.change_now(req, reply)
+        let access = self.allow(room, user, Act::Post).await?;
+        self.change_inner(req, &access, reply)
     }
 
     /// [`Hub::change`] for a sender already in the room (a WebSocket): a conversation's
@@ -61,6 +63,20 @@ impl Hub {
     pub fn change_now(
         &self,
         req: ChangeRequest<'_>,
+        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
+    ) -> Result<(), ValidationError> {
+        let room = self.check_room(req.room)?;
+        let user = self.inner.cfg.limits.name(req.user)?;
+        let access = self.allow_now(room, user, Act::Post)?;
+        self.change_inner(req, &access, reply)
+    }
+
+    /// [`Hub::change_now`] once the room's rule allowed it (`access`: the room's, which says
+    /// whether the changer may delete others' messages).
+    fn change_inner(
+        &self,
+        req: ChangeRequest<'_>,
+        access: &RoomAccess,
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let room = self.check_room(req.room)?;
@@ -77,13 +93,19 @@ impl Hub {
         let emoji = match req.kind {
             ChangeKind::React | ChangeKind::Unreact => Some(lifecycle.emoji(req.emoji)?.to_owned()),
             ChangeKind::Edit | ChangeKind::Delete => None,
+            _ => {
+                return Err(ValidationError {
+                    code: banter_protocol::ErrorCode::BadRequest,
+                    message: "moderation goes through the members, bans and mutes routes".into(),
+                });
+            }
         };
         let change = NewChange {
             target: req.target,
             kind: req.kind,
             emoji,
-            // Room moderators and server admins come with roles (issue 18).
-            moderator: false,
+            // Room owners and moderators, and server admins (see `crate::rooms::access`).
+            moderator: self.allow_in(access, user, Act::Moderate).is_ok(),
             limits: lifecycle.limits(),
         };
         let extra = Extra {

@@ -19,6 +19,7 @@
 //! per room per tick. Once [`Hub::close`] is called (shutdown), nothing is recorded any more,
 //! so closing every connection costs O(connections), with no presence storm.
 
+mod access;
 mod budget;
 pub mod conversations;
 mod fold;
@@ -43,6 +44,7 @@ use banter_protocol::{ErrorCode, Limits, PresenceState, ValidationError};
 
 use crate::limit::reads::{ReadGate, ReadLimits};
 pub use crate::outbox::Outbound;
+use crate::rooms::access::Act;
 pub use crate::store::{Appended, Stored};
 use crate::store::{NewMessage, Range, Store, StoreError, dedupe_key};
 use conversations::{Conversations, Members};
@@ -84,6 +86,8 @@ pub struct HubConfig {
     pub joined_max_users: usize,
     /// v1.2: the message lifecycle's limits.
     pub lifecycle: crate::config::LifecycleConfig,
+    /// v1.2: private rooms and group conversations.
+    pub rooms: crate::config::rooms::RoomsConfig,
 }
 
 impl Default for HubConfig {
@@ -101,6 +105,7 @@ impl Default for HubConfig {
             presence_batch: 32,
             joined_max_users: 100,
             lifecycle: crate::config::LifecycleConfig::default(),
+            rooms: crate::config::rooms::RoomsConfig::default(),
         }
     }
 }
@@ -129,6 +134,8 @@ struct Inner {
     closing: AtomicBool,
     /// Store reads for joins and replays in flight, per node and per room.
     reads: ReadGate,
+    /// v1.2: who is a server admin (`--auth accounts`; see [`Hub::set_admins`]).
+    admins: std::sync::OnceLock<access::Admins>,
 }
 
 /// What an append is besides a message's text (v1.2): a reply's parent, or a change.
@@ -176,6 +183,7 @@ impl Hub {
                 dirty: Mutex::new(Vec::new()),
                 closing: AtomicBool::new(false),
                 reads: ReadGate::new(cfg.replay_reads),
+                admins: std::sync::OnceLock::new(),
                 cfg,
             }),
         }
@@ -328,13 +336,29 @@ impl Hub {
             // Only the store knows the members: read them (they stay in the members cache).
             self.member(checked, name).await?;
         }
-        self.post_now(room, user, text, client_id, reply_to, reply)
+        self.allow(checked, name, Act::Post).await?;
+        self.post_inner(room, user, text, client_id, reply_to, reply)
     }
 
     /// [`Hub::post`] for a sender already in the room (a WebSocket's `send`, a classic client):
     /// a conversation's members are then known in memory, so nothing waits for the store. When
     /// only the store knows them (never, for a joined sender), `unavailable`: retry.
     pub fn post_now(
+        &self,
+        room: &str,
+        user: &str,
+        text: &str,
+        client_id: Option<&str>,
+        reply_to: Option<u64>,
+        reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
+    ) -> Result<(), ValidationError> {
+        let (checked, name) = (self.check_room(room)?, self.inner.cfg.limits.name(user)?);
+        self.allow_now(checked, name, Act::Post)?;
+        self.post_inner(room, user, text, client_id, reply_to, reply)
+    }
+
+    /// [`Hub::post_now`] once the room's rule allowed it.
+    fn post_inner(
         &self,
         room: &str,
         user: &str,
@@ -365,6 +389,8 @@ impl Hub {
     pub fn check_room<'a>(&self, room: &'a str) -> Result<&'a str, ValidationError> {
         if banter_protocol::is_conversation(room) {
             conversations::valid_id(room)
+        } else if banter_protocol::is_group(room) {
+            crate::rooms::groups::valid_id(room)
         } else {
             self.inner.cfg.limits.room(room)
         }
@@ -385,8 +411,9 @@ impl Hub {
         reply: impl FnOnce(Result<Appended, StoreError>) + Send + 'static,
     ) -> Result<(), ValidationError> {
         let limits = &self.inner.cfg.limits;
-        // A deletion or a reaction has no text.
+        // A deletion or a reaction has no text; a moderation entry's is its subject's name.
         let text = match &extra.change {
+            Some(c) if c.kind.is_moderation() => text,
             Some(c) if c.kind != banter_protocol::ChangeKind::Edit => "",
             _ => limits.text(text)?,
         };

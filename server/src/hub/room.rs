@@ -69,6 +69,9 @@ pub struct RoomState {
     pub dirty: bool,
     /// A private conversation's members, once a member joined it.
     pub conversation: Option<Members>,
+    /// v1.2: who may do what here, read with the head and kept current by the moderation
+    /// entries published (see `crate::rooms::access`).
+    pub access: Arc<crate::store::RoomAccess>,
 }
 
 impl Room {
@@ -89,6 +92,7 @@ impl Room {
                 batch: PresenceBatch::default(),
                 dirty: false,
                 conversation: None,
+                access: Arc::default(),
             }),
         }
     }
@@ -125,11 +129,17 @@ pub struct WindowLimits<'a> {
 
 impl RoomState {
     /// Completes loading with what the store said, then publishes what arrived meanwhile.
-    pub fn finish_load(&mut self, meta: &RoomMeta, lim: &WindowLimits<'_>) {
+    pub fn finish_load(
+        &mut self,
+        meta: &RoomMeta,
+        access: crate::store::RoomAccess,
+        lim: &WindowLimits<'_>,
+    ) {
         if self.loaded {
             return;
         }
         self.loaded = true;
+        self.access = Arc::new(access);
         self.epoch = meta.epoch.clone();
         self.head = meta.head;
         self.drain_early(lim);
@@ -193,6 +203,42 @@ impl RoomState {
             member.peer.deliver(Outbound::Frame(frame));
         }
         crate::metrics::fanout(self.members.len(), fanout_timer);
+        if let crate::store::Entry::Change(c) = &stored.entry
+            && crate::rooms::access::fold(Arc::make_mut(&mut self.access), c)
+        {
+            self.evict(c);
+        }
+    }
+
+    /// After moderation entry `c` (already delivered to everyone here, the subject included):
+    /// the connections it puts out get `removed` and leave the room, so nothing more reaches
+    /// them from it; the others see them leave.
+    fn evict(&mut self, c: &banter_protocol::Change) {
+        let access = self.access.clone();
+        let out = |m: &Member| {
+            m.name
+                .as_deref()
+                .is_some_and(|n| crate::rooms::access::evicts(&access, c, n))
+        };
+        if !self.members.iter().any(out) {
+            return;
+        }
+        let removed: Frame = ServerMsg::Removed {
+            room: c.room.clone(),
+        }
+        .to_json()
+        .into();
+        let (gone, kept): (Vec<Member>, Vec<Member>) =
+            std::mem::take(&mut self.members).into_iter().partition(out);
+        self.members = kept;
+        for m in gone {
+            m.peer.deliver(Outbound::Frame(removed.clone()));
+            if let Some(name) = &m.name
+                && self.presence.depart(name).room
+            {
+                self.announce(&c.room, name, PresenceState::Left, None);
+            }
+        }
     }
 
     fn evict_oldest(&mut self, budget: &Budget) {
@@ -275,8 +321,8 @@ impl RoomState {
                 .as_ref()
                 .map(|m| m.other(viewer).to_string()),
             read: 0,
-            role: None,
-            private: false,
+            role: crate::rooms::access::standing(&self.access, viewer).role,
+            private: self.access.private,
         }
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::budget::Budget;
 use super::room::{Room, WindowLimits};
-use crate::store::{RoomMeta, Store, StoreError, Stored};
+use crate::store::{RoomAccess, RoomMeta, Store, StoreError, Stored};
 
 /// How long a join waits, at most, for another join's load of the same room before it looks
 /// again (a Redis watch may take up to 2 s).
@@ -85,6 +85,12 @@ impl Rooms {
             // Outside every lock, off the runtime: the store may do I/O. Watch first, then read
             // the head. Only the creator reads it, so the room and the store agree on its epoch.
             let meta = store.load(name, true).await;
+            // v1.2: who may do what, read after the watch like the head (a moderation entry
+            // sequenced meanwhile is folded again on publish: idempotent).
+            let meta = match meta {
+                Ok(m) => store.access(name).await.map(|a| (m, a)),
+                Err(e) => Err(e),
+            };
             self.finish(&room, meta, store)?;
             return Ok(room);
         }
@@ -110,7 +116,9 @@ impl Rooms {
     pub fn load_blocking(&self, name: &str, store: &Store) -> Result<Arc<Room>, StoreError> {
         let (room, created) = self.claim(name)?;
         if created {
-            let meta = store.load_blocking(name, true);
+            let meta = store
+                .load_blocking(name, true)
+                .and_then(|m| Ok((m, store.access_blocking(name)?)));
             self.finish(&room, meta, store)?;
         }
         Ok(room)
@@ -134,12 +142,12 @@ impl Rooms {
     fn finish(
         &self,
         room: &Arc<Room>,
-        meta: Result<RoomMeta, StoreError>,
+        meta: Result<(RoomMeta, RoomAccess), StoreError>,
         store: &Store,
     ) -> Result<(), StoreError> {
         match meta {
-            Ok(meta) => {
-                room.lock().finish_load(&meta, &self.limits());
+            Ok((meta, access)) => {
+                room.lock().finish_load(&meta, access, &self.limits());
                 room.settle();
                 Ok(())
             }

@@ -25,6 +25,9 @@ pub struct Reader {
     /// A token's `rooms` claim: only these rooms (conversations are their members' whatever it
     /// says, as for reading them).
     pub rooms: Option<Vec<String>>,
+    /// v1.2: rooms this reader may not read though others may (private rooms they have no role
+    /// in, rooms they are banned from: `crate::rooms::access`), filtered in the query.
+    pub hidden: Vec<String>,
 }
 
 /// One page asked for.
@@ -37,8 +40,8 @@ pub struct Page {
 }
 
 /// The rule "the caller may read this message", as SQL over `d` (a `docs` row), with its
-/// parameters appended to `args`. The one place to add a rule: private rooms (issue 18) will
-/// join their members here, for rooms, as conversations are checked by theirs.
+/// parameters appended to `args`. The one place to add a rule: private rooms and bans (issue
+/// 18) come as the reader's `hidden` rooms.
 fn readable(reader: &Reader, args: &mut Vec<Value>) -> String {
     args.push(opt(reader.user.clone()));
     let me = args.len();
@@ -47,9 +50,14 @@ fn readable(reader: &Reader, args: &mut Vec<Value>) -> String {
         .as_ref()
         .map(|r| serde_json::to_string(r).unwrap_or_default())));
     let claim = args.len();
+    args.push(Value::Text(
+        serde_json::to_string(&reader.hidden).unwrap_or_default(),
+    ));
+    let hidden = args.len();
     format!(
         "CASE WHEN d.a IS NOT NULL THEN (d.a = ?{me} OR d.b = ?{me})
-              ELSE (?{claim} IS NULL OR d.room IN (SELECT value FROM json_each(?{claim}))) END"
+              ELSE ((?{claim} IS NULL OR d.room IN (SELECT value FROM json_each(?{claim})))
+                    AND d.room NOT IN (SELECT value FROM json_each(?{hidden}))) END"
     )
 }
 

@@ -215,7 +215,8 @@ pub fn change(c: &Change) -> Option<Entry> {
             text: c.text.clone()?,
         }),
         ChangeKind::Delete => Some(Entry::Delete { target: c.target }),
-        ChangeKind::React | ChangeKind::Unreact => None,
+        // Reactions and moderation entries change nothing searchable.
+        _ => None,
     }
 }
 

@@ -195,6 +195,9 @@ pub fn check(
         }
         ChangeKind::React => Ok(true),
         ChangeKind::Unreact => Ok(target.reactions.iter().any(given)),
+        // Moderation entries have no target: the stores append them without a check (see
+        // `crate::rooms`, where who may moderate is decided).
+        _ => Ok(true),
     }
 }
 
@@ -239,6 +242,7 @@ pub fn fold(m: &mut ChatMessage, c: &Change) {
             }
             m.reactions.retain(|r| !r.users.is_empty());
         }
+        _ => {}
     }
 }
 

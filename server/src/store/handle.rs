@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use banter_protocol::http::ConversationSummary;
 use tokio::sync::Semaphore;
 
+use super::members::{MemoryMembers, RoomAccess, RoomMembers, Standing};
 use super::positions::{MemoryPositions, Position, Positions, PositionsDone};
 use super::{
     AppendDone, Bus, Entry, Frame, History, NewMessage, Range, RoomMeta, Sink, StoreError,
@@ -27,6 +28,7 @@ pub struct Store {
     history: Arc<dyn History>,
     bus: Option<Arc<dyn Bus>>,
     positions: Arc<dyn Positions>,
+    members: Arc<dyn RoomMembers>,
     calls: Arc<Semaphore>,
     /// Told of each room a commit changed (the search indexer): see [`Store::on_commit`].
     committed: Arc<OnceLock<CommitHook>>,
@@ -44,6 +46,7 @@ impl Store {
             history,
             bus,
             positions: Arc::new(MemoryPositions::default()),
+            members: Arc::new(MemoryMembers::default()),
             calls: Arc::new(Semaphore::new(BLOCKING_CALLS)),
             committed: Arc::new(OnceLock::new()),
         }
@@ -53,6 +56,66 @@ impl Store {
     pub fn with_positions(mut self, positions: Arc<dyn Positions>) -> Self {
         self.positions = positions;
         self
+    }
+
+    /// The same store, keeping room members in `members` (v1.2).
+    pub fn with_members(mut self, members: Arc<dyn RoomMembers>) -> Self {
+        self.members = members;
+        self
+    }
+
+    /// The room members store itself (its calls may block).
+    pub fn room_members(&self) -> &Arc<dyn RoomMembers> {
+        &self.members
+    }
+
+    /// See [`RoomMembers::access`]. A group conversation (`grp-…`) not made yet is private
+    /// with nobody in it: no one can plant messages before its group.
+    pub async fn access(&self, room: &str) -> Result<RoomAccess, StoreError> {
+        let (m, room) = (self.members.clone(), room.to_owned());
+        self.blocking(move || Self::access_of(&*m, &room)).await
+    }
+
+    /// [`Store::access`] on the calling thread (already on the blocking pool).
+    pub fn access_blocking(&self, room: &str) -> Result<RoomAccess, StoreError> {
+        Self::access_of(&*self.members, room)
+    }
+
+    fn access_of(m: &dyn RoomMembers, room: &str) -> Result<RoomAccess, StoreError> {
+        let mut a = m.access(room)?;
+        if banter_protocol::is_group(room) {
+            a.private = true;
+        }
+        Ok(a)
+    }
+
+    /// See [`RoomMembers::create`].
+    pub async fn create_room(&self, room: &str, private: bool) -> Result<bool, StoreError> {
+        let (m, room) = (self.members.clone(), room.to_owned());
+        self.blocking(move || m.create(&room, private)).await
+    }
+
+    /// See [`RoomMembers::set_standing`].
+    pub async fn set_standing(
+        &self,
+        room: &str,
+        user: &str,
+        s: Standing,
+    ) -> Result<(), StoreError> {
+        let (m, room, user) = (self.members.clone(), room.to_owned(), user.to_owned());
+        self.blocking(move || m.set_standing(&room, &user, s)).await
+    }
+
+    /// See [`RoomMembers::hidden_from`].
+    pub async fn hidden_from(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let (m, user) = (self.members.clone(), user.to_owned());
+        self.blocking(move || m.hidden_from(&user)).await
+    }
+
+    /// See [`RoomMembers::private_rooms_of`].
+    pub async fn private_rooms_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let (m, user) = (self.members.clone(), user.to_owned());
+        self.blocking(move || m.private_rooms_of(&user)).await
     }
 
     /// `user`'s read positions (see [`Positions::positions`]).

@@ -15,7 +15,8 @@
 //!   (delivered through the hub's [`Sink`] for the rooms it watches), presence, which user is
 //!   connected where, and direct-message notices. A single node has no bus at all.
 //!
-//! A third, small trait, [`Positions`], keeps where each user has read up to in each room.
+//! A third, small trait, [`Positions`], keeps where each user has read up to in each room; a
+//! fourth, [`RoomMembers`] (v1.2), who may do what in a room.
 //!
 //! The rest of the server holds a [`Store`] ([`handle`]): the history, the bus if any, and the
 //! one place where blocking store calls are moved off the async workers. [`open`] builds it from
@@ -29,6 +30,7 @@ mod bus;
 pub mod entry;
 pub mod handle;
 mod history;
+pub mod members;
 pub mod memory;
 pub mod open;
 mod positions;
@@ -46,6 +48,7 @@ pub use bus::{Bus, COMMITS_LOST, Sink};
 pub use entry::{ChangeLimits, Entry, NewChange, Refusal};
 pub use handle::{CommitHook, Store};
 pub use history::{History, Thread};
+pub use members::{MemoryMembers, RoomAccess, RoomMembers, Standing};
 pub use open::{Settings, open};
 pub use positions::{MAX_POSITIONS, MemoryPositions, Position, Positions, PositionsDone};
 pub use sqlite::Sync as SqliteSync;
@@ -159,7 +162,9 @@ impl NewMessage {
             user: self.user.clone(),
             ts,
             kind: c.kind,
-            text: (c.kind == banter_protocol::ChangeKind::Edit).then(|| self.text.clone()),
+            // An edit's new text; a moderation entry's subject.
+            text: (c.kind == banter_protocol::ChangeKind::Edit || c.kind.is_moderation())
+                .then(|| self.text.clone()),
             emoji: c.emoji.clone(),
         })
     }

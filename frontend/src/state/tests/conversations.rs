@@ -127,6 +127,7 @@ fn listed_conversations_are_joined_most_recent_first() {
         with: with.into(),
         head: 1,
         ts,
+        members: Vec::new(),
     };
     let out = s.add_conversations(&[summary("dm-b", "linus", 20), summary("dm-a", "grace", 10)]);
     assert_eq!(out.len(), 2);

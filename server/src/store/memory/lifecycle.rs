@@ -50,6 +50,13 @@ pub fn prepare(r: &mut MemRoom, msg: &NewMessage) -> Result<Prepared, Refusal> {
         };
         return Ok(Prepared::Entry(Stored::new(m), added, removed));
     };
+    if change.kind.is_moderation() {
+        // A moderation entry changes no message: it only takes its `seq` (see `crate::rooms`).
+        let c = msg
+            .change_entry(seq, crate::store::now_ms())
+            .ok_or(Refusal::NotFound)?;
+        return Ok(Prepared::Entry(Stored::new(c), 0, 0));
+    }
     let (at, target) = find(r, change.target)?;
     let edits = r
         .ring

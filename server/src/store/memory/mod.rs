@@ -411,6 +411,7 @@ impl History for MemoryStore {
                     with: with.to_string(),
                     head,
                     ts,
+                    members: Vec::new(),
                 }
             })
             .collect();

@@ -126,6 +126,7 @@ fn summaries(
                 with,
                 head: head.unwrap_or(0),
                 ts,
+                members: Vec::new(),
             })
         })
         .collect())

@@ -55,6 +55,12 @@ impl Keys {
         }
     }
 
+    /// v1.2: hash of the room's access: `!` (created: `0` public, `1` private) and `u:NAME`
+    /// (a user's standing, JSON). See `members.rs`.
+    pub fn access(&self) -> String {
+        format!("{}:access", self.prefix)
+    }
+
     /// The key remembering a dedupe key of this room for the dedupe window (its value: the
     /// entry's `seq`).
     pub fn dedupe(&self, key: &str) -> String {

@@ -23,6 +23,7 @@ mod conversations;
 mod erase;
 mod keys;
 mod life;
+mod members;
 mod notices;
 mod period;
 mod positions;
@@ -72,7 +73,9 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         dedupe_window: s.dedupe_window,
         aof_rewrite: s.aof_rewrite_after_delete,
     })?);
-    Ok(Store::new(redis.clone(), Some(redis.clone())).with_positions(redis))
+    Ok(Store::new(redis.clone(), Some(redis.clone()))
+        .with_positions(redis.clone())
+        .with_members(redis))
 }
 
 /// The Redis store's settings.
@@ -107,6 +110,11 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// This shard's blocking reads.
+    pub(super) fn reads(&self) -> &Reads {
+        &self.reads
+    }
+
     /// Connects to the Redis at `url` (a `redis://` URL, or Sentinels: see [`sentinel`]; call
     /// within a tokio runtime). Fails with a sentence saying what to fix when the URL is wrong
     /// or Redis does not answer.
@@ -303,6 +311,8 @@ impl Bus for Shard {
 /// The post script's v1.2 arguments (see `lifecycle.lua`).
 fn lifecycle_args(cmd: &mut redis::Cmd, msg: &NewMessage) {
     let (mode, target) = match (&msg.change, msg.reply_to) {
+        // A moderation entry is appended as it is: it changes no message.
+        (Some(c), _) if c.kind.is_moderation() => ("", 0),
         (Some(c), _) => ("change", c.target),
         (None, Some(parent)) => ("reply", parent),
         (None, None) => ("", 0),

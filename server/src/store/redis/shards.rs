@@ -51,6 +51,16 @@ impl RedisStore {
     fn of(&self, id: &str) -> &Shard {
         &self.shards[place(id, self.shards.len())]
     }
+
+    /// The blocking reads of `room`'s shard (v1.2 room members: `members.rs`).
+    pub(super) fn reads_of(&self, room: &str) -> &super::reads::Reads {
+        self.of(room).reads()
+    }
+
+    /// Every shard's blocking reads.
+    pub(super) fn all_reads(&self) -> impl Iterator<Item = &super::reads::Reads> {
+        self.shards.iter().map(Shard::reads)
+    }
 }
 
 /// The shards of a `--redis` list: split at commas, a piece without a scheme (`HOST:PORT/…`)

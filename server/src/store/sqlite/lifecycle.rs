@@ -27,6 +27,15 @@ fn kind_code(k: Option<ChangeKind>) -> i64 {
         Some(ChangeKind::Delete) => 2,
         Some(ChangeKind::React) => 3,
         Some(ChangeKind::Unreact) => 4,
+        Some(ChangeKind::Member) => 5,
+        Some(ChangeKind::Moderator) => 6,
+        Some(ChangeKind::Owner) => 7,
+        Some(ChangeKind::Remove) => 8,
+        Some(ChangeKind::Ban) => 9,
+        Some(ChangeKind::Unban) => 10,
+        Some(ChangeKind::Mute) => 11,
+        Some(ChangeKind::Unmute) => 12,
+        Some(ChangeKind::Private) => 13,
     }
 }
 
@@ -36,6 +45,15 @@ fn kind_of(code: i64) -> Option<ChangeKind> {
         2 => Some(ChangeKind::Delete),
         3 => Some(ChangeKind::React),
         4 => Some(ChangeKind::Unreact),
+        5 => Some(ChangeKind::Member),
+        6 => Some(ChangeKind::Moderator),
+        7 => Some(ChangeKind::Owner),
+        8 => Some(ChangeKind::Remove),
+        9 => Some(ChangeKind::Ban),
+        10 => Some(ChangeKind::Unban),
+        11 => Some(ChangeKind::Mute),
+        12 => Some(ChangeKind::Unmute),
+        13 => Some(ChangeKind::Private),
         _ => None,
     }
 }
@@ -58,7 +76,8 @@ pub fn row_to_entry(room: &str, r: &Row<'_>) -> rusqlite::Result<Entry> {
             user,
             ts,
             kind,
-            text: (kind == ChangeKind::Edit && !text.is_empty()).then_some(text),
+            text: ((kind == ChangeKind::Edit && !text.is_empty()) || kind.is_moderation())
+                .then_some(text),
             emoji: r.get(7)?,
         }));
     }
@@ -215,6 +234,13 @@ pub fn prepare(
         }
         return Ok(Ok(Prepared::Entry(Entry::Message(m))));
     };
+    if change.kind.is_moderation() {
+        // A moderation entry changes no message: it only takes its `seq` (see `crate::rooms`).
+        let Some(c) = msg.change_entry(seq, now_ms()) else {
+            return Ok(Err(Refusal::NotFound));
+        };
+        return Ok(Ok(Prepared::Entry(Entry::Change(c))));
+    }
     let Some((mut target, edits)) = load(tx, &room, room_id, change.target)? else {
         return Ok(Err(Refusal::NotFound));
     };

@@ -11,6 +11,7 @@ mod completions;
 mod failures;
 mod ids;
 mod lifecycle;
+mod members;
 mod positions;
 mod recent;
 mod schema;
@@ -45,8 +46,11 @@ pub fn open(s: &Settings) -> Result<Store, StoreError> {
         batch: s.batch,
         max_bytes: s.max_bytes,
     })?;
+    let members = Arc::new(members::SqliteMembers::open(&s.data_dir)?);
     let history = Arc::new(history);
-    Ok(Store::new(history.clone(), None).with_positions(history))
+    Ok(Store::new(history.clone(), None)
+        .with_positions(history)
+        .with_members(members))
 }
 
 /// Readers kept open between reads.
@@ -293,6 +297,7 @@ impl History for SqliteStore {
                     with: r.get(1)?,
                     head: r.get::<_, i64>(2)? as u64,
                     ts: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                    members: Vec::new(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()

@@ -16,8 +16,9 @@ use crate::store::StoreError;
 /// 2 added `conversations`: a build of schema 1 must not open it, since it would let anyone
 /// into private conversations. 3 (v1.2) added change entries and folded state to `messages`
 /// and the `replies` table ([`lifecycle_step`]): a build of schema 2 would show a change as a
-/// message.
-pub const SCHEMA_VERSION: i64 = 3;
+/// message. 4 (v1.2) added `room_access` and `room_members` ([`members_step`]): a build of
+/// schema 3 would let anyone into a private room.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The database file inside `--data-dir`.
 pub const FILE_NAME: &str = "banter.db";
@@ -129,6 +130,38 @@ fn lifecycle_step(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Schema 4 (v1.2, private rooms and moderation): a created room's privacy, and each user's
+/// standing in a room (role: 1 member, 2 moderator, 3 owner; muted; banned). See
+/// `members.rs`.
+fn members_step(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS room_access (
+             room    TEXT PRIMARY KEY,
+             private INTEGER NOT NULL,
+             ts      INTEGER NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS room_members (
+             room   TEXT NOT NULL,
+             user   TEXT NOT NULL,
+             role   INTEGER,
+             muted  INTEGER NOT NULL DEFAULT 0,
+             banned INTEGER NOT NULL DEFAULT 0,
+             PRIMARY KEY (room, user)
+         ) WITHOUT ROWID;
+         CREATE INDEX IF NOT EXISTS room_members_user ON room_members (user);",
+    )
+}
+
+/// A read-write connection beside the writer's, for rare writes of their own (room members):
+/// WAL, and a busy timeout to wait for the writer's commits.
+pub fn open_side(dir: &Path) -> Result<Connection, StoreError> {
+    let path = dir.join(FILE_NAME);
+    let conn = Connection::open(&path).map_err(|e| failed("cannot open", &path, e))?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+        .map_err(|e| failed("cannot open", &path, e))?;
+    Ok(conn)
+}
+
 /// How hard a commit pushes to the disk (`--sqlite-sync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum Sync {
@@ -195,6 +228,7 @@ pub fn open_writer(
                 rename_legacy_dm_rooms(&conn)?;
             }
             lifecycle_step(&conn)?;
+            members_step(&conn)?;
             conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
         })
         .map_err(|e| failed("cannot write to", &path, e))?;
