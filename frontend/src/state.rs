@@ -45,6 +45,7 @@ pub use banter_client_core::{
 };
 pub use direct::{Conversation, Conversations};
 pub use groups::{GROUP_PREFIX, is_group};
+pub use moderation::{moderation_text, quiet_lines};
 pub use presence_lines::{PresenceSummary, summarize};
 pub use reads::READ_EVERY_MS;
 pub use room::{PresenceLine, RoomState, TYPING_SHOWS_MS};
@@ -355,11 +356,13 @@ impl Session {
     /// Adds the conversations `GET /api/conversations` listed; returns the joins of those not
     /// joined yet.
     pub fn add_conversations(&mut self, listed: &[ConversationSummary]) -> Vec<ClientMsg> {
-        self.conversations.merge(listed);
-        listed
-            .iter()
-            .flat_map(|c| self.join_conversation(&c.with))
-            .collect::<Vec<_>>()
+        // v1.2 group conversations are kept like rooms (`state/groups.rs`).
+        let (groups, pairs): (Vec<_>, Vec<_>) =
+            listed.iter().cloned().partition(|c| is_group(&c.room));
+        self.conversations.merge(&pairs);
+        let mut out = self.add_groups(&groups);
+        out.extend(pairs.iter().flat_map(|c| self.join_conversation(&c.with)));
+        out
     }
 
     /// Whether the user's name differs from the one the current connection chats under, so a

@@ -3,16 +3,11 @@
 //! restored like one) and shows it under Conversations by its members' names, not as `#grp-…`.
 
 use banter_protocol::ClientMsg;
+use banter_protocol::http::ConversationSummary;
 
 use super::Session;
 
-/// Room ids of group conversations start with this.
-pub const GROUP_PREFIX: &str = "grp-";
-
-/// Whether `room` is a group conversation.
-pub fn is_group(room: &str) -> bool {
-    room.starts_with(GROUP_PREFIX)
-}
+pub use banter_protocol::{GROUP_PREFIX, is_group};
 
 impl Session {
     /// A group conversation the user is in, with its `members` (when known): kept like a
@@ -58,5 +53,15 @@ impl Session {
             Some(names) if !names.is_empty() => names.join(", "),
             _ => "a group".to_string(),
         }
+    }
+}
+
+impl Session {
+    /// The groups `GET /api/conversations` listed: kept (and joined) like rooms.
+    pub(super) fn add_groups(&mut self, listed: &[ConversationSummary]) -> Vec<ClientMsg> {
+        listed
+            .iter()
+            .flat_map(|g| self.add_group(&g.room, &g.members))
+            .collect()
     }
 }

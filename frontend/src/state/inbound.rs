@@ -65,7 +65,10 @@ impl Session {
             }
             ServerMsg::Change(c) => {
                 // Folded into its target by the core (once per `seq`); the views re-read it.
-                self.core.change(&c);
+                // A moderation entry (v1.2) also becomes a quiet line in the room.
+                if self.core.change(&c).is_some() && c.kind.is_moderation() {
+                    self.moderation_line(&c);
+                }
                 Vec::new()
             }
             ServerMsg::Removed { room } => self.on_removed(&room),

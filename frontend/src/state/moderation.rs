@@ -4,9 +4,39 @@
 //! and `removed` names it for the notice. What the settings panel shows of other members is
 //! asked over HTTP when it opens (`components/room_settings.rs`), never kept here.
 
-use banter_protocol::{ClientMsg, RoomRole};
+use banter_protocol::{Change, ChangeKind, ClientMsg, RoomRole};
 
-use super::Session;
+use super::{PresenceSummary, RoomState, Session, summarize};
+
+/// Keys of moderation lines, apart from the presence lines' (which count up from 0).
+const MOD_KEY: u64 = 1 << 48;
+
+/// The quiet lines of `room` in order: joins and leaves (collapsed) and moderation entries.
+pub fn quiet_lines(room: &RoomState) -> Vec<PresenceSummary> {
+    let mut lines = summarize(&room.events);
+    lines.extend(room.mod_lines.iter().cloned());
+    lines.sort_by_key(|l| l.after_seq);
+    lines
+}
+
+/// What moderation entry `c` says, from `me`'s side ("olive muted you").
+pub fn moderation_text(c: &Change, me: &str) -> String {
+    let subject = c.text.as_deref().unwrap_or_default();
+    let who = if subject == me { "you" } else { subject };
+    let by = if c.user == me { "You" } else { c.user.as_str() };
+    match c.kind {
+        ChangeKind::Member => format!("{by} added {who} as a member"),
+        ChangeKind::Moderator => format!("{by} made {who} a moderator"),
+        ChangeKind::Owner => format!("{by} made {who} an owner"),
+        ChangeKind::Remove => format!("{by} removed {who}"),
+        ChangeKind::Ban => format!("{by} banned {who}"),
+        ChangeKind::Unban => format!("{by} lifted the ban on {who}"),
+        ChangeKind::Mute => format!("{by} muted {who}"),
+        ChangeKind::Unmute => format!("{by} unmuted {who}"),
+        ChangeKind::Private => format!("{by} made this room private"),
+        other => format!("{by}: {}", other.as_str()),
+    }
+}
 
 impl Session {
     /// A `joined`'s v1.2 fields: the user's role in `room` and whether it is private.
@@ -14,6 +44,23 @@ impl Session {
         let state = self.room_mut(room);
         state.role = role;
         state.private = private;
+    }
+
+    /// A new moderation entry: its quiet line, and the user's own role when it changed.
+    pub(super) fn moderation_line(&mut self, c: &Change) {
+        let me = self.name.clone().unwrap_or_default();
+        let text = moderation_text(c, &me);
+        let state = self.room_mut(&c.room);
+        if c.text.as_deref() == Some(me.as_str())
+            && let Some(role) = c.kind.role()
+        {
+            state.role = Some(role);
+        }
+        state.mod_lines.push(PresenceSummary {
+            after_seq: c.seq.saturating_sub(1),
+            key: MOD_KEY + c.seq,
+            text,
+        });
     }
 
     /// The user's role in the room on screen (none: an ordinary member of a public room).

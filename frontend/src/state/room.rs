@@ -65,6 +65,8 @@ pub struct RoomState {
     pub private: bool,
     /// v1.2: a group conversation's members, when known (see `super::groups`).
     pub group: Vec<String>,
+    /// v1.2: moderation entries seen, as quiet lines (see `super::moderation`).
+    pub mod_lines: Vec<super::PresenceSummary>,
     /// Scrollback (`before=`) reached the oldest message the server holds.
     pub reached_start: bool,
     /// Per thread root opened here, the newest reply the user has seen.

@@ -105,3 +105,24 @@ fn a_group_is_kept_like_a_room_and_named_by_its_members() {
     assert_eq!(s.group_label(id), "bob, cy");
     assert!(s.add_group(id, &[]).is_empty(), "joined once");
 }
+
+#[test]
+fn moderation_entries_are_quiet_lines_once_each() {
+    let mut s = online_with(&[1]);
+    let mute = banter_protocol::Change {
+        room: "lobby".into(),
+        seq: 2,
+        target: 0,
+        user: "olive".into(),
+        ts: 1,
+        kind: banter_protocol::ChangeKind::Mute,
+        text: Some("ada".into()),
+        emoji: None,
+    };
+    s.handle(ServerMsg::Change(mute.clone()));
+    s.handle(ServerMsg::Change(mute));
+    let lines = quiet_lines(s.current().expect("lobby"));
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts, ["olive muted you"]);
+    assert_eq!(lines[0].after_seq, 1);
+}
