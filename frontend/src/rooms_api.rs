@@ -69,8 +69,16 @@ pub async fn create(who: &Who, room: &str, private: bool) -> Result<(), Failed> 
     ask(who, "POST", "/api/rooms", Some(b)).await.map(|_| ())
 }
 
+/// A room's members and who is banned from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    pub members: Vec<Member>,
+    pub banned: Vec<String>,
+    pub private: bool,
+}
+
 /// `GET /api/rooms/{room}/members`.
-pub async fn members(who: &Who, room: &str) -> Result<Vec<Member>, Failed> {
+pub async fn members(who: &Who, room: &str) -> Result<Members, Failed> {
     let v = ask(
         who,
         "GET",
@@ -78,8 +86,22 @@ pub async fn members(who: &Who, room: &str) -> Result<Vec<Member>, Failed> {
         None,
     )
     .await?;
-    let list = field(&v, "members").unwrap_or(JsValue::NULL);
-    Ok(js_sys::Array::from(&list)
+    let banned = field(&v, "banned").unwrap_or(JsValue::NULL);
+    Ok(Members {
+        members: member_list(&v),
+        banned: js_sys::Array::from(&banned)
+            .iter()
+            .filter_map(|b| b.as_string())
+            .collect(),
+        private: field(&v, "private")
+            .and_then(|p| p.as_bool())
+            .unwrap_or(false),
+    })
+}
+
+fn member_list(v: &JsValue) -> Vec<Member> {
+    let list = field(v, "members").unwrap_or(JsValue::NULL);
+    js_sys::Array::from(&list)
         .iter()
         .filter_map(|m| {
             Some(Member {
@@ -90,7 +112,7 @@ pub async fn members(who: &Who, room: &str) -> Result<Vec<Member>, Failed> {
                     .unwrap_or(false),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// What an owner or moderator does to `user` in a room.

@@ -67,9 +67,18 @@ async fn add_admin(data: &std::path::Path, name: &str, password: &str) -> Result
     Ok(())
 }
 
+/// Opens the account menu (shown once the page has read the account).
+async fn open_account_menu(page: &Page) -> Result<()> {
+    page.wait_visible_text("#account-toggle").await?;
+    page.click("#account-toggle").await?;
+    page.wait_visible_text("#change-password").await?;
+    Ok(())
+}
+
 /// Opens the account menu, then the admin page.
 async fn open_admin(page: &Page) -> Result<()> {
-    page.click("#account-toggle").await?;
+    open_account_menu(page).await?;
+    page.wait_visible_text("#open-admin").await?;
     page.click("#open-admin").await?;
     page.wait_visible_text("#admin-users").await?;
     Ok(())
@@ -187,7 +196,7 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
         // Change password: bob's other session ends, this one goes on.
         let bob2 = ctx.page("bob-laptop", &base).await?;
         sign_in(&bob2, "bob", "bob-password-2").await?;
-        bob.click("#account-toggle").await?;
+        open_account_menu(&bob).await?;
         fill(&bob, "#current-password", "bob-password-2").await?;
         fill(&bob, "#new-password", "bob-password-3").await?;
         bob.click("#change-password").await?;
@@ -197,6 +206,7 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
 
         // Sign out everywhere: both of bob's pages end on the sign-in page.
         sign_in(&bob2, "bob", "bob-password-3").await?;
+        bob.wait_visible_text("#sign-out-everywhere").await?;
         bob.click("#sign-out-everywhere").await?;
         bob.wait_visible_text("#password-sign-in").await?;
         bob2.wait_visible_text("#password-sign-in").await?;

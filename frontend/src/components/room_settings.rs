@@ -55,13 +55,20 @@ fn Panel(close: Callback<()>) -> impl IntoView {
     let role = Memo::new(move |_| chat.session.with(|s| s.current_role()));
     let admin = RwSignal::new(false);
     let members = RwSignal::new(Vec::<Member>::new());
+    let banned = RwSignal::new(Vec::<String>::new());
+    // The members list says whether the room is private too (for a server admin not in it).
+    let listed_private = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let done = RwSignal::new(None::<String>);
     let reload = move || {
         let who = chat.session.with_untracked(|s| s.who());
         leptos::task::spawn_local(async move {
             match rooms_api::members(&who, &room.get_value()).await {
-                Ok(list) => members.set(list),
+                Ok(list) => {
+                    members.set(list.members);
+                    banned.set(list.banned);
+                    listed_private.set(list.private);
+                }
                 Err(e) => error.set(Some(refusal(&e))),
             }
         });
@@ -122,7 +129,7 @@ fn Panel(close: Callback<()>) -> impl IntoView {
                 <button type="button" id="room-settings-close" class="secondary" on:click=move |_| close.run(())>"Close"</button>
             </header>
             <p id="room-kind">
-                {move || if private.get() {
+                {move || if private.get() || listed_private.get() {
                     "Private: only its members can see it, read it or join it."
                 } else {
                     "Public: anyone on this server can join and read it."
@@ -145,6 +152,23 @@ fn Panel(close: Callback<()>) -> impl IntoView {
             <ul id="room-members" class="member-list">
                 <For each=move || members.get() key=|m| (m.user.clone(), m.role, m.muted) let:m>
                     {member_row(m, moderates, owns, act)}
+                </For>
+            </ul>
+            <h3 hidden=move || banned.with(Vec::is_empty)>"Banned"</h3>
+            <ul id="room-banned" class="member-list">
+                <For each=move || banned.get() key=|b| b.clone() let:user>
+                    {
+                        let u = user.clone();
+                        view! {
+                            <li class="member" data-user=user.clone()>
+                                <span class="member-name">{user.clone()}</span>
+                                <button type="button" class="small secondary unban" hidden=move || !moderates()
+                                    on:click=move |_| act(u.clone(), Action::Unban, format!("{u} may join again."))>
+                                    "Lift the ban"
+                                </button>
+                            </li>
+                        }
+                    }
                 </For>
             </ul>
             <form id="room-add-member" class="add-member" on:submit=add novalidate hidden=move || !moderates()>

@@ -8,7 +8,10 @@ use banter_protocol::{ClientMsg, RoomRole};
 #[test]
 fn conversation_addresses_and_typed_room_names() {
     assert_eq!(dm_from_hash("#/dm/bob").as_deref(), Some("bob"));
-    assert_eq!(dm_from_hash("#/dm/ada%20lovelace/").as_deref(), Some("ada lovelace"));
+    assert_eq!(
+        dm_from_hash("#/dm/ada%20lovelace/").as_deref(),
+        Some("ada lovelace")
+    );
     assert_eq!(dm_from_hash("#/r/lobby"), None);
     assert_eq!(dm_from_hash("#/dm/"), None);
     assert_eq!(hash_for_dm("ada lovelace"), "#/dm/ada%20lovelace");
