@@ -94,10 +94,13 @@ pub fn App() -> impl IntoView {
             <SkipLink />
             // The name, sign-in and sign-up pages show nothing of a chat behind them.
             {move || if invite.get().is_none() && screen.get() == Screen::Chat {
-                view! { <Header drawer=drawer /> <AccountMenu /> }.into_any()
+                view! { <Header drawer=drawer /> }.into_any()
             } else {
                 view! { <header class="topbar"><span class="brand">"Banter"</span></header> }.into_any()
             }}
+            // Kept mounted (it hides itself without a signed-in account): a password change
+            // ends this page's socket too, and its notice must outlive the moment signed out.
+            <AccountMenu />
             {move || match (invite.get(), screen.get()) {
                 (Some(code), _) => {
                     let done = Callback::new(move |()| invite.set(None));
