@@ -6,17 +6,19 @@
 //! which instantiates it for every backend. A new promise is one function and one name there; a
 //! new backend is one constructor and one line in the macro.
 //!
-//! Promises: `seq` is gap-free under concurrent appends; a `client_id` is stored once within the
-//! dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
+//! Promises: `seq` is gap-free under concurrent appends; a burst is stored in the order sent (a
+//! `client_id` repeated in it once); a `client_id` is stored once within the dedupe window, and across a reopen of a durable store; epochs (the memory store starts a new
 //! one at each open, SQLite and Redis keep theirs); reads page by `since` and by `before`;
 //! retention keeps the newest messages and the `seq` carries on; conversations know their
 //! members and each user's conversations; the room list holds rooms, not conversations. v1.2:
 //! a change takes the next `seq` (a no-op reaction none) and folds into its target; only the
 //! author edits or deletes; a deleted message is a tombstone whose text, reactions and earlier
 //! edit texts are gone; a change is deduped by `client_id`; the per-message limits hold; a
-//! reply to a reply joins the root's thread, which counts its replies.
+//! reply to a reply joins the root's thread, which counts its replies. Private rooms: members,
+//! roles, bans and mutes are kept (across a reopen of a durable store), what a user may not
+//! read is known; moderation entries take gap-free `seq`s among messages.
 
-use banter_protocol::{Change, ChangeKind, ChatMessage};
+use banter_protocol::{Change, ChangeKind, ChatMessage, RoomRole};
 use banter_server::store::{
     self, Appended, ChangeLimits, Entry, NewChange, NewMessage, Range, Refusal, Settings, Store,
     StoreError,
@@ -143,6 +145,69 @@ async fn seq_is_gap_free_under_concurrent_appends(b: Backend) {
     assert_eq!(seqs(&store, "busy", Range::After(0), 1000).await, all);
     let meta = store.room("busy").await.expect("meta");
     assert_eq!((meta.head, meta.oldest), ((WRITERS * EACH) as u64, 1));
+}
+
+/// Posts queued at once (one batch for Redis, one group commit for SQLite) are stored in the
+/// order they were sent, per room, and a `client_id` repeated inside the burst is stored once.
+async fn a_burst_is_stored_in_the_order_sent_and_deduped_within_it(b: Backend) {
+    const N: usize = 100;
+    let store = b.open();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut sent = Vec::new();
+    for i in 0..N {
+        sent.push(("burst", i.to_string(), format!("c{i}")));
+        sent.push(("aside", i.to_string(), format!("c{i}")));
+        if i == 10 {
+            sent.push(("burst", "5 again".into(), "c5".into()));
+        }
+    }
+    for (k, (room, text, cid)) in sent.iter().enumerate() {
+        let tx = tx.clone();
+        store.append(
+            message(room, "ada", text, Some(cid)),
+            Box::new(move |r| {
+                let _ = tx.send((k, r));
+            }),
+        );
+    }
+    let mut got = vec![None; sent.len()];
+    for _ in 0..sent.len() {
+        let (k, r) = tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .expect("every append completes")
+            .expect("a completion");
+        got[k] = Some(r.expect("stored"));
+    }
+    for room in ["burst", "aside"] {
+        let seqs: Vec<(u64, bool)> = sent
+            .iter()
+            .zip(&got)
+            .filter(|((r, ..), _)| *r == room)
+            .map(|(_, a)| {
+                a.as_ref()
+                    .map(|a| (a.stored.seq(), a.duplicate))
+                    .expect("done")
+            })
+            .collect();
+        let mut want: Vec<(u64, bool)> = (1..=N as u64).map(|s| (s, false)).collect();
+        if room == "burst" {
+            want.insert(11, (6, true));
+        }
+        assert_eq!(
+            seqs, want,
+            "{room}: seqs in the order sent, the repeat answered by #6"
+        );
+        let (entries, _) = store.read(room, Range::After(0), 1000).await.expect("read");
+        let texts: Vec<String> = entries
+            .iter()
+            .map(|e| match e {
+                Entry::Message(m) => m.text.clone(),
+                Entry::Change(_) => panic!("no changes were sent"),
+            })
+            .collect();
+        let want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+        assert_eq!(texts, want, "{room}: stored in the order sent");
+    }
 }
 
 async fn a_client_id_is_stored_once_within_the_window(b: Backend) {
@@ -341,6 +406,7 @@ macro_rules! contract {
 
 contract!(
     seq_is_gap_free_under_concurrent_appends,
+    a_burst_is_stored_in_the_order_sent_and_deduped_within_it,
     a_client_id_is_stored_once_within_the_window,
     a_durable_store_dedupes_across_a_reopen,
     epochs_name_the_life_of_a_room,
@@ -352,6 +418,8 @@ contract!(
     only_the_author_changes_and_a_deleted_message_is_gone,
     a_change_is_deduped_by_client_id_and_limits_hold,
     a_reply_to_a_reply_joins_the_root_thread,
+    room_members_roles_bans_and_mutes_survive_a_reopen,
+    moderation_entries_take_gap_free_seqs,
 );
 
 /// Redis only: the unordered set of conversations kept before the sorted index is moved into it
@@ -576,4 +644,114 @@ async fn a_reply_to_a_reply_joins_the_root_thread(b: Backend) {
     assert_eq!(root.replies, Some(2));
     let seqs: Vec<u64> = replies.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [2, 3]);
+}
+
+// --- v1.2: private rooms and moderation ---
+
+fn standing(role: Option<RoomRole>, muted: bool, banned: bool) -> store::Standing {
+    store::Standing {
+        role,
+        muted,
+        banned,
+    }
+}
+
+async fn room_members_roles_bans_and_mutes_survive_a_reopen(b: Backend) {
+    let store = b.open();
+    assert!(store.create_room("ops", true).await.expect("created"));
+    assert!(
+        !store.create_room("ops", false).await.expect("answered"),
+        "once"
+    );
+    assert!(store.create_room("town", false).await.expect("created"));
+    let owner = standing(Some(RoomRole::Owner), false, false);
+    let muted = standing(Some(RoomRole::Member), true, false);
+    let banned = standing(None, false, true);
+    store.set_standing("ops", "ada", owner).await.expect("set");
+    store.set_standing("ops", "bob", muted).await.expect("set");
+    store.set_standing("ops", "cy", owner).await.expect("set");
+    store
+        .set_standing("ops", "cy", store::Standing::default())
+        .await
+        .expect("forgot");
+    store
+        .set_standing("town", "eve", banned)
+        .await
+        .expect("set");
+    let store = if b.durable { b.reopen(store) } else { store };
+    let ops = store.access("ops").await.expect("read");
+    assert!(ops.private && ops.created);
+    assert_eq!(ops.users.get("ada"), Some(&owner));
+    assert_eq!(ops.users.get("bob"), Some(&muted));
+    assert_eq!(ops.users.get("cy"), None, "the default standing forgets");
+    let town = store.access("town").await.expect("read");
+    assert!(!town.private && town.created);
+    assert_eq!(town.users.get("eve"), Some(&banned));
+    let never = store.access("never").await.expect("read");
+    assert!(!never.private && !never.created && never.users.is_empty());
+    let mut hidden = store.hidden_from("eve").await.expect("read");
+    hidden.sort();
+    assert_eq!(hidden, ["ops", "town"]);
+    assert!(store.hidden_from("bob").await.expect("read").is_empty());
+    assert_eq!(store.private_rooms_of("bob").await.expect("read"), ["ops"]);
+    assert!(
+        store
+            .private_rooms_of("eve")
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+fn moderation(user: &str, kind: ChangeKind, subject: &str) -> NewMessage {
+    let mut m = change_of(user, 0, kind, subject, "");
+    if let Some(c) = &mut m.change {
+        c.moderator = true;
+    }
+    m
+}
+
+async fn moderation_entries_take_gap_free_seqs(b: Backend) {
+    let store = b.open();
+    let mut waits = Vec::new();
+    for i in 0..20 {
+        let s = store.clone();
+        waits.push(tokio::spawn(async move {
+            let m = if i % 2 == 0 {
+                message("r", "ada", &format!("m{i}"), None)
+            } else {
+                moderation("ada", ChangeKind::Mute, &format!("u{i}"))
+            };
+            append(&s, m).await.expect("stored").stored.seq()
+        }));
+    }
+    let mut got = Vec::new();
+    for w in waits {
+        got.push(w.await.expect("joined"));
+    }
+    got.sort_unstable();
+    assert_eq!(got, (1..=20).collect::<Vec<u64>>(), "gap-free, each once");
+    let (msgs, changes) = state(&store).await;
+    assert_eq!((msgs.len(), changes.len()), (10, 10));
+    for c in &changes {
+        assert_eq!(
+            (c.kind, c.target, c.user.as_str()),
+            (ChangeKind::Mute, 0, "ada")
+        );
+        assert!(
+            c.text.as_deref().is_some_and(|t| t.starts_with('u')),
+            "{c:?}"
+        );
+    }
+    let store = if b.durable { b.reopen(store) } else { store };
+    let next = append(&store, moderation("ada", ChangeKind::Ban, "eve"))
+        .await
+        .expect("stored");
+    let Entry::Change(c) = &next.stored.entry else {
+        panic!("a change entry")
+    };
+    if b.durable {
+        assert_eq!(c.seq, 21);
+    }
+    assert_eq!((c.kind, c.text.as_deref()), (ChangeKind::Ban, Some("eve")));
 }

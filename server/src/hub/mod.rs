@@ -161,7 +161,12 @@ pub fn refusal(e: &StoreError) -> ValidationError {
 
 impl Hub {
     pub fn new(cfg: HubConfig, store: Store) -> Self {
-        let rooms = Arc::new(Rooms::new(cfg.history, cfg.window_budget, cfg.max_rooms));
+        let rooms = Arc::new(Rooms::new(
+            cfg.history,
+            cfg.window_budget,
+            cfg.max_rooms,
+            store.clone(),
+        ));
         let users = Arc::new(Users::default());
         let positions = Arc::new(positions::ReadPositions::new(users.clone(), rooms.clone()));
         let sink: Arc<dyn crate::store::Sink> = Arc::new(sink::HubSink {

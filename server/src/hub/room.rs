@@ -72,6 +72,9 @@ pub struct RoomState {
     /// v1.2: who may do what here, read with the head and kept current by the moderation
     /// entries published (see `crate::rooms::access`).
     pub access: Arc<crate::store::RoomAccess>,
+    /// Names whose presence on this node a moderation entry ended (see `evict`): taken by
+    /// `Rooms::publish`, which tells the store once the room's lock is released.
+    pub departed: Vec<Arc<str>>,
 }
 
 impl Room {
@@ -93,6 +96,7 @@ impl Room {
                 dirty: false,
                 conversation: None,
                 access: Arc::default(),
+                departed: Vec::new(),
             }),
         }
     }
@@ -233,10 +237,14 @@ impl RoomState {
         self.members = kept;
         for m in gone {
             m.peer.deliver(Outbound::Frame(removed.clone()));
-            if let Some(name) = &m.name
-                && self.presence.depart(name).room
-            {
-                self.announce(&c.room, name, PresenceState::Left, None);
+            if let Some(name) = &m.name {
+                let change = self.presence.depart(name);
+                if change.room {
+                    self.announce(&c.room, name, PresenceState::Left, None);
+                }
+                if change.here {
+                    self.departed.push(name.clone());
+                }
             }
         }
     }

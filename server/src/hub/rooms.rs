@@ -32,11 +32,15 @@ pub struct Rooms {
     pub window_count: usize,
     /// Rooms loaded at once at most (`--max-rooms`).
     pub max_loaded: usize,
+    /// Told when a moderation entry put a name out of a room here (its presence on this node
+    /// ends: other nodes see it leave).
+    store: Store,
 }
 
 impl Rooms {
-    pub fn new(window_count: usize, budget_bytes: usize, max_loaded: usize) -> Self {
+    pub fn new(window_count: usize, budget_bytes: usize, max_loaded: usize, store: Store) -> Self {
         Rooms {
+            store,
             map: Mutex::new(HashMap::new()),
             budget: Budget::new(budget_bytes),
             window_count,
@@ -162,9 +166,18 @@ impl Rooms {
     /// (or loading) in that epoch.
     pub fn publish(&self, room: &str, epoch: &str, stored: Arc<Stored>) {
         if let Some(r) = self.get(room) {
-            let mut st = r.lock();
-            if !st.unloaded && (!st.loaded || *st.epoch == *epoch) {
-                st.publish(stored, &self.limits());
+            let departed = {
+                let mut st = r.lock();
+                if !st.unloaded && (!st.loaded || *st.epoch == *epoch) {
+                    st.publish(stored, &self.limits());
+                }
+                std::mem::take(&mut st.departed)
+            };
+            // v1.2: names a removal or ban put out of the room here (outside the room's lock;
+            // the bus only queues it). A room this empties stays loaded until its next leave:
+            // unloading here could re-enter a store that completes under its own lock.
+            for name in departed {
+                self.store.presence(room, &name, false);
             }
         }
     }

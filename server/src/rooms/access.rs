@@ -262,6 +262,6 @@ mod tests {
             !may_read(&a, "bob", false),
             "unbanned is not a member again"
         );
-        assert!(a.users.get("bob").is_none());
+        assert!(!a.users.contains_key("bob"));
     }
 }

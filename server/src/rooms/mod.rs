@@ -7,3 +7,24 @@
 pub mod access;
 pub mod groups;
 pub mod moderate;
+
+use crate::hub::Hub;
+
+/// Whether `user` may read `room`, on every kind of room: a pair's conversation (`dm-…`: its two
+/// members), a group conversation or a private room (its members), a public room (anyone not
+/// banned); server admins read every room but pairs' conversations. `Err` is the refusal to
+/// show (`forbidden`, the same whether or not the room exists). For other areas that serve a
+/// room's content, such as files (`GET /api/files/{id}`).
+pub async fn may_read(
+    hub: &Hub,
+    user: &str,
+    room: &str,
+) -> Result<(), banter_protocol::ValidationError> {
+    let room = hub.check_room(room)?;
+    if banter_protocol::is_conversation(room) {
+        hub.member(room, user).await?;
+        return Ok(());
+    }
+    hub.allow(room, user, access::Act::Read).await?;
+    Ok(())
+}

@@ -47,6 +47,8 @@ impl Conn {
             });
         }
         let (room, members) = self.target(room, with, name)?;
+        let name: std::sync::Arc<str> = self.name.clone().unwrap_or_else(|| name.into());
+        self.forget_if_removed(&room);
         let repeated = self.rooms.contains(&room);
         if !repeated && self.rooms.len() >= self.settings.max_rooms {
             return Err(ValidationError {
@@ -68,7 +70,7 @@ impl Conn {
         }
         Ok(JoinRequest {
             room,
-            name: self.name.clone().unwrap_or_else(|| name.into()),
+            name,
             since: since.filter(|_| !repeated),
             epoch,
             members,
@@ -185,6 +187,16 @@ impl Conn {
         })
         .await;
         Ok(joined.unwrap_or_else(|_| Err(refusal(&StoreError::Busy))))
+    }
+
+    /// v1.2: forgets `room` here when the hub put this connection out of it (a removal or a
+    /// ban: it got `removed`), so that joining it again is a fresh join, with its replay.
+    fn forget_if_removed(&mut self, room: &str) {
+        if let Some(at) = self.rooms.iter().position(|r| r == room)
+            && !self.hub.is_member(self.peer.id(), room)
+        {
+            self.leave_room(at);
+        }
     }
 
     /// Leaves the room at `at` among the connection's rooms.

@@ -27,6 +27,7 @@ mod members;
 mod notices;
 mod period;
 mod positions;
+mod post;
 mod presence;
 mod publisher;
 mod reads;
@@ -44,7 +45,7 @@ use crate::store::Entry;
 use banter_protocol::http::ConversationSummary;
 
 use self::conn::Conn;
-use self::keys::Keys;
+use self::post::Post;
 use self::presence::Presence;
 use self::publisher::{Job, Publisher};
 use self::reads::Reads;
@@ -101,7 +102,6 @@ pub struct Shard {
     notices: notices::Notices,
     positions: positions::PositionWriter,
     publisher: Publisher,
-    post_hash: String,
     reads: Arc<Reads>,
     subscriber: Subscriber,
     presence: Presence,
@@ -155,7 +155,6 @@ impl Shard {
             cfg: cfg.clone(),
             notices,
             positions,
-            post_hash: post.get_hash().to_owned(),
             publisher: Publisher::start(&runtime, conn, post, cfg.queue, durable),
             reads,
             subscriber,
@@ -175,44 +174,15 @@ impl History for Shard {
             Ok(t) => t,
             Err(e) => return done(Err(e)),
         };
-        let keys = Keys::new(&msg.room);
-        let window_ms = match &msg.dedupe_key {
-            Some(_) => self.cfg.dedupe_window.as_millis().max(1) as u64,
-            None => 0,
+        let shape = post::Shape {
+            retain: self.cfg.retain.unwrap_or(0),
+            window_ms: self.cfg.dedupe_window.as_millis().max(1) as u64,
+            node_bound: self.rewrite.bound(),
         };
-        let (a, b) = msg.members.as_ref().map_or(("", ""), |(a, b)| (&**a, &**b));
-        let (a_set, b_set) = match &msg.members {
-            Some(_) => (keys::conversations_of(a), keys::conversations_of(b)),
-            None => (keys.members.clone(), keys.members.clone()),
-        };
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(&self.post_hash)
-            .arg(11)
-            .arg(&keys.seq)
-            .arg(&keys.epoch)
-            .arg(&keys.stream)
-            .arg(keys.dedupe(msg.dedupe_key.as_deref().unwrap_or("")))
-            .arg(keys::ROOMS)
-            .arg(&keys.members)
-            .arg(a_set)
-            .arg(b_set)
-            .arg(life::LIFE)
-            .arg(&keys.fold)
-            .arg(&keys.edits)
-            .arg(&template.prefix)
-            .arg(&template.suffix)
-            .arg(self.cfg.retain.unwrap_or(0))
-            .arg(window_ms)
-            .arg(&*msg.room)
-            .arg(&keys.channel)
-            .arg(a)
-            .arg(b)
-            .arg(template.ts);
-        lifecycle_args(&mut cmd, &msg);
-        cmd.arg(self.rewrite.bound());
+        let post = Post::new(&msg, template, &shape);
         let done = self.rewrite.after(&msg, done);
         self.publisher
-            .send(Job { cmd, done }, shards::hash(&msg.room));
+            .send(Job { post, done }, shards::hash(&msg.room));
     }
 
     fn read(
@@ -306,29 +276,4 @@ impl Bus for Shard {
         let payload = format!("{}\n{room}\n{}", self.presence.node, frame.as_str());
         self.notices.send(keys::user_channel(to), payload);
     }
-}
-
-/// The post script's v1.2 arguments (see `lifecycle.lua`).
-fn lifecycle_args(cmd: &mut redis::Cmd, msg: &NewMessage) {
-    let (mode, target) = match (&msg.change, msg.reply_to) {
-        // A moderation entry is appended as it is: it changes no message.
-        (Some(c), _) if c.kind.is_moderation() => ("", 0),
-        (Some(c), _) => ("change", c.target),
-        (None, Some(parent)) => ("reply", parent),
-        (None, None) => ("", 0),
-    };
-    let c = msg.change.as_ref();
-    cmd.arg(mode)
-        .arg(target.min(script::MAX_BOUND))
-        .arg(c.map_or("", |c| c.kind.as_str()))
-        .arg(&msg.user)
-        .arg(c.and_then(|c| c.emoji.as_deref()).unwrap_or(""))
-        .arg(&msg.text)
-        .arg(c.map_or(0, |c| c.limits.edits))
-        .arg(c.map_or(0, |c| c.limits.reactions))
-        .arg(if c.is_some_and(|c| c.moderator) {
-            "1"
-        } else {
-            "0"
-        });
 }

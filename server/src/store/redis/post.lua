@@ -1,9 +1,7 @@
--- The post script (after life.lua): see script.rs for its KEYS, ARGV and reply.
-local life_rec = redis.call('GET', KEYS[9])
-local nonce = life_rec and string.match(life_rec, '^%x+ (%x+) [01]$')
-if not nonce then return redis.error_reply('banter: no life recorded: refresh first') end
-local rec = redis.call('GET', KEYS[2])
-local epoch, renewed = epoch_of(rec, ARGV[5], nonce)
+-- The post script's body for one post (after life.lua and lifecycle.lua, wrapped in
+-- post_one(epoch, renewed, nonce, rec) and run once per post by batch.lua, which reads the
+-- life and the room's epoch once per call): see script.rs for its KEYS, ARGV and reply. A
+-- stored post's reply also carries its seq, for batch.lua's PUBLISH.
 local window = tonumber(ARGV[4])
 if window > 0 then
   -- The dedupe key holds the entry's seq (not its bytes, so that a deletion erases nothing
@@ -62,7 +60,4 @@ if ARGV[7] ~= '' then
   redis.call('ZADD', KEYS[7], ARGV[9], ARGV[5])
   redis.call('ZADD', KEYS[8], ARGV[9], ARGV[5])
 end
--- The cluster's commit stream (commits.rs): every node's search index learns the room changed.
-redis.call('XADD', 'banter:commits', 'MAXLEN', '~', 100000, '*', 'r', ARGV[5])
-redis.call('PUBLISH', ARGV[6], epoch .. '\n' .. seq .. '\n' .. msg)
-return {epoch, '0', msg}
+return {epoch, '0', msg, seq}

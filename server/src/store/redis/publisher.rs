@@ -5,20 +5,23 @@
 //!
 //! Appends queue on a bounded channel per lane (`--store-queue` in all; a full queue refuses
 //! with `busy`). A lane's task takes everything queued (up to [`BATCH`]), sends it as one
-//! pipeline of EVALSHA calls, and completes each append in order once Redis answered (a task
-//! per post could reorder a room's posts), so a busy node pays one round trip per batch, not
-//! per message: the same group commit as the SQLite writer. Each pipeline opens with the
+//! pipeline with one EVALSHA per room ([`post::call`]: a room's posts of the batch stored by
+//! one script run), and completes each append in order once Redis answered (a task per post
+//! could reorder a room's posts), so a busy node pays one round trip per batch, not per
+//! message: the same group commit as the SQLite writer. Each pipeline opens with the
 //! refresh of the life of Redis's data ([`life`]), so a post never runs in a restarted Redis
 //! before its life is decided. After a Redis restart the script is gone (NOSCRIPT, nothing
-//! ran): it is loaded and the batch sent again. A failed round trip fails every post of the
-//! batch with `unavailable`; one that Redis did run anyway (a reply lost) is found by its
-//! `client_id` when the client re-sends it.
+//! ran): it is loaded and the batch sent again. A failed round trip, or a room's script run
+//! that failed, fails its posts with `unavailable`; one that Redis did run anyway (a reply
+//! lost, or the posts before a failure inside a run) is found by its `client_id` when the
+//! client re-sends it.
 
 use super::conn::Conn;
-use redis::{Cmd, ErrorKind, RedisResult, Script, ServerErrorKind};
+use redis::{ErrorKind, RedisResult, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
 use super::life::{self, Durable};
+use super::post::{self, Post};
 use super::reads::unavailable;
 use crate::store::{AppendDone, Appended, ChangeLimits, Refusal, StoreError, Stored};
 
@@ -28,9 +31,9 @@ const BATCH: usize = 256;
 /// Pipelines in flight at once per node and Redis at most (one per lane).
 const LANES: usize = 4;
 
-/// One post: the prepared EVALSHA and its completion.
+/// One post: its script call's keys and arguments, and its completion.
 pub struct Job {
-    pub cmd: Cmd,
+    pub post: Post,
     pub done: AppendDone,
 }
 
@@ -74,9 +77,9 @@ impl Publisher {
 async fn run(mut rx: mpsc::Receiver<Job>, mut conn: Conn, script: Script, durable: Durable) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let (cmds, dones): (Vec<Cmd>, Vec<AppendDone>) =
-            batch.drain(..).map(|j| (j.cmd, j.done)).unzip();
-        let results = send(&mut conn, &script, &durable, &cmds).await;
+        let (posts, dones): (Vec<Post>, Vec<AppendDone>) =
+            batch.drain(..).map(|j| (j.post, j.done)).unzip();
+        let results = send(&mut conn, &script, &durable, &posts).await;
         for (done, result) in dones.into_iter().zip(results) {
             done(result);
         }
@@ -85,25 +88,39 @@ async fn run(mut rx: mpsc::Receiver<Job>, mut conn: Conn, script: Script, durabl
 
 type Reply = (String, String, String);
 
-/// Sends `jobs` as one pipeline, after the life's refresh (see [`life`]: the posts read the
-/// life it records, in this Redis process); one result per job, in order.
+/// `posts` by room: each room's indexes in `posts`, in order, rooms in order of first post.
+fn by_room(posts: &[Post], pending: &[usize]) -> Vec<Vec<usize>> {
+    let mut rooms: Vec<Vec<usize>> = Vec::new();
+    for &i in pending {
+        match rooms.iter_mut().find(|g| posts[g[0]].room == posts[i].room) {
+            Some(g) => g.push(i),
+            None => rooms.push(vec![i]),
+        }
+    }
+    rooms
+}
+
+/// Sends `posts` as one pipeline, after the life's refresh (see [`life`]: the posts read the
+/// life it records, in this Redis process); one result per post, in order.
 async fn send(
     conn: &mut Conn,
     script: &Script,
     durable: &Durable,
-    jobs: &[Cmd],
+    posts: &[Post],
 ) -> Vec<Result<Appended, StoreError>> {
     let mut results: Vec<Option<Result<Appended, StoreError>>> =
-        jobs.iter().map(|_| None).collect();
+        posts.iter().map(|_| None).collect();
     for attempt in 0..2 {
-        let pending: Vec<usize> = (0..jobs.len()).filter(|i| results[*i].is_none()).collect();
+        let pending: Vec<usize> = (0..posts.len()).filter(|i| results[*i].is_none()).collect();
+        let rooms = by_room(posts, &pending);
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
         pipe.add_command(life::refresh(durable)).ignore();
-        for &i in &pending {
-            pipe.add_command(jobs[i].clone());
+        for room in &rooms {
+            let batch: Vec<&Post> = room.iter().map(|&i| &posts[i]).collect();
+            pipe.add_command(post::call(script.get_hash(), &batch));
         }
-        let replies: Vec<RedisResult<Reply>> = match pipe.query_async(conn).await {
+        let replies: Vec<RedisResult<Vec<Reply>>> = match pipe.query_async(conn).await {
             Ok(r) => r,
             Err(e) => {
                 let e = unavailable(e);
@@ -111,10 +128,22 @@ async fn send(
             }
         };
         let mut missing_script = false;
-        for (&i, reply) in pending.iter().zip(replies) {
+        for (room, reply) in rooms.iter().zip(replies) {
             match reply {
                 Err(e) if attempt == 0 && no_script(&e) => missing_script = true,
-                other => results[i] = Some(other.map_err(unavailable).and_then(appended)),
+                Err(e) => {
+                    let e = unavailable(e);
+                    room.iter().for_each(|&i| results[i] = Some(Err(e.clone())));
+                }
+                Ok(each) if each.len() == room.len() => {
+                    for (&i, one) in room.iter().zip(each) {
+                        results[i] = Some(appended(one));
+                    }
+                }
+                Ok(_) => {
+                    let e = StoreError::failed("the post script answered a batch short");
+                    room.iter().for_each(|&i| results[i] = Some(Err(e.clone())));
+                }
             }
         }
         if !missing_script {

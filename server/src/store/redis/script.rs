@@ -32,14 +32,18 @@ use crate::store::{Entry, NewMessage, StoreError};
 /// an edit's text, the edit and reaction limits, whether the user may delete any message and
 /// the most entries a stream node holds (see `lifecycle.lua`, prepended, and [`erase`](super::erase)). Returns `{epoch, "0" | "1" (duplicate) | "2" (a change
 /// that changes nothing: the target's JSON), JSON}` or `{epoch, "e", refusal}`.
-/// Returns `{epoch, "0" | "1" (duplicate), message JSON}`; the payload published is
-/// `epoch "\n" seq "\n" message`. Runs after [`REFRESH`](super::life::REFRESH) in the same
+/// Several posts of one room go in one call (`batch.lua`, see [`post`](super::post)): one
+/// such reply per post; the payload published is `epoch "\n" seq "\n" message`, with more
+/// `"\n" seq "\n" message` pairs for the posts stored together. Runs after [`REFRESH`](super::life::REFRESH) in the same
 /// pipeline, so the recorded life is this Redis process's; without one it refuses (nothing is
 /// written).
 const POST: &str = concat!(
     life_lua!(),
     include_str!("lifecycle.lua"),
-    include_str!("post.lua")
+    "local function post_one(epoch, renewed, nonce, rec)\n",
+    include_str!("post.lua"),
+    "\nend\n",
+    include_str!("batch.lua")
 );
 
 /// KEYS: seq, epoch, stream, [`LIFE`](super::life::LIFE), fold (v1.2). ARGV: mode (`meta`, `after` or

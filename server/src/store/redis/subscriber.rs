@@ -297,7 +297,8 @@ impl Shared {
         Ok(())
     }
 
-    /// Publishes one live message, after filling any gap before it.
+    /// Publishes the live messages of a room channel's payload (or a presence change, or a
+    /// user's direct frame or read position).
     fn receive(&self, msg: &Msg) -> Result<(), StoreError> {
         let payload = msg.get_payload_bytes();
         let text = std::str::from_utf8(payload).map_err(StoreError::failed)?;
@@ -331,26 +332,37 @@ impl Shared {
             }
             return Ok(());
         }
-        // `epoch \n seq \n message`: the seq first, so a message this node already published
-        // (its own post, completed locally) is skipped without decoding it.
-        let mut parts = text.splitn(3, '\n');
-        let (Some(epoch), Some(seq), Some(json)) = (parts.next(), parts.next(), parts.next())
-        else {
+        // `epoch (\n seq \n message)+`: the seq first, so a message this node already
+        // published (its own post, completed locally) is skipped without decoding it.
+        let Some((epoch, mut rest)) = text.split_once('\n') else {
             return Ok(());
         };
-        let Ok(seq) = seq.parse::<u64>() else {
-            return Ok(());
-        };
+        while let Some((seq, after)) = rest.split_once('\n') {
+            let (json, next) = after.split_once('\n').unwrap_or((after, ""));
+            rest = next;
+            let Ok(seq) = seq.parse::<u64>() else {
+                return Ok(());
+            };
+            if !self.deliver(room, epoch, seq, json)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes the live message `seq` of `room`, after filling any gap before it; false when
+    /// the rest of its payload is moot (the room is not loaded here, or its epoch changed).
+    fn deliver(&self, room: &str, epoch: &str, seq: u64, json: &str) -> Result<bool, StoreError> {
         let Some(sink) = self.sink() else {
-            return Ok(());
+            return Ok(false);
         };
         if let Some((have, head)) = sink.head(room) {
             if *have != *epoch {
                 self.reset(&sink, room);
-                return Ok(());
+                return Ok(false);
             }
             if seq <= head {
-                return Ok(());
+                return Ok(true);
             }
             if seq > head + 1 {
                 self.catch_up(room, seq - 1)?;
@@ -360,11 +372,11 @@ impl Shared {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(room, error = %e, "undecodable message on a room channel");
-                return Ok(());
+                return Ok(true);
             }
         };
         sink.publish(room, epoch, Stored::new(message));
-        Ok(())
+        Ok(true)
     }
 
     /// Publishes what the stream holds after the room's head, up to `to`.

@@ -1,0 +1,48 @@
+-- Runs post_one (post.lua) once per post of the call, in order: one room's posts queued
+-- together (see post.rs). The first post's KEYS and ARGV are laid out as for a call of its own;
+-- ARGV[20] is the number of posts; post i > 1 has its dedupe key at KEYS[10 + i] and its
+-- per-post arguments (the slots of PER_POST, in that order) after ARGV[20]. Before each post
+-- its values are put in the slots post_one reads (KEYS and ARGV are this call's own tables).
+-- Stored posts are published together, `epoch "\n" seq "\n" message` with more `"\n" seq "\n"
+-- message` pairs (a message's JSON holds no raw newline), and the cluster's commit stream
+-- (commits.rs: every node's search index learns the room changed) gets one entry per call.
+-- Returns one {epoch, flag, JSON} per post; without a recorded life it refuses before any
+-- write.
+local PER_POST = {1, 2, 4, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}
+local n = tonumber(ARGV[20]) or 1
+local life_rec = redis.call('GET', KEYS[9])
+local nonce = life_rec and string.match(life_rec, '^%x+ (%x+) [01]$')
+if not nonce then return redis.error_reply('banter: no life recorded: refresh first') end
+local rec = redis.call('GET', KEYS[2])
+-- The room's epoch; `renewed` until a post stored it (post.lua writes it with its post).
+local epoch, renewed = epoch_of(rec, ARGV[5], nonce)
+local replies, lines, pub_epoch = {}, {}, nil
+local function publish()
+  if #lines > 0 then
+    redis.call('PUBLISH', ARGV[6], pub_epoch .. '\n' .. table.concat(lines, '\n'))
+    lines = {}
+  end
+end
+for i = 1, n do
+  if i > 1 then
+    KEYS[4] = KEYS[10 + i]
+    local base = 20 + (i - 2) * #PER_POST
+    for j, slot in ipairs(PER_POST) do ARGV[slot] = ARGV[base + j] end
+  end
+  local r = post_one(epoch, renewed, nonce, rec)
+  epoch = r[1]
+  if r[4] then
+    renewed = false
+    if r[1] ~= pub_epoch then
+      publish()
+      pub_epoch = r[1]
+    end
+    lines[#lines + 1] = r[4] .. '\n' .. r[3]
+  end
+  replies[i] = {r[1], r[2], r[3]}
+end
+if pub_epoch then
+  publish()
+  redis.call('XADD', 'banter:commits', 'MAXLEN', '~', 100000, '*', 'r', ARGV[5])
+end
+return replies
