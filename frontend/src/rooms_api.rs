@@ -86,13 +86,13 @@ pub async fn members(who: &Who, room: &str) -> Result<Members, Failed> {
         None,
     )
     .await?;
-    let banned = field(&v, "banned").unwrap_or(JsValue::NULL);
+    // Absent when empty (and `Array.from(null)` throws): only a present field is read.
+    let banned = field(&v, "banned").map(|b| js_sys::Array::from(&b));
     Ok(Members {
         members: member_list(&v),
-        banned: js_sys::Array::from(&banned)
-            .iter()
-            .filter_map(|b| b.as_string())
-            .collect(),
+        banned: banned
+            .map(|b| b.iter().filter_map(|b| b.as_string()).collect())
+            .unwrap_or_default(),
         private: field(&v, "private")
             .and_then(|p| p.as_bool())
             .unwrap_or(false),
@@ -100,7 +100,9 @@ pub async fn members(who: &Who, room: &str) -> Result<Members, Failed> {
 }
 
 fn member_list(v: &JsValue) -> Vec<Member> {
-    let list = field(v, "members").unwrap_or(JsValue::NULL);
+    let Some(list) = field(v, "members") else {
+        return Vec::new();
+    };
     js_sys::Array::from(&list)
         .iter()
         .filter_map(|m| {
