@@ -21,6 +21,7 @@ setup: setup-frontend setup-browser setup-redis setup-moto
 
 # Build the one binary (app embedded), start it on :3000; flags pass through (`just run --history 5000`).
 run *ARGS: release
+    @case " {{ARGS}} " in *" --auth"*) ;; *) echo "An open server: names are not verified and nothing is private. For a private one: just run --auth accounts --auth-secret-file FILE (README, \"Try it\")." ;; esac
     "{{target}}/release/banter" {{ARGS}}
 
 # Dependencies run once each, in order: the release build is shared by the last two.

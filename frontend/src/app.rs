@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    AccountMenu, Composer, Header, MessageList, NamePrompt, Notices, SearchBox, Sidebar, SignIn,
-    SignUp, SkipLink, ThreadPane, TypingLine,
+    AccountMenu, Composer, Connecting, Header, MessageList, NamePrompt, Notices, OpenServerWarning,
+    RemovedNotice, SearchBox, Sidebar, SignIn, SignUp, SkipLink, ThreadPane, TypingLine,
 };
 use crate::socket::{now_ms, provide_chat};
-use crate::state::{Screen, room_from_hash, token_from_fragment};
+use crate::state::{Screen, dm_from_hash, room_from_hash, token_from_fragment};
 
 /// The whole app.
 #[component]
@@ -42,6 +42,10 @@ pub fn App() -> impl IntoView {
                     history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
             }
             chat.sign_in(token);
+            return;
+        }
+        if let Some(peer) = dm_from_hash(&hash) {
+            route_error.set(chat.open_dm(&peer).err());
             return;
         }
         let limits = chat.session.with_untracked(|s| s.limits.clone());
@@ -89,7 +93,14 @@ pub fn App() -> impl IntoView {
     view! {
         <div class="app" id="app" data-online-ms=online_after>
             <SkipLink />
-            <Header drawer=drawer />
+            // The name, sign-in and sign-up pages show nothing of a chat behind them.
+            {move || if invite.get().is_none() && screen.get() == Screen::Chat {
+                view! { <Header drawer=drawer /> }.into_any()
+            } else {
+                view! { <header class="topbar"><span class="brand">"Banter"</span></header> }.into_any()
+            }}
+            // Kept mounted (it hides itself without a signed-in account): a password change
+            // ends this page's socket too, and its notice must outlive the moment signed out.
             <AccountMenu />
             {move || match (invite.get(), screen.get()) {
                 (Some(code), _) => {
@@ -99,12 +110,15 @@ pub fn App() -> impl IntoView {
                 (None, screen) => match screen {
                 Screen::Name => view! { <NamePrompt /> }.into_any(),
                 Screen::SignIn => view! { <SignIn /> }.into_any(),
+                Screen::Connecting => view! { <Connecting /> }.into_any(),
                 Screen::Chat => {
                     view! {
                         <div class="body">
                             <Sidebar drawer=drawer />
                             <SearchBox />
                             <main class="chat">
+                                <OpenServerWarning />
+                                <RemovedNotice />
                                 <Notices route_error=route_error />
                                 <MessageList />
                                 <TypingLine />

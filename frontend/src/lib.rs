@@ -23,6 +23,7 @@ pub mod markup;
 pub mod notify;
 pub mod prefs;
 pub mod push;
+pub mod rooms_api;
 pub mod search;
 pub mod socket;
 pub mod state;

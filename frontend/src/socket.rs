@@ -173,15 +173,34 @@ impl Chat {
         })?;
         prefs::save_name(&name);
         self.push(frames);
+        // A new name dropped the old one's conversations: leave a conversation's address.
+        let room = self
+            .session
+            .with_untracked(|s| s.dm.is_none().then(|| s.room.clone()));
+        if let Some(room) = room
+            && window()
+                .location()
+                .hash()
+                .is_ok_and(|h| h.starts_with("#/dm/"))
+        {
+            let _ = window()
+                .location()
+                .set_hash(&crate::state::hash_for_room(&room));
+        }
         if reconnect {
             self.cmd(Cmd::Reconnect);
         }
         Ok(())
     }
 
-    /// Forgets the name so the prompt asks again.
+    /// "Change name": the prompt asks again, with a way back (the name is kept until then).
     pub fn forget_name(&self) {
-        self.session.update(|s| s.name = None);
+        self.session.update(Session::start_renaming);
+    }
+
+    /// The name prompt's Cancel.
+    pub fn cancel_renaming(&self) {
+        self.session.update(Session::cancel_renaming);
     }
 
     /// Shows a room (joining it when it is not one of the user's yet), or says why the name is
@@ -231,7 +250,22 @@ impl Chat {
     pub fn open_dm(&self, peer: &str) -> Result<(), String> {
         let frames = self.with_session(|s| s.open_dm(peer))?;
         self.push(frames);
+        // The conversation's own address: a reload comes back to it.
+        let hash = crate::state::hash_for_dm(peer.trim());
+        if window().location().hash().ok().as_deref() != Some(hash.as_str()) {
+            let _ = window().location().set_hash(&hash);
+        }
         Ok(())
+    }
+
+    /// Keeps the group conversation `room` (with `members`) like a room, joining it now.
+    pub fn add_group(&self, room: &str, members: &[String]) {
+        let (frames, rooms) = self
+            .session
+            .try_update(|s| (s.add_group(room, members), s.my_rooms.clone()))
+            .unwrap_or_default();
+        prefs::save_rooms(&rooms);
+        self.push(frames);
     }
 
     /// Lists the user's conversations (`GET /api/conversations`) and joins the ones not joined

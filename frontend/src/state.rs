@@ -26,21 +26,30 @@ use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 
 mod address;
 mod direct;
+mod groups;
+mod identity;
 mod inbound;
 mod lifecycle;
+mod moderation;
 mod presence_lines;
 mod ranges;
 mod reads;
 mod room;
 mod room_list;
+mod sending;
 mod typing;
 mod uploads;
 
-pub use address::{hash_for_room, room_from_hash, token_from_fragment};
+pub use address::{
+    dm_from_hash, hash_for_dm, hash_for_room, room_from_hash, room_name_hint, tidy_room_name,
+    token_from_fragment,
+};
 pub use banter_client_core::{
     Gap, KEEP_PER_ROOM, MessageStore, PendingOp, PendingSend, PendingSends, PendingState,
 };
 pub use direct::{Conversation, Conversations};
+pub use groups::{GROUP_PREFIX, is_group};
+pub use moderation::{moderation_text, quiet_lines};
 pub use presence_lines::{PresenceSummary, summarize};
 pub use ranges::{Ranges, Shown};
 pub use reads::READ_EVERY_MS;
@@ -60,6 +69,8 @@ pub enum Screen {
     SignIn,
     /// The chat.
     Chat,
+    /// The server has not said yet whether it wants names or sign-ins (and nothing held says).
+    Connecting,
 }
 
 /// Something to tell the user through a browser notification (the page was hidden).
@@ -92,6 +103,10 @@ pub struct Session {
     pub welcomed: bool,
     /// Whether the server needs a token (from `welcome`).
     pub auth: AuthMode,
+    /// A `welcome` came on some connection of this page (so `auth` is the server's).
+    pub server_seen: bool,
+    /// "Change name" is open: the prompt shows over the chat, with a way back.
+    pub renaming: bool,
     /// The sign-in token held, if any.
     pub token: Option<String>,
     /// Who the token signed in as (from `authenticated`).
@@ -130,6 +145,8 @@ pub struct Session {
     joined_here: Vec<String>,
     /// Rooms taken from what this browser remembered (see `room_list`).
     restored: Vec<String>,
+    /// The room (or conversation) the user was just removed from, for its notice.
+    pub removed: Option<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -148,6 +165,8 @@ impl Session {
             limits: Limits::default(),
             welcomed: false,
             auth: AuthMode::Open,
+            server_seen: false,
+            renaming: false,
             token: None,
             signed_in: None,
             auth_error: None,
@@ -167,6 +186,7 @@ impl Session {
             left: None,
             joined_here: Vec::new(),
             restored: Vec::new(),
+            removed: None,
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -194,14 +214,18 @@ impl Session {
 
     /// What the page should show.
     pub fn screen(&self) -> Screen {
-        let token_mode = self.welcomed && self.auth == AuthMode::Token;
+        // `auth` is the server's once any `welcome` came (kept while reconnecting).
+        let token_mode = self.server_seen && self.auth == AuthMode::Token;
         // A token held before `welcome` says which kind of server this is: no name prompt.
         let by_token = self.token.is_some() && (token_mode || !self.welcomed);
-        let by_name = self.name.is_some() && self.name_refused.is_none();
+        let by_name = self.name.is_some() && self.name_refused.is_none() && !self.renaming;
         if token_mode && self.token.is_none() {
             Screen::SignIn
         } else if by_token || by_name {
             Screen::Chat
+        } else if !self.server_seen {
+            // Neither a name prompt nor a sign-in page before the server says which it wants.
+            Screen::Connecting
         } else {
             Screen::Name
         }
@@ -348,11 +372,13 @@ impl Session {
     /// Adds the conversations `GET /api/conversations` listed; returns the joins of those not
     /// joined yet.
     pub fn add_conversations(&mut self, listed: &[ConversationSummary]) -> Vec<ClientMsg> {
-        self.conversations.merge(listed);
-        listed
-            .iter()
-            .flat_map(|c| self.join_conversation(&c.with))
-            .collect::<Vec<_>>()
+        // v1.2 group conversations are kept like rooms (`state/groups.rs`).
+        let (groups, pairs): (Vec<_>, Vec<_>) =
+            listed.iter().cloned().partition(|c| is_group(&c.room));
+        self.conversations.merge(&pairs);
+        let mut out = self.add_groups(&groups);
+        out.extend(pairs.iter().flat_map(|c| self.join_conversation(&c.with)));
+        out
     }
 
     /// Whether the user's name differs from the one the current connection chats under, so a
@@ -365,6 +391,7 @@ impl Session {
     /// Sets the user's name (trimmed) after checking it; returns the frames to write.
     pub fn set_name(&mut self, name: &str) -> Result<Vec<ClientMsg>, String> {
         let name = self.limits.name(name).map_err(|e| e.message)?.to_string();
+        self.renamed(&name);
         self.name = Some(name);
         self.name_refused = None;
         if self.joined_as.is_some() {
@@ -459,42 +486,6 @@ impl Session {
                 .map_or_else(|| format!("@{peer}"), |c| c.key()),
             None => self.room.clone(),
         }
-    }
-
-    /// Checks and queues a message for what is on screen (room or conversation). Returns the
-    /// frames to write now (none when offline or not joined yet: it goes out after `joined`).
-    pub fn compose(&mut self, text: &str) -> Result<Vec<ClientMsg>, String> {
-        if self.name.is_none() {
-            return Err("choose a name first".into());
-        }
-        let text = self.limits.text(text).map_err(|e| e.message)?.to_string();
-        self.next_client_id += 1;
-        let client_id = format!("{}-{}", self.client_prefix, self.next_client_id);
-        let key = self.view_key();
-        self.typing_sent();
-        Ok(self
-            .core
-            .send(&client_id, &key, &text)
-            .into_iter()
-            .collect())
-    }
-
-    /// Queues a refused send again (after the refused ones written before it in its room);
-    /// returns the frame that can go now.
-    pub fn retry(&mut self, client_id: &str) -> Vec<ClientMsg> {
-        self.core.retry(client_id).into_iter().collect()
-    }
-
-    /// Queues every refused send on screen again, in the order written; returns the frame that
-    /// can go now (each of the others goes after the previous one's `ack`).
-    pub fn retry_all(&mut self) -> Vec<ClientMsg> {
-        let key = self.view_key();
-        self.core.retry_all(&key).into_iter().collect()
-    }
-
-    /// Drops a send the user gave up on; returns the frame of the next one if it can go now.
-    pub fn discard(&mut self, client_id: &str) -> Vec<ClientMsg> {
-        self.core.discard(client_id).into_iter().collect()
     }
 
     /// The page was hidden or shown again (shown: what is on screen is read).

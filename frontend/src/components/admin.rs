@@ -72,7 +72,9 @@ pub fn AdminPanel(token: String, close: Callback<()>) -> impl IntoView {
     };
     reload();
     // Runs one admin call, then shows its refusal or reloads the lists.
-    let act = move |method: &'static str, path: String, json: Option<String>| {
+    // What the last change did, said once it is done.
+    let done = RwSignal::new(None::<String>);
+    let act = move |method: &'static str, path: String, json: Option<String>, said: String| {
         let t = token.get_value();
         leptos::task::spawn_local(async move {
             match call(method, &path, json, Some(&t)).await {
@@ -82,18 +84,22 @@ pub fn AdminPanel(token: String, close: Callback<()>) -> impl IntoView {
                         link.set(Some(format!("{origin}/#invite={code}")));
                     }
                     notice.set(None);
+                    done.set(Some(said));
                     reload();
                 }
-                Err(e) => notice.set(Some(e.message)),
+                Err(e) => {
+                    done.set(None);
+                    notice.set(Some(e.message));
+                }
             }
         });
     };
-    let patch = move |name: &str, fields: &[(&str, JsValue)]| {
+    let patch = move |name: &str, fields: &[(&str, JsValue)], said: String| {
         let path = format!(
             "/api/users/{}",
             String::from(js_sys::encode_uri_component(name))
         );
-        act("PATCH", path, Some(body(fields)));
+        act("PATCH", path, Some(body(fields)), said);
     };
     let (new_name, new_password) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
     let add = move |ev: leptos::ev::SubmitEvent| {
@@ -103,7 +109,8 @@ pub fn AdminPanel(token: String, close: Callback<()>) -> impl IntoView {
             ("password", new_password.get_untracked().into()),
         ]);
         new_password.set(String::new());
-        act("POST", "/api/users".into(), Some(b));
+        let said = format!("{} was added.", new_name.get_untracked().trim());
+        act("POST", "/api/users".into(), Some(b), said);
     };
     let now = (js_sys::Date::now() / 1000.0) as u64;
     view! {
@@ -114,6 +121,9 @@ pub fn AdminPanel(token: String, close: Callback<()>) -> impl IntoView {
             </header>
             <p class="notice warn" id="admin-error" hidden=move || notice.with(Option::is_none)>
                 {move || notice.get()}
+            </p>
+            <p class="notice" id="admin-done" role="status" hidden=move || done.with(Option::is_none)>
+                {move || done.get()}
             </p>
             <h3>"Users"</h3>
             <table id="admin-users">
@@ -128,18 +138,25 @@ pub fn AdminPanel(token: String, close: Callback<()>) -> impl IntoView {
                                 <td>{if u.disabled { "disabled" } else { "" }}</td>
                                 <td>
                                     <button type="button" class="toggle-disabled"
-                                        on:click=move |_| patch(&n1, &[("disabled", (!u.disabled).into())])>
+                                        on:click=move |_| {
+                                            let said = format!("{n1} is {}.", if u.disabled { "enabled" } else { "disabled: every session ended" });
+                                            patch(&n1, &[("disabled", (!u.disabled).into())], said)
+                                        }>
                                         {if u.disabled { "Enable" } else { "Disable" }}
                                     </button>
                                     <button type="button" class="toggle-role"
-                                        on:click=move |_| patch(&n2, &[("role", if u.admin { "member" } else { "admin" }.into())])>
+                                        on:click=move |_| {
+                                            let role = if u.admin { "member" } else { "admin" };
+                                            patch(&n2, &[("role", role.into())], format!("{n2} is now {role}."))
+                                        }>
                                         {if u.admin { "Make member" } else { "Make admin" }}
                                     </button>
                                     <input type="password" placeholder="New password" autocomplete="new-password"
                                         prop:value=move || reset.get()
                                         on:input=move |ev| reset.set(event_target_value(&ev)) />
                                     <button type="button" class="reset-password" on:click=move |_| {
-                                        patch(&n3, &[("password", reset.get_untracked().into())]);
+                                        let said = format!("{n3}'s password was reset: their sessions ended.");
+                                        patch(&n3, &[("password", reset.get_untracked().into())], said);
                                         reset.set(String::new());
                                     }>"Reset password"</button>
                                 </td>
@@ -158,7 +175,7 @@ pub fn AdminPanel(token: String, close: Callback<()>) -> impl IntoView {
             </form>
             <h3>"Invites"</h3>
             <button type="button" id="create-invite"
-                on:click=move |_| act("POST", "/api/invites".into(), Some("{}".into()))>
+                on:click=move |_| act("POST", "/api/invites".into(), Some("{}".into()), "Invite link created.".into())>
                 "Create an invite link"
             </button>
             <p class="hint" id="invite-link" hidden=move || link.with(Option::is_none)>
@@ -179,7 +196,7 @@ pub fn AdminPanel(token: String, close: Callback<()>) -> impl IntoView {
                             <li>
                                 <code>{i.id[..8.min(i.id.len())].to_string()}</code>" "{state}" "
                                 <button type="button" hidden=!live
-                                    on:click=move |_| act("DELETE", format!("/api/invites/{id}"), None)>
+                                    on:click=move |_| act("DELETE", format!("/api/invites/{id}"), None, "Invite revoked.".into())>
                                     "Revoke"
                                 </button>
                             </li>

@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 
-use super::ConnectionStatus;
+use super::{ConnectionStatus, RoomSettings};
 use crate::socket::use_chat;
+use crate::state::is_group;
 
 /// The top bar of the app.
 #[component]
@@ -17,6 +18,7 @@ pub fn Header(
     let title = Memo::new(move |_| {
         chat.session.with(|s| match &s.dm {
             Some(peer) => format!("@{peer}"),
+            None if is_group(&s.room) => s.group_label(&s.room),
             None => format!("#{}", s.room),
         })
     });
@@ -28,6 +30,11 @@ pub fn Header(
                 s.current().map_or(0, |r| r.users.len())
             }
         })
+    });
+    // In a conversation: whether the other person is connected.
+    let peer_online = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.dm.as_deref().map(|p| s.peer_online(p)))
     });
     let unread = Memo::new(move |_| chat.session.with(|s| s.unread_total() as usize));
 
@@ -54,12 +61,15 @@ pub fn Header(
                 <span class="brand" aria-hidden="true">"Banter"</span>
                 <h1 id="room-name">{move || title.get()}</h1>
                 <span class="users" id="user-count">
-                    {move || match users.get() {
-                        0 => String::new(),
-                        n => format!("{n} here"),
+                    {move || match (peer_online.get(), users.get()) {
+                        (Some(true), _) => "online".to_string(),
+                        (Some(false), _) => "not connected".to_string(),
+                        (None, 0) => String::new(),
+                        (None, n) => format!("{n} here"),
                     }}
                 </span>
             </div>
+            <RoomSettings />
             <ConnectionStatus />
         </header>
     }

@@ -11,7 +11,7 @@ use super::bubble::{day_label, local_day};
 use super::scrollback::{Dir, fetch_page, offset_of, place_of, restore_place};
 use super::{Bubble, PendingBubble};
 use crate::socket::use_chat;
-use crate::state::{MessageStore, PendingOp, PendingSend, PresenceSummary, summarize};
+use crate::state::{MessageStore, PendingOp, PendingSend, PresenceSummary};
 
 /// One line of the list.
 #[derive(Clone)]
@@ -153,7 +153,7 @@ pub fn MessageList() -> impl IntoView {
     let events = Memo::new(move |_| {
         chat.session.with(|s| {
             s.current()
-                .map(|r| summarize(&r.events))
+                .map(crate::state::quiet_lines)
                 .unwrap_or_default()
         })
     });

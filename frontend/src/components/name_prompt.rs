@@ -1,4 +1,5 @@
-//! Asks for the user's name (once: it is remembered in localStorage).
+//! Asks for the user's name (once: it is remembered in localStorage); "Change name" shows it
+//! again with Cancel (and Escape) back to the chat.
 
 use leptos::prelude::*;
 
@@ -20,6 +21,14 @@ pub fn NamePrompt() -> impl IntoView {
         }
     });
 
+    // "Change name" (a name is held): Cancel and Escape go back to the chat unchanged.
+    let renaming = Memo::new(move |_| chat.session.with(|s| s.renaming && s.name.is_some()));
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && renaming.get_untracked() {
+            chat.cancel_renaming();
+        }
+    });
+    on_cleanup(move || escape.remove());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let name = value.get_untracked();
@@ -35,7 +44,7 @@ pub fn NamePrompt() -> impl IntoView {
     view! {
         <main class="name-prompt">
             <form id="name-form" class="card" on:submit=submit novalidate>
-                <h2>"Welcome to Banter"</h2>
+                <h2>{move || if renaming.get() { "Change your name" } else { "Welcome to Banter" }}</h2>
                 <p class="hint">"Pick the name others will see next to your messages."</p>
                 <label for="name-input">"Your name"</label>
                 <input
@@ -57,7 +66,11 @@ pub fn NamePrompt() -> impl IntoView {
                     {move || error.get()}
                 </p>
                 <button type="submit" id="name-submit">
-                    "Start chatting"
+                    {move || if renaming.get() { "Change name" } else { "Start chatting" }}
+                </button>
+                <button type="button" class="link" id="name-cancel" hidden=move || !renaming.get()
+                    on:click=move |_| chat.cancel_renaming()>
+                    "Cancel"
                 </button>
             </form>
         </main>

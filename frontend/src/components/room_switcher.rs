@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::sidebar::focus_composer;
 use crate::api;
 use crate::socket::use_chat;
-use crate::state::hash_for_room;
+use crate::state::{hash_for_room, room_name_hint, tidy_room_name};
 
 /// Joins a room: type its name, press Enter.
 #[component]
@@ -39,9 +39,9 @@ pub fn RoomSwitcher(
 
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        // ASCII only: room names are a-z, 0-9, `-`, `_` (anything else is refused below), and
-        // `to_lowercase` would bring Unicode's case tables into the WASM.
-        let room = value.get_untracked().trim().to_ascii_lowercase();
+        // "#general" and "Dev Team" mean `general` and `dev-team`; anything else is explained.
+        let typed = value.get_untracked();
+        let room = tidy_room_name(&typed);
         let limits = chat.session.with_untracked(|s| s.limits.clone());
         match limits.room(&room) {
             Ok(room) => {
@@ -52,7 +52,7 @@ pub fn RoomSwitcher(
                 drawer.set(false);
                 focus_composer();
             }
-            Err(e) => error.set(Some(e.message)),
+            Err(e) => error.set(Some(room_name_hint(&typed, &e.message))),
         }
     };
 

@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 
-use super::RoomSwitcher;
+use super::{GroupPicker, NewRoom, RoomSwitcher};
 use crate::notify;
 use crate::socket::use_chat;
-use crate::state::hash_for_room;
+use crate::state::{Session, hash_for_room, is_group};
 
 /// One room in the list, as the view needs it.
 #[derive(Clone, PartialEq)]
@@ -50,6 +50,37 @@ fn room_label(i: &RoomItem) -> impl IntoView + use<> {
     }
 }
 
+/// A group conversation in the list: its members' names and unread count.
+fn group_item(
+    group: String,
+    show: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let chat = use_chat();
+    let (this, go) = (group.clone(), group.clone());
+    let item = move || {
+        chat.session.with(|s| {
+            let unread = s.room_state(&this).map_or(0, |r| r.unread);
+            let active = s.dm.is_none() && s.room == this;
+            (s.group_label(&this), unread, active)
+        })
+    };
+    let (i1, i2) = (item.clone(), item.clone());
+    view! {
+        <li class="nav-item group" class:active=move || i1().2 data-room=group.clone()>
+            <button type="button" class="nav-link" aria-current=move || i2().2.then_some("page")
+                on:click=move |_| show(go.clone())>
+                {move || {
+                    let (label, unread, _) = item();
+                    view! {
+                        <span class="nav-name">{label}</span>
+                        {badge("unread", "", unread, "unread")}
+                    }
+                }}
+            </button>
+        </li>
+    }
+}
+
 /// The rooms, conversations and people.
 #[component]
 pub fn Sidebar(
@@ -59,7 +90,17 @@ pub fn Sidebar(
     let chat = use_chat();
     // Keyed by name alone, with the counts reactive inside: a count that moves never re-creates
     // the row, so keyboard focus stays on it.
-    let rooms = Memo::new(move |_| chat.session.with(|s| s.my_rooms.clone()));
+    // Group conversations are listed under Conversations, not here.
+    let rooms = Memo::new(move |_| {
+        chat.session.with(|s| {
+            s.my_rooms
+                .iter()
+                .filter(|r| !is_group(r))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let groups = Memo::new(move |_| chat.session.with(Session::groups));
     let room_item = move |room: &str| {
         chat.session.with(|s| {
             let r = s.room_state(room);
@@ -94,17 +135,21 @@ pub fn Sidebar(
     };
     let me = Memo::new(move |_| chat.session.with(|s| s.name.clone().unwrap_or_default()));
     let people = Memo::new(move |_| {
-        chat.session.with(|s| {
-            if s.dm.is_some() {
-                return Vec::new();
-            }
-            s.current().map(|r| r.users.clone()).unwrap_or_default()
-        })
+        // The room's people, also while a conversation is open (to start another one).
+        chat.session
+            .with(|s| s.room_state(&s.room).map(|r| r.users.clone()))
+            .unwrap_or_default()
     });
     let room = Memo::new(move |_| chat.session.with(|s| s.room.clone()));
     let name = Memo::new(move |_| chat.session.with(|s| s.name.clone()));
     let signed_in = Memo::new(move |_| chat.session.with(|s| s.signed_in.is_some()));
     let token_held = Memo::new(move |_| chat.session.with(|s| s.token.is_some()));
+    let open_server = Memo::new(move |_| {
+        chat.session
+            .with(|s| s.server_seen && s.auth == banter_protocol::AuthMode::Open)
+    });
+    // Said when the browser answered "no" (the button goes: only the site settings can undo it).
+    let denied = RwSignal::new(false);
     // Offer notifications only where the browser still has to ask.
     let can_ask = RwSignal::new(
         notify::supported()
@@ -220,11 +265,16 @@ pub fn Sidebar(
                     }}
                 </ul>
                 <RoomSwitcher drawer=drawer />
+                <NewRoom drawer=drawer />
             </nav>
             <section aria-labelledby="dm-heading">
                 <h2 id="dm-heading">"Conversations"</h2>
                 <p class="side-hint" hidden=move || !conversations.with(Vec::is_empty)>
-                    "Pick a person below to write to them alone."
+                    {move || if open_server.get() {
+                        "Pick a person below to write to them. On this open server anyone can take their name and read it."
+                    } else {
+                        "Pick a person below to write to them alone."
+                    }}
                 </p>
                 <ul id="dm-list" class="nav-list">
                     {move || {
@@ -258,6 +308,12 @@ pub fn Sidebar(
                             .collect_view()
                     }}
                 </ul>
+                <ul id="group-list" class="nav-list">
+                    <For each=move || groups.get() key=|g| g.clone() let:group>
+                        {group_item(group, show_room)}
+                    </For>
+                </ul>
+                <GroupPicker drawer=drawer />
             </section>
             <section aria-labelledby="people-heading" hidden=move || people.with(Vec::is_empty)>
                 <h2 id="people-heading">{move || format!("In #{}", room.get())}</h2>
@@ -316,9 +372,10 @@ pub fn Sidebar(
                     id="notify-toggle"
                     class="secondary small"
                     hidden=move || !can_ask.get()
-                    on:click=move |_| notify::request(move |ok| {
+                    on:click=move |_| notify::request(move |granted| {
                         can_ask.set(false);
-                        if ok {
+                        denied.set(!granted);
+                        if granted {
                             crate::push::enable_later(chat);
                         }
                     })
@@ -327,6 +384,9 @@ pub fn Sidebar(
                 </button>
                 <super::MuteToggle />
                 <super::PushPreviews />
+                <p class="side-hint" id="notify-denied" role="status" hidden=move || !denied.get()>
+                    "Notifications are blocked for this site. To get them, allow notifications in the browser's site settings, then reload."
+                </p>
             </div>
         </aside>
     }

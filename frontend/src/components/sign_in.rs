@@ -32,7 +32,9 @@ pub fn SignIn() -> impl IntoView {
             <form class="card" on:submit=submit novalidate>
                 <h2>"Sign in to Banter"</h2>
                 <p class="notice warn" id="auth-error" hidden=move || refused.with(Option::is_none)>
-                    {move || refused.get().map(|e| format!("Your sign-in was refused: {e}"))}
+                    {move || refused.get().map(|e| format!(
+                        "Your sign-in link no longer works (the server said: {e}). Links expire: ask whoever runs this server for a new one, or sign in with your password if you have one."
+                    ))}
                 </p>
                 <p class="hint">
                     "This server lets in only people with a sign-in link. Ask whoever runs it for one: "

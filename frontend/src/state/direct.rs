@@ -98,6 +98,11 @@ impl Conversations {
         new
     }
 
+    /// Drops the conversation with `peer` (the user was taken out of it).
+    pub fn forget(&mut self, peer: &str) {
+        self.list.retain(|c| c.peer != peer);
+    }
+
     /// The connection dropped: nothing is asked for on the next one yet.
     pub fn disconnected(&mut self) {
         for c in &mut self.list {

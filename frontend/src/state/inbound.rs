@@ -17,6 +17,7 @@ impl Session {
             ServerMsg::Welcome { limits, auth, .. } => {
                 self.limits = limits;
                 self.welcomed = true;
+                self.server_seen = true;
                 self.auth = auth;
                 match (auth, &self.token) {
                     (AuthMode::Token, Some(token)) => vec![ClientMsg::Auth {
@@ -39,6 +40,8 @@ impl Session {
                 epoch,
                 with,
                 read,
+                role,
+                private,
                 ..
             } => {
                 if let Some(peer) = &with {
@@ -49,6 +52,7 @@ impl Session {
                     // A late answer for a room the user left before it came: leave it now.
                     return vec![ClientMsg::Leave { room }];
                 }
+                self.note_access(&room, role, private);
                 self.on_joined(room, users, (head, read), epoch)
             }
             ServerMsg::Message(m) => {
@@ -63,11 +67,14 @@ impl Session {
                 // Folded into its target by the core (once per `seq`); the views re-read it.
                 if self.core.change(&c).is_some() {
                     self.note_held(&c.room, c.seq, c.seq);
+                    // A moderation entry (v1.2) also becomes a quiet line in the room.
+                    if c.kind.is_moderation() {
+                        self.moderation_line(&c);
+                    }
                 }
                 Vec::new()
             }
-            // v1.2 frames this page does not show yet.
-            ServerMsg::Removed { .. } => Vec::new(),
+            ServerMsg::Removed { room } => self.on_removed(&room),
             ServerMsg::Replay {
                 room,
                 from,

@@ -3,6 +3,7 @@
 //! whether it is joined are the client core's ([`banter_client_core::RoomSync`]).
 
 use banter_client_core::Gap;
+use banter_protocol::RoomRole;
 
 /// How long "is typing…" shows after the last `typing` event, in milliseconds.
 pub const TYPING_SHOWS_MS: f64 = 5_000.0;
@@ -58,6 +59,14 @@ pub struct RoomState {
     next_event: u64,
     /// History could not give back everything (`replay.complete == false`).
     pub gap: Option<Gap>,
+    /// v1.2: the user's role here, from `joined` (none: an ordinary member of a public room).
+    pub role: Option<RoomRole>,
+    /// v1.2: only members may join (from `joined`).
+    pub private: bool,
+    /// v1.2: a group conversation's members, when known (see `super::groups`).
+    pub group: Vec<String>,
+    /// v1.2: moderation entries seen, as quiet lines (see `super::moderation`).
+    pub mod_lines: Vec<super::PresenceSummary>,
     /// Scrollback (`before=`) reached the oldest message the server holds.
     pub reached_start: bool,
     /// Per thread root opened here, the newest reply the user has seen.

@@ -80,6 +80,7 @@ fn sends(frames: &[ClientMsg]) -> Vec<(String, String)> {
 }
 
 mod conversations;
+mod issue18;
 mod lifecycle;
 mod ranges;
 mod reads;

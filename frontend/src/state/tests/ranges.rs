@@ -3,6 +3,9 @@
 
 use super::*;
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 fn page(from: u64, to: u64) -> MessagePage {
     MessagePage {
         room: "lobby".into(),

@@ -1,0 +1,134 @@
+//! Issue 18 in the page's state: conversation addresses, typed room names, "Change name" with
+//! a way back and a new name's conversations, the screen before `welcome`, `joined`'s role and
+//! `private`, `removed`, group conversations.
+
+use super::*;
+
+use banter_protocol::{ClientMsg, RoomRole};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[test]
+fn conversation_addresses_and_typed_room_names() {
+    assert_eq!(dm_from_hash("#/dm/bob").as_deref(), Some("bob"));
+    assert_eq!(
+        dm_from_hash("#/dm/ada%20lovelace/").as_deref(),
+        Some("ada lovelace")
+    );
+    assert_eq!(dm_from_hash("#/r/lobby"), None);
+    assert_eq!(dm_from_hash("#/dm/"), None);
+    assert_eq!(hash_for_dm("ada lovelace"), "#/dm/ada%20lovelace");
+    assert_eq!(dm_from_hash(&hash_for_dm("zoë")).as_deref(), Some("zoë"));
+    assert_eq!(tidy_room_name("#general"), "general");
+    assert_eq!(tidy_room_name("  Dev Team "), "dev-team");
+    assert_eq!(tidy_room_name("# ops . eu"), "ops-eu");
+    assert!(Limits::default().room(&tidy_room_name("Café!")).is_err());
+}
+
+#[test]
+fn nothing_is_asked_before_the_server_says_what_it_wants() {
+    let mut s = Session::new("t");
+    assert_eq!(s.screen(), Screen::Connecting);
+    s.handle(welcome());
+    assert_eq!(s.screen(), Screen::Name);
+    // A token server stays a token server while reconnecting: the sign-in page, not a name.
+    let mut s = Session::new("t");
+    s.handle(ServerMsg::welcome(
+        "s".into(),
+        "0.1.0",
+        Limits::default(),
+        AuthMode::Token,
+    ));
+    s.disconnected();
+    assert_eq!(s.screen(), Screen::SignIn);
+}
+
+#[test]
+fn change_name_can_be_cancelled_and_a_new_name_drops_the_old_conversations() {
+    let mut s = online_with(&[]);
+    s.open_dm("bob").expect("a conversation");
+    s.handle(ServerMsg::Joined {
+        room: "dm-ada-bob".into(),
+        users: vec!["ada".into()],
+        head: 3,
+        epoch: "e1".into(),
+        users_total: None,
+        with: Some("bob".into()),
+        read: 0,
+        role: None,
+        private: false,
+    });
+    s.start_renaming();
+    assert_eq!(s.screen(), Screen::Name);
+    s.cancel_renaming();
+    assert_eq!(s.screen(), Screen::Chat);
+    assert_eq!(s.dm.as_deref(), Some("bob"));
+
+    s.start_renaming();
+    s.set_name("ada2").expect("a good name");
+    assert_eq!(s.screen(), Screen::Chat);
+    assert_eq!(s.dm, None, "back to the room");
+    assert!(s.conversations.all().is_empty());
+    assert!(s.room_state("dm-ada-bob").is_none());
+    assert!(s.needs_reconnect_for_name());
+}
+
+#[test]
+fn joined_role_and_removed() {
+    let mut s = online_with(&[]);
+    s.switch_room("team").expect("a room");
+    s.handle(ServerMsg::Joined {
+        room: "team".into(),
+        users: vec!["ada".into()],
+        head: 0,
+        epoch: "e1".into(),
+        users_total: None,
+        with: None,
+        read: 0,
+        role: Some(RoomRole::Owner),
+        private: true,
+    });
+    assert_eq!(s.current_role(), Some(RoomRole::Owner));
+    assert!(s.current_private());
+
+    let out = s.handle(ServerMsg::Removed {
+        room: "team".into(),
+    });
+    assert!(out.is_empty(), "no leave: the server let us go");
+    assert!(!s.my_rooms.contains(&"team".to_string()));
+    assert_eq!(s.room, "lobby");
+    assert_eq!(s.removed.as_deref(), Some("team"));
+    assert!(Session::removed_sentence("team").contains("removed from #team"));
+}
+
+#[test]
+fn a_group_is_kept_like_a_room_and_named_by_its_members() {
+    let mut s = online_with(&[]);
+    let id = "grp-0123456789abcdef0123456789abcdef";
+    let out = s.add_group(id, &["ada".into(), "bob".into(), "cy".into()]);
+    assert!(matches!(&out[..], [ClientMsg::Join { room, .. }] if room == id));
+    assert_eq!(s.groups(), [id.to_string()]);
+    assert_eq!(s.group_label(id), "bob, cy");
+    assert!(s.add_group(id, &[]).is_empty(), "joined once");
+}
+
+#[test]
+fn moderation_entries_are_quiet_lines_once_each() {
+    let mut s = online_with(&[1]);
+    let mute = banter_protocol::Change {
+        room: "lobby".into(),
+        seq: 2,
+        target: 0,
+        user: "olive".into(),
+        ts: 1,
+        kind: banter_protocol::ChangeKind::Mute,
+        text: Some("ada".into()),
+        emoji: None,
+    };
+    s.handle(ServerMsg::Change(mute.clone()));
+    s.handle(ServerMsg::Change(mute));
+    let lines = quiet_lines(s.current().expect("lobby"));
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts, ["olive muted you"]);
+    assert_eq!(lines[0].after_seq, 1);
+}
