@@ -557,20 +557,26 @@ async fn incomplete_history_is_reported() {
                     .filter(|t| t.contains("while you were away")))
             })
             .await?;
-            // What the replay brought (26..=35) after what was held (6..=15); the 10 beyond
-            // --max-replay (16..=25) stay missing, as the notice says. A reader at the top of a
-            // short list may also have scrolled back to 1..=5 (scrollback loads older messages
-            // with `before=`), which is history too: it is allowed before 6, nothing else is.
-            wait_for("what history still holds", || async {
+            // The list shows one stretch, the newest (26..=35: the replay stopped at
+            // --max-replay), never what was held (6..=15) joined to it as if nothing were
+            // missing. Scrolling up loads what the replay left out (16..=25: the server still
+            // has it) and then the older messages, with no hole.
+            let contiguous = |seqs: &[u64]| seqs.windows(2).all(|w| w[1] == w[0] + 1);
+            wait_for("the newest stretch", || async {
                 let seqs: Vec<u64> = page.messages().await?.iter().map(|m| m.0).collect();
-                let held: Vec<u64> = seqs.iter().copied().filter(|s| *s >= 6).collect();
-                let want: Vec<u64> = (6..=15).chain(26..=35).collect();
-                let older_ok = seqs.iter().take_while(|s| **s < 6).copied().eq(1..=seqs
-                    .iter()
-                    .filter(|s| **s < 6)
-                    .count()
-                    as u64);
-                Ok((held == want && older_ok).then_some(()))
+                Ok((seqs.last() == Some(&35) && contiguous(&seqs)).then_some(()))
+            })
+            .await?;
+            wait_for("scrolling up to fill what the replay left out", || async {
+                page.js(
+                    "const s = document.querySelector('.scroller'); s.scrollTop = 0; \
+                     const b = document.getElementById('show-earlier'); \
+                     if (b && !b.hidden) b.click(); return 0;",
+                )
+                .await?;
+                let seqs: Vec<u64> = page.messages().await?.iter().map(|m| m.0).collect();
+                let whole = seqs.first().is_some_and(|s| *s <= 6) && seqs.last() == Some(&35);
+                Ok((whole && contiguous(&seqs)).then_some(()))
             })
             .await?;
             page.assert_clean_console(NETWORK_CUT_NOISE).await

@@ -31,8 +31,13 @@ impl Chat {
     }
 
     /// Tells the server the user joined (`on`) or left `room`, for their other devices.
+    /// Before the user is known (a room link opened before the name is chosen) nothing is
+    /// sent: the list is read and this page's rooms put on it once connected.
     pub(super) fn store_room(&self, room: &str, on: bool) {
         let (room, who) = (room.to_string(), self.session.with_untracked(|s| s.who()));
+        if who.token.is_none() && who.name.is_none() {
+            return;
+        }
         leptos::task::spawn_local(async move {
             let _ = api::set_my_room(&room, on, &who).await;
         });
