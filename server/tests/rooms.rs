@@ -4,7 +4,8 @@
 //! posting, the room list, the conversation list, the members list, metrics); a member's socket
 //! sees a mute (posting refused), a removal and a ban (`removed`, then nothing more from the
 //! room); every moderation action is an entry of the room, replayed in order on resume; a
-//! group conversation of four. `rooms_cluster.rs` does the removal across two nodes.
+//! group conversation of four; a private room's files reach only its members.
+//! `rooms_cluster.rs` does the removal across two nodes.
 
 mod common;
 
@@ -570,4 +571,67 @@ async fn a_server_admin_may_do_everything_in_any_room() {
     );
     let (_, rooms) = call(&server, "root", "GET", "/api/rooms", None).await;
     assert!(rooms.to_string().contains("\"ops\""), "{rooms}");
+}
+
+/// Files are a path into a room too: a private room's member uploads and reads its files; a
+/// non-member can neither upload there nor read them (`404`, as for a file that does not
+/// exist), and a muted member cannot upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_rooms_files_reach_only_its_members() {
+    let server = token_server(SECRET).await;
+    create(&server, "ada", "ops", true).await;
+    assert_eq!(
+        moderate(&server, "ada", "PUT", "/api/rooms/ops/members/bob").await,
+        201
+    );
+    let upload = |user: &str| {
+        let url = format!("http://{}/api/rooms/ops/files?name=plan.txt", server.addr());
+        let token = sign(SECRET, user, None);
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "text/plain")
+                .body("the launch plan")
+                .timeout(WAIT)
+                .send()
+                .await
+                .expect("the server answers");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, file) = upload("bob").await;
+    assert_eq!(status, 201, "{file}");
+    let id = file["id"].as_str().expect("an id").to_owned();
+    let get = |user: &str, path: String| {
+        let url = format!("http://{}{path}", server.addr());
+        let token = sign(SECRET, user, None);
+        async move {
+            let res = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .timeout(WAIT)
+                .send()
+                .await
+                .expect("the server answers");
+            (res.status().as_u16(), res.text().await.unwrap_or_default())
+        }
+    };
+    let path = format!("/api/files/{id}");
+    assert_eq!(
+        get("bob", path.clone()).await,
+        (200, "the launch plan".into())
+    );
+    assert_eq!(get("ada", path.clone()).await.0, 200, "the owner reads it");
+    let (status, body) = get("eve", path.clone()).await;
+    assert_eq!(status, 404, "a non-member: {body}");
+    assert!(!body.contains("launch"));
+    assert_eq!(get("eve", format!("{path}/thumb")).await.0, 404);
+    assert_eq!(upload("eve").await.0, 403, "a non-member may not upload");
+    assert_eq!(
+        moderate(&server, "ada", "PUT", "/api/rooms/ops/mutes/bob").await,
+        201
+    );
+    assert_eq!(upload("bob").await.0, 403, "a muted member may not upload");
 }
