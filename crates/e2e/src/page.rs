@@ -4,6 +4,21 @@
 use super::*;
 
 impl Page {
+    /// Types `text` into the input `css` (cleared first).
+    pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
+        use anyhow::Context as _;
+        let input = self
+            .client
+            .wait()
+            .at_most(TIMEOUT)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("the input {css}"))?;
+        input.clear().await?;
+        input.send_keys(text).await?;
+        Ok(())
+    }
+
     /// Runs a script in the page and returns its value.
     pub async fn js(&self, script: &str) -> Result<Value> {
         Ok(self.client.execute(script, vec![]).await?)

@@ -4,24 +4,8 @@
 //! plainly; name and password sign in again.
 
 use anyhow::{Context, Result, ensure};
-use banter_e2e::Page;
-use fantoccini::Locator;
 
 const SECRET: &str = "an-e2e-secret-that-is-long-enough-0123456789";
-
-/// Types `text` into the input `css` (cleared first).
-async fn fill(page: &Page, css: &str, text: &str) -> Result<()> {
-    let input = page
-        .client
-        .wait()
-        .at_most(std::time::Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("the input {css}"))?;
-    input.clear().await?;
-    input.send_keys(text).await?;
-    Ok(())
-}
 
 /// An invite link from `banter invite` on the server's data directory.
 async fn invite_link(data_dir: &std::path::Path, base: &str) -> Result<String> {
@@ -68,9 +52,9 @@ async fn sign_up_from_an_invite_link_then_sign_in_with_a_password() {
 
         let page = ctx.page("ada", &link).await?;
         page.wait_visible_text("#sign-up").await?;
-        fill(&page, "#signup-name", "ada").await?;
-        fill(&page, "#signup-password", "correct horse").await?;
-        fill(&page, "#signup-again", "correct horse").await?;
+        page.fill("#signup-name", "ada").await?;
+        page.fill("#signup-password", "correct horse").await?;
+        page.fill("#signup-again", "correct horse").await?;
         page.click("#sign-up-submit").await?;
         page.wait_state("online").await?;
         let me = page.wait_visible_text("#me-name").await?;
@@ -92,12 +76,12 @@ async fn sign_up_from_an_invite_link_then_sign_in_with_a_password() {
         // Sign out forgets the session: the sign-in page stays, with the password form.
         page.click("#sign-out").await?;
         page.wait_visible_text("#password-sign-in").await?;
-        fill(&page, "#sign-in-name", "ada").await?;
-        fill(&page, "#sign-in-password", "wrong horse").await?;
+        page.fill("#sign-in-name", "ada").await?;
+        page.fill("#sign-in-password", "wrong horse").await?;
         page.click("#sign-in-submit").await?;
         let told = page.wait_visible_text("#sign-in-error").await?;
         ensure!(told.contains("Wrong name or password"), "{told}");
-        fill(&page, "#sign-in-password", "correct horse").await?;
+        page.fill("#sign-in-password", "correct horse").await?;
         page.click("#sign-in-submit").await?;
         page.wait_state("online").await?;
         let me = page.wait_visible_text("#me-name").await?;

@@ -5,30 +5,15 @@
 
 use anyhow::{Context, Result, ensure};
 use banter_e2e::{Page, wait_for};
-use fantoccini::Locator;
 use tokio::io::AsyncWriteExt;
 
 const SECRET: &str = "an-e2e-secret-that-is-long-enough-0123456789";
 
-/// Types `text` into the input `css` (cleared first).
-async fn fill(page: &Page, css: &str, text: &str) -> Result<()> {
-    let input = page
-        .client
-        .wait()
-        .at_most(banter_e2e::TIMEOUT)
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("the input {css}"))?;
-    input.clear().await?;
-    input.send_keys(text).await?;
-    Ok(())
-}
-
 /// Signs in with a password on the sign-in page and waits until online.
 async fn sign_in(page: &Page, name: &str, password: &str) -> Result<()> {
     page.wait_visible_text("#password-sign-in").await?;
-    fill(page, "#sign-in-name", name).await?;
-    fill(page, "#sign-in-password", password).await?;
+    page.fill("#sign-in-name", name).await?;
+    page.fill("#sign-in-password", password).await?;
     page.click("#sign-in-submit").await?;
     page.wait_state("online").await?;
     let me = page.wait_visible_text("#me-name").await?;
@@ -122,13 +107,9 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
         open_admin(&root).await?;
 
         // Add a user, who signs in.
-        fill(&root, "#admin-add-user input[type=text]", "bob").await?;
-        fill(
-            &root,
-            "#admin-add-user input[type=password]",
-            "bob-password-1",
-        )
-        .await?;
+        root.fill("#admin-add-user input[type=text]", "bob").await?;
+        root.fill("#admin-add-user input[type=password]", "bob-password-1")
+            .await?;
         root.click("#admin-add-user button[type=submit]").await?;
         wait_text(&root, "#admin-users tr[data-user=bob]", "member").await?;
         let bob = ctx.page("bob", &base).await?;
@@ -140,8 +121,8 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
         wait_text(&root, "#admin-done", "bob is disabled").await?;
         wait_text(&root, "#admin-users tr[data-user=bob]", "disabled").await?;
         bob.wait_visible_text("#password-sign-in").await?;
-        fill(&bob, "#sign-in-name", "bob").await?;
-        fill(&bob, "#sign-in-password", "bob-password-1").await?;
+        bob.fill("#sign-in-name", "bob").await?;
+        bob.fill("#sign-in-password", "bob-password-1").await?;
         bob.click("#sign-in-submit").await?;
         wait_text(&bob, "#sign-in-error", "Wrong name or password").await?;
 
@@ -154,8 +135,7 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
             Ok(row.filter(|r| !r.contains("disabled")).map(|_| ()))
         })
         .await?;
-        fill(
-            &root,
+        root.fill(
             "#admin-users tr[data-user=bob] input[type=password]",
             "bob-password-2",
         )
@@ -163,8 +143,8 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
         root.click("#admin-users tr[data-user=bob] .reset-password")
             .await?;
         wait_text(&root, "#admin-done", "password was reset").await?;
-        fill(&bob, "#sign-in-name", "bob").await?;
-        fill(&bob, "#sign-in-password", "bob-password-2").await?;
+        bob.fill("#sign-in-name", "bob").await?;
+        bob.fill("#sign-in-password", "bob-password-2").await?;
         bob.click("#sign-in-submit").await?;
         wait_text(&bob, "#me-name", "bob").await?;
         bob.wait_state("online").await?;
@@ -186,9 +166,9 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
         wait_text(&root, "#admin-invites li", "revoked").await?;
         let carol = ctx.page("carol", link.trim()).await?;
         carol.wait_visible_text("#sign-up").await?;
-        fill(&carol, "#signup-name", "carol").await?;
-        fill(&carol, "#signup-password", "carol-password").await?;
-        fill(&carol, "#signup-again", "carol-password").await?;
+        carol.fill("#signup-name", "carol").await?;
+        carol.fill("#signup-password", "carol-password").await?;
+        carol.fill("#signup-again", "carol-password").await?;
         carol.click("#sign-up-submit").await?;
         let told = wait_text(&carol, "#sign-up-error", "ask for a new one").await?;
         ensure!(told.contains("not valid"), "a revoked invite: {told}");
@@ -197,8 +177,8 @@ async fn admin_manages_users_and_invites_and_members_manage_their_sessions() {
         let bob2 = ctx.page("bob-laptop", &base).await?;
         sign_in(&bob2, "bob", "bob-password-2").await?;
         open_account_menu(&bob).await?;
-        fill(&bob, "#current-password", "bob-password-2").await?;
-        fill(&bob, "#new-password", "bob-password-3").await?;
+        bob.fill("#current-password", "bob-password-2").await?;
+        bob.fill("#new-password", "bob-password-3").await?;
         bob.click("#change-password").await?;
         wait_text(&bob, "#account-menu .notice", "Password changed").await?;
         bob2.wait_visible_text("#password-sign-in").await?;

@@ -5,26 +5,11 @@
 //! the name and sign-in pages show no chat behind them; a refused sign-in link says what to do;
 //! a refused notification permission is said.
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use banter_e2e::{Page, run, run_with, wait_for};
-use fantoccini::Locator;
 
 const KEY_ESC: &str = "\u{E00C}";
 const SECRET: &str = "an-e2e-secret-that-is-long-enough-0123456789";
-
-/// Types `text` into the input `css` (cleared first).
-async fn fill(page: &Page, css: &str, text: &str) -> Result<()> {
-    let input = page
-        .client
-        .wait()
-        .at_most(banter_e2e::TIMEOUT)
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("the input {css}"))?;
-    input.clear().await?;
-    input.send_keys(text).await?;
-    Ok(())
-}
 
 /// Whether the page's visible text contains `text` anywhere.
 async fn shows(page: &Page, text: &str) -> Result<bool> {
@@ -127,7 +112,7 @@ async fn change_name_cancels_and_leaves_no_wrong_notice() {
 
         ada.click("#change-name").await?;
         ada.wait_focus("name-input").await?;
-        fill(&ada, "#name-input", "ada2").await?;
+        ada.fill("#name-input", "ada2").await?;
         ada.click("#name-submit").await?;
         wait_for("the new name", || async {
             Ok((ada.visible_text("#me-name").await?.as_deref() == Some("ada2")).then_some(()))
@@ -174,11 +159,11 @@ async fn room_names_are_tidied_and_the_name_page_stands_alone() {
         page.choose_name("ada").await?;
         page.wait_state("online").await?;
 
-        fill(&page, "#room-input", "#general\u{E007}").await?;
+        page.fill("#room-input", "#general\u{E007}").await?;
         page.wait_room("general").await?;
-        fill(&page, "#room-input", "Dev Team\u{E007}").await?;
+        page.fill("#room-input", "Dev Team\u{E007}").await?;
         page.wait_room("dev-team").await?;
-        fill(&page, "#room-input", "Café!\u{E007}").await?;
+        page.fill("#room-input", "Café!\u{E007}").await?;
         let told = page.wait_visible_text("#room-error").await?;
         ensure!(
             told.contains("a–z") && told.contains("dev-team"),

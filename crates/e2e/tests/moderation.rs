@@ -7,25 +7,10 @@
 
 use anyhow::{Context, Result, ensure};
 use banter_e2e::{Page, wait_for};
-use fantoccini::Locator;
 use tokio::io::AsyncWriteExt;
 
 const SECRET: &str = "an-e2e-secret-that-is-long-enough-0123456789";
 const PASSWORD: &str = "a-long-enough-password";
-
-/// Types `text` into the input `css` (cleared first).
-async fn fill(page: &Page, css: &str, text: &str) -> Result<()> {
-    let input = page
-        .client
-        .wait()
-        .at_most(banter_e2e::TIMEOUT)
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("the input {css}"))?;
-    input.clear().await?;
-    input.send_keys(text).await?;
-    Ok(())
-}
 
 /// Waits until the text of `css` contains `text`.
 async fn wait_text(page: &Page, css: &str, text: &str) -> Result<String> {
@@ -70,8 +55,8 @@ async fn add_user(data: &std::path::Path, name: &str) -> Result<()> {
 async fn signed_in(ctx: &banter_e2e::Ctx, name: &str) -> Result<Page> {
     let page = ctx.page(name, &format!("{}/", ctx.server.base)).await?;
     page.wait_visible_text("#password-sign-in").await?;
-    fill(&page, "#sign-in-name", name).await?;
-    fill(&page, "#sign-in-password", PASSWORD).await?;
+    page.fill("#sign-in-name", name).await?;
+    page.fill("#sign-in-password", PASSWORD).await?;
     page.click("#sign-in-submit").await?;
     page.wait_state("online").await?;
     wait_text(&page, "#me-name", name).await?;
@@ -81,7 +66,7 @@ async fn signed_in(ctx: &banter_e2e::Ctx, name: &str) -> Result<Page> {
 /// Creates the room typed as `typed` in the "New room" dialog; waits until `room` is on screen.
 async fn new_room(page: &Page, typed: &str, room: &str, private: bool) -> Result<()> {
     page.click("#new-room").await?;
-    fill(page, "#new-room-name", typed).await?;
+    page.fill("#new-room-name", typed).await?;
     page.click(if private {
         "#new-room-private"
     } else {
@@ -104,7 +89,7 @@ async fn act(page: &Page, user: &str, action: &str, said: &str) -> Result<()> {
 /// Adds `user` to the room on screen from its settings panel (left open).
 async fn add_member(page: &Page, user: &str) -> Result<()> {
     page.click("#room-settings-open").await?;
-    fill(page, "#room-add-name", user).await?;
+    page.fill("#room-add-name", user).await?;
     page.click("#room-add-submit").await?;
     wait_text(
         page,
@@ -171,12 +156,12 @@ async fn a_private_room_is_invisible_and_mute_then_kick_take_effect_side_by_side
             !listed.to_string().contains("team-room"),
             "a private room listed to a non-member: {listed}"
         );
-        fill(&nico, "#room-input", "team-room\u{E007}").await?;
+        nico.fill("#room-input", "team-room\u{E007}").await?;
         nico.wait_visible_text("#server-notice").await?;
 
         // A member reads and posts.
         add_member(&olive, "mia").await?;
-        fill(&mia, "#room-input", "team-room\u{E007}").await?;
+        mia.fill("#room-input", "team-room\u{E007}").await?;
         mia.wait_room("team-room").await?;
         olive.send("welcome mia").await?;
         mia.wait_message("welcome mia").await?;
@@ -211,20 +196,20 @@ async fn a_ban_keeps_a_member_out_of_a_public_room() {
         let olive = signed_in(&ctx, "olive").await?;
         let mia = signed_in(&ctx, "mia").await?;
         new_room(&olive, "town-square", "town-square", false).await?;
-        fill(&mia, "#room-input", "town-square\u{E007}").await?;
+        mia.fill("#room-input", "town-square\u{E007}").await?;
         mia.wait_room("town-square").await?;
         mia.send("hello square").await?;
         olive.wait_message("hello square").await?;
 
         olive.click("#room-settings-open").await?;
-        fill(&olive, "#room-add-name", "mia").await?;
+        olive.fill("#room-add-name", "mia").await?;
         olive.click("#room-ban-typed").await?;
         wait_text(&olive, "#room-settings-done", "mia is banned").await?;
         wait_text(&mia, "#removed-notice", "removed from #town-square").await?;
         wait_gone(&mia, "#room-list li[data-room=town-square]").await?;
 
         // Kept out: joining again is refused.
-        fill(&mia, "#room-input", "town-square\u{E007}").await?;
+        mia.fill("#room-input", "town-square\u{E007}").await?;
         mia.wait_visible_text("#server-notice").await?;
         olive.send("square without mia").await?;
         olive.wait_message("square without mia").await?;
