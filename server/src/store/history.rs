@@ -14,7 +14,7 @@ pub type Thread = (Option<(ChatMessage, Vec<ChatMessage>)>, RoomMeta);
 
 /// See the module docs of [`crate::store`]. Every method but [`History::append`] may block
 /// (disk, network): the server calls them through [`super::Store`], off the async workers.
-/// `server/tests/store_contract.rs` states what every implementation promises.
+/// `server/tests/store_contract/` states what every implementation promises.
 pub trait History: Send + Sync + 'static {
     /// The room's epoch, head and oldest held `seq`. A room that was never written has an
     /// epoch too (the one its first message will get).
