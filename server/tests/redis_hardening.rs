@@ -101,16 +101,24 @@ async fn redis_back_from_an_older_snapshot_never_reuses_a_seq_a_client_saw_in_it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_of_rooms_without_messages_leave_no_key_in_redis() {
     let redis = Redis::start(Persistence::Off);
-    let n = node(&redis, &[]).await;
+    // The files sweep's turn (a key that lives one `--file-sweep`) is taken at start: an hour
+    // keeps it from expiring, or coming back, while the test runs.
+    let n = node(&redis, &["--file-sweep", "1h"]).await;
     let keys = || -> Vec<String> {
         let mut k: Vec<String> = redis.cmd(redis::cmd("KEYS").arg("*")).expect("KEYS");
         k.sort();
         k
     };
-    // The node's own keys (its heartbeat, the life of the data) are there once it serves.
-    wait_until("the node wrote its heartbeat", || {
-        keys().iter().any(|k| k.starts_with("banter:node:"))
-    })
+    // The node's own keys (its heartbeat, the life of the data, the sweep's turn) are there
+    // once it serves and has swept.
+    wait_until(
+        "the node wrote its heartbeat and took its sweep turn",
+        || {
+            let k = keys();
+            k.iter().any(|k| k.starts_with("banter:node:"))
+                && k.iter().any(|k| k == "banter:files:sweep")
+        },
+    )
     .await;
     let before = keys();
     let client = reqwest::Client::new();
