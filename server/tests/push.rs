@@ -26,6 +26,20 @@ async fn server_for(service: &PushService, batch: Duration) -> TestServer {
     .await
 }
 
+const SECRET: &str = "push-test-secret-0123456789abcdef";
+
+/// A token server (tokens signed with [`SECRET`]) pushing to `service`.
+async fn token_server_for(service: &PushService, batch: Duration) -> TestServer {
+    let base = service.base.clone();
+    start_server_with(move |c| {
+        c.auth = banter_server::config::AuthKind::Token;
+        c.auth_secret = Some(SECRET.into());
+        c.push.push_allow_endpoints = vec![base];
+        c.push.push_batch = batch;
+    })
+    .await
+}
+
 /// Sends `body` to `path` with `method`; the status and JSON answer.
 async fn call(server: &TestServer, method: &str, path: &str, body: Value) -> (u16, Value) {
     let c = reqwest::Client::new();
@@ -304,15 +318,8 @@ async fn the_service_worker_is_served_at_the_root() {
 
 #[tokio::test]
 async fn on_a_token_server_the_token_says_who_and_a_room_limited_token_may_not_subscribe() {
-    const SECRET: &str = "push-test-secret-0123456789abcdef";
     let mut service = PushService::start().await;
-    let base = service.base.clone();
-    let server = start_server_with(move |c| {
-        c.auth = banter_server::config::AuthKind::Token;
-        c.auth_secret = Some(SECRET.into());
-        c.push.push_allow_endpoints = vec![base];
-    })
-    .await;
+    let server = token_server_for(&service, Duration::from_secs(5)).await;
     let bob = Browser::new(&service, "bob");
     let subscribe_with = |token: String| {
         let (url, sub) = (server.http("/api/push/subscriptions"), bob.sub.clone());
@@ -349,16 +356,8 @@ async fn on_a_token_server_the_token_says_who_and_a_room_limited_token_may_not_s
 /// message pushes each of its members but the sender.
 #[tokio::test]
 async fn pushes_reach_only_readers_of_private_rooms_and_every_member_of_a_group() {
-    const SECRET: &str = "push-test-secret-0123456789abcdef";
     let mut service = PushService::start().await;
-    let base = service.base.clone();
-    let server = start_server_with(move |c| {
-        c.auth = banter_server::config::AuthKind::Token;
-        c.auth_secret = Some(SECRET.into());
-        c.push.push_allow_endpoints = vec![base];
-        c.push.push_batch = Duration::from_millis(1);
-    })
-    .await;
+    let server = token_server_for(&service, Duration::from_millis(1)).await;
     let as_user = |user: &str, method: reqwest::Method, path: &str, body: Value| {
         let (url, token) = (server.http(path), sign(SECRET, user, None));
         async move {
