@@ -316,6 +316,26 @@ pub fn MessageList() -> impl IntoView {
         _ => advance(),
     };
 
+    // The reader at the bottom of a stretch read far back gets the next page without having
+    // to scroll again: checked after every change of the list and when a page's fetch ends (a
+    // scroll to the very bottom fires no more scroll events, so an event alone could miss it).
+    Effect::new(move |_| {
+        messages.track();
+        if loading_later.get() {
+            return;
+        }
+        request_animation_frame(move || {
+            let Some(el) = scroller.get_untracked() else {
+                return;
+            };
+            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
+            let live_end = shown.with_untracked(|w| w.at_live_end());
+            if !live_end && !stick.get_untracked() && gap <= BOTTOM_SLACK {
+                show_later();
+            }
+        });
+    });
+
     let show_earlier = move || {
         if hidden_older.get_untracked() == 0 {
             fetch_earlier();

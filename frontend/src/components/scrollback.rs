@@ -8,6 +8,9 @@ use leptos::prelude::*;
 use crate::api;
 use crate::socket::Chat;
 
+/// How long a failed page waits before it may be asked for again (milliseconds).
+const RETRY_MS: f64 = 2_000.0;
+
 /// Which way a page is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -76,7 +79,12 @@ pub fn fetch_page(
                 Dir::Before => s.add_before(&room, at, page),
                 Dir::After => s.add_after(&room, at, page),
             }),
-            _ => None,
+            Ok(_) => None,
+            Err(_) => {
+                // Still "loading" for a moment: the next try comes after it, not at once.
+                crate::socket::sleep(RETRY_MS).await;
+                None
+            }
         };
         loading.set(false);
         if let Some(added) = added {
