@@ -1,27 +1,29 @@
 //! One search: the query run against the index with the caller's permissions inside the SQL,
 //! ranked by relevance and recency, one page at a time.
 //!
-//! Ranking: matches of words first, by FTS5's `bm25` over `words` (negative: lower is better)
-//! multiplied by `1 + 1 / (1 + age / 7 days)`: a message of today weighs up to twice a year-old
-//! one of equal relevance; then matches of substrings only (through `grams`, which keeps no
-//! positions and so gives no `bm25`), newest first.
+//! Ranking, in tiers: messages holding the words as written, then those where the last word
+//! is only the beginning of a word (`deplo` for `deploy`), each tier by relevance and recency
+//! together ([`super::rank`]: BM25's term frequencies times `1 + 1 / (1 + age / 7 days)`); then
+//! matches of substrings only (through `grams`, which keeps no positions), newest first.
 //!
-//! Only the newest `--search-rank-window` matches of each index (that the caller may read) are
+//! Only the newest `--search-rank-window` matches of each tier (that the caller may read) are
 //! ranked: a query over a common word (in a tenth of a million messages) reads a window of its
 //! newest matches, never all of them (ids follow time, see [`super::index`], so FTS5 reads them
-//! newest first and stops). A page's cursor holds its offset, the "now" the first page was
-//! ranked at and the newest id then, so the pages of one search follow one order over one set.
+//! newest first and stops). A tier is read only when the ones before it do not fill the page.
+//! A page's cursor holds its offset, the "now" the first page was ranked at and the newest id
+//! then, so the pages of one search follow one order over one set.
 //!
 //! Permissions ([`Reader`]) are a `WHERE` clause of the same statement as the match, so a page
 //! is cut after filtering: never short or empty because of them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, Row, params_from_iter, types::Value};
 
 use banter_protocol::http::SearchHit;
 
 use super::query::Query;
+use super::rank::Scorer;
 use super::text::{self, CLOSE, OPEN};
 
 /// Who searches, and so what they may find.
@@ -79,42 +81,78 @@ fn opt(v: Option<String>) -> Value {
     v.map_or(Value::Null, Value::Text)
 }
 
+/// One way a message can match, in the order they rank: the words as written (`exact`), then
+/// with the last one as a prefix, then each term as a substring (`grams`).
+enum Leg {
+    Words { m: String, prefix: bool },
+    Grams(Vec<String>),
+}
+
+/// The legs of `query`, best first (none when no term can match anything).
+fn legs(query: &Query) -> Vec<Leg> {
+    let mut legs = Vec::new();
+    if let Some(m) = query.words_match_with(false) {
+        legs.push(Leg::Words { m, prefix: false });
+    }
+    if query.prefix
+        && let Some(m) = query.words_match_with(true)
+    {
+        legs.push(Leg::Words { m, prefix: true });
+    }
+    if let Some(likes) = query.grams_likes() {
+        legs.push(Leg::Grams(likes));
+    }
+    legs
+}
+
 /// Runs `query` for `reader`: the page's hits (one more than `page.limit` when there is more).
+///
+/// Each leg gives its newest `window` matches the reader may read; those of a leg are ranked
+/// together ([`rank::Scorer`]; substrings alone, which have no word to count, newest first) and
+/// come after every match of the legs before it. A leg is read only when those before it do
+/// not fill the page: a word typed whole is answered from its own list of matches, never from
+/// the merged lists of every word it begins (which FTS5 builds in full for a prefix).
 pub fn run(
     conn: &Connection,
     query: &Query,
     reader: &Reader,
     page: &Page,
 ) -> rusqlite::Result<Vec<SearchHit>> {
-    let words = query.words_match();
-    let grams = query.grams_likes();
-    if words.is_none() && grams.is_none() && !query.terms.is_empty() {
-        // Only punctuation under three characters: nothing can match it.
-        return Ok(Vec::new());
+    if query.terms.is_empty() {
+        return newest(conn, query, reader, page);
     }
-    // Word matches rank before substring-only ones: when the words alone fill the page (and
-    // one more), the substrings cannot change it, and the trigram index is not read.
-    let mut rows = Vec::new();
-    if words.is_some() && grams.is_some() {
-        rows = page_rows(conn, query, reader, page, words.as_deref(), None)?;
+    let legs = legs(query);
+    let need = page.offset + page.limit + 1;
+    let window = page.window.max(need);
+    let mut seen = HashSet::new();
+    // Each candidate with the leg it came from.
+    let mut found: Vec<(i64, SearchHit, usize)> = Vec::new();
+    for (i, leg) in legs.iter().enumerate() {
+        if found.len() >= need {
+            break;
+        }
+        let mut rows = leg_rows(conn, query, reader, page, leg, window)?;
+        rows.retain(|(id, _)| seen.insert(*id));
+        if let Leg::Words { prefix, .. } = leg {
+            rank(&mut rows, query, *prefix, page.now);
+        }
+        found.extend(rows.into_iter().map(|(id, h)| (id, h, i)));
     }
-    if rows.len() <= page.limit {
-        rows = page_rows(
-            conn,
-            query,
-            reader,
-            page,
-            words.as_deref(),
-            grams.as_deref(),
-        )?;
-    }
-    let mut marked = match &words {
-        Some(m) => highlights(conn, m, rows.iter().map(|(id, _)| *id))?,
-        None => HashMap::new(),
-    };
-    Ok(rows
+    let found: Vec<_> = found
         .into_iter()
-        .map(|(id, mut h)| {
+        .skip(page.offset)
+        .take(page.limit + 1)
+        .collect();
+    let mut marked = HashMap::new();
+    for (i, leg) in legs.iter().enumerate() {
+        if let Leg::Words { m, .. } = leg {
+            let ids = found.iter().filter(|f| f.2 == i).map(|f| f.0);
+            marked.extend(highlights(conn, m, ids)?);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(id, mut h, _)| {
             h.snippet = match marked.remove(&id) {
                 Some(m) => text::snippet(&m),
                 None => text::snippet(&text::mark(&h.text, &query.terms)),
@@ -124,15 +162,66 @@ pub fn run(
         .collect())
 }
 
-/// The rows of `page` matched through `words` and/or `grams` (filters alone with neither).
-fn page_rows(
+/// Sorts `rows` best first: score, then newest.
+fn rank(rows: &mut Vec<(i64, SearchHit)>, query: &Query, prefix: bool, now: u64) {
+    let scorer = Scorer::new(&query.terms, prefix);
+    let scores = scorer.scores(rows.iter().map(|(_, h)| (h.text.as_str(), h.ts)), now);
+    let mut scored: Vec<_> = scores.into_iter().zip(rows.drain(..)).collect();
+    scored.sort_by(|(a, (ia, _)), (b, (ib, _))| b.total_cmp(a).then(ib.cmp(ia)));
+    rows.extend(scored.into_iter().map(|(_, r)| r));
+}
+
+/// The newest `window` matches of `leg` that `reader` may read, newest first. The index drives
+/// the join (CROSS JOIN): each match is checked against the filter as it comes, and FTS5 stops
+/// at the window.
+fn leg_rows(
     conn: &Connection,
     query: &Query,
     reader: &Reader,
     page: &Page,
-    words: Option<&str>,
-    grams: Option<&[String]>,
+    leg: &Leg,
+    window: usize,
 ) -> rusqlite::Result<Vec<(i64, SearchHit)>> {
+    let mut args: Vec<Value> = Vec::new();
+    let filter = filter(query, reader, &mut args);
+    let mut arg = |v: Value| {
+        args.push(v);
+        args.len()
+    };
+    let upto = arg(Value::Integer(page.upto));
+    let window = arg(Value::Integer(window as i64));
+    let (from, matches) = match leg {
+        Leg::Words { m, .. } => (
+            "words",
+            format!("words MATCH ?{}", arg(Value::Text(m.clone()))),
+        ),
+        Leg::Grams(likes) => {
+            let likes: Vec<String> = likes
+                .iter()
+                .map(|l| format!("f.text LIKE ?{}", arg(Value::Text(l.clone()))))
+                .collect();
+            ("grams", likes.join(" AND "))
+        }
+    };
+    let sql = format!(
+        "SELECT d.id, d.room, d.seq, d.user, d.text, d.ts
+         FROM {from} f CROSS JOIN docs d ON d.id = f.rowid
+         WHERE {matches} AND f.rowid <= ?{upto} AND {filter}
+         ORDER BY f.rowid DESC LIMIT ?{window}"
+    );
+    conn.prepare_cached(&sql)?
+        .query_map(params_from_iter(args), hit)?
+        .collect()
+}
+
+/// Filters alone (`from:ann`): the page of the newest messages they let through (ids follow
+/// time), through `docs_user`.
+fn newest(
+    conn: &Connection,
+    query: &Query,
+    reader: &Reader,
+    page: &Page,
+) -> rusqlite::Result<Vec<SearchHit>> {
     let mut args: Vec<Value> = Vec::new();
     let filter = filter(query, reader, &mut args);
     let mut arg = |v: Value| {
@@ -142,57 +231,22 @@ fn page_rows(
     let upto = arg(Value::Integer(page.upto));
     let limit = arg(Value::Integer((page.limit + 1) as i64));
     let offset = arg(Value::Integer(page.offset as i64));
-    let sql = if words.is_none() && grams.is_none() {
-        // Filters alone (`from:ann`): newest first (ids follow time), through `docs_user`.
-        format!(
-            "SELECT d.id, d.room, d.seq, d.user, d.text, d.ts FROM docs d
-             WHERE d.id <= ?{upto} AND {filter}
-             ORDER BY d.id DESC LIMIT ?{limit} OFFSET ?{offset}"
-        )
-    } else {
-        let now = arg(Value::Integer(page.now.min(i64::MAX as u64) as i64));
-        let window = page.window.max(page.offset + page.limit + 1);
-        let window = arg(Value::Integer(window as i64));
-        // The index drives each leg (CROSS JOIN): newest matches first, each checked against the
-        // filter as it comes, and FTS5 stops at the window.
-        let mut legs = Vec::new();
-        if let Some(m) = words {
-            let m = arg(Value::Text(m.to_owned()));
-            legs.push(format!(
-                "SELECT * FROM (SELECT f.rowid AS id, bm25(words) AS score
-                 FROM words f CROSS JOIN docs d ON d.id = f.rowid
-                 WHERE words MATCH ?{m} AND f.rowid <= ?{upto} AND {filter}
-                 ORDER BY f.rowid DESC LIMIT ?{window})"
-            ));
-        }
-        if let Some(likes) = grams {
-            let likes: Vec<String> = likes
-                .iter()
-                .map(|l| format!("f.text LIKE ?{}", arg(Value::Text(l.clone()))))
-                .collect();
-            legs.push(format!(
-                "SELECT * FROM (SELECT f.rowid AS id, NULL AS score
-                 FROM grams f CROSS JOIN docs d ON d.id = f.rowid
-                 WHERE {} AND f.rowid <= ?{upto} AND {filter}
-                 ORDER BY f.rowid DESC LIMIT ?{window})",
-                likes.join(" AND ")
-            ));
-        }
-        format!(
-            "WITH hits AS MATERIALIZED (
-                 SELECT id, MIN(score) AS score FROM ({}) GROUP BY id)
-             SELECT d.id, d.room, d.seq, d.user, d.text, d.ts
-             FROM hits h JOIN docs d ON d.id = h.id
-             ORDER BY h.score IS NULL,
-                      h.score * (1.0 + 1.0 / (1.0 + max(0, ?{now} - d.ts) / 604800000.0)),
-                      d.id DESC
-             LIMIT ?{limit} OFFSET ?{offset}",
-            legs.join(" UNION ALL ")
-        )
-    };
-    conn.prepare_cached(&sql)?
+    let sql = format!(
+        "SELECT d.id, d.room, d.seq, d.user, d.text, d.ts FROM docs d
+         WHERE d.id <= ?{upto} AND {filter}
+         ORDER BY d.id DESC LIMIT ?{limit} OFFSET ?{offset}"
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
         .query_map(params_from_iter(args), hit)?
-        .collect()
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(_, mut h)| {
+            h.snippet = text::snippet(&text::mark(&h.text, &[]));
+            h
+        })
+        .collect())
 }
 
 /// The `WHERE` of a search over `d`: [`readable`], then `from:` and `in:` when given (only

@@ -10,7 +10,7 @@
 //!   substring of three characters or more (`ploy` finds `deploy`), asked with `LIKE '%ploy%'`:
 //!   the index gives the messages holding every trigram of it, SQLite checks the text. Without
 //!   positions and sizes it costs a quarter of what a full trigram index costs to write (the
-//!   largest share of indexing), at the price of ranking: a substring match has no `bm25`.
+//!   largest share of indexing), at the price of ranking: a substring match has no word to count (ranked newest first).
 //!
 //! Both are written with FTS5's `secure-delete` on and the file with `PRAGMA secure_delete`:
 //! a deleted message leaves no token of its text in the index nor its bytes in free pages.

@@ -5,7 +5,8 @@
 //! - [`index`]: the index file (`words` and `grams` FTS5 indexes over `docs`), its writes.
 //! - [`text`]: text as indexed (CJK spacing), snippets as shown (escaped, `<mark>`ed).
 //! - [`query`]: the query language (words, last one a prefix; `"phrases"`; `from:`; `in:`).
-//! - [`find`]: one search: match, permissions ([`Reader`]), ranking, a page, snippets.
+//! - [`find`]: one search: match, permissions ([`Reader`]), tiers, a page, snippets.
+//! - [`rank`]: relevance (BM25 term frequencies) and recency of the candidates.
 //! - [`dirty`] and [`indexer`]: the rooms to look at, fed after each commit, and the thread that
 //!   indexes them (catching up from the store at start).
 //!
@@ -19,6 +20,7 @@ pub mod find;
 pub mod index;
 pub mod indexer;
 pub mod query;
+pub mod rank;
 #[cfg(test)]
 mod tests;
 pub mod text;

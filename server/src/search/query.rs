@@ -82,6 +82,12 @@ fn quote(s: &str) -> String {
 impl Query {
     /// The `words` index's `MATCH`, or `None` when no term has a letter or digit.
     pub fn words_match(&self) -> Option<String> {
+        self.words_match_with(self.prefix)
+    }
+
+    /// [`Query::words_match`] with the last word a prefix only when `prefix` (and it was
+    /// bare).
+    pub fn words_match_with(&self, prefix: bool) -> Option<String> {
         let last = self.terms.len().saturating_sub(1);
         let parts: Vec<String> = self
             .terms
@@ -90,7 +96,7 @@ impl Query {
             .filter(|(_, t)| t.chars().any(char::is_alphanumeric))
             .map(|(i, t)| {
                 let q = quote(&text::spaced(t));
-                if i == last && self.prefix {
+                if i == last && self.prefix && prefix {
                     format!("{q} *")
                 } else {
                     q

@@ -263,3 +263,40 @@ fn change_entries_map_to_index_entries() {
     );
     assert_eq!(change(&c(ChangeKind::React, None)), None);
 }
+
+#[test]
+fn a_whole_word_ranks_before_words_it_begins_and_those_before_substrings() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = index::open_writer(&dir.path().join("search.db")).unwrap();
+    // The newest first: "deployment" (the word begins with the query), then "redeploy" (only a
+    // substring), then the oldest, "deploy" itself.
+    apply(
+        &conn,
+        "r",
+        1,
+        [
+            at("r", 1, 1, "we deploy today"),
+            at("r", 2, 2, "we redeploy today"),
+            at("r", 3, 3, "the deployment is done"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(find(&conn, "deploy"), [1, 3, 2]);
+    // Typed halfway: no whole word "deplo", so the words it begins (ranked together: the
+    // shorter message first), then the substring.
+    assert_eq!(find(&conn, "deplo"), [1, 3, 2]);
+    // Quoted: the word alone (and as a substring, which "redeploy" and "deployment" hold).
+    assert_eq!(find(&conn, "\"deploy\""), [1, 3, 2]);
+    // Pages follow that one order: the second result alone is the second.
+    let second = Page {
+        offset: 1,
+        limit: 1,
+        now: 4,
+        upto: i64::MAX,
+        window: 100,
+    };
+    assert_eq!(
+        hits(&conn, "deploy", &second),
+        [("r".to_owned(), 3), ("r".to_owned(), 2)]
+    );
+}
