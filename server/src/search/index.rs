@@ -6,11 +6,13 @@
 //! - `words` (`unicode61 remove_diacritics 2`): words with case and diacritics folded; every
 //!   CJK character (Han, kana, Hangul) is its own token (a zero-width space is put between them
 //!   in `docs.body`), so a CJK query of any length is a phrase of its characters.
-//! - `grams` (`trigram case_sensitive 0 remove_diacritics 1`, `detail=none columnsize=0`): any
-//!   substring of three characters or more (`ploy` finds `deploy`), asked with `LIKE '%ploy%'`:
-//!   the index gives the messages holding every trigram of it, SQLite checks the text. Without
-//!   positions and sizes it costs a quarter of what a full trigram index costs to write (the
-//!   largest share of indexing), at the price of ranking: a substring match has no word to count (ranked newest first).
+//! - `grams` (`trigram case_sensitive 0`, `detail=none columnsize=0`): any substring of three
+//!   characters or more (`ploy` finds `deploy`), asked with `LIKE '%ploy%'`: the index gives the
+//!   messages holding every trigram of it, SQLite checks the text. (Not `remove_diacritics`:
+//!   FTS5 then cannot answer `LIKE` from the index and reads every message, 0.2–0.7 s over a
+//!   million; `LIKE` folds only ASCII case anyway.) Without positions and sizes it costs a
+//!   quarter of what a full trigram index costs to write (the largest share of indexing), at
+//!   the price of ranking: a substring match has no word to count (ranked newest first).
 //!
 //! Both are written with FTS5's `secure-delete` on and the file with `PRAGMA secure_delete`:
 //! a deleted message leaves no token of its text in the index nor its bytes in free pages.
@@ -25,7 +27,7 @@ use super::SearchError;
 use super::text::{self, Doc};
 
 /// The schema this build writes; another one is rebuilt from the messages.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS docs (
@@ -50,7 +52,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(
     tokenize = 'unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS grams USING fts5(
     text, content = 'docs', content_rowid = 'id', detail = none, columnsize = 0,
-    tokenize = 'trigram case_sensitive 0 remove_diacritics 1');
+    tokenize = 'trigram case_sensitive 0');
 INSERT INTO words (words, rank) VALUES ('secure-delete', 1);
 INSERT INTO grams (grams, rank) VALUES ('secure-delete', 1);
 -- Merge 8 segments of a level at once, not 4: fewer rewrites of the same postings (a third

@@ -300,3 +300,21 @@ fn a_whole_word_ranks_before_words_it_begins_and_those_before_substrings() {
         [("r".to_owned(), 3), ("r".to_owned(), 2)]
     );
 }
+
+#[test]
+fn a_substring_is_answered_from_the_trigram_index_not_by_reading_every_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = index::open_writer(&dir.path().join("search.db")).unwrap();
+    // FTS5 takes `LIKE` to its trigram index only with some tokenizer options (not with
+    // `remove_diacritics`): its plan then names the constraint (`L0`), else it scans all.
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM grams WHERE text LIKE '%ploy%'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("L0"), "{plan}");
+    apply(&conn, "r", 1, [doc(1, "we redeploy today")]).unwrap();
+    assert_eq!(find(&conn, "eploy"), [1]);
+}
