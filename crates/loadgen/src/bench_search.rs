@@ -66,7 +66,10 @@ pub fn round(a: &BenchArgs, s: &mut Session, round: usize) -> Result<()> {
         |r| {
             let q = |k: &str| {
                 r.queries.get(k).map_or("-".into(), |k| {
-                    format!("{:.1}/{:.1}", k.latency_ms.p50, k.latency_ms.p99)
+                    format!(
+                        "{:.1}/{:.1} (slowest {:?} {:.0})",
+                        k.latency_ms.p50, k.latency_ms.p99, k.slowest.0, k.slowest.1
+                    )
                 })
             };
             let line = format!(

@@ -69,6 +69,8 @@ pub struct KindReport {
     /// Queries that found nothing (a broken index shows here).
     pub empty: u64,
     pub failed: u64,
+    /// The query of this kind that took longest, and its time (ms): where a p99 comes from.
+    pub slowest: (String, f64),
 }
 
 /// Asks the queries of every kind in turn, one at a time, for `secs`; their latency by kind.
@@ -80,6 +82,7 @@ pub fn ask_for(addr: SocketAddr, secs: f64) -> io::Result<BTreeMap<&'static str,
         .collect();
     let mut empty = vec![0u64; kinds.len()];
     let mut failed = vec![0u64; kinds.len()];
+    let mut slowest = vec![(String::new(), 0.0f64); kinds.len()];
     let mut http = Http::connect(addr)?;
     let end = Instant::now() + Duration::from_secs_f64(secs);
     let mut i = 0;
@@ -88,7 +91,12 @@ pub fn ask_for(addr: SocketAddr, secs: f64) -> io::Result<BTreeMap<&'static str,
         let text = &kinds[k].texts[(i / kinds.len()) % kinds[k].texts.len()];
         let t0 = Instant::now();
         let (status, body) = http.get(&format!("/api/search?limit=20&q={}", encode(text)))?;
-        let _ = hist[k].record(t0.elapsed().as_micros() as u64);
+        let took = t0.elapsed();
+        let _ = hist[k].record(took.as_micros() as u64);
+        let ms = took.as_secs_f64() * 1000.0;
+        if ms > slowest[k].1 {
+            slowest[k] = (text.clone(), ms);
+        }
         if status != 200 {
             failed[k] += 1;
         } else if body.starts_with(br#"{"results":[]"#) {
@@ -106,6 +114,7 @@ pub fn ask_for(addr: SocketAddr, secs: f64) -> io::Result<BTreeMap<&'static str,
                     latency_ms: Latency::from_us(&hist[k]),
                     empty: empty[k],
                     failed: failed[k],
+                    slowest: slowest[k].clone(),
                 },
             )
         })

@@ -23,7 +23,7 @@ pub struct SearchConfig {
 
     /// The indexer thread's nice value (0–19; Linux): above 0 it yields the CPU to posting and
     /// fan-out when the machine is busy, and catches up when it is not.
-    #[arg(long, env = "BANTER_SEARCH_INDEXER_NICE", default_value_t = 10,
+    #[arg(long, env = "BANTER_SEARCH_INDEXER_NICE", default_value_t = 19,
           value_parser = clap::value_parser!(i32).range(0..=19))]
     pub search_indexer_nice: i32,
 
@@ -42,7 +42,7 @@ pub struct SearchConfig {
     /// Matches a search ranks at most, the newest ones (per index, after the permission
     /// filter): a query over a common word ranks its newest N by relevance and recency instead
     /// of all of them. At least a page's depth (`--search-max-offset` + a page) is always read.
-    #[arg(long, env = "BANTER_SEARCH_RANK_WINDOW", default_value_t = 2000)]
+    #[arg(long, env = "BANTER_SEARCH_RANK_WINDOW", default_value_t = 1000)]
     pub search_rank_window: usize,
 
     /// How deep pages go: results past this many are not served (a `cursor` stops there).

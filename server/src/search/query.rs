@@ -106,6 +106,14 @@ impl Query {
         (!parts.is_empty()).then(|| parts.join(" AND "))
     }
 
+    /// The `words` index's `MATCH` of one term alone, as a whole word or phrase (`None` when
+    /// it has no letter or digit).
+    pub fn term_match(term: &str) -> Option<String> {
+        term.chars()
+            .any(char::is_alphanumeric)
+            .then(|| quote(&text::spaced(term)))
+    }
+
     /// The `grams` index's `LIKE` patterns, one per term (each a substring: `%term%`), or
     /// `None` when a term is under three characters (trigrams cannot find it) or there is none.
     /// `%` and `_` in a term become `_` (any one character): FTS5 reads no `ESCAPE`, so such a

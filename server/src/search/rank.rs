@@ -46,26 +46,41 @@ impl Scorer {
 
     /// Scores of `texts` (higher is better), each with its time `ts` (ms) against `now`.
     pub fn scores<'a>(&self, texts: impl Iterator<Item = (&'a str, u64)>, now: u64) -> Vec<f64> {
-        let docs: Vec<(Vec<String>, u64)> = texts.map(|(t, ts)| (tokens(t), ts)).collect();
-        let total: usize = docs.iter().map(|(d, _)| d.len()).sum();
-        let avg = (total as f64 / docs.len().max(1) as f64).max(1.0);
-        docs.iter()
-            .map(|(doc, ts)| {
+        // One pass per text, the token buffers reused: no allocation per token once warm.
+        let mut toks = Tokens::default();
+        let found: Vec<(Vec<usize>, usize, u64)> = texts
+            .map(|(t, ts)| {
+                toks.read(t);
+                (self.counts(toks.get()), toks.get().len(), ts)
+            })
+            .collect();
+        let total: usize = found.iter().map(|(_, len, _)| len).sum();
+        let avg = (total as f64 / found.len().max(1) as f64).max(1.0);
+        found
+            .iter()
+            .map(|(tfs, len, ts)| {
                 let age = now.saturating_sub(*ts) as f64;
-                self.relevance(doc, avg) * (1.0 + 1.0 / (1.0 + age / WEEK_MS))
+                self.relevance(tfs, *len, avg) * (1.0 + 1.0 / (1.0 + age / WEEK_MS))
             })
             .collect()
     }
 
-    /// BM25 without IDF of one message's tokens.
-    fn relevance(&self, doc: &[String], avg: f64) -> f64 {
-        let norm = K1 * (1.0 - B + B * doc.len() as f64 / avg);
+    /// How many times each term is in `doc`.
+    fn counts(&self, doc: &[String]) -> Vec<usize> {
         let last = self.terms.len().saturating_sub(1);
         self.terms
             .iter()
             .enumerate()
-            .map(|(i, term)| {
-                let tf = occurrences(doc, term, self.prefix && i == last) as f64;
+            .map(|(i, term)| occurrences(doc, term, self.prefix && i == last))
+            .collect()
+    }
+
+    /// BM25 without IDF of one message of `len` tokens holding the terms `tfs` times.
+    fn relevance(&self, tfs: &[usize], len: usize, avg: f64) -> f64 {
+        let norm = K1 * (1.0 - B + B * len as f64 / avg);
+        tfs.iter()
+            .map(|&tf| {
+                let tf = tf as f64;
                 tf * (K1 + 1.0) / (tf + norm)
             })
             .sum()
@@ -96,25 +111,54 @@ fn occurrences(doc: &[String], term: &[String], prefix: bool) -> usize {
 
 /// `text`'s tokens, folded (see the module docs).
 pub fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    for c in text.chars() {
-        if is_cjk(c) {
-            flush(&mut word, &mut out);
-            out.push(c.to_string());
-        } else if c.is_alphanumeric() {
-            fold(c, &mut word);
-        } else if !is_combining_mark(c) {
-            flush(&mut word, &mut out);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
+    let mut t = Tokens::default();
+    t.read(text);
+    t.get().to_vec()
 }
 
-fn flush(word: &mut String, out: &mut Vec<String>) {
-    if !word.is_empty() {
-        out.push(std::mem::take(word));
+/// A text's tokens in buffers kept from one text to the next.
+#[derive(Default)]
+struct Tokens {
+    words: Vec<String>,
+    used: usize,
+}
+
+impl Tokens {
+    /// Reads `text`'s tokens in place of the last text's.
+    fn read(&mut self, text: &str) {
+        self.used = 0;
+        let mut open = false;
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() {
+                self.word(&mut open).push(c.to_ascii_lowercase());
+            } else if c.is_ascii() {
+                open = false;
+            } else if is_cjk(c) {
+                self.word(&mut open).push(c);
+                open = false;
+            } else if c.is_alphanumeric() {
+                fold(c, self.word(&mut open));
+            } else if !is_combining_mark(c) {
+                open = false;
+            }
+        }
+    }
+
+    /// The token being read, a new one unless `open`.
+    fn word(&mut self, open: &mut bool) -> &mut String {
+        if !*open {
+            if self.used == self.words.len() {
+                self.words.push(String::new());
+            }
+            self.words[self.used].clear();
+            self.used += 1;
+            *open = true;
+        }
+        &mut self.words[self.used - 1]
+    }
+
+    fn get(&self) -> &[String] {
+        &self.words[..self.used]
     }
 }
 

@@ -265,7 +265,7 @@ fn change_entries_map_to_index_entries() {
 }
 
 #[test]
-fn a_whole_word_ranks_before_words_it_begins_and_those_before_substrings() {
+fn a_whole_word_ranks_before_words_it_begins_and_substrings_come_only_without_either() {
     let dir = tempfile::tempdir().unwrap();
     let conn = index::open_writer(&dir.path().join("search.db")).unwrap();
     // The newest first: "deployment" (the word begins with the query), then "redeploy" (only a
@@ -281,12 +281,15 @@ fn a_whole_word_ranks_before_words_it_begins_and_those_before_substrings() {
         ],
     )
     .unwrap();
-    assert_eq!(find(&conn, "deploy"), [1, 3, 2]);
+    // A query that finds words does not look inside words: no "redeploy".
+    assert_eq!(find(&conn, "deploy"), [1, 3]);
     // Typed halfway: no whole word "deplo", so the words it begins (ranked together: the
-    // shorter message first), then the substring.
-    assert_eq!(find(&conn, "deplo"), [1, 3, 2]);
-    // Quoted: the word alone (and as a substring, which "redeploy" and "deployment" hold).
-    assert_eq!(find(&conn, "\"deploy\""), [1, 3, 2]);
+    // shorter message first).
+    assert_eq!(find(&conn, "deplo"), [1, 3]);
+    // Quoted: the word alone.
+    assert_eq!(find(&conn, "\"deploy\""), [1]);
+    // No word holds it: substrings, newest first.
+    assert_eq!(find(&conn, "eploy"), [3, 2, 1]);
     // Pages follow that one order: the second result alone is the second.
     let second = Page {
         offset: 1,
@@ -295,10 +298,7 @@ fn a_whole_word_ranks_before_words_it_begins_and_those_before_substrings() {
         upto: i64::MAX,
         window: 100,
     };
-    assert_eq!(
-        hits(&conn, "deploy", &second),
-        [("r".to_owned(), 3), ("r".to_owned(), 2)]
-    );
+    assert_eq!(hits(&conn, "deploy", &second), [("r".to_owned(), 3)]);
 }
 
 #[test]
@@ -317,4 +317,27 @@ fn a_substring_is_answered_from_the_trigram_index_not_by_reading_every_message()
     assert!(plan.contains("L0"), "{plan}");
     apply(&conn, "r", 1, [doc(1, "we redeploy today")]).unwrap();
     assert_eq!(find(&conn, "eploy"), [1]);
+}
+
+#[test]
+fn words_that_are_never_together_do_not_look_inside_words_unless_one_is_no_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = index::open_writer(&dir.path().join("search.db")).unwrap();
+    apply(
+        &conn,
+        "r",
+        1,
+        [
+            at("r", 1, 1, "budget approved"),
+            at("r", 2, 2, "we redeploy today"),
+            at("r", 3, 3, "deploy it"),
+            at("r", 4, 4, "redeploy the budget"),
+        ],
+    )
+    .unwrap();
+    // "deploy" and "budget" are words, never in one message: nothing (not "redeploy the
+    // budget", where "deploy" is only inside a word).
+    assert_eq!(find(&conn, "deploy budget"), Vec::<u64>::new());
+    // "eploy" is no word: substrings.
+    assert_eq!(find(&conn, "eploy budget"), [4]);
 }
