@@ -60,12 +60,16 @@ impl RedisProc {
 pub struct RedisSample {
     at: Instant,
     cpu_secs: f64,
+    sys_secs: f64,
     calls: BTreeMap<String, u64>,
+    /// Microseconds Redis spent in each command (a script's includes the commands it calls).
+    usec: BTreeMap<String, u64>,
 }
 
 impl RedisSample {
     fn parse(commandstats: &str, cpu: &str, at: Instant) -> Self {
         let mut calls = BTreeMap::new();
+        let mut usec = BTreeMap::new();
         for line in commandstats.lines() {
             let Some((name, stats)) = line
                 .trim()
@@ -74,12 +78,15 @@ impl RedisSample {
             else {
                 continue;
             };
-            let n = stats
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("calls="))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            calls.insert(name.to_owned(), n);
+            let stat = |key: &str| -> u64 {
+                stats
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix(key))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            calls.insert(name.to_owned(), stat("calls="));
+            usec.insert(name.to_owned(), stat("usec="));
         }
         let field = |key: &str| {
             cpu.lines()
@@ -90,7 +97,9 @@ impl RedisSample {
         RedisSample {
             at,
             cpu_secs: field("used_cpu_user:") + field("used_cpu_sys:"),
+            sys_secs: field("used_cpu_sys:"),
             calls,
+            usec,
         }
     }
 
@@ -106,6 +115,18 @@ impl RedisSample {
             .map(|(name, n)| (name.clone(), n - self.calls.get(name).copied().unwrap_or(0)))
             .filter(|(_, n)| *n > 0)
             .collect();
+        let usec: BTreeMap<String, f64> = later
+            .usec
+            .iter()
+            .filter(|(name, _)| name.as_str() != "info")
+            .map(|(name, n)| {
+                let before = self.usec.get(name).copied().unwrap_or(0);
+                (name.clone(), n.saturating_sub(before) as f64)
+            })
+            .filter(|(_, n)| *n > 0.0)
+            .map(|(name, n)| (name, n / messages.max(1) as f64))
+            .collect();
+        let sys = (later.sys_secs - self.sys_secs).max(0.0);
         let per = |x: f64| {
             if messages == 0 {
                 None
@@ -119,6 +140,8 @@ impl RedisSample {
             cpu_us_per_msg: per(cpu * 1e6),
             commands_per_msg: per(calls.values().sum::<u64>() as f64),
             scripts_per_msg: per(calls.get("evalsha").copied().unwrap_or(0) as f64),
+            sys_us_per_msg: per(sys * 1e6),
+            usec_per_msg: usec,
             calls,
         }
     }
@@ -138,6 +161,11 @@ pub struct RedisCost {
     pub scripts_per_msg: Option<f64>,
     /// Calls per command over the interval.
     pub calls: BTreeMap<String, u64>,
+    /// The system part of `cpu_us_per_msg` (sockets, the AOF's writes and fsyncs).
+    pub sys_us_per_msg: Option<f64>,
+    /// Microseconds per message Redis spent in each command, by its own count (`INFO
+    /// commandstats`; an `evalsha` includes the commands its script called).
+    pub usec_per_msg: BTreeMap<String, f64>,
 }
 
 impl RedisCost {
@@ -145,9 +173,13 @@ impl RedisCost {
     pub fn total(shards: &[RedisCost]) -> Option<RedisCost> {
         let first = shards.first()?;
         let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+        let mut usec: BTreeMap<String, f64> = BTreeMap::new();
         for c in shards {
             for (name, n) in &c.calls {
                 *calls.entry(name.clone()).or_default() += n;
+            }
+            for (name, us) in &c.usec_per_msg {
+                *usec.entry(name.clone()).or_default() += us;
             }
         }
         let sum = |f: fn(&RedisCost) -> Option<f64>| -> Option<f64> {
@@ -159,6 +191,8 @@ impl RedisCost {
             cpu_us_per_msg: sum(|c| c.cpu_us_per_msg),
             commands_per_msg: sum(|c| c.commands_per_msg),
             scripts_per_msg: sum(|c| c.scripts_per_msg),
+            sys_us_per_msg: sum(|c| c.sys_us_per_msg),
+            usec_per_msg: usec,
             calls,
         })
     }

@@ -460,3 +460,35 @@ async fn redis_conversations_kept_by_an_older_version_are_listed_after_the_upgra
     let again = store.conversations("ada", 10).await.expect("conversations");
     assert_eq!(again.len(), 1, "and read from the index from then on");
 }
+
+/// Redis only: a dedupe key an older version kept (one string key with PX, before the keys of a
+/// window were kept in one hash) still makes a re-send a duplicate after the upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_dedupe_keys_kept_by_an_older_version_still_dedupe() {
+    let b = Backend::redis();
+    let redis = b._redis.as_ref().expect("redis");
+    let store = b.open();
+    let first = append(&store, message("r", "ada", "hi", Some("c1")))
+        .await
+        .expect("stored");
+    // What an older version left: the string key, and no bucket.
+    let buckets: Vec<String> = redis
+        .cmd(redis::cmd("KEYS").arg("banter:r:{r}:ddb:*"))
+        .expect("KEYS");
+    assert_eq!(
+        buckets.len(),
+        1,
+        "the key is in its window's hash: {buckets:?}"
+    );
+    let _: () = redis.cmd(redis::cmd("DEL").arg(&buckets[0])).expect("DEL");
+    let legacy = format!("banter:r:{{r}}:dd:{}", store::dedupe_key("ada", "c1"));
+    let _: () = redis
+        .cmd(redis::cmd("SET").arg(&legacy).arg(1).arg("PX").arg(60_000))
+        .expect("SET");
+    let again = append(&store, message("r", "ada", "hi again", Some("c1")))
+        .await
+        .expect("answered");
+    assert!(again.duplicate, "found by the old key");
+    assert_eq!(again.stored.entry, first.stored.entry);
+    assert_eq!(seqs(&store, "r", Range::After(0), 10).await, [1]);
+}

@@ -16,6 +16,11 @@ if not nonce then return redis.error_reply('banter: no life recorded: refresh fi
 local rec = redis.call('GET', KEYS[2])
 -- The room's epoch; `renewed` until a post stored it (post.lua writes it with its post).
 local epoch, renewed = epoch_of(rec, ARGV[5], nonce)
+B.load(n, function(i)
+  if i == 1 then return tonumber(ARGV[4]) end
+  return tonumber(ARGV[20 + (i - 2) * #PER_POST + 3])
+end)
+local seq_before = B.seq
 local replies, lines, pub_epoch = {}, {}, nil
 local function publish()
   if #lines > 0 then
@@ -41,6 +46,7 @@ for i = 1, n do
   end
   replies[i] = {r[1], r[2], r[3]}
 end
+B.flush(seq_before)
 if pub_epoch then
   publish()
   redis.call('XADD', 'banter:commits', 'MAXLEN', '~', 100000, '*', 'r', ARGV[5])

@@ -1,13 +1,18 @@
 -- The post script's body for one post (after life.lua and lifecycle.lua, wrapped in
 -- post_one(epoch, renewed, nonce, rec) and run once per post by batch.lua, which reads the
 -- life and the room's epoch once per call): see script.rs for its KEYS, ARGV and reply. A
--- stored post's reply also carries its seq, for batch.lua's PUBLISH.
+-- stored post's reply also carries its seq, for batch.lua's PUBLISH. What one post would do
+-- with a command of its own is done once per call by batch.lua, through `B` (see there): the
+-- dedupe keys are read before the first post and remembered after the last, the counter is
+-- read once and written once, the stream is trimmed once.
 local window = tonumber(ARGV[4])
+local field
 if window > 0 then
   -- The dedupe key holds the entry's seq (not its bytes, so that a deletion erases nothing
   -- there): a re-send gets the entry as it is now (a tombstone once deleted). One trimmed away
   -- is stored anew, as with SQLite. A key of an older version holds the JSON itself.
-  local seen = redis.call('GET', KEYS[4])
+  field = B.field(KEYS[4])
+  local seen = B.seen[field]
   if seen and string.sub(seen, 1, 1) == '{' then return {epoch, '1', seen} end
   local now = seen and current_of(seen)
   if now then return {epoch, '1', now} end
@@ -27,7 +32,8 @@ elseif mode == 'reply' then
   if parent.kind ~= nil then return {epoch, 'e', 'not_found'} end
   root = parent.reply_to or parent.seq
 end
-local seq = redis.call('INCR', KEYS[1])
+B.seq = B.seq + 1
+local seq = B.seq
 if seq == 1 and rec then
   -- The counter is gone but the epoch is not: a new epoch, or seq 1 would be reused.
   epoch = renew(epoch, 'counter ' .. nonce)
@@ -37,18 +43,14 @@ if renewed then redis.call('SET', KEYS[2], epoch .. ' ' .. nonce) end
 local msg = ARGV[1] .. seq .. ARGV[2]
 if root then msg = string.sub(msg, 1, -2) .. ',"reply_to":' .. root .. '}' end
 local retain = tonumber(ARGV[3])
+redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
 if retain > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', retain, seq .. '-0', 'm', msg)
-  -- v1.2: the entry this trimmed leaves the fold and edits hashes too.
-  if seq > retain then
-    local gone = seq - retain
-    redis.call('HDEL', KEYS[10], gone)
-    redis.call('HDEL', KEYS[11], gone, gone .. ':s')
-  end
-else
-  redis.call('XADD', KEYS[3], seq .. '-0', 'm', msg)
+  -- Trimmed to `retain` after the last post (batch.lua); v1.2: the entry that trims leaves
+  -- the fold and edits hashes too.
+  B.retain = retain
+  if seq > retain then B.gone[#B.gone + 1] = seq - retain end
 end
-if window > 0 then redis.call('SET', KEYS[4], seq, 'PX', window) end
+if window > 0 then B.remember(field, seq, window) end
 if folded then apply_change(folded, target, seq, tonumber(ARGV[9])) end
 if root then fold_reply(root, tonumber(ARGV[9])) end
 if seq == 1 and ARGV[7] == '' then redis.call('ZADD', KEYS[5], 0, ARGV[5]) end

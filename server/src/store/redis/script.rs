@@ -40,6 +40,7 @@ use crate::store::{Entry, NewMessage, StoreError};
 const POST: &str = concat!(
     life_lua!(),
     include_str!("lifecycle.lua"),
+    include_str!("batch_state.lua"),
     "local function post_one(epoch, renewed, nonce, rec)\n",
     include_str!("post.lua"),
     "\nend\n",
