@@ -68,13 +68,17 @@ pub fn run(common: &Common, mut a: BenchArgs) -> Result<bool> {
             sweep(common, &a, round, &mut port, &mut runs, &mut failures)?;
         }
         if store {
-            for sys in SYSTEMS {
-                let run = store_run(common, &a, sys, round, &mut port)?;
-                print_store(&run);
-                if run.f("/acked").unwrap_or(0.0) == 0.0 {
-                    failures.push(format!("store {}: nothing acked", sys.name()));
+            // The closed loop (what the system can store), then the open loop at
+            // `--store-rate` (its ack latency under a steady load below that).
+            for (scenario, rate) in [("store", 0.0), ("store-latency", a.store_rate)] {
+                for sys in SYSTEMS {
+                    let run = store_run(common, &a, sys, round, &mut port, scenario, rate)?;
+                    print_store(&run);
+                    if run.f("/acked").unwrap_or(0.0) == 0.0 {
+                        failures.push(format!("{scenario} {}: nothing acked", sys.name()));
+                    }
+                    runs.push(run);
                 }
-                runs.push(run);
             }
         }
     }
@@ -185,6 +189,8 @@ fn store_run(
     sys: System,
     round: usize,
     port: &mut u16,
+    scenario: &'static str,
+    rate: f64,
 ) -> Result<Run> {
     let measured = measure_on(
         a,
@@ -195,7 +201,7 @@ fn store_run(
             let spec = sut.spec(common, 64 * 1024);
             let cfg = StoreCfg {
                 senders: STORE_SENDERS,
-                rate: 0.0,
+                rate,
                 inflight: STORE_INFLIGHT,
                 duration: Duration::from_secs_f64(a.secs),
                 payload: a.payload,
@@ -215,7 +221,7 @@ fn store_run(
         },
         |_| None,
     )?;
-    record(round, sys, "store", None, measured)
+    record(round, sys, scenario, None, measured)
 }
 
 /// What one run measured: its report, each process's CPU, each Redis shard's cost.

@@ -100,8 +100,9 @@ pub(crate) fn print_fanout(r: &Run, ok: bool, disturbed: bool) {
 
 pub(crate) fn print_store(r: &Run) {
     eprintln!(
-        "[round {}] store  {:<8} {:>8} acked/s  ack p50 {:.2} p99 {:.2} ms  nodes cpu {}%  {}",
+        "[round {}] {}  {:<8} {:>8} acked/s  ack p50 {:.2} p99 {:.2} ms  nodes cpu {}%  {}",
         r.round,
+        r.scenario,
         r.system.name(),
         thousands(r.f("/acked_per_sec").unwrap_or(0.0)),
         r.f("/ack_latency_ms/p50").unwrap_or(0.0),
@@ -217,6 +218,25 @@ pub(crate) fn summarize(a: &BenchArgs, runs: &[Run], ok: impl Fn(&Run) -> bool) 
             let vals: Vec<Option<f64>> = systems
                 .iter()
                 .map(|&s| median(of(s, "store", None).filter_map(m).collect()))
+                .collect();
+            rows.push((label.clone(), vals));
+        }
+    }
+    if runs.iter().any(|r| r.scenario == "store-latency") {
+        let latency: [(String, Metric); 2] = [
+            (
+                format!("store at {}/s: acked/s", thousands(a.store_rate)),
+                Box::new(|r: &Run| r.f("/acked_per_sec")),
+            ),
+            (
+                format!("store at {}/s: ack p99 ms", thousands(a.store_rate)),
+                Box::new(|r: &Run| r.f("/ack_latency_ms/p99")),
+            ),
+        ];
+        for (label, m) in &latency {
+            let vals: Vec<Option<f64>> = systems
+                .iter()
+                .map(|&s| median(of(s, "store-latency", None).filter_map(m).collect()))
                 .collect();
             rows.push((label.clone(), vals));
         }
