@@ -187,18 +187,14 @@ fn all_words(
         let Some(m) = Query::term_match(term) else {
             return Ok(false);
         };
-        let mut args: Vec<Value> = Vec::new();
-        let filter = filter(query, reader, &mut args);
-        args.push(Value::Integer(page.upto));
-        let upto = args.len();
-        args.push(Value::Text(m));
+        let (mut p, filter) = Params::searching(query, reader, page, "f.rowid");
+        let m = p.add(Value::Text(m));
         let sql = format!(
             "SELECT 1 FROM words f CROSS JOIN docs d ON d.id = f.rowid
-             WHERE words MATCH ?{} AND f.rowid <= ?{upto} AND {filter} LIMIT 1",
-            args.len()
+             WHERE words MATCH ?{m} AND {filter} LIMIT 1"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        if !stmt.exists(params_from_iter(args))? {
+        if !stmt.exists(params_from_iter(p.0))? {
             return Ok(false);
         }
     }
@@ -225,23 +221,17 @@ fn leg_rows(
     leg: &Leg,
     window: usize,
 ) -> rusqlite::Result<Vec<(i64, SearchHit)>> {
-    let mut args: Vec<Value> = Vec::new();
-    let filter = filter(query, reader, &mut args);
-    let mut arg = |v: Value| {
-        args.push(v);
-        args.len()
-    };
-    let upto = arg(Value::Integer(page.upto));
-    let window = arg(Value::Integer(window as i64));
+    let (mut p, filter) = Params::searching(query, reader, page, "f.rowid");
+    let window = p.add(Value::Integer(window as i64));
     let (from, matches) = match leg {
         Leg::Words { m, .. } => (
             "words",
-            format!("words MATCH ?{}", arg(Value::Text(m.clone()))),
+            format!("words MATCH ?{}", p.add(Value::Text(m.clone()))),
         ),
         Leg::Grams(likes) => {
             let likes: Vec<String> = likes
                 .iter()
-                .map(|l| format!("f.text LIKE ?{}", arg(Value::Text(l.clone()))))
+                .map(|l| format!("f.text LIKE ?{}", p.add(Value::Text(l.clone()))))
                 .collect();
             ("grams", likes.join(" AND "))
         }
@@ -249,11 +239,11 @@ fn leg_rows(
     let sql = format!(
         "SELECT d.id, d.room, d.seq, d.user, d.text, d.ts
          FROM {from} f CROSS JOIN docs d ON d.id = f.rowid
-         WHERE {matches} AND f.rowid <= ?{upto} AND {filter}
+         WHERE {matches} AND {filter}
          ORDER BY f.rowid DESC LIMIT ?{window}"
     );
     conn.prepare_cached(&sql)?
-        .query_map(params_from_iter(args), hit)?
+        .query_map(params_from_iter(p.0), hit)?
         .collect()
 }
 
@@ -265,23 +255,17 @@ fn newest(
     reader: &Reader,
     page: &Page,
 ) -> rusqlite::Result<Vec<SearchHit>> {
-    let mut args: Vec<Value> = Vec::new();
-    let filter = filter(query, reader, &mut args);
-    let mut arg = |v: Value| {
-        args.push(v);
-        args.len()
-    };
-    let upto = arg(Value::Integer(page.upto));
-    let limit = arg(Value::Integer((page.limit + 1) as i64));
-    let offset = arg(Value::Integer(page.offset as i64));
+    let (mut p, filter) = Params::searching(query, reader, page, "d.id");
+    let limit = p.add(Value::Integer((page.limit + 1) as i64));
+    let offset = p.add(Value::Integer(page.offset as i64));
     let sql = format!(
         "SELECT d.id, d.room, d.seq, d.user, d.text, d.ts FROM docs d
-         WHERE d.id <= ?{upto} AND {filter}
+         WHERE {filter}
          ORDER BY d.id DESC LIMIT ?{limit} OFFSET ?{offset}"
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(params_from_iter(args), hit)?
+        .query_map(params_from_iter(p.0), hit)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows
         .into_iter()
@@ -290,6 +274,26 @@ fn newest(
             h
         })
         .collect())
+}
+
+/// A statement's parameters, each numbered (`?N`) as it is added.
+struct Params(Vec<Value>);
+
+impl Params {
+    /// The parameters of a search's `WHERE` and its SQL: [`filter`], and ids up to the page's
+    /// newest (`id` the column to bound: the index's rowid where FTS5 drives, so it stops
+    /// there).
+    fn searching(query: &Query, reader: &Reader, page: &Page, id: &str) -> (Params, String) {
+        let mut p = Params(Vec::new());
+        let filter = filter(query, reader, &mut p.0);
+        let upto = p.add(Value::Integer(page.upto));
+        (p, format!("{id} <= ?{upto} AND {filter}"))
+    }
+
+    fn add(&mut self, v: Value) -> usize {
+        self.0.push(v);
+        self.0.len()
+    }
 }
 
 /// The `WHERE` of a search over `d`: [`readable`], then `from:` and `in:` when given (only
