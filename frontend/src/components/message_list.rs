@@ -328,6 +328,10 @@ pub fn MessageList() -> impl IntoView {
             let Some(el) = scroller.get_untracked() else {
                 return;
             };
+            // Not while a search result is being scrolled to: the place is the old one.
+            if to_target.get_untracked() {
+                return;
+            }
             let gap = el.scroll_height() - el.scroll_top() - el.client_height();
             let live_end = shown.with_untracked(|w| w.at_live_end());
             if !live_end && !stick.get_untracked() && gap <= BOTTOM_SLACK {
