@@ -1,12 +1,13 @@
 //! The Lua scripts that run inside Redis (`post.lua`, `read.lua`, beside this file, each after
 //! `life.lua`), and the message template they fill in.
 //!
-//! One script per post ([`POST`]) makes a post atomic: it finds a duplicate by the dedupe key,
-//! takes the room's next `seq` (INCR), appends the message to the room's stream under the entry
-//! id `<seq>-0`, trims the stream to `--retain-messages`, remembers the dedupe key (holding the
-//! entry's `seq`, never its bytes, so a deletion leaves nothing there) for `--dedupe-window`,
-//! and PUBLISHes the message on the room's channel, all in one step that no
-//! other node's post can interleave with. The entry id is the `seq` itself (not a field) so that
+//! One script run ([`POST`]) stores one room's queued posts atomically: for each it finds a
+//! duplicate by the dedupe key, takes the room's next `seq`, appends the message to the room's
+//! stream under the entry id `<seq>-0`, remembers the dedupe key (holding the entry's `seq`,
+//! never its bytes, so a deletion leaves nothing there) for `--dedupe-window`; then it trims
+//! the stream to `--retain-messages` and PUBLISHes the messages on the room's channel, all in
+//! one step that no other node's post can interleave with (what the posts share is read and
+//! written once per run: `batch_state.lua`). The entry id is the `seq` itself (not a field) so that
 //! a range of `seq`s is one XRANGE with no index to keep, and Redis refuses an id that does not
 //! grow: a `seq` can never be appended twice.
 //!
