@@ -492,3 +492,56 @@ async fn redis_dedupe_keys_kept_by_an_older_version_still_dedupe() {
     assert_eq!(again.stored.entry, first.stored.entry);
     assert_eq!(seqs(&store, "r", Range::After(0), 10).await, [1]);
 }
+
+/// Redis only: a post that fails inside a script run (here an edit whose target's state cannot
+/// be read) leaves the posts stored before it counted: the room's next post takes the next
+/// `seq`, none is taken twice, and a re-send of one stored before the failure is a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_post_failing_inside_a_run_leaves_the_room_consistent() {
+    let b = Backend::redis();
+    let redis = b._redis.as_ref().expect("redis");
+    let store = b.open();
+    append(&store, message("r", "ada", "one", None))
+        .await
+        .expect("stored");
+    let _: () = redis
+        .cmd(
+            redis::cmd("HSET")
+                .arg("banter:r:{r}:fold")
+                .arg(1)
+                .arg("not json"),
+        )
+        .expect("HSET");
+    // Queued together, so that they are likely one run: a post, then the failing edit.
+    let (tx_a, rx_a) = tokio::sync::oneshot::channel();
+    let (tx_b, rx_b) = tokio::sync::oneshot::channel();
+    store.append(
+        message("r", "ada", "two", Some("c2")),
+        Box::new(move |r| {
+            let _ = tx_a.send(r);
+        }),
+    );
+    store.append(
+        lifecycle::change_of("ada", 1, ChangeKind::Edit, "edited", ""),
+        Box::new(move |r| {
+            let _ = tx_b.send(r);
+        }),
+    );
+    let _two = rx_a.await.expect("answered");
+    let edit = rx_b.await.expect("answered");
+    assert!(edit.is_err(), "the edit fails: {edit:?}");
+    let _: () = redis
+        .cmd(redis::cmd("HDEL").arg("banter:r:{r}:fold").arg(1))
+        .expect("HDEL");
+    // "two" was stored, in the failed run before the edit or in its own: a re-send is a
+    // duplicate either way.
+    let again = append(&store, message("r", "ada", "two", Some("c2")))
+        .await
+        .expect("answered");
+    let three = append(&store, message("r", "ada", "three", None))
+        .await
+        .expect("the room takes posts");
+    assert!(again.duplicate, "stored before the failure, and remembered");
+    assert!(!three.duplicate);
+    assert_eq!(seqs(&store, "r", Range::After(0), 10).await, [1, 2, 3]);
+}

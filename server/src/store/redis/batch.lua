@@ -28,25 +28,30 @@ local function publish()
     lines = {}
   end
 end
-for i = 1, n do
-  if i > 1 then
-    KEYS[4] = KEYS[10 + i]
-    local base = 20 + (i - 2) * #PER_POST
-    for j, slot in ipairs(PER_POST) do ARGV[slot] = ARGV[base + j] end
-  end
-  local r = post_one(epoch, renewed, nonce, rec)
-  epoch = r[1]
-  if r[4] then
-    renewed = false
-    if r[1] ~= pub_epoch then
-      publish()
-      pub_epoch = r[1]
+-- A script's writes are not undone when it fails: what the posts before a failure stored
+-- is kept, so the counter, the trim and the dedupe keys are written whatever happened.
+local ok, err = pcall(function()
+  for i = 1, n do
+    if i > 1 then
+      KEYS[4] = KEYS[10 + i]
+      local base = 20 + (i - 2) * #PER_POST
+      for j, slot in ipairs(PER_POST) do ARGV[slot] = ARGV[base + j] end
     end
-    lines[#lines + 1] = r[4] .. '\n' .. r[3]
+    local r = post_one(epoch, renewed, nonce, rec)
+    epoch = r[1]
+    if r[4] then
+      renewed = false
+      if r[1] ~= pub_epoch then
+        publish()
+        pub_epoch = r[1]
+      end
+      lines[#lines + 1] = r[4] .. '\n' .. r[3]
+    end
+    replies[i] = {r[1], r[2], r[3]}
   end
-  replies[i] = {r[1], r[2], r[3]}
-end
+end)
 B.flush(seq_before)
+if not ok then error(err) end
 if pub_epoch then
   publish()
   redis.call('XADD', 'banter:commits', 'MAXLEN', '~', 100000, '*', 'r', ARGV[5])
