@@ -37,6 +37,8 @@ pub enum ChangeKind {
     Unmute,
     /// Moderation: the room was made private (only members join it); `text` is empty.
     Private,
+    /// Moderation: the room was made public again (anyone may join it); `text` is empty.
+    Public,
 }
 
 impl ChangeKind {
@@ -56,6 +58,7 @@ impl ChangeKind {
             ChangeKind::Mute => "mute",
             ChangeKind::Unmute => "unmute",
             ChangeKind::Private => "private",
+            ChangeKind::Public => "public",
         }
     }
 

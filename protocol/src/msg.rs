@@ -226,6 +226,10 @@ pub enum ServerMsg {
     Read { room: String, seq: u64 },
     /// v1.2: the user was removed or banned from `room`: nothing more comes from it.
     Removed { room: String },
+    /// v1.2: the user was given a place in private room `room` (added as a member, or made one
+    /// of a new group conversation) by `by`, on any node: join it to read it. Sent to every
+    /// connection of the user, so a page learns of a new group or room without reconnecting.
+    Added { room: String, by: String },
     /// Brackets a replay: messages `from..=to` follow. `complete: false` means history no longer
     /// holds everything after the client's `since`.
     Replay {

@@ -74,6 +74,7 @@ impl Membership {
             ChangeKind::Mute => add_name(&mut self.muted, who),
             ChangeKind::Unmute => drop_name(&mut self.muted, who),
             ChangeKind::Private => self.private = true,
+            ChangeKind::Public => self.private = false,
             _ => {}
         }
         true

@@ -75,6 +75,7 @@ impl Session {
                 Vec::new()
             }
             ServerMsg::Removed { room } => self.on_removed(&room),
+            ServerMsg::Added { .. } => Vec::new(),
             ServerMsg::Replay {
                 room,
                 from,

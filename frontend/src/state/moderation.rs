@@ -34,6 +34,7 @@ pub fn moderation_text(c: &Change, me: &str) -> String {
         ChangeKind::Mute => format!("{by} muted {who}"),
         ChangeKind::Unmute => format!("{by} unmuted {who}"),
         ChangeKind::Private => format!("{by} made this room private"),
+        ChangeKind::Public => format!("{by} made this room public"),
         other => format!("{by}: {}", other.as_str()),
     }
 }

@@ -12,6 +12,13 @@ pub struct CreateRoom {
     pub private: bool,
 }
 
+/// Body of `PATCH /api/rooms/{room}` (owners and server admins): make the room private or
+/// public. Going private, everyone present in the room at that moment is made a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPrivacy {
+    pub private: bool,
+}
+
 /// One member in `GET /api/rooms/{room}/members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {

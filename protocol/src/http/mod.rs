@@ -13,7 +13,7 @@ mod search;
 
 pub use accounts::{Login, LoginOk, PasswordChange, Signup};
 pub use admin::{Account, InviteInfo, NewInvite, NewUser, UserInfo, UserPatch};
-pub use members::{CreateRoom, Member, MemberList, NewConversation, SetRole};
+pub use members::{CreateRoom, Member, MemberList, NewConversation, SetPrivacy, SetRole};
 pub use push::{PushKey, PushKeys, PushNotice, PushSettings, PushSubscription};
 pub use room_lists::MyRooms;
 pub use search::{SearchHit, SearchResults};

@@ -36,6 +36,7 @@ fn kind_code(k: Option<ChangeKind>) -> i64 {
         Some(ChangeKind::Mute) => 11,
         Some(ChangeKind::Unmute) => 12,
         Some(ChangeKind::Private) => 13,
+        Some(ChangeKind::Public) => 14,
     }
 }
 
@@ -54,6 +55,7 @@ fn kind_of(code: i64) -> Option<ChangeKind> {
         11 => Some(ChangeKind::Mute),
         12 => Some(ChangeKind::Unmute),
         13 => Some(ChangeKind::Private),
+        14 => Some(ChangeKind::Public),
         _ => None,
     }
 }
