@@ -90,6 +90,7 @@ fn every_docs_example_round_trips_exactly() {
         server_types,
         want(&[
             "ack",
+            "added",
             "authenticated",
             "change",
             "direct",

@@ -434,6 +434,8 @@ async fn moderation_entries_are_replayed_in_order_on_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_conversation_of_four() {
     let server = token_server(SECRET).await;
+    // bob's page is open before the group is made: it hears of it at once.
+    let mut bob = client(&server, "bob").await;
     let (status, made) = call(
         &server,
         "ada",
@@ -446,6 +448,14 @@ async fn a_group_conversation_of_four() {
     assert_eq!(made["members"], json!(["ada", "bob", "cy", "dee"]));
     let room = made["room"].as_str().expect("an id").to_owned();
     assert!(room.starts_with("grp-"), "{room}");
+    match bob
+        .recv_until(|m| matches!(m, ServerMsg::Added { .. }))
+        .await
+    {
+        ServerMsg::Added { room: r, by } => assert_eq!((r.as_str(), by.as_str()), (&*room, "ada")),
+        _ => unreachable!(),
+    }
+    drop(bob);
     let (status, again) = call(
         &server,
         "dee",
@@ -509,6 +519,89 @@ async fn a_group_conversation_of_four() {
         join_refused(&mut eve, &planted, None).await,
         ErrorCode::Forbidden
     );
+}
+
+/// An owner makes a public room private, then public again: whoever is in it at that moment
+/// stays (made a member, each with an entry) and an outsider is refused until it is public
+/// again; a moderator may not switch it, nor anyone a group; someone added to the private room
+/// hears of it at once (`added`), before joining.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_made_private_keeps_who_is_in_it_and_public_again_lets_anyone_in() {
+    let server = token_server(SECRET).await;
+    create(&server, "ada", "town", false).await;
+    let mut bob = client(&server, "bob").await;
+    assert_eq!(joined(&mut bob, "town").await, (None, false));
+    let moderator = Some(json!({"role": "moderator"}));
+    let (status, _) = call(
+        &server,
+        "ada",
+        "PUT",
+        "/api/rooms/town/members/mo",
+        moderator,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let privacy = |private: bool| Some(json!({ "private": private }));
+    let (status, _) = call(&server, "mo", "PATCH", "/api/rooms/town", privacy(true)).await;
+    assert_eq!(status, 403, "only owners and admins switch a room");
+
+    let (status, body) = call(&server, "ada", "PATCH", "/api/rooms/town", privacy(true)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(next_moderation(&mut bob).await.0, ChangeKind::Moderator);
+    assert_eq!(
+        next_moderation(&mut bob).await,
+        (ChangeKind::Member, "bob".to_owned())
+    );
+    assert_eq!(next_moderation(&mut bob).await.0, ChangeKind::Private);
+    bob.ask(send("town", "still here", "b1"))
+        .await
+        .expect("bob, in the room when it went private, is a member and posts");
+    let mut eve = client(&server, "eve").await;
+    assert_eq!(
+        join_refused(&mut eve, "town", None).await,
+        ErrorCode::Forbidden
+    );
+    let (_, rooms) = call(&server, "eve", "GET", "/api/rooms", None).await;
+    assert!(!rooms.to_string().contains("town"), "{rooms}");
+    let (status, _) = call(&server, "ada", "PATCH", "/api/rooms/town", privacy(true)).await;
+    assert_eq!(status, 200, "already private: nothing recorded");
+
+    let mut cy = client(&server, "cy").await;
+    assert_eq!(
+        moderate(&server, "ada", "PUT", "/api/rooms/town/members/cy").await,
+        201
+    );
+    match cy
+        .recv_until(|m| matches!(m, ServerMsg::Added { .. }))
+        .await
+    {
+        ServerMsg::Added { room, by } => assert_eq!((room.as_str(), by.as_str()), ("town", "ada")),
+        _ => unreachable!(),
+    }
+    assert_eq!(
+        joined(&mut cy, "town").await,
+        (Some(RoomRole::Member), true)
+    );
+
+    let (status, _) = call(&server, "ada", "PATCH", "/api/rooms/town", privacy(false)).await;
+    assert_eq!(status, 201);
+    assert_eq!(next_moderation(&mut bob).await.0, ChangeKind::Member);
+    assert_eq!(next_moderation(&mut bob).await.0, ChangeKind::Public);
+    assert_eq!(joined(&mut eve, "town").await, (None, false));
+    let (_, rooms) = call(&server, "eve", "GET", "/api/rooms", None).await;
+    assert!(rooms.to_string().contains("town"), "{rooms}");
+
+    let (_, group) = call(
+        &server,
+        "ada",
+        "POST",
+        "/api/conversations",
+        Some(json!({"members": ["bob", "cy"]})),
+    )
+    .await;
+    let path = format!("/api/rooms/{}", group["room"].as_str().expect("a group"));
+    let (status, _) = call(&server, "ada", "PATCH", &path, privacy(false)).await;
+    assert_eq!(status, 400, "a group conversation stays private");
 }
 
 /// `--auth accounts`: a server admin (made with `banter user add --role admin` beside the

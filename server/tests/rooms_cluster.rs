@@ -75,6 +75,24 @@ async fn a_removal_on_one_node_puts_the_member_out_on_another() {
         201
     );
 
+    // Someone added on node A hears of it on node B at once, before joining.
+    let mut dan = Client::connect(b).await;
+    dan.send(&join("lobby", "dan", None)).await;
+    dan.recv_until(|m| matches!(m, ServerMsg::Joined { .. }))
+        .await;
+    let role = Some(json!({"role": "member"}));
+    assert_eq!(
+        call(a, "PUT", "/api/rooms/ops/members/dan?user=ada", role).await,
+        201
+    );
+    match dan
+        .recv_until(|m| matches!(m, ServerMsg::Added { .. }))
+        .await
+    {
+        ServerMsg::Added { room, by } => assert_eq!((room.as_str(), by.as_str()), ("ops", "ada")),
+        _ => unreachable!(),
+    }
+
     let mut eve = Client::connect(b).await;
     assert_eq!(
         try_join(&mut eve, "ops", "eve", Some(0)).await,
@@ -141,7 +159,7 @@ async fn a_removal_on_one_node_puts_the_member_out_on_another() {
     let mut cy = Client::connect(b).await;
     cy.send(&join("ops", "cy", Some(0))).await;
     let mut kinds = Vec::new();
-    while kinds.len() < 5 {
+    while kinds.len() < 6 {
         if let ServerMsg::Change(c) = cy.recv().await {
             kinds.push((c.kind, c.text.unwrap_or_default()));
         }
@@ -150,6 +168,7 @@ async fn a_removal_on_one_node_puts_the_member_out_on_another() {
         (ChangeKind::Private, ""),
         (ChangeKind::Owner, "ada"),
         (ChangeKind::Member, "bob"),
+        (ChangeKind::Member, "dan"),
         (ChangeKind::Remove, "bob"),
         (ChangeKind::Member, "cy"),
     ]

@@ -113,6 +113,8 @@ mod tests {
         assert!(m.private);
         assert_eq!(m.role("bob"), Some(RoomRole::Member));
         assert_eq!(m.muted, ["bob"]);
+        assert!(m.fold(&entry(5, ChangeKind::Public, "")));
+        assert!(!m.private, "made public again");
         m.fold(&entry(5, ChangeKind::Ban, "bob"));
         assert_eq!(m.role("bob"), None);
         assert!(m.muted.is_empty());

@@ -1,7 +1,7 @@
 //! The v1.2 routes of private rooms and moderation: `POST /api/rooms` (create, the caller its
 //! owner), `GET /api/rooms/{room}/members`, `PUT` / `DELETE /api/rooms/{room}/members/{user}`
 //! (add or change a role / remove), `PUT` / `DELETE .../bans/{user}` (ban / lift it), `PUT` /
-//! `DELETE .../mutes/{user}` (mute / unmute), and `POST /api/conversations` (a group
+//! `DELETE .../mutes/{user}` (mute / unmute), `PATCH /api/rooms/{room}` (private or public), and `POST /api/conversations` (a group
 //! conversation). Who acts is the token's user, or in open mode the `?user=` the request names.
 //! Moderation answers `201 {"room", "seq"}` with the moderation entry's `seq`, or `200` with
 //! `seq: 0` when nothing changed. The rules are `crate::rooms::access`; the work
@@ -9,12 +9,12 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::{get, patch, put};
 use axum::{Extension, Json, Router};
 use banter_protocol::ChangeKind;
 use banter_protocol::http::{
     ConversationSummary, CreateRoom, Member, MemberList, NewConversation, Posted, RoomSummary,
-    SetRole,
+    SetPrivacy, SetRole,
 };
 use serde::Deserialize;
 
@@ -30,6 +30,7 @@ type JsonRejection = axum::extract::rejection::JsonRejection;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/rooms/{room}", patch(set_privacy))
         .route("/api/rooms/{room}/members", get(members))
         .route(
             "/api/rooms/{room}/members/{user}",
@@ -86,6 +87,27 @@ pub async fn create_group(
         StatusCode::OK
     };
     Ok((status, Json(summary)))
+}
+
+/// `PATCH /api/rooms/{room}` `{"private": bool}` (owners and server admins): `201` with the
+/// entry's `seq`, `200` with `seq: 0` when the room already was so.
+async fn set_privacy(
+    State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    room: Result<Path<String>, PathRejection>,
+    query: Result<Query<WhoQuery>, QueryRejection>,
+    body: Result<Json<SetPrivacy>, JsonRejection>,
+) -> Result<(StatusCode, Json<Posted>), ApiError> {
+    let actor = who(&app, caller, query)?;
+    let Path(room) = room?;
+    let Json(body) = body?;
+    let seq = moderate::set_privacy(&app.hub, &room, &actor, body.private).await?;
+    let status = if seq == 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(Posted { room, seq })))
 }
 
 async fn members(

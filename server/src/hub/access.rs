@@ -25,6 +25,29 @@ impl Hub {
         self.inner.admins.get().is_some_and(|f| f(user))
     }
 
+    /// Who is present in `room` (here and on other nodes), when it is loaded here.
+    pub fn present(&self, room: &str) -> Vec<String> {
+        self.inner
+            .rooms
+            .get(room)
+            .map(|r| r.lock().presence.names(usize::MAX).0)
+            .unwrap_or_default()
+    }
+
+    /// Tells every connection of `user`, on every node, that `by` gave them a place in private
+    /// room `room` (an `added` frame): a page learns of a new group or room without
+    /// reconnecting.
+    pub fn tell_added(&self, user: &str, room: &str, by: &str) {
+        let frame: crate::store::Frame = banter_protocol::ServerMsg::Added {
+            room: room.to_owned(),
+            by: by.to_owned(),
+        }
+        .to_json()
+        .into();
+        self.inner.users.deliver_except(user, &frame, |_| false);
+        self.inner.store.direct(user, room, &frame);
+    }
+
     /// `room`'s access from memory: `None` when the room is not loaded here.
     pub fn access_now(&self, room: &str) -> Option<Arc<RoomAccess>> {
         let r = self.inner.rooms.get(room)?;

@@ -98,7 +98,7 @@ pub fn may_moderate(
     }
     // A moderator: only on plain members and users without a role, giving at most `member`.
     let above = now.role >= Some(RoomRole::Moderator) || kind.role() > Some(RoomRole::Member);
-    if above || kind == ChangeKind::Private {
+    if above || matches!(kind, ChangeKind::Private | ChangeKind::Public) {
         return Err(ValidationError {
             code: ErrorCode::Forbidden,
             message: "only the room's owners (and server admins) may change roles or act on \
@@ -137,8 +137,8 @@ pub fn fold(a: &mut RoomAccess, c: &Change) -> bool {
     if !c.kind.is_moderation() {
         return false;
     }
-    if c.kind == ChangeKind::Private {
-        a.private = true;
+    if matches!(c.kind, ChangeKind::Private | ChangeKind::Public) {
+        a.private = c.kind == ChangeKind::Private;
         a.created = true;
         return true;
     }

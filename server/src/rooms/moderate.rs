@@ -1,5 +1,6 @@
 //! Carrying out moderation (v1.2): creating a room (its creator its owner), adding and removing
-//! members, changing roles, muting and banning, and making group conversations. Each action is
+//! members, changing roles, muting and banning, making a room private or public, and making
+//! group conversations; whoever is given a place in a private room is told at once (`added`). Each action is
 //! checked by the rule ([`super::access`]) against the room's access read from the store (never
 //! a cached copy), its new standing is stored ([`crate::store::RoomMembers`]), and then the
 //! action is appended as a moderation entry of the room's sequence: it takes the next `seq` in
@@ -81,7 +82,67 @@ pub async fn act(
         .set_standing(room, subject, next)
         .await
         .map_err(|e| failed(&e))?;
-    record(hub, room, actor, kind, subject).await
+    let seq = record(hub, room, actor, kind, subject).await?;
+    if fresh.private && now.role.is_none() && next.role.is_some() {
+        hub.tell_added(subject, room, actor);
+    }
+    Ok(seq)
+}
+
+/// `actor` (an owner or a server admin) makes `room` private or public: `Ok(seq)` of the entry
+/// recorded, `Ok(0)` when it already was. Going private, everyone present in the room at that
+/// moment (on any node) who has no role becomes a member first, each with their own entry, so
+/// nobody reading it is put out; afterwards only members join. Group conversations stay
+/// private.
+pub async fn set_privacy(
+    hub: &Hub,
+    room: &str,
+    actor: &str,
+    private: bool,
+) -> Result<u64, ValidationError> {
+    let room = moderated(hub, room)?;
+    if banter_protocol::is_group(room) {
+        return Err(invalid(
+            ErrorCode::BadRequest,
+            "a group conversation is always private",
+        ));
+    }
+    let actor = hub.limits().name(actor)?;
+    let kind = if private {
+        ChangeKind::Private
+    } else {
+        ChangeKind::Public
+    };
+    let store = hub.store();
+    let fresh = store.access(room).await.map_err(|e| failed(&e))?;
+    access::may_moderate(
+        &fresh,
+        actor,
+        hub.is_admin(actor),
+        kind,
+        Standing::default(),
+    )?;
+    if fresh.private == private && fresh.created {
+        return Ok(0);
+    }
+    if private {
+        for user in hub.present(room) {
+            let now = access::standing(&fresh, &user);
+            if now.role.is_none() && !now.banned {
+                let member = access::after(ChangeKind::Member, now);
+                store
+                    .set_standing(room, &user, member)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                record(hub, room, actor, ChangeKind::Member, &user).await?;
+            }
+        }
+    }
+    store
+        .set_private(room, private)
+        .await
+        .map_err(|e| failed(&e))?;
+    record(hub, room, actor, kind, "").await
 }
 
 /// Creates `room` (public, or private) with `creator` its owner; refused when it exists (it
@@ -165,6 +226,9 @@ pub async fn group(
         record(hub, &room, me, ChangeKind::Private, "").await?;
         for n in &names {
             record(hub, &room, me, ChangeKind::Member, n).await?;
+        }
+        for n in &names {
+            hub.tell_added(n, &room, me);
         }
     } else {
         hub.allow(&room, me, access::Act::Read).await?;

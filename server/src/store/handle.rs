@@ -127,6 +127,12 @@ impl Store {
         self.blocking(move || m.create(&room, private)).await
     }
 
+    /// See [`RoomMembers::set_private`].
+    pub async fn set_private(&self, room: &str, private: bool) -> Result<(), StoreError> {
+        let (m, room) = (self.members.clone(), room.to_owned());
+        self.blocking(move || m.set_private(&room, private)).await
+    }
+
     /// See [`RoomMembers::set_standing`].
     pub async fn set_standing(
         &self,

@@ -54,6 +54,9 @@ pub trait RoomMembers: Send + Sync + 'static {
     /// Records `room` as created, private or not; `false` when it already was.
     fn create(&self, room: &str, private: bool) -> Result<bool, StoreError>;
 
+    /// Makes `room` private or public (recording it as created if it was not).
+    fn set_private(&self, room: &str, private: bool) -> Result<(), StoreError>;
+
     /// Stores `user`'s standing in `room` (the default standing forgets them).
     fn set_standing(&self, room: &str, user: &str, s: Standing) -> Result<(), StoreError>;
 
@@ -100,6 +103,14 @@ impl RoomMembers for MemoryMembers {
         a.created = true;
         a.private = private;
         Ok(true)
+    }
+
+    fn set_private(&self, room: &str, private: bool) -> Result<(), StoreError> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        let a = rooms.entry(room.to_owned()).or_default();
+        a.created = true;
+        a.private = private;
+        Ok(())
     }
 
     fn set_standing(&self, room: &str, user: &str, s: Standing) -> Result<(), StoreError> {

@@ -169,6 +169,28 @@ pub async fn room_members_roles_bans_and_mutes_survive_a_reopen(b: Backend) {
             .expect("read")
             .is_empty()
     );
+    // A room switched (v1.2, `PATCH /api/rooms/{room}`): private, then public again.
+    store.set_private("town", true).await.expect("private");
+    store.set_private("ops", false).await.expect("public");
+    store
+        .set_private("new", true)
+        .await
+        .expect("a room never created");
+    let store = if b.durable { b.reopen(store) } else { store };
+    assert!(store.access("town").await.expect("read").private);
+    assert!(!store.access("ops").await.expect("read").private);
+    let new = store.access("new").await.expect("read");
+    assert!(new.private && new.created);
+    let mut hidden = store.hidden_from("bob").await.expect("read");
+    hidden.sort();
+    assert_eq!(hidden, ["new", "town"], "bob has no role in either");
+    assert!(
+        store
+            .private_rooms_of("bob")
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }
 
 fn moderation(user: &str, kind: ChangeKind, subject: &str) -> NewMessage {

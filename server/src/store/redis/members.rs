@@ -63,6 +63,22 @@ pub fn create(reads: &Reads, room: &str, private: bool) -> Result<bool, StoreErr
     Ok(made)
 }
 
+pub fn set_private(reads: &Reads, room: &str, private: bool) -> Result<(), StoreError> {
+    let key = Keys::new(room).access();
+    reads.with(|c| {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(&key)
+            .arg("!")
+            .arg(if private { "1" } else { "0" })
+            .ignore();
+        let set = if private { "SADD" } else { "SREM" };
+        pipe.cmd(set).arg(PRIVATE).arg(room).ignore();
+        pipe.query::<()>(c)
+    })
+}
+
 pub fn set_standing(reads: &Reads, room: &str, user: &str, s: Standing) -> Result<(), StoreError> {
     let key = Keys::new(room).access();
     let field = format!("u:{user}");
@@ -113,6 +129,10 @@ impl RoomMembers for RedisStore {
 
     fn create(&self, room: &str, private: bool) -> Result<bool, StoreError> {
         create(self.reads_of(room), room, private)
+    }
+
+    fn set_private(&self, room: &str, private: bool) -> Result<(), StoreError> {
+        set_private(self.reads_of(room), room, private)
     }
 
     fn set_standing(&self, room: &str, user: &str, s: Standing) -> Result<(), StoreError> {

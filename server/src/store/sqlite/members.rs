@@ -102,6 +102,21 @@ impl RoomMembers for SqliteMembers {
         })
     }
 
+    fn set_private(&self, room: &str, private: bool) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "INSERT INTO room_access (room, private, ts) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (room) DO UPDATE SET private = excluded.private",
+            )?
+            .execute(params![
+                room,
+                i64::from(private),
+                crate::store::now_ms() as i64
+            ])?;
+            Ok(())
+        })
+    }
+
     fn set_standing(&self, room: &str, user: &str, s: Standing) -> Result<(), StoreError> {
         self.with(|c| {
             if s.is_none() {
