@@ -380,6 +380,11 @@ impl Accounts {
     ) -> Result<Session, ApiError> {
         self.check_length(&old)?;
         self.check_password(&new)?;
+        // A stolen session must not guess the current password faster than a login could.
+        self.inner
+            .guesses
+            .check_name(user)
+            .map_err(ApiError::RateLimited)?;
         let rec = self.user(user).await?.ok_or(ApiError::Forbidden)?;
         if !self.inner.hasher.verify(old, Some(rec.hash)).await? {
             self.inner.guesses.failed(user);
