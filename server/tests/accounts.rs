@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use banter_protocol::{ClientMsg, ServerMsg};
-use banter_testkit::{Banter, Client, Endpoint, Persistence, Redis, WAIT, wait_until};
+use banter_testkit::{Banter, Client, Endpoint, Persistence, Redis, wait_until};
 use common::process::{banter, launch};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;

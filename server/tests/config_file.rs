@@ -113,6 +113,7 @@ file-quota-bytes = 104857600
 file-quota-window = "12h"
 max-files-per-message = 5
 max-image-pixels = 20000000
+max-image-decodes = 1
 thumb-size = 256
 file-unused-ttl = "6h"
 file-sweep = "5m"

@@ -328,6 +328,10 @@ async fn an_image_is_sized_and_thumbnailed_and_a_decompression_bomb_refused() {
             .unwrap()
             .contains("--max-image-pixels")
     );
+    // Within the pixel count, but 8 bytes a pixel decoded: over the memory a decode may take.
+    let deep = png16_zeros(1000, 1000);
+    let (status, body) = upload(&server, "lobby", "ada", "deep.png", "image/png", deep).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     // A text file has no thumbnail.
     let (_, info) = upload(
         &server,
@@ -652,4 +656,74 @@ async fn retention_removes_files_with_their_messages() {
         async move { gone.then_some(()) }
     })
     .await;
+}
+
+/// A message's files are recorded as its uses after it is stored, off the store's thread: a
+/// `kill -9` in between (or a full queue) loses that record. The sweep must then find the
+/// message that carries the upload before it removes it as unused: the file of a message that
+/// still exists stays, and its use is recorded again; an upload no message carries goes.
+#[tokio::test]
+async fn an_upload_whose_use_was_lost_is_kept_while_its_message_exists() {
+    let mut server = start(&["--file-sweep", "50ms", "--file-unused-ttl", "300ms"]).await;
+    let (_, info) = upload(
+        &server,
+        "lobby",
+        "ada",
+        "kept.txt",
+        "text/plain",
+        b"kept".to_vec(),
+    )
+    .await;
+    let kept = info["id"].as_str().unwrap().to_owned();
+    post(
+        &server,
+        "lobby",
+        json!({"user": "ada", "text": "see attached", "files": [kept]}),
+    )
+    .await;
+    let db = server.data_dir().unwrap().join("banter.db");
+    let uses = |db: &std::path::Path| -> i64 {
+        let c = rusqlite::Connection::open(db).expect("the data directory's database");
+        c.query_row("SELECT count(*) FROM file_uses", [], |r| r.get(0))
+            .expect("file_uses")
+    };
+    banter_testkit::retry("the use is recorded", || {
+        let n = uses(&db);
+        async move { (n == 1).then_some(()) }
+    })
+    .await;
+    server.kill9();
+    {
+        // What a kill -9 between the commit and the record leaves.
+        let c = rusqlite::Connection::open(&db).expect("the data directory's database");
+        c.execute_batch(
+            "DELETE FROM file_uses;
+             UPDATE files SET record = json_set(record, '$.refs', json('[]'));",
+        )
+        .expect("the use forgotten");
+    }
+    server.restart().await.expect("restarted");
+    let (_, info) = upload(
+        &server,
+        "lobby",
+        "ada",
+        "gone.txt",
+        "text/plain",
+        b"gone".to_vec(),
+    )
+    .await;
+    let unused = info["id"].as_str().unwrap().to_owned();
+    banter_testkit::retry("the sweep removes the upload no message carries", || {
+        let (s, id) = (&server, unused.clone());
+        async move { (fetch(s, &id, "").await.status() == StatusCode::NOT_FOUND).then_some(()) }
+    })
+    .await;
+    banter_testkit::retry("and records the lost use again", || {
+        let n = uses(&db);
+        async move { (n == 1).then_some(()) }
+    })
+    .await;
+    let res = fetch(&server, &kept, "").await;
+    assert_eq!(res.status(), StatusCode::OK, "the message's file is kept");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"kept");
 }

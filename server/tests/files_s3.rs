@@ -101,7 +101,8 @@ async fn two_nodes_share_files_through_redis_and_an_s3_bucket() {
     let redis = Redis::start(Persistence::Off);
     let (a, b) = (s3_node(&redis, &moto).await, s3_node(&redis, &moto).await);
 
-    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    // Over two of the 5 MiB parts: the multipart upload, with a last part shorter than the rest.
+    let bytes: Vec<u8> = (0..11 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
     let sha = sha256_hex(&bytes);
     let (status, info) = upload(
         &a,

@@ -57,6 +57,11 @@ pub struct FilesConfig {
     #[arg(long, env = "BANTER_MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
 
+    /// Images decoded at once for their thumbnails on this node (each may take up to 4 bytes ×
+    /// `--max-image-pixels` of memory); more uploads of images wait their turn.
+    #[arg(long, env = "BANTER_MAX_IMAGE_DECODES", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_image_decodes: u32,
+
     /// The longest side of a thumbnail, in pixels.
     #[arg(long, env = "BANTER_THUMB_SIZE", default_value_t = 320)]
     pub thumb_size: u32,
@@ -84,6 +89,7 @@ impl Default for FilesConfig {
             file_quota_window: Duration::from_secs(24 * 3600),
             max_files_per_message: 10,
             max_image_pixels: 50_000_000,
+            max_image_decodes: 2,
             thumb_size: 320,
             file_unused_ttl: Duration::from_secs(24 * 3600),
             file_sweep: Duration::from_secs(60),

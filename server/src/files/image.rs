@@ -52,9 +52,11 @@ pub fn thumbnail(src: &Path, dst: &Path, size: u32, max_pixels: u64) -> Result<(
     limits.max_image_height = Some(side);
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(1 << 20));
     reader.limits(limits);
-    let img = reader
-        .decode()
-        .map_err(|e| ImageError::Bad(e.to_string()))?;
+    let img = reader.decode().map_err(|e| match e {
+        // Within the pixel count but over the memory it may take (e.g. 16 bits a channel).
+        image::ImageError::Limits(l) => ImageError::Limits(l.to_string()),
+        e => ImageError::Bad(e.to_string()),
+    })?;
     let thumb = img.thumbnail(size, size);
     let mut out = BufWriter::new(File::create(dst)?);
     thumb

@@ -20,6 +20,7 @@ pub mod image;
 pub mod kind;
 pub mod quota;
 pub mod s3;
+mod sweep;
 pub mod upload;
 
 use std::path::PathBuf;
@@ -34,7 +35,7 @@ pub use blobs::{ByteStream, FileStore, LocalFiles};
 
 use crate::config::files::FilesConfig;
 use crate::store::files::{FileRecord, SharedFileMetas};
-use crate::store::{Settings, Store, StoreError, now_ms};
+use crate::store::{Settings, StoreError, now_ms};
 use quota::Quota;
 use upload::{Bounds, TempFile};
 
@@ -82,6 +83,8 @@ struct Inner {
     quota: Quota,
     /// The longest wait for the next chunk of an upload.
     idle: Duration,
+    /// Turns to decode an image (`--max-image-decodes`): their memory is bounded by it.
+    decodes: tokio::sync::Semaphore,
     /// Attachments and deletions, in the order the store completed them (the store's
     /// completions run on its own threads), done by one task.
     jobs: tokio::sync::mpsc::Sender<Job>,
@@ -93,8 +96,8 @@ enum Job {
     Deleted(String, u64),
 }
 
-/// Jobs waiting at most; more are dropped with a warning (an upload no message uses then
-/// waits for the sweep).
+/// Jobs waiting at most; more are dropped with a warning (the sweep finds the message that
+/// carries a file whose attach was dropped before it would remove it: `sweep.rs`).
 const JOBS: usize = 4096;
 
 /// The key of a file's thumbnail.
@@ -126,6 +129,7 @@ impl Files {
                 tmp,
                 quota: Quota::new(cfg.file_quota_bytes, cfg.file_quota_window),
                 idle,
+                decodes: tokio::sync::Semaphore::new(cfg.max_image_decodes.max(1) as usize),
                 jobs,
             }),
         };
@@ -216,6 +220,11 @@ impl Files {
         );
         let (clean, thumb) = (TempFile::new(&i.tmp), TempFile::new(&i.tmp));
         let (src, c, t) = (got.tmp.0.clone(), clean.0.clone(), thumb.0.clone());
+        let turn = i
+            .decodes
+            .acquire()
+            .await
+            .map_err(|e| FileError::Io(e.to_string()))?;
         let (stored, dims) = tokio::task::spawn_blocking(move || {
             let dims = image::dimensions(&src, max)?;
             let (sha256, len) = image::strip(&ct, &src, &c)?;
@@ -224,6 +233,7 @@ impl Files {
         })
         .await
         .map_err(|e| FileError::Io(e.to_string()))??;
+        drop(turn);
         i.blobs
             .put(&thumb_key(&stored.sha256), thumb.path())
             .await?;
@@ -351,59 +361,6 @@ impl Files {
             self.inner.blobs.delete(&thumb_key(&rec.sha256)).await?;
         }
         Ok(())
-    }
-
-    /// One pass of the sweep (see the module docs): files whose messages all lie below their
-    /// room's oldest held `seq`, and files no message used within `--file-unused-ttl`.
-    pub async fn sweep(&self, store: &Store) -> Result<usize, FileError> {
-        let period = self.inner.cfg.file_sweep;
-        if !self.metas(move |m| m.sweep_turn(period)).await? {
-            return Ok(0);
-        }
-        let ttl = self.inner.cfg.file_unused_ttl.as_millis() as u64;
-        let (mut after, mut removed) = (String::new(), 0);
-        loop {
-            let from = after.clone();
-            let page = self.metas(move |m| m.list(&from, 500)).await?;
-            let Some(last) = page.last() else {
-                return Ok(removed);
-            };
-            after = last.id.clone();
-            for f in page {
-                let gone = if f.refs.is_empty() {
-                    now_ms().saturating_sub(f.created) > ttl
-                } else {
-                    let oldest = store.room(&f.room).await?.oldest;
-                    f.refs.iter().all(|s| *s < oldest)
-                };
-                if gone {
-                    self.remove(&f.room, &f.id).await?;
-                    removed += 1;
-                }
-            }
-        }
-    }
-
-    /// Runs [`Files::sweep`] every `--file-sweep` until `stop`.
-    pub fn spawn_sweep(&self, store: Store, stop: tokio_util::sync::CancellationToken) {
-        let (me, period) = (
-            self.clone(),
-            self.inner.cfg.file_sweep.max(Duration::from_millis(10)),
-        );
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = ticks.tick() => {
-                        if let Err(e) = me.sweep(&store).await {
-                            tracing::warn!(error = %e, "files: the sweep failed");
-                        }
-                    }
-                }
-            }
-        });
     }
 }
 
