@@ -24,6 +24,7 @@ use banter_client_core::Core;
 use banter_protocol::http::{ConversationSummary, MessagePage};
 use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 
+mod added;
 mod address;
 mod direct;
 mod groups;
@@ -147,6 +148,8 @@ pub struct Session {
     restored: Vec<String>,
     /// The room (or conversation) the user was just removed from, for its notice.
     pub removed: Option<String>,
+    /// Rooms and groups `added` frames brought, taken by the caller (see `added`).
+    added: Vec<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -187,6 +190,7 @@ impl Session {
             joined_here: Vec::new(),
             restored: Vec::new(),
             removed: None,
+            added: Vec::new(),
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }

@@ -225,9 +225,9 @@ async fn a_ban_keeps_a_member_out_of_a_public_room() {
     .await;
 }
 
-/// Four people: ada picks the other three in the people picker and writes; the others find the
-/// group in their list (on their next connection: the server tells members of a new group
-/// through `GET /api/conversations`, not live) and everyone's messages reach everyone.
+/// Four people: ada picks the other three in the people picker and writes; the others see the
+/// group come into their list live (the server's `added` frame: no reload) and everyone's
+/// messages reach everyone.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_conversation_of_four() {
     with_users(
@@ -255,8 +255,7 @@ async fn a_group_conversation_of_four() {
             ada.wait_message("hello group").await?;
 
             for page in &others {
-                page.client.refresh().await?;
-                page.wait_state("online").await?;
+                wait_text(page, "#group-list li", "ada").await?;
                 page.click("#group-list li button").await?;
                 wait_text(page, "#room-name", "ada").await?;
                 page.wait_message("hello group").await?;

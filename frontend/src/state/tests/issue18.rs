@@ -132,3 +132,67 @@ fn moderation_entries_are_quiet_lines_once_each() {
     assert_eq!(texts, ["olive muted you"]);
     assert_eq!(lines[0].after_seq, 1);
 }
+
+#[test]
+fn an_added_group_comes_into_conversations_and_is_joined_once() {
+    let mut s = online_with(&[]);
+    let id = "grp-00112233445566778899aabbccddeeff";
+    let out = s.handle(ServerMsg::Added {
+        room: id.into(),
+        by: "bob".into(),
+    });
+    assert!(
+        matches!(&out[..], [ClientMsg::Join { room, .. }] if room == id),
+        "joined at once: {out:?}"
+    );
+    assert_eq!(s.groups(), [id.to_string()], "listed under Conversations");
+    assert_eq!(
+        s.take_added(),
+        [id.to_string()],
+        "the caller lists its members"
+    );
+    // Its members come from `GET /api/conversations`: named by them, not joined again.
+    let listed = banter_protocol::http::ConversationSummary {
+        room: id.into(),
+        with: String::new(),
+        head: 0,
+        ts: 0,
+        members: vec!["ada".into(), "bob".into(), "cy".into()],
+    };
+    assert!(s.add_conversations(&[listed]).is_empty());
+    assert_eq!(s.group_label(id), "bob, cy");
+    // A second `added` (another connection's, or the creator's own page) changes nothing.
+    let again = s.handle(ServerMsg::Added {
+        room: id.into(),
+        by: "bob".into(),
+    });
+    assert!(again.is_empty() && s.take_added().is_empty());
+    assert_eq!(s.groups().len(), 1);
+}
+
+#[test]
+fn an_added_private_room_comes_into_the_rooms_and_is_joined() {
+    let mut s = online_with(&[]);
+    let out = s.handle(ServerMsg::Added {
+        room: "team".into(),
+        by: "olive".into(),
+    });
+    assert!(
+        matches!(&out[..], [ClientMsg::Join { room, .. }] if room == "team"),
+        "joined at once: {out:?}"
+    );
+    assert!(s.my_rooms.contains(&"team".to_string()), "in the sidebar");
+    assert_eq!(s.room, "lobby", "what is on screen stays");
+    assert!(s.groups().is_empty(), "a room, not a conversation");
+    // Kept when the server's stored list is read before its `PUT` arrived.
+    s.take_room_list(&["lobby".into()]);
+    assert!(s.my_rooms.contains(&"team".to_string()));
+    // The page that already has it asks nothing more.
+    let mut mine = online_with(&[]);
+    mine.switch_room("team").expect("a room");
+    let again = mine.handle(ServerMsg::Added {
+        room: "team".into(),
+        by: "olive".into(),
+    });
+    assert!(again.is_empty() && mine.take_added().is_empty());
+}
