@@ -406,17 +406,20 @@ impl Session {
     }
 
     /// Shows `room`, joining it first when it is not one of the user's rooms yet (the others
-    /// stay joined).
+    /// stay joined), or asking again for one this connection has not joined (its join was
+    /// refused: a private room may have been made public since).
     pub fn switch_room(&mut self, room: &str) -> Result<Vec<ClientMsg>, String> {
         let room = self.limits.room(room).map_err(|e| e.message)?.to_string();
         self.dm = None;
         let mut out = Vec::new();
-        if !self.my_rooms.contains(&room) {
+        let new = !self.my_rooms.contains(&room);
+        if new {
             self.my_rooms.push(room.clone());
             self.joined_here(&room);
-            if self.joined_as.is_some() && self.welcomed {
-                out.push(self.join_frame(&room));
-            }
+        }
+        let asks = new || !self.core.is_joined(&room);
+        if asks && self.joined_as.is_some() && self.welcomed {
+            out.push(self.join_frame(&room));
         }
         if self.left.as_ref() == Some(&room) {
             self.left = None;

@@ -2,8 +2,9 @@
 //! server with accounts: a private room made in the "New room" dialog is invisible to anyone
 //! not in it; its owner adds a member from the settings panel, mutes them (their message is
 //! refused with a sentence), removes them (the room leaves their list with a notice), and bans
-//! them from a public room (kept out). Moderation shows as quiet lines in the room. A group
-//! conversation of four is started from the people picker.
+//! them from a public room (kept out), and makes a public room private and public again.
+//! Moderation shows as quiet lines in the room. A group conversation of four is started from
+//! the people picker.
 
 use anyhow::{Context, Result, ensure};
 use banter_e2e::{Page, wait_for};
@@ -222,6 +223,63 @@ async fn a_ban_keeps_a_member_out_of_a_public_room() {
         );
         Ok(())
     })
+    .await;
+}
+
+/// An owner makes a public room private while a member without a role is in it: the member
+/// stays (and reads that it changed), someone who comes afterwards is refused; made public
+/// again, that outsider joins. The panel shows the room's kind as it changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_room_made_private_keeps_who_is_in_it_and_public_again_lets_others_in() {
+    with_users(
+        "private_then_public",
+        &["olive", "mia", "nico"],
+        |ctx| async move {
+            let olive = signed_in(&ctx, "olive").await?;
+            let mia = signed_in(&ctx, "mia").await?;
+            new_room(&olive, "open-plan", "open-plan", false).await?;
+            mia.fill("#room-input", "open-plan\u{E007}").await?;
+            mia.wait_room("open-plan").await?;
+            olive.wait_visible_text("#people li[data-user=mia]").await?;
+
+            olive.click("#room-settings-open").await?;
+            wait_text(&olive, "#room-kind", "Public").await?;
+            olive.click("#room-privacy").await?;
+            wait_text(&olive, "#room-settings-done", "now private").await?;
+            wait_text(&olive, "#room-kind", "Private").await?;
+            wait_text(&olive, "#room-privacy", "Make public").await?;
+            // Present when it changed: mia is a member now, reads the change and still posts.
+            olive
+                .wait_visible_text("#room-members li[data-user=mia]")
+                .await?;
+            wait_text(&mia, "#messages", "olive made this room private").await?;
+            mia.send("still here").await?;
+            olive.wait_message("still here").await?;
+
+            // Not present: refused.
+            let nico = signed_in(&ctx, "nico").await?;
+            nico.fill("#room-input", "open-plan\u{E007}").await?;
+            nico.wait_visible_text("#server-notice").await?;
+            ensure!(
+                !nico
+                    .messages()
+                    .await?
+                    .iter()
+                    .any(|(_, _, t)| t == "still here"),
+                "an outsider reads nothing of a private room"
+            );
+
+            // Public again: nico joins and reads.
+            olive.click("#room-privacy").await?;
+            wait_text(&olive, "#room-settings-done", "now public").await?;
+            wait_text(&olive, "#room-kind", "Public").await?;
+            wait_text(&mia, "#messages", "olive made this room public").await?;
+            nico.fill("#room-input", "open-plan\u{E007}").await?;
+            nico.wait_room("open-plan").await?;
+            nico.wait_message("still here").await?;
+            Ok(())
+        },
+    )
     .await;
 }
 

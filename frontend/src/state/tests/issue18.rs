@@ -4,7 +4,7 @@
 
 use super::*;
 
-use banter_protocol::{ClientMsg, RoomRole};
+use banter_protocol::{ChangeKind, ClientMsg, RoomRole};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -195,4 +195,39 @@ fn an_added_private_room_comes_into_the_rooms_and_is_joined() {
         by: "olive".into(),
     });
     assert!(again.is_empty() && mine.take_added().is_empty());
+}
+
+#[test]
+fn private_or_public_follows_the_rooms_entries_live() {
+    let mut s = online_with(&[1]);
+    assert!(!s.current_private());
+    s.handle(entry(2, ChangeKind::Private, ""));
+    assert!(s.current_private());
+    s.handle(entry(3, ChangeKind::Public, ""));
+    assert!(!s.current_private(), "made public again");
+    let texts: Vec<String> = quiet_lines(s.current().expect("lobby"))
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "olive made this room private",
+            "olive made this room public"
+        ]
+    );
+}
+
+/// Moderation entry `seq` of the lobby by olive, about `text`.
+fn entry(seq: u64, kind: ChangeKind, text: &str) -> ServerMsg {
+    ServerMsg::Change(banter_protocol::Change {
+        room: "lobby".into(),
+        seq,
+        target: 0,
+        user: "olive".into(),
+        ts: 1,
+        kind,
+        text: Some(text.into()),
+        emoji: None,
+    })
 }
