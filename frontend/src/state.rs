@@ -112,6 +112,8 @@ pub struct Session {
     pub token: Option<String>,
     /// Who the token signed in as (from `authenticated`).
     pub signed_in: Option<String>,
+    /// The signed-in user is a server admin (`GET /api/account`, read by the account menu).
+    pub admin: bool,
     /// Why the last token was refused, for the sign-in page.
     pub auth_error: Option<String>,
     /// The name the current connection joined under (one connection is one user).
@@ -172,6 +174,7 @@ impl Session {
             renaming: false,
             token: None,
             signed_in: None,
+            admin: false,
             auth_error: None,
             joined_as: None,
             list_due: false,
@@ -536,6 +539,7 @@ impl Session {
     pub fn sign_out(&mut self) {
         self.token = None;
         self.signed_in = None;
+        self.admin = false;
         self.name = None;
         self.auth_error = None;
     }

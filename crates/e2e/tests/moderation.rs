@@ -2,7 +2,8 @@
 //! server with accounts: a private room made in the "New room" dialog is invisible to anyone
 //! not in it; its owner adds a member from the settings panel, mutes them (their message is
 //! refused with a sentence), removes them (the room leaves their list with a notice), and bans
-//! them from a public room (kept out), and makes a public room private and public again.
+//! them from a public room (kept out), makes a public room private and public again, and
+//! deletes a member's message.
 //! Moderation shows as quiet lines in the room. A group conversation of four is started from
 //! the people picker.
 
@@ -280,6 +281,56 @@ async fn a_public_room_made_private_keeps_who_is_in_it_and_public_again_lets_oth
             Ok(())
         },
     )
+    .await;
+}
+
+/// The bubble of message `seq` in the main list.
+fn bubble(seq: u64) -> String {
+    format!("#messages li.msg[data-seq=\"{seq}\"]")
+}
+
+/// An owner deletes a member's message in a private room from its actions (offered to the
+/// owner, not to the member for someone else's message); both pages show "message deleted".
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_deletes_a_members_message() {
+    with_users("owner_deletes", &["olive", "mia"], |ctx| async move {
+        let olive = signed_in(&ctx, "olive").await?;
+        let mia = signed_in(&ctx, "mia").await?;
+        new_room(&olive, "back-office", "back-office", true).await?;
+        add_member(&olive, "mia").await?;
+        olive.click("#room-settings-close").await?;
+        mia.fill("#room-input", "back-office\u{E007}").await?;
+        mia.wait_room("back-office").await?;
+        olive.send("owner's note").await?;
+        let (own, _) = mia.wait_message("owner's note").await?;
+        mia.send("something to take back").await?;
+        let (seq, _) = olive.wait_message("something to take back").await?;
+
+        let hidden = mia
+            .js(&format!(
+                "return document.querySelector('{} .act-delete').hidden;",
+                bubble(own)
+            ))
+            .await?;
+        ensure!(
+            hidden == true,
+            "a member may not delete the owner's message"
+        );
+
+        olive
+            .js(&format!(
+                "document.querySelector('{}').focus();",
+                bubble(seq)
+            ))
+            .await?;
+        olive.click(&format!("{} .act-delete", bubble(seq))).await?;
+        olive.client.accept_alert().await?;
+        for page in [&olive, &mia] {
+            let text = format!("{} .msg-text", bubble(seq));
+            wait_text(page, &text, "message deleted").await?;
+        }
+        Ok(())
+    })
     .await;
 }
 

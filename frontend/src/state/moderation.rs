@@ -76,6 +76,15 @@ impl Session {
         self.current().and_then(|r| r.role)
     }
 
+    /// Whether the user may delete anyone's message on screen: an owner or moderator of the
+    /// room, or a server admin (everyone may delete their own).
+    pub fn moderates_current(&self) -> bool {
+        self.admin
+            || self
+                .current_role()
+                .is_some_and(|r| r >= RoomRole::Moderator)
+    }
+
     /// Whether the room on screen is private.
     pub fn current_private(&self) -> bool {
         self.current().is_some_and(|r| r.private)

@@ -198,6 +198,19 @@ fn an_added_private_room_comes_into_the_rooms_and_is_joined() {
 }
 
 #[test]
+fn owners_moderators_and_admins_may_delete_anyones_message() {
+    let mut s = online_with(&[1]);
+    assert!(!s.moderates_current(), "a member of a public room");
+    s.admin = true;
+    assert!(s.moderates_current(), "a server admin");
+    s.admin = false;
+    s.handle(entry(2, ChangeKind::Moderator, "ada"));
+    assert!(s.moderates_current(), "made a moderator");
+    s.handle(entry(3, ChangeKind::Member, "ada"));
+    assert!(!s.moderates_current(), "a member again");
+}
+
+#[test]
 fn private_or_public_follows_the_rooms_entries_live() {
     let mut s = online_with(&[1]);
     assert!(!s.current_private());
