@@ -5,7 +5,7 @@
 //! them from a public room (kept out), makes a public room private and public again, and
 //! deletes a member's message.
 //! Moderation shows as quiet lines in the room. A group conversation of four is started from
-//! the people picker.
+//! the people picker (one person picked there is the one-to-one conversation).
 
 use anyhow::{Context, Result, ensure};
 use banter_e2e::{Page, wait_for};
@@ -329,6 +329,33 @@ async fn an_owner_deletes_a_members_message() {
             let text = format!("{} .msg-text", bubble(seq));
             wait_text(page, &text, "message deleted").await?;
         }
+        Ok(())
+    })
+    .await;
+}
+
+/// One person picked in "New group" is a one-to-one conversation: the existing kind, at its
+/// own address, not a group of two.
+#[tokio::test(flavor = "multi_thread")]
+async fn picking_one_person_opens_the_one_to_one_conversation() {
+    with_users("group_of_one", &["ada", "bob"], |ctx| async move {
+        let ada = signed_in(&ctx, "ada").await?;
+        let bob = signed_in(&ctx, "bob").await?;
+        ada.wait_visible_text("#people li[data-user=bob]").await?;
+        ada.click("#new-group").await?;
+        ada.click("#group-candidates li[data-user=bob] input")
+            .await?;
+        ada.click("#group-start").await?;
+        wait_text(&ada, "#room-name", "bob").await?;
+        let hash = ada.js("return location.hash;").await?;
+        ensure!(hash == "#/dm/bob", "the conversation's own address: {hash}");
+        ada.send("just us").await?;
+        ada.wait_message("just us").await?;
+        bob.wait_visible_text("#dm-list li[data-peer=ada]").await?;
+        let groups = ada
+            .js("return document.querySelectorAll('#group-list li').length;")
+            .await?;
+        ensure!(groups == 0, "no group of two: {groups}");
         Ok(())
     })
     .await;
