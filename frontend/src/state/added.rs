@@ -21,6 +21,9 @@ impl Session {
         }
         self.added.push(room.to_string());
         if is_group(room) {
+            // A new conversation: what was written in it before the join is for the user
+            // (unread), unlike a room's history from before they came.
+            self.room_mut(room).ever_joined = true;
             return self.add_group(room, &[]);
         }
         self.my_rooms.push(room.to_string());

@@ -146,6 +146,20 @@ fn an_added_group_comes_into_conversations_and_is_joined_once() {
         "joined at once: {out:?}"
     );
     assert_eq!(s.groups(), [id.to_string()], "listed under Conversations");
+    // What bob wrote before the join came is for ada: unread.
+    s.handle(ServerMsg::Joined {
+        room: id.into(),
+        users: vec!["ada".into(), "bob".into()],
+        head: 1,
+        epoch: "e1".into(),
+        users_total: None,
+        with: None,
+        read: 0,
+        role: Some(RoomRole::Member),
+        private: true,
+    });
+    s.handle(ServerMsg::Message(msg(id, 1, "bob", "hello group")));
+    assert_eq!(s.room_state(id).map(|r| r.unread), Some(1));
     assert_eq!(
         s.take_added(),
         [id.to_string()],
