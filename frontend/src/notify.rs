@@ -16,6 +16,16 @@ pub fn allowed() -> bool {
     supported() && Notification::permission() == NotificationPermission::Granted
 }
 
+/// Whether the browser still has to ask the user (neither allowed nor blocked yet).
+pub fn undecided() -> bool {
+    supported() && Notification::permission() == NotificationPermission::Default
+}
+
+/// Whether notifications are blocked for this site (only its site settings can undo that).
+pub fn blocked() -> bool {
+    supported() && Notification::permission() == NotificationPermission::Denied
+}
+
 /// Asks the user (from a click); `done` gets whether they allowed it.
 pub fn request(done: impl FnOnce(bool) + 'static) {
     if !supported() {

@@ -1,9 +1,10 @@
 //! The v1.2 room calls of the web app (docs/protocol.md, "Private rooms and moderation"):
-//! create a room, list its members, add one or change a role, remove, ban, mute (and undo a
+//! create a room, make it private or public, list its members, add one or change a role, remove, ban, mute (and undo a
 //! ban or a mute). Each refusal comes back as a sentence that says what happened and what to
 //! do, from the status and the server's own words ([`refusal`]).
 
 use banter_protocol::RoomRole;
+use banter_protocol::http::SetPrivacy;
 use wasm_bindgen::JsValue;
 
 use crate::accounts::{Failed, body, call, field, text};
@@ -67,6 +68,17 @@ async fn ask(who: &Who, method: &str, path: &str, json: Option<String>) -> Resul
 pub async fn create(who: &Who, room: &str, private: bool) -> Result<(), Failed> {
     let b = body(&[("room", room.into()), ("private", private.into())]);
     ask(who, "POST", "/api/rooms", Some(b)).await.map(|_| ())
+}
+
+/// `PATCH /api/rooms/{room}` with `SetPrivacy` (owners and server admins): makes the room
+/// private (everyone present becomes a member) or public; whether it is private now.
+pub async fn set_privacy(who: &Who, room: &str, private: bool) -> Result<bool, Failed> {
+    let b = serde_json::to_string(&SetPrivacy { private }).unwrap_or_default();
+    let v = ask(who, "PATCH", &format!("/api/rooms/{}", enc(room)), Some(b)).await?;
+    // A public room's summary leaves `private` out.
+    Ok(field(&v, "private")
+        .and_then(|p| p.as_bool())
+        .unwrap_or(false))
 }
 
 /// A room's members and who is banned from it.

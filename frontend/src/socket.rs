@@ -268,10 +268,31 @@ impl Chat {
         self.push(frames);
     }
 
+    /// Remembers the rooms and groups `added` frames brought (this browser, the stored list);
+    /// a group's members are then listed (`GET /api/conversations`).
+    fn took_added(&self, added: Vec<String>) {
+        if added.is_empty() {
+            return;
+        }
+        let rooms = self.session.with_untracked(|s| s.my_rooms.clone());
+        prefs::save_rooms(&rooms);
+        for room in &added {
+            self.store_room(room, true);
+        }
+        if added.iter().any(|r| crate::state::is_group(r)) {
+            self.fetch_conversations();
+        }
+    }
+
     /// Lists the user's conversations (`GET /api/conversations`) and joins the ones not joined
     /// yet: those that began while the page was away.
     fn list_conversations(&self) {
         self.sync_room_list();
+        self.fetch_conversations();
+    }
+
+    /// Reads `GET /api/conversations` into the session (new ones joined, groups' members).
+    fn fetch_conversations(&self) {
         let chat = *self;
         let who = self.session.with_untracked(|s| s.who());
         leptos::task::spawn_local(async move {

@@ -24,6 +24,7 @@ use banter_client_core::Core;
 use banter_protocol::http::{ConversationSummary, MessagePage};
 use banter_protocol::{AuthMode, ClientMsg, DEFAULT_ROOM, Limits};
 
+mod added;
 mod address;
 mod direct;
 mod groups;
@@ -111,6 +112,8 @@ pub struct Session {
     pub token: Option<String>,
     /// Who the token signed in as (from `authenticated`).
     pub signed_in: Option<String>,
+    /// The signed-in user is a server admin (`GET /api/account`, read by the account menu).
+    pub admin: bool,
     /// Why the last token was refused, for the sign-in page.
     pub auth_error: Option<String>,
     /// The name the current connection joined under (one connection is one user).
@@ -147,6 +150,8 @@ pub struct Session {
     restored: Vec<String>,
     /// The room (or conversation) the user was just removed from, for its notice.
     pub removed: Option<String>,
+    /// Rooms and groups `added` frames brought, taken by the caller (see `added`).
+    added: Vec<String>,
     client_prefix: String,
     next_client_id: u64,
 }
@@ -169,6 +174,7 @@ impl Session {
             renaming: false,
             token: None,
             signed_in: None,
+            admin: false,
             auth_error: None,
             joined_as: None,
             list_due: false,
@@ -187,6 +193,7 @@ impl Session {
             joined_here: Vec::new(),
             restored: Vec::new(),
             removed: None,
+            added: Vec::new(),
             client_prefix: client_prefix.into(),
             next_client_id: 0,
         }
@@ -402,17 +409,20 @@ impl Session {
     }
 
     /// Shows `room`, joining it first when it is not one of the user's rooms yet (the others
-    /// stay joined).
+    /// stay joined), or asking again for one this connection has not joined (its join was
+    /// refused: a private room may have been made public since).
     pub fn switch_room(&mut self, room: &str) -> Result<Vec<ClientMsg>, String> {
         let room = self.limits.room(room).map_err(|e| e.message)?.to_string();
         self.dm = None;
         let mut out = Vec::new();
-        if !self.my_rooms.contains(&room) {
+        let new = !self.my_rooms.contains(&room);
+        if new {
             self.my_rooms.push(room.clone());
             self.joined_here(&room);
-            if self.joined_as.is_some() && self.welcomed {
-                out.push(self.join_frame(&room));
-            }
+        }
+        let asks = new || !self.core.is_joined(&room);
+        if asks && self.joined_as.is_some() && self.welcomed {
+            out.push(self.join_frame(&room));
         }
         if self.left.as_ref() == Some(&room) {
             self.left = None;
@@ -529,6 +539,7 @@ impl Session {
     pub fn sign_out(&mut self) {
         self.token = None;
         self.signed_in = None;
+        self.admin = false;
         self.name = None;
         self.auth_error = None;
     }

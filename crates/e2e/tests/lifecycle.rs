@@ -1,5 +1,5 @@
 //! Browser tests for issue 16's web app ("Messages that live"): two users side by side edit,
-//! delete, react to and thread their messages, by mouse and by keyboard, and what changed while
+//! delete, react to and thread their messages, by mouse, keyboard and long-press, and what changed while
 //! a page was offline or before a reload is shown exactly once.
 
 use anyhow::{Result, ensure};
@@ -340,6 +340,76 @@ async fn replies_go_to_a_thread_in_a_side_pane() {
         for page in [&ada, &bob] {
             page.assert_clean_console(&[]).await?;
         }
+        Ok(())
+    })
+    .await;
+}
+
+/// Puts `kinds` of touch events, one after the other, on the text of message `seq` (one finger).
+async fn touch(page: &Page, seq: u64, kinds: &[&str]) -> Result<()> {
+    for kind in kinds {
+        let lifted = *kind == "touchend";
+        on_msg(
+            page,
+            seq,
+            &format!(
+                "const el = li.querySelector('.msg-text');
+                 const t = new Touch({{identifier: 1, target: el, clientX: 20, clientY: 20}});
+                 el.dispatchEvent(new TouchEvent('{kind}', {{bubbles: true, cancelable: true,
+                     touches: {lifted} ? [] : [t], changedTouches: [t]}}));"
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether the actions of message `seq` show.
+async fn actions_shown(page: &Page, seq: u64) -> Result<bool> {
+    let v = on_msg(
+        page,
+        seq,
+        "return getComputedStyle(li.querySelector('.msg-actions')).visibility === 'visible';",
+    )
+    .await?;
+    Ok(v == true)
+}
+
+/// A touch screen that sends no `contextmenu` (iOS Safari): a finger resting on a message
+/// opens its actions; a finger that moves (a scroll) opens nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_press_opens_a_messages_actions_and_a_scroll_does_not() {
+    run("long_press_actions", |ctx| async move {
+        let (ada, _bob) = two(&ctx).await?;
+        ada.cdp(
+            "Emulation.setTouchEmulationEnabled",
+            serde_json::json!({"enabled": true, "maxTouchPoints": 1}),
+        )
+        .await?;
+        ada.send("scrolled past").await?;
+        let (moved, _) = ada.wait_message("scrolled past").await?;
+        ada.send("held down").await?;
+        let (held, _) = ada.wait_message("held down").await?;
+        // Pointer away from the list: hover shows no actions.
+        ada.click("#composer-input").await?;
+        ensure!(
+            !actions_shown(&ada, held).await?,
+            "no actions before the press"
+        );
+
+        touch(&ada, moved, &["touchstart", "touchmove", "touchend"]).await?;
+        touch(&ada, held, &["touchstart"]).await?;
+        wait_for("the held message's actions", || async {
+            Ok(actions_shown(&ada, held).await?.then_some(()))
+        })
+        .await?;
+        touch(&ada, held, &["touchend"]).await?;
+        // The moved finger's timer started first: had it not stopped, it would have fired first.
+        ensure!(
+            !actions_shown(&ada, moved).await?,
+            "a finger that moved opens nothing"
+        );
+        ensure!(actions_shown(&ada, held).await?, "still open once lifted");
         Ok(())
     })
     .await;

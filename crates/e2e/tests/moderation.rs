@@ -2,8 +2,10 @@
 //! server with accounts: a private room made in the "New room" dialog is invisible to anyone
 //! not in it; its owner adds a member from the settings panel, mutes them (their message is
 //! refused with a sentence), removes them (the room leaves their list with a notice), and bans
-//! them from a public room (kept out). Moderation shows as quiet lines in the room. A group
-//! conversation of four is started from the people picker.
+//! them from a public room (kept out), makes a public room private and public again, and
+//! deletes a member's message.
+//! Moderation shows as quiet lines in the room. A group conversation of four is started from
+//! the people picker (one person picked there is the one-to-one conversation).
 
 use anyhow::{Context, Result, ensure};
 use banter_e2e::{Page, wait_for};
@@ -225,9 +227,143 @@ async fn a_ban_keeps_a_member_out_of_a_public_room() {
     .await;
 }
 
-/// Four people: ada picks the other three in the people picker and writes; the others find the
-/// group in their list (on their next connection: the server tells members of a new group
-/// through `GET /api/conversations`, not live) and everyone's messages reach everyone.
+/// An owner makes a public room private while a member without a role is in it: the member
+/// stays (and reads that it changed), someone who comes afterwards is refused; made public
+/// again, that outsider joins. The panel shows the room's kind as it changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_room_made_private_keeps_who_is_in_it_and_public_again_lets_others_in() {
+    with_users(
+        "private_then_public",
+        &["olive", "mia", "nico"],
+        |ctx| async move {
+            let olive = signed_in(&ctx, "olive").await?;
+            let mia = signed_in(&ctx, "mia").await?;
+            new_room(&olive, "open-plan", "open-plan", false).await?;
+            mia.fill("#room-input", "open-plan\u{E007}").await?;
+            mia.wait_room("open-plan").await?;
+            olive.wait_visible_text("#people li[data-user=mia]").await?;
+
+            olive.click("#room-settings-open").await?;
+            wait_text(&olive, "#room-kind", "Public").await?;
+            olive.click("#room-privacy").await?;
+            wait_text(&olive, "#room-settings-done", "now private").await?;
+            wait_text(&olive, "#room-kind", "Private").await?;
+            wait_text(&olive, "#room-privacy", "Make public").await?;
+            // Present when it changed: mia is a member now, reads the change and still posts.
+            olive
+                .wait_visible_text("#room-members li[data-user=mia]")
+                .await?;
+            wait_text(&mia, "#messages", "olive made this room private").await?;
+            mia.send("still here").await?;
+            olive.wait_message("still here").await?;
+
+            // Not present: refused.
+            let nico = signed_in(&ctx, "nico").await?;
+            nico.fill("#room-input", "open-plan\u{E007}").await?;
+            nico.wait_visible_text("#server-notice").await?;
+            ensure!(
+                !nico
+                    .messages()
+                    .await?
+                    .iter()
+                    .any(|(_, _, t)| t == "still here"),
+                "an outsider reads nothing of a private room"
+            );
+
+            // Public again: nico joins and reads.
+            olive.click("#room-privacy").await?;
+            wait_text(&olive, "#room-settings-done", "now public").await?;
+            wait_text(&olive, "#room-kind", "Public").await?;
+            wait_text(&mia, "#messages", "olive made this room public").await?;
+            nico.fill("#room-input", "open-plan\u{E007}").await?;
+            nico.wait_room("open-plan").await?;
+            nico.wait_message("still here").await?;
+            Ok(())
+        },
+    )
+    .await;
+}
+
+/// The bubble of message `seq` in the main list.
+fn bubble(seq: u64) -> String {
+    format!("#messages li.msg[data-seq=\"{seq}\"]")
+}
+
+/// An owner deletes a member's message in a private room from its actions (offered to the
+/// owner, not to the member for someone else's message); both pages show "message deleted".
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_deletes_a_members_message() {
+    with_users("owner_deletes", &["olive", "mia"], |ctx| async move {
+        let olive = signed_in(&ctx, "olive").await?;
+        let mia = signed_in(&ctx, "mia").await?;
+        new_room(&olive, "back-office", "back-office", true).await?;
+        add_member(&olive, "mia").await?;
+        olive.click("#room-settings-close").await?;
+        mia.fill("#room-input", "back-office\u{E007}").await?;
+        mia.wait_room("back-office").await?;
+        olive.send("owner's note").await?;
+        let (own, _) = mia.wait_message("owner's note").await?;
+        mia.send("something to take back").await?;
+        let (seq, _) = olive.wait_message("something to take back").await?;
+
+        let hidden = mia
+            .js(&format!(
+                "return document.querySelector('{} .act-delete').hidden;",
+                bubble(own)
+            ))
+            .await?;
+        ensure!(
+            hidden == true,
+            "a member may not delete the owner's message"
+        );
+
+        olive
+            .js(&format!(
+                "document.querySelector('{}').focus();",
+                bubble(seq)
+            ))
+            .await?;
+        olive.click(&format!("{} .act-delete", bubble(seq))).await?;
+        olive.client.accept_alert().await?;
+        for page in [&olive, &mia] {
+            let text = format!("{} .msg-text", bubble(seq));
+            wait_text(page, &text, "message deleted").await?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// One person picked in "New group" is a one-to-one conversation: the existing kind, at its
+/// own address, not a group of two.
+#[tokio::test(flavor = "multi_thread")]
+async fn picking_one_person_opens_the_one_to_one_conversation() {
+    with_users("group_of_one", &["ada", "bob"], |ctx| async move {
+        let ada = signed_in(&ctx, "ada").await?;
+        let bob = signed_in(&ctx, "bob").await?;
+        ada.wait_visible_text("#people li[data-user=bob]").await?;
+        ada.click("#new-group").await?;
+        ada.click("#group-candidates li[data-user=bob] input")
+            .await?;
+        ada.click("#group-start").await?;
+        wait_text(&ada, "#room-name", "bob").await?;
+        let hash = ada.js("return location.hash;").await?;
+        ensure!(hash == "#/dm/bob", "the conversation's own address: {hash}");
+        ada.send("just us").await?;
+        ada.wait_message("just us").await?;
+        bob.wait_visible_text("#dm-list li[data-peer=ada]").await?;
+        let groups = ada
+            .js("return document.querySelectorAll('#group-list li').length;")
+            .await?;
+        ensure!(groups == 0, "no group of two: {groups}");
+        Ok(())
+    })
+    .await;
+}
+
+/// Four people: ada picks the other three in the people picker and writes; the others see the
+/// group come into their list live (the server's `added` frame: no reload) and everyone's
+/// messages reach everyone.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_conversation_of_four() {
     with_users(
@@ -255,8 +391,7 @@ async fn a_group_conversation_of_four() {
             ada.wait_message("hello group").await?;
 
             for page in &others {
-                page.client.refresh().await?;
-                page.wait_state("online").await?;
+                wait_text(page, "#group-list li", "ada").await?;
                 page.click("#group-list li button").await?;
                 wait_text(page, "#room-name", "ada").await?;
                 page.wait_message("hello group").await?;

@@ -150,11 +150,15 @@ pub fn AccountMenu() -> impl IntoView {
                 return;
             }
             let found = accounts::call("GET", "/api/account", None, Some(&t)).await;
-            me.set(found.ok().and_then(|v| {
+            let found = found.ok().and_then(|v| {
                 let admin =
                     field(&v, "role").and_then(|r| r.as_string()).as_deref() == Some("admin");
                 text(&v, "user").map(|u| (u, admin))
-            }));
+            });
+            // The rest of the page asks the session (a moderator's Delete on any message).
+            let admin = found.as_ref().is_some_and(|(_, a)| *a);
+            chat.session.update(|s| s.admin = admin);
+            me.set(found);
         });
     });
     let open = RwSignal::new(false);

@@ -12,6 +12,7 @@ use wasm_bindgen::JsValue;
 
 use super::edit_box::EditBox;
 use super::file_view::MessageFiles;
+use super::long_press::LongPress;
 use super::msg_actions::MsgActions;
 use super::msg_ui::{focus_later, use_msg_ui};
 use super::reactions::{EmojiPicker, ReactionBar};
@@ -41,8 +42,10 @@ pub fn Bubble(
     let (short, full) = local_time(msg.ts);
     let hover = full.clone();
     let mentions_me = !own && !me.is_empty() && crate::markup::mentions_me(&msg.text, &me);
-    // A long-press (the phone's context menu) shows the actions.
+    // A long-press (the phone's context menu, or our own timer where there is none: iOS)
+    // shows the actions.
     let touched = RwSignal::new(false);
+    let press = LongPress::new();
     let deleted = msg.deleted;
     let edited = msg
         .edited_ts
@@ -89,8 +92,22 @@ pub fn Bubble(
             on:contextmenu=move |ev| {
                 if !deleted {
                     ev.prevent_default();
-                    touched.update(|t| *t = !*t);
+                    // The browser's own long-press menu: ours stands down (before its timer)
+                    // or has already opened the actions (after it).
+                    press.cancel();
+                    if !press.fired() {
+                        touched.update(|t| *t = !*t);
+                    }
                 }
+            }
+            on:touchstart=move |_| if !deleted {
+                press.start(move || touched.update(|t| *t = !*t));
+            }
+            on:touchmove=move |_| press.cancel()
+            on:touchcancel=move |_| press.cancel()
+            on:touchend=move |ev| if press.end() {
+                // The press opened the actions: the lift is not a tap on what lies under it.
+                ev.prevent_default();
             }
         >
             <div class="meta">

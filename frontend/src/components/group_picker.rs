@@ -1,6 +1,7 @@
 //! "New group": pick people (the room's people and those the user has conversations with, or
 //! any name typed) and start a group conversation with them (`POST /api/conversations`); it
-//! opens at once and is kept like a room (see `state/groups.rs`).
+//! opens at once and is kept like a room (see `state/groups.rs`). One person picked opens the
+//! one-to-one conversation with them instead.
 
 use leptos::prelude::*;
 
@@ -68,6 +69,19 @@ pub fn GroupPicker(
         let members = picked.get_untracked();
         if members.is_empty() {
             error.set(Some("Pick at least one person to write to.".into()));
+            return;
+        }
+        if let [one] = members.as_slice() {
+            // One person: their one-to-one conversation, not a group of two.
+            match chat.open_dm(one) {
+                Ok(()) => {
+                    picked.set(Vec::new());
+                    close();
+                    drawer.set(false);
+                    focus_composer();
+                }
+                Err(e) => error.set(Some(e)),
+            }
             return;
         }
         let who = chat.session.with_untracked(|s| s.who());

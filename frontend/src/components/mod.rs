@@ -11,6 +11,7 @@ mod edit_box;
 mod file_view;
 mod group_picker;
 mod header;
+mod long_press;
 mod message_list;
 mod msg_actions;
 pub mod msg_ui;

@@ -1,6 +1,7 @@
 //! A message's actions, shown on hover, on keyboard focus inside the message, or after a
-//! long-press on a phone: react, reply in a thread, and for the user's own messages edit and
-//! delete (after a confirmation).
+//! long-press on a phone: react, reply in a thread, for the user's own messages edit, and
+//! delete (after a confirmation) for their own and, for the room's owners and moderators and
+//! server admins, anyone's.
 
 use leptos::prelude::*;
 
@@ -13,6 +14,7 @@ use crate::socket::use_chat;
 pub fn MsgActions(seq: u64, own: bool, in_thread: bool) -> impl IntoView {
     let chat = use_chat();
     let ui = use_msg_ui();
+    let may_delete = Memo::new(move |_| own || chat.session.with(|s| s.moderates_current()));
     let delete = move |_| {
         let sure = window()
             .confirm_with_message("Delete this message for everyone? This cannot be undone.")
@@ -67,7 +69,7 @@ pub fn MsgActions(seq: u64, own: bool, in_thread: bool) -> impl IntoView {
             <button
                 type="button"
                 class="icon act-delete"
-                hidden=!own
+                hidden=move || !may_delete.get()
                 aria-label="Delete"
                 title="Delete"
                 on:click=delete

@@ -1,7 +1,8 @@
-//! A room's settings panel (the header's ⚙): whether it is private or public, its members with
-//! their roles (`GET /api/rooms/{room}/members`), and for its owners and moderators (and server
-//! admins) adding a member or changing a role, remove, mute and ban, each refusal said in the
-//! panel as a sentence with what to do. The list is asked again after every change.
+//! A room's settings panel (the header's ⚙): whether it is private or public (kept current by
+//! the room's `private`/`public` entries; its owners and server admins change it), its members
+//! with their roles (`GET /api/rooms/{room}/members`), and for its owners and moderators (and
+//! server admins) adding a member or changing a role, remove, mute and ban, each refusal said
+//! in the panel as a sentence with what to do. The list is asked again after every change.
 
 use banter_protocol::RoomRole;
 use leptos::prelude::*;
@@ -51,13 +52,15 @@ pub fn RoomSettings() -> impl IntoView {
 fn Panel(close: Callback<()>) -> impl IntoView {
     let chat = use_chat();
     let room = StoredValue::new(chat.session.with_untracked(|s| s.room.clone()));
-    let private = Memo::new(move |_| chat.session.with(|s| s.current_private()));
     let role = Memo::new(move |_| chat.session.with(|s| s.current_role()));
     let admin = RwSignal::new(false);
     let members = RwSignal::new(Vec::<Member>::new());
     let banned = RwSignal::new(Vec::<String>::new());
-    // The members list says whether the room is private too (for a server admin not in it).
-    let listed_private = RwSignal::new(false);
+    // Whether the room is private: from `joined` and the `private`/`public` entries (live),
+    // and from the members list (for a server admin not in the room), whichever said last.
+    let private = RwSignal::new(false);
+    let joined_private = Memo::new(move |_| chat.session.with(|s| s.current_private()));
+    Effect::new(move |_| private.set(joined_private.get()));
     let error = RwSignal::new(None::<String>);
     let done = RwSignal::new(None::<String>);
     let reload = move || {
@@ -67,7 +70,7 @@ fn Panel(close: Callback<()>) -> impl IntoView {
                 Ok(list) => {
                     members.set(list.members);
                     banned.set(list.banned);
-                    listed_private.set(list.private);
+                    private.set(list.private);
                 }
                 Err(e) => error.set(Some(refusal(&e))),
             }
@@ -128,13 +131,7 @@ fn Panel(close: Callback<()>) -> impl IntoView {
                 <h2 id="room-settings-title">{format!("#{} settings", room.get_value())}</h2>
                 <button type="button" id="room-settings-close" class="secondary" on:click=move |_| close.run(())>"Close"</button>
             </header>
-            <p id="room-kind">
-                {move || if private.get() || listed_private.get() {
-                    "Private: only its members can see it, read it or join it."
-                } else {
-                    "Public: anyone on this server can join and read it."
-                }}
-            </p>
+            <Privacy room=room.get_value() private owns=Signal::derive(owns) error done reload=Callback::new(move |()| reload()) />
             <p class="hint" id="my-room-role">
                 {move || match (role.get(), admin.get()) {
                     (_, true) => "You are a server admin: you may change anything here.".to_string(),
@@ -190,6 +187,72 @@ fn Panel(close: Callback<()>) -> impl IntoView {
                 <button type="button" class="secondary" id="room-ban-typed" on:click=ban_typed>"Ban"</button>
             </form>
         </section>
+    }
+}
+
+/// The room's kind (private or public, kept current by `private`) and, for its owners and
+/// server admins, the button that makes it the other (`PATCH /api/rooms/{room}`).
+#[component]
+fn Privacy(
+    /// The room the panel is about.
+    room: String,
+    /// Whether it is private now.
+    private: RwSignal<bool>,
+    /// Whether the user may change it (an owner, or a server admin).
+    owns: Signal<bool>,
+    /// Where a refusal is said.
+    error: RwSignal<Option<String>>,
+    /// Where the outcome is said.
+    done: RwSignal<Option<String>>,
+    /// Asks the members list again (going private makes everyone present a member).
+    reload: Callback<()>,
+) -> impl IntoView {
+    let chat = use_chat();
+    let room = StoredValue::new(room);
+    let busy = RwSignal::new(false);
+    let toggle = move |_| {
+        let (who, want) = (
+            chat.session.with_untracked(|s| s.who()),
+            !private.get_untracked(),
+        );
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match rooms_api::set_privacy(&who, &room.get_value(), want).await {
+                Ok(now) => {
+                    private.set(now);
+                    error.set(None);
+                    done.set(Some(privacy_said(&room.get_value(), now)));
+                    reload.run(());
+                }
+                Err(e) => {
+                    done.set(None);
+                    error.set(Some(refusal(&e)));
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <p id="room-kind" data-private=move || private.get().to_string()>
+            {move || if private.get() {
+                "Private: only its members can see it, read it or join it."
+            } else {
+                "Public: anyone on this server can join and read it."
+            }}
+        </p>
+        <button type="button" id="room-privacy" class="small secondary" hidden=move || !owns.get()
+            disabled=move || busy.get() on:click=toggle>
+            {move || if private.get() { "Make public" } else { "Make private" }}
+        </button>
+    }
+}
+
+/// What the panel says once the room's kind changed.
+fn privacy_said(room: &str, private: bool) -> String {
+    if private {
+        format!("#{room} is now private: everyone in it is a member, nobody else may join.")
+    } else {
+        format!("#{room} is now public: anyone on this server may join it.")
     }
 }
 

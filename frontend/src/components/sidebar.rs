@@ -148,13 +148,11 @@ pub fn Sidebar(
         chat.session
             .with(|s| s.server_seen && s.auth == banter_protocol::AuthMode::Open)
     });
-    // Said when the browser answered "no" (the button goes: only the site settings can undo it).
-    let denied = RwSignal::new(false);
+    // Said when the browser answers "no", or already says it at load (the button goes: only
+    // the site settings can undo it).
+    let denied = RwSignal::new(notify::blocked());
     // Offer notifications only where the browser still has to ask.
-    let can_ask = RwSignal::new(
-        notify::supported()
-            && web_sys::Notification::permission() == web_sys::NotificationPermission::Default,
-    );
+    let can_ask = RwSignal::new(notify::undecided());
 
     // Opening the drawer moves focus into it; Escape closes it and gives focus back to its
     // button.

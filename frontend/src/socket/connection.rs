@@ -198,7 +198,7 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                     Vec::new()
                 } else {
                     let now = now_ms();
-                    let (out, alerts, token_refused, list) = chat
+                    let (out, alerts, token_refused, list, added) = chat
                         .session
                         .try_update(|s| {
                             s.now = now;
@@ -208,7 +208,8 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                             }
                             let refused = s.auth_error.is_some() && s.token.is_none();
                             let list = std::mem::take(&mut s.list_due);
-                            (out, std::mem::take(&mut s.alerts), refused, list)
+                            let alerts = std::mem::take(&mut s.alerts);
+                            (out, alerts, refused, list, s.take_added())
                         })
                         .unwrap_or_default();
                     if token_refused {
@@ -217,6 +218,7 @@ async fn connection(chat: Chat, cmds: &mut UnboundedReceiver<Cmd>) -> Ended {
                     if list {
                         chat.list_conversations();
                     }
+                    chat.took_added(added);
                     for alert in alerts {
                         notify::show(&alert);
                     }

@@ -75,7 +75,7 @@ impl Session {
                 Vec::new()
             }
             ServerMsg::Removed { room } => self.on_removed(&room),
-            ServerMsg::Added { .. } => Vec::new(),
+            ServerMsg::Added { room, .. } => self.on_added(&room),
             ServerMsg::Replay {
                 room,
                 from,

@@ -1,8 +1,9 @@
 //! v1.2 private rooms and moderation, as the page keeps them: the user's role in each room and
-//! whether it is private (from `joined`), and `removed` (removed, banned, or taken out of a
-//! group conversation): the room leaves the user's list at once, nothing more comes from it,
-//! and `removed` names it for the notice. What the settings panel shows of other members is
-//! asked over HTTP when it opens (`components/room_settings.rs`), never kept here.
+//! whether it is private (from `joined`, then the `private` and `public` entries), and
+//! `removed` (removed, banned, or taken out of a group conversation): the room leaves the
+//! user's list at once, nothing more comes from it, and `removed` names it for the notice.
+//! What the settings panel shows of other members is asked over HTTP when it opens
+//! (`components/room_settings.rs`), never kept here.
 
 use banter_protocol::{Change, ChangeKind, ClientMsg, RoomRole};
 
@@ -47,7 +48,8 @@ impl Session {
         state.private = private;
     }
 
-    /// A new moderation entry: its quiet line, and the user's own role when it changed.
+    /// A new moderation entry: its quiet line, the user's own role when it changed, and
+    /// whether the room is private after a `private` or `public` entry.
     pub(super) fn moderation_line(&mut self, c: &Change) {
         let me = self.name.clone().unwrap_or_default();
         let text = moderation_text(c, &me);
@@ -56,6 +58,11 @@ impl Session {
             && let Some(role) = c.kind.role()
         {
             state.role = Some(role);
+        }
+        match c.kind {
+            ChangeKind::Private => state.private = true,
+            ChangeKind::Public => state.private = false,
+            _ => {}
         }
         state.mod_lines.push(PresenceSummary {
             after_seq: c.seq.saturating_sub(1),
@@ -67,6 +74,15 @@ impl Session {
     /// The user's role in the room on screen (none: an ordinary member of a public room).
     pub fn current_role(&self) -> Option<RoomRole> {
         self.current().and_then(|r| r.role)
+    }
+
+    /// Whether the user may delete anyone's message on screen: an owner or moderator of the
+    /// room, or a server admin (everyone may delete their own).
+    pub fn moderates_current(&self) -> bool {
+        self.admin
+            || self
+                .current_role()
+                .is_some_and(|r| r >= RoomRole::Moderator)
     }
 
     /// Whether the room on screen is private.

@@ -11,7 +11,7 @@
 use banter_protocol::ClientMsg;
 
 use super::Session;
-use crate::markup::mentions;
+use crate::markup::mentions_me;
 
 /// The least time between two batches of `read` frames, in milliseconds: a busy room on
 /// screen moves the position with every message, and every frame counts against the rate limit.
@@ -110,7 +110,7 @@ impl Session {
             for m in store.window(Some(read + 1), 0, usize::MAX) {
                 if m.user == me {
                     own += 1;
-                } else if conversation || mentions(&m.text, &me) {
+                } else if conversation || mentions_me(&m.text, &me) {
                     mentioned += 1;
                 }
             }

@@ -4,7 +4,7 @@
 
 use super::*;
 
-use banter_protocol::{ClientMsg, RoomRole};
+use banter_protocol::{ChangeKind, ClientMsg, RoomRole};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -131,4 +131,130 @@ fn moderation_entries_are_quiet_lines_once_each() {
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
     assert_eq!(texts, ["olive muted you"]);
     assert_eq!(lines[0].after_seq, 1);
+}
+
+#[test]
+fn an_added_group_comes_into_conversations_and_is_joined_once() {
+    let mut s = online_with(&[]);
+    let id = "grp-00112233445566778899aabbccddeeff";
+    let out = s.handle(ServerMsg::Added {
+        room: id.into(),
+        by: "bob".into(),
+    });
+    assert!(
+        matches!(&out[..], [ClientMsg::Join { room, .. }] if room == id),
+        "joined at once: {out:?}"
+    );
+    assert_eq!(s.groups(), [id.to_string()], "listed under Conversations");
+    // What bob wrote before the join came is for ada: unread.
+    s.handle(ServerMsg::Joined {
+        room: id.into(),
+        users: vec!["ada".into(), "bob".into()],
+        head: 1,
+        epoch: "e1".into(),
+        users_total: None,
+        with: None,
+        read: 0,
+        role: Some(RoomRole::Member),
+        private: true,
+    });
+    s.handle(ServerMsg::Message(msg(id, 1, "bob", "hello group")));
+    assert_eq!(s.room_state(id).map(|r| r.unread), Some(1));
+    assert_eq!(
+        s.take_added(),
+        [id.to_string()],
+        "the caller lists its members"
+    );
+    // Its members come from `GET /api/conversations`: named by them, not joined again.
+    let listed = banter_protocol::http::ConversationSummary {
+        room: id.into(),
+        with: String::new(),
+        head: 0,
+        ts: 0,
+        members: vec!["ada".into(), "bob".into(), "cy".into()],
+    };
+    assert!(s.add_conversations(&[listed]).is_empty());
+    assert_eq!(s.group_label(id), "bob, cy");
+    // A second `added` (another connection's, or the creator's own page) changes nothing.
+    let again = s.handle(ServerMsg::Added {
+        room: id.into(),
+        by: "bob".into(),
+    });
+    assert!(again.is_empty() && s.take_added().is_empty());
+    assert_eq!(s.groups().len(), 1);
+}
+
+#[test]
+fn an_added_private_room_comes_into_the_rooms_and_is_joined() {
+    let mut s = online_with(&[]);
+    let out = s.handle(ServerMsg::Added {
+        room: "team".into(),
+        by: "olive".into(),
+    });
+    assert!(
+        matches!(&out[..], [ClientMsg::Join { room, .. }] if room == "team"),
+        "joined at once: {out:?}"
+    );
+    assert!(s.my_rooms.contains(&"team".to_string()), "in the sidebar");
+    assert_eq!(s.room, "lobby", "what is on screen stays");
+    assert!(s.groups().is_empty(), "a room, not a conversation");
+    // Kept when the server's stored list is read before its `PUT` arrived.
+    s.take_room_list(&["lobby".into()]);
+    assert!(s.my_rooms.contains(&"team".to_string()));
+    // The page that already has it asks nothing more.
+    let mut mine = online_with(&[]);
+    mine.switch_room("team").expect("a room");
+    let again = mine.handle(ServerMsg::Added {
+        room: "team".into(),
+        by: "olive".into(),
+    });
+    assert!(again.is_empty() && mine.take_added().is_empty());
+}
+
+#[test]
+fn owners_moderators_and_admins_may_delete_anyones_message() {
+    let mut s = online_with(&[1]);
+    assert!(!s.moderates_current(), "a member of a public room");
+    s.admin = true;
+    assert!(s.moderates_current(), "a server admin");
+    s.admin = false;
+    s.handle(entry(2, ChangeKind::Moderator, "ada"));
+    assert!(s.moderates_current(), "made a moderator");
+    s.handle(entry(3, ChangeKind::Member, "ada"));
+    assert!(!s.moderates_current(), "a member again");
+}
+
+#[test]
+fn private_or_public_follows_the_rooms_entries_live() {
+    let mut s = online_with(&[1]);
+    assert!(!s.current_private());
+    s.handle(entry(2, ChangeKind::Private, ""));
+    assert!(s.current_private());
+    s.handle(entry(3, ChangeKind::Public, ""));
+    assert!(!s.current_private(), "made public again");
+    let texts: Vec<String> = quiet_lines(s.current().expect("lobby"))
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "olive made this room private",
+            "olive made this room public"
+        ]
+    );
+}
+
+/// Moderation entry `seq` of the lobby by olive, about `text`.
+fn entry(seq: u64, kind: ChangeKind, text: &str) -> ServerMsg {
+    ServerMsg::Change(banter_protocol::Change {
+        room: "lobby".into(),
+        seq,
+        target: 0,
+        user: "olive".into(),
+        ts: 1,
+        kind,
+        text: Some(text.into()),
+        emoji: None,
+    })
 }

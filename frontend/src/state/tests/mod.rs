@@ -205,6 +205,25 @@ fn switching_rooms_keeps_every_room_joined_and_resumes() {
 }
 
 #[test]
+fn a_room_whose_join_was_refused_is_asked_again_when_opened_again() {
+    let mut s = online_with(&[1]);
+    assert_eq!(s.switch_room("team").expect("valid").len(), 1);
+    // A private room: the join is refused (no `joined`), the room stays on the list.
+    s.handle(ServerMsg::Error {
+        code: ErrorCode::Forbidden,
+        message: "team is private".into(),
+        client_id: None,
+    });
+    s.switch_room("lobby").expect("valid");
+    // Made public since: typing it again asks again, and only until it is joined.
+    let out = s.switch_room("team").expect("valid");
+    assert!(matches!(&out[..], [ClientMsg::Join { room, .. }] if room == "team"));
+    s.handle(joined("team", 0));
+    s.switch_room("lobby").expect("valid");
+    assert!(s.switch_room("team").expect("valid").is_empty());
+}
+
+#[test]
 fn leaving_a_room_leaves_it_and_a_late_joined_is_ignored() {
     let mut s = Session::new("t");
     s.set_name("ada").expect("valid");

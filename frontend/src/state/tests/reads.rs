@@ -166,3 +166,32 @@ fn opening_a_room_with_unread_marks_where_new_messages_start() {
     s.switch_room("lobby").expect("valid");
     assert_eq!(s.unread_line, None);
 }
+
+#[test]
+fn an_at_here_or_everyone_badge_survives_a_recount() {
+    let mut s = reloaded(
+        5,
+        2,
+        &[
+            ("grace", "@here standup"),
+            ("grace", "@everyone lunch"),
+            ("grace", "x"),
+        ],
+    );
+    let ops = s.room_state("ops").expect("ops");
+    assert_eq!((ops.unread, ops.mentions), (3, 2), "both are for ada");
+    // Another tab read up to the @here: the @everyone is still for ada.
+    s.handle(ServerMsg::Read {
+        room: "ops".into(),
+        seq: 3,
+    });
+    let ops = s.room_state("ops").expect("ops");
+    assert_eq!((ops.unread, ops.mentions), (2, 1));
+    // A reconnect counts again from what is held: the badge stays.
+    s.disconnected();
+    s.handle(welcome());
+    s.handle(joined_at("lobby", 0, 0));
+    s.handle(joined_at("ops", 5, 3));
+    let ops = s.room_state("ops").expect("ops");
+    assert_eq!((ops.unread, ops.mentions), (2, 1));
+}
