@@ -3,7 +3,8 @@
 //! resume, each exactly once, in `seq` order with messages; classic clients see new messages
 //! only; a deleted message's text is gone from every file of the data directory after the
 //! checkpoint, and stays gone across a `kill -9` restart; with Redis, a change made on one
-//! node reaches a member on another live and a client resuming there.
+//! node reaches a member on another live and a client resuming there (also after a `kill -9`
+//! of the node it was made on); the limits, each with its flag, over both paths.
 
 mod common;
 
@@ -432,4 +433,88 @@ async fn with_redis_a_change_on_one_node_reaches_another_live_and_on_resume() {
     assert!(gone.deleted && gone.text.is_empty() && gone.reactions.is_empty());
     let (_, page) = get_json(a, "/api/rooms/lobby/messages?since=0").await;
     assert_eq!(page["changes"].as_array().map(Vec::len), Some(3));
+    // A client that saw the message on node A and resumes on node B gets each change once.
+    let kinds = |entries: &[ServerMsg]| -> Vec<(u64, ChangeKind)> {
+        entries
+            .iter()
+            .map(|m| match m {
+                ServerMsg::Change(c) => (c.seq, c.kind),
+                other => panic!("not a change: {other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(
+        kinds(&resumed(b, 1, 4).await),
+        [
+            (2, ChangeKind::Edit),
+            (3, ChangeKind::React),
+            (4, ChangeKind::Delete)
+        ]
+    );
+    // Node A killed: a client that had seen up to the edit resumes on node B.
+    let mut nodes = nodes;
+    nodes[0].kill9();
+    assert_eq!(
+        kinds(&resumed(&nodes[1], 2, 4).await),
+        [(3, ChangeKind::React), (4, ChangeKind::Delete)]
+    );
+}
+
+/// The lifecycle's limits over both paths, each with its flag: edits per message, reactions
+/// per message, an emoji's length (and what an emoji may not hold); an edit keeps the message's
+/// id, user and time, and marks when it was edited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limits_hold_over_websocket_and_http_and_an_edit_keeps_who_and_when() {
+    let server = start(&[
+        "--max-edits",
+        "1",
+        "--max-reactions",
+        "1",
+        "--max-emoji-bytes",
+        "4",
+    ])
+    .await;
+    let mut ada = Client::connect(&server).await;
+    ada.join("lobby", "ada").await;
+    assert_eq!(ada.ask(send("helo", None, "a1")).await, Ok(1));
+    let (_, page) = get_json(&server, "/api/rooms/lobby/messages?since=0").await;
+    let before = page["messages"][0].clone();
+    assert_eq!(ada.ask(edit(1, "hello", "a2")).await, Ok(2));
+    assert_eq!(
+        ada.ask(edit(1, "hello!", "a3")).await,
+        Err(ErrorCode::TooLarge),
+        "--max-edits 1"
+    );
+    let patch = Some(json!({"text": "hello?"}));
+    let path = "/api/rooms/lobby/messages/1?user=ada";
+    assert_eq!(call(&server, "PATCH", path, patch).await.0, 413);
+    assert_eq!(
+        ada.ask(react(1, "👍🏽", false, "a4")).await,
+        Err(ErrorCode::TooLarge),
+        "8 bytes: over --max-emoji-bytes 4"
+    );
+    assert_eq!(
+        ada.ask(react(1, "a b", false, "a5")).await,
+        Err(ErrorCode::BadRequest),
+        "no spaces in an emoji"
+    );
+    assert_eq!(ada.ask(react(1, "👍", false, "a6")).await, Ok(3));
+    assert_eq!(
+        ada.ask(react(1, "🎉", false, "a7")).await,
+        Err(ErrorCode::TooLarge),
+        "--max-reactions 1"
+    );
+    let party = "/api/rooms/lobby/messages/1/reactions/%F0%9F%8E%89?user=bob";
+    assert_eq!(call(&server, "PUT", party, None).await.0, 413);
+
+    let (_, page) = get_json(&server, "/api/rooms/lobby/messages?since=0").await;
+    let after = &page["messages"][0];
+    assert_eq!(after["text"], json!("hello"));
+    for field in ["id", "seq", "user", "ts"] {
+        assert_eq!(
+            after[field], before[field],
+            "an edit keeps the message's {field}"
+        );
+    }
+    assert!(after["edited_ts"].as_u64() >= before["ts"].as_u64());
 }
