@@ -74,11 +74,10 @@ pub async fn create(who: &Who, room: &str, private: bool) -> Result<(), Failed> 
 /// private (everyone present becomes a member) or public; whether it is private now.
 pub async fn set_privacy(who: &Who, room: &str, private: bool) -> Result<bool, Failed> {
     let b = serde_json::to_string(&SetPrivacy { private }).unwrap_or_default();
-    let v = ask(who, "PATCH", &format!("/api/rooms/{}", enc(room)), Some(b)).await?;
-    // A public room's summary leaves `private` out.
-    Ok(field(&v, "private")
-        .and_then(|p| p.as_bool())
-        .unwrap_or(false))
+    // `201 {"room", "seq"}` with the entry's `seq`, or `200` when it already was so: either
+    // way the room is now as asked.
+    ask(who, "PATCH", &format!("/api/rooms/{}", enc(room)), Some(b)).await?;
+    Ok(private)
 }
 
 /// A room's members and who is banned from it.
