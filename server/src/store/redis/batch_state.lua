@@ -18,9 +18,10 @@ end
 local function bucket(window, n)
   return room_prefix .. ':ddb:' .. window .. ':' .. n
 end
--- Reads every post's dedupe key (posts `1..n`; post i's key is KEYS[4] for the first, else
--- KEYS[10 + i]; its window is ARGV[4] for the first, else its per-post slot).
-function B.load(n, window_of)
+-- Takes the room's counter (`seq`, read by batch.lua) and reads every post's dedupe key (posts
+-- `1..n`; post i's key is KEYS[4] for the first, else KEYS[10 + i]; its window is ARGV[4] for
+-- the first, else its per-post slot).
+function B.load(n, seq, window_of)
   local window = 0
   local keys, fields = {}, {}
   for i = 1, n do
@@ -32,7 +33,7 @@ function B.load(n, window_of)
       fields[#fields + 1] = B.field(key)
     end
   end
-  B.seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+  B.seq = seq
   if #keys == 0 then return end
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

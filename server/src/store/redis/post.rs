@@ -6,7 +6,8 @@
 //! PUBLISH are paid once per batch instead of once per post, which is most of Redis's CPU per
 //! message when a room is busy. The first post's keys and arguments are laid out exactly as
 //! `script.rs` documents for one post, so a batch of one is the plain call; each further post
-//! adds its dedupe key after the 11 keys, and its [`PER_POST`] arguments after the count.
+//! adds its dedupe key after the 11 keys, and its arguments after the count: [`PLAIN`]'s for a
+//! plain append, else [`PER_POST`]'s, each behind a one-letter form.
 
 use redis::Cmd;
 
@@ -21,9 +22,17 @@ const KEYS: usize = 11;
 /// The post script's arguments per call (see `script.rs` and `lifecycle.lua`).
 const ARGS: usize = 19;
 
+/// The 1-based ARGV slot of the v1.2 mode (`''`, `reply` or `change`).
+const MODE: usize = 10;
+
 /// The 1-based ARGV slots that differ between two posts of one room (the rest are the room's
-/// or the server's): `batch.lua` lists the same slots.
+/// or the server's): `batch.lua` lists the same slots (form `f`).
 const PER_POST: [usize; 13] = [1, 2, 4, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+
+/// The slots a plain append (no reply, no change to check: mode `''`) needs (form `p`): its
+/// template, dedupe window and time. Every argument is a Redis object and a Lua string to
+/// make, so a plain post sends 5 values instead of 14.
+const PLAIN: [usize; 4] = [1, 2, 4, 9];
 
 /// One post's keys and arguments, as for a call of its own.
 pub struct Post {
@@ -111,7 +120,13 @@ pub fn call(hash: &str, posts: &[&Post]) -> Cmd {
     }
     cmd.arg(posts.len());
     for p in rest {
-        for slot in PER_POST {
+        let (form, slots): (&str, &[usize]) = if p.argv[MODE - 1].is_empty() {
+            ("p", &PLAIN)
+        } else {
+            ("f", &PER_POST)
+        };
+        cmd.arg(form);
+        for slot in slots {
             cmd.arg(&p.argv[slot - 1]);
         }
     }
