@@ -2,7 +2,8 @@
 //! readers (the `banter-client` library, folding with `banter-client-core`) are cut at random
 //! (each behind its own cuttable proxy) and resume. At the end every reader holds exactly the
 //! server's state (its folded messages equal to the pages read at the end) and took every `seq`
-//! of the room once, messages and changes alike.
+//! of the room once, messages and changes alike: once as events, and once on the wire (the
+//! library counts the frames it drops as repeats; none may be).
 //!
 //! Once on one node (the durable store), once on two nodes sharing the room through Redis.
 //! `LIFECYCLE_CHAOS_RUNS` runs each (default 1); a failing seed is printed and can be run again
@@ -313,6 +314,9 @@ async fn reader(
         }
     }
     let held = client.messages(ROOM).await.expect("the folded messages");
+    // The events above come after the library's dedupe: the frames themselves held no repeat.
+    let repeats = client.repeats(ROOM).await.expect("the repeats");
+    assert_eq!(repeats, 0, "reader {i}: frames the server sent twice");
     (seqs, held, cuts)
 }
 

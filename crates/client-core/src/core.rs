@@ -201,6 +201,7 @@ impl Core {
     pub fn message(&mut self, m: ChatMessage) -> Option<Arc<ChatMessage>> {
         let state = self.room_mut(&m.room);
         if !state.advance(m.seq) {
+            state.repeats += 1;
             return None;
         }
         let m = Arc::new(m);
@@ -216,6 +217,7 @@ impl Core {
     pub fn change(&mut self, c: &Change) -> Option<Changed> {
         let state = self.room_mut(&c.room);
         if !state.advance(c.seq) {
+            state.repeats += 1;
             return None;
         }
         if state.membership.fold(c) {

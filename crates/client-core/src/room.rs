@@ -27,6 +27,9 @@ pub struct RoomSync {
     gone_before_next: bool,
     /// v1.2: the room's members as its moderation entries say.
     pub membership: crate::Membership,
+    /// `message` and `change` frames dropped because their `seq` was seen: the server promises
+    /// none (no duplicate on resume), so a test may check it stays 0.
+    pub repeats: u64,
 }
 
 impl RoomSync {
@@ -40,6 +43,7 @@ impl RoomSync {
             replay_to: 0,
             membership: crate::Membership::default(),
             gone_before_next: false,
+            repeats: 0,
         }
     }
 

@@ -118,6 +118,12 @@ impl Session {
         r.store.iter().cloned().collect()
     }
 
+    /// How many `message` and `change` frames of `room` were dropped as repeats (see
+    /// [`banter_client_core::RoomSync::repeats`]).
+    pub fn repeats(&self, room: &str) -> u64 {
+        self.core.room(room).map_or(0, |r| r.repeats)
+    }
+
     /// Message `seq` of `room`, folded, when kept.
     pub fn message(&self, room: &str, seq: u64) -> Option<&Arc<ChatMessage>> {
         self.core.room(room)?.store.get(seq)

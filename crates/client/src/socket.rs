@@ -40,6 +40,10 @@ enum Cmd {
         room: String,
         done: oneshot::Sender<Vec<ChatMessage>>,
     },
+    Repeats {
+        room: String,
+        done: oneshot::Sender<u64>,
+    },
 }
 
 /// A WebSocket client that stays connected. See the crate docs. Dropping it closes the socket.
@@ -146,6 +150,17 @@ impl Client {
         rx.await.map_err(|_| ClientError::Stopped)
     }
 
+    /// How many frames of `room` were dropped as repeats of an entry already taken (the server
+    /// promises none: see `docs/guarantees.md`).
+    pub async fn repeats(&self, room: &str) -> Result<u64, ClientError> {
+        let (done, rx) = oneshot::channel();
+        let room = room.to_owned();
+        self.cmds
+            .send(Cmd::Repeats { room, done })
+            .map_err(|_| ClientError::Stopped)?;
+        rx.await.map_err(|_| ClientError::Stopped)
+    }
+
     /// The next event; `None` once the client has stopped for good (for example a refused
     /// token).
     pub async fn next_event(&mut self) -> Option<Event> {
@@ -223,6 +238,10 @@ impl Task {
     fn command(&mut self, cmd: Cmd) -> Option<ClientMsg> {
         match cmd {
             Cmd::Join { room, since } => Some(self.session.join(&room, since)),
+            Cmd::Repeats { room, done } => {
+                let _ = done.send(self.session.repeats(&room));
+                None
+            }
             Cmd::Messages { room, done } => {
                 let held = self.session.messages(&room).into_iter();
                 let _ = done.send(held.map(std::sync::Arc::unwrap_or_clone).collect());
