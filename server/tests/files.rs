@@ -377,6 +377,44 @@ async fn exif_gps_is_stripped_from_what_is_served() {
     }
 }
 
+/// A phone's portrait photo (landscape pixels, EXIF orientation 6, a GPS position): what is
+/// served keeps the orientation alone, so it still shows upright; its size is said as shown,
+/// and its thumbnail is upright.
+#[tokio::test]
+async fn a_turned_photo_keeps_its_orientation_and_loses_its_position() {
+    let server = start(&[]).await;
+    let jpeg = jpeg_turned_with_gps(200, 100);
+    assert!(contains(&jpeg, GPS_MARK));
+    let (status, info) = upload(&server, "lobby", "ada", "portrait.jpg", "image/jpeg", jpeg).await;
+    assert_eq!(status, StatusCode::CREATED, "{info}");
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(100), Some(200)),
+        "as shown: upright"
+    );
+    let id = info["id"].as_str().unwrap();
+    let served = fetch(&server, id, "").await.bytes().await.unwrap().to_vec();
+    assert!(!contains(&served, GPS_MARK), "the GPS position is gone");
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(&served))
+        .with_guessed_format()
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    use image::ImageDecoder as _;
+    assert_eq!(
+        decoder.orientation().unwrap(),
+        image::metadata::Orientation::Rotate90,
+        "the orientation is kept"
+    );
+    let res = fetch(&server, id, "/thumb").await;
+    let thumb = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        (thumb.width(), thumb.height()),
+        (160, 320),
+        "an upright thumbnail"
+    );
+}
+
 #[tokio::test]
 async fn gps_metadata_is_stripped_from_png_and_webp_too() {
     let server = start(&[]).await;

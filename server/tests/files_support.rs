@@ -196,6 +196,36 @@ pub fn jpeg_with_gps(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// A JPEG of `w`×`h` pixels stored turned, as phones store a portrait photo: its EXIF says
+/// orientation 6 (show it turned 90° clockwise) and holds a GPS position ([`GPS_MARK`]).
+pub fn jpeg_turned_with_gps(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 30]));
+    let mut plain = Cursor::new(Vec::new());
+    img.write_to(&mut plain, image::ImageFormat::Jpeg).unwrap();
+    let plain = plain.into_inner();
+    // Big-endian TIFF: IFD0 at 8 with Orientation = 6 and GPSInfo -> 38; the GPS IFD at 38
+    // (latitude ref and latitude -> 68); the rationals at 68.
+    let mut tiff: Vec<u8> = b"MM\0\x2a\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&[0, 2]);
+    tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
+    tiff.extend_from_slice(&[0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 38]);
+    tiff.extend_from_slice(&[0, 0, 0, 0]);
+    tiff.extend_from_slice(&[0, 2]);
+    tiff.extend_from_slice(&[0, 1, 0, 2, 0, 0, 0, 2, b'N', 0, 0, 0]);
+    tiff.extend_from_slice(&[0, 2, 0, 5, 0, 0, 0, 3, 0, 0, 0, 68]);
+    tiff.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(tiff.len(), 68);
+    tiff.extend_from_slice(GPS_MARK);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
 /// A TIFF (EXIF) block with a GPS IFD holding [`GPS_MARK`]. Big-endian: IFD0 at 8 with one
 /// entry (GPSInfo → 26), the GPS IFD at 26 with two entries (GPSLatitudeRef "N", GPSLatitude →
 /// 56), then the three rationals at 56.

@@ -5,13 +5,15 @@
 //! the metadata that may hold a location removed from what is kept and served.
 //!
 //! Location removal works on the bytes, without decoding: a JPEG loses its APP1 segments (EXIF,
-//! where GPS lives, and XMP) and APP13 (IPTC); a PNG its `eXIf` and text chunks (`tEXt`, `zTXt`,
+//! where GPS lives, and XMP) and APP13 (IPTC), but for its orientation (`orientation.rs`); a PNG its `eXIf` and text chunks (`tEXt`, `zTXt`,
 //! `iTXt`, where XMP lives); a WebP its `EXIF` and `XMP ` chunks (and the VP8X flags saying
 //! they are there). The pixels are untouched. GIF has no such metadata. The thumbnail is
 //! re-encoded from pixels (PNG), so it carries none either.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
+use image::ImageDecoder as _;
 use std::path::Path;
 
 use image::{ImageReader, Limits};
@@ -43,27 +45,42 @@ pub fn dimensions(path: &Path, max_pixels: u64) -> Result<(u32, u32), ImageError
 }
 
 /// Writes a PNG thumbnail (longest side `size`) of the image at `src` to `dst`, decoding under
-/// limits from `max_pixels`.
-pub fn thumbnail(src: &Path, dst: &Path, size: u32, max_pixels: u64) -> Result<(), ImageError> {
+/// limits from `max_pixels`, turned upright as its EXIF orientation says; returns the image's
+/// width and height as shown (upright).
+pub fn thumbnail(
+    src: &Path,
+    dst: &Path,
+    size: u32,
+    max_pixels: u64,
+) -> Result<(u32, u32), ImageError> {
     let mut reader = ImageReader::open(src)?.with_guessed_format()?;
     let mut limits = Limits::default();
     let side = u32::try_from(max_pixels).unwrap_or(u32::MAX);
     limits.max_image_width = Some(side);
     limits.max_image_height = Some(side);
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(1 << 20));
+    let mut budget = limits.clone();
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| match e {
+    let refused = |e: image::ImageError| match e {
         // Within the pixel count but over the memory it may take (e.g. 16 bits a channel).
         image::ImageError::Limits(l) => ImageError::Limits(l.to_string()),
         e => ImageError::Bad(e.to_string()),
-    })?;
+    };
+    let mut decoder = reader.into_decoder().map_err(refused)?;
+    // The decoded pixels' allocation, checked before it is made (as `ImageReader::decode` does).
+    budget.reserve(decoder.total_bytes()).map_err(refused)?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(refused)?;
+    img.apply_orientation(orientation);
     let thumb = img.thumbnail(size, size);
     let mut out = BufWriter::new(File::create(dst)?);
     thumb
         .write_to(&mut out, image::ImageFormat::Png)
         .map_err(|e| ImageError::Bad(e.to_string()))?;
     out.flush()?;
-    Ok(())
+    Ok((img.width(), img.height()))
 }
 
 /// A writer that hashes and counts what passes through.
@@ -122,7 +139,8 @@ fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
 }
 
-/// JPEG: segments up to the scan are copied but APP1 and APP13; the scan and the rest as is.
+/// JPEG: segments up to the scan are copied but APP1 and APP13 (an EXIF orientation is kept:
+/// `orientation.rs`); the scan and the rest as is.
 fn strip_jpeg(input: &mut impl Read, out: &mut impl Write) -> io::Result<()> {
     let mut soi = [0u8; 2];
     input.read_exact(&mut soi)?;
@@ -130,6 +148,7 @@ fn strip_jpeg(input: &mut impl Read, out: &mut impl Write) -> io::Result<()> {
         return Err(bad("not a JPEG"));
     }
     out.write_all(&soi)?;
+    let mut oriented = false;
     loop {
         let mut marker = [0u8; 2];
         input.read_exact(&mut marker)?;
@@ -144,6 +163,16 @@ fn strip_jpeg(input: &mut impl Read, out: &mut impl Write) -> io::Result<()> {
         input.read_exact(&mut len)?;
         let body = usize::from(u16::from_be_bytes(len)).saturating_sub(2);
         let drop = matches!(marker[1], 0xE1 | 0xED);
+        if drop && marker[1] == 0xE1 && !oriented {
+            // EXIF lives in an APP1: its orientation alone is written back.
+            let mut segment = Vec::with_capacity(body);
+            input.take(body as u64).read_to_end(&mut segment)?;
+            if let Some(o) = super::orientation::from_app1(&segment) {
+                super::orientation::write_app1(out, o)?;
+                oriented = true;
+            }
+            continue;
+        }
         if drop {
             io::copy(&mut input.take(body as u64), &mut io::sink())?;
             continue;

@@ -18,6 +18,7 @@
 pub mod blobs;
 pub mod image;
 pub mod kind;
+mod orientation;
 pub mod quota;
 pub mod s3;
 mod sweep;
@@ -226,9 +227,10 @@ impl Files {
             .await
             .map_err(|e| FileError::Io(e.to_string()))?;
         let (stored, dims) = tokio::task::spawn_blocking(move || {
-            let dims = image::dimensions(&src, max)?;
+            image::dimensions(&src, max)?;
             let (sha256, len) = image::strip(&ct, &src, &c)?;
-            image::thumbnail(&c, &t, size, max)?;
+            // Width and height as shown: a phone's portrait photo is turned by its orientation.
+            let dims = image::thumbnail(&c, &t, size, max)?;
             Ok::<_, FileError>((Stored { sha256, size: len }, dims))
         })
         .await
