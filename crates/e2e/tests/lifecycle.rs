@@ -33,6 +33,21 @@ async fn act(page: &Page, seq: u64, action: &str) -> Result<()> {
         .await
 }
 
+/// Presses Enter on `action` of message `seq` on `page`, as a keyboard user does: the message
+/// focused, then the action (what Tab reaches once the message shows its actions), then the
+/// key, through WebDriver's key actions (not a click).
+async fn key_act(page: &Page, seq: u64, action: &str) -> Result<()> {
+    use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+    on_msg(page, seq, "li.focus();").await?;
+    on_msg(page, seq, &format!("li.querySelector('{action}').focus();")).await?;
+    let enter = '\u{E007}';
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: enter })
+        .then(KeyAction::Up { value: enter });
+    page.client.perform_actions(keys).await?;
+    Ok(())
+}
+
 /// The text of message `seq` on `page`, once it satisfies `ok`.
 async fn wait_text(page: &Page, seq: u64, what: &str, ok: impl Fn(&str) -> bool) -> Result<()> {
     wait_for(&format!("{what} on {}", page.label), || async {
@@ -178,7 +193,8 @@ async fn a_delete_asks_first_and_leaves_message_deleted_in_place() {
         let (seq, _) = bob.wait_message("oops, wrong room").await?;
         ada.wait_message("oops, wrong room").await?;
 
-        act(&ada, seq, ".act-delete").await?;
+        // By keyboard: the message focused, Enter on Delete; the confirmation is asked first.
+        key_act(&ada, seq, ".act-delete").await?;
         ada.client.dismiss_alert().await?;
         act(&ada, seq, ".act-delete").await?;
         ada.client.accept_alert().await?;
@@ -202,6 +218,13 @@ async fn a_delete_asks_first_and_leaves_message_deleted_in_place() {
         )
         .await?;
         ensure!(offered == true, "delete is only for the author");
+        // After a reload, the tombstone is what the room holds.
+        bob.client.refresh().await?;
+        bob.wait_state("online").await?;
+        wait_text(&bob, seq, "message deleted after a reload", |t| {
+            t == "message deleted"
+        })
+        .await?;
         Ok(())
     })
     .await;
