@@ -1,9 +1,10 @@
 //! `--auth accounts` over real processes and sockets: `banter user` and `banter invite` beside a
 //! running server (its SQLite file, or the cluster's Redis); sign-up with a good, used, revoked
-//! and expired invite; one `401` for an unknown name and a wrong password (and both do the
-//! hash's work); the guessing limit (`429` with `retry-after`, a remembered device let through);
-//! revocation: disabling, a password change and signing out everywhere close open sockets with
-//! 4001 and refuse the old tokens and cookies, also on another node of a Redis cluster.
+//! and expired invite (on SQLite, and across two nodes on Redis); one `401` for an unknown name
+//! and a wrong password (and both do the hash's work); the guessing limit (`429` with
+//! `retry-after`, a remembered device let through); revocation: disabling, a password change
+//! and signing out everywhere close open sockets with 4001 and refuse the old tokens and
+//! cookies, also on another node of a Redis cluster.
 
 mod common;
 
@@ -152,19 +153,38 @@ fn invite_code(link: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_with_good_used_revoked_and_expired_invites() {
     let s = server(&[]).await;
-    with_data(
-        &s,
+    let store = data(&s);
+    sign_up_with_invites(&s, &s, &store).await;
+}
+
+/// The same on two nodes sharing a Redis: the invites are made on node A (the admin API and
+/// `banter invite` against the Redis) and each is tried on node B, the used one again on A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_with_good_used_revoked_and_expired_invites_on_redis() {
+    let redis = Redis::start(Persistence::Off);
+    let a = node_with(&redis).await;
+    let b = node_with(&redis).await;
+    sign_up_with_invites(&a, &b, &["--redis".into(), redis.url()]).await;
+}
+
+/// Sign-up with a good, a used, a revoked and an expired invite: `a` is where the admin acts
+/// and the used invite is tried again, `b` where each sign-up is tried; `store` are the flags
+/// that point `banter user` and `banter invite` at their store.
+async fn sign_up_with_invites(a: &Banter, b: &Banter, store: &[String]) {
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
+    cli(
+        &store,
         &["user", "add", "root", "--role", "admin"],
         "hunter2-root\n",
     )
     .await;
-    let (admin, _) = login(&s, "root", "hunter2-root").await;
+    let (admin, _) = login(a, "root", "hunter2-root").await;
 
-    let good = invite_code(&with_data(&s, &["invite"], "").await);
+    let good = invite_code(&cli(&store, &["invite"], "").await);
     let signup =
         |code: String, name: &str| json!({"invite": code, "name": name, "password": "hunter2-ada"});
     let (status, headers, body) = call(
-        &s,
+        b,
         reqwest::Method::POST,
         "/api/signup",
         signup(good.clone(), "ada"),
@@ -174,13 +194,13 @@ async fn sign_up_with_good_used_revoked_and_expired_invites() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["user"], "ada");
     cookie(&headers);
-    let (status, body) = post(&s, "/api/signup", signup(good, "eve")).await;
+    let (status, body) = post(a, "/api/signup", signup(good, "eve")).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
     assert!(body["message"].as_str().unwrap().contains("used"), "{body}");
 
     // Revoked from the admin API.
     let (status, _, made) = call(
-        &s,
+        a,
         reqwest::Method::POST,
         "/api/invites",
         json!({}),
@@ -190,7 +210,7 @@ async fn sign_up_with_good_used_revoked_and_expired_invites() {
     assert_eq!(status, 201, "{made}");
     let path = format!("/api/invites/{}", made["id"].as_str().unwrap());
     let (status, _, _) = call(
-        &s,
+        a,
         reqwest::Method::DELETE,
         &path,
         json!({}),
@@ -199,7 +219,7 @@ async fn sign_up_with_good_used_revoked_and_expired_invites() {
     .await;
     assert_eq!(status, 204);
     let (status, body) = post(
-        &s,
+        b,
         "/api/signup",
         signup(made["code"].as_str().unwrap().into(), "eve"),
     )
@@ -212,7 +232,7 @@ async fn sign_up_with_good_used_revoked_and_expired_invites() {
 
     // Expired: made for one second; tried once the clock has passed it.
     let (_, _, short) = call(
-        &s,
+        a,
         reqwest::Method::POST,
         "/api/invites",
         json!({"ttl_secs": 1}),
@@ -229,7 +249,7 @@ async fn sign_up_with_good_used_revoked_and_expired_invites() {
     })
     .await;
     let (status, body) = post(
-        &s,
+        b,
         "/api/signup",
         signup(short["code"].as_str().unwrap().into(), "eve"),
     )
@@ -241,9 +261,9 @@ async fn sign_up_with_good_used_revoked_and_expired_invites() {
     );
 
     // A member is not an admin; the listing shows who signed up.
-    let (member, _) = login(&s, "ada", "hunter2-ada").await;
+    let (member, _) = login(b, "ada", "hunter2-ada").await;
     let (status, _, _) = call(
-        &s,
+        a,
         reqwest::Method::GET,
         "/api/users",
         json!({}),
@@ -251,7 +271,7 @@ async fn sign_up_with_good_used_revoked_and_expired_invites() {
     )
     .await;
     assert_eq!(status, 403);
-    let listed = with_data(&s, &["user", "list"], "").await;
+    let listed = cli(&store, &["user", "list"], "").await;
     assert_eq!(listed, "ada\tmember\nroot\tadmin\n");
 }
 

@@ -3,7 +3,7 @@
 //! that keep an upload from running script in Banter's origin (HTML, SVG, PNG), images sized
 //! with a decompression bomb refused and EXIF location stripped, and messages carrying files:
 //! replayed after a resume, in pages, and removed with their message (bytes gone from the data
-//! directory) or by retention.
+//! directory) or by retention. `files_quota.rs`: the quota given back, and freed by its window.
 
 mod common;
 #[path = "files_support.rs"]

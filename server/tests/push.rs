@@ -3,15 +3,17 @@
 //! test plays the browser: it made the subscription's P-256 key pair and auth secret, and
 //! decrypts each payload (RFC 8291 `aes128gcm`) to check what it says; the VAPID JWT is checked
 //! against the key of `GET /api/push/key`. A user who is connected gets no push; a busy room
-//! gives few pushes; a `410` removes the subscription; previews off and muted rooms hold; a
-//! loopback endpoint is refused without the allow flag; a private room's mention reaches
-//! only its members; a group conversation's message pushes each member.
+//! gives few pushes; a `410` or a `404` removes the subscription (and it is pushed to no more);
+//! previews off and muted rooms hold; a loopback endpoint is refused without the allow flag; a
+//! private room's mention reaches only its members; a group conversation's message pushes each
+//! member.
 
 mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use banter_protocol::ClientMsg;
 use common::push::{Browser, PushService, check_vapid};
 use common::*;
@@ -192,6 +194,18 @@ async fn a_busy_room_sends_few_pushes() {
 
 #[tokio::test]
 async fn a_gone_subscription_is_removed() {
+    subscription_removed_when_the_service_answers(StatusCode::GONE).await;
+}
+
+#[tokio::test]
+async fn a_subscription_the_service_does_not_know_is_removed() {
+    subscription_removed_when_the_service_answers(StatusCode::NOT_FOUND).await;
+}
+
+/// bob has two subscriptions (the most allowed); the push service answers `answer` for one of
+/// them: once a mention has been pushed, that one is removed, so a new one fits again and the
+/// removed one may be subscribed again only in place of another.
+async fn subscription_removed_when_the_service_answers(answer: StatusCode) {
     let mut service = PushService::start().await;
     let base = service.base.clone();
     let server = start_server_with(move |c| {
@@ -205,7 +219,7 @@ async fn a_gone_subscription_is_removed() {
         Browser::new(&service, "kept"),
         Browser::new(&service, "new"),
     );
-    service.gone.lock().unwrap().insert("old".into());
+    service.gone.lock().unwrap().insert("old".into(), answer);
     assert_eq!(subscribe(&server, "bob", &old).await, 201);
     assert_eq!(subscribe(&server, "bob", &kept).await, 201);
     assert_eq!(subscribe(&server, "bob", &new).await, 403, "two at most");
@@ -214,12 +228,21 @@ async fn a_gone_subscription_is_removed() {
     while seen.len() < 2 {
         seen.insert(service.next().await.id);
     }
-    // The push service said 410 for `old`: it is removed, so a third fits again.
+    // The push service said `answer` for `old`: it is removed, so a third fits again.
     banter_testkit::retry("the gone subscription removed", || async {
         (subscribe(&server, "bob", &new).await == 201).then_some(())
     })
     .await;
-    assert_eq!(subscribe(&server, "bob", &old).await, 403);
+    assert_eq!(subscribe(&server, "bob", &old).await, 403, "{answer}");
+    // `kept` (201) is still there: the next mention reaches it and `new`, never `old`.
+    say(&server, "dev", "ada", "@bob again").await;
+    let mut seen = HashSet::new();
+    while seen.len() < 2 {
+        let got = service.next().await.id;
+        assert_ne!(got, "old", "a removed subscription is not pushed to");
+        seen.insert(got);
+    }
+    assert_eq!(seen, HashSet::from(["kept".to_owned(), "new".to_owned()]));
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 //! sees a mute (posting refused), a removal and a ban (`removed`, then nothing more from the
 //! room); every moderation action is an entry of the room, replayed in order on resume; a
 //! group conversation of four; a private room's files reach only its members.
-//! `rooms_cluster.rs` does the removal across two nodes.
+//! `rooms_cluster.rs` does the removal across two nodes, `rooms_cluster_paths.rs` the closed
+//! paths on another node of a Redis cluster.
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! by an owner acting on node A, and node B's copy of the room learns it from the room's stream:
 //! the member's socket gets the entry and `removed`, then nothing more from the room; the
 //! moderation entries are replayed in order on node B; the room is private on both nodes.
+//! `rooms_cluster_paths.rs` checks every path of a non-member on node B.
 
 mod common;
 

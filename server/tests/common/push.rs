@@ -1,9 +1,9 @@
 //! Web Push tests' side of the wire: a push service on a loopback port ([`PushService`]:
-//! records each request, answers `410` for the ids in `gone`) and a browser's subscription
-//! ([`Browser`]: its own P-256 key pair and auth secret, so it decrypts what it is sent), and
-//! [`check_vapid`] for the VAPID header.
+//! records each request, answers `410` or `404` for the ids in `gone`) and a browser's
+//! subscription ([`Browser`]: its own P-256 key pair and auth secret, so it decrypts what it is
+//! sent), and [`check_vapid`] for the VAPID header.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -25,17 +25,19 @@ pub struct Got {
     pub body: Vec<u8>,
 }
 
-/// The test's push service: `POST /push/{id}` is recorded; ids in `gone` answer 410.
+/// The test's push service: `POST /push/{id}` is recorded; an id in `gone` is answered with
+/// its status there (`410 Gone` or `404 Not Found`: the subscription no longer exists), any
+/// other with `201`.
 pub struct PushService {
     pub base: String,
     rx: mpsc::UnboundedReceiver<Got>,
-    pub gone: Arc<Mutex<HashSet<String>>>,
+    pub gone: Arc<Mutex<HashMap<String, StatusCode>>>,
 }
 
 #[derive(Clone)]
 struct Shared {
     tx: mpsc::UnboundedSender<Got>,
-    gone: Arc<Mutex<HashSet<String>>>,
+    gone: Arc<Mutex<HashMap<String, StatusCode>>>,
 }
 
 async fn receive(
@@ -51,24 +53,20 @@ async fn receive(
             .unwrap_or_default()
             .to_owned()
     };
-    let gone = s.gone.lock().unwrap().contains(&id);
+    let gone = s.gone.lock().unwrap().get(&id).copied();
     let _ = s.tx.send(Got {
         id,
         authorization: h("authorization"),
         encoding: h("content-encoding"),
         body: body.to_vec(),
     });
-    if gone {
-        StatusCode::GONE
-    } else {
-        StatusCode::CREATED
-    }
+    gone.unwrap_or(StatusCode::CREATED)
 }
 
 impl PushService {
     pub async fn start() -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let gone = Arc::new(Mutex::new(HashSet::new()));
+        let gone = Arc::new(Mutex::new(HashMap::new()));
         let app = axum::Router::new()
             .route("/push/{id}", axum::routing::post(receive))
             .with_state(Shared {
