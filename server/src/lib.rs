@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod config_file;
 pub mod error;
+pub mod every;
 pub mod files;
 pub mod frame;
 pub mod http;
@@ -204,29 +205,17 @@ impl AppState {
 
 /// Every `period`, sends the presence coalesced since the last tick (one task for the server).
 fn flush_presence(hub: Hub, period: std::time::Duration, stop: CancellationToken) {
-    let period = period.max(std::time::Duration::from_millis(1));
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = ticks.tick() => hub.flush_presence(),
-            }
-        }
+    every::every(period, stop, move || {
+        hub.flush_presence();
+        std::future::ready(())
     });
 }
 
 /// Every few seconds, forgets HTTP rate keys that are back at a full burst.
 fn sweep_rate_keys(rate: HttpRate, stop: CancellationToken) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = ticks.tick() => rate.sweep(),
-            }
-        }
+    every::every(std::time::Duration::from_secs(5), stop, move || {
+        rate.sweep();
+        std::future::ready(())
     });
 }
 

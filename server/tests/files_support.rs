@@ -181,13 +181,17 @@ pub const GPS_MARK: &[u8] = &[
 
 /// A JPEG of `w`×`h` with an EXIF APP1 segment holding a GPS IFD (latitude N 51° 30' 26").
 pub fn jpeg_with_gps(w: u32, h: u32) -> Vec<u8> {
+    jpeg_with_exif(w, h, &gps_tiff())
+}
+
+/// A JPEG of `w`×`h` whose EXIF APP1 segment (right after its start) holds `tiff`.
+fn jpeg_with_exif(w: u32, h: u32, tiff: &[u8]) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 30]));
     let mut plain = Cursor::new(Vec::new());
     img.write_to(&mut plain, image::ImageFormat::Jpeg).unwrap();
     let plain = plain.into_inner();
-    let tiff = gps_tiff();
     let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
+    app1.extend_from_slice(tiff);
     let mut out = plain[..2].to_vec();
     out.extend_from_slice(&[0xFF, 0xE1]);
     out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
@@ -199,10 +203,6 @@ pub fn jpeg_with_gps(w: u32, h: u32) -> Vec<u8> {
 /// A JPEG of `w`×`h` pixels stored turned, as phones store a portrait photo: its EXIF says
 /// orientation 6 (show it turned 90° clockwise) and holds a GPS position ([`GPS_MARK`]).
 pub fn jpeg_turned_with_gps(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 30]));
-    let mut plain = Cursor::new(Vec::new());
-    img.write_to(&mut plain, image::ImageFormat::Jpeg).unwrap();
-    let plain = plain.into_inner();
     // Big-endian TIFF: IFD0 at 8 with Orientation = 6 and GPSInfo -> 38; the GPS IFD at 38
     // (latitude ref and latitude -> 68); the rationals at 68.
     let mut tiff: Vec<u8> = b"MM\0\x2a\0\0\0\x08".to_vec();
@@ -216,14 +216,7 @@ pub fn jpeg_turned_with_gps(w: u32, h: u32) -> Vec<u8> {
     tiff.extend_from_slice(&[0, 0, 0, 0]);
     assert_eq!(tiff.len(), 68);
     tiff.extend_from_slice(GPS_MARK);
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut out = plain[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&plain[2..]);
-    out
+    jpeg_with_exif(w, h, &tiff)
 }
 
 /// A TIFF (EXIF) block with a GPS IFD holding [`GPS_MARK`]. Big-endian: IFD0 at 8 with one

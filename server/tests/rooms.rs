@@ -12,46 +12,9 @@ mod common;
 
 use banter_protocol::{ChangeKind, ClientMsg, ErrorCode, RoomRole, ServerMsg};
 use banter_testkit::{Client, Endpoint, WAIT, retry};
-use common::{TestServer, sign, sign_in, token_server};
+use common::rooms::{SECRET, call, client, join, refused_everywhere, try_join};
+use common::{TestServer, sign, token_server};
 use serde_json::{Value, json};
-
-const SECRET: &str = "rooms-test-secret-of-at-least-32-bytes";
-
-/// An HTTP request as `user` (a bearer token), with an optional JSON body: status and answer.
-async fn call(
-    server: &impl Endpoint,
-    user: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let url = format!("http://{}{}", server.addr(), path);
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-    let mut req = reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(sign(SECRET, user, None))
-        .timeout(WAIT);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("the server answers");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn client(server: &TestServer, user: &str) -> Client {
-    sign_in(server, sign(SECRET, user, None)).await
-}
-
-fn join(room: &str, since: Option<u64>) -> ClientMsg {
-    ClientMsg::Join {
-        room: room.into(),
-        name: String::new(),
-        since,
-        epoch: None,
-        with: None,
-    }
-}
 
 fn send(room: &str, text: &str, cid: &str) -> ClientMsg {
     ClientMsg::Send {
@@ -65,26 +28,16 @@ fn send(room: &str, text: &str, cid: &str) -> ClientMsg {
 
 /// Joins and returns `joined`'s `role` and `private`.
 async fn joined(c: &mut Client, room: &str) -> (Option<RoomRole>, bool) {
-    c.send(&join(room, None)).await;
-    match c
-        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+    try_join(c, room, None)
         .await
-    {
-        ServerMsg::Joined { role, private, .. } => (role, private),
-        other => panic!("not joined: {other:?}"),
-    }
+        .unwrap_or_else(|code| panic!("not joined: {code:?}"))
 }
 
 /// The error code a `join` gets.
 async fn join_refused(c: &mut Client, room: &str, since: Option<u64>) -> ErrorCode {
-    c.send(&join(room, since)).await;
-    match c
-        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
+    try_join(c, room, since)
         .await
-    {
-        ServerMsg::Error { code, .. } => code,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+        .expect_err("expected a refusal")
 }
 
 /// The next moderation entry on `c`'s socket (skipping presence, acks and messages).
@@ -138,41 +91,7 @@ async fn a_private_room_is_closed_to_non_members_on_every_path() {
     assert!(seq > 0);
 
     let mut eve = client(&server, "eve").await;
-    assert_eq!(
-        join_refused(&mut eve, "ops", None).await,
-        ErrorCode::Forbidden
-    );
-    assert_eq!(
-        join_refused(&mut eve, "ops", Some(0)).await,
-        ErrorCode::Forbidden
-    );
-    let refused = eve.ask(send("ops", "let me in", "e1")).await;
-    assert!(
-        matches!(refused, Err(ErrorCode::NotJoined | ErrorCode::Forbidden)),
-        "{refused:?}"
-    );
-    for path in [
-        "/api/rooms/ops/messages?since=0",
-        &format!("/api/rooms/ops/messages?before={}", seq + 1),
-        &format!("/api/rooms/ops/threads/{seq}"),
-        "/api/rooms/ops/members",
-    ] {
-        let (status, body) = call(&server, "eve", "GET", path, None).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("forbidden")),
-            "{path}"
-        );
-    }
-    let (status, _) = call(
-        &server,
-        "eve",
-        "POST",
-        "/api/rooms/ops/messages",
-        Some(json!({"text": "hi"})),
-    )
-    .await;
-    assert_eq!(status, 403);
+    refused_everywhere(&server, &mut eve, seq, "zebra", "one node").await;
     for (method, path) in [
         ("PATCH", format!("/api/rooms/ops/messages/{seq}")),
         ("DELETE", format!("/api/rooms/ops/messages/{seq}")),

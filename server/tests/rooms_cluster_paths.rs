@@ -9,148 +9,15 @@
 
 mod common;
 
-use banter_protocol::{ClientMsg, ErrorCode, RoomRole, ServerMsg};
-use banter_testkit::{Banter, Client, Endpoint, Persistence, Redis, WAIT};
+use banter_protocol::RoomRole;
+use banter_testkit::{Banter, Persistence, Redis};
 use common::process::node;
-use common::sign;
-use serde_json::{Value, json};
-
-const SECRET: &str = "rooms-cluster-secret-of-at-least-32-bytes";
+use common::rooms::{SECRET, call, client, lists, refused_everywhere, try_join};
+use serde_json::json;
 
 /// A node in token mode (tokens signed with [`SECRET`]) on `redis`.
 async fn token_node(redis: &Redis) -> Banter {
     node(redis, &["--auth", "token", "--auth-secret", SECRET]).await
-}
-
-/// An HTTP request as `user` (a bearer token), with an optional JSON body: status and answer.
-async fn call(
-    server: &impl Endpoint,
-    user: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-    let mut req = reqwest::Client::new()
-        .request(method, server.http(path))
-        .bearer_auth(sign(SECRET, user, None))
-        .timeout(WAIT);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("the server answers");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-/// A socket on `server` signed in as `user`.
-async fn client(server: &impl Endpoint, user: &str) -> Client {
-    let mut c = Client::connect_raw(&server.ws_url()).await;
-    assert!(matches!(c.recv().await, ServerMsg::Welcome { .. }));
-    c.send(&ClientMsg::Auth {
-        token: sign(SECRET, user, None),
-    })
-    .await;
-    match c
-        .recv_until(|m| matches!(m, ServerMsg::Authenticated { .. } | ServerMsg::Error { .. }))
-        .await
-    {
-        ServerMsg::Authenticated { .. } => c,
-        other => panic!("{user} not signed in: {other:?}"),
-    }
-}
-
-fn join(room: &str, since: Option<u64>) -> ClientMsg {
-    ClientMsg::Join {
-        room: room.into(),
-        name: String::new(),
-        since,
-        epoch: None,
-        with: None,
-    }
-}
-
-/// `joined`'s role and `private`, or the error code a `join` gets.
-async fn try_join(
-    c: &mut Client,
-    room: &str,
-    since: Option<u64>,
-) -> Result<(Option<RoomRole>, bool), ErrorCode> {
-    c.send(&join(room, since)).await;
-    match c
-        .recv_until(|m| matches!(m, ServerMsg::Joined { .. } | ServerMsg::Error { .. }))
-        .await
-    {
-        ServerMsg::Joined { role, private, .. } => Ok((role, private)),
-        ServerMsg::Error { code, .. } => Err(code),
-        _ => unreachable!(),
-    }
-}
-
-/// Whether `GET /api/rooms` as `user` on `server` lists `room`.
-async fn lists(server: &impl Endpoint, user: &str, room: &str) -> Option<Value> {
-    let (status, rooms) = call(server, user, "GET", "/api/rooms", None).await;
-    assert_eq!(status, 200, "{rooms}");
-    rooms["rooms"]
-        .as_array()
-        .expect("a list of rooms")
-        .iter()
-        .find(|r| r["room"] == room)
-        .cloned()
-}
-
-/// Every path of `eve`, a non-member, into the private room `ops` on `server` is refused;
-/// `seq` is a message of it.
-async fn refused_everywhere(server: &impl Endpoint, seq: u64, when: &str) {
-    let mut eve = client(server, "eve").await;
-    for since in [None, Some(0)] {
-        assert_eq!(
-            try_join(&mut eve, "ops", since).await,
-            Err(ErrorCode::Forbidden),
-            "join since {since:?}, {when}"
-        );
-    }
-    let refused = eve
-        .ask(ClientMsg::Send {
-            room: "ops".into(),
-            text: "let me in".into(),
-            client_id: Some(format!("e-{when}")),
-            reply_to: None,
-            files: Vec::new(),
-        })
-        .await;
-    assert!(
-        matches!(refused, Err(ErrorCode::NotJoined | ErrorCode::Forbidden)),
-        "send, {when}: {refused:?}"
-    );
-    for path in [
-        "/api/rooms/ops/messages?since=0",
-        &format!("/api/rooms/ops/messages?before={}", seq + 1),
-        &format!("/api/rooms/ops/threads/{seq}"),
-        "/api/rooms/ops/members",
-    ] {
-        let (status, body) = call(server, "eve", "GET", path, None).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("forbidden")),
-            "{path}, {when}: {body}"
-        );
-        assert!(!body.to_string().contains("zebra"), "{path}, {when}");
-    }
-    let (status, body) = call(
-        server,
-        "eve",
-        "POST",
-        "/api/rooms/ops/messages",
-        Some(json!({"text": "hi"})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("forbidden")),
-        "posting over HTTP, {when}"
-    );
-    assert_eq!(lists(server, "eve", "ops").await, None, "{when}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +57,8 @@ async fn a_private_room_is_closed_to_non_members_on_every_path_on_another_node()
     let seq = posted["seq"].as_u64().expect("the message's seq");
 
     // Node B has not loaded the room: its access comes from Redis.
-    refused_everywhere(&b, seq, "room not loaded on node B").await;
+    let mut eve = client(&b, "eve").await;
+    refused_everywhere(&b, &mut eve, seq, "zebra", "room not loaded on node B").await;
 
     // bob, a member, reads it on node B: resumed over WebSocket, paged, threaded, listed.
     let mut bob = client(&b, "bob").await;
@@ -228,7 +96,8 @@ async fn a_private_room_is_closed_to_non_members_on_every_path_on_another_node()
     assert_eq!(listed["private"], true);
 
     // Node B now holds the room loaded (bob is in it): still closed to eve.
-    refused_everywhere(&b, seq, "room loaded on node B").await;
+    let mut eve = client(&b, "eve").await;
+    refused_everywhere(&b, &mut eve, seq, "zebra", "room loaded on node B").await;
 
     // bob posts over HTTP on node B; ada's socket on node A gets it.
     let mut ada = client(&a, "ada").await;

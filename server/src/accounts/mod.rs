@@ -139,14 +139,9 @@ impl Prepared {
 }
 
 fn sweep(inner: Arc<Inner>, stop: tokio_util::sync::CancellationToken) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(Duration::from_secs(10));
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = ticks.tick() => inner.guesses.sweep(),
-            }
-        }
+    crate::every::every(Duration::from_secs(10), stop, move || {
+        inner.guesses.sweep();
+        std::future::ready(())
     });
 }
 

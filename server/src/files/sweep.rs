@@ -117,17 +117,11 @@ impl Files {
             self.clone(),
             self.inner.cfg.file_sweep.max(Duration::from_millis(10)),
         );
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = ticks.tick() => {
-                        if let Err(e) = me.sweep(&store).await {
-                            tracing::warn!(error = %e, "files: the sweep failed");
-                        }
-                    }
+        crate::every::every(period, stop, move || {
+            let (me, store) = (me.clone(), store.clone());
+            async move {
+                if let Err(e) = me.sweep(&store).await {
+                    tracing::warn!(error = %e, "files: the sweep failed");
                 }
             }
         });

@@ -5,6 +5,7 @@
 
 pub mod process;
 pub mod push;
+pub mod rooms;
 
 use std::net::SocketAddr;
 
