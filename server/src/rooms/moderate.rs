@@ -82,7 +82,17 @@ pub async fn act(
         .set_standing(room, subject, next)
         .await
         .map_err(|e| failed(&e))?;
-    let seq = record(hub, room, actor, kind, subject).await?;
+    let seq = match record(hub, room, actor, kind, subject).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            // No entry, no change: the standing goes back (best effort; a store that refuses
+            // this too is down, and the refusal says so).
+            if let Err(back) = store.set_standing(room, subject, now).await {
+                tracing::warn!(room, subject, error = %back, "moderation: a standing without its entry");
+            }
+            return Err(e);
+        }
+    };
     if fresh.private && now.role.is_none() && next.role.is_some() {
         hub.tell_added(subject, room, actor);
     }
