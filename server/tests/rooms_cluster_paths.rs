@@ -9,7 +9,7 @@
 
 mod common;
 
-use banter_protocol::RoomRole;
+use banter_protocol::{ClientMsg, ErrorCode, RoomRole};
 use banter_testkit::{Banter, Persistence, Redis};
 use common::process::node;
 use common::rooms::{SECRET, call, client, lists, refused_everywhere, try_join};
@@ -116,4 +116,50 @@ async fn a_private_room_is_closed_to_non_members_on_every_path_on_another_node()
     assert_eq!(status, 201, "{body}");
     let m = ada.next_message().await;
     assert_eq!((m.user.as_str(), m.text.as_str()), ("bob", "copy that"));
+}
+
+/// An owner on node A, where nobody is in the room, makes it private while bob reads it on
+/// node B: bob stays (made a member through the cluster's record of who is present), posts,
+/// and an outsider on node B is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_made_private_on_one_node_keeps_who_is_in_it_on_another() {
+    let redis = Redis::start(Persistence::Off);
+    let a = token_node(&redis).await;
+    let b = token_node(&redis).await;
+    let made = call(
+        &a,
+        "ada",
+        "POST",
+        "/api/rooms",
+        Some(json!({"room": "town"})),
+    )
+    .await;
+    assert_eq!(made.0, 201, "{}", made.1);
+    let mut bob = client(&b, "bob").await;
+    assert_eq!(try_join(&mut bob, "town", None).await, Ok((None, false)));
+    banter_testkit::retry("node B records bob as present", || async {
+        let names: Vec<String> = redis
+            .cmd(redis::cmd("HKEYS").arg("banter:r:{town}:present"))
+            .unwrap_or_default();
+        names.iter().any(|f| f.ends_with("\nbob")).then_some(())
+    })
+    .await;
+
+    let privacy = Some(json!({"private": true}));
+    let (status, body) = call(&a, "ada", "PATCH", "/api/rooms/town", privacy).await;
+    assert_eq!(status, 201, "{body}");
+    bob.ask(ClientMsg::Send {
+        room: "town".into(),
+        text: "still reading".into(),
+        client_id: Some("b1".into()),
+        reply_to: None,
+        files: Vec::new(),
+    })
+    .await
+    .expect("bob, present on node B when it went private, is a member and posts");
+    let mut eve = client(&b, "eve").await;
+    assert_eq!(
+        try_join(&mut eve, "town", None).await,
+        Err(ErrorCode::Forbidden)
+    );
 }

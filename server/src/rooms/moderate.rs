@@ -136,7 +136,16 @@ pub async fn set_privacy(
         return Ok(0);
     }
     if private {
-        for user in hub.present(room) {
+        let mut present = hub.present(room);
+        present.extend(
+            store
+                .present_elsewhere(room)
+                .await
+                .map_err(|e| failed(&e))?,
+        );
+        present.sort();
+        present.dedup();
+        for user in present {
             let now = access::standing(&fresh, &user);
             if now.role.is_none() && !now.banned {
                 let member = access::after(ChangeKind::Member, now);

@@ -38,6 +38,10 @@ pub trait Bus: Send + Sync + 'static {
     /// see [`Bus::user`]): Web Push is only for users with none. May block.
     fn online(&self, name: &str) -> Result<bool, StoreError>;
 
+    /// Who is present in `room` on any node, by the cluster's own record (a node that died
+    /// within the last few seconds may still be counted). May block.
+    fn present(&self, room: &str) -> Result<Vec<String>, StoreError>;
+
     /// Whether the bus is connected now (for `/readyz`).
     fn ready(&self) -> bool;
 

@@ -90,6 +90,16 @@ impl Store {
         self.blocking(move || bus.online(&name)).await
     }
 
+    /// Who is present in `room` on other nodes of the cluster (see [`Bus::present`]); none on
+    /// one node.
+    pub async fn present_elsewhere(&self, room: &str) -> Result<Vec<String>, StoreError> {
+        let Some(bus) = self.bus.clone() else {
+            return Ok(Vec::new());
+        };
+        let room = room.to_owned();
+        self.blocking(move || bus.present(&room)).await
+    }
+
     /// The same store, keeping room members in `members` (v1.2).
     pub fn with_members(mut self, members: Arc<dyn RoomMembers>) -> Self {
         self.members = members;

@@ -254,6 +254,10 @@ impl Bus for Shard {
         push::online(&self.reads, name)
     }
 
+    fn present(&self, room: &str) -> Result<Vec<String>, StoreError> {
+        presence::present(&self.reads, room)
+    }
+
     fn attach(&self, sink: Weak<dyn Sink>) {
         self.subscriber.attach(sink);
     }

@@ -31,6 +31,23 @@ pub const SWEEP: Duration = Duration::from_secs(2);
 /// Presence updates written in one pipeline at most.
 const BATCH: usize = 512;
 
+/// Who is present in `room` on any node: the names of its `…:present` hash (see the module
+/// docs; a dead node's entries stay until a sweep drops them).
+pub fn present(
+    reads: &super::reads::Reads,
+    room: &str,
+) -> Result<Vec<String>, crate::store::StoreError> {
+    let fields: Vec<String> =
+        reads.with(|c| redis::cmd("HKEYS").arg(Keys::new(room).present).query(c))?;
+    let mut names: Vec<String> = fields
+        .iter()
+        .filter_map(|f| f.split_once('\n').map(|(_, name)| name.to_owned()))
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// A presence payload on a room channel: `(node, here, name)`.
 pub fn parse(payload: &str) -> Option<(&str, bool, &str)> {
     let rest = payload.strip_prefix("p\n")?;

@@ -222,6 +222,10 @@ impl Bus for RedisStore {
         self.of(name).online(name)
     }
 
+    fn present(&self, room: &str) -> Result<Vec<String>, StoreError> {
+        self.of(room).present(room)
+    }
+
     fn attach(&self, sink: Weak<dyn Sink>) {
         for s in &self.shards {
             s.attach(sink.clone());
