@@ -285,6 +285,14 @@ async fn over_http_the_routes_change_fold_and_page() {
         (s, thread["replies"][0]["text"].as_str()),
         (200, Some("re"))
     );
+    let last = thread["replies"][0]["seq"].as_u64().expect("a reply's seq");
+    let after = format!("/api/rooms/lobby/threads/1?after={last}");
+    let (s, rest) = get_json(&server, &after).await;
+    assert_eq!(
+        (s, rest["replies"].clone()),
+        (200, json!([])),
+        "nothing after it"
+    );
     assert_eq!(
         get_json(&server, "/api/rooms/lobby/threads/99").await.0,
         404

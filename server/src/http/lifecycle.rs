@@ -49,6 +49,8 @@ struct ChangeQuery {
 #[derive(Debug, Deserialize)]
 struct ThreadQuery {
     limit: Option<usize>,
+    /// The replies after this `seq` (the last one of the page before).
+    after: Option<u64>,
     /// Open mode: who reads a private conversation.
     user: Option<String>,
 }
@@ -199,7 +201,8 @@ async fn thread(
     }
     super::rooms::readable(&app, &caller, &room, q.user.as_deref()).await?;
     let limit = q.limit.unwrap_or(THREAD_DEFAULT).clamp(1, THREAD_MAX);
-    let (found, meta) = app.hub.thread(&room, seq, limit).await?;
+    let after = q.after.unwrap_or(0);
+    let (found, meta) = app.hub.thread(&room, seq, after, limit).await?;
     let Some((root, replies)) = found else {
         return Err(crate::hub::lifecycle_refused(&crate::store::Refusal::NotFound).into());
     };

@@ -493,9 +493,10 @@ impl Hub {
         &self,
         room: &str,
         root: u64,
+        after: u64,
         limit: usize,
     ) -> Result<crate::store::Thread, StoreError> {
-        self.inner.store.thread(room, root, limit).await
+        self.inner.store.thread(room, root, after, limit).await
     }
 
     /// Stored rooms with their head, and how many users are present in each, sorted by name;

@@ -299,10 +299,12 @@ impl Store {
         &self,
         room: &str,
         root: u64,
+        after: u64,
         limit: usize,
     ) -> Result<super::Thread, StoreError> {
         let (h, room) = (self.history.clone(), room.to_owned());
-        self.blocking(move || h.thread(&room, root, limit)).await
+        self.blocking(move || h.thread(&room, root, after, limit))
+            .await
     }
 
     /// See [`History::list_named`].

@@ -38,15 +38,22 @@ pub trait History: Send + Sync + 'static {
     ) -> Result<(Vec<Entry>, RoomMeta), StoreError>;
 
     /// v1.2: thread `root` of `room`: the root in its current state and at most `limit` of its
-    /// replies in `seq` order, with the room's meta; `None` when the room holds no message
-    /// `root`. By default the room is read from `root` on, [`THREAD_SCAN`] entries at most.
-    fn thread(&self, room: &str, root: u64, limit: usize) -> Result<Thread, StoreError> {
+    /// replies after `seq` `after` (0: from the first) in `seq` order, with the room's meta;
+    /// `None` when the room holds no message `root`. By default the room is read from `root`
+    /// (or `after`) on, [`THREAD_SCAN`] entries at most.
+    fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Thread, StoreError> {
         let (first, meta) = self.read(room, Range::After(root.saturating_sub(1)), 1)?;
         let Some(Entry::Message(head)) = first.into_iter().next().filter(|e| e.seq() == root)
         else {
             return Ok((None, meta));
         };
-        let (mut replies, mut cursor, mut scanned) = (Vec::new(), root, 0);
+        let (mut replies, mut cursor, mut scanned) = (Vec::new(), root.max(after), 0);
         while replies.len() < limit && scanned < THREAD_SCAN {
             let (chunk, _) = self.read(room, Range::After(cursor), 1024)?;
             let Some(last) = chunk.last() else { break };

@@ -202,9 +202,18 @@ pub async fn a_reply_to_a_reply_joins_the_root_thread(b: Backend) {
     let (msgs, _) = state(&store).await;
     assert_eq!(msgs[0].replies, Some(2));
     assert_eq!(msgs[0].last_reply_ts, Some(second.stored.entry.ts()));
-    let (thread, _) = store.thread("r", 1, 10).await.expect("thread");
+    let (thread, _) = store.thread("r", 1, 0, 10).await.expect("thread");
     let (root, replies) = thread.expect("the root is held");
     assert_eq!(root.replies, Some(2));
     let seqs: Vec<u64> = replies.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [2, 3]);
+    // Page by page: one reply, then the replies after it.
+    let (page, _) = store.thread("r", 1, 0, 1).await.expect("thread");
+    let first: Vec<u64> = page.expect("held").1.iter().map(|m| m.seq).collect();
+    assert_eq!(first, [2]);
+    let (page, _) = store.thread("r", 1, 2, 1).await.expect("thread");
+    let next: Vec<u64> = page.expect("held").1.iter().map(|m| m.seq).collect();
+    assert_eq!(next, [3]);
+    let (page, _) = store.thread("r", 1, 3, 10).await.expect("thread");
+    assert!(page.expect("held").1.is_empty(), "nothing after the last");
 }

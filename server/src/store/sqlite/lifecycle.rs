@@ -274,17 +274,18 @@ pub fn prepare(
     Ok(Ok(Prepared::Entry(Entry::Change(c))))
 }
 
-/// The replies of thread `root`, ascending, at most `limit`, after `since`.
+/// The replies of thread `root` after `seq` `after`, ascending, at most `limit`.
 pub fn thread(
     conn: &rusqlite::Connection,
     room: &str,
     room_id: i64,
-    root: u64,
+    (root, after): (u64, u64),
     limit: usize,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM messages WHERE room_id = ?1 AND seq IN
-           (SELECT seq FROM replies WHERE room_id = ?1 AND root = ?2 ORDER BY seq LIMIT ?3)
+           (SELECT seq FROM replies WHERE room_id = ?1 AND root = ?2 AND seq > ?4
+            ORDER BY seq LIMIT ?3)
          ORDER BY seq"
     );
     let rows = conn
@@ -293,7 +294,8 @@ pub fn thread(
             params![
                 room_id,
                 root.min(i64::MAX as u64) as i64,
-                limit.min(i64::MAX as usize) as i64
+                limit.min(i64::MAX as usize) as i64,
+                after.min(i64::MAX as u64) as i64
             ],
             |r| row_to_entry(room, r),
         )?

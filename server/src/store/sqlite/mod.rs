@@ -215,7 +215,13 @@ impl History for SqliteStore {
         })
     }
 
-    fn thread(&self, room: &str, root: u64, limit: usize) -> Result<super::Thread, StoreError> {
+    fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<super::Thread, StoreError> {
         self.with_reader(|c| {
             let tx = c.transaction()?;
             let (id, meta) = self.meta(&tx, room)?;
@@ -227,7 +233,7 @@ impl History for SqliteStore {
             else {
                 return Ok((None, meta));
             };
-            let replies = lifecycle::thread(&tx, room, id, root, limit)?;
+            let replies = lifecycle::thread(&tx, room, id, (root, after), limit)?;
             tx.commit()?;
             Ok((Some((head, replies)), meta))
         })
