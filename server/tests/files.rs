@@ -703,6 +703,11 @@ async fn retention_removes_files_with_their_messages() {
 #[tokio::test]
 async fn an_upload_whose_use_was_lost_is_kept_while_its_message_exists() {
     let mut server = start(&["--file-sweep", "50ms", "--file-unused-ttl", "300ms"]).await;
+    // Messages older than the upload: the sweep must look past them, newest first.
+    for i in 0..3 {
+        let text = format!("before {i}");
+        post(&server, "lobby", json!({"user": "bob", "text": text})).await;
+    }
     let (_, info) = upload(
         &server,
         "lobby",
@@ -720,23 +725,32 @@ async fn an_upload_whose_use_was_lost_is_kept_while_its_message_exists() {
     )
     .await;
     let db = server.data_dir().unwrap().join("banter.db");
-    let uses = |db: &std::path::Path| -> i64 {
+    // The message's own use (seq 4), not the claim made before it was stored (seq 0).
+    let used_by_4 = |db: &std::path::Path| -> bool {
         let c = rusqlite::Connection::open(db).expect("the data directory's database");
-        c.query_row("SELECT count(*) FROM file_uses", [], |r| r.get(0))
-            .expect("file_uses")
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM file_uses WHERE seq = 4", [], |r| {
+                r.get(0)
+            })
+            .expect("file_uses");
+        n == 1
     };
     banter_testkit::retry("the use is recorded", || {
-        let n = uses(&db);
-        async move { (n == 1).then_some(()) }
+        let done = used_by_4(&db);
+        async move { done.then_some(()) }
     })
     .await;
     server.kill9();
     {
-        // What a kill -9 between the commit and the record leaves.
+        // What a kill -9 between the commit and the record leaves: only the claim. (And the
+        // messages before the upload made an hour older, so that reading them first would
+        // stop the look before the message that carries the file.)
         let c = rusqlite::Connection::open(&db).expect("the data directory's database");
         c.execute_batch(
-            "DELETE FROM file_uses;
-             UPDATE files SET record = json_set(record, '$.refs', json('[]'));",
+            "UPDATE messages SET ts = ts - 3600000 WHERE seq <= 3;
+             DELETE FROM file_uses;
+             INSERT INTO file_uses (room, seq, id) SELECT room, 0, id FROM files;
+             UPDATE files SET record = json_set(record, '$.refs', json('[0]'));",
         )
         .expect("the use forgotten");
     }
@@ -757,8 +771,8 @@ async fn an_upload_whose_use_was_lost_is_kept_while_its_message_exists() {
     })
     .await;
     banter_testkit::retry("and records the lost use again", || {
-        let n = uses(&db);
-        async move { (n == 1).then_some(()) }
+        let done = used_by_4(&db);
+        async move { done.then_some(()) }
     })
     .await;
     let res = fetch(&server, &kept, "").await;

@@ -101,6 +101,11 @@ enum Job {
 /// carries a file whose attach was dropped before it would remove it: `sweep.rs`).
 const JOBS: usize = 4096;
 
+/// The `seq` a file's use is recorded under while a message carrying it is being stored
+/// (no message has `seq` 0): set by [`Files::for_message`], dropped when the message's own use
+/// is recorded. A file whose only use is this claim is looked for in its room by the sweep.
+pub const CLAIM: u64 = 0;
+
 /// The key of a file's thumbnail.
 pub fn thumb_key(sha256: &str) -> String {
     format!("{sha256}.thumb")
@@ -300,6 +305,12 @@ impl Files {
                 Err(e) => return Err(e),
             }
         }
+        // Claimed before the message is stored: the sweep then looks for the message before it
+        // would remove the file for want of a use (its use is recorded after the commit).
+        for f in &out {
+            let (r, id) = (room.to_owned(), f.id.clone());
+            self.metas(move |m| m.attach(&r, &id, CLAIM)).await?;
+        }
         Ok(out)
     }
 
@@ -325,7 +336,11 @@ impl Files {
             Job::Attach(room, seq, ids) => {
                 for id in ids {
                     let r = room.clone();
-                    self.metas(move |m| m.attach(&r, &id, seq)).await?;
+                    self.metas(move |m| {
+                        m.attach(&r, &id, seq)?;
+                        m.detach(&r, &id, CLAIM).map(drop)
+                    })
+                    .await?;
                 }
                 Ok(())
             }
@@ -343,7 +358,7 @@ impl Files {
         for id in ids {
             let (r, i) = (room.to_owned(), id.clone());
             let left = self.metas(move |m| m.detach(&r, &i, seq)).await?;
-            if left.is_some_and(|l| l.is_empty()) {
+            if left.is_some_and(|l| l.iter().all(|s| *s == CLAIM)) {
                 self.remove(room, &id).await?;
             }
         }

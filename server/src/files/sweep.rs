@@ -4,15 +4,17 @@
 //!
 //! A message's files are recorded as its uses after it is stored, off the store's thread (a
 //! queued job, `mod.rs`): a crash between the commit and that record, or a full queue, loses
-//! it. So before an upload without uses is removed, the room's messages stored since it was
-//! uploaded are read ([`Files::carried_by`], newest first, at most [`SCAN`] entries): one that
-//! carries it gets its use recorded now, and the file stays. A file of a message that still
-//! exists is never removed for want of its record; one whose room is too busy to tell is kept.
+//! it. So a file is claimed (a use under [`CLAIM`]) before a message carrying it is stored,
+//! and before a claimed file without a real use is removed, the room's messages stored since
+//! it was uploaded are read ([`Files::carried_by`], newest first, at most [`SCAN`] entries):
+//! one that carries it gets its use recorded now, and the file stays. A file of a message that
+//! still exists is never removed for want of its record; one whose room is too busy to tell is
+//! kept. An upload never claimed goes after `--file-unused-ttl` without a read.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{FileError, Files};
+use super::{CLAIM, FileError, Files};
 use crate::store::files::FileRecord;
 use crate::store::{Range, Store, now_ms};
 
@@ -59,9 +61,12 @@ impl Files {
         f: &FileRecord,
         oldest: &mut HashMap<String, u64>,
     ) -> Result<bool, FileError> {
-        let gone = if f.refs.is_empty() {
+        let claimed = f.refs.contains(&CLAIM);
+        let gone = if f.refs.iter().all(|s| *s == CLAIM) {
+            // Never used, or only claimed by a message whose use was not recorded.
             let ttl = self.inner.cfg.file_unused_ttl.as_millis() as u64;
-            now_ms().saturating_sub(f.created) > ttl && !self.carried_by(store, f).await?
+            now_ms().saturating_sub(f.created) > ttl
+                && !(claimed && self.carried_by(store, f).await?)
         } else {
             let floor = match oldest.get(&f.room) {
                 Some(o) => *o,
@@ -71,7 +76,7 @@ impl Files {
                     o
                 }
             };
-            f.refs.iter().all(|s| *s < floor)
+            f.refs.iter().all(|s| *s == CLAIM || *s < floor)
         };
         if gone {
             self.remove(&f.room, &f.id).await?;
@@ -80,24 +85,29 @@ impl Files {
     }
 
     /// Whether a message of `f`'s room stored since its upload carries it; if so, its use is
-    /// recorded now (it was lost). Too many entries to read: assumed carried.
+    /// recorded now (it was lost). Read newest first (a page of `Range::Before` comes in `seq`
+    /// order, so it is walked backwards); too many entries to read: assumed carried.
     async fn carried_by(&self, store: &Store, f: &FileRecord) -> Result<bool, FileError> {
         let since = f.created.saturating_sub(SKEW_MS);
         let mut before = u64::MAX;
         let mut read = 0;
         while read < SCAN {
             let (entries, _) = store.read(&f.room, Range::Before(before), PAGE).await?;
-            let Some(last) = entries.last() else {
+            let Some(oldest) = entries.first() else {
                 return Ok(false);
             };
-            before = last.seq();
+            before = oldest.seq();
             read += entries.len();
-            for e in &entries {
+            for e in entries.iter().rev() {
                 let Some(m) = e.message() else { continue };
                 if m.files.iter().any(|x| x.id == f.id) {
                     tracing::warn!(id = %f.id, room = %f.room, seq = m.seq, "files: a lost use recorded again");
                     let (room, id, seq) = (f.room.clone(), f.id.clone(), m.seq);
-                    self.metas(move |ms| ms.attach(&room, &id, seq)).await?;
+                    self.metas(move |ms| {
+                        ms.attach(&room, &id, seq)?;
+                        ms.detach(&room, &id, CLAIM).map(drop)
+                    })
+                    .await?;
                     return Ok(true);
                 }
                 if m.ts < since {
