@@ -464,6 +464,16 @@ async fn a_room_made_private_keeps_who_is_in_it_and_public_again_lets_anyone_in(
     let privacy = |private: bool| Some(json!({ "private": private }));
     let (status, _) = call(&server, "mo", "PATCH", "/api/rooms/town", privacy(true)).await;
     assert_eq!(status, 403, "only owners and admins switch a room");
+    // ada's token for another room only: it acts in that room alone.
+    let status = reqwest::Client::new()
+        .patch(server.http("/api/rooms/town"))
+        .bearer_auth(sign(SECRET, "ada", Some(&["elsewhere"])))
+        .json(&json!({"private": true}))
+        .send()
+        .await
+        .expect("an answer")
+        .status();
+    assert_eq!(status, 403, "a token limited to other rooms");
 
     let (status, body) = call(&server, "ada", "PATCH", "/api/rooms/town", privacy(true)).await;
     assert_eq!(status, 201, "{body}");

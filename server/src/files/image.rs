@@ -72,15 +72,23 @@ pub fn thumbnail(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(refused)?;
-    img.apply_orientation(orientation);
-    let thumb = img.thumbnail(size, size);
+    let img = image::DynamicImage::from_decoder(decoder).map_err(refused)?;
+    // The thumbnail is turned, not the image: turning it would take a second full buffer.
+    let mut thumb = img.thumbnail(size, size);
+    thumb.apply_orientation(orientation);
+    use image::metadata::Orientation as O;
+    let turned = matches!(
+        orientation,
+        O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+    );
+    let (w, h) = (img.width(), img.height());
+    let shown = if turned { (h, w) } else { (w, h) };
     let mut out = BufWriter::new(File::create(dst)?);
     thumb
         .write_to(&mut out, image::ImageFormat::Png)
         .map_err(|e| ImageError::Bad(e.to_string()))?;
     out.flush()?;
-    Ok((img.width(), img.height()))
+    Ok(shown)
 }
 
 /// A writer that hashes and counts what passes through.

@@ -85,7 +85,7 @@ struct Inner {
     /// The longest wait for the next chunk of an upload.
     idle: Duration,
     /// Turns to decode an image (`--max-image-decodes`): their memory is bounded by it.
-    decodes: tokio::sync::Semaphore,
+    decodes: Arc<tokio::sync::Semaphore>,
     /// Attachments and deletions, in the order the store completed them (the store's
     /// completions run on its own threads), done by one task.
     jobs: tokio::sync::mpsc::Sender<Job>,
@@ -135,7 +135,9 @@ impl Files {
                 tmp,
                 quota: Quota::new(cfg.file_quota_bytes, cfg.file_quota_window),
                 idle,
-                decodes: tokio::sync::Semaphore::new(cfg.max_image_decodes.max(1) as usize),
+                decodes: Arc::new(tokio::sync::Semaphore::new(
+                    cfg.max_image_decodes.max(1) as usize
+                )),
                 jobs,
             }),
         };
@@ -226,12 +228,15 @@ impl Files {
         );
         let (clean, thumb) = (TempFile::new(&i.tmp), TempFile::new(&i.tmp));
         let (src, c, t) = (got.tmp.0.clone(), clean.0.clone(), thumb.0.clone());
+        // The turn goes with the decode, so a request dropped meanwhile does not free it.
         let turn = i
             .decodes
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| FileError::Io(e.to_string()))?;
         let (stored, dims) = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             image::dimensions(&src, max)?;
             let (sha256, len) = image::strip(&ct, &src, &c)?;
             // Width and height as shown: a phone's portrait photo is turned by its orientation.
@@ -240,7 +245,6 @@ impl Files {
         })
         .await
         .map_err(|e| FileError::Io(e.to_string()))??;
-        drop(turn);
         i.blobs
             .put(&thumb_key(&stored.sha256), thumb.path())
             .await?;

@@ -187,12 +187,17 @@ async fn account(
 async fn password(
     State(app): State<AppState>,
     caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
     body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let accounts = service(&app)?;
     let user = user_of(&app, caller)?;
     let Json(b) = body?;
-    let s = accounts.change_password(&user, b.old, b.new).await?;
+    // A device remembered as this user is not held up by others' guesses at the name.
+    let own_device = accounts.cookie_user(cookie::read(&headers)).as_deref() == Some(user.as_str());
+    let s = accounts
+        .change_password(&user, b.old, b.new, own_device)
+        .await?;
     Ok(opened(accounts, StatusCode::OK, s))
 }
 

@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::http_guard::{Caller, caller_of};
 use crate::rooms::access::Act;
-use crate::rooms::moderate;
+use crate::rooms::{moderate, privacy};
 
 type PathRejection = axum::extract::rejection::PathRejection;
 type QueryRejection = axum::extract::rejection::QueryRejection;
@@ -98,10 +98,12 @@ async fn set_privacy(
     query: Result<Query<WhoQuery>, QueryRejection>,
     body: Result<Json<SetPrivacy>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Posted>), ApiError> {
-    let actor = who(&app, caller, query)?;
+    let actor = who(&app, caller.clone(), query)?;
     let Path(room) = room?;
     let Json(body) = body?;
-    let seq = moderate::set_privacy(&app.hub, &room, &actor, body.private).await?;
+    // A token limited to some rooms acts only in those.
+    caller_of(&app, caller)?.room(&room)?;
+    let seq = privacy::set_privacy(&app.hub, &room, &actor, body.private).await?;
     let status = if seq == 0 {
         StatusCode::OK
     } else {
@@ -153,8 +155,9 @@ async fn act(
     query: Result<Query<WhoQuery>, QueryRejection>,
     kind: ChangeKind,
 ) -> Result<(StatusCode, Json<Posted>), ApiError> {
-    let actor = who(app, caller, query)?;
+    let actor = who(app, caller.clone(), query)?;
     let Path((room, subject)) = path?;
+    caller_of(app, caller)?.room(&room)?;
     let seq = moderate::act(&app.hub, &room, &actor, kind, &subject).await?;
     let status = if seq == 0 {
         StatusCode::OK

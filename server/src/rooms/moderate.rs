@@ -1,6 +1,7 @@
 //! Carrying out moderation (v1.2): creating a room (its creator its owner), adding and removing
-//! members, changing roles, muting and banning, making a room private or public, and making
-//! group conversations; whoever is given a place in a private room is told at once (`added`). Each action is
+//! members, changing roles, muting and banning, and making group conversations (a room's
+//! privacy: `privacy.rs`); whoever is given a place in a private room is told at once
+//! (`added`). Each action is
 //! checked by the rule ([`super::access`]) against the room's access read from the store (never
 //! a cached copy), its new standing is stored ([`crate::store::RoomMembers`]), and then the
 //! action is appended as a moderation entry of the room's sequence: it takes the next `seq` in
@@ -16,18 +17,55 @@ use super::access;
 use crate::hub::{Hub, refusal};
 use crate::store::{Range, Standing, StoreError};
 
-fn invalid(code: ErrorCode, message: impl Into<String>) -> ValidationError {
+pub(super) fn invalid(code: ErrorCode, message: impl Into<String>) -> ValidationError {
     ValidationError {
         code,
         message: message.into(),
     }
 }
 
-fn failed(e: &StoreError) -> ValidationError {
+pub(super) fn failed(e: &StoreError) -> ValidationError {
     refusal(e)
 }
 
+/// Why a moderation entry was not appended, and whether it surely was not stored (refused
+/// before the store wrote anything) or may have been (a store failure: Redis may have run the
+/// script and lost its reply).
+pub(super) struct NotAppended {
+    pub error: ValidationError,
+    pub surely: bool,
+}
+
 /// Appends moderation entry `kind` and waits for it: its `seq`.
+pub(super) async fn try_record(
+    hub: &Hub,
+    room: &str,
+    actor: &str,
+    kind: ChangeKind,
+    subject: &str,
+) -> Result<u64, NotAppended> {
+    let (tx, rx) = oneshot::channel();
+    hub.moderation_entry(room, actor, kind, subject, move |r| {
+        let _ = tx.send(r);
+    })
+    .map_err(|error| NotAppended {
+        error,
+        surely: true,
+    })?;
+    match rx.await {
+        Ok(Ok(appended)) => Ok(appended.ack_seq()),
+        Ok(Err(e)) => Err(NotAppended {
+            surely: !matches!(e, StoreError::Failed(_)),
+            error: failed(&e),
+        }),
+        Err(_) => Err(NotAppended {
+            error: failed(&StoreError::failed("the store went away")),
+            surely: false,
+        }),
+    }
+}
+
+/// [`try_record`], its error alone.
 async fn record(
     hub: &Hub,
     room: &str,
@@ -35,19 +73,45 @@ async fn record(
     kind: ChangeKind,
     subject: &str,
 ) -> Result<u64, ValidationError> {
-    let (tx, rx) = oneshot::channel();
-    hub.moderation_entry(room, actor, kind, subject, move |r| {
-        let _ = tx.send(r);
-    })?;
-    let appended = rx
+    try_record(hub, room, actor, kind, subject)
         .await
-        .map_err(|_| failed(&StoreError::failed("the store went away")))?
+        .map_err(|n| n.error)
+}
+
+/// Stores `user`'s standing `next` (it was `now`), then appends entry `kind` by `actor`: its
+/// `seq`. When the entry surely was not stored, the standing is put back, so no change holds
+/// without its entry; when it may have been (a lost reply), the standing stays with it.
+pub(super) async fn change_standing(
+    hub: &Hub,
+    room: &str,
+    (actor, kind, user): (&str, ChangeKind, &str),
+    now: Standing,
+    next: Standing,
+) -> Result<u64, ValidationError> {
+    let store = hub.store();
+    store
+        .set_standing(room, user, next)
+        .await
         .map_err(|e| failed(&e))?;
-    Ok(appended.ack_seq())
+    match try_record(hub, room, actor, kind, user).await {
+        Ok(seq) => Ok(seq),
+        Err(n) => {
+            if !n.surely {
+                tracing::warn!(
+                    room,
+                    user,
+                    "moderation: the entry may be stored; the standing stays"
+                );
+            } else if let Err(back) = store.set_standing(room, user, now).await {
+                tracing::warn!(room, user, error = %back, "moderation: a standing without its entry");
+            }
+            Err(n.error)
+        }
+    }
 }
 
 /// A room that moderation may act on: a room's name (not a pair's conversation).
-fn moderated<'a>(hub: &Hub, room: &'a str) -> Result<&'a str, ValidationError> {
+pub(super) fn moderated<'a>(hub: &Hub, room: &'a str) -> Result<&'a str, ValidationError> {
     let room = hub.check_room(room)?;
     if banter_protocol::is_conversation(room) {
         return Err(invalid(
@@ -78,90 +142,11 @@ pub async fn act(
     if next == now {
         return Ok(0);
     }
-    store
-        .set_standing(room, subject, next)
-        .await
-        .map_err(|e| failed(&e))?;
-    let seq = match record(hub, room, actor, kind, subject).await {
-        Ok(seq) => seq,
-        Err(e) => {
-            // No entry, no change: the standing goes back (best effort; a store that refuses
-            // this too is down, and the refusal says so).
-            if let Err(back) = store.set_standing(room, subject, now).await {
-                tracing::warn!(room, subject, error = %back, "moderation: a standing without its entry");
-            }
-            return Err(e);
-        }
-    };
+    let seq = change_standing(hub, room, (actor, kind, subject), now, next).await?;
     if fresh.private && now.role.is_none() && next.role.is_some() {
         hub.tell_added(subject, room, actor);
     }
     Ok(seq)
-}
-
-/// `actor` (an owner or a server admin) makes `room` private or public: `Ok(seq)` of the entry
-/// recorded, `Ok(0)` when it already was. Going private, everyone present in the room at that
-/// moment (on any node) who has no role becomes a member first, each with their own entry, so
-/// nobody reading it is put out; afterwards only members join. Group conversations stay
-/// private.
-pub async fn set_privacy(
-    hub: &Hub,
-    room: &str,
-    actor: &str,
-    private: bool,
-) -> Result<u64, ValidationError> {
-    let room = moderated(hub, room)?;
-    if banter_protocol::is_group(room) {
-        return Err(invalid(
-            ErrorCode::BadRequest,
-            "a group conversation is always private",
-        ));
-    }
-    let actor = hub.limits().name(actor)?;
-    let kind = if private {
-        ChangeKind::Private
-    } else {
-        ChangeKind::Public
-    };
-    let store = hub.store();
-    let fresh = store.access(room).await.map_err(|e| failed(&e))?;
-    access::may_moderate(
-        &fresh,
-        actor,
-        hub.is_admin(actor),
-        kind,
-        Standing::default(),
-    )?;
-    if fresh.private == private && fresh.created {
-        return Ok(0);
-    }
-    if private {
-        let mut present = hub.present(room);
-        present.extend(
-            store
-                .present_elsewhere(room)
-                .await
-                .map_err(|e| failed(&e))?,
-        );
-        present.sort();
-        present.dedup();
-        for user in present {
-            let now = access::standing(&fresh, &user);
-            if now.role.is_none() && !now.banned {
-                let member = access::after(ChangeKind::Member, now);
-                store
-                    .set_standing(room, &user, member)
-                    .await
-                    .map_err(|e| failed(&e))?;
-                record(hub, room, actor, ChangeKind::Member, &user).await?;
-            }
-        }
-    }
-    store
-        .set_private(room, private)
-        .await
-        .map_err(|e| failed(&e))?;
-    record(hub, room, actor, kind, "").await
 }
 
 /// Creates `room` (public, or private) with `creator` its owner; refused when it exists (it
