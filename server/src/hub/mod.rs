@@ -283,6 +283,10 @@ impl Hub {
             if st.unloaded {
                 continue;
             }
+            if st.access.private {
+                // A classic client has no name to be a member by.
+                return Err(crate::rooms::access::forbidden());
+            }
             st.members.push(Member {
                 peer: peer.clone(),
                 name: None,

@@ -219,10 +219,10 @@ impl RoomState {
     /// them from it; the others see them leave.
     fn evict(&mut self, c: &banter_protocol::Change) {
         let access = self.access.clone();
-        let out = |m: &Member| {
-            m.name
-                .as_deref()
-                .is_some_and(|n| crate::rooms::access::evicts(&access, c, n))
+        let out = |m: &Member| match m.name.as_deref() {
+            Some(n) => crate::rooms::access::evicts(&access, c, n),
+            // A classic client has no name, so no role: a private room has no place for it.
+            None => access.private,
         };
         if !self.members.iter().any(out) {
             return;
@@ -236,6 +236,11 @@ impl RoomState {
             std::mem::take(&mut self.members).into_iter().partition(out);
         self.members = kept;
         for m in gone {
+            if m.name.is_none() {
+                // It speaks only `{user, message}`: it is closed instead.
+                m.peer.outbox().kick();
+                continue;
+            }
             m.peer.deliver(Outbound::Frame(removed.clone()));
             if let Some(name) = &m.name {
                 let change = self.presence.depart(name);
