@@ -45,7 +45,7 @@ fn best<'a>(names: impl Iterator<Item = &'a String>, typed: &str) -> Vec<String>
     let mut found: Vec<((u8, usize), &String)> = names
         .filter_map(|n| rank(n, typed).map(|r| (r, n)))
         .collect();
-    found.sort();
+    found.sort_unstable();
     found.dedup_by(|a, b| a.1 == b.1);
     found.into_iter().map(|(_, n)| n.clone()).collect()
 }

@@ -32,7 +32,7 @@ pub fn GroupPicker(
                 .unwrap_or_default();
             all.extend(s.conversations.all().iter().map(|c| c.peer.clone()));
             all.retain(|u| *u != me);
-            all.sort();
+            all.sort_unstable();
             all.dedup();
             all
         })
