@@ -240,11 +240,9 @@ async fn reactions_show_counts_and_who_on_both_pages() {
         let (seq, _) = bob.wait_message("ship it?").await?;
         ada.wait_message("ship it?").await?;
 
-        act(&bob, seq, ".act-react").await?;
-        bob.click(&format!(
-            "#messages li.msg[data-seq=\"{seq}\"] .picker .pick[data-emoji=\"👍\"]"
-        ))
-        .await?;
+        // By keyboard: Enter on React, then Enter on 👍 in the picker.
+        key_act(&bob, seq, ".act-react").await?;
+        key_act(&bob, seq, ".picker .pick[data-emoji=\"👍\"]").await?;
         wait_for("bob's 👍 on ada's page", || async {
             let r = reactions(&ada, seq).await?;
             Ok((r.len() == 1 && r[0].1 == 1).then_some(()))
@@ -310,7 +308,8 @@ async fn replies_go_to_a_thread_in_a_side_pane() {
         bob.send("who reviews #42?").await?;
         let (seq, _) = ada.wait_message("who reviews #42?").await?;
 
-        act(&ada, seq, ".act-reply").await?;
+        // By keyboard: Enter on Reply opens the thread.
+        key_act(&ada, seq, ".act-reply").await?;
         ada.wait_focus("thread-input").await?;
         ada.client
             .active_element()
