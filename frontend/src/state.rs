@@ -127,6 +127,8 @@ pub struct Session {
     pub name_refused: Option<String>,
     /// The server refused this connection's `join`: the next name needs a fresh connection.
     refused_on_this_connection: bool,
+    /// Rooms whose `join` `switch_room` wrote on this connection, not answered yet.
+    asking: Vec<String>,
     /// The page is hidden (another tab, minimised): everything counts as unread.
     pub hidden: bool,
     /// The time (ms, any clock) of the frames being handled; set by the caller.
@@ -181,6 +183,7 @@ impl Session {
             notice: None,
             name_refused: None,
             refused_on_this_connection: false,
+            asking: Vec::new(),
             hidden: false,
             now: 0.0,
             last_typing: None,
@@ -263,6 +266,11 @@ impl Session {
     /// The messages held of `room`, if any.
     pub fn store(&self, room: &str) -> Option<&MessageStore> {
         self.core.room(room).map(|r| &r.store)
+    }
+
+    /// Whether `room`'s `joined` came on this connection (its epoch is known).
+    pub fn is_joined(&self, room: &str) -> bool {
+        self.core.is_joined(room)
     }
 
     /// The messages held of the room (or conversation) on screen.
@@ -420,9 +428,11 @@ impl Session {
             self.my_rooms.push(room.clone());
             self.joined_here(&room);
         }
-        let asks = new || !self.core.is_joined(&room);
+        // Not joined and not being asked: its join was refused (or never written).
+        let asks = new || !(self.core.is_joined(&room) || self.asking.contains(&room));
         if asks && self.joined_as.is_some() && self.welcomed {
             out.push(self.join_frame(&room));
+            self.asking.push(room.clone());
         }
         if self.left.as_ref() == Some(&room) {
             self.left = None;
@@ -560,6 +570,7 @@ impl Session {
     pub fn disconnected(&mut self) {
         self.welcomed = false;
         self.refused_on_this_connection = false;
+        self.asking.clear();
         self.joined_as = None;
         self.list_due = false;
         self.conversations.disconnected();

@@ -201,8 +201,10 @@ pub(super) fn jump(chat: Chat, room: String, seq: u64) {
     }
     leptos::task::spawn_local(async move {
         // A room not joined yet takes no page: wait for its `joined` (a few seconds at most).
+        // Its store exists from the `join` on, but a page taken before the `joined` would be
+        // dropped by it (the first `joined` names the epoch: a reset).
         for _ in 0..100 {
-            if chat.session.with_untracked(|s| s.store(&room).is_some()) {
+            if chat.session.with_untracked(|s| s.is_joined(&room)) {
                 break;
             }
             crate::socket::sleep(50.0).await;

@@ -44,6 +44,7 @@ impl Session {
                 private,
                 ..
             } => {
+                self.asking.retain(|r| *r != room);
                 if let Some(peer) = &with {
                     // A conversation: now its id is known; sends written before move under it.
                     self.conversations.learn(peer, &room, 0);
@@ -273,7 +274,11 @@ impl Session {
                 self.signed_in = None;
                 self.auth_error = Some(message);
             }
-            _ => self.notice = Some(message),
+            _ => {
+                // A refusal answers the joins being asked: they may be asked again.
+                self.asking.clear();
+                self.notice = Some(message);
+            }
         }
         Vec::new()
     }

@@ -176,6 +176,10 @@ fn switching_rooms_keeps_every_room_joined_and_resumes() {
         }],
         "the lobby stays joined: no leave"
     );
+    assert!(
+        s.switch_room("other").expect("valid room").is_empty(),
+        "opened again while its join is in flight (a search result, then its address): one join"
+    );
     s.handle(joined("other", 0));
     assert_eq!(s.my_rooms, ["lobby", "other"]);
     assert!(s.switch_room("lobby").expect("valid room").is_empty());
